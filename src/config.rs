@@ -1,0 +1,42 @@
+//! Runtime limits and timeouts shared by every connection.
+
+use std::time::Duration;
+
+/// Settings the protocol core enforces; built once from the command line.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Largest message (sum of its frames' payloads, after decompression) accepted; larger gets 1009.
+    pub max_message_size: u64,
+    /// Largest single frame payload accepted; larger gets 1009.
+    pub max_frame_size: u64,
+    /// Largest HTTP upgrade request head, in bytes; larger gets 431.
+    pub max_header_bytes: usize,
+    /// Time a client has to complete its upgrade request.
+    pub handshake_timeout: Duration,
+    /// Time the peer has to answer our close frame before TCP is dropped.
+    pub close_timeout: Duration,
+    /// Pending output past which we stop reading from a connection until it drains.
+    pub write_high_water: usize,
+    /// permessage-deflate policy; `None` when deflate is disabled.
+    pub deflate: Option<crate::deflate::DeflatePolicy>,
+    /// Compression level for outgoing compressed messages (0–9).
+    pub deflate_level: u32,
+    /// Outgoing messages shorter than this are sent uncompressed (RFC 7692 allows it).
+    pub deflate_min_size: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            max_message_size: 64 << 20,
+            max_frame_size: 64 << 20,
+            max_header_bytes: 8 << 10,
+            handshake_timeout: Duration::from_secs(10),
+            close_timeout: Duration::from_secs(3),
+            write_high_water: 4 << 20,
+            deflate: Some(crate::deflate::DeflatePolicy::default()),
+            deflate_level: 6,
+            deflate_min_size: 0,
+        }
+    }
+}
