@@ -1,0 +1,317 @@
+#!/usr/bin/env python3
+"""Summarise an Autobahn fuzzingclient run and compare it with the baseline.
+
+Reads the reports' index.json (written by `wstest -m fuzzingclient`), prints
+grade counts and a per-group table, writes a markdown table, and compares every
+case that ran with autobahn/expected-results.json.
+
+Exit status: 0 if the run matches the baseline, 1 on any mismatch, 2 if the
+reports are missing or unreadable.
+
+  autobahn_summary.py                        # summary + compare
+  autobahn_summary.py --cases '6.*,7.1.1'    # compare only cases of a subset
+  autobahn_summary.py --write-expected --unimplemented '12.*,13.*'
+      # rewrite the baseline from this run; the given cases are recorded as a
+      # server without permessage-deflate gets them (UNIMPLEMENTED).
+
+Grading policy (strict): a case passes only if its behavior is OK or
+INFORMATIONAL and its behaviorClose is OK or INFORMATIONAL. That verdict is
+reported separately from the baseline comparison, which is the gate.
+"""
+
+import argparse
+import json
+import os
+import re
+import sys
+from collections import Counter, defaultdict
+
+PASSING = ("OK", "INFORMATIONAL")
+# Order of grade columns in tables; any other grade seen is appended.
+GRADE_ORDER = [
+    "OK",
+    "INFORMATIONAL",
+    "NON-STRICT",
+    "UNIMPLEMENTED",
+    "WRONG CODE",
+    "UNCLEAN",
+    "FAILED BY CLIENT",
+    "FAILED",
+]
+# Autobahn's case categories (autobahntestsuite/case/__init__.py).
+GROUP_NAMES = {
+    "1": "Framing",
+    "2": "Pings/Pongs",
+    "3": "Reserved Bits",
+    "4": "Opcodes",
+    "5": "Fragmentation",
+    "6": "UTF-8 Handling",
+    "7": "Close Handling",
+    "9": "Limits/Performance",
+    "10": "Misc",
+    "12": "WebSocket Compression (different payloads)",
+    "13": "WebSocket Compression (different parameters)",
+}
+# What a server without permessage-deflate gets in 12.x/13.x: the testsuite's
+# case12_x_x.onOpen sets behavior UNIMPLEMENTED and closes with 1000; the
+# close is then graded like any other close (OK for a clean close).
+UNIMPLEMENTED = "UNIMPLEMENTED"
+UNIMPLEMENTED_CLOSE = "OK"
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def case_key(case_id):
+    """'12.1.10' -> (12, 1, 10), for numeric sorting."""
+    return tuple(int(x) for x in case_id.split("."))
+
+
+def group_of(case_id):
+    return case_id.split(".", 1)[0]
+
+
+def matcher(patterns):
+    """A predicate for comma-separated case patterns, with wstest's semantics:
+    a pattern with '*' is a regex prefix match ('.' literal, '*' = '.*'),
+    any other pattern must equal the case id."""
+    pats = [p.strip() for p in patterns.split(",") if p.strip()]
+    regexes = []
+    exact = set()
+    for p in pats:
+        if "*" in p:
+            regexes.append(re.compile(re.escape(p).replace(r"\*", ".*")))
+        else:
+            exact.add(p)
+    return lambda cid: cid in exact or any(r.match(cid) for r in regexes)
+
+
+def grade_list(counter):
+    known = [g for g in GRADE_ORDER if counter.get(g)]
+    extra = sorted(g for g in counter if g not in GRADE_ORDER and counter[g])
+    return known + extra
+
+
+def fmt_counts(counter):
+    return ", ".join(f"{g} {counter[g]}" for g in grade_list(counter)) or "none"
+
+
+def condense(ids, all_ids):
+    """Shorten a list of case ids: more than 6 ids that are every case of their
+    group that ran become 'G.* (count)'."""
+    by_group = defaultdict(list)
+    for cid in ids:
+        by_group[group_of(cid)].append(cid)
+    run_per_group = Counter(group_of(c) for c in all_ids)
+    out = []
+    for g in sorted(by_group, key=int):
+        if len(by_group[g]) == run_per_group[g] and len(by_group[g]) > 6:
+            out.append(f"{g}.* ({len(by_group[g])})")
+        else:
+            out.extend(sorted(by_group[g], key=case_key))
+    return ", ".join(out)
+
+
+def load_run(index_path, agent):
+    """Return {case id: {"behavior", "behaviorClose"}} for the agent."""
+    with open(index_path, encoding="utf-8") as f:
+        index = json.load(f)
+    if agent not in index:
+        agents = ", ".join(sorted(index)) or "none"
+        raise SystemExit(
+            f"autobahn: ERROR: agent {agent!r} not in {index_path} (agents: {agents}); "
+            "did the server accept connections?"
+        )
+    return {
+        cid: {"behavior": r["behavior"], "behaviorClose": r["behaviorClose"]}
+        for cid, r in index[agent].items()
+    }
+
+
+def is_passing(r):
+    return r["behavior"] in PASSING and r["behaviorClose"] in PASSING
+
+
+def per_group_table(run):
+    """Rows of (group, name, total, Counter of behavior, close-not-passing)."""
+    groups = defaultdict(list)
+    for cid, r in run.items():
+        groups[group_of(cid)].append(r)
+    rows = []
+    for g in sorted(groups, key=int):
+        rs = groups[g]
+        beh = Counter(r["behavior"] for r in rs)
+        bad_close = sum(1 for r in rs if r["behaviorClose"] not in PASSING)
+        rows.append((g, GROUP_NAMES.get(g, ""), len(rs), beh, bad_close))
+    return rows
+
+
+def print_summary(run):
+    ids = sorted(run, key=case_key)
+    beh = Counter(r["behavior"] for r in run.values())
+    close = Counter(r["behaviorClose"] for r in run.values())
+    print(f"behavior:      {fmt_counts(beh)}")
+    print(f"behaviorClose: {fmt_counts(close)}")
+    print()
+
+    rows = per_group_table(run)
+    cols = grade_list(beh)
+    head = ["group", "cases"] + cols + ["close not passing"]
+    table = [head]
+    for g, _name, n, c, bad in rows:
+        table.append([g, str(n)] + [str(c.get(x, 0)) for x in cols] + [str(bad)])
+    table.append(["all", str(len(run))] + [str(beh.get(x, 0)) for x in cols]
+                 + [str(sum(r[4] for r in rows))])
+    widths = [max(len(row[i]) for row in table) for i in range(len(head))]
+    for i, row in enumerate(table):
+        print("  ".join(cell.rjust(w) if j else cell.ljust(w)
+                        for j, (cell, w) in enumerate(zip(row, widths))))
+        if i == 0:
+            print("  ".join("-" * w for w in widths))
+    print()
+
+    passing = [c for c in ids if is_passing(run[c])]
+    failing = [c for c in ids if not is_passing(run[c])]
+    print(f"strict grading: {len(passing)} passing, {len(failing)} not passing "
+          "(passing = behavior and behaviorClose both OK or INFORMATIONAL)")
+    combos = defaultdict(list)
+    for c in failing:
+        combos[(run[c]["behavior"], run[c]["behaviorClose"])].append(c)
+    for (b, bc), cs in sorted(combos.items()):
+        print(f"  not passing: behavior {b} / behaviorClose {bc}: {condense(cs, ids)}")
+    print()
+
+
+def write_markdown(run, path, verdict):
+    beh = Counter(r["behavior"] for r in run.values())
+    cols = grade_list(beh)
+    rows = per_group_table(run)
+    n_pass = sum(1 for r in run.values() if is_passing(r))
+    lines = [
+        "| group | cases | " + " | ".join(cols) + " | close not passing |",
+        "|---|---:|" + "---:|" * len(cols) + "---:|",
+    ]
+    for g, name, n, c, bad in rows:
+        label = f"{g} {name}".strip()
+        lines.append(f"| {label} | {n} | " + " | ".join(str(c.get(x, 0)) for x in cols)
+                     + f" | {bad} |")
+    lines.append(f"| **all** | **{len(run)}** | "
+                 + " | ".join(f"**{beh.get(x, 0)}**" for x in cols)
+                 + f" | **{sum(r[4] for r in rows)}** |")
+    text = (
+        f"Autobahn fuzzingclient: {len(run)} cases, {n_pass} passing "
+        f"(OK or INFORMATIONAL in behavior and behaviorClose), "
+        f"{len(run) - n_pass} not passing; {verdict}.\n\n"
+        + "\n".join(lines) + "\n"
+    )
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(text)
+
+
+def compare(run, expected, selected):
+    """Mismatches as (case, expected, got) strings, numerically sorted."""
+    out = []
+    want_ids = {c for c in expected if selected(c)}
+    for cid in sorted(want_ids | set(run), key=case_key):
+        exp = expected.get(cid)
+        got = run.get(cid)
+        if exp is None:
+            out.append((cid, "(not in baseline)", f"{got['behavior']} / {got['behaviorClose']}"))
+        elif got is None:
+            out.append((cid, f"{exp['behavior']} / {exp['behaviorClose']}", "(did not run)"))
+        elif (exp["behavior"], exp["behaviorClose"]) != (got["behavior"], got["behaviorClose"]):
+            out.append((cid, f"{exp['behavior']} / {exp['behaviorClose']}",
+                        f"{got['behavior']} / {got['behaviorClose']}"))
+    return out
+
+
+def write_expected(run, path, unimplemented, merge):
+    """Write the baseline from this run (merged into the old one for a
+    subset run); cases matching `unimplemented` get the no-deflate grades."""
+    data = {}
+    if merge and os.path.exists(path):
+        with open(path, encoding="utf-8") as f:
+            data = json.load(f)
+    unimpl = matcher(unimplemented) if unimplemented else (lambda _c: False)
+    for cid, r in run.items():
+        if unimpl(cid):
+            data[cid] = {"behavior": UNIMPLEMENTED, "behaviorClose": UNIMPLEMENTED_CLOSE}
+        else:
+            data[cid] = {"behavior": r["behavior"], "behaviorClose": r["behaviorClose"]}
+    ordered = {cid: data[cid] for cid in sorted(data, key=case_key)}
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(ordered, f, indent=2)
+        f.write("\n")
+    return len(ordered)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--index", default=os.path.join(ROOT, "autobahn/reports/servers/index.json"),
+                    help="wstest's index.json (default: %(default)s)")
+    ap.add_argument("--agent", default="wsecho", help="agent name in the spec (default: %(default)s)")
+    ap.add_argument("--expected", default=os.path.join(ROOT, "autobahn/expected-results.json"),
+                    help="baseline file (default: %(default)s)")
+    ap.add_argument("--cases", default="*",
+                    help="comma-separated case patterns that were run; baseline cases "
+                         "matching them must have run (default: all)")
+    ap.add_argument("--markdown", default=os.path.join(ROOT, "autobahn/reports/summary.md"),
+                    help="markdown table output (default: %(default)s)")
+    ap.add_argument("--write-expected", action="store_true",
+                    help="rewrite the baseline from this run (merged for a subset run)")
+    ap.add_argument("--unimplemented", default="",
+                    help="with --write-expected: case patterns to record as UNIMPLEMENTED "
+                         "(behaviorClose " + UNIMPLEMENTED_CLOSE + "), e.g. '12.*,13.*'")
+    args = ap.parse_args()
+
+    if not os.path.exists(args.index):
+        print(f"autobahn: ERROR: {args.index} not found: wstest wrote no reports "
+              "(it writes them only when the whole run ends)", file=sys.stderr)
+        return 2
+    try:
+        run = load_run(args.index, args.agent)
+    except (OSError, ValueError, KeyError) as e:
+        print(f"autobahn: ERROR: cannot read {args.index}: {e}", file=sys.stderr)
+        return 2
+    if not run:
+        print(f"autobahn: ERROR: no cases in {args.index}", file=sys.stderr)
+        return 2
+
+    print_summary(run)
+    selected = matcher(args.cases)
+    base = os.path.basename(args.expected)
+
+    if args.write_expected:
+        n = write_expected(run, args.expected, args.unimplemented, merge=args.cases.strip() != "*")
+        print(f"autobahn: wrote {args.expected} ({n} cases)")
+
+    if os.path.exists(args.expected):
+        with open(args.expected, encoding="utf-8") as f:
+            expected = json.load(f)
+        mismatches = compare(run, expected, selected)
+    else:
+        print(f"autobahn: ERROR: baseline {args.expected} not found "
+              "(create it with run-autobahn.sh --update-expected)", file=sys.stderr)
+        mismatches = [("*", f"{base} to exist", "no baseline")]
+
+    for cid, exp, got in mismatches:
+        print(f"MISMATCH {cid}: expected {exp}, got {got}")
+
+    ok = sum(1 for r in run.values() if is_passing(r) and r["behavior"] == "OK")
+    info = sum(1 for r in run.values() if is_passing(r) and r["behavior"] == "INFORMATIONAL")
+    other = Counter(r["behavior"] if r["behavior"] not in PASSING
+                    else f"close {r['behaviorClose']}"
+                    for r in run.values() if not is_passing(r))
+    other_txt = f"{sum(other.values())} other"
+    if other:
+        other_txt += " (" + ", ".join(f"{g} {other[g]}" for g in sorted(other)) + ")"
+    n_mis = len(mismatches)
+    verdict = (f"matches {base}" if not n_mis
+               else f"{n_mis} mismatch{'es' if n_mis != 1 else ''} with {base}")
+    write_markdown(run, args.markdown, verdict)
+    print(f"autobahn: {len(run)} cases, {ok} OK, {info} INFORMATIONAL, {other_txt}; {verdict}")
+    return 1 if mismatches else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
