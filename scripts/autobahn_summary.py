@@ -309,6 +309,18 @@ def main():
     verdict = (f"matches {base}" if not n_mis
                else f"{n_mis} mismatch{'es' if n_mis != 1 else ''} with {base}")
     write_markdown(run, args.markdown, verdict)
+    # Machine-readable counts beside summary.md (run-autobahn.sh prints a tally from it).
+    result = {
+        "cases": len(run),
+        "matching": len(run) - sum(1 for m in mismatches if m[0] in run),
+        "mismatches": n_mis,
+        "passing": ok + info,
+        "not_passing": len(run) - ok - info,
+    }
+    with open(os.path.join(os.path.dirname(os.path.abspath(args.markdown)), "summary.json"),
+              "w", encoding="utf-8") as f:
+        json.dump(result, f, indent=2)
+        f.write("\n")
     print(f"autobahn: {len(run)} cases, {ok} OK, {info} INFORMATIONAL, {other_txt}; {verdict}")
     return 1 if mismatches else 0
 

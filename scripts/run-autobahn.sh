@@ -50,7 +50,7 @@ START_TIMEOUT="${WSECHO_AUTOBAHN_START_TIMEOUT:-30}"
 RUN_TIMEOUT="${WSECHO_AUTOBAHN_TIMEOUT:-3600}"
 
 # Old reports must never be mistaken for this run's.
-rm -rf "$OUTDIR" "$SPEC" "$SERVER_LOG" "$WSTEST_LOG" "$REPORTS/summary.md"
+rm -rf "$OUTDIR" "$SPEC" "$SERVER_LOG" "$WSTEST_LOG" "$REPORTS/summary.md" "$REPORTS/summary.json"
 mkdir -p "$OUTDIR"
 
 # 1. The server binary (unless replaced) and the testsuite.
@@ -190,6 +190,16 @@ fi
 
 if ((failed)); then
   log "FAILED (reports: $OUTDIR/index.html)"
-  exit 1
+else
+  log "OK (reports: $OUTDIR/index.html)"
 fi
-log "OK (reports: $OUTDIR/index.html)"
+# Closing tally: cases matching the baseline vs not (a failed run counts one more).
+if [[ -f "$REPORTS/summary.json" ]]; then
+  python3 - "$REPORTS/summary.json" "$failed" "$summary_rc" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+extra = 1 if sys.argv[2] == "1" and sys.argv[3] == "0" else 0
+print("autobahn: %d passed, %d failed" % (r["matching"], r["mismatches"] + extra))
+PY
+fi
+exit "$failed"
