@@ -1,0 +1,150 @@
+//! The closing handshake (RFC 6455 §5.5.1, §7) and invalid close frames.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::*;
+use tungstenite::Message;
+
+#[test]
+fn empty_close_is_answered_then_server_closes_tcp_first() {
+    // A long close timeout, so only a prompt close after the handshake passes.
+    let server = Server::start(&["--close-timeout", "10"]);
+    let mut stream = server.open();
+    send(&mut stream, &[RawFrame::close_empty()]);
+    let close = expect_close(&mut stream);
+    assert!(
+        close.code.is_none() || close.code == Some(1000),
+        "reply to an empty close: {close:?}"
+    );
+    // We never close our side: the server must drop TCP on its own (§7.1.1).
+    assert_server_closes(&mut stream, CLOSE_BOUND);
+}
+
+#[test]
+fn close_code_and_reason_get_matching_reply() {
+    let server = Server::start(&["--close-timeout", "10"]);
+    for code in [1000, 1001, 3000, 4999] {
+        let mut stream = server.open();
+        send(&mut stream, &[RawFrame::close(code, "going away now")]);
+        let close = expect_close(&mut stream);
+        assert!(
+            close.code == Some(code) || close.code == Some(1000),
+            "sent {code}, got {close:?}"
+        );
+        assert_server_closes(&mut stream, CLOSE_BOUND);
+    }
+}
+
+#[test]
+fn one_byte_close_payload_is_1002() {
+    let server = Server::start(&[]);
+    let mut stream = server.open();
+    send(&mut stream, &[RawFrame::new(OP_CLOSE, [0x03])]);
+    expect_fail(&mut stream, 1002, &["close", "payload", "byte"]);
+}
+
+#[test]
+fn invalid_close_codes_are_1002() {
+    let server = Server::start(&[]);
+    // 1015 is reserved and must never be sent in a close frame (§7.4.1).
+    for code in [0, 999, 1004, 1005, 1006, 1015, 1016, 1100, 2000, 2999] {
+        let mut stream = server.open();
+        send(&mut stream, &[RawFrame::close(code, "")]);
+        let close = expect_close(&mut stream);
+        assert_close(&close, &[1002], &["code"]);
+        eprintln!("{code}: {close:?}");
+        assert_server_closes(&mut stream, CLOSE_BOUND);
+    }
+}
+
+#[test]
+fn close_reason_with_invalid_utf8_is_1007() {
+    let server = Server::start(&[]);
+    let mut stream = server.open();
+    send(
+        &mut stream,
+        &[RawFrame::close(1000, b"bad \xff\xfe reason")],
+    );
+    let close = expect_close(&mut stream);
+    assert_close(&close, &[1007, 1002], &["utf"]);
+    assert_server_closes(&mut stream, CLOSE_BOUND);
+}
+
+#[test]
+fn close_payload_over_125_bytes_is_1002_and_not_echoed() {
+    let server = Server::start(&[]);
+    let mut stream = server.open();
+    let reason = "r".repeat(124); // 2 + 124 = 126 bytes of payload
+    send(&mut stream, &[RawFrame::close(1000, &reason)]);
+    let close = expect_close(&mut stream);
+    assert_close(&close, &[1002], &["125", "control"]);
+    assert!(
+        !close.reason.contains(&reason[..20]),
+        "the oversized close was echoed: {close:?}"
+    );
+    assert_server_closes(&mut stream, CLOSE_BOUND);
+}
+
+#[test]
+fn frames_after_our_close_are_not_echoed() {
+    let server = Server::start(&[]);
+    let mut stream = server.open();
+    send(
+        &mut stream,
+        &[
+            RawFrame::close(1000, "done"),
+            RawFrame::text("too late"),
+            RawFrame::ping("too late"),
+        ],
+    );
+    let close = expect_close(&mut stream);
+    assert!(
+        close.code == Some(1000) || close.code.is_none(),
+        "reply: {close:?}"
+    );
+    // Anything but EOF here (an echo, a pong) fails.
+    assert_server_closes(&mut stream, CLOSE_BOUND);
+}
+
+#[test]
+fn server_drops_tcp_promptly_after_our_close_reply() {
+    let server = Server::start(&["--close-timeout", "10"]);
+    let mut stream = server.open();
+    send(&mut stream, &[RawFrame::text("unmasked").unmasked()]);
+    let close = expect_close(&mut stream);
+    assert_close(&close, &[1002], &["mask"]);
+    reply_close(&mut stream, &close);
+    assert_server_closes(&mut stream, Duration::from_secs(1));
+}
+
+#[test]
+fn server_drops_tcp_by_close_timeout_when_peer_never_replies() {
+    let server = Server::start(&["--close-timeout", "0.5"]);
+    let mut stream = server.open();
+    send(&mut stream, &[RawFrame::text("unmasked").unmasked()]);
+    let close = expect_close(&mut stream);
+    assert_close(&close, &[1002], &["mask"]);
+    let start = Instant::now();
+    // No reply from us: the 0.5 s close timeout (not the 3 s default) must end it.
+    assert_server_closes(&mut stream, Duration::from_millis(1500));
+    eprintln!("dropped after {:?}", start.elapsed());
+}
+
+#[test]
+fn tungstenite_client_close_handshake_completes() {
+    let server = Server::start(&[]);
+    let mut ws = server.client();
+    ws.send(Message::text("before close")).unwrap();
+    assert_eq!(ws.read().unwrap(), Message::text("before close"));
+    ws.close(None).unwrap();
+    loop {
+        match ws.read() {
+            Ok(Message::Close(_)) => continue,
+            Ok(other) => panic!("unexpected message after close: {other:?}"),
+            Err(tungstenite::Error::ConnectionClosed) => break,
+            Err(e) => panic!("close handshake did not complete cleanly: {e}"),
+        }
+    }
+}

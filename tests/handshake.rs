@@ -1,0 +1,331 @@
+//! The opening handshake (RFC 6455 §4.2) and the HTTP answers around it.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use common::*;
+use tungstenite::Message;
+use tungstenite::handshake::derive_accept_key;
+
+/// Sends a request on a fresh connection and asserts a 101 whose accept key matches.
+fn expect_upgrade(server: &Server, request: &Request) -> std::net::TcpStream {
+    let mut stream = server.connect();
+    stream.write_all(&request.to_bytes()).unwrap();
+    let response = read_response_head(&mut stream);
+    assert_eq!(response.status, 101, "for {request:?}: {response:?}");
+    let key = request
+        .headers
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case("Sec-WebSocket-Key"))
+        .map(|(_, v)| v.as_str())
+        .unwrap();
+    assert_eq!(
+        response.header("Sec-WebSocket-Accept"),
+        Some(derive_accept_key(key.as_bytes()).as_str())
+    );
+    stream
+}
+
+/// Asserts an upgraded raw connection echoes a text frame.
+fn assert_echoes(stream: &mut std::net::TcpStream, text: &str) {
+    send(stream, &[RawFrame::text(text)]);
+    assert_eq!(read_message(stream), (OP_TEXT, text.as_bytes().to_vec()));
+}
+
+#[test]
+fn valid_upgrade_gets_101_with_accept_key() {
+    let server = Server::start(&[]);
+    let mut stream = server.connect();
+    stream
+        .write_all(&Request::upgrade(&server.host()).to_bytes())
+        .unwrap();
+    let response = read_response_head(&mut stream);
+    assert_eq!(response.status, 101, "{response:?}");
+    assert_eq!(response.version, "HTTP/1.1");
+    assert_eq!(derive_accept_key(SAMPLE_KEY.as_bytes()), SAMPLE_ACCEPT);
+    assert_eq!(response.header("Sec-WebSocket-Accept"), Some(SAMPLE_ACCEPT));
+    assert_eq!(response.tokens("Upgrade"), ["websocket"]);
+    assert!(
+        response
+            .tokens("Connection")
+            .contains(&"upgrade".to_string())
+    );
+    assert_eq!(
+        response.header("Sec-WebSocket-Extensions"),
+        None,
+        "no extension was offered, none may be accepted"
+    );
+    assert_echoes(&mut stream, "after the handshake");
+
+    // A second, different key gets its own accept value.
+    let key = "AQIDBAUGBwgJCgsMDQ4PEA==";
+    let request = Request::upgrade(&server.host()).set("Sec-WebSocket-Key", key);
+    let mut other = expect_upgrade(&server, &request);
+    assert_echoes(&mut other, "second key");
+}
+
+#[test]
+fn upgrade_token_is_case_insensitive() {
+    let server = Server::start(&[]);
+    for value in ["WebSocket", "WEBSOCKET", "websocket", "webSocket"] {
+        let request = Request::upgrade(&server.host()).set("Upgrade", value);
+        let mut stream = expect_upgrade(&server, &request);
+        assert_echoes(&mut stream, value);
+    }
+}
+
+#[test]
+fn connection_header_token_list_is_accepted() {
+    let server = Server::start(&[]);
+    for value in [
+        "keep-alive, Upgrade",
+        "Upgrade, keep-alive",
+        "keep-alive,upgrade",
+        "UPGRADE",
+    ] {
+        let request = Request::upgrade(&server.host()).set("Connection", value);
+        let mut stream = expect_upgrade(&server, &request);
+        assert_echoes(&mut stream, value);
+    }
+}
+
+#[test]
+fn missing_host_is_400() {
+    let server = Server::start(&[]);
+    let request = Request::upgrade(&server.host()).remove("Host");
+    let response = expect_refused(&server, &request.to_bytes());
+    assert_eq!(response.status, 400, "{response:?}");
+}
+
+#[test]
+fn post_is_refused_with_4xx_and_body() {
+    let server = Server::start(&[]);
+    let request = Request::upgrade(&server.host())
+        .method("POST")
+        .set("Content-Length", "0");
+    let response = expect_refused(&server, &request.to_bytes());
+    assert!(
+        response.status == 405 || response.status == 400,
+        "{response:?}"
+    );
+    assert!(!response.body.is_empty(), "refusal without a body");
+    if response.status == 405 {
+        // RFC 9110 §15.5.6: a 405 must carry Allow.
+        assert!(
+            response.tokens("Allow").contains(&"get".to_string()),
+            "405 without `Allow: GET`: {response:?}"
+        );
+    }
+}
+
+#[test]
+fn http_1_0_is_400() {
+    let server = Server::start(&[]);
+    let request = Request::upgrade(&server.host()).version("HTTP/1.0");
+    let response = expect_refused(&server, &request.to_bytes());
+    assert_eq!(response.status, 400, "{response:?}");
+}
+
+#[test]
+fn missing_key_is_400() {
+    let server = Server::start(&[]);
+    let request = Request::upgrade(&server.host()).remove("Sec-WebSocket-Key");
+    let response = expect_refused(&server, &request.to_bytes());
+    assert_eq!(response.status, 400, "{response:?}");
+}
+
+#[test]
+fn key_that_is_not_base64_of_16_bytes_is_400() {
+    let server = Server::start(&[]);
+    for key in [
+        "",
+        "not base64 at all!",
+        "dGhlIHNhbXBsZSBub25j!Q==",         // invalid character
+        "AAAAAAAAAAAAAAAAAAAA",             // 15 bytes
+        "AAAAAAAAAAAAAAAAAAAAAAA=",         // 17 bytes
+        "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", // 24 bytes
+    ] {
+        let request = Request::upgrade(&server.host()).set("Sec-WebSocket-Key", key);
+        let response = expect_refused(&server, &request.to_bytes());
+        assert_eq!(response.status, 400, "key {key:?}: {response:?}");
+    }
+}
+
+#[test]
+fn version_8_is_426_naming_version_13() {
+    let server = Server::start(&[]);
+    let request = Request::upgrade(&server.host()).set("Sec-WebSocket-Version", "8");
+    let response = expect_refused(&server, &request.to_bytes());
+    assert_eq!(response.status, 426, "{response:?}");
+    assert_eq!(response.tokens("Sec-WebSocket-Version"), ["13"]);
+}
+
+#[test]
+fn plain_get_gets_200_page_mentioning_websocket() {
+    let server = Server::start(&[]);
+    let mut stream = server.connect();
+    stream
+        .write_all(&Request::plain_get(&server.host()).to_bytes())
+        .unwrap();
+    let response = read_response(&mut stream);
+    assert_eq!(response.status, 200, "{response:?}");
+    let content_type = response.header("Content-Type").unwrap_or_default();
+    assert!(
+        content_type.starts_with("text/"),
+        "Content-Type {content_type:?}"
+    );
+    assert!(
+        response.body_text().to_lowercase().contains("websocket"),
+        "body does not mention WebSocket: {:?}",
+        response.body_text()
+    );
+}
+
+#[test]
+fn header_over_max_header_size_is_431() {
+    let server = Server::start(&["--max-header-size", "1024"]);
+    let base = Request::upgrade(&server.host()).to_bytes().len();
+
+    // Just under the limit is still fine...
+    let pad = "x".repeat(1024 - base - "X-Pad: \r\n".len() - 8);
+    let under = Request::upgrade(&server.host()).set("X-Pad", &pad);
+    assert!(under.to_bytes().len() < 1024);
+    let mut stream = expect_upgrade(&server, &under);
+    assert_echoes(&mut stream, "under the header limit");
+
+    // ...past it is 431.
+    let pad = "x".repeat(1200);
+    let over = Request::upgrade(&server.host()).set("X-Pad", &pad);
+    let response = expect_refused(&server, &over.to_bytes());
+    assert_eq!(response.status, 431, "{response:?}");
+}
+
+#[test]
+fn default_max_header_size_is_8192() {
+    let server = Server::start(&[]);
+    let pad = "x".repeat(7900);
+    let under = Request::upgrade(&server.host()).set("X-Pad", &pad);
+    assert!(under.to_bytes().len() < 8192);
+    expect_upgrade(&server, &under);
+
+    let pad = "x".repeat(8300);
+    let over = Request::upgrade(&server.host()).set("X-Pad", &pad);
+    let response = expect_refused(&server, &over.to_bytes());
+    assert_eq!(response.status, 431, "{response:?}");
+}
+
+#[test]
+fn request_sent_one_byte_at_a_time_is_accepted() {
+    let server = Server::start(&[]);
+    let mut stream = server.connect();
+    for byte in Request::upgrade(&server.host()).to_bytes() {
+        stream.write_all(&[byte]).unwrap();
+        thread::sleep(Duration::from_millis(1));
+    }
+    let response = read_response_head(&mut stream);
+    assert_eq!(response.status, 101, "{response:?}");
+    assert_eq!(response.header("Sec-WebSocket-Accept"), Some(SAMPLE_ACCEPT));
+    assert_echoes(&mut stream, "slowly");
+}
+
+#[test]
+fn frames_pipelined_after_request_are_echoed() {
+    let server = Server::start(&[]);
+    let mut stream = server.connect();
+    let mut bytes = Request::upgrade(&server.host()).to_bytes();
+    bytes.extend(concat(&[
+        RawFrame::text("right behind the request"),
+        RawFrame::binary([0u8, 1, 2, 255]),
+    ]));
+    stream.write_all(&bytes).unwrap();
+    let response = read_response_head(&mut stream);
+    assert_eq!(response.status, 101, "{response:?}");
+    assert_eq!(
+        read_message(&mut stream),
+        (OP_TEXT, b"right behind the request".to_vec())
+    );
+    assert_eq!(read_message(&mut stream), (OP_BINARY, vec![0, 1, 2, 255]));
+}
+
+#[test]
+fn malformed_request_is_answered_400_then_closed() {
+    let server = Server::start(&[]);
+    let response = expect_refused(&server, b"THIS IS NOT HTTP\r\n\r\n");
+    assert_eq!(response.status, 400, "{response:?}");
+}
+
+#[test]
+fn handshake_timeout_drops_half_request_while_others_work() {
+    let server = Server::start(&["--handshake-timeout", "0.5"]);
+    let mut slow = server.connect();
+    let full = Request::upgrade(&server.host()).to_bytes();
+    slow.write_all(&full[..full.len() / 2]).unwrap();
+    let start = Instant::now();
+
+    // While the half request is pending, another client is served.
+    let mut ws = server.client();
+    ws.send(Message::text("meanwhile")).unwrap();
+    assert_eq!(ws.read().unwrap(), Message::text("meanwhile"));
+
+    // The half request is dropped after about 0.5 s; a 408 before the close is tolerated.
+    slow.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
+    let mut rest = Vec::new();
+    match slow.read_to_end(&mut rest) {
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => {}
+        Err(e) => panic!("half request not dropped within 3 s: {e}"),
+    }
+    let elapsed = start.elapsed();
+    assert!(
+        elapsed >= Duration::from_millis(400),
+        "dropped too early: {elapsed:?}"
+    );
+    assert!(
+        elapsed <= Duration::from_millis(2500),
+        "dropped too late: {elapsed:?}"
+    );
+    if !rest.is_empty() {
+        let text = String::from_utf8_lossy(&rest);
+        assert!(
+            text.starts_with("HTTP/1.1 408"),
+            "unexpected answer: {text:?}"
+        );
+    }
+
+    // The established connection outlives the handshake timeout.
+    ws.send(Message::text("still here")).unwrap();
+    assert_eq!(ws.read().unwrap(), Message::text("still here"));
+}
+
+#[test]
+fn ipv6_loopback_works() {
+    if TcpListener::bind("[::1]:0").is_err() {
+        eprintln!("skipping: no IPv6 loopback on this machine");
+        return;
+    }
+    let server = Server::try_start("::1", &[]).unwrap_or_else(|e| panic!("{e}"));
+    assert!(server.addr().is_ipv6(), "listening on {}", server.addr());
+    assert!(server.url().starts_with("ws://[::1]:"), "{}", server.url());
+    let mut ws = server.client();
+    ws.send(Message::binary(vec![6u8; 6])).unwrap();
+    assert_eq!(ws.read().unwrap(), Message::binary(vec![6u8; 6]));
+}
+
+#[test]
+fn no_deflate_declines_permessage_deflate_offer() {
+    let server = Server::start(&["--no-deflate"]);
+    let request =
+        Request::upgrade(&server.host()).set("Sec-WebSocket-Extensions", "permessage-deflate");
+    let mut stream = server.connect();
+    stream.write_all(&request.to_bytes()).unwrap();
+    let response = read_response_head(&mut stream);
+    assert_eq!(response.status, 101);
+    assert_eq!(response.header("Sec-WebSocket-Extensions"), None);
+    // With no extension negotiated, RSV1 is a protocol error.
+    send(&mut stream, &[RawFrame::text("x").rsv(0b100)]);
+    expect_fail(&mut stream, 1002, &["rsv", "reserved"]);
+}

@@ -1,0 +1,136 @@
+//! Size limits and large transfers.
+
+mod common;
+
+use std::net::TcpStream;
+use std::thread;
+use std::time::Duration;
+
+use common::*;
+
+const FRAGMENT: usize = 64 << 10;
+
+/// Sends `payload` as one message of `chunk`-byte fragments from a separate thread (so
+/// the echo can be read at the same time) and returns the writer's handle.
+fn send_fragmented(
+    stream: &TcpStream,
+    opcode: u8,
+    payload: Vec<u8>,
+    chunk: usize,
+) -> thread::JoinHandle<()> {
+    let mut writer = stream.try_clone().unwrap();
+    writer
+        .set_write_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    thread::spawn(move || {
+        let chunks: Vec<&[u8]> = payload.chunks(chunk).collect();
+        let last = chunks.len() - 1;
+        for (i, part) in chunks.into_iter().enumerate() {
+            let op = if i == 0 { opcode } else { OP_CONT };
+            send(&mut writer, &[RawFrame::new(op, part).fin(i == last)]);
+        }
+    })
+}
+
+#[test]
+fn sixteen_mib_text_in_64k_fragments_is_echoed_intact() {
+    let server = Server::start(&[]);
+    let mut stream = server.open();
+    // Multi-byte code points straddle the fragment boundaries.
+    let text = utf8_text(16 << 20).into_bytes();
+    let writer = send_fragmented(&stream, OP_TEXT, text.clone(), FRAGMENT);
+    let (opcode, echo) = read_message(&mut stream);
+    writer.join().expect("writer thread");
+    assert_eq!(opcode, OP_TEXT);
+    assert_eq!(echo.len(), text.len());
+    assert!(echo == text, "16 MiB text echo differs");
+}
+
+#[test]
+fn sixteen_mib_binary_in_64k_fragments_is_echoed_intact() {
+    let server = Server::start(&[]);
+    let mut stream = server.open();
+    let data = pattern(16 << 20);
+    let writer = send_fragmented(&stream, OP_BINARY, data.clone(), FRAGMENT);
+    let (opcode, echo) = read_message(&mut stream);
+    writer.join().expect("writer thread");
+    assert_eq!(opcode, OP_BINARY);
+    assert_eq!(echo.len(), data.len());
+    assert!(echo == data, "16 MiB binary echo differs");
+}
+
+#[test]
+fn message_of_exactly_max_message_size_is_echoed() {
+    let server = Server::start(&["--max-message-size", "1000"]);
+    let mut stream = server.open();
+    let data = pattern(1000);
+    send(
+        &mut stream,
+        &[
+            RawFrame::binary(&data[..400]).fin(false),
+            RawFrame::cont(&data[400..]),
+        ],
+    );
+    assert_eq!(read_message(&mut stream), (OP_BINARY, data));
+
+    // One byte more is refused.
+    let mut stream = server.open();
+    send(
+        &mut stream,
+        &[
+            RawFrame::binary(pattern(400)).fin(false),
+            RawFrame::cont(pattern(601)),
+        ],
+    );
+    let close = expect_close_after_partial_echo(&mut stream);
+    assert_close(&close, &[1009], &["message"]);
+}
+
+#[test]
+fn frame_limit_caps_frames_not_messages() {
+    let server = Server::start(&["--max-frame-size", "1000", "--max-message-size", "5000"]);
+    let mut stream = server.open();
+    let data = pattern(3000);
+    send(
+        &mut stream,
+        &[
+            RawFrame::binary(&data[..1000]).fin(false),
+            RawFrame::cont(&data[1000..2000]).fin(false),
+            RawFrame::cont(&data[2000..]),
+        ],
+    );
+    assert_eq!(read_message(&mut stream), (OP_BINARY, data));
+
+    send(&mut stream, &[RawFrame::binary(pattern(1001))]);
+    expect_fail(&mut stream, 1009, &["frame"]);
+}
+
+#[test]
+fn slow_reader_gets_every_echo_in_order_under_backpressure() {
+    let server = Server::start(&["--write-high-water", "65536"]);
+    let mut stream = server.open();
+    const COUNT: usize = 256;
+    const SIZE: usize = 32 << 10;
+    let message = |i: usize| {
+        let mut m = pattern(SIZE);
+        m[..4].copy_from_slice(&(i as u32).to_be_bytes());
+        m
+    };
+    let mut writer = stream.try_clone().unwrap();
+    writer
+        .set_write_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let handle = thread::spawn(move || {
+        for i in 0..COUNT {
+            send(&mut writer, &[RawFrame::binary(message(i))]);
+        }
+    });
+    // Let the server hit its high-water mark before we read anything.
+    thread::sleep(Duration::from_millis(300));
+    for i in 0..COUNT {
+        let (opcode, echo) = read_message(&mut stream);
+        assert_eq!(opcode, OP_BINARY);
+        assert!(echo == message(i), "echo {i} differs or is out of order");
+    }
+    handle.join().expect("writer thread");
+}
