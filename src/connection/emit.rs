@@ -1,0 +1,27 @@
+//! Writing server frames into the output buffer.
+
+use crate::frame::header::write_server_header;
+use crate::frame::{MAX_SERVER_HEADER_LEN, Opcode};
+
+/// Appends one unmasked frame with `payload`.
+#[inline]
+pub fn frame(out: &mut Vec<u8>, fin: bool, rsv1: bool, opcode: Opcode, payload: &[u8]) {
+    let mut header = [0u8; MAX_SERVER_HEADER_LEN];
+    let n = write_server_header(&mut header, fin, rsv1, opcode, payload.len() as u64);
+    out.reserve(n + payload.len());
+    out.extend_from_slice(&header[..n]);
+    out.extend_from_slice(payload);
+}
+
+/// Appends a close frame with `code` and `reason` (the reason is cut to the 123 bytes a
+/// control frame leaves for it, at a character boundary).
+pub fn close(out: &mut Vec<u8>, code: u16, reason: &str) {
+    let mut end = reason.len().min(123);
+    while !reason.is_char_boundary(end) {
+        end -= 1;
+    }
+    let mut payload = [0u8; 125];
+    payload[..2].copy_from_slice(&code.to_be_bytes());
+    payload[2..2 + end].copy_from_slice(&reason.as_bytes()[..end]);
+    frame(out, true, false, Opcode::Close, &payload[..2 + end]);
+}

@@ -1,0 +1,21 @@
+//! What happened on a connection, for the driver to log and count.
+
+use crate::error::ProtocolError;
+
+/// A notable moment in a connection's life. Per-message work is not reported here:
+/// events are rare, so the hot path never touches them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// The upgrade succeeded; `deflate` says whether permessage-deflate was agreed.
+    Opened { deflate: bool },
+    /// The request was answered with an HTTP status (not upgraded), and why.
+    Refused { status: u16, reason: String },
+    /// The client broke the protocol; we sent this close code and reason.
+    Failed(ProtocolError),
+    /// The client sent a close frame (its code, if any); we answered it.
+    PeerClosed { code: Option<u16> },
+    /// TCP ended without a close handshake (close code 1006 in RFC terms).
+    Dropped { during: &'static str },
+    /// A time limit passed.
+    TimedOut { during: &'static str },
+}

@@ -1,0 +1,88 @@
+//! A data message in flight (RFC 6455 §5.4, §5.6): its payload streams straight back
+//! out as it arrives, frame by frame, so no message is ever held whole in memory.
+//!
+//! Each chunk of payload the network delivers is echoed as one frame: the first with
+//! the message's opcode, the rest as continuations, FIN on the last. A message that
+//! arrives in one read is therefore echoed as the very same frame; one that straddles
+//! reads is echoed with the same bytes in more fragments, which §5.4 permits
+//! ("intermediaries MAY change the fragmentation of a message").
+
+use super::deflate::DeflateSession;
+use super::emit;
+use crate::error::ProtocolError;
+use crate::frame::Opcode;
+use crate::utf8::Utf8Validator;
+
+#[derive(Debug)]
+pub struct Message {
+    /// Text or Binary.
+    opcode: Opcode,
+    /// Payload bytes so far: wire bytes, or inflated bytes when compressed.
+    pub len: u64,
+    utf8: Utf8Validator,
+    /// Whether the first echo frame (the one carrying the opcode) has gone out.
+    echo_started: bool,
+    /// RSV1 was set on the first frame: the payload is permessage-deflate data.
+    pub compressed: bool,
+}
+
+impl Message {
+    pub fn new(opcode: Opcode, compressed: bool) -> Self {
+        Message { opcode, len: 0, utf8: Utf8Validator::default(), echo_started: false, compressed }
+    }
+
+    /// The opcode for the next echo frame.
+    fn echo_opcode(&mut self) -> Opcode {
+        if std::mem::replace(&mut self.echo_started, true) { Opcode::Continuation } else { self.opcode }
+    }
+
+    /// Handles the next unmasked `chunk` of an uncompressed message; `last` marks the
+    /// end of the message's final frame.
+    pub fn on_plain_chunk(&mut self, chunk: &[u8], last: bool, out: &mut Vec<u8>) -> Result<(), ProtocolError> {
+        if self.opcode == Opcode::Text {
+            self.utf8.feed(chunk).map_err(|_| ProtocolError::InvalidUtf8)?;
+            if last {
+                self.utf8.finish().map_err(|_| ProtocolError::InvalidUtf8)?;
+            }
+        }
+        let opcode = self.echo_opcode();
+        emit::frame(out, last, false, opcode, chunk);
+        Ok(())
+    }
+
+    /// Handles the next unmasked `chunk` of a compressed message: inflate it, judge the
+    /// inflated bytes (size limit, UTF-8) as they come out, and echo them compressed.
+    pub fn on_compressed_chunk(
+        &mut self,
+        chunk: &[u8],
+        last: bool,
+        max_message_size: u64,
+        session: &mut DeflateSession,
+        out: &mut Vec<u8>,
+    ) -> Result<(), ProtocolError> {
+        let text = self.opcode == Opcode::Text;
+        let (len, utf8) = (&mut self.len, &mut self.utf8);
+        let mut judge = |inflated: &[u8]| -> Result<(), ProtocolError> {
+            *len += inflated.len() as u64;
+            // Refused the moment the inflated size passes the limit: a small compressed
+            // bomb is never inflated beyond one scratch buffer.
+            if *len > max_message_size {
+                return Err(ProtocolError::MessageTooBig { max: max_message_size });
+            }
+            if text {
+                utf8.feed(inflated).map_err(|_| ProtocolError::InvalidUtf8)?;
+            }
+            Ok(())
+        };
+        session.inflate(chunk, last, &mut judge)?;
+        if last && text {
+            self.utf8.finish().map_err(|_| ProtocolError::InvalidUtf8)?;
+        }
+        if let Some(echo) = session.take_echo(last) {
+            let first = !self.echo_started;
+            let opcode = self.echo_opcode();
+            emit::frame(out, last, first && echo.compressed, opcode, echo.payload);
+        }
+        Ok(())
+    }
+}

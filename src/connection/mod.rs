@@ -1,0 +1,213 @@
+//! The protocol core: one connection's state machine, with no I/O in it.
+//!
+//! The driver feeds it the bytes it read and the current time; it appends the bytes to
+//! write to an output buffer and reports what happened as [`Event`]s. It never blocks,
+//! never allocates per message on the plain path, and tells the driver when to half-close
+//! and when to drop the socket. That keeps it deterministic: tests and fuzzers drive it
+//! byte by byte without a socket.
+
+mod control;
+mod deflate;
+mod emit;
+mod event;
+mod message;
+mod receiver;
+
+use std::sync::Arc;
+use std::time::Instant;
+
+pub use event::Event;
+use receiver::{Receiver, Stop};
+
+use crate::config::Config;
+use crate::error::ProtocolError;
+use crate::frame::close_code;
+use crate::handshake::{Decision, Head, HeadBuffer, HttpReply, decide, write_switching_protocols};
+
+/// Where the connection is in its life.
+enum Phase {
+    /// Collecting the HTTP upgrade request.
+    Handshake(HeadBuffer),
+    /// Upgraded: frames flow.
+    Open(Receiver),
+    /// Our last bytes (a close frame or an HTTP error) are queued: flush them, half-close,
+    /// then wait for the peer to close TCP or for the deadline. Input is discarded:
+    /// after failing, RFC 6455 §7.1.7 says the endpoint "MUST NOT continue to attempt
+    /// to process data (including a responding Close frame)".
+    Closing,
+    /// Drop the socket now.
+    Done,
+}
+
+/// What the driver should do with the socket, asked after each call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    /// Keep reading and writing.
+    Open,
+    /// Write what is queued, then shut down the write side; keep reading until EOF.
+    Closing,
+    /// Close the socket.
+    Done,
+}
+
+pub struct Connection {
+    config: Arc<Config>,
+    phase: Phase,
+    /// When the current phase times out, if it can.
+    deadline: Option<Instant>,
+    events: Vec<Event>,
+}
+
+impl Connection {
+    /// A freshly accepted connection, waiting for its upgrade request.
+    pub fn new(config: Arc<Config>, now: Instant) -> Self {
+        let deadline = Some(now + config.handshake_timeout);
+        Connection { config, phase: Phase::Handshake(HeadBuffer::default()), deadline, events: Vec::new() }
+    }
+
+    /// Processes bytes read from the socket. `input` is scratch: payloads are unmasked
+    /// in place. Everything to send is appended to `out`.
+    pub fn handle_input(&mut self, input: &mut [u8], now: Instant, out: &mut Vec<u8>) {
+        match &mut self.phase {
+            Phase::Handshake(head) => {
+                let config = &self.config;
+                let upgraded = match head.feed(input, config.max_header_bytes) {
+                    Head::Incomplete => return,
+                    Head::TooLarge => Err(HttpReply::error(
+                        431,
+                        format!("request head exceeds {} bytes\n", config.max_header_bytes),
+                    )),
+                    Head::Complete { head, rest } => match decide(head, config) {
+                        Decision::Reply(reply) => Err(reply),
+                        Decision::Upgrade { accept, deflate } => {
+                            let mut ext = Vec::new();
+                            if let Some(params) = &deflate {
+                                params.write_response(&mut ext);
+                            }
+                            write_switching_protocols(out, &accept, deflate.is_some().then_some(&ext[..]));
+                            let session = deflate.map(|p| Box::new(deflate::DeflateSession::new(p, config)));
+                            let mut receiver = Receiver::new(session);
+                            // Frames the client pipelined behind its request.
+                            let result = receiver.receive(rest, config, out);
+                            Ok((receiver, result))
+                        }
+                    },
+                };
+                match upgraded {
+                    Err(reply) => self.refuse(reply, now, out),
+                    Ok((receiver, result)) => {
+                        self.events.push(Event::Opened { deflate: receiver.has_deflate() });
+                        self.phase = Phase::Open(receiver);
+                        self.deadline = None;
+                        self.after_receive(result, now, out);
+                    }
+                }
+            }
+            Phase::Open(receiver) => {
+                let result = receiver.receive(input, &self.config, out);
+                self.after_receive(result, now, out);
+            }
+            Phase::Closing | Phase::Done => {}
+        }
+    }
+
+    /// The peer shut down its side of TCP (a read returned 0).
+    pub fn handle_eof(&mut self) {
+        match self.phase {
+            Phase::Handshake(ref head) => {
+                if !head.is_empty() {
+                    self.events.push(Event::Dropped { during: "handshake" });
+                }
+            }
+            Phase::Open(_) => self.events.push(Event::Dropped { during: "open connection, no close frame" }),
+            Phase::Closing | Phase::Done => {}
+        }
+        self.phase = Phase::Done;
+    }
+
+    /// Called when [`Connection::deadline`] has passed.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        match self.deadline {
+            Some(deadline) if deadline <= now => {}
+            _ => return,
+        }
+        let during = match self.phase {
+            Phase::Handshake(_) => "handshake",
+            Phase::Closing => "close handshake",
+            _ => "connection",
+        };
+        self.events.push(Event::TimedOut { during });
+        self.phase = Phase::Done;
+        self.deadline = None;
+    }
+
+    /// The next instant [`Connection::handle_timeout`] should be called at.
+    pub fn deadline(&self) -> Option<Instant> {
+        self.deadline
+    }
+
+    pub fn status(&self) -> Status {
+        match self.phase {
+            Phase::Handshake(_) | Phase::Open(_) => Status::Open,
+            Phase::Closing => Status::Closing,
+            Phase::Done => Status::Done,
+        }
+    }
+
+    /// Whether the upgrade has completed (frames are being exchanged or were).
+    pub fn is_handshaking(&self) -> bool {
+        matches!(self.phase, Phase::Handshake(_))
+    }
+
+    /// The next thing that happened, oldest first.
+    pub fn poll_event(&mut self) -> Option<Event> {
+        if self.events.is_empty() { None } else { Some(self.events.remove(0)) }
+    }
+
+    /// Starts the server-side close (e.g. at shutdown): sends a close with `code` and
+    /// `reason`, and waits for the peer as after any close.
+    pub fn close(&mut self, code: u16, reason: &str, now: Instant, out: &mut Vec<u8>) {
+        match self.phase {
+            Phase::Open(_) => {
+                emit::close(out, code, reason);
+                self.enter_closing(now);
+            }
+            Phase::Handshake(_) => self.phase = Phase::Done,
+            Phase::Closing | Phase::Done => {}
+        }
+    }
+
+    fn after_receive(&mut self, result: Result<(), Stop>, now: Instant, out: &mut Vec<u8>) {
+        match result {
+            Ok(()) => {}
+            Err(Stop::PeerClosed { code }) => {
+                self.events.push(Event::PeerClosed { code });
+                self.enter_closing(now);
+            }
+            Err(Stop::Fail(error)) => self.fail(error, now, out),
+        }
+    }
+
+    /// §7.1.7: "the endpoint SHOULD send a Close frame with an appropriate status code"
+    /// — with a reason naming the rule the client broke.
+    fn fail(&mut self, error: ProtocolError, now: Instant, out: &mut Vec<u8>) {
+        debug_assert_ne!(error.close_code(), close_code::NORMAL);
+        emit::close(out, error.close_code(), &error.to_string());
+        self.events.push(Event::Failed(error));
+        self.enter_closing(now);
+    }
+
+    fn refuse(&mut self, reply: HttpReply, now: Instant, out: &mut Vec<u8>) {
+        reply.write_to(out);
+        self.events.push(Event::Refused { status: reply.status, reason: reply.body.trim_end().to_string() });
+        self.enter_closing(now);
+    }
+
+    fn enter_closing(&mut self, now: Instant) {
+        self.phase = Phase::Closing;
+        self.deadline = Some(now + self.config.close_timeout);
+    }
+}
+
+
+

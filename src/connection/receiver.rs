@@ -1,0 +1,250 @@
+//! The frame loop of an open connection: headers are parsed (resumably), checked against
+//! the connection's state, and payloads are unmasked in place and handed on as they
+//! arrive. All state here is small and fixed-size; what is rare is boxed.
+
+use super::control::{self, ControlBuf, ControlOutcome};
+use super::deflate::DeflateSession;
+use super::message::Message;
+use crate::config::Config;
+use crate::error::ProtocolError;
+use crate::frame::header::parse_client_header;
+use crate::frame::mask::apply_mask;
+use crate::frame::{FrameHeader, MAX_CLIENT_HEADER_LEN, Opcode};
+
+/// Why the receiver stopped.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Stop {
+    /// The client broke a rule; nothing has been sent for it yet.
+    Fail(ProtocolError),
+    /// The client sent a valid close frame; our reply is queued.
+    PeerClosed { code: Option<u16> },
+}
+
+impl From<ProtocolError> for Stop {
+    fn from(e: ProtocolError) -> Self {
+        Stop::Fail(e)
+    }
+}
+
+/// The frame whose payload is being received.
+#[derive(Debug)]
+struct Frame {
+    header: FrameHeader,
+    /// Payload bytes received (and unmasked) so far.
+    received: u64,
+}
+
+#[derive(Default)]
+pub struct Receiver {
+    /// A header that arrived split across reads.
+    header_buf: [u8; MAX_CLIENT_HEADER_LEN],
+    header_len: u8,
+    frame: Option<Frame>,
+    /// The data message in progress, fragmented or not.
+    message: Option<Message>,
+    /// A control frame's payload split across reads.
+    control: Option<Box<ControlBuf>>,
+    /// permessage-deflate state, when it was agreed.
+    deflate: Option<Box<DeflateSession>>,
+}
+
+impl Receiver {
+    pub fn new(deflate: Option<Box<DeflateSession>>) -> Self {
+        Receiver { deflate, ..Receiver::default() }
+    }
+
+    /// Processes every byte of `input`, appending echoes, pongs and a close reply to
+    /// `out`. Stops at the first violation or at the peer's close; bytes after that are
+    /// not looked at (RFC 6455 §5.5.1: after a Close, "the endpoint ... MUST NOT send
+    /// any more data frames", and frames after it are not processed).
+    pub fn receive(&mut self, mut input: &mut [u8], config: &Config, out: &mut Vec<u8>) -> Result<(), Stop> {
+        loop {
+            if self.frame.is_none() {
+                let Some(header) = self.next_header(&mut input)? else {
+                    return Ok(());
+                };
+                self.start_frame(header, config, out)?;
+                if self.frame.is_none() {
+                    continue;
+                }
+            }
+            if input.is_empty() {
+                return Ok(());
+            }
+            let rest = self.payload(input, config, out)?;
+            input = rest;
+        }
+    }
+
+    /// Parses the next header from the stashed bytes and/or `input`, advancing `input`
+    /// past it. `None` when more bytes are needed (they are stashed).
+    fn next_header(&mut self, input: &mut &mut [u8]) -> Result<Option<FrameHeader>, ProtocolError> {
+        let have = usize::from(self.header_len);
+        if have == 0 {
+            if input.is_empty() {
+                return Ok(None);
+            }
+            return match parse_client_header(input)? {
+                Some((header, len)) => {
+                    advance(input, len);
+                    Ok(Some(header))
+                }
+                None => {
+                    // Short of a whole header: fewer than 14 bytes, kept for the next read.
+                    self.header_buf[..input.len()].copy_from_slice(input);
+                    self.header_len = input.len() as u8;
+                    advance(input, input.len());
+                    Ok(None)
+                }
+            };
+        }
+        let take = (MAX_CLIENT_HEADER_LEN - have).min(input.len());
+        self.header_buf[have..have + take].copy_from_slice(&input[..take]);
+        match parse_client_header(&self.header_buf[..have + take])? {
+            Some((header, len)) => {
+                self.header_len = 0;
+                advance(input, len - have);
+                Ok(Some(header))
+            }
+            None => {
+                self.header_len = (have + take) as u8;
+                advance(input, take);
+                Ok(None)
+            }
+        }
+    }
+
+    /// Applies the rules that depend on the connection's state, then begins the frame.
+    fn start_frame(&mut self, header: FrameHeader, config: &Config, out: &mut Vec<u8>) -> Result<(), Stop> {
+        self.check_rsv(&header)?;
+        // Limits are judged from the header alone, before any byte of payload is held.
+        if header.payload_len > config.max_frame_size {
+            return Err(ProtocolError::FrameTooBig { payload_len: header.payload_len, max: config.max_frame_size }.into());
+        }
+        if header.opcode.is_control() {
+            self.frame = Some(Frame { header, received: 0 });
+            if header.payload_len == 0 {
+                self.frame = None;
+                return self.control_frame(header.opcode, &[], out);
+            }
+            return Ok(());
+        }
+        match (header.opcode, &self.message) {
+            // §5.4: a continuation needs a message to continue...
+            (Opcode::Continuation, None) => return Err(ProtocolError::UnexpectedContinuation.into()),
+            // ...and a new message may not start inside one.
+            (Opcode::Text | Opcode::Binary, Some(_)) => return Err(ProtocolError::ExpectedContinuation.into()),
+            (Opcode::Text | Opcode::Binary, None) => {
+                self.message = Some(Message::new(header.opcode, header.rsv1()));
+            }
+            _ => {}
+        }
+        let Some(message) = self.message.as_mut() else {
+            return Err(ProtocolError::UnexpectedContinuation.into());
+        };
+        if !message.compressed {
+            let total = message.len.saturating_add(header.payload_len);
+            if total > config.max_message_size {
+                return Err(ProtocolError::MessageTooBig { max: config.max_message_size }.into());
+            }
+            message.len = total;
+        }
+        self.frame = Some(Frame { header, received: 0 });
+        if header.payload_len == 0 {
+            // An empty frame still carries FIN (and may end the message).
+            self.data_chunk(&mut [], config, out)?;
+        }
+        Ok(())
+    }
+
+    /// RSV bits "MUST be 0 unless an extension is negotiated that defines meanings for
+    /// non-zero values" (§5.2); permessage-deflate defines RSV1 on a message's first frame.
+    fn check_rsv(&self, header: &FrameHeader) -> Result<(), ProtocolError> {
+        if header.rsv == 0 {
+            return Ok(());
+        }
+        if header.rsv != 0b100 || self.deflate.is_none() {
+            return Err(ProtocolError::ReservedBits { rsv: header.rsv });
+        }
+        match header.opcode {
+            Opcode::Text | Opcode::Binary => Ok(()),
+            Opcode::Continuation => Err(ProtocolError::Rsv1OnContinuation),
+            _ => Err(ProtocolError::Rsv1OnControlFrame),
+        }
+    }
+
+    /// Takes the current frame's share of `input`, returns the rest.
+    fn payload<'a>(&mut self, input: &'a mut [u8], config: &Config, out: &mut Vec<u8>) -> Result<&'a mut [u8], Stop> {
+        let Some(frame) = self.frame.as_ref() else { return Ok(input) };
+        let remaining = frame.header.payload_len - frame.received;
+        let n = usize::try_from(remaining).map_or(input.len(), |r| r.min(input.len()));
+        let (chunk, rest) = input.split_at_mut(n);
+        if frame.header.opcode.is_control() {
+            self.control_chunk(chunk, out)?;
+        } else {
+            self.data_chunk(chunk, config, out)?;
+        }
+        Ok(rest)
+    }
+
+    fn control_chunk(&mut self, chunk: &mut [u8], out: &mut Vec<u8>) -> Result<(), Stop> {
+        let Some(frame) = self.frame.as_mut() else { return Ok(()) };
+        apply_mask(chunk, frame.header.mask_key, frame.received);
+        frame.received += chunk.len() as u64;
+        let opcode = frame.header.opcode;
+        if frame.received < frame.header.payload_len {
+            self.control.get_or_insert_with(ControlBuf::new).extend(chunk);
+            return Ok(());
+        }
+        self.frame = None;
+        match self.control.take() {
+            // The usual case: the whole payload arrived in one read, no copy.
+            None => self.control_frame(opcode, chunk, out),
+            Some(mut buf) => {
+                buf.extend(chunk);
+                self.control_frame(opcode, buf.as_slice(), out)
+            }
+        }
+    }
+
+    fn control_frame(&mut self, opcode: Opcode, payload: &[u8], out: &mut Vec<u8>) -> Result<(), Stop> {
+        match control::handle(opcode, payload, out)? {
+            ControlOutcome::Continue => Ok(()),
+            ControlOutcome::PeerClosed { code } => Err(Stop::PeerClosed { code }),
+        }
+    }
+
+    fn data_chunk(&mut self, chunk: &mut [u8], config: &Config, out: &mut Vec<u8>) -> Result<(), Stop> {
+        let (Some(frame), Some(message)) = (self.frame.as_mut(), self.message.as_mut()) else {
+            return Ok(());
+        };
+        apply_mask(chunk, frame.header.mask_key, frame.received);
+        frame.received += chunk.len() as u64;
+        let frame_done = frame.received == frame.header.payload_len;
+        let last = frame_done && frame.header.fin;
+        if message.compressed {
+            let Some(session) = self.deflate.as_deref_mut() else {
+                return Err(ProtocolError::ReservedBits { rsv: 0b100 }.into());
+            };
+            message.on_compressed_chunk(chunk, last, config.max_message_size, session, out)?;
+        } else {
+            message.on_plain_chunk(chunk, last, out)?;
+        }
+        if frame_done {
+            self.frame = None;
+        }
+        if last {
+            self.message = None;
+        }
+        Ok(())
+    }
+
+    pub fn has_deflate(&self) -> bool {
+        self.deflate.is_some()
+    }
+}
+
+fn advance(input: &mut &mut [u8], n: usize) {
+    let taken = std::mem::take(input);
+    *input = &mut taken[n..];
+}

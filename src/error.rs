@@ -1,0 +1,156 @@
+//! Every way a client can break the protocol, each mapped to one close code and a reason
+//! that names the rule, so a user can see exactly what their client did wrong.
+
+use std::fmt;
+
+use crate::frame::close_code;
+
+/// A violation that fails the WebSocket connection (RFC 6455 §7.1.7).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProtocolError {
+    /// §5.1: "a server MUST close the connection upon receiving a frame that is not masked".
+    UnmaskedFrame,
+    /// §5.2: RSV bits set with no extension negotiated that defines them.
+    ReservedBits { rsv: u8 },
+    /// §5.2: a reserved opcode.
+    ReservedOpcode { bits: u8 },
+    /// §5.5: "Control frames themselves MUST NOT be fragmented".
+    FragmentedControlFrame,
+    /// §5.5: "All control frames MUST have a payload length of 125 bytes or less".
+    ControlFrameTooLong { payload_len: u64 },
+    /// §5.2: "the most significant bit MUST be 0" in a 64-bit payload length.
+    PayloadLengthTopBit,
+    /// §5.2: "the minimal number of bytes MUST be used to encode the length".
+    NonMinimalPayloadLength,
+    /// §5.4: a continuation frame with no fragmented message in progress.
+    UnexpectedContinuation,
+    /// §5.4: a new text or binary frame while a fragmented message is in progress.
+    ExpectedContinuation,
+    /// RFC 7692 §6.1: RSV1 on a continuation frame.
+    Rsv1OnContinuation,
+    /// RFC 7692 §6.1: RSV1 on a control frame.
+    Rsv1OnControlFrame,
+    /// A frame payload larger than `--max-frame-size`.
+    FrameTooBig { payload_len: u64, max: u64 },
+    /// A message larger than `--max-message-size`.
+    MessageTooBig { max: u64 },
+    /// §8.1: a text message that is not valid UTF-8.
+    InvalidUtf8,
+    /// §5.5.1: a close payload of exactly one byte cannot hold a status code.
+    CloseOneByte,
+    /// §7.4: a close code no endpoint may send.
+    InvalidCloseCode { code: u16 },
+    /// §5.5.1: the close reason "is not guaranteed to be human readable" but MUST be UTF-8.
+    InvalidCloseReason,
+    /// RFC 7692 §6.2: compressed data that does not inflate.
+    InvalidDeflateData,
+    /// Our own compressor failed: not the client's fault (1011).
+    CompressionFailed,
+}
+
+impl ProtocolError {
+    /// The close code sent to the client for this violation.
+    pub fn close_code(&self) -> u16 {
+        match self {
+            ProtocolError::FrameTooBig { .. } | ProtocolError::MessageTooBig { .. } => {
+                close_code::MESSAGE_TOO_BIG
+            }
+            ProtocolError::InvalidUtf8
+            | ProtocolError::InvalidCloseReason
+            | ProtocolError::InvalidDeflateData => close_code::INVALID_PAYLOAD,
+            ProtocolError::CompressionFailed => close_code::INTERNAL_ERROR,
+            _ => close_code::PROTOCOL_ERROR,
+        }
+    }
+}
+
+/// The close reason: the rule that was broken. Kept well under the 123 bytes a close
+/// reason may hold (§5.5: 125 minus the 2-byte code).
+impl fmt::Display for ProtocolError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ProtocolError::UnmaskedFrame => f.write_str("client frame is not masked"),
+            ProtocolError::ReservedBits { rsv } => {
+                write!(f, "reserved bits set (rsv={rsv:03b}) without a negotiated extension")
+            }
+            ProtocolError::ReservedOpcode { bits } => write!(f, "reserved opcode {bits:#x}"),
+            ProtocolError::FragmentedControlFrame => f.write_str("control frame without fin"),
+            ProtocolError::ControlFrameTooLong { payload_len } => {
+                write!(f, "control frame payload of {payload_len} bytes exceeds 125")
+            }
+            ProtocolError::PayloadLengthTopBit => {
+                f.write_str("64-bit payload length has its most significant bit set")
+            }
+            ProtocolError::NonMinimalPayloadLength => {
+                f.write_str("payload length not encoded in the minimal number of bytes")
+            }
+            ProtocolError::UnexpectedContinuation => {
+                f.write_str("continuation frame without a fragmented message to continue")
+            }
+            ProtocolError::ExpectedContinuation => {
+                f.write_str("new data frame inside a fragmented message; expected continuation")
+            }
+            ProtocolError::Rsv1OnContinuation => {
+                f.write_str("rsv1 (compressed) set on a continuation frame")
+            }
+            ProtocolError::Rsv1OnControlFrame => f.write_str("rsv1 (compressed) set on a control frame"),
+            ProtocolError::FrameTooBig { payload_len, max } => {
+                write!(f, "frame payload of {payload_len} bytes exceeds the limit of {max}")
+            }
+            ProtocolError::MessageTooBig { max } => {
+                write!(f, "message exceeds the limit of {max} bytes")
+            }
+            ProtocolError::InvalidUtf8 => f.write_str("text message is not valid UTF-8"),
+            ProtocolError::CloseOneByte => f.write_str("close frame payload of 1 byte"),
+            ProtocolError::InvalidCloseCode { code } => write!(f, "invalid close code {code}"),
+            ProtocolError::InvalidCloseReason => f.write_str("close reason is not valid UTF-8"),
+            ProtocolError::InvalidDeflateData => f.write_str("compressed data does not inflate"),
+            ProtocolError::CompressionFailed => f.write_str("server error: compressing the echo failed"),
+        }
+    }
+}
+
+impl std::error::Error for ProtocolError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_reason_fits_in_a_close_frame() {
+        let all = [
+            ProtocolError::UnmaskedFrame,
+            ProtocolError::ReservedBits { rsv: 7 },
+            ProtocolError::ReservedOpcode { bits: 0xf },
+            ProtocolError::FragmentedControlFrame,
+            ProtocolError::ControlFrameTooLong { payload_len: u64::MAX },
+            ProtocolError::PayloadLengthTopBit,
+            ProtocolError::NonMinimalPayloadLength,
+            ProtocolError::UnexpectedContinuation,
+            ProtocolError::ExpectedContinuation,
+            ProtocolError::Rsv1OnContinuation,
+            ProtocolError::Rsv1OnControlFrame,
+            ProtocolError::FrameTooBig { payload_len: u64::MAX, max: u64::MAX },
+            ProtocolError::MessageTooBig { max: u64::MAX },
+            ProtocolError::InvalidUtf8,
+            ProtocolError::CloseOneByte,
+            ProtocolError::InvalidCloseCode { code: u16::MAX },
+            ProtocolError::InvalidCloseReason,
+            ProtocolError::InvalidDeflateData,
+            ProtocolError::CompressionFailed,
+        ];
+        for e in all {
+            assert!(e.to_string().len() <= 123, "{e}");
+        }
+    }
+
+    #[test]
+    fn codes_map_one_to_one() {
+        assert_eq!(ProtocolError::UnmaskedFrame.close_code(), 1002);
+        assert_eq!(ProtocolError::InvalidUtf8.close_code(), 1007);
+        assert_eq!(ProtocolError::InvalidCloseReason.close_code(), 1007);
+        assert_eq!(ProtocolError::MessageTooBig { max: 1 }.close_code(), 1009);
+        assert_eq!(ProtocolError::FrameTooBig { payload_len: 2, max: 1 }.close_code(), 1009);
+        assert_eq!(ProtocolError::CloseOneByte.close_code(), 1002);
+    }
+}

@@ -1,0 +1,126 @@
+//! The opening handshake (RFC 6455 §4): collect the request head without re-scanning it
+//! as bytes trickle in, judge it once it is whole, and answer.
+
+mod accept;
+mod page;
+mod request;
+mod response;
+
+pub use accept::{accept_value, is_valid_key};
+pub use request::{Decision, decide};
+pub use response::{HttpReply, write_switching_protocols};
+
+/// The request head collected so far; dropped once the handshake is decided.
+#[derive(Debug, Default)]
+pub struct HeadBuffer {
+    buf: Vec<u8>,
+    /// Bytes already searched for the blank line, so each arrival is scanned once.
+    scanned: usize,
+}
+
+/// The outcome of feeding bytes to a [`HeadBuffer`].
+pub enum Head<'a> {
+    /// The blank line has not arrived yet.
+    Incomplete,
+    /// The head is longer than allowed (431).
+    TooLarge,
+    /// A whole head, and the bytes the client sent after it (pipelined frames).
+    Complete { head: &'a [u8], rest: &'a mut [u8] },
+}
+
+impl HeadBuffer {
+    /// Adds `input` and looks for the end of the head. When nothing was buffered and
+    /// the head is whole in `input`, it is judged in place without a copy.
+    pub fn feed<'a>(&'a mut self, input: &'a mut [u8], max_len: usize) -> Head<'a> {
+        if self.buf.is_empty() {
+            if let Some(end) = find_head_end(input, 0) {
+                return split(input, end, max_len);
+            }
+            if input.len() > max_len {
+                return Head::TooLarge;
+            }
+            self.buf.extend_from_slice(input);
+            self.scanned = input.len();
+            return Head::Incomplete;
+        }
+        let from = self.scanned.saturating_sub(3);
+        self.buf.extend_from_slice(input);
+        match find_head_end(&self.buf, from) {
+            Some(end) => split(&mut self.buf, end, max_len),
+            None if self.buf.len() > max_len => Head::TooLarge,
+            None => {
+                self.scanned = self.buf.len();
+                Head::Incomplete
+            }
+        }
+    }
+
+    /// Whether the client has started sending a request (for logging a timeout).
+    pub fn is_empty(&self) -> bool {
+        self.buf.is_empty()
+    }
+}
+
+fn split(bytes: &mut [u8], end: usize, max_len: usize) -> Head<'_> {
+    if end > max_len {
+        return Head::TooLarge;
+    }
+    let (head, rest) = bytes.split_at_mut(end);
+    Head::Complete { head, rest }
+}
+
+/// The index just past the first CRLFCRLF at or after `from`.
+fn find_head_end(bytes: &[u8], from: usize) -> Option<usize> {
+    bytes.get(from..)?.windows(4).position(|w| w == b"\r\n\r\n").map(|i| from + i + 4)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const REQ: &[u8] = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+
+    #[test]
+    fn whole_head_in_one_read_is_split_from_pipelined_bytes() {
+        let mut input = [REQ, b"\x81\x80abcd"].concat();
+        let mut hb = HeadBuffer::default();
+        match hb.feed(&mut input, 8192) {
+            Head::Complete { head, rest } => {
+                assert_eq!(head, REQ);
+                assert_eq!(rest, b"\x81\x80abcd");
+            }
+            _ => panic!("expected a complete head"),
+        }
+    }
+
+    #[test]
+    fn head_fed_one_byte_at_a_time_completes_on_the_last_byte() {
+        let mut hb = HeadBuffer::default();
+        for (i, &b) in REQ.iter().enumerate() {
+            let mut one = [b];
+            let done = matches!(hb.feed(&mut one, 8192), Head::Complete { .. });
+            assert_eq!(done, i == REQ.len() - 1, "byte {i}");
+        }
+    }
+
+    #[test]
+    fn each_byte_is_scanned_a_bounded_number_of_times() {
+        // The scan restarts at most three bytes back, so feeding byte by byte is linear.
+        let mut hb = HeadBuffer::default();
+        for _ in 0..1000 {
+            let mut one = [b'a'];
+            assert!(matches!(hb.feed(&mut one, 1 << 20), Head::Incomplete));
+            assert_eq!(hb.scanned, hb.buf.len());
+        }
+    }
+
+    #[test]
+    fn oversized_head_is_refused_with_or_without_its_end() {
+        let mut hb = HeadBuffer::default();
+        let mut big = vec![b'a'; 100];
+        assert!(matches!(hb.feed(&mut big, 64), Head::TooLarge));
+        let mut hb = HeadBuffer::default();
+        let mut long = [b"GET / HTTP/1.1\r\nX: ".as_slice(), &[b'a'; 100], b"\r\n\r\n"].concat();
+        assert!(matches!(hb.feed(&mut long, 64), Head::TooLarge));
+    }
+}

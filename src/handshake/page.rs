@@ -1,0 +1,10 @@
+//! The small page a plain GET (no upgrade) receives: what this server is and how to
+//! connect, with a working in-browser client.
+
+use super::response::HttpReply;
+
+const PAGE: &str = include_str!("page.html");
+
+pub fn landing_page() -> HttpReply {
+    HttpReply { status: 200, extra_headers: "", content_type: "text/html; charset=utf-8", body: PAGE.to_string() }
+}

@@ -1,0 +1,222 @@
+//! Judging a complete HTTP request head against RFC 6455 §4.2.1 ("Reading the Client's
+//! Opening Handshake"): either the upgrade is accepted or the client is told, in an
+//! HTTP status and a one-line body, what its request got wrong.
+
+use super::accept::{accept_value, is_valid_key};
+use super::page::landing_page;
+use super::response::HttpReply;
+use crate::config::Config;
+use crate::deflate::{DeflateParams, negotiate};
+
+/// Most headers a request may carry; more is answered with 431.
+const MAX_HEADERS: usize = 64;
+
+/// What to do with a request.
+#[derive(Debug)]
+pub enum Decision {
+    /// Answer 101: the accept value and the permessage-deflate parameters agreed, if any.
+    Upgrade { accept: [u8; 28], deflate: Option<DeflateParams> },
+    /// Answer with this response and close the connection.
+    Reply(HttpReply),
+}
+
+/// Judges the request head `head` (which ends with the blank line).
+pub fn decide(head: &[u8], config: &Config) -> Decision {
+    let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    let mut req = httparse::Request::new(&mut headers);
+    match req.parse(head) {
+        Ok(httparse::Status::Complete(_)) => {}
+        Ok(httparse::Status::Partial) => return bad("incomplete HTTP request head"),
+        Err(httparse::Error::TooManyHeaders) => {
+            return Decision::Reply(HttpReply::error(431, format!("more than {MAX_HEADERS} header fields\n")));
+        }
+        Err(e) => return bad(format!("malformed HTTP request: {e}")),
+    }
+    judge(&req, config)
+}
+
+fn judge(req: &httparse::Request<'_, '_>, config: &Config) -> Decision {
+    // §4.2.1 item 1: "An HTTP/1.1 or higher GET request".
+    if req.method != Some("GET") {
+        let mut reply = HttpReply::error(405, "a WebSocket handshake must use the GET method\n");
+        reply.extra_headers = "Allow: GET\r\n";
+        return Decision::Reply(reply);
+    }
+    if req.version != Some(1) {
+        return bad("a WebSocket handshake needs HTTP/1.1 or later");
+    }
+    let headers = req.headers.iter();
+    let find = |name: &'static str| headers.clone().filter(move |h| h.name.eq_ignore_ascii_case(name));
+    let one = |name: &'static str| -> Result<Option<&[u8]>, String> {
+        let mut it = find(name);
+        let first = it.next().map(|h| h.value);
+        if it.next().is_some() {
+            return Err(format!("more than one {name} header"));
+        }
+        Ok(first)
+    };
+
+    // §4.2.1 item 2: "A |Host| header field containing the server's authority."
+    match one("Host") {
+        Ok(Some(host)) if !host.is_empty() => {}
+        Ok(_) => return bad("missing Host header"),
+        Err(e) => return bad(e),
+    }
+
+    let upgrade_values: Vec<&[u8]> = find("Upgrade").map(|h| h.value).collect();
+    if upgrade_values.is_empty() && find("Sec-WebSocket-Key").next().is_none() {
+        // Not a WebSocket client at all (a browser, curl): say what this server is.
+        return Decision::Reply(landing_page());
+    }
+    // §4.2.1 item 3: "An |Upgrade| header field containing the value "websocket",
+    // treated as an ASCII case-insensitive value."
+    if !upgrade_values.iter().any(|v| has_token(v, "websocket")) {
+        return bad("Upgrade header must contain \"websocket\"");
+    }
+    // §4.2.1 item 4: "A |Connection| header field that includes the token "Upgrade"".
+    if !find("Connection").any(|h| has_token(h.value, "upgrade")) {
+        return bad("Connection header must contain the token \"Upgrade\"");
+    }
+    // §4.2.1 item 6: version 13; otherwise §4.4: answer with the versions we speak.
+    match one("Sec-WebSocket-Version") {
+        Ok(Some(b"13")) => {}
+        Ok(v) => {
+            let got = v.map_or("missing".to_string(), |v| format!("\"{}\"", String::from_utf8_lossy(v)));
+            let mut reply =
+                HttpReply::error(426, format!("Sec-WebSocket-Version must be 13 (got {got})\n"));
+            reply.extra_headers = "Sec-WebSocket-Version: 13\r\n";
+            return Decision::Reply(reply);
+        }
+        Err(e) => return bad(e),
+    }
+    // §4.2.1 item 5: "A |Sec-WebSocket-Key| header field with a base64-encoded value
+    // that, when decoded, is 16 bytes in length."
+    let key = match one("Sec-WebSocket-Key") {
+        Ok(Some(key)) if is_valid_key(key) => key,
+        Ok(Some(_)) => return bad("Sec-WebSocket-Key must be base64 of 16 bytes"),
+        Ok(None) => return bad("missing Sec-WebSocket-Key header"),
+        Err(e) => return bad(e),
+    };
+    let deflate = config
+        .deflate
+        .as_ref()
+        .and_then(|policy| negotiate(find("Sec-WebSocket-Extensions").map(|h| h.value), policy));
+    Decision::Upgrade { accept: accept_value(key), deflate }
+}
+
+fn bad(why: impl Into<String>) -> Decision {
+    let mut body = why.into();
+    body.push('\n');
+    Decision::Reply(HttpReply::error(400, body))
+}
+
+/// Whether a comma-separated header value holds `token` (ASCII case-insensitive).
+fn has_token(value: &[u8], token: &str) -> bool {
+    value.split(|&b| b == b',').any(|t| t.trim_ascii().eq_ignore_ascii_case(token.as_bytes()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KEY: &str = "dGhlIHNhbXBsZSBub25jZQ==";
+
+    fn request(lines: &[&str]) -> Vec<u8> {
+        let mut s = String::new();
+        for l in lines {
+            s.push_str(l);
+            s.push_str("\r\n");
+        }
+        s.push_str("\r\n");
+        s.into_bytes()
+    }
+
+    fn valid_lines() -> Vec<String> {
+        vec![
+            "GET /chat HTTP/1.1".into(),
+            "Host: server.example.com".into(),
+            "Upgrade: websocket".into(),
+            "Connection: Upgrade".into(),
+            format!("Sec-WebSocket-Key: {KEY}"),
+            "Sec-WebSocket-Version: 13".into(),
+        ]
+    }
+
+    fn decide_lines(lines: &[String], config: &Config) -> Decision {
+        let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
+        decide(&request(&refs), config)
+    }
+
+    fn status_of(lines: &[String]) -> u16 {
+        match decide_lines(lines, &Config { deflate: None, ..Config::default() }) {
+            Decision::Upgrade { .. } => 101,
+            Decision::Reply(r) => r.status,
+        }
+    }
+
+    fn without(name: &str) -> Vec<String> {
+        valid_lines().into_iter().filter(|l| !l.starts_with(name)).collect()
+    }
+
+    fn with(prefix: &str, replacement: &str) -> Vec<String> {
+        valid_lines().into_iter().map(|l| if l.starts_with(prefix) { replacement.to_string() } else { l }).collect()
+    }
+
+    #[test]
+    fn rfc_example_request_is_upgraded() {
+        match decide_lines(&valid_lines(), &Config::default()) {
+            Decision::Upgrade { accept, deflate } => {
+                assert_eq!(&accept, b"s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
+                assert!(deflate.is_none());
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn header_names_and_tokens_are_case_insensitive() {
+        let mut lines = with("Upgrade", "upgrade: WebSocket");
+        lines = lines.into_iter().map(|l| if l.starts_with("Connection") { "connection: keep-alive, UPGRADE".into() } else { l }).collect();
+        assert_eq!(status_of(&lines), 101);
+    }
+
+    #[test]
+    fn each_missing_or_wrong_field_gets_its_status() {
+        assert_eq!(status_of(&without("Host")), 400);
+        assert_eq!(status_of(&with("Upgrade", "Upgrade: h2c")), 400);
+        assert_eq!(status_of(&without("Connection")), 400);
+        assert_eq!(status_of(&with("Connection", "Connection: keep-alive")), 400);
+        assert_eq!(status_of(&without("Sec-WebSocket-Key")), 400);
+        assert_eq!(status_of(&with("Sec-WebSocket-Key", "Sec-WebSocket-Key: c2hvcnQ=")), 400);
+        assert_eq!(status_of(&with("Sec-WebSocket-Version", "Sec-WebSocket-Version: 8")), 426);
+        assert_eq!(status_of(&without("Sec-WebSocket-Version")), 426);
+        assert_eq!(status_of(&with("GET", "POST /chat HTTP/1.1")), 405);
+        assert_eq!(status_of(&with("GET", "GET /chat HTTP/1.0")), 400);
+        let mut dup = valid_lines();
+        dup.push(format!("Sec-WebSocket-Key: {KEY}"));
+        assert_eq!(status_of(&dup), 400);
+    }
+
+    #[test]
+    fn plain_get_gets_the_landing_page() {
+        let lines: Vec<String> = vec!["GET / HTTP/1.1".into(), "Host: x".into()];
+        assert_eq!(status_of(&lines), 200);
+    }
+
+    #[test]
+    fn too_many_headers_is_431() {
+        let mut lines = valid_lines();
+        for i in 0..MAX_HEADERS {
+            lines.push(format!("X-Filler-{i}: y"));
+        }
+        assert_eq!(status_of(&lines), 431);
+    }
+
+    #[test]
+    fn version_426_names_the_supported_version() {
+        match decide_lines(&with("Sec-WebSocket-Version", "Sec-WebSocket-Version: 7"), &Config::default()) {
+            Decision::Reply(r) => assert!(r.extra_headers.contains("Sec-WebSocket-Version: 13")),
+            other => panic!("{other:?}"),
+        }
+    }
+}

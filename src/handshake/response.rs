@@ -1,0 +1,82 @@
+//! The HTTP responses the server writes during the opening handshake.
+
+use std::io::Write;
+
+/// A refused or non-WebSocket request: status, a short text body saying why, and any
+/// extra header lines (each ending in CRLF).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpReply {
+    pub status: u16,
+    pub extra_headers: &'static str,
+    pub content_type: &'static str,
+    pub body: String,
+}
+
+impl HttpReply {
+    pub fn error(status: u16, body: impl Into<String>) -> Self {
+        HttpReply { status, extra_headers: "", content_type: "text/plain; charset=utf-8", body: body.into() }
+    }
+
+    /// Writes the whole response; the connection is closed after it.
+    pub fn write_to(&self, out: &mut Vec<u8>) {
+        let _ = write!(
+            out,
+            "HTTP/1.1 {} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\nConnection: close\r\nServer: wsecho\r\n{}\r\n{}",
+            self.status,
+            reason_phrase(self.status),
+            self.content_type,
+            self.body.len(),
+            self.extra_headers,
+            self.body
+        );
+    }
+}
+
+/// Writes the 101 answer that completes the upgrade (§4.2.2 item 5).
+pub fn write_switching_protocols(out: &mut Vec<u8>, accept: &[u8; 28], extensions: Option<&[u8]>) {
+    out.extend_from_slice(
+        b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ",
+    );
+    out.extend_from_slice(accept);
+    if let Some(ext) = extensions {
+        out.extend_from_slice(b"\r\nSec-WebSocket-Extensions: ");
+        out.extend_from_slice(ext);
+    }
+    out.extend_from_slice(b"\r\n\r\n");
+}
+
+fn reason_phrase(status: u16) -> &'static str {
+    match status {
+        200 => "OK",
+        400 => "Bad Request",
+        405 => "Method Not Allowed",
+        426 => "Upgrade Required",
+        431 => "Request Header Fields Too Large",
+        503 => "Service Unavailable",
+        _ => "Error",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_reply_has_length_and_body() {
+        let mut out = Vec::new();
+        HttpReply::error(400, "missing Host header\n").write_to(&mut out);
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.starts_with("HTTP/1.1 400 Bad Request\r\n"));
+        assert!(text.contains("Content-Length: 20\r\n"));
+        assert!(text.ends_with("\r\n\r\nmissing Host header\n"));
+    }
+
+    #[test]
+    fn switching_protocols_names_the_extension_when_agreed() {
+        let mut out = Vec::new();
+        write_switching_protocols(&mut out, b"s3pPLMBiTxaQ9kYGzzhZRbK+xOo=", Some(b"permessage-deflate"));
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.contains("Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"));
+        assert!(text.ends_with("Sec-WebSocket-Extensions: permessage-deflate\r\n\r\n"));
+    }
+}

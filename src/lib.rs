@@ -1,0 +1,19 @@
+//! wsecho: a strict RFC 6455 WebSocket echo server.
+//!
+//! Layout, from the wire up:
+//! - [`server`]: the thin mio driver — accept, read, write, timers. No protocol logic.
+//! - [`connection`]: the I/O-free state machine of one connection, fed bytes and time.
+//! - [`handshake`]: the HTTP upgrade (RFC 6455 §4) and its answers.
+//! - [`frame`]: the frame format (§5): header, opcode, mask, close codes.
+//! - [`utf8`]: streaming UTF-8 validation for text, failing on the first bad byte.
+//! - [`deflate`]: permessage-deflate (RFC 7692) negotiation and codec.
+//! - [`error`]: every protocol violation, each with its close code and reason.
+
+pub mod config;
+pub mod connection;
+pub mod deflate;
+pub mod error;
+pub mod frame;
+pub mod handshake;
+pub mod server;
+pub mod utf8;

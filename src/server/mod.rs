@@ -1,0 +1,259 @@
+//! The event loop: one thread, one mio `Poll`, edge-triggered. It accepts, reads into
+//! one receive buffer shared by all connections, hands the bytes to each connection's
+//! protocol core, writes what the core queued, and fires deadlines. No protocol logic
+//! lives here.
+
+mod client;
+mod slab;
+mod timers;
+
+use std::io::{self, ErrorKind, Write};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use log::{debug, info, warn};
+use mio::net::TcpListener;
+use mio::{Events, Interest, Poll, Token};
+use signal_hook::consts::{SIGINT, SIGTERM};
+use signal_hook_mio::v1_0::Signals;
+
+use crate::config::Config;
+use crate::connection::{Connection, Event, Status};
+use crate::frame::close_code;
+use client::{Client, ReadOutcome};
+use slab::Slab;
+use timers::Timers;
+
+const LISTENER: Token = Token(usize::MAX - 1);
+const SIGNALS: Token = Token(usize::MAX - 2);
+
+/// The shared receive buffer: big enough that bulk transfers need few reads.
+const READ_BUF_LEN: usize = 256 << 10;
+/// How long accepting pauses when the process is out of file descriptors.
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
+/// How long a shutdown waits for clients to answer the 1001 close.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
+
+/// Binds `addr`, prints the listening line, and serves until SIGINT or SIGTERM.
+pub fn run(addr: SocketAddr, config: Config) -> io::Result<()> {
+    let mut server = Server::bind(addr, config)?;
+    let local = server.listener.local_addr()?;
+    let mut stdout = io::stdout();
+    writeln!(stdout, "wsecho listening on ws://{local}")?;
+    stdout.flush()?;
+    info!("listening on {local}");
+    server.serve()
+}
+
+struct Server {
+    poll: Poll,
+    listener: TcpListener,
+    signals: Signals,
+    config: Arc<Config>,
+    clients: Slab<Client>,
+    timers: Timers,
+    read_buf: Vec<u8>,
+    accept_paused_until: Option<Instant>,
+    shutdown_deadline: Option<Instant>,
+}
+
+impl Server {
+    fn bind(addr: SocketAddr, config: Config) -> io::Result<Self> {
+        let poll = Poll::new()?;
+        let mut listener = TcpListener::bind(addr)?;
+        poll.registry().register(&mut listener, LISTENER, Interest::READABLE)?;
+        let mut signals = Signals::new([SIGINT, SIGTERM])?;
+        poll.registry().register(&mut signals, SIGNALS, Interest::READABLE)?;
+        Ok(Server {
+            poll,
+            listener,
+            signals,
+            config: Arc::new(config),
+            clients: Slab::new(),
+            timers: Timers::default(),
+            read_buf: vec![0; READ_BUF_LEN],
+            accept_paused_until: None,
+            shutdown_deadline: None,
+        })
+    }
+
+    fn serve(&mut self) -> io::Result<()> {
+        let mut events = Events::with_capacity(1024);
+        loop {
+            let timeout = self.next_wakeup().map(|at| at.saturating_duration_since(Instant::now()));
+            match self.poll.poll(&mut events, timeout) {
+                Ok(()) => {}
+                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            }
+            let now = Instant::now();
+            for event in events.iter() {
+                match event.token() {
+                    LISTENER => self.accept(now),
+                    SIGNALS => self.on_signal(now),
+                    Token(key) => self.drive(key, event.is_readable() || event.is_read_closed() || event.is_error(), event.is_writable(), now),
+                }
+            }
+            self.fire_timers(now);
+            if let Some(deadline) = self.shutdown_deadline {
+                if self.clients.is_empty() || deadline <= now {
+                    info!("shut down ({} connections still open were dropped)", self.clients.len());
+                    return Ok(());
+                }
+            }
+        }
+    }
+
+    fn next_wakeup(&self) -> Option<Instant> {
+        [self.timers.next(), self.accept_paused_until, self.shutdown_deadline].into_iter().flatten().min()
+    }
+
+    fn accept(&mut self, now: Instant) {
+        if self.shutdown_deadline.is_some() {
+            return;
+        }
+        if self.accept_paused_until.is_some_and(|t| t > now) {
+            return;
+        }
+        self.accept_paused_until = None;
+        loop {
+            match self.listener.accept() {
+                Ok((stream, peer)) => self.add_client(stream, peer, now),
+                Err(e) if e.kind() == ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    // EMFILE/ENFILE and friends: the connection stays in the backlog;
+                    // retry after a pause instead of spinning on a level that never drops.
+                    warn!("accept failed: {e}; pausing accepts for {ACCEPT_BACKOFF:?}");
+                    self.accept_paused_until = Some(now + ACCEPT_BACKOFF);
+                    return;
+                }
+            }
+        }
+    }
+
+    fn add_client(&mut self, stream: mio::net::TcpStream, peer: SocketAddr, now: Instant) {
+        // Echoes are small and latency-bound: never wait for Nagle.
+        if let Err(e) = stream.set_nodelay(true) {
+            debug!("{peer}: TCP_NODELAY failed: {e}");
+        }
+        let conn = Connection::new(Arc::clone(&self.config), now);
+        let key = self.clients.insert(Client::new(stream, peer, conn));
+        let Some(client) = self.clients.get_mut(key) else { return };
+        if let Err(e) = self.poll.registry().register(&mut client.stream, Token(key), Interest::READABLE) {
+            warn!("{peer}: register failed: {e}");
+            self.clients.remove(key);
+            return;
+        }
+        debug!("{peer}: accepted");
+        self.after_io(key, now);
+    }
+
+    /// Handles readiness for one connection.
+    fn drive(&mut self, key: usize, readable: bool, writable: bool, now: Instant) {
+        let high_water = self.config.write_high_water;
+        let Some(client) = self.clients.get_mut(key) else { return };
+        if writable {
+            if let Err(e) = client.flush() {
+                debug!("{}: write failed: {e}", client.peer);
+                self.remove(key);
+                return;
+            }
+        }
+        // Edge-triggered: a paused reader resumes once output drained, without a new edge.
+        if readable || (client.read_paused && client.pending_out() <= high_water) {
+            if let ReadOutcome::Error(e) = client.read(&mut self.read_buf, high_water, now) {
+                debug!("{}: read failed: {e}", client.peer);
+                self.remove(key);
+                return;
+            }
+        }
+        self.after_io(key, now);
+    }
+
+    /// Flushes, logs events, reschedules the deadline, and drops finished connections.
+    fn after_io(&mut self, key: usize, now: Instant) {
+        let Some(client) = self.clients.get_mut(key) else { return };
+        let flushed = client.flush();
+        while let Some(event) = client.conn.poll_event() {
+            log_event(&client.peer, &event);
+        }
+        if let Err(e) = flushed {
+            debug!("{}: write failed: {e}", client.peer);
+            self.remove(key);
+            return;
+        }
+        if client.conn.status() == Status::Done {
+            self.remove(key);
+            return;
+        }
+        if let Err(e) = client.update_interest(self.poll.registry(), Token(key)) {
+            warn!("{}: reregister failed: {e}", client.peer);
+            self.remove(key);
+            return;
+        }
+        let deadline = client.conn.deadline();
+        if deadline != client.scheduled {
+            client.scheduled = deadline;
+            if let Some(at) = deadline {
+                self.timers.schedule(at, key);
+            }
+        }
+        // A paused reader whose output drained during this turn resumes now.
+        if client.read_paused && client.pending_out() <= self.config.write_high_water {
+            self.drive(key, true, false, now);
+        }
+    }
+
+    fn fire_timers(&mut self, now: Instant) {
+        while let Some(key) = self.timers.pop_due(now) {
+            let Some(client) = self.clients.get_mut(key) else { continue };
+            if client.conn.deadline().is_some_and(|d| d <= now) {
+                client.scheduled = None;
+                client.conn.handle_timeout(now);
+                self.after_io(key, now);
+            }
+        }
+        if self.accept_paused_until.is_some_and(|t| t <= now) {
+            self.accept(now);
+        }
+    }
+
+    fn on_signal(&mut self, now: Instant) {
+        let got_signal = self.signals.pending().next().is_some();
+        if !got_signal || self.shutdown_deadline.is_some() {
+            return;
+        }
+        info!("shutting down: closing {} connections with 1001", self.clients.len());
+        let _ = self.poll.registry().deregister(&mut self.listener);
+        self.shutdown_deadline = Some(now + SHUTDOWN_GRACE);
+        for key in self.clients.keys() {
+            if let Some(client) = self.clients.get_mut(key) {
+                client.close(close_code::GOING_AWAY, "server shutting down", now);
+            }
+            self.after_io(key, now);
+        }
+    }
+
+    fn remove(&mut self, key: usize) {
+        if let Some(mut client) = self.clients.remove(key) {
+            let _ = self.poll.registry().deregister(&mut client.stream);
+            debug!("{}: connection dropped", client.peer);
+        }
+    }
+}
+
+fn log_event(peer: &SocketAddr, event: &Event) {
+    match event {
+        Event::Opened { deflate } => debug!("{peer}: open (permessage-deflate: {})", if *deflate { "on" } else { "off" }),
+        Event::Refused { status, reason } => debug!("{peer}: answered HTTP {status}: {reason}"),
+        Event::Failed(e) => debug!("{peer}: failed: {} {e}", e.close_code()),
+        Event::PeerClosed { code } => match code {
+            Some(code) => debug!("{peer}: closed by client with {code}"),
+            None => debug!("{peer}: closed by client (no code)"),
+        },
+        Event::Dropped { during } => debug!("{peer}: TCP closed by client during {during}"),
+        Event::TimedOut { during } => debug!("{peer}: timed out during {during}"),
+    }
+}
