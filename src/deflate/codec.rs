@@ -1,0 +1,1113 @@
+//! Streaming per-message codec for `permessage-deflate` (RFC 7692 §7.2).
+//!
+//! * [`Inflater`] decompresses a message's payload chunk by chunk, as the
+//!   network delivers it, into a caller-provided scratch buffer, handing each
+//!   piece to a sink before decompressing further. A sink error stops at once:
+//!   that is how the core enforces its message size limit (1009) and UTF-8
+//!   (1007) with at most one scratch buffer inflated past the point of refusal.
+//! * [`Deflater`] compresses an outgoing message chunk by chunk into a
+//!   `Vec<u8>` and ends it with a sync flush minus the `00 00 ff ff` tail.
+//!
+//! Both are created with their window and context-takeover setting; see
+//! [`Inflater::from_params`] and [`Deflater::from_params`].
+//!
+//! Memory (zlib-rs 0.6, measured by `memory_tests`): an `Inflater` is about
+//! 39 KiB whatever its window (zlib-rs always allocates a 32 KiB window); a
+//! `Deflater` is about 261 KiB at window 15 and 133 KiB at window 9, the same
+//! at every level (the 128 KiB hash head table is fixed by zlib-rs' default
+//! `mem_level` 8, which flate2 does not let us change).
+
+use std::fmt;
+
+use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress, Status};
+
+use super::offer::DeflateParams;
+
+/// The tail of an empty non-final stored block: a sync-flushed DEFLATE stream
+/// ends with it. RFC 7692 §7.2.1 has the sender remove it; §7.2.2 has the
+/// receiver put it back.
+pub const TRAILER: [u8; 4] = [0x00, 0x00, 0xff, 0xff];
+
+/// A good size for the shared inflate scratch buffer: large enough that a
+/// bulk message needs few calls into zlib, small enough that the core
+/// inflates at most this much past a limit before its sink refuses.
+pub const RECOMMENDED_SCRATCH_LEN: usize = 32 * 1024;
+
+/// The inflate scratch buffer must hold at least this many bytes.
+pub const MIN_SCRATCH_LEN: usize = 1;
+
+const MIN_WINDOW_BITS: u8 = 9;
+const MAX_WINDOW_BITS: u8 = 15;
+
+/// Why [`Inflater::inflate_chunk`] / [`Inflater::finish_message`] stopped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InflateError<E> {
+    /// The payload is not valid DEFLATE data (or refers to more window than
+    /// was agreed). Close with 1007, see [`InflateError::close_code`].
+    Corrupt,
+    /// The sink refused a piece of output; its error, untouched.
+    Sink(E),
+}
+
+impl<E> InflateError<E> {
+    /// The close code for errors this module decides: 1007 for
+    /// [`InflateError::Corrupt`]. RFC 7692 names no code for undecodable
+    /// data; RFC 6455 §7.4.1 1007 is for "data within a message that was not
+    /// consistent with the type of the message", which is what a payload
+    /// marked compressed but not DEFLATE is; other servers (e.g. Node's `ws`)
+    /// answer 1007 too. `None` for [`InflateError::Sink`]: the core knows.
+    pub fn close_code(&self) -> Option<u16> {
+        match self {
+            InflateError::Corrupt => Some(1007),
+            InflateError::Sink(_) => None,
+        }
+    }
+}
+
+impl<E: fmt::Display> fmt::Display for InflateError<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            InflateError::Corrupt => f.write_str("invalid compressed data"),
+            InflateError::Sink(e) => e.fmt(f),
+        }
+    }
+}
+
+impl<E: std::error::Error + 'static> std::error::Error for InflateError<E> {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            InflateError::Corrupt => None,
+            InflateError::Sink(e) => Some(e),
+        }
+    }
+}
+
+/// The compressor failed. zlib only reports this for misuse of its API, which
+/// this module does not do, so it is not expected in practice; close with
+/// 1011 (internal error) if it ever happens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CompressError(&'static str);
+
+impl CompressError {
+    /// The close code for this error: 1011.
+    pub fn close_code(&self) -> u16 {
+        1011
+    }
+}
+
+impl fmt::Display for CompressError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "deflate failed: {}", self.0)
+    }
+}
+
+impl std::error::Error for CompressError {}
+
+/// Raw-DEFLATE decompressor for the client's messages.
+///
+/// Per message: any number of [`inflate_chunk`](Inflater::inflate_chunk)
+/// calls (the payload bytes, unmasked, split anyhow), then one
+/// [`finish_message`](Inflater::finish_message). After an error the
+/// inflater is mid-stream: the core closes the connection (or calls
+/// [`reset`](Inflater::reset) before any reuse).
+pub struct Inflater {
+    inner: Decompress,
+    no_context_takeover: bool,
+    /// No input consumed since the stream (re)started or since the last
+    /// message ended: the decoder sits on a block boundary.
+    at_boundary: bool,
+}
+
+impl fmt::Debug for Inflater {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Inflater")
+            .field("no_context_takeover", &self.no_context_takeover)
+            .field("at_boundary", &self.at_boundary)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Inflater {
+    /// A decompressor with an LZ77 window of `2^window_bits` bytes (clamped
+    /// to 9..=15: zlib has no raw window of 8, and a window of 9 decodes
+    /// anything a window of 8 made). With `no_context_takeover` each message
+    /// starts from an empty window (after [`finish_message`](Self::finish_message)).
+    pub fn new(window_bits: u8, no_context_takeover: bool) -> Self {
+        let bits = window_bits.clamp(MIN_WINDOW_BITS, MAX_WINDOW_BITS);
+        Inflater {
+            inner: Decompress::new_with_window_bits(false, bits),
+            no_context_takeover,
+            at_boundary: true,
+        }
+    }
+
+    /// The inflater for the client's messages under the agreed parameters.
+    ///
+    /// Always a 15-bit window, whatever `client_max_window_bits` says: a
+    /// bigger window decodes any smaller-window stream; zlib-rs 0.6 allocates
+    /// and keeps a 32 KiB window regardless, so a smaller one saves nothing
+    /// and enforces nothing (zlib checks distances only against the history
+    /// it holds plus the current call's output, so even there acceptance of
+    /// an over-reaching client would depend on how the network split its
+    /// payload); and flate2 resets a 15-bit state in place (smaller ones are
+    /// re-allocated on every reset).
+    pub fn from_params(params: &DeflateParams) -> Self {
+        Self::new(MAX_WINDOW_BITS, params.client_no_context_takeover)
+    }
+
+    /// Forgets the LZ77 window and any partial message.
+    pub fn reset(&mut self) {
+        // flate2 keeps the window size: zlib-rs' own reset for window 15,
+        // a fresh state (one allocation) for smaller windows.
+        self.inner.reset(false);
+        self.at_boundary = true;
+    }
+
+    /// Decompresses one chunk of a message's payload, handing every piece of
+    /// output (at most `scratch.len()` bytes each) to `sink` before
+    /// decompressing any further. Stops at the first sink error.
+    ///
+    /// # Panics
+    /// If `scratch` is empty (a caller bug, never client data).
+    pub fn inflate_chunk<E, F>(
+        &mut self,
+        input: &[u8],
+        scratch: &mut [u8],
+        sink: &mut F,
+    ) -> Result<(), InflateError<E>>
+    where
+        F: FnMut(&[u8]) -> Result<(), E>,
+    {
+        self.run(input, scratch, sink)
+    }
+
+    /// Ends the message: feeds the `00 00 ff ff` tail and drains the output
+    /// into `sink`; then, if the client agreed to no context takeover,
+    /// forgets the window.
+    pub fn finish_message<E, F>(
+        &mut self,
+        scratch: &mut [u8],
+        sink: &mut F,
+    ) -> Result<(), InflateError<E>>
+    where
+        F: FnMut(&[u8]) -> Result<(), E>,
+    {
+        // RFC 7692 §7.2.2: "1. Append 4 octets of 0x00 0x00 0xff 0xff to the
+        // tail end of the payload of the message. 2. Decompress the resulting
+        // data using DEFLATE."
+        // When the decoder is on a block boundary with nothing consumed (an
+        // empty payload, or one whose last block had BFINAL set with no padding
+        // octet after it) the tail would only open a stored block it can never
+        // close, poisoning the next message; nothing is pending, so skip it.
+        if !self.at_boundary {
+            self.run(&TRAILER, scratch, sink)?;
+        }
+        // RFC 7692 §7.2.2: "If the "agreed parameters" contain the
+        // "client_no_context_takeover" extension parameter, the server MAY
+        // decompress each new message with an empty LZ77 sliding window.
+        // Otherwise, the server MUST decompress each new message using the LZ77
+        // sliding window used to process the last compressed message."
+        if self.no_context_takeover {
+            self.reset();
+        }
+        self.at_boundary = true;
+        Ok(())
+    }
+
+    fn run<E, F>(
+        &mut self,
+        mut input: &[u8],
+        scratch: &mut [u8],
+        sink: &mut F,
+    ) -> Result<(), InflateError<E>>
+    where
+        F: FnMut(&[u8]) -> Result<(), E>,
+    {
+        assert!(
+            scratch.len() >= MIN_SCRATCH_LEN,
+            "inflate scratch buffer must not be empty"
+        );
+        loop {
+            let in_before = self.inner.total_in();
+            let out_before = self.inner.total_out();
+            let result = self.inner.decompress(input, scratch, FlushDecompress::None);
+            let consumed = (self.inner.total_in() - in_before) as usize;
+            let produced = (self.inner.total_out() - out_before) as usize;
+            input = input.get(consumed..).unwrap_or_default();
+            if consumed > 0 {
+                self.at_boundary = false;
+            }
+            // Hand the output over before decompressing any more: the sink
+            // decides whether we go on.
+            if produced > 0 {
+                sink(scratch.get(..produced).unwrap_or_default()).map_err(InflateError::Sink)?;
+            }
+            match result {
+                Err(e) => {
+                    log::debug!("permessage-deflate: corrupt payload: {e}");
+                    return Err(InflateError::Corrupt);
+                }
+                Ok(Status::StreamEnd) => {
+                    // A block with BFINAL set ended the DEFLATE stream. RFC
+                    // 7692 §7.2.1: "An endpoint MAY use both DEFLATE blocks with
+                    // the "BFINAL" bit set to 0 and DEFLATE blocks with the
+                    // "BFINAL" bit set to 1." ... "The next DEFLATE block
+                    // follows the padded data if any." zlib will not read past
+                    // a final block, so start a new stream for what follows.
+                    // Limitation: the window is lost here, so a later block
+                    // that refers back across the final block fails as
+                    // corrupt (zlib-based senders reset after BFINAL anyway).
+                    self.inner.reset(false);
+                    self.at_boundary = true;
+                    if input.is_empty() {
+                        return Ok(());
+                    }
+                }
+                Ok(Status::Ok | Status::BufError) => {
+                    if produced == scratch.len() {
+                        // Output may be pending inside zlib.
+                        continue;
+                    }
+                    if input.is_empty() {
+                        return Ok(());
+                    }
+                    if consumed == 0 && produced == 0 {
+                        // Input and output room but no progress: zlib never
+                        // does this on valid data; refuse rather than spin.
+                        return Err(InflateError::Corrupt);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Raw-DEFLATE compressor for the server's messages.
+///
+/// Per message: any number of [`compress_chunk`](Deflater::compress_chunk)
+/// calls, then one [`finish_message`](Deflater::finish_message); the bytes
+/// appended to `out` across those calls are the message payload (RSV1 set on
+/// its first frame).
+pub struct Deflater {
+    inner: Compress,
+    no_context_takeover: bool,
+}
+
+impl fmt::Debug for Deflater {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Deflater")
+            .field("no_context_takeover", &self.no_context_takeover)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Spare room kept in `out` before each call into zlib.
+const MIN_SPARE: usize = 256;
+/// Cap on the room reserved ahead of output actually produced.
+const MAX_RESERVE_AHEAD: usize = 64 * 1024;
+
+/// Makes room in `out` for the output of about `pending_input` more bytes,
+/// without reserving far ahead of what compression actually produces
+/// (compressed data is usually much smaller than its input; `Vec` doubling
+/// covers the incompressible case in a few rounds).
+fn reserve_for(out: &mut Vec<u8>, pending_input: usize) {
+    let spare = out.capacity() - out.len();
+    if spare < MIN_SPARE {
+        out.reserve((pending_input / 4).clamp(MIN_SPARE, MAX_RESERVE_AHEAD));
+    }
+}
+
+impl Deflater {
+    /// A compressor at `level` (0..=9, clamped; 0 = stored, 1 = fastest,
+    /// 9 = smallest) with a window of `2^window_bits` bytes (clamped to
+    /// 9..=15: zlib cannot make a raw stream with window 8). With
+    /// `no_context_takeover` each message starts from an empty window.
+    pub fn new(level: u32, window_bits: u8, no_context_takeover: bool) -> Self {
+        let bits = window_bits.clamp(MIN_WINDOW_BITS, MAX_WINDOW_BITS);
+        Deflater {
+            inner: Compress::new_with_window_bits(Compression::new(level.min(9)), false, bits),
+            no_context_takeover,
+        }
+    }
+
+    /// The compressor for our messages under the agreed parameters.
+    pub fn from_params(params: &DeflateParams, level: u32) -> Self {
+        Self::new(
+            level,
+            params.deflate_window_bits(),
+            params.server_no_context_takeover,
+        )
+    }
+
+    /// Forgets the LZ77 window and any partial message.
+    pub fn reset(&mut self) {
+        self.inner.reset();
+    }
+
+    /// Compresses a chunk of the message, appending whatever compressed bytes
+    /// are ready to `out` (possibly none: deflate buffers until a block is
+    /// full or the message ends).
+    pub fn compress_chunk(&mut self, input: &[u8], out: &mut Vec<u8>) -> Result<(), CompressError> {
+        let mut input = input;
+        while !input.is_empty() {
+            reserve_for(out, input.len());
+            let in_before = self.inner.total_in();
+            let out_before = self.inner.total_out();
+            self.inner
+                .compress_vec(input, out, FlushCompress::None)
+                .map_err(|_| CompressError("compress"))?;
+            let consumed = (self.inner.total_in() - in_before) as usize;
+            let produced = self.inner.total_out() - out_before;
+            input = input.get(consumed..).unwrap_or_default();
+            if consumed == 0 && produced == 0 {
+                return Err(CompressError("no progress"));
+            }
+        }
+        Ok(())
+    }
+
+    /// Ends the message: sync-flushes and removes the `00 00 ff ff` tail, so
+    /// `out` now ends with a complete message payload. Then, with no context
+    /// takeover, forgets the window.
+    pub fn finish_message(&mut self, out: &mut Vec<u8>) -> Result<(), CompressError> {
+        // RFC 7692 §7.2.1: "1. Compress all the octets of the payload of the
+        // message using DEFLATE. 2. If the resulting data does not end with an
+        // empty DEFLATE block with no compression (the "BTYPE" bits are set to
+        // 00), append an empty DEFLATE block with no compression to the tail
+        // end." A sync flush ends with exactly such a block.
+        let flush_start = out.len();
+        loop {
+            reserve_for(out, 0);
+            self.inner
+                .compress_vec(&[], out, FlushCompress::Sync)
+                .map_err(|_| CompressError("flush"))?;
+            // zlib: room left over means the flush is complete.
+            if out.len() < out.capacity() {
+                break;
+            }
+        }
+        let flushed = out.len() - flush_start;
+        if flushed == 0 {
+            // Nothing since the previous sync point (an empty message): zlib
+            // writes nothing for a repeated flush. A lone empty stored block
+            // header is the RFC 7692 §7.2.3.6 payload for no data: "0x00".
+            out.push(0x00);
+        } else if flushed >= TRAILER.len() && out.ends_with(&TRAILER) {
+            // RFC 7692 §7.2.1: "3. Remove 4 octets (that are 0x00 0x00 0xff
+            // 0xff) from the tail end."
+            out.truncate(out.len() - TRAILER.len());
+        } else {
+            return Err(CompressError("sync flush did not end with 00 00 ff ff"));
+        }
+        // RFC 7692 §7.2.1: "If the "agreed parameters" contain the
+        // "server_no_context_takeover" extension parameter, the server MUST
+        // start compressing each new message with an empty LZ77 sliding
+        // window."
+        if self.no_context_takeover {
+            self.inner.reset();
+        }
+        Ok(())
+    }
+
+    /// Compresses a whole message into `out` (appending).
+    pub fn compress_message(
+        &mut self,
+        input: &[u8],
+        out: &mut Vec<u8>,
+    ) -> Result<(), CompressError> {
+        self.compress_chunk(input, out)?;
+        self.finish_message(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn xorshift(state: &mut u64) -> u64 {
+        *state ^= *state << 13;
+        *state ^= *state >> 7;
+        *state ^= *state << 17;
+        *state
+    }
+
+    fn random_bytes(len: usize, seed: u64) -> Vec<u8> {
+        let mut s = seed | 1;
+        (0..len).map(|_| xorshift(&mut s) as u8).collect()
+    }
+
+    /// Compressible text with some variety.
+    fn text(len: usize, seed: u64) -> Vec<u8> {
+        const WORDS: &[&str] = &[
+            "the ",
+            "quick ",
+            "brown ",
+            "fox ",
+            "jumps ",
+            "over ",
+            "lazy ",
+            "dog ",
+            "WebSocket ",
+            "frame ",
+            "deflate ",
+            "héllo ",
+            "wörld ",
+            "\n",
+            "0123 ",
+            "€ ",
+        ];
+        let mut s = seed | 1;
+        let mut out = Vec::with_capacity(len + 16);
+        while out.len() < len {
+            out.extend_from_slice(
+                WORDS[(xorshift(&mut s) % WORDS.len() as u64) as usize].as_bytes(),
+            );
+        }
+        out.truncate(len);
+        out
+    }
+
+    fn compress(d: &mut Deflater, data: &[u8], chunk: usize) -> Vec<u8> {
+        let mut out = Vec::new();
+        for c in data.chunks(chunk.max(1)) {
+            d.compress_chunk(c, &mut out).expect("compress");
+        }
+        d.finish_message(&mut out).expect("finish");
+        out
+    }
+
+    fn inflate_split(
+        inf: &mut Inflater,
+        payload: &[u8],
+        chunk: usize,
+        scratch_len: usize,
+    ) -> Vec<u8> {
+        let mut scratch = vec![0u8; scratch_len];
+        let mut out = Vec::new();
+        let mut sink = |b: &[u8]| -> Result<(), ()> {
+            assert!(b.len() <= scratch_len);
+            out.extend_from_slice(b);
+            Ok(())
+        };
+        for c in payload.chunks(chunk.max(1)) {
+            inf.inflate_chunk(c, &mut scratch, &mut sink)
+                .expect("inflate");
+        }
+        inf.finish_message(&mut scratch, &mut sink).expect("finish");
+        out
+    }
+
+    fn inflate(inf: &mut Inflater, payload: &[u8]) -> Result<Vec<u8>, InflateError<()>> {
+        let mut scratch = vec![0u8; RECOMMENDED_SCRATCH_LEN];
+        let mut out = Vec::new();
+        let mut sink = |b: &[u8]| -> Result<(), ()> {
+            out.extend_from_slice(b);
+            Ok(())
+        };
+        inf.inflate_chunk(payload, &mut scratch, &mut sink)?;
+        inf.finish_message(&mut scratch, &mut sink)?;
+        Ok(out)
+    }
+
+    const SIZES: &[usize] = &[0, 1, 125, 126, 65535, 65536, 1 << 20];
+
+    #[test]
+    fn round_trip_sizes_and_kinds() {
+        for &size in SIZES {
+            for (kind, data) in [("random", random_bytes(size, 7)), ("text", text(size, 9))] {
+                let mut d = Deflater::new(6, 15, false);
+                let mut i = Inflater::new(15, false);
+                let payload = compress(&mut d, &data, 4096);
+                assert!(!payload.is_empty(), "{kind} {size}");
+                assert_eq!(
+                    inflate_split(&mut i, &payload, 1000, RECOMMENDED_SCRATCH_LEN),
+                    data
+                );
+                // Again through the same (context-taking-over) pair.
+                let payload = compress(&mut d, &data, 3333);
+                assert_eq!(
+                    inflate_split(&mut i, &payload, 777, 1024),
+                    data,
+                    "{kind} {size}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn round_trip_every_small_chunking() {
+        for &size in &[0usize, 1, 2, 5, 125, 126, 300] {
+            for data in [random_bytes(size, 3), text(size, 4)] {
+                for in_chunk in [1usize, 2, 3, 7, 64, usize::MAX] {
+                    for comp_chunk in [1usize, 2, 3, 5, 8, 13, usize::MAX] {
+                        for scratch in [1usize, 2, 7, 64, RECOMMENDED_SCRATCH_LEN] {
+                            let mut d = Deflater::new(9, 15, false);
+                            let mut i = Inflater::new(15, false);
+                            // Three messages to exercise the shared window.
+                            for _ in 0..3 {
+                                let p = compress(&mut d, &data, in_chunk.min(1 << 20));
+                                let got =
+                                    inflate_split(&mut i, &p, comp_chunk.min(1 << 20), scratch);
+                                assert_eq!(
+                                    got, data,
+                                    "size {size} in {in_chunk} comp {comp_chunk}"
+                                );
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn round_trip_1mib_small_chunks() {
+        let data = text(1 << 20, 11);
+        let mut d = Deflater::new(1, 15, false);
+        let mut i = Inflater::new(15, false);
+        let p = compress(&mut d, &data, 1);
+        assert!(p.len() < data.len() / 2);
+        assert_eq!(inflate_split(&mut i, &p, 3, 4096), data);
+    }
+
+    #[test]
+    fn all_windows_and_levels() {
+        let data = text(200_000, 5);
+        let rnd = random_bytes(70_000, 5);
+        for bits in 9..=15u8 {
+            for level in [0u32, 1, 6, 9] {
+                for nct in [false, true] {
+                    let mut d = Deflater::new(level, bits, nct);
+                    let mut i = Inflater::new(bits, nct);
+                    for msg in [&data, &rnd, &data] {
+                        let p = compress(&mut d, msg, 10_000);
+                        assert_eq!(
+                            &inflate_split(&mut i, &p, 5000, 8192),
+                            msg,
+                            "w{bits} l{level}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn smaller_window_decoded_by_larger() {
+        let data = text(100_000, 6);
+        for bits in 9..=15u8 {
+            let mut d = Deflater::new(9, bits, false);
+            let mut i = Inflater::new(15, false);
+            for _ in 0..2 {
+                let p = compress(&mut d, &data, 9000);
+                assert_eq!(inflate(&mut i, &p).expect("ok"), data);
+            }
+        }
+    }
+
+    #[test]
+    fn window_15_decodes_regardless_of_split() {
+        // A stream that refers 20000 bytes back. zlib checks a distance
+        // against the history it holds plus what it wrote in the current
+        // call, so with a small window, acceptance could depend on how the
+        // network split the payload; a window-15 inflater always decodes it.
+        // That is why `Inflater::from_params` always uses 15.
+        let mut data = random_bytes(20_000, 1);
+        data.extend_from_within(..20_000);
+        let mut d = Deflater::new(9, 15, false);
+        let p = compress(&mut d, &data, usize::MAX);
+        assert!(p.len() < 30_000, "match found");
+        for (chunk, scratch) in [(usize::MAX, 64 * 1024), (7, 100), (1, 1)] {
+            let mut i = Inflater::new(15, false);
+            assert_eq!(inflate_split(&mut i, &p, chunk, scratch), data);
+        }
+        // Clamping never panics: 0 and 8 act as 9, 200 as 15.
+        for bits in [0u8, 8, 200] {
+            let mut i = Inflater::new(bits, false);
+            assert_eq!(
+                inflate(
+                    &mut i,
+                    &compress(&mut Deflater::new(100, bits, false), b"abc", 1)
+                )
+                .unwrap(),
+                b"abc"
+            );
+        }
+    }
+
+    /// A raw DEFLATE stream with a window-256 style back-reference (distance
+    /// exactly 256), as a peer allowed `client_max_window_bits=8` may send,
+    /// is decoded by our window-9 inflater.
+    #[test]
+    fn window_8_stream_decodes_with_9() {
+        // 256 distinct-ish bytes then a copy of them at distance 256: built
+        // with flate2 at window 9 and checked for a distance-256 match is
+        // not possible through its API, so hand-assemble a fixed-Huffman
+        // block: literals 0..=255 then <length 258, distance 256>.
+        let mut w = BitWriter::default();
+        w.bits(0, 1); // BFINAL = 0
+        w.bits(1, 2); // BTYPE = 01 (fixed Huffman)
+        for lit in 0u16..=255 {
+            w.fixed_litlen(lit);
+        }
+        w.fixed_litlen(285); // length 258
+        // distance 256: code 15 (base 193, 6 extra bits) -> 256 - 193 = 63
+        w.huffman(15, 5);
+        w.bits(63, 6);
+        w.fixed_litlen(256); // end of block
+        let p = w.finish_with_sync_block();
+        let mut want: Vec<u8> = (0..=255u8).collect();
+        for k in 0..258 {
+            want.push(want[k]);
+        }
+        assert_eq!(inflate(&mut Inflater::new(9, false), &p).unwrap(), want);
+        assert_eq!(inflate(&mut Inflater::new(8, false), &p).unwrap(), want);
+    }
+
+    /// Minimal LSB-first bit writer for hand-made DEFLATE test streams.
+    #[derive(Default)]
+    struct BitWriter {
+        out: Vec<u8>,
+        acc: u32,
+        n: u32,
+    }
+
+    impl BitWriter {
+        fn bits(&mut self, v: u32, count: u32) {
+            self.acc |= v << self.n;
+            self.n += count;
+            while self.n >= 8 {
+                self.out.push(self.acc as u8);
+                self.acc >>= 8;
+                self.n -= 8;
+            }
+        }
+        /// Huffman codes are sent MSB first.
+        fn huffman(&mut self, code: u32, len: u32) {
+            let mut rev = 0;
+            for k in 0..len {
+                rev |= ((code >> k) & 1) << (len - 1 - k);
+            }
+            self.bits(rev, len);
+        }
+        fn fixed_litlen(&mut self, sym: u16) {
+            let s = u32::from(sym);
+            match s {
+                0..=143 => self.huffman(0x30 + s, 8),
+                144..=255 => self.huffman(0x190 + (s - 144), 9),
+                256..=279 => self.huffman(s - 256, 7),
+                _ => self.huffman(0xc0 + (s - 280), 8),
+            }
+        }
+        /// Appends the header of an empty stored block, pads, and returns the
+        /// bytes: the RFC 7692 payload (the `00 00 ff ff` being implied).
+        fn finish_with_sync_block(mut self) -> Vec<u8> {
+            self.bits(0, 3);
+            if self.n > 0 {
+                self.bits(0, 8 - self.n);
+            }
+            self.out
+        }
+    }
+
+    #[test]
+    fn trailer_is_stripped_exactly() {
+        // Our payload + TRAILER must equal what a plain sync flush produces.
+        for data in [
+            Vec::new(),
+            b"Hello".to_vec(),
+            text(5000, 2),
+            random_bytes(70_000, 2),
+        ] {
+            let mut d = Deflater::new(6, 15, false);
+            let p = compress(&mut d, &data, usize::MAX);
+            let mut c = Compress::new(Compression::new(6), false);
+            let mut reference = Vec::with_capacity(data.len() * 2 + 64);
+            c.compress_vec(&data, &mut reference, FlushCompress::Sync)
+                .unwrap();
+            assert!(reference.ends_with(&TRAILER));
+            let mut ours = p.clone();
+            ours.extend_from_slice(&TRAILER);
+            assert!(
+                ours == reference,
+                "payload + trailer differs from a plain sync flush"
+            );
+        }
+    }
+
+    #[test]
+    fn rfc_examples() {
+        // §7.2.3.1: "Hello" in a single compressed block.
+        let hello = [0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00];
+        let mut i = Inflater::new(15, false);
+        assert_eq!(inflate(&mut i, &hello).unwrap(), b"Hello");
+        // §7.2.3.2: the second "Hello" sharing the window.
+        assert_eq!(
+            inflate(&mut i, &[0xf2, 0x00, 0x11, 0x00, 0x00]).unwrap(),
+            b"Hello"
+        );
+        // ... which without the window is corrupt.
+        assert_eq!(
+            inflate(
+                &mut Inflater::new(15, false),
+                &[0xf2, 0x00, 0x11, 0x00, 0x00]
+            ),
+            Err(InflateError::Corrupt)
+        );
+        // And with client_no_context_takeover the window is gone after a message.
+        let mut i = Inflater::new(15, true);
+        assert_eq!(inflate(&mut i, &hello).unwrap(), b"Hello");
+        assert_eq!(
+            inflate(&mut i, &[0xf2, 0x00, 0x11, 0x00, 0x00]),
+            Err(InflateError::Corrupt)
+        );
+        // §7.2.3.3: a stored block.
+        let stored = [
+            0x00, 0x05, 0x00, 0xfa, 0xff, 0x48, 0x65, 0x6c, 0x6c, 0x6f, 0x00,
+        ];
+        assert_eq!(
+            inflate(&mut Inflater::new(15, false), &stored).unwrap(),
+            b"Hello"
+        );
+        // §7.2.3.4: BFINAL set, followed by the padding octet.
+        let fin = [0xf3, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00, 0x00];
+        let mut i = Inflater::new(15, false);
+        assert_eq!(inflate(&mut i, &fin).unwrap(), b"Hello");
+        assert_eq!(
+            inflate(&mut i, &hello).unwrap(),
+            b"Hello",
+            "usable after BFINAL"
+        );
+        // §7.2.3.5: two blocks in one message.
+        let two = [
+            0xf2, 0x48, 0x05, 0x00, 0x00, 0x00, 0xff, 0xff, 0xca, 0xc9, 0xc9, 0x07, 0x00,
+        ];
+        assert_eq!(
+            inflate(&mut Inflater::new(15, false), &two).unwrap(),
+            b"Hello"
+        );
+        // §7.2.3.6: an empty payload "0x00".
+        let mut i = Inflater::new(15, false);
+        assert_eq!(inflate(&mut i, &[0x00]).unwrap(), b"");
+        assert_eq!(inflate(&mut i, &hello).unwrap(), b"Hello");
+    }
+
+    #[test]
+    fn bfinal_variants() {
+        // BFINAL without the padding octet (not what the RFC says to send, but
+        // what a sender that uses Z_FINISH and strips nothing produces).
+        let fin = [0xf3, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00];
+        let mut i = Inflater::new(15, false);
+        assert_eq!(inflate(&mut i, &fin).unwrap(), b"Hello");
+        assert_eq!(inflate(&mut i, &fin).unwrap(), b"Hello");
+        let mut d = Deflater::new(6, 15, false);
+        let next = compress(&mut d, b"after", 100);
+        assert_eq!(inflate(&mut i, &next).unwrap(), b"after");
+        // A final block followed by more blocks in the same message.
+        let mut d = Deflater::new(6, 15, false);
+        let mut p = fin.to_vec();
+        p.extend_from_slice(&compress(&mut d, b", world", 100));
+        let mut i = Inflater::new(15, false);
+        for chunk in [1, 2, 5, 100] {
+            let got = inflate_split(&mut i, &p, chunk, 3);
+            assert_eq!(got, b"Hello, world");
+        }
+        // Final-block streams back to back, one byte at a time. (Not after
+        // the RFC's padding octet: that octet opens a stored block whose
+        // LEN/NLEN are the 00 00 ff ff tail, so nothing may follow it.)
+        let p = fin.repeat(3);
+        assert_eq!(inflate_split(&mut i, &p, 1, 1), b"HelloHelloHello");
+        let mut bad = [0xf3, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00, 0x00].repeat(2);
+        bad.pop();
+        assert_eq!(
+            inflate(&mut Inflater::new(15, false), &bad),
+            Err(InflateError::Corrupt)
+        );
+    }
+
+    #[test]
+    fn empty_messages() {
+        // Compress: a fresh deflater, after a message, and without takeover.
+        for nct in [false, true] {
+            let mut d = Deflater::new(6, 15, nct);
+            let mut i = Inflater::new(15, nct);
+            assert_eq!(compress(&mut d, b"", 1), [0x00]);
+            assert_eq!(inflate(&mut i, &[0x00]).unwrap(), b"");
+            let p = compress(&mut d, b"abcabcabc", 4);
+            assert_eq!(inflate(&mut i, &p).unwrap(), b"abcabcabc");
+            let e = compress(&mut d, b"", 1);
+            assert_eq!(e, [0x00]);
+            assert_eq!(inflate(&mut i, &e).unwrap(), b"");
+            // compress_chunk with empty input changes nothing.
+            let mut out = Vec::new();
+            d.compress_chunk(b"", &mut out).unwrap();
+            assert!(out.is_empty());
+            d.finish_message(&mut out).unwrap();
+            assert_eq!(out, [0x00]);
+            assert_eq!(inflate(&mut i, &out).unwrap(), b"");
+            // The shared window still works afterwards.
+            let p = compress(&mut d, b"abcabcabc", 4);
+            assert_eq!(inflate(&mut i, &p).unwrap(), b"abcabcabc");
+        }
+        // Decompress: a zero-length payload with RSV1 is an empty message
+        // and leaves the window intact.
+        let mut d = Deflater::new(6, 15, false);
+        let mut i = Inflater::new(15, false);
+        let p = compress(&mut d, b"hello hello", 100);
+        assert_eq!(inflate(&mut i, &p).unwrap(), b"hello hello");
+        assert_eq!(inflate(&mut i, b"").unwrap(), b"");
+        assert_eq!(inflate(&mut i, b"").unwrap(), b"");
+        let p = compress(&mut d, b"hello hello", 100);
+        assert_eq!(inflate(&mut i, &p).unwrap(), b"hello hello");
+    }
+
+    #[test]
+    fn context_takeover_vs_none() {
+        let msg = text(2000, 8);
+        let mut d = Deflater::new(6, 15, false);
+        let first = compress(&mut d, &msg, 500);
+        let second = compress(&mut d, &msg, 500);
+        assert!(
+            second.len() * 4 < first.len(),
+            "{} vs {}",
+            second.len(),
+            first.len()
+        );
+        let mut i = Inflater::new(15, false);
+        assert_eq!(inflate(&mut i, &first).unwrap(), msg);
+        assert_eq!(inflate(&mut i, &second).unwrap(), msg);
+        // The second alone refers to the first: undecodable on its own.
+        assert_eq!(
+            inflate(&mut Inflater::new(15, false), &second),
+            Err(InflateError::Corrupt)
+        );
+
+        let mut d = Deflater::new(6, 15, true);
+        let first = compress(&mut d, &msg, 500);
+        let second = compress(&mut d, &msg, 500);
+        assert_eq!(first, second);
+        // Each decodes independently.
+        assert_eq!(
+            inflate(&mut Inflater::new(15, false), &second).unwrap(),
+            msg
+        );
+        let mut i = Inflater::new(15, true);
+        assert_eq!(inflate(&mut i, &first).unwrap(), msg);
+        assert_eq!(inflate(&mut i, &second).unwrap(), msg);
+    }
+
+    #[test]
+    fn explicit_reset() {
+        let mut d = Deflater::new(6, 12, false);
+        let mut i = Inflater::new(12, false);
+        let p = compress(&mut d, b"repeat repeat repeat", 100);
+        assert_eq!(inflate(&mut i, &p).unwrap(), b"repeat repeat repeat");
+        d.reset();
+        i.reset();
+        let p = compress(&mut d, b"repeat repeat repeat", 100);
+        assert_eq!(
+            inflate(&mut Inflater::new(12, false), &p).unwrap(),
+            b"repeat repeat repeat"
+        );
+        assert_eq!(inflate(&mut i, &p).unwrap(), b"repeat repeat repeat");
+        // Reset mid-message discards the partial message.
+        let mut s = [0u8; 16];
+        let _ = i.inflate_chunk(&p[..p.len() / 2], &mut s, &mut |_: &[u8]| Ok::<(), ()>(()));
+        i.reset();
+        assert_eq!(inflate(&mut i, &p).unwrap(), b"repeat repeat repeat");
+    }
+
+    #[test]
+    fn bomb_stops_at_the_sink() {
+        // 64 MiB of zeros, compressed.
+        let mut d = Deflater::new(9, 15, false);
+        let zeros = vec![0u8; 1 << 20];
+        let mut p = Vec::new();
+        for _ in 0..64 {
+            d.compress_chunk(&zeros, &mut p).unwrap();
+        }
+        d.finish_message(&mut p).unwrap();
+        assert!(p.len() < 128 * 1024, "{}", p.len());
+
+        const LIMIT: usize = 1 << 20;
+        for scratch_len in [1024, RECOMMENDED_SCRATCH_LEN, 64 * 1024] {
+            for chunk in [p.len(), 4096, 1] {
+                let mut scratch = vec![0u8; scratch_len];
+                let mut seen = 0usize;
+                let mut refused = false;
+                let mut sink = |b: &[u8]| {
+                    assert!(!refused, "sink called after refusing");
+                    seen += b.len();
+                    if seen > LIMIT {
+                        refused = true;
+                        Err("too big")
+                    } else {
+                        Ok(())
+                    }
+                };
+                let mut i = Inflater::new(15, false);
+                let mut result = Ok(());
+                for c in p.chunks(chunk) {
+                    result = i.inflate_chunk(c, &mut scratch, &mut sink);
+                    if result.is_err() {
+                        break;
+                    }
+                }
+                assert_eq!(result, Err(InflateError::Sink("too big")));
+                assert!(seen <= LIMIT + scratch_len, "inflated {seen}");
+            }
+        }
+    }
+
+    #[test]
+    fn sink_error_in_finish_propagates() {
+        let mut d = Deflater::new(6, 15, false);
+        // Short message: all output only comes out with the trailer.
+        let p = compress(&mut d, b"x", 1);
+        let mut i = Inflater::new(15, false);
+        let mut scratch = [0u8; 64];
+        let mut sink = |_: &[u8]| Err::<(), u8>(7);
+        let r = i.inflate_chunk(&p, &mut scratch, &mut sink);
+        let r = r.and_then(|()| i.finish_message(&mut scratch, &mut sink));
+        assert_eq!(r, Err(InflateError::Sink(7)));
+        assert_eq!(r.unwrap_err().close_code(), None);
+    }
+
+    #[test]
+    fn corrupt_input_is_typed() {
+        let cases: &[&[u8]] = &[
+            &[0xff, 0xff, 0xff],                   // BTYPE 11 (reserved)
+            &[0x07],                               // BTYPE 11 too
+            &[0x00, 0x05, 0x00, 0x00, 0x00, b'a'], // stored LEN/NLEN mismatch
+            &[0xf2, 0x00, 0x11, 0x00, 0x00],       // distance too far back on a fresh window
+            &[0x04, 0xff, 0xff, 0xff, 0xff, 0xff], // bad dynamic header
+        ];
+        for &c in cases {
+            let r = inflate(&mut Inflater::new(15, false), c);
+            assert_eq!(r, Err(InflateError::Corrupt), "{c:02x?}");
+            assert_eq!(r.unwrap_err().close_code(), Some(1007));
+        }
+        // A corruption in the middle of a good stream.
+        let mut d = Deflater::new(6, 15, false);
+        let mut p = compress(&mut d, &text(10_000, 1), 10_000);
+        let mid = p.len() / 2;
+        p[mid] ^= 0xff;
+        p[mid + 1] ^= 0x55;
+        let r = inflate(&mut Inflater::new(15, false), &p);
+        // Flipped bits may still decode to other data; they must not panic.
+        if let Err(e) = r {
+            assert_eq!(e, InflateError::Corrupt);
+        }
+    }
+
+    #[test]
+    fn garbage_never_panics() {
+        let mut s = 99u64;
+        let mut scratch = [0u8; 300];
+        for round in 0..3000 {
+            let len = (xorshift(&mut s) % 200) as usize;
+            let g = random_bytes(len, xorshift(&mut s));
+            let mut i = Inflater::new(9 + (round % 7) as u8, round % 2 == 0);
+            let mut total = 0usize;
+            let mut sink = |b: &[u8]| {
+                total += b.len();
+                if total > 1 << 20 { Err(()) } else { Ok(()) }
+            };
+            for c in g.chunks(1 + round % 13) {
+                if i.inflate_chunk(c, &mut scratch, &mut sink).is_err() {
+                    break;
+                }
+            }
+            let _ = i.finish_message(&mut scratch, &mut sink);
+        }
+    }
+
+    #[test]
+    fn interop_with_flate2_streams() {
+        for data in [
+            text(100_000, 3),
+            random_bytes(10_000, 3),
+            b"x".to_vec(),
+            Vec::new(),
+        ] {
+            // flate2's raw encoder: flush() is a sync flush.
+            let mut enc = flate2::write::DeflateEncoder::new(Vec::new(), Compression::new(5));
+            enc.write_all(&data).unwrap();
+            enc.flush().unwrap();
+            let mut p = enc.get_ref().clone();
+            assert!(p.ends_with(&TRAILER));
+            p.truncate(p.len() - 4);
+            assert_eq!(inflate(&mut Inflater::new(15, false), &p).unwrap(), data);
+
+            // The reverse: our payload + trailer through flate2's raw decoder.
+            let mut d = Deflater::new(6, 15, false);
+            let mut ours = compress(&mut d, &data, 999);
+            ours.extend_from_slice(&TRAILER);
+            let mut dec = flate2::write::DeflateDecoder::new(Vec::new());
+            dec.write_all(&ours).unwrap();
+            dec.flush().unwrap();
+            assert_eq!(dec.get_ref(), &data);
+        }
+        // flate2 ending the stream with finish() (BFINAL set) is accepted too.
+        let mut enc = flate2::write::DeflateEncoder::new(Vec::new(), Compression::new(5));
+        enc.write_all(b"final block").unwrap();
+        let p = enc.finish().unwrap();
+        let mut i = Inflater::new(15, false);
+        assert_eq!(inflate(&mut i, &p).unwrap(), b"final block");
+        assert_eq!(inflate(&mut i, &p).unwrap(), b"final block");
+    }
+
+    #[test]
+    fn output_growth_is_bounded() {
+        // Highly compressible input must not make `out` reserve its size.
+        let zeros = vec![0u8; 8 << 20];
+        let mut d = Deflater::new(6, 15, false);
+        let mut out = Vec::new();
+        d.compress_chunk(&zeros, &mut out).unwrap();
+        d.finish_message(&mut out).unwrap();
+        assert!(
+            out.capacity() <= 2 * out.len() + 2 * MAX_RESERVE_AHEAD,
+            "{}",
+            out.capacity()
+        );
+        // Incompressible input: capacity within 2x of the output.
+        let rnd = random_bytes(1 << 20, 1);
+        let mut out = Vec::new();
+        d.compress_message(&rnd, &mut out).unwrap();
+        assert!(out.len() > rnd.len());
+        assert!(out.capacity() <= 2 * out.len() + 2 * MAX_RESERVE_AHEAD);
+        // Appends after existing content.
+        let mut out = b"hdr".to_vec();
+        Deflater::new(6, 15, false)
+            .compress_message(b"abc", &mut out)
+            .unwrap();
+        assert_eq!(&out[..3], b"hdr");
+        assert_eq!(
+            inflate(&mut Inflater::new(15, false), &out[3..]).unwrap(),
+            b"abc"
+        );
+    }
+
+    #[test]
+    fn from_params() {
+        let p = DeflateParams {
+            server_no_context_takeover: true,
+            client_no_context_takeover: true,
+            server_max_window_bits: 10,
+            client_max_window_bits: 8,
+            server_max_window_bits_offered: true,
+        };
+        let mut d = Deflater::from_params(&p, 6);
+        let mut i = Inflater::from_params(&p);
+        let msg = text(5000, 1);
+        for _ in 0..3 {
+            let payload = compress(&mut d, &msg, 1000);
+            assert_eq!(
+                inflate(&mut Inflater::new(10, false), &payload).unwrap(),
+                msg
+            );
+            assert_eq!(inflate(&mut i, &payload).unwrap(), msg);
+        }
+    }
+}

@@ -1,0 +1,25 @@
+//! RFC 7692 `permessage-deflate`: the I/O-free building blocks the protocol
+//! core calls.
+//!
+//! * [`offer`]: parse the client's `Sec-WebSocket-Extensions` offers, pick the
+//!   first acceptable `permessage-deflate` one under a server [`DeflatePolicy`]
+//!   and write the response header value ([`DeflateParams::write_response`]).
+//! * [`codec`]: a streaming per-message [`Inflater`] (client → server) that
+//!   never decompresses ahead of its sink, and a [`Deflater`] (server → client).
+//!
+//! Close codes the core should use (RFC 6455 §7.4.1):
+//! * corrupt compressed data ([`InflateError::Corrupt`]) → **1007**, the same
+//!   choice as other servers (RFC 7692 names no code; the payload is "not
+//!   consistent with the type of the message").
+//! * the sink refusing (size limit → 1009, bad UTF-8 → 1007) is the core's own
+//!   error, handed back untouched in [`InflateError::Sink`].
+//! * [`CompressError`] (never seen in practice) → **1011**.
+
+pub mod codec;
+pub mod offer;
+
+pub use codec::{
+    CompressError, Deflater, InflateError, Inflater, MIN_SCRATCH_LEN, RECOMMENDED_SCRATCH_LEN,
+    TRAILER,
+};
+pub use offer::{DeflateParams, DeflatePolicy, EXTENSION_NAME, negotiate};
