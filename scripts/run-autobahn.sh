@@ -18,6 +18,8 @@
 #       (single-quoted so $PORT expands later). Skips the cargo build.
 #   WSECHO_AUTOBAHN_START_TIMEOUT  seconds to wait for the port (default 30)
 #   WSECHO_AUTOBAHN_TIMEOUT        seconds wstest may run in all (default 3600)
+#   WSECHO_AUTOBAHN_REPORTS        reports dir (default autobahn/reports); runs
+#       sharing one dir wait for each other (a lock file in it)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -41,13 +43,22 @@ while (($#)); do
   esac
 done
 
-REPORTS="$ROOT/autobahn/reports"
+REPORTS="${WSECHO_AUTOBAHN_REPORTS:-$ROOT/autobahn/reports}"
 OUTDIR="$REPORTS/servers"
 SPEC="$REPORTS/fuzzingclient.json"
 SERVER_LOG="$REPORTS/wsecho.log"
 WSTEST_LOG="$REPORTS/wstest.log"
 START_TIMEOUT="${WSECHO_AUTOBAHN_START_TIMEOUT:-30}"
 RUN_TIMEOUT="${WSECHO_AUTOBAHN_TIMEOUT:-3600}"
+
+# One run at a time per reports dir: the work tree is shared, and a second
+# wstest would clobber the reports and skew the timing-sensitive cases.
+mkdir -p "$REPORTS"
+exec 9>"$REPORTS/.run.lock"
+if ! flock -n 9; then
+  log "another run-autobahn.sh is using $REPORTS; waiting for it"
+  flock 9
+fi
 
 # Old reports must never be mistaken for this run's.
 rm -rf "$OUTDIR" "$SPEC" "$SERVER_LOG" "$WSTEST_LOG" "$REPORTS/summary.md" "$REPORTS/summary.json"
@@ -58,7 +69,7 @@ if [[ -z "${WSECHO_AUTOBAHN_SERVER_CMD:-}" ]]; then
   log "building target/release/wsecho"
   cargo build --release --bin wsecho
 fi
-"$ROOT/scripts/setup-autobahn.sh"
+"$ROOT/scripts/setup-autobahn.sh" 9>&-
 WSTEST="$ROOT/.venv-autobahn/bin/wstest"
 
 # 2. A free loopback port (the kernel picks one; the tiny race is harmless here).
@@ -92,11 +103,11 @@ trap 'exit 143' TERM
 
 if [[ -n "${WSECHO_AUTOBAHN_SERVER_CMD:-}" ]]; then
   log "server (WSECHO_AUTOBAHN_SERVER_CMD): $WSECHO_AUTOBAHN_SERVER_CMD"
-  bash -c "exec $WSECHO_AUTOBAHN_SERVER_CMD" >"$SERVER_LOG" 2>&1 &
+  bash -c "exec $WSECHO_AUTOBAHN_SERVER_CMD" >"$SERVER_LOG" 2>&1 9>&- &
 else
   SERVER_CMD=(target/release/wsecho --host 127.0.0.1 --port "$PORT" "${SERVER_ARGS[@]}")
   log "server: ${SERVER_CMD[*]}"
-  "${SERVER_CMD[@]}" >"$SERVER_LOG" 2>&1 &
+  "${SERVER_CMD[@]}" >"$SERVER_LOG" 2>&1 9>&- &
 fi
 SERVER_PID=$!
 
@@ -133,7 +144,7 @@ PY
 # 5. Run wstest (quiet: its output goes to a log; progress every minute).
 log "wstest -m fuzzingclient, cases '$CASES' (log $WSTEST_LOG)"
 started=$SECONDS
-timeout "$RUN_TIMEOUT" "$WSTEST" -m fuzzingclient -s "$SPEC" >"$WSTEST_LOG" 2>&1 &
+timeout "$RUN_TIMEOUT" "$WSTEST" -m fuzzingclient -s "$SPEC" >"$WSTEST_LOG" 2>&1 9>&- &
 WSTEST_PID=$!
 next_note=$((SECONDS + 60))
 while kill -0 "$WSTEST_PID" 2>/dev/null; do
@@ -182,7 +193,7 @@ if ((UPDATE)); then
   fi
 fi
 summary_rc=0
-python3 "$ROOT/scripts/autobahn_summary.py" "${SUMMARY_ARGS[@]}" || summary_rc=$?
+python3 "$ROOT/scripts/autobahn_summary.py" "${SUMMARY_ARGS[@]}" --markdown "$REPORTS/summary.md" || summary_rc=$?
 if ((summary_rc == 2)) && ((wstest_rc == 0)); then
   show_wstest_log
 fi

@@ -28,6 +28,10 @@ venv_ok() {
   "$VENV/bin/wstest" --help >/dev/null 2>&1
 }
 
+# Concurrent setups (shared work tree) wait for each other: lock this script.
+exec 8<"${BASH_SOURCE[0]}"
+flock 8
+
 if [[ -f "$STAMP" && "$(cat "$STAMP")" == "$WANT" ]] && venv_ok; then
   log "reusing $VENV ($WANT)"
   exit 0
