@@ -71,12 +71,18 @@ impl fmt::Display for ProtocolError {
         match self {
             ProtocolError::UnmaskedFrame => f.write_str("client frame is not masked"),
             ProtocolError::ReservedBits { rsv } => {
-                write!(f, "reserved bits set (rsv={rsv:03b}) without a negotiated extension")
+                write!(
+                    f,
+                    "reserved bits set (rsv={rsv:03b}) without a negotiated extension"
+                )
             }
             ProtocolError::ReservedOpcode { bits } => write!(f, "reserved opcode {bits:#x}"),
             ProtocolError::FragmentedControlFrame => f.write_str("control frame without fin"),
             ProtocolError::ControlFrameTooLong { payload_len } => {
-                write!(f, "control frame payload of {payload_len} bytes exceeds 125")
+                write!(
+                    f,
+                    "control frame payload of {payload_len} bytes exceeds 125"
+                )
             }
             ProtocolError::PayloadLengthTopBit => {
                 f.write_str("64-bit payload length has its most significant bit set")
@@ -93,9 +99,14 @@ impl fmt::Display for ProtocolError {
             ProtocolError::Rsv1OnContinuation => {
                 f.write_str("rsv1 (compressed) set on a continuation frame")
             }
-            ProtocolError::Rsv1OnControlFrame => f.write_str("rsv1 (compressed) set on a control frame"),
+            ProtocolError::Rsv1OnControlFrame => {
+                f.write_str("rsv1 (compressed) set on a control frame")
+            }
             ProtocolError::FrameTooBig { payload_len, max } => {
-                write!(f, "frame payload of {payload_len} bytes exceeds the limit of {max}")
+                write!(
+                    f,
+                    "frame payload of {payload_len} bytes exceeds the limit of {max}"
+                )
             }
             ProtocolError::MessageTooBig { max } => {
                 write!(f, "message exceeds the limit of {max} bytes")
@@ -105,7 +116,9 @@ impl fmt::Display for ProtocolError {
             ProtocolError::InvalidCloseCode { code } => write!(f, "invalid close code {code}"),
             ProtocolError::InvalidCloseReason => f.write_str("close reason is not valid UTF-8"),
             ProtocolError::InvalidDeflateData => f.write_str("compressed data does not inflate"),
-            ProtocolError::CompressionFailed => f.write_str("server error: compressing the echo failed"),
+            ProtocolError::CompressionFailed => {
+                f.write_str("server error: compressing the echo failed")
+            }
         }
     }
 }
@@ -123,14 +136,19 @@ mod tests {
             ProtocolError::ReservedBits { rsv: 7 },
             ProtocolError::ReservedOpcode { bits: 0xf },
             ProtocolError::FragmentedControlFrame,
-            ProtocolError::ControlFrameTooLong { payload_len: u64::MAX },
+            ProtocolError::ControlFrameTooLong {
+                payload_len: u64::MAX,
+            },
             ProtocolError::PayloadLengthTopBit,
             ProtocolError::NonMinimalPayloadLength,
             ProtocolError::UnexpectedContinuation,
             ProtocolError::ExpectedContinuation,
             ProtocolError::Rsv1OnContinuation,
             ProtocolError::Rsv1OnControlFrame,
-            ProtocolError::FrameTooBig { payload_len: u64::MAX, max: u64::MAX },
+            ProtocolError::FrameTooBig {
+                payload_len: u64::MAX,
+                max: u64::MAX,
+            },
             ProtocolError::MessageTooBig { max: u64::MAX },
             ProtocolError::InvalidUtf8,
             ProtocolError::CloseOneByte,
@@ -150,7 +168,14 @@ mod tests {
         assert_eq!(ProtocolError::InvalidUtf8.close_code(), 1007);
         assert_eq!(ProtocolError::InvalidCloseReason.close_code(), 1007);
         assert_eq!(ProtocolError::MessageTooBig { max: 1 }.close_code(), 1009);
-        assert_eq!(ProtocolError::FrameTooBig { payload_len: 2, max: 1 }.close_code(), 1009);
+        assert_eq!(
+            ProtocolError::FrameTooBig {
+                payload_len: 2,
+                max: 1
+            }
+            .close_code(),
+            1009
+        );
         assert_eq!(ProtocolError::CloseOneByte.close_code(), 1002);
     }
 }

@@ -70,7 +70,8 @@ struct Cli {
 }
 
 fn seconds(s: f64, name: &str) -> Result<Duration, String> {
-    Duration::try_from_secs_f64(s).map_err(|_| format!("--{name} must be a non-negative number of seconds"))
+    Duration::try_from_secs_f64(s)
+        .map_err(|_| format!("--{name} must be a non-negative number of seconds"))
 }
 
 fn config_from(cli: &Cli) -> Result<Config, String> {
@@ -93,7 +94,8 @@ fn config_from(cli: &Cli) -> Result<Config, String> {
 }
 
 fn main() -> ExitCode {
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("wsecho=info")).init();
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("wsecho=info"))
+        .init();
     let cli = Cli::parse();
     let config = match config_from(&cli) {
         Ok(c) => c,

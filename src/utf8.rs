@@ -114,9 +114,17 @@ mod tests {
         for &sample in SAMPLES {
             let expected = std::str::from_utf8(sample).is_ok();
             for i in 0..=sample.len() {
-                assert_eq!(validate_split(sample, &[i]).is_ok(), expected, "{sample:x?} at {i}");
+                assert_eq!(
+                    validate_split(sample, &[i]).is_ok(),
+                    expected,
+                    "{sample:x?} at {i}"
+                );
                 for j in i..=sample.len() {
-                    assert_eq!(validate_split(sample, &[i, j]).is_ok(), expected, "{sample:x?} at {i},{j}");
+                    assert_eq!(
+                        validate_split(sample, &[i, j]).is_ok(),
+                        expected,
+                        "{sample:x?} at {i},{j}"
+                    );
                 }
             }
         }
@@ -126,7 +134,10 @@ mod tests {
     fn one_byte_at_a_time_agrees_with_std() {
         for &sample in SAMPLES {
             let splits: Vec<usize> = (1..sample.len()).collect();
-            assert_eq!(validate_split(sample, &splits).is_ok(), std::str::from_utf8(sample).is_ok());
+            assert_eq!(
+                validate_split(sample, &splits).is_ok(),
+                std::str::from_utf8(sample).is_ok()
+            );
         }
     }
 

@@ -14,7 +14,10 @@ pub struct ControlBuf {
 
 impl ControlBuf {
     pub fn new() -> Box<Self> {
-        Box::new(ControlBuf { len: 0, bytes: [0; 125] })
+        Box::new(ControlBuf {
+            len: 0,
+            bytes: [0; 125],
+        })
     }
 
     /// Appends unmasked payload bytes; the header parser already capped the total at 125.
@@ -39,7 +42,11 @@ pub enum ControlOutcome {
 }
 
 /// Handles one whole control frame with its unmasked payload.
-pub fn handle(opcode: Opcode, payload: &[u8], out: &mut Vec<u8>) -> Result<ControlOutcome, ProtocolError> {
+pub fn handle(
+    opcode: Opcode,
+    payload: &[u8],
+    out: &mut Vec<u8>,
+) -> Result<ControlOutcome, ProtocolError> {
     match opcode {
         // §5.5.2: "Upon receipt of a Ping frame, an endpoint MUST send a Pong frame in
         // response ... The Pong frame ... MUST have identical "Application data"".
@@ -92,14 +99,23 @@ mod tests {
         assert_eq!(validate_close(&[3]), Err(ProtocolError::CloseOneByte));
         assert_eq!(validate_close(&[0x03, 0xe8]), Ok(Some(1000)));
         assert_eq!(validate_close(b"\x03\xe8bye"), Ok(Some(1000)));
-        assert_eq!(validate_close(&[0x03, 0xed]), Err(ProtocolError::InvalidCloseCode { code: 1005 }));
-        assert_eq!(validate_close(b"\x03\xe8\xff"), Err(ProtocolError::InvalidCloseReason));
+        assert_eq!(
+            validate_close(&[0x03, 0xed]),
+            Err(ProtocolError::InvalidCloseCode { code: 1005 })
+        );
+        assert_eq!(
+            validate_close(b"\x03\xe8\xff"),
+            Err(ProtocolError::InvalidCloseReason)
+        );
     }
 
     #[test]
     fn ping_is_answered_with_an_identical_pong() {
         let mut out = Vec::new();
-        assert!(matches!(handle(Opcode::Ping, b"abc", &mut out), Ok(ControlOutcome::Continue)));
+        assert!(matches!(
+            handle(Opcode::Ping, b"abc", &mut out),
+            Ok(ControlOutcome::Continue)
+        ));
         assert_eq!(out, b"\x8a\x03abc");
     }
 
@@ -112,7 +128,10 @@ mod tests {
         ));
         assert_eq!(out, b"\x88\x02\x0b\xb8");
         let mut out = Vec::new();
-        assert!(matches!(handle(Opcode::Close, b"", &mut out), Ok(ControlOutcome::PeerClosed { code: None })));
+        assert!(matches!(
+            handle(Opcode::Close, b"", &mut out),
+            Ok(ControlOutcome::PeerClosed { code: None })
+        ));
         assert_eq!(out, b"\x88\x00");
     }
 

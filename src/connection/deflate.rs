@@ -39,7 +39,12 @@ pub struct Echo<'a> {
 
 impl DeflateSession {
     pub fn new(params: DeflateParams, config: &Config) -> Self {
-        DeflateSession { params, level: config.deflate_level, min_size: config.deflate_min_size, codecs: None }
+        DeflateSession {
+            params,
+            level: config.deflate_level,
+            min_size: config.deflate_min_size,
+            codecs: None,
+        }
     }
 
     /// Inflates `chunk` (ending the message if `last`), passing every inflated piece to
@@ -63,7 +68,14 @@ impl DeflateSession {
         });
         // What the previous call handed out has been framed by now.
         codecs.compressed.clear();
-        let Codecs { inflater, deflater, scratch, plain, compressed, compressing } = &mut **codecs;
+        let Codecs {
+            inflater,
+            deflater,
+            scratch,
+            plain,
+            compressed,
+            compressing,
+        } = &mut **codecs;
         let min_size = self.min_size;
         let mut sink = |inflated: &[u8]| -> Result<(), ProtocolError> {
             judge(inflated)?;
@@ -73,16 +85,26 @@ impl DeflateSession {
             }
             if !*compressing {
                 *compressing = true;
-                deflater.compress_chunk(plain, compressed).map_err(|_| ProtocolError::CompressionFailed)?;
+                deflater
+                    .compress_chunk(plain, compressed)
+                    .map_err(|_| ProtocolError::CompressionFailed)?;
                 plain.clear();
             }
-            deflater.compress_chunk(inflated, compressed).map_err(|_| ProtocolError::CompressionFailed)
+            deflater
+                .compress_chunk(inflated, compressed)
+                .map_err(|_| ProtocolError::CompressionFailed)
         };
-        inflater.inflate_chunk(chunk, scratch, &mut sink).map_err(map_inflate)?;
+        inflater
+            .inflate_chunk(chunk, scratch, &mut sink)
+            .map_err(map_inflate)?;
         if last {
-            inflater.finish_message(scratch, &mut sink).map_err(map_inflate)?;
+            inflater
+                .finish_message(scratch, &mut sink)
+                .map_err(map_inflate)?;
             if *compressing {
-                deflater.finish_message(compressed).map_err(|_| ProtocolError::CompressionFailed)?;
+                deflater
+                    .finish_message(compressed)
+                    .map_err(|_| ProtocolError::CompressionFailed)?;
             }
         }
         Ok(())
@@ -98,7 +120,10 @@ impl DeflateSession {
             } else if codecs.compressed.is_empty() {
                 return None;
             }
-            return Some(Echo { compressed: true, payload: &codecs.compressed });
+            return Some(Echo {
+                compressed: true,
+                payload: &codecs.compressed,
+            });
         }
         if !last {
             return None;
@@ -107,7 +132,10 @@ impl DeflateSession {
         // buffer is swapped into `compressed` so the next call's clear() recycles it.
         std::mem::swap(&mut codecs.plain, &mut codecs.compressed);
         codecs.plain.clear();
-        Some(Echo { compressed: false, payload: &codecs.compressed })
+        Some(Echo {
+            compressed: false,
+            payload: &codecs.compressed,
+        })
     }
 }
 

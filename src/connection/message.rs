@@ -28,19 +28,36 @@ pub struct Message {
 
 impl Message {
     pub fn new(opcode: Opcode, compressed: bool) -> Self {
-        Message { opcode, len: 0, utf8: Utf8Validator::default(), echo_started: false, compressed }
+        Message {
+            opcode,
+            len: 0,
+            utf8: Utf8Validator::default(),
+            echo_started: false,
+            compressed,
+        }
     }
 
     /// The opcode for the next echo frame.
     fn echo_opcode(&mut self) -> Opcode {
-        if std::mem::replace(&mut self.echo_started, true) { Opcode::Continuation } else { self.opcode }
+        if std::mem::replace(&mut self.echo_started, true) {
+            Opcode::Continuation
+        } else {
+            self.opcode
+        }
     }
 
     /// Handles the next unmasked `chunk` of an uncompressed message; `last` marks the
     /// end of the message's final frame.
-    pub fn on_plain_chunk(&mut self, chunk: &[u8], last: bool, out: &mut Vec<u8>) -> Result<(), ProtocolError> {
+    pub fn on_plain_chunk(
+        &mut self,
+        chunk: &[u8],
+        last: bool,
+        out: &mut Vec<u8>,
+    ) -> Result<(), ProtocolError> {
         if self.opcode == Opcode::Text {
-            self.utf8.feed(chunk).map_err(|_| ProtocolError::InvalidUtf8)?;
+            self.utf8
+                .feed(chunk)
+                .map_err(|_| ProtocolError::InvalidUtf8)?;
             if last {
                 self.utf8.finish().map_err(|_| ProtocolError::InvalidUtf8)?;
             }
@@ -67,10 +84,13 @@ impl Message {
             // Refused the moment the inflated size passes the limit: a small compressed
             // bomb is never inflated beyond one scratch buffer.
             if *len > max_message_size {
-                return Err(ProtocolError::MessageTooBig { max: max_message_size });
+                return Err(ProtocolError::MessageTooBig {
+                    max: max_message_size,
+                });
             }
             if text {
-                utf8.feed(inflated).map_err(|_| ProtocolError::InvalidUtf8)?;
+                utf8.feed(inflated)
+                    .map_err(|_| ProtocolError::InvalidUtf8)?;
             }
             Ok(())
         };

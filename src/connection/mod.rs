@@ -62,7 +62,12 @@ impl Connection {
     /// A freshly accepted connection, waiting for its upgrade request.
     pub fn new(config: Arc<Config>, now: Instant) -> Self {
         let deadline = Some(now + config.handshake_timeout);
-        Connection { config, phase: Phase::Handshake(HeadBuffer::default()), deadline, events: Vec::new() }
+        Connection {
+            config,
+            phase: Phase::Handshake(HeadBuffer::default()),
+            deadline,
+            events: Vec::new(),
+        }
     }
 
     /// Processes bytes read from the socket. `input` is scratch: payloads are unmasked
@@ -84,8 +89,13 @@ impl Connection {
                             if let Some(params) = &deflate {
                                 params.write_response(&mut ext);
                             }
-                            write_switching_protocols(out, &accept, deflate.is_some().then_some(&ext[..]));
-                            let session = deflate.map(|p| Box::new(deflate::DeflateSession::new(p, config)));
+                            write_switching_protocols(
+                                out,
+                                &accept,
+                                deflate.is_some().then_some(&ext[..]),
+                            );
+                            let session =
+                                deflate.map(|p| Box::new(deflate::DeflateSession::new(p, config)));
                             let mut receiver = Receiver::new(session);
                             // Frames the client pipelined behind its request.
                             let result = receiver.receive(rest, config, out);
@@ -96,7 +106,9 @@ impl Connection {
                 match upgraded {
                     Err(reply) => self.refuse(reply, now, out),
                     Ok((receiver, result)) => {
-                        self.events.push(Event::Opened { deflate: receiver.has_deflate() });
+                        self.events.push(Event::Opened {
+                            deflate: receiver.has_deflate(),
+                        });
                         self.phase = Phase::Open(receiver);
                         self.deadline = None;
                         self.after_receive(result, now, out);
@@ -116,10 +128,14 @@ impl Connection {
         match self.phase {
             Phase::Handshake(ref head) => {
                 if !head.is_empty() {
-                    self.events.push(Event::Dropped { during: "handshake" });
+                    self.events.push(Event::Dropped {
+                        during: "handshake",
+                    });
                 }
             }
-            Phase::Open(_) => self.events.push(Event::Dropped { during: "open connection, no close frame" }),
+            Phase::Open(_) => self.events.push(Event::Dropped {
+                during: "open connection, no close frame",
+            }),
             Phase::Closing | Phase::Done => {}
         }
         self.phase = Phase::Done;
@@ -161,7 +177,11 @@ impl Connection {
 
     /// The next thing that happened, oldest first.
     pub fn poll_event(&mut self) -> Option<Event> {
-        if self.events.is_empty() { None } else { Some(self.events.remove(0)) }
+        if self.events.is_empty() {
+            None
+        } else {
+            Some(self.events.remove(0))
+        }
     }
 
     /// Starts the server-side close (e.g. at shutdown): sends a close with `code` and
@@ -199,7 +219,10 @@ impl Connection {
 
     fn refuse(&mut self, reply: HttpReply, now: Instant, out: &mut Vec<u8>) {
         reply.write_to(out);
-        self.events.push(Event::Refused { status: reply.status, reason: reply.body.trim_end().to_string() });
+        self.events.push(Event::Refused {
+            status: reply.status,
+            reason: reply.body.trim_end().to_string(),
+        });
         self.enter_closing(now);
     }
 
@@ -209,5 +232,5 @@ impl Connection {
     }
 }
 
-
-
+#[cfg(test)]
+mod tests;

@@ -50,14 +50,22 @@ pub struct Receiver {
 
 impl Receiver {
     pub fn new(deflate: Option<Box<DeflateSession>>) -> Self {
-        Receiver { deflate, ..Receiver::default() }
+        Receiver {
+            deflate,
+            ..Receiver::default()
+        }
     }
 
     /// Processes every byte of `input`, appending echoes, pongs and a close reply to
     /// `out`. Stops at the first violation or at the peer's close; bytes after that are
     /// not looked at (RFC 6455 §5.5.1: after a Close, "the endpoint ... MUST NOT send
     /// any more data frames", and frames after it are not processed).
-    pub fn receive(&mut self, mut input: &mut [u8], config: &Config, out: &mut Vec<u8>) -> Result<(), Stop> {
+    pub fn receive(
+        &mut self,
+        mut input: &mut [u8],
+        config: &Config,
+        out: &mut Vec<u8>,
+    ) -> Result<(), Stop> {
         loop {
             if self.frame.is_none() {
                 let Some(header) = self.next_header(&mut input)? else {
@@ -115,14 +123,26 @@ impl Receiver {
     }
 
     /// Applies the rules that depend on the connection's state, then begins the frame.
-    fn start_frame(&mut self, header: FrameHeader, config: &Config, out: &mut Vec<u8>) -> Result<(), Stop> {
+    fn start_frame(
+        &mut self,
+        header: FrameHeader,
+        config: &Config,
+        out: &mut Vec<u8>,
+    ) -> Result<(), Stop> {
         self.check_rsv(&header)?;
         // Limits are judged from the header alone, before any byte of payload is held.
         if header.payload_len > config.max_frame_size {
-            return Err(ProtocolError::FrameTooBig { payload_len: header.payload_len, max: config.max_frame_size }.into());
+            return Err(ProtocolError::FrameTooBig {
+                payload_len: header.payload_len,
+                max: config.max_frame_size,
+            }
+            .into());
         }
         if header.opcode.is_control() {
-            self.frame = Some(Frame { header, received: 0 });
+            self.frame = Some(Frame {
+                header,
+                received: 0,
+            });
             if header.payload_len == 0 {
                 self.frame = None;
                 return self.control_frame(header.opcode, &[], out);
@@ -131,9 +151,13 @@ impl Receiver {
         }
         match (header.opcode, &self.message) {
             // §5.4: a continuation needs a message to continue...
-            (Opcode::Continuation, None) => return Err(ProtocolError::UnexpectedContinuation.into()),
+            (Opcode::Continuation, None) => {
+                return Err(ProtocolError::UnexpectedContinuation.into());
+            }
             // ...and a new message may not start inside one.
-            (Opcode::Text | Opcode::Binary, Some(_)) => return Err(ProtocolError::ExpectedContinuation.into()),
+            (Opcode::Text | Opcode::Binary, Some(_)) => {
+                return Err(ProtocolError::ExpectedContinuation.into());
+            }
             (Opcode::Text | Opcode::Binary, None) => {
                 self.message = Some(Message::new(header.opcode, header.rsv1()));
             }
@@ -145,11 +169,17 @@ impl Receiver {
         if !message.compressed {
             let total = message.len.saturating_add(header.payload_len);
             if total > config.max_message_size {
-                return Err(ProtocolError::MessageTooBig { max: config.max_message_size }.into());
+                return Err(ProtocolError::MessageTooBig {
+                    max: config.max_message_size,
+                }
+                .into());
             }
             message.len = total;
         }
-        self.frame = Some(Frame { header, received: 0 });
+        self.frame = Some(Frame {
+            header,
+            received: 0,
+        });
         if header.payload_len == 0 {
             // An empty frame still carries FIN (and may end the message).
             self.data_chunk(&mut [], config, out)?;
@@ -174,8 +204,15 @@ impl Receiver {
     }
 
     /// Takes the current frame's share of `input`, returns the rest.
-    fn payload<'a>(&mut self, input: &'a mut [u8], config: &Config, out: &mut Vec<u8>) -> Result<&'a mut [u8], Stop> {
-        let Some(frame) = self.frame.as_ref() else { return Ok(input) };
+    fn payload<'a>(
+        &mut self,
+        input: &'a mut [u8],
+        config: &Config,
+        out: &mut Vec<u8>,
+    ) -> Result<&'a mut [u8], Stop> {
+        let Some(frame) = self.frame.as_ref() else {
+            return Ok(input);
+        };
         let remaining = frame.header.payload_len - frame.received;
         let n = usize::try_from(remaining).map_or(input.len(), |r| r.min(input.len()));
         let (chunk, rest) = input.split_at_mut(n);
@@ -188,12 +225,16 @@ impl Receiver {
     }
 
     fn control_chunk(&mut self, chunk: &mut [u8], out: &mut Vec<u8>) -> Result<(), Stop> {
-        let Some(frame) = self.frame.as_mut() else { return Ok(()) };
+        let Some(frame) = self.frame.as_mut() else {
+            return Ok(());
+        };
         apply_mask(chunk, frame.header.mask_key, frame.received);
         frame.received += chunk.len() as u64;
         let opcode = frame.header.opcode;
         if frame.received < frame.header.payload_len {
-            self.control.get_or_insert_with(ControlBuf::new).extend(chunk);
+            self.control
+                .get_or_insert_with(ControlBuf::new)
+                .extend(chunk);
             return Ok(());
         }
         self.frame = None;
@@ -207,14 +248,24 @@ impl Receiver {
         }
     }
 
-    fn control_frame(&mut self, opcode: Opcode, payload: &[u8], out: &mut Vec<u8>) -> Result<(), Stop> {
+    fn control_frame(
+        &mut self,
+        opcode: Opcode,
+        payload: &[u8],
+        out: &mut Vec<u8>,
+    ) -> Result<(), Stop> {
         match control::handle(opcode, payload, out)? {
             ControlOutcome::Continue => Ok(()),
             ControlOutcome::PeerClosed { code } => Err(Stop::PeerClosed { code }),
         }
     }
 
-    fn data_chunk(&mut self, chunk: &mut [u8], config: &Config, out: &mut Vec<u8>) -> Result<(), Stop> {
+    fn data_chunk(
+        &mut self,
+        chunk: &mut [u8],
+        config: &Config,
+        out: &mut Vec<u8>,
+    ) -> Result<(), Stop> {
         let (Some(frame), Some(message)) = (self.frame.as_mut(), self.message.as_mut()) else {
             return Ok(());
         };

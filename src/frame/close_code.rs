@@ -42,7 +42,9 @@ mod tests {
 
     #[test]
     fn autobahn_invalid_codes_are_refused() {
-        for code in [0, 999, 1004, 1005, 1006, 1015, 1016, 1100, 2000, 2999, 5000, 65535] {
+        for code in [
+            0, 999, 1004, 1005, 1006, 1015, 1016, 1100, 2000, 2999, 5000, 65535,
+        ] {
             assert!(!is_valid_received(code), "code {code}");
         }
     }

@@ -37,7 +37,8 @@ pub fn parse_client_header(buf: &[u8]) -> Result<Option<(FrameHeader, usize)>, P
     };
     let fin = b0 & 0x80 != 0;
     let rsv = (b0 >> 4) & 0b111;
-    let opcode = Opcode::from_bits(b0 & 0x0f).ok_or(ProtocolError::ReservedOpcode { bits: b0 & 0x0f })?;
+    let opcode =
+        Opcode::from_bits(b0 & 0x0f).ok_or(ProtocolError::ReservedOpcode { bits: b0 & 0x0f })?;
     // §5.1: "The server MUST close the connection upon receiving a frame that is not masked."
     if b1 & 0x80 == 0 {
         return Err(ProtocolError::UnmaskedFrame);
@@ -50,12 +51,16 @@ pub fn parse_client_header(buf: &[u8]) -> Result<Option<(FrameHeader, usize)>, P
         }
         // §5.5: "All control frames MUST have a payload length of 125 bytes or less."
         if len7 > 125 {
-            return Err(ProtocolError::ControlFrameTooLong { payload_len: u64::from(len7) });
+            return Err(ProtocolError::ControlFrameTooLong {
+                payload_len: u64::from(len7),
+            });
         }
     }
     let (payload_len, len_end) = match len7 {
         126 => {
-            let Some(ext) = buf.get(2..4) else { return Ok(None) };
+            let Some(ext) = buf.get(2..4) else {
+                return Ok(None);
+            };
             let len = u64::from(u16::from_be_bytes([ext[0], ext[1]]));
             // §5.2: "the minimal number of bytes MUST be used to encode the length".
             if len < 126 {
@@ -65,12 +70,16 @@ pub fn parse_client_header(buf: &[u8]) -> Result<Option<(FrameHeader, usize)>, P
         }
         127 => {
             // The top bit is in the first extended byte: judge it before the rest arrives.
-            let Some(&first) = buf.get(2) else { return Ok(None) };
+            let Some(&first) = buf.get(2) else {
+                return Ok(None);
+            };
             // §5.2: "the most significant bit MUST be 0".
             if first & 0x80 != 0 {
                 return Err(ProtocolError::PayloadLengthTopBit);
             }
-            let Some(ext) = buf.get(2..10) else { return Ok(None) };
+            let Some(ext) = buf.get(2..10) else {
+                return Ok(None);
+            };
             let mut bytes = [0u8; 8];
             bytes.copy_from_slice(ext);
             let len = u64::from_be_bytes(bytes);
@@ -143,13 +152,23 @@ mod tests {
         for len in [0u64, 1, 125, 126, 65535, 65536, 1 << 40] {
             let bytes = client_frame(0x82, len, [9, 8, 7, 6]);
             for cut in 0..bytes.len() {
-                assert_eq!(parse_client_header(&bytes[..cut]), Ok(None), "len {len} cut {cut}");
+                assert_eq!(
+                    parse_client_header(&bytes[..cut]),
+                    Ok(None),
+                    "len {len} cut {cut}"
+                );
             }
             let (h, n) = parse_client_header(&bytes).unwrap().unwrap();
             assert_eq!(n, bytes.len());
             assert_eq!(
                 h,
-                FrameHeader { fin: true, rsv: 0, opcode: Opcode::Binary, mask_key: [9, 8, 7, 6], payload_len: len }
+                FrameHeader {
+                    fin: true,
+                    rsv: 0,
+                    opcode: Opcode::Binary,
+                    mask_key: [9, 8, 7, 6],
+                    payload_len: len
+                }
             );
         }
     }
@@ -163,7 +182,10 @@ mod tests {
 
     #[test]
     fn unmasked_frame_is_refused_from_two_bytes() {
-        assert_eq!(parse_client_header(&[0x81, 0x05]), Err(ProtocolError::UnmaskedFrame));
+        assert_eq!(
+            parse_client_header(&[0x81, 0x05]),
+            Err(ProtocolError::UnmaskedFrame)
+        );
     }
 
     #[test]
@@ -178,32 +200,53 @@ mod tests {
 
     #[test]
     fn control_frame_rules() {
-        assert_eq!(parse_client_header(&[0x09, 0x80]), Err(ProtocolError::FragmentedControlFrame));
+        assert_eq!(
+            parse_client_header(&[0x09, 0x80]),
+            Err(ProtocolError::FragmentedControlFrame)
+        );
         assert_eq!(
             parse_client_header(&[0x89, 0x80 | 126]),
             Err(ProtocolError::ControlFrameTooLong { payload_len: 126 })
         );
-        assert!(parse_client_header(&client_frame(0x89, 125, [0; 4])).unwrap().is_some());
+        assert!(
+            parse_client_header(&client_frame(0x89, 125, [0; 4]))
+                .unwrap()
+                .is_some()
+        );
     }
 
     #[test]
     fn top_bit_of_64_bit_length_is_refused_on_its_first_byte() {
-        assert_eq!(parse_client_header(&[0x82, 0xff, 0x80]), Err(ProtocolError::PayloadLengthTopBit));
+        assert_eq!(
+            parse_client_header(&[0x82, 0xff, 0x80]),
+            Err(ProtocolError::PayloadLengthTopBit)
+        );
         let ok = client_frame(0x82, 1 << 62, [0; 4]);
-        assert_eq!(parse_client_header(&ok).unwrap().unwrap().0.payload_len, 1 << 62);
+        assert_eq!(
+            parse_client_header(&ok).unwrap().unwrap().0.payload_len,
+            1 << 62
+        );
     }
 
     #[test]
     fn non_minimal_lengths_are_refused() {
-        assert_eq!(parse_client_header(&[0x82, 0xfe, 0, 125]), Err(ProtocolError::NonMinimalPayloadLength));
+        assert_eq!(
+            parse_client_header(&[0x82, 0xfe, 0, 125]),
+            Err(ProtocolError::NonMinimalPayloadLength)
+        );
         let mut v = vec![0x82, 0xff];
         v.extend_from_slice(&65535u64.to_be_bytes());
-        assert_eq!(parse_client_header(&v), Err(ProtocolError::NonMinimalPayloadLength));
+        assert_eq!(
+            parse_client_header(&v),
+            Err(ProtocolError::NonMinimalPayloadLength)
+        );
     }
 
     #[test]
     fn rsv_bits_are_reported_not_judged() {
-        let (h, _) = parse_client_header(&client_frame(0xf1, 0, [0; 4])).unwrap().unwrap();
+        let (h, _) = parse_client_header(&client_frame(0xf1, 0, [0; 4]))
+            .unwrap()
+            .unwrap();
         assert_eq!(h.rsv, 0b111);
         assert!(h.rsv1());
     }

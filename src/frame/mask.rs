@@ -11,7 +11,9 @@ pub fn apply_mask(buf: &mut [u8], mask_key: [u8; 4], offset: u64) {
     // Rotate the key so that key[0] lines up with buf[0].
     let key = rotate(mask_key, (offset % 4) as usize);
     // The key repeated twice, in memory order, so one XOR covers eight payload octets.
-    let key64 = u64::from_ne_bytes([key[0], key[1], key[2], key[3], key[0], key[1], key[2], key[3]]);
+    let key64 = u64::from_ne_bytes([
+        key[0], key[1], key[2], key[3], key[0], key[1], key[2], key[3],
+    ]);
 
     // Wide chunks let the compiler vectorize; 32 bytes keep every chunk key-aligned.
     let mut chunks = buf.chunks_exact_mut(32);
@@ -35,7 +37,12 @@ pub fn apply_mask(buf: &mut [u8], mask_key: [u8; 4], offset: u64) {
 }
 
 fn rotate(key: [u8; 4], by: usize) -> [u8; 4] {
-    [key[by % 4], key[(by + 1) % 4], key[(by + 2) % 4], key[(by + 3) % 4]]
+    [
+        key[by % 4],
+        key[(by + 1) % 4],
+        key[(by + 2) % 4],
+        key[(by + 3) % 4],
+    ]
 }
 
 #[cfg(test)]

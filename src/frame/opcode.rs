@@ -61,7 +61,9 @@ mod tests {
 
     #[test]
     fn control_opcodes_are_close_ping_pong() {
-        assert!(Opcode::Close.is_control() && Opcode::Ping.is_control() && Opcode::Pong.is_control());
+        assert!(
+            Opcode::Close.is_control() && Opcode::Ping.is_control() && Opcode::Pong.is_control()
+        );
         assert!(!Opcode::Text.is_control() && !Opcode::Binary.is_control());
         assert!(!Opcode::Continuation.is_control());
     }

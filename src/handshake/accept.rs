@@ -34,7 +34,10 @@ mod tests {
     #[test]
     fn rfc_example_accept_value() {
         // RFC 6455 §1.3.
-        assert_eq!(&accept_value(b"dGhlIHNhbXBsZSBub25jZQ=="), b"s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
+        assert_eq!(
+            &accept_value(b"dGhlIHNhbXBsZSBub25jZQ=="),
+            b"s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
+        );
     }
 
     #[test]

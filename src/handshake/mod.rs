@@ -71,7 +71,11 @@ fn split(bytes: &mut [u8], end: usize, max_len: usize) -> Head<'_> {
 
 /// The index just past the first CRLFCRLF at or after `from`.
 fn find_head_end(bytes: &[u8], from: usize) -> Option<usize> {
-    bytes.get(from..)?.windows(4).position(|w| w == b"\r\n\r\n").map(|i| from + i + 4)
+    bytes
+        .get(from..)?
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map(|i| from + i + 4)
 }
 
 #[cfg(test)]
@@ -120,7 +124,12 @@ mod tests {
         let mut big = vec![b'a'; 100];
         assert!(matches!(hb.feed(&mut big, 64), Head::TooLarge));
         let mut hb = HeadBuffer::default();
-        let mut long = [b"GET / HTTP/1.1\r\nX: ".as_slice(), &[b'a'; 100], b"\r\n\r\n"].concat();
+        let mut long = [
+            b"GET / HTTP/1.1\r\nX: ".as_slice(),
+            &[b'a'; 100],
+            b"\r\n\r\n",
+        ]
+        .concat();
         assert!(matches!(hb.feed(&mut long, 64), Head::TooLarge));
     }
 }

@@ -6,5 +6,10 @@ use super::response::HttpReply;
 const PAGE: &str = include_str!("page.html");
 
 pub fn landing_page() -> HttpReply {
-    HttpReply { status: 200, extra_headers: "", content_type: "text/html; charset=utf-8", body: PAGE.to_string() }
+    HttpReply {
+        status: 200,
+        extra_headers: "",
+        content_type: "text/html; charset=utf-8",
+        body: PAGE.to_string(),
+    }
 }

@@ -15,7 +15,10 @@ const MAX_HEADERS: usize = 64;
 #[derive(Debug)]
 pub enum Decision {
     /// Answer 101: the accept value and the permessage-deflate parameters agreed, if any.
-    Upgrade { accept: [u8; 28], deflate: Option<DeflateParams> },
+    Upgrade {
+        accept: [u8; 28],
+        deflate: Option<DeflateParams>,
+    },
     /// Answer with this response and close the connection.
     Reply(HttpReply),
 }
@@ -28,7 +31,10 @@ pub fn decide(head: &[u8], config: &Config) -> Decision {
         Ok(httparse::Status::Complete(_)) => {}
         Ok(httparse::Status::Partial) => return bad("incomplete HTTP request head"),
         Err(httparse::Error::TooManyHeaders) => {
-            return Decision::Reply(HttpReply::error(431, format!("more than {MAX_HEADERS} header fields\n")));
+            return Decision::Reply(HttpReply::error(
+                431,
+                format!("more than {MAX_HEADERS} header fields\n"),
+            ));
         }
         Err(e) => return bad(format!("malformed HTTP request: {e}")),
     }
@@ -46,7 +52,11 @@ fn judge(req: &httparse::Request<'_, '_>, config: &Config) -> Decision {
         return bad("a WebSocket handshake needs HTTP/1.1 or later");
     }
     let headers = req.headers.iter();
-    let find = |name: &'static str| headers.clone().filter(move |h| h.name.eq_ignore_ascii_case(name));
+    let find = |name: &'static str| {
+        headers
+            .clone()
+            .filter(move |h| h.name.eq_ignore_ascii_case(name))
+    };
     let one = |name: &'static str| -> Result<Option<&[u8]>, String> {
         let mut it = find(name);
         let first = it.next().map(|h| h.value);
@@ -81,9 +91,13 @@ fn judge(req: &httparse::Request<'_, '_>, config: &Config) -> Decision {
     match one("Sec-WebSocket-Version") {
         Ok(Some(b"13")) => {}
         Ok(v) => {
-            let got = v.map_or("missing".to_string(), |v| format!("\"{}\"", String::from_utf8_lossy(v)));
-            let mut reply =
-                HttpReply::error(426, format!("Sec-WebSocket-Version must be 13 (got {got})\n"));
+            let got = v.map_or("missing".to_string(), |v| {
+                format!("\"{}\"", String::from_utf8_lossy(v))
+            });
+            let mut reply = HttpReply::error(
+                426,
+                format!("Sec-WebSocket-Version must be 13 (got {got})\n"),
+            );
             reply.extra_headers = "Sec-WebSocket-Version: 13\r\n";
             return Decision::Reply(reply);
         }
@@ -101,7 +115,10 @@ fn judge(req: &httparse::Request<'_, '_>, config: &Config) -> Decision {
         .deflate
         .as_ref()
         .and_then(|policy| negotiate(find("Sec-WebSocket-Extensions").map(|h| h.value), policy));
-    Decision::Upgrade { accept: accept_value(key), deflate }
+    Decision::Upgrade {
+        accept: accept_value(key),
+        deflate,
+    }
 }
 
 fn bad(why: impl Into<String>) -> Decision {
@@ -112,7 +129,9 @@ fn bad(why: impl Into<String>) -> Decision {
 
 /// Whether a comma-separated header value holds `token` (ASCII case-insensitive).
 fn has_token(value: &[u8], token: &str) -> bool {
-    value.split(|&b| b == b',').any(|t| t.trim_ascii().eq_ignore_ascii_case(token.as_bytes()))
+    value
+        .split(|&b| b == b',')
+        .any(|t| t.trim_ascii().eq_ignore_ascii_case(token.as_bytes()))
 }
 
 #[cfg(test)]
@@ -148,18 +167,36 @@ mod tests {
     }
 
     fn status_of(lines: &[String]) -> u16 {
-        match decide_lines(lines, &Config { deflate: None, ..Config::default() }) {
+        match decide_lines(
+            lines,
+            &Config {
+                deflate: None,
+                ..Config::default()
+            },
+        ) {
             Decision::Upgrade { .. } => 101,
             Decision::Reply(r) => r.status,
         }
     }
 
     fn without(name: &str) -> Vec<String> {
-        valid_lines().into_iter().filter(|l| !l.starts_with(name)).collect()
+        valid_lines()
+            .into_iter()
+            .filter(|l| !l.starts_with(name))
+            .collect()
     }
 
     fn with(prefix: &str, replacement: &str) -> Vec<String> {
-        valid_lines().into_iter().map(|l| if l.starts_with(prefix) { replacement.to_string() } else { l }).collect()
+        valid_lines()
+            .into_iter()
+            .map(|l| {
+                if l.starts_with(prefix) {
+                    replacement.to_string()
+                } else {
+                    l
+                }
+            })
+            .collect()
     }
 
     #[test]
@@ -176,7 +213,16 @@ mod tests {
     #[test]
     fn header_names_and_tokens_are_case_insensitive() {
         let mut lines = with("Upgrade", "upgrade: WebSocket");
-        lines = lines.into_iter().map(|l| if l.starts_with("Connection") { "connection: keep-alive, UPGRADE".into() } else { l }).collect();
+        lines = lines
+            .into_iter()
+            .map(|l| {
+                if l.starts_with("Connection") {
+                    "connection: keep-alive, UPGRADE".into()
+                } else {
+                    l
+                }
+            })
+            .collect();
         assert_eq!(status_of(&lines), 101);
     }
 
@@ -185,10 +231,19 @@ mod tests {
         assert_eq!(status_of(&without("Host")), 400);
         assert_eq!(status_of(&with("Upgrade", "Upgrade: h2c")), 400);
         assert_eq!(status_of(&without("Connection")), 400);
-        assert_eq!(status_of(&with("Connection", "Connection: keep-alive")), 400);
+        assert_eq!(
+            status_of(&with("Connection", "Connection: keep-alive")),
+            400
+        );
         assert_eq!(status_of(&without("Sec-WebSocket-Key")), 400);
-        assert_eq!(status_of(&with("Sec-WebSocket-Key", "Sec-WebSocket-Key: c2hvcnQ=")), 400);
-        assert_eq!(status_of(&with("Sec-WebSocket-Version", "Sec-WebSocket-Version: 8")), 426);
+        assert_eq!(
+            status_of(&with("Sec-WebSocket-Key", "Sec-WebSocket-Key: c2hvcnQ=")),
+            400
+        );
+        assert_eq!(
+            status_of(&with("Sec-WebSocket-Version", "Sec-WebSocket-Version: 8")),
+            426
+        );
         assert_eq!(status_of(&without("Sec-WebSocket-Version")), 426);
         assert_eq!(status_of(&with("GET", "POST /chat HTTP/1.1")), 405);
         assert_eq!(status_of(&with("GET", "GET /chat HTTP/1.0")), 400);
@@ -214,7 +269,10 @@ mod tests {
 
     #[test]
     fn version_426_names_the_supported_version() {
-        match decide_lines(&with("Sec-WebSocket-Version", "Sec-WebSocket-Version: 7"), &Config::default()) {
+        match decide_lines(
+            &with("Sec-WebSocket-Version", "Sec-WebSocket-Version: 7"),
+            &Config::default(),
+        ) {
             Decision::Reply(r) => assert!(r.extra_headers.contains("Sec-WebSocket-Version: 13")),
             other => panic!("{other:?}"),
         }

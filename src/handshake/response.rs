@@ -14,7 +14,12 @@ pub struct HttpReply {
 
 impl HttpReply {
     pub fn error(status: u16, body: impl Into<String>) -> Self {
-        HttpReply { status, extra_headers: "", content_type: "text/plain; charset=utf-8", body: body.into() }
+        HttpReply {
+            status,
+            extra_headers: "",
+            content_type: "text/plain; charset=utf-8",
+            body: body.into(),
+        }
     }
 
     /// Writes the whole response; the connection is closed after it.
@@ -74,7 +79,11 @@ mod tests {
     #[test]
     fn switching_protocols_names_the_extension_when_agreed() {
         let mut out = Vec::new();
-        write_switching_protocols(&mut out, b"s3pPLMBiTxaQ9kYGzzhZRbK+xOo=", Some(b"permessage-deflate"));
+        write_switching_protocols(
+            &mut out,
+            b"s3pPLMBiTxaQ9kYGzzhZRbK+xOo=",
+            Some(b"permessage-deflate"),
+        );
         let text = String::from_utf8(out).unwrap();
         assert!(text.contains("Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"));
         assert!(text.ends_with("Sec-WebSocket-Extensions: permessage-deflate\r\n\r\n"));

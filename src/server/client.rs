@@ -123,7 +123,11 @@ impl Client {
         let want = self.pending_out() > 0;
         if want != self.wants_writable {
             self.wants_writable = want;
-            let interest = if want { Interest::READABLE | Interest::WRITABLE } else { Interest::READABLE };
+            let interest = if want {
+                Interest::READABLE | Interest::WRITABLE
+            } else {
+                Interest::READABLE
+            };
             registry.reregister(&mut self.stream, token, interest)?;
         }
         Ok(())

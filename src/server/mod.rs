@@ -62,9 +62,11 @@ impl Server {
     fn bind(addr: SocketAddr, config: Config) -> io::Result<Self> {
         let poll = Poll::new()?;
         let mut listener = TcpListener::bind(addr)?;
-        poll.registry().register(&mut listener, LISTENER, Interest::READABLE)?;
+        poll.registry()
+            .register(&mut listener, LISTENER, Interest::READABLE)?;
         let mut signals = Signals::new([SIGINT, SIGTERM])?;
-        poll.registry().register(&mut signals, SIGNALS, Interest::READABLE)?;
+        poll.registry()
+            .register(&mut signals, SIGNALS, Interest::READABLE)?;
         Ok(Server {
             poll,
             listener,
@@ -81,7 +83,9 @@ impl Server {
     fn serve(&mut self) -> io::Result<()> {
         let mut events = Events::with_capacity(1024);
         loop {
-            let timeout = self.next_wakeup().map(|at| at.saturating_duration_since(Instant::now()));
+            let timeout = self
+                .next_wakeup()
+                .map(|at| at.saturating_duration_since(Instant::now()));
             match self.poll.poll(&mut events, timeout) {
                 Ok(()) => {}
                 Err(e) if e.kind() == ErrorKind::Interrupted => continue,
@@ -92,13 +96,21 @@ impl Server {
                 match event.token() {
                     LISTENER => self.accept(now),
                     SIGNALS => self.on_signal(now),
-                    Token(key) => self.drive(key, event.is_readable() || event.is_read_closed() || event.is_error(), event.is_writable(), now),
+                    Token(key) => self.drive(
+                        key,
+                        event.is_readable() || event.is_read_closed() || event.is_error(),
+                        event.is_writable(),
+                        now,
+                    ),
                 }
             }
             self.fire_timers(now);
             if let Some(deadline) = self.shutdown_deadline {
                 if self.clients.is_empty() || deadline <= now {
-                    info!("shut down ({} connections still open were dropped)", self.clients.len());
+                    info!(
+                        "shut down ({} connections still open were dropped)",
+                        self.clients.len()
+                    );
                     return Ok(());
                 }
             }
@@ -106,7 +118,14 @@ impl Server {
     }
 
     fn next_wakeup(&self) -> Option<Instant> {
-        [self.timers.next(), self.accept_paused_until, self.shutdown_deadline].into_iter().flatten().min()
+        [
+            self.timers.next(),
+            self.accept_paused_until,
+            self.shutdown_deadline,
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     fn accept(&mut self, now: Instant) {
@@ -140,8 +159,14 @@ impl Server {
         }
         let conn = Connection::new(Arc::clone(&self.config), now);
         let key = self.clients.insert(Client::new(stream, peer, conn));
-        let Some(client) = self.clients.get_mut(key) else { return };
-        if let Err(e) = self.poll.registry().register(&mut client.stream, Token(key), Interest::READABLE) {
+        let Some(client) = self.clients.get_mut(key) else {
+            return;
+        };
+        if let Err(e) =
+            self.poll
+                .registry()
+                .register(&mut client.stream, Token(key), Interest::READABLE)
+        {
             warn!("{peer}: register failed: {e}");
             self.clients.remove(key);
             return;
@@ -153,7 +178,9 @@ impl Server {
     /// Handles readiness for one connection.
     fn drive(&mut self, key: usize, readable: bool, writable: bool, now: Instant) {
         let high_water = self.config.write_high_water;
-        let Some(client) = self.clients.get_mut(key) else { return };
+        let Some(client) = self.clients.get_mut(key) else {
+            return;
+        };
         if writable {
             if let Err(e) = client.flush() {
                 debug!("{}: write failed: {e}", client.peer);
@@ -174,7 +201,9 @@ impl Server {
 
     /// Flushes, logs events, reschedules the deadline, and drops finished connections.
     fn after_io(&mut self, key: usize, now: Instant) {
-        let Some(client) = self.clients.get_mut(key) else { return };
+        let Some(client) = self.clients.get_mut(key) else {
+            return;
+        };
         let flushed = client.flush();
         while let Some(event) = client.conn.poll_event() {
             log_event(&client.peer, &event);
@@ -208,7 +237,9 @@ impl Server {
 
     fn fire_timers(&mut self, now: Instant) {
         while let Some(key) = self.timers.pop_due(now) {
-            let Some(client) = self.clients.get_mut(key) else { continue };
+            let Some(client) = self.clients.get_mut(key) else {
+                continue;
+            };
             if client.conn.deadline().is_some_and(|d| d <= now) {
                 client.scheduled = None;
                 client.conn.handle_timeout(now);
@@ -225,7 +256,10 @@ impl Server {
         if !got_signal || self.shutdown_deadline.is_some() {
             return;
         }
-        info!("shutting down: closing {} connections with 1001", self.clients.len());
+        info!(
+            "shutting down: closing {} connections with 1001",
+            self.clients.len()
+        );
         let _ = self.poll.registry().deregister(&mut self.listener);
         self.shutdown_deadline = Some(now + SHUTDOWN_GRACE);
         for key in self.clients.keys() {
@@ -246,7 +280,10 @@ impl Server {
 
 fn log_event(peer: &SocketAddr, event: &Event) {
     match event {
-        Event::Opened { deflate } => debug!("{peer}: open (permessage-deflate: {})", if *deflate { "on" } else { "off" }),
+        Event::Opened { deflate } => debug!(
+            "{peer}: open (permessage-deflate: {})",
+            if *deflate { "on" } else { "off" }
+        ),
         Event::Refused { status, reason } => debug!("{peer}: answered HTTP {status}: {reason}"),
         Event::Failed(e) => debug!("{peer}: failed: {} {e}", e.close_code()),
         Event::PeerClosed { code } => match code {

@@ -9,7 +9,11 @@ pub struct Slab<T> {
 
 impl<T> Slab<T> {
     pub fn new() -> Self {
-        Slab { slots: Vec::new(), free: Vec::new(), len: 0 }
+        Slab {
+            slots: Vec::new(),
+            free: Vec::new(),
+            len: 0,
+        }
     }
 
     pub fn insert(&mut self, value: T) -> usize {
@@ -49,7 +53,11 @@ impl<T> Slab<T> {
 
     /// Indices of the occupied slots.
     pub fn keys(&self) -> Vec<usize> {
-        self.slots.iter().enumerate().filter_map(|(i, s)| s.as_ref().map(|_| i)).collect()
+        self.slots
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| s.as_ref().map(|_| i))
+            .collect()
     }
 }
 
