@@ -16,6 +16,8 @@
 //! * [`CompressError`] (never seen in practice) → **1011**.
 
 pub mod codec;
+#[cfg(test)]
+mod memory_tests;
 pub mod offer;
 
 pub use codec::{
