@@ -812,6 +812,10 @@ mod tests {
         let mut d = Deflater::new(6, 15, false);
         let next = compress(&mut d, b"after", 100);
         assert_eq!(inflate(&mut i, &next).unwrap(), b"after");
+        // An empty final fixed block, as PHP's zlib makes for "": an empty
+        // message, and the inflater stays usable.
+        assert_eq!(inflate(&mut i, &[0x03, 0x00]).unwrap(), b"");
+        assert_eq!(inflate(&mut i, &fin).unwrap(), b"Hello");
         // A final block followed by more blocks in the same message.
         let mut d = Deflater::new(6, 15, false);
         let mut p = fin.to_vec();
