@@ -1,0 +1,438 @@
+//! One client connection: connect, upgrade, then stream masked frames out and verify every
+//! echoed byte as it streams back in. Both directions go through fixed buffers, so a 16 MiB
+//! message costs the same memory as a 20-byte one and nothing is allocated per message.
+
+use std::collections::VecDeque;
+use std::io::{self, Read, Write};
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use mio::net::TcpStream;
+
+use crate::Result;
+use crate::frame::{self, MAX_HEADER, OP_CLOSE};
+use crate::handshake::{self, ACCEPT_LEN};
+use crate::hist::Histogram;
+use crate::mask::{Rng, apply_mask};
+use crate::payload::Payload;
+
+/// Settings every connection of a run shares.
+#[derive(Debug)]
+pub struct Shared {
+    pub payload: Payload,
+    /// The `Host` header value.
+    pub host: String,
+    /// Accept masked frames from the server: the raw peer echoes our masked frames byte for byte.
+    pub raw: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    Connecting,
+    Upgrading,
+    Open,
+}
+
+/// Where the reader is in the frame stream.
+#[derive(Debug, Clone, Copy)]
+enum Rx {
+    Header,
+    Payload {
+        opcode: u8,
+        remaining: u64,
+        offset: u64,
+        mask: Option<[u8; 4]>,
+    },
+}
+
+/// The message being written out.
+#[derive(Debug, Clone, Copy)]
+struct TxMessage {
+    key: [u8; 4],
+    offset: usize,
+}
+
+/// What a readiness event led to, for the workload to act on.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Progress {
+    /// The upgrade completed during this event.
+    pub upgraded: bool,
+    /// Echoes fully received and verified during this event.
+    pub echoes: u32,
+    /// The server's close frame arrived.
+    pub closed: bool,
+}
+
+pub struct Conn {
+    id: usize,
+    stream: TcpStream,
+    phase: Phase,
+    accept: [u8; ACCEPT_LEN],
+    rng: Rng,
+    wbuf: Box<[u8]>,
+    wstart: usize,
+    wend: usize,
+    /// Messages queued but not yet started.
+    queued: u64,
+    tx_seq: u64,
+    tx: Option<TxMessage>,
+    close_queued: bool,
+    close_sent: bool,
+    rbuf: Box<[u8]>,
+    rstart: usize,
+    rend: usize,
+    rx: Rx,
+    rx_seq: u64,
+    /// When each message not yet echoed was queued (or, at a fixed rate, was due), oldest first.
+    sent_at: VecDeque<Instant>,
+}
+
+impl Conn {
+    /// Starts a non-blocking connect; the upgrade request goes out once it is writable.
+    pub fn connect(id: usize, addr: SocketAddr, buf_len: usize) -> Result<Conn> {
+        let stream = TcpStream::connect(addr).map_err(|e| format!("connect to {addr}: {e}"))?;
+        let buf_len = buf_len.max(4096);
+        Ok(Conn {
+            id,
+            stream,
+            phase: Phase::Connecting,
+            accept: [0; ACCEPT_LEN],
+            rng: Rng::new(id as u64 + 1),
+            wbuf: vec![0; buf_len].into_boxed_slice(),
+            wstart: 0,
+            wend: 0,
+            queued: 0,
+            tx_seq: 0,
+            tx: None,
+            close_queued: false,
+            close_sent: false,
+            rbuf: vec![0; buf_len].into_boxed_slice(),
+            rstart: 0,
+            rend: 0,
+            rx: Rx::Header,
+            rx_seq: 0,
+            sent_at: VecDeque::new(),
+        })
+    }
+
+    pub fn stream(&mut self) -> &mut TcpStream {
+        &mut self.stream
+    }
+
+    pub fn is_open(&self) -> bool {
+        self.phase == Phase::Open
+    }
+
+    /// Messages sent or queued whose echo has not arrived yet.
+    pub fn outstanding(&self) -> u64 {
+        self.tx_seq + self.queued - self.rx_seq
+    }
+
+    /// Queues `n` messages stamped with `at`, the time their latency counts from.
+    pub fn queue(&mut self, n: u64, at: Instant) {
+        self.queued += n;
+        self.sent_at.extend(std::iter::repeat_n(at, n as usize));
+    }
+
+    /// Queues a close frame (code 1000) after the queued messages.
+    pub fn queue_close(&mut self) {
+        self.close_queued = true;
+    }
+
+    /// Handles one readiness event, then writes whatever is pending.
+    pub fn on_event(
+        &mut self,
+        readable: bool,
+        sh: &Shared,
+        now: Instant,
+        hist: &mut Histogram,
+    ) -> Result<Progress> {
+        let mut progress = Progress::default();
+        if self.phase == Phase::Connecting && !self.finish_connect(sh)? {
+            return Ok(progress);
+        }
+        if readable {
+            self.read(sh, now, hist, &mut progress)?;
+        }
+        Ok(progress)
+    }
+
+    /// Whether the connect completed (and the request was queued); errors if it failed.
+    fn finish_connect(&mut self, sh: &Shared) -> Result<bool> {
+        if let Some(e) = self
+            .stream
+            .take_error()
+            .map_err(|e| self.fail("connect", e))?
+        {
+            return Err(self.fail("connect", e));
+        }
+        match self.stream.peer_addr() {
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::NotConnected => return Ok(false),
+            Err(e) => return Err(self.fail("connect", e)),
+        }
+        self.stream
+            .set_nodelay(true)
+            .map_err(|e| self.fail("set TCP_NODELAY", e))?;
+        let key = handshake::new_key(&mut self.rng);
+        self.accept = handshake::accept_for(&key);
+        let mut req = Vec::with_capacity(192);
+        handshake::write_request(&mut req, &sh.host, &key);
+        self.wbuf[..req.len()].copy_from_slice(&req);
+        self.wend = req.len();
+        self.phase = Phase::Upgrading;
+        Ok(true)
+    }
+
+    fn fail(&self, what: &str, e: io::Error) -> String {
+        format!("connection {}: {what}: {e}", self.id)
+    }
+
+    /// Reads until the socket is drained, handling every complete piece as it arrives.
+    fn read(
+        &mut self,
+        sh: &Shared,
+        now: Instant,
+        hist: &mut Histogram,
+        progress: &mut Progress,
+    ) -> Result<()> {
+        loop {
+            let space = self.rbuf.len() - self.rend;
+            let n = match self.stream.read(&mut self.rbuf[self.rend..]) {
+                Ok(0) if progress.closed => return Ok(()),
+                Ok(0) => {
+                    return Err(format!(
+                        "connection {}: server closed the connection unexpectedly",
+                        self.id
+                    ));
+                }
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(self.fail("read", e)),
+            };
+            self.rend += n;
+            if self.phase == Phase::Upgrading {
+                match handshake::parse_response(&self.rbuf[..self.rend], &self.accept)
+                    .map_err(|e| format!("connection {}: {e}", self.id))?
+                {
+                    Some(head) => {
+                        self.rstart = head;
+                        self.phase = Phase::Open;
+                        progress.upgraded = true;
+                    }
+                    None if self.rend == self.rbuf.len() => {
+                        return Err(format!("connection {}: upgrade response too long", self.id));
+                    }
+                    None => continue,
+                }
+            }
+            self.parse(sh, now, hist, progress)?;
+            // A short read means the kernel buffer was emptied: edge-triggered readiness will
+            // fire again when more arrives, so the extra read that returns EAGAIN is skipped.
+            if n < space || progress.closed {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Consumes frames from `rbuf`; payload bytes are verified as they stream through, so
+    /// only an incomplete header (under 14 bytes) is ever kept for the next read.
+    fn parse(
+        &mut self,
+        sh: &Shared,
+        now: Instant,
+        hist: &mut Histogram,
+        progress: &mut Progress,
+    ) -> Result<()> {
+        loop {
+            match self.rx {
+                Rx::Header => {
+                    let Some(h) = frame::parse_header(&self.rbuf[self.rstart..self.rend])
+                        .map_err(|e| format!("connection {}: {e}", self.id))?
+                    else {
+                        break;
+                    };
+                    self.check_header(&h, sh)?;
+                    self.rstart += h.header_len;
+                    self.rx = Rx::Payload {
+                        opcode: h.opcode,
+                        remaining: h.len,
+                        offset: 0,
+                        mask: h.mask,
+                    };
+                }
+                Rx::Payload {
+                    opcode,
+                    remaining,
+                    offset,
+                    mask,
+                } => {
+                    let n = (remaining as usize).min(self.rend - self.rstart);
+                    if n == 0 && remaining > 0 {
+                        break;
+                    }
+                    let chunk = &mut self.rbuf[self.rstart..self.rstart + n];
+                    if let Some(key) = mask {
+                        apply_mask(chunk, key, offset);
+                    }
+                    if opcode != OP_CLOSE
+                        && !sh.payload.matches(self.rx_seq, offset as usize, chunk)
+                    {
+                        return Err(format!(
+                            "connection {}: echo of message {} differs from what was sent, within bytes {}..{}",
+                            self.id,
+                            self.rx_seq,
+                            offset,
+                            offset + n as u64
+                        ));
+                    }
+                    self.rstart += n;
+                    let remaining = remaining - n as u64;
+                    self.rx = Rx::Payload {
+                        opcode,
+                        remaining,
+                        offset: offset + n as u64,
+                        mask,
+                    };
+                    if remaining == 0 {
+                        self.rx = Rx::Header;
+                        if opcode == OP_CLOSE {
+                            progress.closed = true;
+                            break;
+                        }
+                        self.rx_seq += 1;
+                        progress.echoes += 1;
+                        let sent = self.sent_at.pop_front().expect("checked in check_header");
+                        hist.record(now.saturating_duration_since(sent).as_nanos() as u64);
+                    }
+                }
+            }
+        }
+        // Keep the partial header (if any) at the front so the next read has room.
+        self.rbuf.copy_within(self.rstart..self.rend, 0);
+        self.rend -= self.rstart;
+        self.rstart = 0;
+        Ok(())
+    }
+
+    /// Rejects any frame an echo of our traffic cannot be.
+    fn check_header(&self, h: &frame::Header, sh: &Shared) -> Result<()> {
+        let bad = |why: String| Err(format!("connection {}: {why}", self.id));
+        if h.mask.is_some() && !sh.raw {
+            return bad("server sent a masked frame".into());
+        }
+        if h.opcode == OP_CLOSE {
+            if !self.close_sent {
+                return bad("server closed the connection before the client did".into());
+            }
+            return Ok(());
+        }
+        if h.opcode != sh.payload.kind.opcode() || !h.fin {
+            return bad(format!(
+                "echo frame has opcode {:#x} fin {}, expected a whole {} message",
+                h.opcode,
+                h.fin,
+                sh.payload.kind.name()
+            ));
+        }
+        if h.len != sh.payload.size as u64 {
+            return bad(format!(
+                "echo of message {} is {} bytes, sent {}",
+                self.rx_seq, h.len, sh.payload.size
+            ));
+        }
+        // A message still being written can already be echoing back through the raw peer.
+        if self.rx_seq >= self.tx_seq + self.tx.is_some() as u64 {
+            return bad(format!(
+                "echo of message {} arrived before it was sent",
+                self.rx_seq
+            ));
+        }
+        Ok(())
+    }
+
+    /// Writes pending bytes until done or the socket is full, generating frames as room frees up.
+    pub fn flush(&mut self, sh: &Shared) -> Result<()> {
+        if self.phase == Phase::Connecting {
+            return Ok(());
+        }
+        loop {
+            if self.wstart == self.wend {
+                self.wstart = 0;
+                self.wend = 0;
+                if self.phase == Phase::Open {
+                    self.generate(sh);
+                }
+                if self.wend == 0 {
+                    return Ok(());
+                }
+            }
+            let want = self.wend - self.wstart;
+            match self.stream.write(&self.wbuf[self.wstart..self.wend]) {
+                Ok(n) => {
+                    self.wstart += n;
+                    // A short write means the socket buffer is full; the writable edge resumes us.
+                    if n < want {
+                        return Ok(());
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(self.fail("write", e)),
+            }
+        }
+    }
+
+    /// Fills `wbuf` with masked frames: queued messages, then the close frame if asked for.
+    fn generate(&mut self, sh: &Shared) {
+        let size = sh.payload.size;
+        while self.wend < self.wbuf.len() {
+            let Some(tx) = self.tx.as_mut() else {
+                if self.wbuf.len() - self.wend < MAX_HEADER + 2 {
+                    break;
+                }
+                if self.queued > 0 {
+                    self.queued -= 1;
+                    let key = self.rng.mask_key();
+                    self.wend += frame::encode_client_header(
+                        &mut self.wbuf[self.wend..],
+                        sh.payload.kind.opcode(),
+                        size as u64,
+                        key,
+                    );
+                    self.tx = Some(TxMessage { key, offset: 0 });
+                    if size == 0 {
+                        self.end_message();
+                    }
+                    continue;
+                }
+                if self.close_queued && !self.close_sent {
+                    let key = self.rng.mask_key();
+                    self.wend +=
+                        frame::encode_client_header(&mut self.wbuf[self.wend..], OP_CLOSE, 2, key);
+                    let body = &mut self.wbuf[self.wend..self.wend + 2];
+                    body.copy_from_slice(&1000u16.to_be_bytes());
+                    apply_mask(body, key, 0);
+                    self.wend += 2;
+                    self.close_sent = true;
+                }
+                break;
+            };
+            let n = (size - tx.offset).min(self.wbuf.len() - self.wend);
+            let dst = &mut self.wbuf[self.wend..self.wend + n];
+            sh.payload.fill(self.tx_seq, tx.offset, dst);
+            apply_mask(dst, tx.key, tx.offset as u64);
+            tx.offset += n;
+            self.wend += n;
+            if tx.offset == size {
+                self.end_message();
+            }
+        }
+    }
+
+    fn end_message(&mut self) {
+        self.tx = None;
+        self.tx_seq += 1;
+    }
+}
