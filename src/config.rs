@@ -17,6 +17,16 @@ pub struct Config {
     pub close_timeout: Duration,
     /// Pending output past which we stop reading from a connection until it drains.
     pub write_high_water: usize,
+    /// Pending output past which the connection is closed with 1008.
+    pub max_backpressure: usize,
+    /// Close a connection that has sent nothing for this long (1001).
+    pub idle_timeout: Option<Duration>,
+    /// Ping a connection that has sent nothing for this long.
+    pub ping_interval: Option<Duration>,
+    /// Drop a connection that sends nothing for this long after our keepalive ping.
+    pub ping_timeout: Duration,
+    /// Connections served at once; more are answered 503.
+    pub max_connections: usize,
     /// permessage-deflate policy; `None` when deflate is disabled.
     pub deflate: Option<crate::deflate::DeflatePolicy>,
     /// Compression level for outgoing compressed messages (0–9).
@@ -33,7 +43,12 @@ impl Default for Config {
             max_header_bytes: 8 << 10,
             handshake_timeout: Duration::from_secs(10),
             close_timeout: Duration::from_secs(3),
-            write_high_water: 4 << 20,
+            write_high_water: 1 << 20,
+            max_backpressure: 16 << 20,
+            idle_timeout: None,
+            ping_interval: None,
+            ping_timeout: Duration::from_secs(10),
+            max_connections: 100_000,
             deflate: Some(crate::deflate::DeflatePolicy::default()),
             deflate_level: 6,
             deflate_min_size: 0,

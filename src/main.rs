@@ -48,8 +48,29 @@ struct Cli {
 
     /// Pending output per connection, in bytes, past which wsecho stops reading from that
     /// client until it reads its echoes (backpressure).
-    #[arg(long, default_value_t = 4 << 20, value_name = "BYTES")]
+    #[arg(long, default_value_t = 1 << 20, value_name = "BYTES")]
     write_high_water: usize,
+
+    /// Pending output per connection, in bytes, past which the client is closed with 1008
+    /// (a safety net above --write-high-water for output one read can multiply).
+    #[arg(long, default_value_t = 16 << 20, value_name = "BYTES")]
+    max_backpressure: usize,
+
+    /// Close (1001) a connection that sends nothing for this many seconds. Off by default.
+    #[arg(long, value_name = "SECONDS")]
+    idle_timeout: Option<f64>,
+
+    /// Ping a connection that sends nothing for this many seconds. Off by default.
+    #[arg(long, value_name = "SECONDS")]
+    ping_interval: Option<f64>,
+
+    /// Drop a connection that sends nothing for this many seconds after a keepalive ping.
+    #[arg(long, default_value_t = 10.0, value_name = "SECONDS")]
+    ping_timeout: f64,
+
+    /// Connections served at once; clients past it get HTTP 503.
+    #[arg(long, default_value_t = 100_000, value_name = "N")]
+    max_connections: usize,
 
     /// Do not negotiate permessage-deflate (RFC 7692), even when the client offers it.
     #[arg(long)]
@@ -63,10 +84,15 @@ struct Cli {
     #[arg(long, default_value_t = 0, value_name = "BYTES")]
     deflate_min_size: usize,
 
-    /// Largest LZ77 window (9–15) wsecho uses and asks clients to use; bounds per-connection
-    /// compression memory.
+    /// Largest LZ77 window (9–15) of wsecho's compressor: 15 costs ~371 KiB per
+    /// compressing connection, 9 ~245 KiB.
     #[arg(long, default_value_t = 15, value_parser = clap::value_parser!(u8).range(9..=15))]
     deflate_max_window_bits: u8,
+
+    /// Negotiate no context takeover both ways, so compression state is freed between
+    /// messages: idle deflate connections then cost nothing, at some CPU and ratio.
+    #[arg(long)]
+    deflate_no_context_takeover: bool,
 }
 
 fn seconds(s: f64, name: &str) -> Result<Duration, String> {
@@ -77,9 +103,11 @@ fn seconds(s: f64, name: &str) -> Result<Duration, String> {
 fn config_from(cli: &Cli) -> Result<Config, String> {
     let deflate = (!cli.no_deflate).then(|| DeflatePolicy {
         server_max_window_bits: cli.deflate_max_window_bits,
-        client_max_window_bits: cli.deflate_max_window_bits,
+        server_no_context_takeover: cli.deflate_no_context_takeover,
+        client_no_context_takeover: cli.deflate_no_context_takeover,
         ..DeflatePolicy::default()
     });
+    let optional = |s: Option<f64>, name: &str| s.map(|s| seconds(s, name)).transpose();
     Ok(Config {
         max_message_size: cli.max_message_size,
         max_frame_size: cli.max_frame_size.unwrap_or(cli.max_message_size),
@@ -87,6 +115,11 @@ fn config_from(cli: &Cli) -> Result<Config, String> {
         handshake_timeout: seconds(cli.handshake_timeout, "handshake-timeout")?,
         close_timeout: seconds(cli.close_timeout, "close-timeout")?,
         write_high_water: cli.write_high_water,
+        max_backpressure: cli.max_backpressure,
+        idle_timeout: optional(cli.idle_timeout, "idle-timeout")?,
+        ping_interval: optional(cli.ping_interval, "ping-interval")?,
+        ping_timeout: seconds(cli.ping_timeout, "ping-timeout")?,
+        max_connections: cli.max_connections,
         deflate,
         deflate_level: cli.deflate_level,
         deflate_min_size: cli.deflate_min_size,

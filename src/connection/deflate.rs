@@ -139,6 +139,17 @@ impl DeflateSession {
     }
 }
 
+impl DeflateSession {
+    /// After a message's echo is framed: with no context takeover agreed both ways
+    /// nothing carries over to the next message, so the codecs are freed and an idle
+    /// connection holds no compression memory.
+    pub fn end_message(&mut self) {
+        if self.params.server_no_context_takeover && self.params.client_no_context_takeover {
+            self.codecs = None;
+        }
+    }
+}
+
 fn map_inflate(e: InflateError<ProtocolError>) -> ProtocolError {
     match e {
         InflateError::Corrupt => ProtocolError::InvalidDeflateData,

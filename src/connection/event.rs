@@ -10,10 +10,12 @@ pub enum Event {
     Opened { deflate: bool },
     /// The request was answered with an HTTP status (not upgraded), and why.
     Refused { status: u16, reason: String },
-    /// The client broke the protocol; we sent this close code and reason.
+    /// The client broke the protocol; we sent this error's close code and reason.
     Failed(ProtocolError),
     /// The client sent a close frame (its code, if any); we answered it.
     PeerClosed { code: Option<u16> },
+    /// The server closed (shutdown, idle timeout, backpressure).
+    ServerClosed { code: u16, reason: String },
     /// TCP ended without a close handshake (close code 1006 in RFC terms).
     Dropped { during: &'static str },
     /// A time limit passed.

@@ -103,6 +103,9 @@ impl Message {
             let opcode = self.echo_opcode();
             emit::frame(out, last, first && echo.compressed, opcode, echo.payload);
         }
+        if last {
+            session.end_message();
+        }
         Ok(())
     }
 }

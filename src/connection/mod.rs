@@ -10,6 +10,7 @@ mod control;
 mod deflate;
 mod emit;
 mod event;
+mod keepalive;
 mod message;
 mod receiver;
 
@@ -17,11 +18,12 @@ use std::sync::Arc;
 use std::time::Instant;
 
 pub use event::Event;
+use keepalive::Keepalive;
 use receiver::{Receiver, Stop};
 
 use crate::config::Config;
 use crate::error::ProtocolError;
-use crate::frame::close_code;
+use crate::frame::{Opcode, close_code};
 use crate::handshake::{Decision, Head, HeadBuffer, HttpReply, decide, write_switching_protocols};
 
 /// Where the connection is in its life.
@@ -50,11 +52,22 @@ pub enum Status {
     Done,
 }
 
+/// Work done, for the server's summary counters.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Counts {
+    /// Data messages echoed in full.
+    pub messages: u64,
+    /// Payload bytes of data frames received (as sent on the wire).
+    pub bytes: u64,
+}
+
 pub struct Connection {
     config: Arc<Config>,
     phase: Phase,
     /// When the current phase times out, if it can.
     deadline: Option<Instant>,
+    keepalive: Keepalive,
+    counts: Counts,
     events: Vec<Event>,
 }
 
@@ -66,6 +79,8 @@ impl Connection {
             config,
             phase: Phase::Handshake(HeadBuffer::default()),
             deadline,
+            keepalive: Keepalive::new(now),
+            counts: Counts::default(),
             events: Vec::new(),
         }
     }
@@ -110,12 +125,15 @@ impl Connection {
                             deflate: receiver.has_deflate(),
                         });
                         self.phase = Phase::Open(receiver);
-                        self.deadline = None;
+                        self.keepalive = Keepalive::new(now);
+                        self.deadline = self.keepalive.deadline(&self.config);
                         self.after_receive(result, now, out);
                     }
                 }
             }
             Phase::Open(receiver) => {
+                // Only a store: the keepalive deadline is re-derived lazily when it fires.
+                self.keepalive.saw_input(now);
                 let result = receiver.receive(input, &self.config, out);
                 self.after_receive(result, now, out);
             }
@@ -126,34 +144,54 @@ impl Connection {
     /// The peer shut down its side of TCP (a read returned 0).
     pub fn handle_eof(&mut self) {
         match self.phase {
-            Phase::Handshake(ref head) => {
-                if !head.is_empty() {
-                    self.events.push(Event::Dropped {
-                        during: "handshake",
-                    });
-                }
+            Phase::Handshake(ref head) if !head.is_empty() => {
+                self.events.push(Event::Dropped {
+                    during: "handshake",
+                });
             }
             Phase::Open(_) => self.events.push(Event::Dropped {
                 during: "open connection, no close frame",
             }),
-            Phase::Closing | Phase::Done => {}
+            _ => {}
         }
-        self.phase = Phase::Done;
+        self.set_phase(Phase::Done);
+        self.deadline = None;
     }
 
-    /// Called when [`Connection::deadline`] has passed.
-    pub fn handle_timeout(&mut self, now: Instant) {
-        match self.deadline {
-            Some(deadline) if deadline <= now => {}
-            _ => return,
+    /// Called when [`Connection::deadline`] has passed; may queue a ping or a close.
+    pub fn handle_timeout(&mut self, now: Instant, out: &mut Vec<u8>) {
+        if self.deadline.is_none_or(|d| d > now) {
+            return;
         }
         let during = match self.phase {
             Phase::Handshake(_) => "handshake",
             Phase::Closing => "close handshake",
-            _ => "connection",
+            Phase::Done => return,
+            Phase::Open(_) => {
+                match self.keepalive.on_deadline(now, &self.config) {
+                    keepalive::Action::Wait => {}
+                    keepalive::Action::Ping => {
+                        emit::frame(out, true, false, Opcode::Ping, b"wsecho")
+                    }
+                    keepalive::Action::Idle => {
+                        self.close(close_code::GOING_AWAY, "idle timeout", now, out);
+                        return;
+                    }
+                    keepalive::Action::NoPong => {
+                        self.events.push(Event::TimedOut {
+                            during: "keepalive (no answer to ping)",
+                        });
+                        self.set_phase(Phase::Done);
+                        self.deadline = None;
+                        return;
+                    }
+                }
+                self.deadline = self.keepalive.deadline(&self.config);
+                return;
+            }
         };
         self.events.push(Event::TimedOut { during });
-        self.phase = Phase::Done;
+        self.set_phase(Phase::Done);
         self.deadline = None;
     }
 
@@ -170,11 +208,6 @@ impl Connection {
         }
     }
 
-    /// Whether the upgrade has completed (frames are being exchanged or were).
-    pub fn is_handshaking(&self) -> bool {
-        matches!(self.phase, Phase::Handshake(_))
-    }
-
     /// The next thing that happened, oldest first.
     pub fn poll_event(&mut self) -> Option<Event> {
         if self.events.is_empty() {
@@ -184,16 +217,48 @@ impl Connection {
         }
     }
 
-    /// Starts the server-side close (e.g. at shutdown): sends a close with `code` and
-    /// `reason`, and waits for the peer as after any close.
+    /// Messages and bytes handled so far.
+    pub fn counts(&self) -> Counts {
+        match &self.phase {
+            Phase::Open(receiver) => receiver.counts(),
+            _ => self.counts,
+        }
+    }
+
+    /// Moves to `phase`, keeping the counts of the receiver it replaces.
+    fn set_phase(&mut self, phase: Phase) {
+        if let Phase::Open(receiver) = &self.phase {
+            self.counts = receiver.counts();
+        }
+        self.phase = phase;
+    }
+
+    /// Starts the server-side close (shutdown, idle, backpressure): sends a close with
+    /// `code` and `reason` and waits for the peer as after any close. A connection still
+    /// in its handshake is simply dropped.
     pub fn close(&mut self, code: u16, reason: &str, now: Instant, out: &mut Vec<u8>) {
         match self.phase {
             Phase::Open(_) => {
                 emit::close(out, code, reason);
+                self.events.push(Event::ServerClosed {
+                    code,
+                    reason: reason.to_string(),
+                });
                 self.enter_closing(now);
             }
-            Phase::Handshake(_) => self.phase = Phase::Done,
+            Phase::Handshake(_) => {
+                self.set_phase(Phase::Done);
+                self.deadline = None;
+            }
             Phase::Closing | Phase::Done => {}
+        }
+    }
+
+    /// Answers the handshake with an HTTP error before reading it (e.g. 503 when the
+    /// server is full).
+    pub fn reject(&mut self, status: u16, body: &str, now: Instant, out: &mut Vec<u8>) {
+        if matches!(self.phase, Phase::Handshake(_)) {
+            self.refuse(HttpReply::error(status, body), now, out);
         }
     }
 
@@ -227,7 +292,7 @@ impl Connection {
     }
 
     fn enter_closing(&mut self, now: Instant) {
-        self.phase = Phase::Closing;
+        self.set_phase(Phase::Closing);
         self.deadline = Some(now + self.config.close_timeout);
     }
 }

@@ -2,6 +2,7 @@
 //! the connection's state, and payloads are unmasked in place and handed on as they
 //! arrive. All state here is small and fixed-size; what is rare is boxed.
 
+use super::Counts;
 use super::control::{self, ControlBuf, ControlOutcome};
 use super::deflate::DeflateSession;
 use super::message::Message;
@@ -46,6 +47,7 @@ pub struct Receiver {
     control: Option<Box<ControlBuf>>,
     /// permessage-deflate state, when it was agreed.
     deflate: Option<Box<DeflateSession>>,
+    counts: Counts,
 }
 
 impl Receiver {
@@ -281,13 +283,19 @@ impl Receiver {
         } else {
             message.on_plain_chunk(chunk, last, out)?;
         }
+        self.counts.bytes += chunk.len() as u64;
         if frame_done {
             self.frame = None;
         }
         if last {
             self.message = None;
+            self.counts.messages += 1;
         }
         Ok(())
+    }
+
+    pub fn counts(&self) -> Counts {
+        self.counts
     }
 
     pub fn has_deflate(&self) -> bool {

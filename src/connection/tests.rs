@@ -221,9 +221,9 @@ fn handshake_and_close_deadlines() {
     let cfg = config();
     let mut conn = Connection::new(Arc::clone(&cfg), t0);
     assert_eq!(conn.deadline(), Some(t0 + cfg.handshake_timeout));
-    conn.handle_timeout(t0 + Duration::from_millis(1));
+    conn.handle_timeout(t0 + Duration::from_millis(1), &mut Vec::new());
     assert_eq!(conn.status(), Status::Open, "not yet due");
-    conn.handle_timeout(t0 + cfg.handshake_timeout);
+    conn.handle_timeout(t0 + cfg.handshake_timeout, &mut Vec::new());
     assert_eq!(conn.status(), Status::Done);
 
     let mut conn = Connection::new(Arc::clone(&cfg), t0);
@@ -234,7 +234,7 @@ fn handshake_and_close_deadlines() {
     conn.close(1001, "bye", t0, &mut out);
     assert_eq!(conn.status(), Status::Closing);
     assert_eq!(conn.deadline(), Some(t0 + cfg.close_timeout));
-    conn.handle_timeout(t0 + cfg.close_timeout);
+    conn.handle_timeout(t0 + cfg.close_timeout, &mut out);
     assert_eq!(conn.status(), Status::Done);
 }
 

@@ -6,6 +6,8 @@ pub const NORMAL: u16 = 1000;
 pub const GOING_AWAY: u16 = 1001;
 /// The peer broke the protocol.
 pub const PROTOCOL_ERROR: u16 = 1002;
+/// The peer broke a policy of this server (e.g. it does not read its echoes).
+pub const POLICY_VIOLATION: u16 = 1008;
 /// A text message (or close reason) was not valid UTF-8, or deflate data was corrupt.
 pub const INVALID_PAYLOAD: u16 = 1007;
 /// A message or frame was larger than this server accepts.

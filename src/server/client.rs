@@ -7,7 +7,9 @@ use std::time::Instant;
 use mio::net::TcpStream;
 use mio::{Interest, Registry, Token};
 
+use crate::config::Config;
 use crate::connection::{Connection, Status};
+use crate::frame::close_code;
 
 /// Output capacity kept after a flush; larger buffers are freed so that idle
 /// connections stay small.
@@ -58,9 +60,19 @@ impl Client {
 
     /// Reads and processes until the socket is drained, a short read says it is, the
     /// connection is done, or backpressure stops us.
-    pub fn read(&mut self, buf: &mut [u8], high_water: usize, now: Instant) -> ReadOutcome {
+    pub fn read(&mut self, buf: &mut [u8], config: &Config, now: Instant) -> ReadOutcome {
         loop {
-            if self.pending_out() > high_water {
+            if self.pending_out() > config.max_backpressure {
+                // A safety net: reading pauses at the high-water mark, so only output that
+                // one read multiplied (e.g. inflated) gets here.
+                let reason = format!(
+                    "client is not reading: {} bytes of echoes pending",
+                    self.pending_out()
+                );
+                self.conn
+                    .close(close_code::POLICY_VIOLATION, &reason, now, &mut self.out);
+            }
+            if self.pending_out() > config.write_high_water {
                 self.read_paused = true;
                 return ReadOutcome::Ok;
             }
@@ -111,6 +123,15 @@ impl Client {
             }
         }
         Ok(())
+    }
+
+    pub fn handle_timeout(&mut self, now: Instant) {
+        self.conn.handle_timeout(now, &mut self.out);
+    }
+
+    /// Answers the handshake with an HTTP error and closes.
+    pub fn reject(&mut self, status: u16, body: &str, now: Instant) {
+        self.conn.reject(status, body, now, &mut self.out);
     }
 
     /// Starts a server-side close handshake.

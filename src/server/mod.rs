@@ -4,7 +4,9 @@
 //! lives here.
 
 mod client;
+mod rlimit;
 mod slab;
+mod stats;
 mod timers;
 
 use std::io::{self, ErrorKind, Write};
@@ -13,16 +15,17 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use log::{debug, info, warn};
-use mio::net::TcpListener;
+use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Interest, Poll, Token};
-use signal_hook::consts::{SIGINT, SIGTERM};
+use signal_hook::consts::{SIGINT, SIGTERM, SIGUSR1};
 use signal_hook_mio::v1_0::Signals;
 
 use crate::config::Config;
-use crate::connection::{Connection, Event, Status};
+use crate::connection::{Connection, Counts, Event, Status};
 use crate::frame::close_code;
 use client::{Client, ReadOutcome};
 use slab::Slab;
+use stats::Stats;
 use timers::Timers;
 
 const LISTENER: Token = Token(usize::MAX - 1);
@@ -37,6 +40,10 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
 
 /// Binds `addr`, prints the listening line, and serves until SIGINT or SIGTERM.
 pub fn run(addr: SocketAddr, config: Config) -> io::Result<()> {
+    match rlimit::raise_fd_limit() {
+        Ok(n) => debug!("file descriptor limit: {n}"),
+        Err(e) => warn!("could not raise the file descriptor limit: {e}"),
+    }
     let mut server = Server::bind(addr, config)?;
     let local = server.listener.local_addr()?;
     let mut stdout = io::stdout();
@@ -54,6 +61,7 @@ struct Server {
     clients: Slab<Client>,
     timers: Timers,
     read_buf: Vec<u8>,
+    stats: Stats,
     accept_paused_until: Option<Instant>,
     shutdown_deadline: Option<Instant>,
 }
@@ -64,7 +72,7 @@ impl Server {
         let mut listener = TcpListener::bind(addr)?;
         poll.registry()
             .register(&mut listener, LISTENER, Interest::READABLE)?;
-        let mut signals = Signals::new([SIGINT, SIGTERM])?;
+        let mut signals = Signals::new([SIGINT, SIGTERM, SIGUSR1])?;
         poll.registry()
             .register(&mut signals, SIGNALS, Interest::READABLE)?;
         Ok(Server {
@@ -75,6 +83,7 @@ impl Server {
             clients: Slab::new(),
             timers: Timers::default(),
             read_buf: vec![0; READ_BUF_LEN],
+            stats: Stats::default(),
             accept_paused_until: None,
             shutdown_deadline: None,
         })
@@ -95,24 +104,21 @@ impl Server {
             for event in events.iter() {
                 match event.token() {
                     LISTENER => self.accept(now),
-                    SIGNALS => self.on_signal(now),
-                    Token(key) => self.drive(
-                        key,
-                        event.is_readable() || event.is_read_closed() || event.is_error(),
-                        event.is_writable(),
-                        now,
-                    ),
+                    SIGNALS => self.on_signals(now),
+                    Token(key) => {
+                        let readable =
+                            event.is_readable() || event.is_read_closed() || event.is_error();
+                        self.drive(key, readable, event.is_writable(), now);
+                    }
                 }
             }
             self.fire_timers(now);
-            if let Some(deadline) = self.shutdown_deadline {
-                if self.clients.is_empty() || deadline <= now {
-                    info!(
-                        "shut down ({} connections still open were dropped)",
-                        self.clients.len()
-                    );
-                    return Ok(());
-                }
+            if self
+                .shutdown_deadline
+                .is_some_and(|d| self.clients.is_empty() || d <= now)
+            {
+                info!("shut down; {}", self.summary());
+                return Ok(());
             }
         }
     }
@@ -129,10 +135,7 @@ impl Server {
     }
 
     fn accept(&mut self, now: Instant) {
-        if self.shutdown_deadline.is_some() {
-            return;
-        }
-        if self.accept_paused_until.is_some_and(|t| t > now) {
+        if self.shutdown_deadline.is_some() || self.accept_paused_until.is_some_and(|t| t > now) {
             return;
         }
         self.accept_paused_until = None;
@@ -143,7 +146,7 @@ impl Server {
                 Err(e) if e.kind() == ErrorKind::Interrupted => continue,
                 Err(e) => {
                     // EMFILE/ENFILE and friends: the connection stays in the backlog;
-                    // retry after a pause instead of spinning on a level that never drops.
+                    // retry after a pause instead of spinning on an event that repeats.
                     warn!("accept failed: {e}; pausing accepts for {ACCEPT_BACKOFF:?}");
                     self.accept_paused_until = Some(now + ACCEPT_BACKOFF);
                     return;
@@ -152,11 +155,13 @@ impl Server {
         }
     }
 
-    fn add_client(&mut self, stream: mio::net::TcpStream, peer: SocketAddr, now: Instant) {
+    fn add_client(&mut self, stream: TcpStream, peer: SocketAddr, now: Instant) {
+        self.stats.accepted += 1;
         // Echoes are small and latency-bound: never wait for Nagle.
         if let Err(e) = stream.set_nodelay(true) {
             debug!("{peer}: TCP_NODELAY failed: {e}");
         }
+        let full = self.clients.len() >= self.config.max_connections;
         let conn = Connection::new(Arc::clone(&self.config), now);
         let key = self.clients.insert(Client::new(stream, peer, conn));
         let Some(client) = self.clients.get_mut(key) else {
@@ -172,29 +177,36 @@ impl Server {
             return;
         }
         debug!("{peer}: accepted");
+        if full {
+            let limit = self.config.max_connections;
+            client.reject(
+                503,
+                &format!("server is at its limit of {limit} connections; try again later\n"),
+                now,
+            );
+        }
         self.after_io(key, now);
     }
 
     /// Handles readiness for one connection.
     fn drive(&mut self, key: usize, readable: bool, writable: bool, now: Instant) {
-        let high_water = self.config.write_high_water;
+        let config = Arc::clone(&self.config);
         let Some(client) = self.clients.get_mut(key) else {
             return;
         };
-        if writable {
-            if let Err(e) = client.flush() {
-                debug!("{}: write failed: {e}", client.peer);
-                self.remove(key);
-                return;
-            }
+        if writable && let Err(e) = client.flush() {
+            debug!("{}: write failed: {e}", client.peer);
+            self.remove(key);
+            return;
         }
         // Edge-triggered: a paused reader resumes once output drained, without a new edge.
-        if readable || (client.read_paused && client.pending_out() <= high_water) {
-            if let ReadOutcome::Error(e) = client.read(&mut self.read_buf, high_water, now) {
-                debug!("{}: read failed: {e}", client.peer);
-                self.remove(key);
-                return;
-            }
+        let resume = client.read_paused && client.pending_out() <= config.write_high_water;
+        if (readable || resume)
+            && let ReadOutcome::Error(e) = client.read(&mut self.read_buf, &config, now)
+        {
+            debug!("{}: read failed: {e}", client.peer);
+            self.remove(key);
+            return;
         }
         self.after_io(key, now);
     }
@@ -207,6 +219,7 @@ impl Server {
         let flushed = client.flush();
         while let Some(event) = client.conn.poll_event() {
             log_event(&client.peer, &event);
+            self.stats.record(&event);
         }
         if let Err(e) = flushed {
             debug!("{}: write failed: {e}", client.peer);
@@ -240,9 +253,10 @@ impl Server {
             let Some(client) = self.clients.get_mut(key) else {
                 continue;
             };
-            if client.conn.deadline().is_some_and(|d| d <= now) {
+            // Entries are not removed when a deadline moves: only a current one fires.
+            if client.scheduled.is_some_and(|d| d <= now) {
                 client.scheduled = None;
-                client.conn.handle_timeout(now);
+                client.handle_timeout(now);
                 self.after_io(key, now);
             }
         }
@@ -251,9 +265,14 @@ impl Server {
         }
     }
 
-    fn on_signal(&mut self, now: Instant) {
-        let got_signal = self.signals.pending().next().is_some();
-        if !got_signal || self.shutdown_deadline.is_some() {
+    fn on_signals(&mut self, now: Instant) {
+        let signals: Vec<i32> = self.signals.pending().collect();
+        if signals.contains(&SIGUSR1) {
+            info!("{}", self.summary());
+        }
+        if !(signals.contains(&SIGINT) || signals.contains(&SIGTERM))
+            || self.shutdown_deadline.is_some()
+        {
             return;
         }
         info!(
@@ -273,23 +292,37 @@ impl Server {
     fn remove(&mut self, key: usize) {
         if let Some(mut client) = self.clients.remove(key) {
             let _ = self.poll.registry().deregister(&mut client.stream);
-            debug!("{}: connection dropped", client.peer);
+            self.stats.add_finished(client.conn.counts());
+            debug!("{}: connection closed", client.peer);
         }
+    }
+
+    fn summary(&mut self) -> String {
+        let mut live = Counts::default();
+        for key in self.clients.keys() {
+            if let Some(client) = self.clients.get_mut(key) {
+                let c = client.conn.counts();
+                live.messages += c.messages;
+                live.bytes += c.bytes;
+            }
+        }
+        self.stats.summary(self.clients.len(), live).to_string()
     }
 }
 
 fn log_event(peer: &SocketAddr, event: &Event) {
     match event {
-        Event::Opened { deflate } => debug!(
-            "{peer}: open (permessage-deflate: {})",
-            if *deflate { "on" } else { "off" }
-        ),
+        Event::Opened { deflate } => {
+            debug!(
+                "{peer}: open (permessage-deflate {})",
+                if *deflate { "on" } else { "off" }
+            )
+        }
         Event::Refused { status, reason } => debug!("{peer}: answered HTTP {status}: {reason}"),
         Event::Failed(e) => debug!("{peer}: failed: {} {e}", e.close_code()),
-        Event::PeerClosed { code } => match code {
-            Some(code) => debug!("{peer}: closed by client with {code}"),
-            None => debug!("{peer}: closed by client (no code)"),
-        },
+        Event::ServerClosed { code, reason } => debug!("{peer}: closing: {code} {reason}"),
+        Event::PeerClosed { code: Some(code) } => debug!("{peer}: closed by client with {code}"),
+        Event::PeerClosed { code: None } => debug!("{peer}: closed by client (no code)"),
         Event::Dropped { during } => debug!("{peer}: TCP closed by client during {during}"),
         Event::TimedOut { during } => debug!("{peer}: timed out during {during}"),
     }

@@ -1,0 +1,145 @@
+//! The idle timeout and keepalive pings of an open connection.
+//!
+//! Input only records the time (one store per read); the deadline is re-derived when it
+//! fires, so a busy connection never touches the timer heap.
+
+use std::time::Instant;
+
+use crate::config::Config;
+
+pub struct Keepalive {
+    last_input: Instant,
+    /// When our unanswered keepalive ping went out.
+    ping_sent: Option<Instant>,
+}
+
+/// What a passed deadline calls for.
+pub enum Action {
+    /// Input arrived since: nothing is due yet.
+    Wait,
+    /// Quiet for a ping interval: send a ping.
+    Ping,
+    /// Quiet for the idle timeout: close.
+    Idle,
+    /// Our ping went unanswered (no input at all) for the pong timeout: drop.
+    NoPong,
+}
+
+impl Keepalive {
+    pub fn new(now: Instant) -> Self {
+        Keepalive {
+            last_input: now,
+            ping_sent: None,
+        }
+    }
+
+    /// Any input proves the peer alive, a pong or otherwise.
+    pub fn saw_input(&mut self, now: Instant) {
+        self.last_input = now;
+    }
+
+    /// The next instant something may be due, if any limit is configured.
+    pub fn deadline(&self, config: &Config) -> Option<Instant> {
+        let idle = config.idle_timeout.map(|t| self.last_input + t);
+        let ping = match self.ping_sent {
+            Some(sent) => Some(sent + config.ping_timeout),
+            None => config.ping_interval.map(|t| self.last_input + t),
+        };
+        [idle, ping].into_iter().flatten().min()
+    }
+
+    pub fn on_deadline(&mut self, now: Instant, config: &Config) -> Action {
+        if self.ping_sent.is_some_and(|sent| self.last_input >= sent) {
+            self.ping_sent = None;
+        }
+        if config
+            .idle_timeout
+            .is_some_and(|t| now >= self.last_input + t)
+        {
+            return Action::Idle;
+        }
+        match self.ping_sent {
+            Some(sent) if now >= sent + config.ping_timeout => Action::NoPong,
+            Some(_) => Action::Wait,
+            None if config
+                .ping_interval
+                .is_some_and(|t| now >= self.last_input + t) =>
+            {
+                self.ping_sent = Some(now);
+                Action::Ping
+            }
+            None => Action::Wait,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn config(idle: Option<u64>, ping: Option<u64>) -> Config {
+        Config {
+            idle_timeout: idle.map(Duration::from_secs),
+            ping_interval: ping.map(Duration::from_secs),
+            ping_timeout: Duration::from_secs(5),
+            ..Config::default()
+        }
+    }
+
+    #[test]
+    fn no_limits_means_no_deadline() {
+        let k = Keepalive::new(Instant::now());
+        assert_eq!(k.deadline(&config(None, None)), None);
+    }
+
+    #[test]
+    fn ping_then_drop_when_nothing_answers() {
+        let t0 = Instant::now();
+        let cfg = config(None, Some(10));
+        let mut k = Keepalive::new(t0);
+        assert_eq!(k.deadline(&cfg), Some(t0 + Duration::from_secs(10)));
+        assert!(matches!(
+            k.on_deadline(t0 + Duration::from_secs(10), &cfg),
+            Action::Ping
+        ));
+        assert_eq!(k.deadline(&cfg), Some(t0 + Duration::from_secs(15)));
+        assert!(matches!(
+            k.on_deadline(t0 + Duration::from_secs(15), &cfg),
+            Action::NoPong
+        ));
+    }
+
+    #[test]
+    fn input_after_the_ping_counts_as_the_answer() {
+        let t0 = Instant::now();
+        let cfg = config(None, Some(10));
+        let mut k = Keepalive::new(t0);
+        assert!(matches!(
+            k.on_deadline(t0 + Duration::from_secs(10), &cfg),
+            Action::Ping
+        ));
+        k.saw_input(t0 + Duration::from_secs(11));
+        assert!(matches!(
+            k.on_deadline(t0 + Duration::from_secs(15), &cfg),
+            Action::Wait
+        ));
+        assert_eq!(k.deadline(&cfg), Some(t0 + Duration::from_secs(21)));
+    }
+
+    #[test]
+    fn busy_connection_is_not_idle() {
+        let t0 = Instant::now();
+        let cfg = config(Some(30), None);
+        let mut k = Keepalive::new(t0);
+        k.saw_input(t0 + Duration::from_secs(29));
+        assert!(matches!(
+            k.on_deadline(t0 + Duration::from_secs(30), &cfg),
+            Action::Wait
+        ));
+        assert!(matches!(
+            k.on_deadline(t0 + Duration::from_secs(59), &cfg),
+            Action::Idle
+        ));
+    }
+}

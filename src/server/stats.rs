@@ -1,0 +1,110 @@
+//! Summary counters for the whole server, logged at shutdown and on SIGUSR1.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use crate::connection::{Counts, Event};
+
+#[derive(Default)]
+pub struct Stats {
+    pub accepted: u64,
+    pub upgraded: u64,
+    pub refused: u64,
+    /// Messages and payload bytes of connections that have ended.
+    pub finished: Counts,
+    /// Close codes the server sent when it failed or closed a connection.
+    pub closes_sent: BTreeMap<u16, u64>,
+    pub closed_by_client: u64,
+    pub dropped: u64,
+    pub timed_out: u64,
+}
+
+impl Stats {
+    pub fn record(&mut self, event: &Event) {
+        match event {
+            Event::Opened { .. } => self.upgraded += 1,
+            Event::Refused { .. } => self.refused += 1,
+            Event::Failed(e) => *self.closes_sent.entry(e.close_code()).or_default() += 1,
+            Event::ServerClosed { code, .. } => *self.closes_sent.entry(*code).or_default() += 1,
+            Event::PeerClosed { .. } => self.closed_by_client += 1,
+            Event::Dropped { .. } => self.dropped += 1,
+            Event::TimedOut { .. } => self.timed_out += 1,
+        }
+    }
+
+    pub fn add_finished(&mut self, counts: Counts) {
+        self.finished.messages += counts.messages;
+        self.finished.bytes += counts.bytes;
+    }
+
+    /// A one-line summary, with the live connections' work added in.
+    pub fn summary(&self, open: usize, live: Counts) -> Summary<'_> {
+        Summary {
+            stats: self,
+            open,
+            live,
+        }
+    }
+}
+
+pub struct Summary<'a> {
+    stats: &'a Stats,
+    open: usize,
+    live: Counts,
+}
+
+impl fmt::Display for Summary<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = self.stats;
+        write!(
+            f,
+            "connections: {} accepted, {} upgraded, {} refused, {} open; messages: {}; payload bytes: {}; \
+             closed by client: {}; dropped without close: {}; timed out: {}; close codes sent:",
+            s.accepted,
+            s.upgraded,
+            s.refused,
+            self.open,
+            s.finished.messages + self.live.messages,
+            s.finished.bytes + self.live.bytes,
+            s.closed_by_client,
+            s.dropped,
+            s.timed_out,
+        )?;
+        if s.closes_sent.is_empty() {
+            f.write_str(" none")?;
+        }
+        for (code, n) in &s.closes_sent {
+            write!(f, " {code}×{n}")?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ProtocolError;
+
+    #[test]
+    fn failures_are_counted_by_close_code() {
+        let mut s = Stats::default();
+        s.record(&Event::Failed(ProtocolError::UnmaskedFrame));
+        s.record(&Event::Failed(ProtocolError::InvalidUtf8));
+        s.record(&Event::Failed(ProtocolError::ReservedOpcode { bits: 3 }));
+        s.add_finished(Counts {
+            messages: 2,
+            bytes: 10,
+        });
+        let line = s
+            .summary(
+                1,
+                Counts {
+                    messages: 1,
+                    bytes: 5,
+                },
+            )
+            .to_string();
+        assert!(line.contains("messages: 3; payload bytes: 15"), "{line}");
+        assert!(line.contains("1002×2 1007×1"), "{line}");
+    }
+}
