@@ -10,7 +10,7 @@ use std::time::Instant;
 use mio::net::TcpStream;
 
 use crate::Result;
-use crate::frame::{self, MAX_HEADER, OP_CLOSE};
+use crate::frame::{self, MAX_HEADER, OP_CLOSE, OP_CONTINUATION};
 use crate::handshake::{self, ACCEPT_LEN};
 use crate::hist::Histogram;
 use crate::mask::{Rng, apply_mask};
@@ -37,8 +37,10 @@ enum Phase {
 #[derive(Debug, Clone, Copy)]
 enum Rx {
     Header,
+    /// Inside a frame's payload; `offset` counts from the frame's start (for the mask).
     Payload {
         opcode: u8,
+        fin: bool,
         remaining: u64,
         offset: u64,
         mask: Option<[u8; 4]>,
@@ -83,6 +85,10 @@ pub struct Conn {
     rend: usize,
     rx: Rx,
     rx_seq: u64,
+    /// Bytes of message `rx_seq` received so far: servers may echo a message in fragments.
+    rx_msg_off: usize,
+    /// A fragmented echo has begun, so continuation frames are due.
+    rx_in_msg: bool,
     /// When each message not yet echoed was queued (or, at a fixed rate, was due), oldest first.
     sent_at: VecDeque<Instant>,
 }
@@ -111,6 +117,8 @@ impl Conn {
             rend: 0,
             rx: Rx::Header,
             rx_seq: 0,
+            rx_msg_off: 0,
+            rx_in_msg: false,
             sent_at: VecDeque::new(),
         })
     }
@@ -257,6 +265,7 @@ impl Conn {
                     self.rstart += h.header_len;
                     self.rx = Rx::Payload {
                         opcode: h.opcode,
+                        fin: h.fin,
                         remaining: h.len,
                         offset: 0,
                         mask: h.mask,
@@ -264,6 +273,7 @@ impl Conn {
                 }
                 Rx::Payload {
                     opcode,
+                    fin,
                     remaining,
                     offset,
                     mask,
@@ -276,32 +286,39 @@ impl Conn {
                     if let Some(key) = mask {
                         apply_mask(chunk, key, offset);
                     }
-                    if opcode != OP_CLOSE
-                        && !sh.payload.matches(self.rx_seq, offset as usize, chunk)
-                    {
-                        return Err(format!(
-                            "connection {}: echo of message {} differs from what was sent, within bytes {}..{}",
-                            self.id,
-                            self.rx_seq,
-                            offset,
-                            offset + n as u64
-                        ));
+                    if opcode != OP_CLOSE {
+                        if !sh.payload.matches(self.rx_seq, self.rx_msg_off, chunk) {
+                            return Err(format!(
+                                "connection {}: echo of message {} differs from what was sent, within bytes {}..{}",
+                                self.id,
+                                self.rx_seq,
+                                self.rx_msg_off,
+                                self.rx_msg_off + n
+                            ));
+                        }
+                        self.rx_msg_off += n;
                     }
                     self.rstart += n;
                     let remaining = remaining - n as u64;
                     self.rx = Rx::Payload {
                         opcode,
+                        fin,
                         remaining,
                         offset: offset + n as u64,
                         mask,
                     };
-                    if remaining == 0 {
-                        self.rx = Rx::Header;
-                        if opcode == OP_CLOSE {
-                            progress.closed = true;
-                            break;
-                        }
+                    if remaining > 0 {
+                        continue;
+                    }
+                    self.rx = Rx::Header;
+                    if opcode == OP_CLOSE {
+                        progress.closed = true;
+                        break;
+                    }
+                    self.rx_in_msg = !fin;
+                    if fin {
                         self.rx_seq += 1;
+                        self.rx_msg_off = 0;
                         progress.echoes += 1;
                         let sent = self.sent_at.pop_front().expect("checked in check_header");
                         hist.record(now.saturating_duration_since(sent).as_nanos() as u64);
@@ -316,7 +333,8 @@ impl Conn {
         Ok(())
     }
 
-    /// Rejects any frame an echo of our traffic cannot be.
+    /// Rejects any frame an echo of our traffic cannot be. Echoes may come fragmented
+    /// (RFC 6455 §5.4 lets any sender fragment), but must add up to the message sent.
     fn check_header(&self, h: &frame::Header, sh: &Shared) -> Result<()> {
         let bad = |why: String| Err(format!("connection {}: {why}", self.id));
         if h.mask.is_some() && !sh.raw {
@@ -328,18 +346,27 @@ impl Conn {
             }
             return Ok(());
         }
-        if h.opcode != sh.payload.kind.opcode() || !h.fin {
+        let want = if self.rx_in_msg {
+            OP_CONTINUATION
+        } else {
+            sh.payload.kind.opcode()
+        };
+        if h.opcode != want {
             return bad(format!(
-                "echo frame has opcode {:#x} fin {}, expected a whole {} message",
+                "echo frame has opcode {:#x}, expected {want:#x} ({} message{})",
                 h.opcode,
-                h.fin,
-                sh.payload.kind.name()
+                sh.payload.kind.name(),
+                if self.rx_in_msg { ", continued" } else { "" }
             ));
         }
-        if h.len != sh.payload.size as u64 {
+        let end = self.rx_msg_off as u64 + h.len;
+        let size = sh.payload.size as u64;
+        if end > size || (h.fin && end < size) {
             return bad(format!(
-                "echo of message {} is {} bytes, sent {}",
-                self.rx_seq, h.len, sh.payload.size
+                "echo of message {} reaches {} bytes{}, but {size} were sent",
+                self.rx_seq,
+                end,
+                if h.fin { " in all" } else { " so far" }
             ));
         }
         // A message still being written can already be echoing back through the raw peer.

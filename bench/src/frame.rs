@@ -1,6 +1,7 @@
 //! WebSocket frame headers: the masked client frames the load generator sends and the
 //! unmasked server frames it reads back (RFC 6455 §5.2).
 
+pub const OP_CONTINUATION: u8 = 0x0;
 pub const OP_TEXT: u8 = 0x1;
 pub const OP_BINARY: u8 = 0x2;
 pub const OP_CLOSE: u8 = 0x8;
