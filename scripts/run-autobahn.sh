@@ -90,6 +90,7 @@ stop_server() {
   SERVER_PID=""
 }
 # On any exit: stop a still running wstest, then the server.
+# shellcheck disable=SC2317 # invoked by the trap
 cleanup() {
   if [[ -n "$WSTEST_PID" ]] && kill -0 "$WSTEST_PID" 2>/dev/null; then
     kill -TERM "$WSTEST_PID" 2>/dev/null || true
@@ -167,7 +168,11 @@ show_wstest_log() {
 }
 if ((wstest_rc != 0)); then
   show_wstest_log
-  ((wstest_rc == 124)) && log "FAIL: wstest timed out after ${RUN_TIMEOUT}s" || log "FAIL: wstest exited $wstest_rc"
+  if ((wstest_rc == 124)); then
+    log "FAIL: wstest timed out after ${RUN_TIMEOUT}s"
+  else
+    log "FAIL: wstest exited $wstest_rc"
+  fi
   failed=1
 fi
 
