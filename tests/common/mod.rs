@@ -115,6 +115,11 @@ impl Server {
         self.addr
     }
 
+    /// The server's process id (e.g. to read `/proc/PID/status`).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// The `Host` header value for this server.
     pub fn host(&self) -> String {
         self.addr.to_string()
