@@ -110,11 +110,11 @@ start_server() {
     (ulimit -n "$(ulimit -Hn)"; exec "$@" $(server_cmd "$name") >"$out" 2>>"$err") &
     SERVER_PID=$!
     local i
-    for i in $(seq 300); do
+    for i in $(seq 400); do
         SERVER_PORT=$(sed -n 's/.*listening on ws:\/\/.*:\([0-9][0-9]*\).*/\1/p' "$out" | head -n1)
         [ -n "$SERVER_PORT" ] && return 0
         kill -0 "$SERVER_PID" 2>/dev/null || break
-        sleep 0.1
+        sleep 0.05
     done
     log "$name did not start (see $err)"
     stop_server
