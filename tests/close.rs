@@ -25,9 +25,15 @@ fn empty_close_is_answered_then_server_closes_tcp_first() {
 #[test]
 fn close_code_and_reason_get_matching_reply() {
     let server = Server::start(&["--close-timeout", "10"]);
-    for code in [1000, 1001, 3000, 4999] {
+    // Every code RFC 6455 lets a peer send, plus the ends of the registered and private
+    // ranges, with reasons up to the 123-byte maximum.
+    let codes = [
+        1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 3000, 3999, 4000, 4999,
+    ];
+    for (i, code) in codes.into_iter().enumerate() {
+        let reason = "going away now ".repeat(9)[..[0, 14, 123][i % 3]].to_string();
         let mut stream = server.open();
-        send(&mut stream, &[RawFrame::close(code, "going away now")]);
+        send(&mut stream, &[RawFrame::close(code, &reason)]);
         let close = expect_close(&mut stream);
         assert!(
             close.code == Some(code) || close.code == Some(1000),
@@ -105,6 +111,23 @@ fn frames_after_our_close_are_not_echoed() {
         "reply: {close:?}"
     );
     // Anything but EOF here (an echo, a pong) fails.
+    assert_server_closes(&mut stream, CLOSE_BOUND);
+}
+
+#[test]
+fn close_inside_fragmented_message_is_answered() {
+    // Control frames may come between fragments (§5.4); the unfinished message is dropped.
+    let server = Server::start(&["--close-timeout", "10"]);
+    let mut stream = server.open();
+    send(
+        &mut stream,
+        &[
+            RawFrame::text("never finished").fin(false),
+            RawFrame::close(1000, "bye"),
+        ],
+    );
+    let close = expect_close_after_partial_echo(&mut stream);
+    assert!(close.code == Some(1000), "reply: {close:?}");
     assert_server_closes(&mut stream, CLOSE_BOUND);
 }
 

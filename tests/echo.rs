@@ -2,6 +2,9 @@
 
 mod common;
 
+use std::io::Write;
+use std::thread;
+
 use common::*;
 use tungstenite::Message;
 
@@ -233,5 +236,48 @@ fn back_to_back_messages_are_echoed_in_order() {
             (OP_BINARY, pattern(i * 100))
         };
         assert!(read_message(&mut stream) == expected, "message {i} differs");
+    }
+}
+
+#[test]
+fn frames_delivered_one_byte_at_a_time_are_echoed() {
+    let server = Server::start(&[]);
+    let mut stream = server.open();
+    // A 16-bit length, a ping and a fragmented message, split at every possible point.
+    let bytes = concat(&[
+        RawFrame::text(utf8_text(300)),
+        RawFrame::ping("mid"),
+        RawFrame::binary([1, 2, 3]).fin(false),
+        RawFrame::cont([4, 5]),
+    ]);
+    for byte in bytes {
+        stream.write_all(&[byte]).unwrap();
+    }
+    assert_eq!(
+        read_message(&mut stream),
+        (OP_TEXT, utf8_text(300).into_bytes())
+    );
+    let pong = read_frame(&mut stream);
+    assert_eq!((pong.opcode, pong.payload), (OP_PONG, b"mid".to_vec()));
+    assert_eq!(read_message(&mut stream), (OP_BINARY, vec![1, 2, 3, 4, 5]));
+}
+
+#[test]
+fn many_concurrent_clients_are_each_echoed() {
+    let server = Server::start(&[]);
+    let clients: Vec<_> = (0..32)
+        .map(|i| {
+            let mut ws = server.client();
+            thread::spawn(move || {
+                for j in 0..20 {
+                    let message = Message::binary(pattern(i * 1000 + j));
+                    ws.send(message.clone()).unwrap();
+                    assert_eq!(ws.read().unwrap(), message, "client {i} message {j}");
+                }
+            })
+        })
+        .collect();
+    for client in clients {
+        client.join().expect("client thread");
     }
 }

@@ -185,37 +185,65 @@ fn plain_get_gets_200_page_mentioning_websocket() {
     );
 }
 
+/// A valid upgrade request padded with an `X-Pad` header to exactly `total` bytes of head.
+fn padded_request(server: &Server, total: usize) -> Request {
+    let base = Request::upgrade(&server.host())
+        .set("X-Pad", "")
+        .to_bytes()
+        .len();
+    let request = Request::upgrade(&server.host()).set("X-Pad", &"x".repeat(total - base));
+    assert_eq!(request.to_bytes().len(), total);
+    request
+}
+
 #[test]
 fn header_over_max_header_size_is_431() {
     let server = Server::start(&["--max-header-size", "1024"]);
-    let base = Request::upgrade(&server.host()).to_bytes().len();
-
-    // Just under the limit is still fine...
-    let pad = "x".repeat(1024 - base - "X-Pad: \r\n".len() - 8);
-    let under = Request::upgrade(&server.host()).set("X-Pad", &pad);
-    assert!(under.to_bytes().len() < 1024);
-    let mut stream = expect_upgrade(&server, &under);
-    assert_echoes(&mut stream, "under the header limit");
-
-    // ...past it is 431.
-    let pad = "x".repeat(1200);
-    let over = Request::upgrade(&server.host()).set("X-Pad", &pad);
-    let response = expect_refused(&server, &over.to_bytes());
-    assert_eq!(response.status, 431, "{response:?}");
+    // A head of exactly the limit is fine...
+    let mut stream = expect_upgrade(&server, &padded_request(&server, 1024));
+    assert_echoes(&mut stream, "at the header limit");
+    // ...one byte more is 431, and so is much more.
+    for total in [1025, 2000] {
+        let over = padded_request(&server, total);
+        let response = expect_refused(&server, &over.to_bytes());
+        assert_eq!(response.status, 431, "{total}-byte head: {response:?}");
+    }
 }
 
 #[test]
 fn default_max_header_size_is_8192() {
     let server = Server::start(&[]);
-    let pad = "x".repeat(7900);
-    let under = Request::upgrade(&server.host()).set("X-Pad", &pad);
-    assert!(under.to_bytes().len() < 8192);
-    expect_upgrade(&server, &under);
-
-    let pad = "x".repeat(8300);
-    let over = Request::upgrade(&server.host()).set("X-Pad", &pad);
+    expect_upgrade(&server, &padded_request(&server, 8192));
+    let over = padded_request(&server, 8193);
     let response = expect_refused(&server, &over.to_bytes());
     assert_eq!(response.status, 431, "{response:?}");
+}
+
+#[test]
+fn header_names_are_case_insensitive() {
+    let server = Server::start(&[]);
+    let mut request = Request::upgrade(&server.host());
+    for (name, _) in &mut request.headers {
+        *name = name.to_ascii_lowercase();
+    }
+    let mut stream = expect_upgrade(&server, &request);
+    assert_echoes(&mut stream, "lowercase names");
+}
+
+#[test]
+fn repeated_singleton_headers_are_400() {
+    // RFC 6455 §11.3.1 and §11.3.5 (key, version), RFC 9112 §3.2 (Host).
+    let server = Server::start(&[]);
+    for (name, value) in [
+        ("Sec-WebSocket-Key", "AQIDBAUGBwgJCgsMDQ4PEA=="),
+        ("Sec-WebSocket-Version", "13"),
+        ("Host", "elsewhere.example"),
+    ] {
+        let mut request = Request::upgrade(&server.host());
+        request.headers.push((name.into(), value.into()));
+        let response = expect_refused(&server, &request.to_bytes());
+        assert_eq!(response.status, 400, "second {name}: {response:?}");
+    }
 }
 
 #[test]
@@ -299,6 +327,35 @@ fn handshake_timeout_drops_half_request_while_others_work() {
     // The established connection outlives the handshake timeout.
     ws.send(Message::text("still here")).unwrap();
     assert_eq!(ws.read().unwrap(), Message::text("still here"));
+}
+
+#[test]
+fn handshake_timeout_bounds_the_whole_request_not_each_read() {
+    let server = Server::start(&["--handshake-timeout", "0.5"]);
+    let mut stream = server.connect();
+    let request = padded_request(&server, 1000).to_bytes();
+    let start = Instant::now();
+    // One byte every 10 ms keeps every read short but the request would take 10 s.
+    let mut write_failed = false;
+    for byte in request {
+        if stream.write_all(&[byte]).is_err() {
+            write_failed = true;
+            break;
+        }
+        thread::sleep(Duration::from_millis(10));
+        if start.elapsed() > Duration::from_millis(2500) {
+            break;
+        }
+    }
+    if !write_failed {
+        // The kernel may still accept writes after the peer closed; then reading tells.
+        assert_server_closes(&mut stream, Duration::from_millis(100));
+    }
+    let elapsed = start.elapsed();
+    assert!(
+        elapsed <= Duration::from_millis(2500),
+        "trickling client kept for {elapsed:?}"
+    );
 }
 
 #[test]
