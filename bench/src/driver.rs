@@ -64,14 +64,6 @@ impl Driver {
         Ok(id)
     }
 
-    pub fn close(&mut self, id: usize) {
-        if let Some(mut conn) = self.conns[id].take() {
-            // Deregistering first keeps a reused slot from inheriting stale readiness.
-            let _ = self.poll.registry().deregister(conn.stream());
-            self.free.push(id);
-        }
-    }
-
     pub fn conn(&mut self, id: usize) -> Option<&mut Conn> {
         self.conns.get_mut(id).and_then(Option::as_mut)
     }
@@ -123,6 +115,7 @@ impl Driver {
             match on_progress(id, conn, progress, now)? {
                 Next::Keep => conn.flush(&self.shared)?,
                 Next::Drop => {
+                    // mio asks that sources be deregistered before they are dropped.
                     let mut conn = self.conns[id].take().expect("present");
                     let _ = self.poll.registry().deregister(conn.stream());
                     self.free.push(id);
