@@ -69,13 +69,21 @@ fn split(bytes: &mut [u8], end: usize, max_len: usize) -> Head<'_> {
     Head::Complete { head, rest }
 }
 
-/// The index just past the first CRLFCRLF at or after `from`.
+/// The index just past the blank line that ends the head: the first LF followed by
+/// an optional CR and another LF, at or after `from`. A bare LF as line end is
+/// recognized (RFC 9112 §2.2 allows it) so such a client gets an answer, not a timeout.
 fn find_head_end(bytes: &[u8], from: usize) -> Option<usize> {
-    bytes
-        .get(from..)?
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .map(|i| from + i + 4)
+    let tail = bytes.get(from..)?;
+    tail.iter().enumerate().find_map(|(i, &b)| {
+        if b != b'\n' {
+            return None;
+        }
+        match tail.get(i + 1..) {
+            Some([b'\n', ..]) => Some(from + i + 2),
+            Some([b'\r', b'\n', ..]) => Some(from + i + 3),
+            _ => None,
+        }
+    })
 }
 
 #[cfg(test)]
@@ -115,6 +123,16 @@ mod tests {
             let mut one = [b'a'];
             assert!(matches!(hb.feed(&mut one, 1 << 20), Head::Incomplete));
             assert_eq!(hb.scanned, hb.buf.len());
+        }
+    }
+
+    #[test]
+    fn bare_lf_line_ends_also_end_the_head() {
+        let mut hb = HeadBuffer::default();
+        let mut input = b"GET / HTTP/1.1\nHost: x\n\nrest".to_vec();
+        match hb.feed(&mut input, 8192) {
+            Head::Complete { rest, .. } => assert_eq!(rest, b"rest"),
+            _ => panic!("expected a complete head"),
         }
     }
 

@@ -73,6 +73,14 @@ fn judge(req: &httparse::Request<'_, '_>, config: &Config) -> Decision {
         Err(e) => return bad(e),
     }
 
+    // A body would be read as WebSocket frames: refuse it rather than let a proxy and
+    // this server disagree on where the request ends.
+    let has_body = find("Transfer-Encoding").next().is_some()
+        || find("Content-Length").any(|h| h.value.trim_ascii() != b"0");
+    if has_body {
+        return bad("a WebSocket handshake request must not have a body");
+    }
+
     let upgrade_values: Vec<&[u8]> = find("Upgrade").map(|h| h.value).collect();
     if upgrade_values.is_empty() && find("Sec-WebSocket-Key").next().is_none() {
         // Not a WebSocket client at all (a browser, curl): say what this server is.
@@ -250,6 +258,19 @@ mod tests {
         let mut dup = valid_lines();
         dup.push(format!("Sec-WebSocket-Key: {KEY}"));
         assert_eq!(status_of(&dup), 400);
+    }
+
+    #[test]
+    fn a_request_with_a_body_is_refused() {
+        let mut lines = valid_lines();
+        lines.push("Content-Length: 5".into());
+        assert_eq!(status_of(&lines), 400);
+        let mut lines = valid_lines();
+        lines.push("Transfer-Encoding: chunked".into());
+        assert_eq!(status_of(&lines), 400);
+        let mut lines = valid_lines();
+        lines.push("Content-Length: 0".into());
+        assert_eq!(status_of(&lines), 101);
     }
 
     #[test]
