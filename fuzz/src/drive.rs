@@ -1,0 +1,170 @@
+//! Running one `Connection` over a byte stream the way the mio driver does — reads of
+//! some size, the clock moving, `handle_timeout` at every tick — and checking the rules
+//! that hold call by call.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use wsecho::config::Config;
+use wsecho::connection::{Connection, Event, Status};
+
+use crate::schedule::Schedule;
+
+/// What one run produced.
+#[derive(Debug)]
+pub struct Run {
+    pub out: Vec<u8>,
+    pub events: Vec<Event>,
+    /// `handle_input` and `handle_timeout` calls made (each may write a frame header).
+    pub calls: usize,
+    /// A deadline ended an open connection before the whole stream was read (handshake
+    /// timeout, idle close, unanswered ping), so only a prefix of it counted.
+    pub cut_by_clock: bool,
+    pub status: Status,
+}
+
+/// What to do after the stream.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Ending {
+    /// The server shuts down: `Connection::close(1001, ..)`.
+    pub server_close: bool,
+    /// The peer shuts down its side of TCP.
+    pub eof: bool,
+}
+
+fn rank(s: Status) -> u8 {
+    match s {
+        Status::Open => 0,
+        Status::Closing => 1,
+        Status::Done => 2,
+    }
+}
+
+/// Tracks the status across calls: it only ever moves forward, and once the
+/// connection is no longer open nothing more may be written.
+struct Watch {
+    status: Status,
+}
+
+impl Watch {
+    fn after(&mut self, conn: &Connection, what: &str, wrote: usize) -> Result<(), String> {
+        if self.status != Status::Open && wrote > 0 {
+            return Err(format!(
+                "{what} wrote {wrote} bytes while {:?}",
+                self.status
+            ));
+        }
+        let next = conn.status();
+        if rank(next) < rank(self.status) {
+            return Err(format!(
+                "{what}: status went back from {:?} to {next:?}",
+                self.status
+            ));
+        }
+        self.status = next;
+        Ok(())
+    }
+}
+
+/// Feeds `stream` by `schedule`, then ends as `ending` says. Errors name the rule broken.
+pub fn drive(
+    config: &Arc<Config>,
+    stream: &[u8],
+    schedule: &mut Schedule<'_>,
+    ending: Ending,
+) -> Result<Run, String> {
+    let start = Instant::now();
+    let mut now = start;
+    let mut conn = Connection::new(Arc::clone(config), start);
+    let mut out = Vec::new();
+    let mut watch = Watch {
+        status: conn.status(),
+    };
+    let mut events = Vec::new();
+    let mut calls = 0;
+    let mut cut_by_clock = false;
+    let mut rest = stream;
+    // Zero-length reads are allowed but must not go on forever: past this many calls
+    // the rest goes in one read.
+    let mut budget = stream.len() + 64;
+    loop {
+        let (len, step) = match budget.checked_sub(1) {
+            Some(left) => {
+                budget = left;
+                schedule.next_step()
+            }
+            None => (usize::MAX, Duration::ZERO),
+        };
+        let (chunk, r) = rest.split_at(len.min(rest.len()));
+        rest = r;
+        let mut buf = chunk.to_vec();
+        let before = out.len();
+        conn.handle_input(&mut buf, now, &mut out);
+        calls += 1;
+        watch.after(&conn, "handle_input", out.len() - before)?;
+        drain(&mut conn, &mut events);
+
+        now += step;
+        let due = conn.deadline().is_some_and(|d| d <= now);
+        let (was, handshaking) = (watch.status, handshaking(&events));
+        // Called at every tick, due or not, as a coarse timer would: an early call must
+        // change nothing.
+        let before = out.len();
+        conn.handle_timeout(now, &mut out);
+        calls += 1;
+        watch.after(&conn, "handle_timeout", out.len() - before)?;
+        drain(&mut conn, &mut events);
+        if !due && (out.len() != before || watch.status != was) {
+            return Err("handle_timeout acted before the deadline".into());
+        }
+        // A passed handshake or close deadline ends the connection; an open one's may
+        // just ping.
+        if due && (handshaking || was == Status::Closing) && watch.status != Status::Done {
+            return Err(format!(
+                "a passed deadline left the connection {:?}",
+                watch.status
+            ));
+        }
+        cut_by_clock |= due && was == Status::Open && watch.status != Status::Open;
+        if rest.is_empty() || watch.status == Status::Done {
+            break;
+        }
+    }
+    if ending.server_close {
+        let before = out.len();
+        let was_open = watch.status == Status::Open && !handshaking(&events);
+        conn.close(1001, "shutting down", now, &mut out);
+        watch.after(&conn, "close", out.len() - before)?;
+        if was_open && (watch.status != Status::Closing || out.len() == before) {
+            return Err("close() on an open connection sent no close frame".into());
+        }
+    }
+    if ending.eof {
+        conn.handle_eof();
+        watch.after(&conn, "handle_eof", 0)?;
+        if watch.status != Status::Done {
+            return Err("EOF did not end the connection".into());
+        }
+    }
+    drain(&mut conn, &mut events);
+    Ok(Run {
+        out,
+        events,
+        calls,
+        cut_by_clock,
+        status: watch.status,
+    })
+}
+
+/// Whether the upgrade has not happened yet (nor been refused).
+fn handshaking(events: &[Event]) -> bool {
+    !events
+        .iter()
+        .any(|e| matches!(e, Event::Opened { .. } | Event::Refused { .. }))
+}
+
+fn drain(conn: &mut Connection, events: &mut Vec<Event>) {
+    while let Some(e) = conn.poll_event() {
+        events.push(e);
+    }
+}
