@@ -7,7 +7,8 @@
 #   wsecho_stop                            # idempotent; use it in an EXIT trap
 #
 # wsecho's stdout goes to LOGDIR/wsecho.out, its stderr (the log) to
-# LOGDIR/wsecho.log. The caller builds target/release/wsecho first.
+# LOGDIR/wsecho.log. The caller builds target/release/wsecho first (or sets
+# WSECHO_BIN to another binary or wrapper).
 
 WSECHO_PID=""
 WSECHO_PORT=""

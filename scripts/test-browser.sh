@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# A real browser against wsecho: headless Chromium loads the server's own page
+# as /?selftest, whose script opens a WebSocket (Chromium offers
+# permessage-deflate as every browser does), checks ws.extensions, echoes text
+# (non-ASCII) and binary messages from 0 bytes to 2 MiB and closes with 1000.
+#
+#   scripts/test-browser.sh
+#
+# Installs Debian's chromium if it is missing (apt-get, as root or via sudo -n;
+# CI runs as root without a terminal) and nodejs if node is missing. Builds
+# target/release/wsecho and runs it with RUST_LOG=wsecho=debug; besides the
+# page's verdict, the server log must show the connection open with
+# permessage-deflate on and closed by the client with 1000, and no failure.
+# The last line is 'browser: PASS ...' or 'browser: FAIL ...'.
+# Logs: target/browser-test/.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+LOGDIR="$ROOT/target/browser-test"
+TIMEOUT="${WSECHO_BROWSER_TIMEOUT:-120}"
+START=$SECONDS
+
+log() { printf 'test-browser: %s\n' "$*"; }
+fail() {
+  log "$*"
+  echo "browser: FAIL $*"
+  exit 1
+}
+
+# 1. Chromium and node.
+apt_install() {
+  local sudo=()
+  if ((EUID != 0)); then
+    sudo -n true 2>/dev/null || fail "need root (or passwordless sudo) to apt-get install $*"
+    sudo=(sudo -n)
+  fi
+  log "installing $* with apt-get"
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q >"$LOGDIR/apt.log" 2>&1 ||
+    { tail -n 20 "$LOGDIR/apt.log"; fail "apt-get update failed"; }
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$@" \
+    >>"$LOGDIR/apt.log" 2>&1 ||
+    { tail -n 20 "$LOGDIR/apt.log"; fail "apt-get install $* failed"; }
+}
+mkdir -p "$LOGDIR"
+CHROMIUM="${CHROMIUM:-$(command -v chromium || true)}"
+if [[ -z "$CHROMIUM" ]]; then
+  apt_install chromium
+  CHROMIUM="$(command -v chromium)" || fail "chromium not found after installing it"
+fi
+command -v node >/dev/null || apt_install nodejs
+log "$("$CHROMIUM" --version 2>/dev/null || echo "$CHROMIUM"), node $(node --version)"
+
+# 2. The server, with debug logging.
+log "building target/release/wsecho"
+cargo build --release --bin wsecho --quiet
+# shellcheck source=scripts/lib/wsecho-server.sh
+source "$ROOT/scripts/lib/wsecho-server.sh"
+trap wsecho_stop EXIT
+RUST_LOG=wsecho=debug wsecho_start "$LOGDIR"
+PAGE="http://127.0.0.1:$WSECHO_PORT/?selftest"
+log "wsecho (pid $WSECHO_PID); opening $PAGE"
+
+# 3. The browser.
+rc=0
+node tests/browser/selftest.mjs "$CHROMIUM" "$PAGE" "$TIMEOUT" | tee "$LOGDIR/browser.out" || rc=$?
+verdict="$(grep '^browser: ' "$LOGDIR/browser.out" | tail -n 1 || true)"
+[[ -n "$verdict" ]] || verdict="browser: FAIL no verdict from tests/browser/selftest.mjs"
+
+# 4. The server's side of it. Give it a moment to log the close.
+sleep 0.3
+kill -0 "$WSECHO_PID" 2>/dev/null || { rc=1; verdict="browser: FAIL wsecho died"; }
+wsecho_stop
+problems=()
+grep -q 'open (permessage-deflate on)' "$LOGDIR/wsecho.log" ||
+  problems+=("the server log has no 'open (permessage-deflate on)'")
+grep -q 'open (permessage-deflate off)' "$LOGDIR/wsecho.log" &&
+  problems+=("a connection opened without permessage-deflate")
+grep -q 'closed by client with 1000' "$LOGDIR/wsecho.log" ||
+  problems+=("the server log has no 'closed by client with 1000'")
+grep -E -q ': failed: |: closing: ' "$LOGDIR/wsecho.log" &&
+  problems+=("the server failed or closed a connection: $(grep -E -m1 ': failed: |: closing: ' "$LOGDIR/wsecho.log")")
+if ((${#problems[@]})); then
+  for p in "${problems[@]}"; do log "$p"; done
+  log "server log: $LOGDIR/wsecho.log"
+  rc=1
+  [[ "$verdict" == "browser: PASS"* ]] && verdict="browser: FAIL ${problems[0]}"
+fi
+((rc == 0)) || [[ "$verdict" == "browser: FAIL"* ]] || verdict="browser: FAIL (exit $rc) ${verdict#browser: }"
+
+log "done in $((SECONDS - START))s"
+echo "$verdict"
+exit "$rc"
