@@ -46,7 +46,7 @@ apt_install() {
 mkdir -p "$LOGDIR"
 CHROMIUM="${CHROMIUM:-$(command -v chromium || true)}"
 if [[ -z "$CHROMIUM" ]]; then
-  apt_install chromium
+  apt_install chromium fonts-liberation
   CHROMIUM="$(command -v chromium)" || fail "chromium not found after installing it"
 fi
 command -v node >/dev/null || apt_install nodejs
