@@ -8,41 +8,52 @@
 /// Returns nothing; the caller advances its offset by `buf.len()`.
 #[inline]
 pub fn apply_mask(buf: &mut [u8], mask_key: [u8; 4], offset: u64) {
-    // Rotate the key so that key[0] lines up with buf[0].
-    let key = rotate(mask_key, (offset % 4) as usize);
-    // The key repeated twice, in memory order, so one XOR covers eight payload octets.
-    let key64 = u64::from_ne_bytes([
-        key[0], key[1], key[2], key[3], key[0], key[1], key[2], key[3],
-    ]);
+    // Rotate the key so that its first octet lines up with buf[0]: in memory order,
+    // which is a right rotation of the native integer on little-endian machines.
+    let shift = (offset % 4) as u32 * 8;
+    let key32 = u32::from_ne_bytes(mask_key);
+    let key32 = if cfg!(target_endian = "little") {
+        key32.rotate_right(shift)
+    } else {
+        key32.rotate_left(shift)
+    };
+    // The key twice over: one XOR covers eight payload octets, whatever the endianness.
+    let key64 = u64::from(key32) | (u64::from(key32) << 32);
 
-    // Wide chunks let the compiler vectorize; 32 bytes keep every chunk key-aligned.
-    let mut chunks = buf.chunks_exact_mut(32);
-    for chunk in &mut chunks {
-        for word in chunk.chunks_exact_mut(8) {
-            let mut w = [0u8; 8];
-            w.copy_from_slice(word);
-            word.copy_from_slice(&(u64::from_ne_bytes(w) ^ key64).to_ne_bytes());
+    let mut rest = buf;
+    if rest.len() >= 64 {
+        // Wide chunks let the compiler vectorize; 32 bytes keep every chunk key-aligned.
+        let mut chunks = rest.chunks_exact_mut(32);
+        for chunk in &mut chunks {
+            for word in chunk.chunks_exact_mut(8) {
+                xor_word(word, key64);
+            }
         }
+        rest = chunks.into_remainder();
     }
-    let tail = chunks.into_remainder();
-    let mut words = tail.chunks_exact_mut(8);
+    let mut words = rest.chunks_exact_mut(8);
     for word in &mut words {
-        let mut w = [0u8; 8];
-        w.copy_from_slice(word);
-        word.copy_from_slice(&(u64::from_ne_bytes(w) ^ key64).to_ne_bytes());
+        xor_word(word, key64);
     }
-    for (i, b) in words.into_remainder().iter_mut().enumerate() {
-        *b ^= key[i % 4];
+    // At most seven octets left: one 4-octet step (still key-aligned), then single octets.
+    let tail = words.into_remainder();
+    let tail = match tail.split_first_chunk_mut::<4>() {
+        Some((four, tail)) => {
+            *four = (u32::from_ne_bytes(*four) ^ key32).to_ne_bytes();
+            tail
+        }
+        None => tail,
+    };
+    for (b, k) in tail.iter_mut().zip(key32.to_ne_bytes()) {
+        *b ^= k;
     }
 }
 
-fn rotate(key: [u8; 4], by: usize) -> [u8; 4] {
-    [
-        key[by % 4],
-        key[(by + 1) % 4],
-        key[(by + 2) % 4],
-        key[(by + 3) % 4],
-    ]
+#[inline(always)]
+fn xor_word(word: &mut [u8], key64: u64) {
+    if let Ok(w) = <&mut [u8; 8]>::try_from(word) {
+        *w = (u64::from_ne_bytes(*w) ^ key64).to_ne_bytes();
+    }
 }
 
 #[cfg(test)]

@@ -2,13 +2,14 @@
 
 /// The opcodes RFC 6455 defines; the reserved ones are not representable.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
 pub enum Opcode {
-    Continuation,
-    Text,
-    Binary,
-    Close,
-    Ping,
-    Pong,
+    Continuation = 0x0,
+    Text = 0x1,
+    Binary = 0x2,
+    Close = 0x8,
+    Ping = 0x9,
+    Pong = 0xA,
 }
 
 impl Opcode {
@@ -28,14 +29,7 @@ impl Opcode {
 
     /// The four-bit wire value.
     pub fn bits(self) -> u8 {
-        match self {
-            Opcode::Continuation => 0x0,
-            Opcode::Text => 0x1,
-            Opcode::Binary => 0x2,
-            Opcode::Close => 0x8,
-            Opcode::Ping => 0x9,
-            Opcode::Pong => 0xA,
-        }
+        self as u8
     }
 
     /// "Control frames are identified by opcodes where the most significant bit of the

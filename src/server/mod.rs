@@ -190,8 +190,13 @@ impl Server {
 
     /// Handles readiness for one connection.
     fn drive(&mut self, key: usize, readable: bool, writable: bool, now: Instant) {
-        let config = Arc::clone(&self.config);
-        let Some(client) = self.clients.get_mut(key) else {
+        let Server {
+            clients,
+            config,
+            read_buf,
+            ..
+        } = self;
+        let Some(client) = clients.get_mut(key) else {
             return;
         };
         if writable && let Err(e) = client.flush() {
@@ -202,7 +207,7 @@ impl Server {
         // Edge-triggered: a paused reader resumes once output drained, without a new edge.
         let resume = client.read_paused && client.pending_out() <= config.write_high_water;
         if (readable || resume)
-            && let ReadOutcome::Error(e) = client.read(&mut self.read_buf, &config, now)
+            && let ReadOutcome::Error(e) = client.read(read_buf, config, now)
         {
             debug!("{}: read failed: {e}", client.peer);
             self.remove(key);
