@@ -696,7 +696,7 @@ fn exercise(c: &mut Client) {
     );
 
     // Repeats at a distance just beyond the agreed server window: the echo must not
-    // refer back that far (checked by the strict inflater).
+    // refer back that far (checked by the block walk in `Client::inflate`).
     let probe = repeated_noise((1 << a.server_bits) + 300, 3, 11);
     c.roundtrip(OP_BINARY, &probe, Cut::Every(16 << 10));
     // And repeats well inside the window must be found.
@@ -1460,9 +1460,11 @@ fn compressed_text_that_inflates_to_invalid_utf8_is_1007() {
 
 #[test]
 fn zero_byte_compressed_payload_is_an_empty_message() {
-    // zlib emits nothing for an empty message right after a flush, so clients such as
-    // Python's websockets send RSV1 with a 0-byte payload. It must read as an empty
-    // message and leave the inflater in step.
+    // zlib emits nothing for an empty message right after a flush, so a client that
+    // just strips the tail sends RSV1 with a 0-byte payload (Chromium and Python's
+    // websockets send 0x00 instead). It must read as an empty message and leave the
+    // inflater in step: with the tail it is an unfinished stored block header, which
+    // must not swallow the next message.
     let server = Server::start(&[]);
     let mut c = deflate_client(&server);
     c.roundtrip(OP_TEXT, b"before", Cut::Whole);
