@@ -1,7 +1,12 @@
-//! One accepted socket: the protocol core plus the bytes waiting to be written.
+//! One accepted socket: the protocol core plus the bytes the socket has not taken yet.
+//!
+//! Echoes are produced into one output buffer shared by the loop and written at once;
+//! only what the socket refuses is copied into the connection's own buffer, which is
+//! freed again once drained. An idle connection therefore holds no buffers at all.
 
+use std::fmt;
 use std::io::{self, ErrorKind, Read, Write};
-use std::net::{Shutdown, SocketAddr};
+use std::net::Shutdown;
 use std::time::Instant;
 
 use mio::net::TcpStream;
@@ -11,15 +16,10 @@ use crate::config::Config;
 use crate::connection::{Connection, Status};
 use crate::frame::close_code;
 
-/// Output capacity kept after a flush; larger buffers are freed so that idle
-/// connections stay small.
-const KEEP_OUT_CAPACITY: usize = 16 << 10;
-
 pub struct Client {
     pub stream: TcpStream,
-    pub peer: SocketAddr,
     pub conn: Connection,
-    /// Bytes queued for the socket; `out[written..]` is still pending.
+    /// Bytes the socket has not taken yet; `out[written..]` is still pending.
     out: Vec<u8>,
     written: usize,
     /// WRITABLE interest is registered only while output is pending.
@@ -40,10 +40,9 @@ pub enum ReadOutcome {
 }
 
 impl Client {
-    pub fn new(stream: TcpStream, peer: SocketAddr, conn: Connection) -> Self {
+    pub fn new(stream: TcpStream, conn: Connection) -> Self {
         Client {
             stream,
-            peer,
             conn,
             out: Vec::new(),
             written: 0,
@@ -60,7 +59,14 @@ impl Client {
 
     /// Reads and processes until the socket is drained, a short read says it is, the
     /// connection is done, or backpressure stops us.
-    pub fn read(&mut self, buf: &mut [u8], config: &Config, now: Instant) -> ReadOutcome {
+    /// `shared_out` is the loop's output buffer, used while nothing is pending here.
+    pub fn read(
+        &mut self,
+        buf: &mut [u8],
+        shared_out: &mut Vec<u8>,
+        config: &Config,
+        now: Instant,
+    ) -> ReadOutcome {
         loop {
             if self.pending_out() > config.max_backpressure {
                 // A safety net: reading pauses at the high-water mark, so only output that
@@ -83,7 +89,18 @@ impl Client {
                     return ReadOutcome::Ok;
                 }
                 Ok(n) => {
-                    self.conn.handle_input(&mut buf[..n], now, &mut self.out);
+                    if self.pending_out() == 0 {
+                        // The common case: produce into the shared buffer and write it now;
+                        // keep only what the socket does not take.
+                        shared_out.clear();
+                        self.conn.handle_input(&mut buf[..n], now, shared_out);
+                        if let Err(e) = self.write_or_keep(shared_out) {
+                            return ReadOutcome::Error(e);
+                        }
+                    } else {
+                        // Output is already queued: append behind it, in order.
+                        self.conn.handle_input(&mut buf[..n], now, &mut self.out);
+                    }
                     // A short read drained the socket: the next arrival raises a new edge.
                     if n < buf.len() || self.conn.status() == Status::Done {
                         return ReadOutcome::Ok;
@@ -96,9 +113,30 @@ impl Client {
         }
     }
 
+    /// Writes `data` (with nothing else pending); what the socket does not take is kept.
+    fn write_or_keep(&mut self, data: &[u8]) -> io::Result<()> {
+        let mut written = 0;
+        while written < data.len() {
+            match self.stream.write(&data[written..]) {
+                Ok(0) => return Err(ErrorKind::WriteZero.into()),
+                Ok(n) => written += n,
+                Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        if written < data.len() {
+            self.out.extend_from_slice(&data[written..]);
+        }
+        Ok(())
+    }
+
     /// Writes pending output until done or the socket is full; half-closes once a
     /// closing connection has sent everything.
     pub fn flush(&mut self) -> io::Result<()> {
+        if self.out.is_empty() && (self.write_shut || self.conn.status() != Status::Closing) {
+            return Ok(());
+        }
         while self.written < self.out.len() {
             match self.stream.write(&self.out[self.written..]) {
                 Ok(0) => return Err(ErrorKind::WriteZero.into()),
@@ -109,11 +147,11 @@ impl Client {
             }
         }
         if self.written == self.out.len() {
-            self.out.clear();
-            self.written = 0;
-            if self.out.capacity() > KEEP_OUT_CAPACITY {
+            if self.out.capacity() > 0 {
+                // Drained: give the memory back (this buffer is only used under backpressure).
                 self.out = Vec::new();
             }
+            self.written = 0;
             if self.conn.status() == Status::Closing && !self.write_shut {
                 // The server closes TCP first (RFC 6455 §7.1.1): FIN after our last bytes,
                 // then read until the peer closes so that unread input cannot turn our
@@ -152,5 +190,17 @@ impl Client {
             registry.reregister(&mut self.stream, token, interest)?;
         }
         Ok(())
+    }
+}
+
+/// The peer's address for log lines, looked up only when a line is written.
+pub struct Peer<'a>(pub &'a TcpStream);
+
+impl fmt::Display for Peer<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0.peer_addr() {
+            Ok(addr) => write!(f, "{addr}"),
+            Err(_) => f.write_str("(disconnected peer)"),
+        }
     }
 }

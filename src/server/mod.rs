@@ -23,7 +23,7 @@ use signal_hook_mio::v1_0::Signals;
 use crate::config::Config;
 use crate::connection::{Connection, Counts, Event, Status};
 use crate::frame::close_code;
-use client::{Client, ReadOutcome};
+use client::{Client, Peer, ReadOutcome};
 use slab::Slab;
 use stats::Stats;
 use timers::Timers;
@@ -61,6 +61,8 @@ struct Server {
     clients: Slab<Client>,
     timers: Timers,
     read_buf: Vec<u8>,
+    /// Output produced during one read, written at once; shared by all connections.
+    out_buf: Vec<u8>,
     stats: Stats,
     accept_paused_until: Option<Instant>,
     shutdown_deadline: Option<Instant>,
@@ -83,6 +85,7 @@ impl Server {
             clients: Slab::new(),
             timers: Timers::default(),
             read_buf: vec![0; READ_BUF_LEN],
+            out_buf: Vec::with_capacity(READ_BUF_LEN + READ_BUF_LEN / 8),
             stats: Stats::default(),
             accept_paused_until: None,
             shutdown_deadline: None,
@@ -163,7 +166,7 @@ impl Server {
         }
         let full = self.clients.len() >= self.config.max_connections;
         let conn = Connection::new(Arc::clone(&self.config), now);
-        let key = self.clients.insert(Client::new(stream, peer, conn));
+        let key = self.clients.insert(Client::new(stream, conn));
         let Some(client) = self.clients.get_mut(key) else {
             return;
         };
@@ -194,22 +197,23 @@ impl Server {
             clients,
             config,
             read_buf,
+            out_buf,
             ..
         } = self;
         let Some(client) = clients.get_mut(key) else {
             return;
         };
         if writable && let Err(e) = client.flush() {
-            debug!("{}: write failed: {e}", client.peer);
+            debug!("{}: write failed: {e}", Peer(&client.stream));
             self.remove(key);
             return;
         }
         // Edge-triggered: a paused reader resumes once output drained, without a new edge.
         let resume = client.read_paused && client.pending_out() <= config.write_high_water;
         if (readable || resume)
-            && let ReadOutcome::Error(e) = client.read(read_buf, config, now)
+            && let ReadOutcome::Error(e) = client.read(read_buf, out_buf, config, now)
         {
-            debug!("{}: read failed: {e}", client.peer);
+            debug!("{}: read failed: {e}", Peer(&client.stream));
             self.remove(key);
             return;
         }
@@ -223,11 +227,11 @@ impl Server {
         };
         let flushed = client.flush();
         while let Some(event) = client.conn.poll_event() {
-            log_event(&client.peer, &event);
+            log_event(&Peer(&client.stream), &event);
             self.stats.record(&event);
         }
         if let Err(e) = flushed {
-            debug!("{}: write failed: {e}", client.peer);
+            debug!("{}: write failed: {e}", Peer(&client.stream));
             self.remove(key);
             return;
         }
@@ -236,7 +240,7 @@ impl Server {
             return;
         }
         if let Err(e) = client.update_interest(self.poll.registry(), Token(key)) {
-            warn!("{}: reregister failed: {e}", client.peer);
+            warn!("{}: reregister failed: {e}", Peer(&client.stream));
             self.remove(key);
             return;
         }
@@ -298,7 +302,7 @@ impl Server {
         if let Some(mut client) = self.clients.remove(key) {
             let _ = self.poll.registry().deregister(&mut client.stream);
             self.stats.add_finished(client.conn.counts());
-            debug!("{}: connection closed", client.peer);
+            debug!("{}: connection closed", Peer(&client.stream));
         }
     }
 
@@ -315,7 +319,7 @@ impl Server {
     }
 }
 
-fn log_event(peer: &SocketAddr, event: &Event) {
+fn log_event(peer: &Peer<'_>, event: &Event) {
     match event {
         Event::Opened { deflate } => {
             debug!(
