@@ -101,6 +101,15 @@ impl DeflateSession {
             inflater
                 .finish_message(scratch, &mut sink)
                 .map_err(map_inflate)?;
+            // A message that inflated to nothing never reached the sink: it is at least
+            // `min_size` long only when that is 0, and then it is echoed compressed too.
+            if !*compressing && plain.len() >= min_size {
+                *compressing = true;
+                deflater
+                    .compress_chunk(plain, compressed)
+                    .map_err(|_| ProtocolError::CompressionFailed)?;
+                plain.clear();
+            }
             if *compressing {
                 deflater
                     .finish_message(compressed)
