@@ -11,7 +11,8 @@
 # New inputs go to fuzz/work/TARGET (ignored by git); the committed seeds in
 # fuzz/corpus/TARGET are read, never written, until `cmin` merges the two.
 # A crash is copied to fuzz/crashes/TARGET/ with a hex dump beside it, the command to
-# reproduce it is printed, and the script exits non-zero after the remaining targets.
+# reproduce it is printed, and the script exits 1 after the remaining targets (2 when
+# a target does not even build).
 #
 # Environment: FUZZ_ARGS adds libFuzzer flags (e.g. FUZZ_ARGS="-max_len=65536").
 set -euo pipefail
@@ -123,6 +124,14 @@ main() {
   fi
   local seconds="${2:-60}" failed=() t
   [[ "$seconds" =~ ^[0-9]+$ ]] || usage
+  # Build first, so a tree that does not compile is told apart from a crash.
+  for t in $(targets_for "$what"); do
+    if ! cargo fuzz build "$t" >"fuzz/work/build.log" 2>&1; then
+      tail -n 30 fuzz/work/build.log >&2
+      echo "fuzz.sh: $t does not build (not a crash; see fuzz/work/build.log)" >&2
+      exit 2
+    fi
+  done
   for t in $(targets_for "$what"); do
     run_target "$t" "$seconds" || failed+=("$t")
   done
