@@ -61,6 +61,9 @@ fn metrics(mode: &str) -> &'static [Metric] {
     }
 }
 
+/// Median loadgen CPU at or above which a throughput cell is marked as client-bound.
+const CLIENT_BOUND_PCT: f64 = 90.0;
+
 /// One run's result line, as pairs.
 type Run = BTreeMap<String, String>;
 
@@ -113,7 +116,7 @@ impl Results {
             out.push_str("---|");
         }
         out.push('\n');
-        let mut saturated = false;
+        let (mut saturated, mut client_bound) = (false, false);
         for w in &self.workloads {
             let mode = self.mode_of(w);
             for metric in metrics(&mode) {
@@ -135,11 +138,20 @@ impl Results {
                         .iter()
                         .any(|r| r.get("saturated").is_some_and(|v| v == "1"));
                     saturated |= sat;
-                    let _ = write!(
-                        out,
-                        " {} |",
-                        cell(&vals, base_median.filter(|_| s != &servers[0]), failed, sat)
-                    );
+                    // A throughput the load generator could not push past says little about
+                    // the server.
+                    let bound = matches!(metric.better, Better::Higher)
+                        && median(&self.values(w, s, "client_cpu_pct", 1.0))
+                            .is_some_and(|c| c >= CLIENT_BOUND_PCT);
+                    client_bound |= bound;
+                    let mut text = cell(&vals, base_median.filter(|_| s != &servers[0]), failed);
+                    if sat {
+                        text.push('*');
+                    }
+                    if bound {
+                        text.push('†');
+                    }
+                    let _ = write!(out, " {text} |");
                 }
                 out.push('\n');
             }
@@ -163,6 +175,12 @@ impl Results {
         );
         if saturated {
             out.push_str(" * = fell short of the offered rate in some run (saturated).");
+        }
+        if client_bound {
+            let _ = write!(
+                out,
+                " † = loadgen CPU ≥ {CLIENT_BOUND_PCT:.0} %: the load generator, not the server, set this pace."
+            );
         }
         out.push('\n');
         out
@@ -201,7 +219,7 @@ fn median(sorted: &[f64]) -> Option<f64> {
     }
 }
 
-fn cell(sorted: &[f64], base: Option<f64>, failed: usize, saturated: bool) -> String {
+fn cell(sorted: &[f64], base: Option<f64>, failed: usize) -> String {
     let Some(med) = median(sorted) else {
         return if failed > 0 {
             format!("failed ×{failed}")
@@ -220,9 +238,6 @@ fn cell(sorted: &[f64], base: Option<f64>, failed: usize, saturated: bool) -> St
     }
     if let Some(b) = base.filter(|b| *b != 0.0) {
         let _ = write!(s, " ×{:.2}", med / b);
-    }
-    if saturated {
-        s.push('*');
     }
     if failed > 0 {
         let _ = write!(s, " ({failed} failed)");
@@ -252,7 +267,7 @@ mod tests {
     #[test]
     fn table_has_medians_ranges_and_ratios() {
         let text = "\
-workload=pp server=peer-raw run=1 mode=pingpong msgs_per_s=200000 p99_us=10 server_cpu_pct=90 client_cpu_pct=80
+workload=pp server=peer-raw run=1 mode=pingpong msgs_per_s=200000 p99_us=10 server_cpu_pct=90 client_cpu_pct=95
 workload=pp server=wsecho run=1 mode=pingpong msgs_per_s=100000 p99_us=20 server_cpu_pct=99 client_cpu_pct=70
 workload=pp server=wsecho run=2 mode=pingpong msgs_per_s=120000 p99_us=30 server_cpu_pct=99 client_cpu_pct=70
 workload=pp server=wsecho run=3 mode=pingpong msgs_per_s=110000 p99_us=25 server_cpu_pct=99 client_cpu_pct=70
@@ -264,11 +279,11 @@ workload=pp server=peer-raw run=2 error=1
             "{t}"
         );
         assert!(
-            t.contains("| pp | msgs/s ↑ | 110k (100k–120k) | 200k ×1.82 (1 failed) |"),
+            t.contains("| pp | msgs/s ↑ | 110k (100k–120k) | 200k ×1.82 (1 failed)† |"),
             "{t}"
         );
         assert!(
-            t.contains("| pp | CPU % server / loadgen | 99 / 70 | 90 / 80 |"),
+            t.contains("| pp | CPU % server / loadgen | 99 / 70 | 90 / 95 |"),
             "{t}"
         );
     }
