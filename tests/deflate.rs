@@ -1484,7 +1484,6 @@ fn zero_byte_compressed_payload_is_an_empty_message() {
 }
 
 #[test]
-#[ignore = "wsecho bug (reported): deflate data ending inside a block is not refused"]
 fn message_whose_deflate_data_ends_inside_a_block_is_1007() {
     // RFC 7692 §7.2.1: the sender strips exactly the 00 00 ff ff of the empty stored block
     // a sync flush ends with, so payload + tail always ends on a block boundary. If it

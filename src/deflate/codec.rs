@@ -27,7 +27,8 @@
 
 use std::fmt;
 
-use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress, Status};
+use flate2::{Compress, Compression, FlushCompress};
+use zlib_rs::{Inflate, InflateFlush, Status};
 
 use super::offer::DeflateParams;
 
@@ -35,6 +36,11 @@ use super::offer::DeflateParams;
 /// ends with it. RFC 7692 §7.2.1 has the sender remove it; §7.2.2 has the
 /// receiver put it back.
 pub const TRAILER: [u8; 4] = [0x00, 0x00, 0xff, 0xff];
+
+/// [`TRAILER`] and one probe byte after it, see [`Inflater::finish_message`].
+/// The probe's value does not matter: a payload that ends as RFC 7692 says
+/// never lets the decoder read it.
+const PROBED_TRAILER: [u8; 5] = [0x00, 0x00, 0xff, 0xff, 0x00];
 
 /// A good size for the shared inflate scratch buffer: large enough that a
 /// bulk message needs few calls into zlib, small enough that the core
@@ -51,7 +57,9 @@ const MAX_WINDOW_BITS: u8 = 15;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum InflateError<E> {
     /// The payload is not valid DEFLATE data (or refers to more window than
-    /// was agreed). Close with 1007, see [`InflateError::close_code`].
+    /// was agreed), or does not end the way RFC 7692 §7.2.1 makes a payload
+    /// end (with the `00 00 ff ff` tail appended, on the end of an empty
+    /// stored block). Close with 1007, see [`InflateError::close_code`].
     Corrupt,
     /// The sink refused a piece of output; its error, untouched.
     Sink(E),
@@ -118,8 +126,13 @@ impl std::error::Error for CompressError {}
 /// [`finish_message`](Inflater::finish_message). After an error the
 /// inflater is mid-stream: the core closes the connection (or calls
 /// [`reset`](Inflater::reset) before any reuse).
+///
+/// Built on zlib-rs' own `Inflate` (the backend flate2 uses) rather than
+/// `flate2::Decompress`: checking that a message ends on a block boundary
+/// needs `Z_BLOCK` ([`InflateFlush::Block`]), which flate2 does not offer.
 pub struct Inflater {
-    inner: Decompress,
+    inner: Inflate,
+    window_bits: u8,
     no_context_takeover: bool,
     /// No input consumed since the stream (re)started or since the last
     /// message ended: the decoder sits on a block boundary.
@@ -143,7 +156,8 @@ impl Inflater {
     pub fn new(window_bits: u8, no_context_takeover: bool) -> Self {
         let bits = window_bits.clamp(MIN_WINDOW_BITS, MAX_WINDOW_BITS);
         Inflater {
-            inner: Decompress::new_with_window_bits(false, bits),
+            inner: Inflate::new(false, bits),
+            window_bits: bits,
             no_context_takeover,
             at_boundary: true,
         }
@@ -157,18 +171,46 @@ impl Inflater {
     /// and enforces nothing (zlib checks distances only against the history
     /// it holds plus the current call's output, so even there acceptance of
     /// an over-reaching client would depend on how the network split its
-    /// payload); and flate2 resets a 15-bit state in place (smaller ones are
-    /// re-allocated on every reset).
+    /// payload); and a 15-bit state resets in place (smaller ones are
+    /// re-allocated on every reset, see [`reset`](Self::reset)).
     pub fn from_params(params: &DeflateParams) -> Self {
         Self::new(MAX_WINDOW_BITS, params.client_no_context_takeover)
     }
 
     /// Forgets the LZ77 window and any partial message.
     pub fn reset(&mut self) {
-        // flate2 keeps the window size: zlib-rs' own reset for window 15,
-        // a fresh state (one allocation) for smaller windows.
-        self.inner.reset(false);
+        self.restart_stream();
         self.at_boundary = true;
+    }
+
+    /// A fresh raw DEFLATE stream with the same window size. zlib-rs' reset
+    /// always restores the default window (15 bits), so like flate2 this uses
+    /// it for window 15 and makes a fresh state (one allocation) otherwise.
+    fn restart_stream(&mut self) {
+        if self.window_bits == MAX_WINDOW_BITS {
+            self.inner.reset(false);
+        } else {
+            self.inner = Inflate::new(false, self.window_bits);
+        }
+    }
+
+    /// One call into zlib: the result and the input consumed and output
+    /// produced by it.
+    fn step(
+        &mut self,
+        input: &[u8],
+        out: &mut [u8],
+        flush: InflateFlush,
+    ) -> (Result<Status, zlib_rs::InflateError>, usize, usize) {
+        let in_before = self.inner.total_in();
+        let out_before = self.inner.total_out();
+        let result = self.inner.decompress(input, out, flush);
+        let consumed = (self.inner.total_in() - in_before) as usize;
+        let produced = (self.inner.total_out() - out_before) as usize;
+        if consumed > 0 {
+            self.at_boundary = false;
+        }
+        (result, consumed, produced)
     }
 
     /// Decompresses one chunk of a message's payload, handing every piece of
@@ -189,13 +231,18 @@ impl Inflater {
         self.run(input, scratch, sink)
     }
 
-    /// Ends the message: feeds the `00 00 ff ff` tail and drains the output
-    /// into `sink`; then, if the client agreed to no context takeover,
-    /// forgets the window.
+    /// Ends the message: feeds the `00 00 ff ff` tail, checking that the
+    /// payload ended as RFC 7692 §7.2.1 makes it end (else
+    /// [`InflateError::Corrupt`]); then, if the client agreed to no context
+    /// takeover, forgets the window.
+    ///
+    /// `sink` is not called: a payload that ends correctly has nothing left
+    /// to inflate by then (the parameters stay for symmetry with
+    /// [`inflate_chunk`](Self::inflate_chunk)).
     pub fn finish_message<E, F>(
         &mut self,
         scratch: &mut [u8],
-        sink: &mut F,
+        _sink: &mut F,
     ) -> Result<(), InflateError<E>>
     where
         F: FnMut(&[u8]) -> Result<(), E>,
@@ -208,7 +255,7 @@ impl Inflater {
         // octet after it) the tail would only open a stored block it can never
         // close, poisoning the next message; nothing is pending, so skip it.
         if !self.at_boundary {
-            self.run(&TRAILER, scratch, sink)?;
+            self.check_trailer(scratch)?;
         }
         // RFC 7692 §7.2.2: "If the "agreed parameters" contain the
         // "client_no_context_takeover" extension parameter, the server MAY
@@ -220,6 +267,77 @@ impl Inflater {
         }
         self.at_boundary = true;
         Ok(())
+    }
+
+    /// Feeds the tail and checks that it ends the message the way RFC 7692
+    /// §7.2.1 builds a payload: "If the resulting data does not end with an
+    /// empty DEFLATE block with no compression (the "BTYPE" bits are set to
+    /// 00), append an empty DEFLATE block with no compression to the tail
+    /// end. [...] Remove 4 octets (that are 0x00 0x00 0xff 0xff) from the
+    /// tail end." So a payload ends with the 3-bit header (and padding) of an
+    /// empty stored block, the tail is that block's LEN/NLEN, and payload +
+    /// tail ends on a block boundary. A payload cut short (inside a stored
+    /// block the tail then becomes data of, or inside a Huffman block) or one
+    /// that kept its own `00 00 ff ff` (ours then opens a stored block that
+    /// only the next message would end) does not; inflating it anyway echoes
+    /// bytes the client never sent or garbles the next message: corrupt.
+    ///
+    /// How: one zlib call with [`InflateFlush::Block`] (`Z_BLOCK`) on the
+    /// tail and a probe byte after it. With `Z_BLOCK` zlib returns as soon as
+    /// a block ends, before reading the next header; short of that it goes on
+    /// while it has input and output room, pulling input bytes only when it
+    /// needs their bits (zlib-rs' fast path, which reads ahead, wants 15
+    /// bytes of input; it gets 5). The tail is accepted iff the call succeeds
+    /// having read exactly the 4 tail bytes and not the probe, and produced
+    /// no output (so it had room left):
+    /// * Not reading the probe with input and room to spare means zlib
+    ///   stopped at the end of a block, reached on the tail's last byte:
+    ///   zlib's `data_type & 128` test after `Z_BLOCK` (zlib-rs does not
+    ///   expose `data_type`).
+    /// * No output: with a right payload everything in it is inflated
+    ///   already (zlib decodes a symbol as soon as its last bit is in, and
+    ///   [`inflate_chunk`](Self::inflate_chunk) drains the output) and the
+    ///   stored block's header read, so the tail only gives LEN = 0. Output
+    ///   would be made of the tail: a stored block cut exactly 4 bytes short
+    ///   does end on a boundary with the tail as its data, so `data_type`
+    ///   alone would pass `00 00 ff ff` on as message data.
+    ///
+    /// So the tail's 32 bits (16 zeros, then 16 ones) end a block on its
+    /// last byte and inflate to nothing (zlib stops at any earlier block
+    /// end). If that block's header is in the payload: a stored block that
+    /// takes no data from the tail and ends with it has LEN = 0 and the tail
+    /// as LEN/NLEN, the RFC's case; a Huffman block whose code tables are in the payload
+    /// has only its end-of-block code left, which ends within the tail's
+    /// first 15 bits, too early. If the tail completes its header (1 or 2
+    /// header bits in the payload, then zeros): a stored block needs the
+    /// probe for LEN/NLEN, a fixed one reads the end-of-block code from the
+    /// zeros first, too early, and a dynamic one cannot be (its last BTYPE
+    /// bit would be a 0). What remains is contrived: a dynamic block whose
+    /// code tables end in the tail, immediately followed by an end-of-block
+    /// code of one bits. It passes with no output from the tail, and up to 7
+    /// of the tail's one bits may be left for the next message's first
+    /// header (3 or more: BTYPE 11, refused then).
+    fn check_trailer<E>(&mut self, scratch: &mut [u8]) -> Result<(), InflateError<E>> {
+        assert!(
+            scratch.len() >= MIN_SCRATCH_LEN,
+            "inflate scratch buffer must not be empty"
+        );
+        let (result, consumed, produced) = self.step(&PROBED_TRAILER, scratch, InflateFlush::Block);
+        let at_block_end = result == Ok(Status::Ok) && consumed == TRAILER.len() && produced == 0;
+        if at_block_end {
+            return Ok(());
+        }
+        match result {
+            Err(e) => log::debug!(
+                "permessage-deflate: corrupt payload: {}",
+                self.inner.error_message().unwrap_or(e.as_str())
+            ),
+            Ok(_) => log::debug!(
+                "permessage-deflate: payload does not end as RFC 7692 §7.2.1 says \
+                 (zlib read {consumed} of the tail + probe bytes, inflated {produced})"
+            ),
+        }
+        Err(InflateError::Corrupt)
     }
 
     fn run<E, F>(
@@ -236,15 +354,8 @@ impl Inflater {
             "inflate scratch buffer must not be empty"
         );
         loop {
-            let in_before = self.inner.total_in();
-            let out_before = self.inner.total_out();
-            let result = self.inner.decompress(input, scratch, FlushDecompress::None);
-            let consumed = (self.inner.total_in() - in_before) as usize;
-            let produced = (self.inner.total_out() - out_before) as usize;
+            let (result, consumed, produced) = self.step(input, scratch, InflateFlush::NoFlush);
             input = input.get(consumed..).unwrap_or_default();
-            if consumed > 0 {
-                self.at_boundary = false;
-            }
             // Hand the output over before decompressing any more: the sink
             // decides whether we go on.
             if produced > 0 {
@@ -252,7 +363,10 @@ impl Inflater {
             }
             match result {
                 Err(e) => {
-                    log::debug!("permessage-deflate: corrupt payload: {e}");
+                    log::debug!(
+                        "permessage-deflate: corrupt payload: {}",
+                        self.inner.error_message().unwrap_or(e.as_str())
+                    );
                     return Err(InflateError::Corrupt);
                 }
                 Ok(Status::StreamEnd) => {
@@ -265,7 +379,7 @@ impl Inflater {
                     // Limitation: the window is lost here, so a later block
                     // that refers back across the final block fails as
                     // corrupt (zlib-based senders reset after BFINAL anyway).
-                    self.inner.reset(false);
+                    self.restart_stream();
                     self.at_boundary = true;
                     if input.is_empty() {
                         return Ok(());
@@ -798,6 +912,130 @@ mod tests {
         // §7.2.3.6: an empty payload "0x00".
         let mut i = Inflater::new(15, false);
         assert_eq!(inflate(&mut i, &[0x00]).unwrap(), b"");
+        assert_eq!(inflate(&mut i, &hello).unwrap(), b"Hello");
+    }
+
+    /// Inflates `payload` cut into `chunk`-byte pieces: the message, or why not.
+    fn try_inflate_split(
+        inf: &mut Inflater,
+        payload: &[u8],
+        chunk: usize,
+        scratch_len: usize,
+    ) -> Result<Vec<u8>, InflateError<()>> {
+        let mut scratch = vec![0u8; scratch_len];
+        let mut out = Vec::new();
+        let mut sink = |b: &[u8]| -> Result<(), ()> {
+            out.extend_from_slice(b);
+            Ok(())
+        };
+        for c in payload.chunks(chunk.max(1)) {
+            inf.inflate_chunk(c, &mut scratch, &mut sink)?;
+        }
+        inf.finish_message(&mut scratch, &mut |_: &[u8]| -> Result<(), ()> {
+            panic!("finish_message handed output to the sink")
+        })?;
+        Ok(out)
+    }
+
+    #[test]
+    fn payload_must_end_on_a_block_boundary() {
+        // RFC 7692 §7.2.1: the payload ends with the header of an empty
+        // stored block whose LEN/NLEN are the 00 00 ff ff the sender removed.
+        let rnd = random_bytes(3000, 21);
+        let txt = text(3000, 21);
+        for (kind, data) in [("stored", &rnd), ("huffman", &txt)] {
+            let p = compress(&mut Deflater::new(6, 15, false), data, usize::MAX);
+            if kind == "stored" {
+                assert_eq!(p[0] & 0b111, 0, "expected one stored block");
+                // Cut inside the stored block, and cut exactly 4 bytes short,
+                // where the tail would fill the block and end it on a boundary
+                // (zlib's data_type alone would accept that, echoing 00 00 ff ff).
+                for cut in [1500, p.len() - 1 - 4] {
+                    let r = inflate(&mut Inflater::new(15, false), &p[..cut]);
+                    assert_eq!(r, Err(InflateError::Corrupt), "{kind} cut at {cut}");
+                }
+            }
+            // The payload cut anywhere: refused, or (where the cut happens to
+            // fall right after an empty stored block's header) a prefix of
+            // the message, never bytes the client did not send.
+            for cut in 1..p.len() {
+                // Every cut whole; some also split into small pieces.
+                let splits: &[(usize, usize)] = if cut % 97 == 0 || cut + 8 > p.len() {
+                    &[(usize::MAX, RECOMMENDED_SCRATCH_LEN), (1, 1), (7, 5)]
+                } else {
+                    &[(usize::MAX, RECOMMENDED_SCRATCH_LEN)]
+                };
+                for &(chunk, scratch) in splits {
+                    let mut i = Inflater::new(15, false);
+                    if let Ok(got) = try_inflate_split(&mut i, &p[..cut], chunk, scratch) {
+                        assert!(data.starts_with(&got), "{kind} cut at {cut}: not a prefix");
+                    }
+                }
+            }
+            // The sender left its own 00 00 ff ff on: ours then starts a stored
+            // block that never ends. Refused, however the payload is split, on
+            // a fresh inflater and in the middle of a context-taking-over one.
+            let mut tail_on = p.clone();
+            tail_on.extend_from_slice(&TRAILER);
+            for (chunk, scratch) in [(usize::MAX, RECOMMENDED_SCRATCH_LEN), (1, 1), (3, 64)] {
+                let r = try_inflate_split(&mut Inflater::new(15, false), &tail_on, chunk, scratch);
+                assert_eq!(r, Err(InflateError::Corrupt), "{kind} tail on");
+                let mut d = Deflater::new(6, 15, false);
+                let mut i = Inflater::new(15, false);
+                let first = compress(&mut d, b"first message", 4);
+                assert_eq!(inflate(&mut i, &first).unwrap(), b"first message");
+                let mut second = compress(&mut d, data, 1000);
+                second.extend_from_slice(&TRAILER);
+                let r = try_inflate_split(&mut i, &second, chunk, scratch);
+                assert_eq!(
+                    r,
+                    Err(InflateError::Corrupt),
+                    "{kind} tail on, second message"
+                );
+            }
+            // Complete, it inflates under every split.
+            for (chunk, scratch) in [(usize::MAX, RECOMMENDED_SCRATCH_LEN), (1, 1), (3, 64)] {
+                let got = try_inflate_split(&mut Inflater::new(15, false), &p, chunk, scratch);
+                assert_eq!(got.as_ref(), Ok(data), "{kind}");
+            }
+        }
+        // Tails left on small and empty messages.
+        for msg in [&b""[..], b"x", b"Hello"] {
+            let mut p = compress(&mut Deflater::new(6, 15, false), msg, 1);
+            p.extend_from_slice(&TRAILER);
+            let r = inflate(&mut Inflater::new(15, false), &p);
+            assert_eq!(r, Err(InflateError::Corrupt), "{msg:?}");
+        }
+        // RFC 7692 §7.2.3.3's stored block, cut at every point.
+        let stored = [
+            0x00, 0x05, 0x00, 0xfa, 0xff, 0x48, 0x65, 0x6c, 0x6c, 0x6f, 0x00,
+        ];
+        // (Cut after its first byte it is the empty message, §7.2.3.6.)
+        for cut in 2..stored.len() {
+            let r = inflate(&mut Inflater::new(15, false), &stored[..cut]);
+            assert_eq!(r, Err(InflateError::Corrupt), "stored cut at {cut}");
+        }
+        // The last payload byte missing (the end of the block and the empty
+        // stored block's header): refused.
+        let hello = [0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00];
+        for cut in 1..hello.len() {
+            let r = inflate(&mut Inflater::new(15, false), &hello[..cut]);
+            assert_eq!(r, Err(InflateError::Corrupt), "hello cut at {cut}");
+        }
+        // The empty stored block may have BFINAL set (a final "00" with BFINAL
+        // is 0x01): an empty message, and the inflater goes on with a new
+        // stream.
+        let mut i = Inflater::new(15, false);
+        assert_eq!(inflate(&mut i, &[0x01]).unwrap(), b"");
+        assert_eq!(inflate(&mut i, &hello).unwrap(), b"Hello");
+        // "Hello" ends at bit 50 (3 + 5 * 8 + 7), so BFINAL of the stored
+        // block header after it is bit 2 of the last byte.
+        let mut fin = hello.to_vec();
+        *fin.last_mut().unwrap() = 0x04;
+        assert_eq!(inflate(&mut i, &fin).unwrap(), b"Hello");
+        assert_eq!(inflate(&mut i, &hello).unwrap(), b"Hello");
+        assert_eq!(inflate(&mut i, &[0x01]).unwrap(), b"");
+        assert_eq!(inflate(&mut i, &[0x01]).unwrap(), b"");
         assert_eq!(inflate(&mut i, &hello).unwrap(), b"Hello");
     }
 

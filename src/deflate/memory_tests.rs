@@ -136,7 +136,7 @@ fn inflater_memory() {
         drop(inflater);
     }
     // With no context takeover a window below 15 is re-created on every
-    // reset (flate2); the footprint stays the same.
+    // reset (zlib-rs resets only to window 15); the footprint stays the same.
     let mut small = Vec::new();
     let mut d = Deflater::new(6, 9, true);
     d.compress_message(&msg[..1000], &mut small)

@@ -8,9 +8,10 @@
 //!   never decompresses ahead of its sink, and a [`Deflater`] (server → client).
 //!
 //! Close codes the core should use (RFC 6455 §7.4.1):
-//! * corrupt compressed data ([`InflateError::Corrupt`]) → **1007**, the same
-//!   choice as other servers (RFC 7692 names no code; the payload is "not
-//!   consistent with the type of the message").
+//! * corrupt compressed data, including a payload that does not end on a
+//!   block boundary once the tail is appended ([`InflateError::Corrupt`]) →
+//!   **1007**, the same choice as other servers (RFC 7692 names no code; the
+//!   payload is "not consistent with the type of the message").
 //! * the sink refusing (size limit → 1009, bad UTF-8 → 1007) is the core's own
 //!   error, handed back untouched in [`InflateError::Sink`].
 //! * [`CompressError`] (never seen in practice) → **1011**.
