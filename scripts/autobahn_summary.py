@@ -225,15 +225,18 @@ def compare(run, expected, selected):
     return out
 
 
-def write_expected(run, path, unimplemented, merge):
-    """Write the baseline from this run (merged into the old one for a
-    subset run); cases matching `unimplemented` get the no-deflate grades."""
+def write_expected(run, path, unimplemented, selected, merge):
+    """Write the baseline from the selected cases of this run (merged into the
+    old one for a subset run); cases matching `unimplemented` get the
+    no-deflate grades."""
     data = {}
     if merge and os.path.exists(path):
         with open(path, encoding="utf-8") as f:
             data = json.load(f)
     unimpl = matcher(unimplemented) if unimplemented else (lambda _c: False)
     for cid, r in run.items():
+        if not selected(cid):
+            continue
         if unimpl(cid):
             data[cid] = {"behavior": UNIMPLEMENTED, "behaviorClose": UNIMPLEMENTED_CLOSE}
         else:
@@ -282,7 +285,7 @@ def main():
     base = os.path.basename(args.expected)
 
     if args.write_expected:
-        n = write_expected(run, args.expected, args.unimplemented, merge=args.cases.strip() != "*")
+        n = write_expected(run, args.expected, args.unimplemented, selected, merge=args.cases.strip() != "*")
         print(f"autobahn: wrote {args.expected} ({n} cases)")
 
     if os.path.exists(args.expected):
