@@ -7,13 +7,14 @@
 //! run early, what it said must be the start of what the second said.
 #![no_main]
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use libfuzzer_sys::fuzz_target;
 use wsecho::config::Config;
 use wsecho::connection::{Event, Status};
 use wsecho::deflate::DeflatePolicy;
+use wsecho::handshake::{Decision, decide};
 use wsecho_fuzz::client::{UPGRADES, upgrade_request};
 use wsecho_fuzz::drive::{Ending, Run, drive};
 use wsecho_fuzz::output::{self, Http, Item};
@@ -64,11 +65,25 @@ fn config(flags: u8, flags2: u8) -> Config {
     }
 }
 
+/// The size of the page a plain GET gets, measured once.
+fn landing_page_len() -> usize {
+    static LEN: OnceLock<usize> = OnceLock::new();
+    *LEN.get_or_init(|| {
+        let get = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+        let Decision::Reply(page) = decide(get, &Config::default()) else {
+            panic!("a plain GET is not upgraded");
+        };
+        let mut out = Vec::new();
+        page.write_to(&mut out);
+        out.len()
+    })
+}
+
 /// The most output `input_len` bytes fed in `calls` calls can produce.
 fn output_bound(cfg: &Config, input_len: usize, calls: usize) -> usize {
-    // The HTTP answer: a 101 with its extension header, or an error page whose body may
-    // quote a header value (at most the whole head).
-    let http = 1024 + cfg.max_header_bytes;
+    // The HTTP answer: a 101 with its extension header, the fixed landing page, or an
+    // error whose body may quote a header value (at most the whole head).
+    let http = landing_page_len().max(1024 + cfg.max_header_bytes);
     // Every client frame costs at least 6 bytes (2 of header, 4 of mask key).
     let frames = input_len / 6 + 1;
     // Each call can cut each frame once, and each piece is echoed as a frame of its own
