@@ -27,7 +27,7 @@ usage: scripts/bench.sh [options]
 EOF
 }
 
-RUNS=5 DURATION=2 WARMUP=0.5 QUICK=0 INSTRUCTIONS=0 BUILD=1
+RUNS=5 DURATION=2 WARMUP=0.5 QUICK=0 INSTRUCTIONS=0 BUILD=1 WSECHO_OK=1
 SERVERS="" ONLY="" OUT=""
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -62,9 +62,10 @@ if [ "$BUILD" = 1 ]; then
     log "building release binaries"
     cargo build --release -p wsecho-bench --bins
     # wsecho is written alongside this harness: a broken tree drops it from the comparison
-    # instead of stopping the peers' measurements.
+    # (rather than measuring a stale binary) instead of stopping the peers' measurements.
     if ! cargo build --release -p wsecho --bin wsecho; then
         log "wsecho does not build; benchmarking without it"
+        WSECHO_OK=0
     fi
 fi
 available=""
@@ -74,6 +75,7 @@ for s in $SERVERS; do
         tungstenite|fastwebsockets|raw) bin=$BIN/peer-$s ;;
         *) log "unknown server $s"; exit 2 ;;
     esac
+    if [ "$s" = wsecho ] && [ "$WSECHO_OK" = 0 ]; then continue; fi
     if [ -x "$bin" ]; then available="$available $s"; else log "no $bin; skipping $s"; fi
 done
 SERVERS="${available# }"
