@@ -85,19 +85,20 @@ SERVERS="${available# }"
 # One core each, so neither process steals the other's CPU and each server's one thread
 # gets a whole core.
 if [ "$(nproc)" -ge 2 ] && command -v taskset >/dev/null; then
-    PIN_SERVER="taskset -c 0" PIN_LOADGEN="taskset -c 1"
+    PIN_SERVER=(taskset -c 0) PIN_LOADGEN=(taskset -c 1)
 else
     log "fewer than 2 CPUs or no taskset: running unpinned"
-    PIN_SERVER="" PIN_LOADGEN=""
+    PIN_SERVER=() PIN_LOADGEN=()
 fi
 
 # --- servers ---------------------------------------------------------------------------
 SERVER_PID="" SERVER_PORT=""
 
+# server_cmd NAME: sets CMD to the command line that starts server NAME on a free port.
 server_cmd() {
     case "$1" in
-        wsecho) echo "$BIN/wsecho --host 127.0.0.1 --port 0" ;;
-        *) echo "$BIN/peer-$1 --host 127.0.0.1 --port 0" ;;
+        wsecho) CMD=("$BIN/wsecho" --host 127.0.0.1 --port 0) ;;
+        *) CMD=("$BIN/peer-$1" --host 127.0.0.1 --port 0) ;;
     esac
 }
 
@@ -108,11 +109,10 @@ start_server() {
     local out="$OUT/server.out" err="$OUT/server-$name.err"
     : >"$out"
     # The idle workload holds 10,000 connections: lift the descriptor limit first.
-    # shellcheck disable=SC2046
-    (ulimit -n "$(ulimit -Hn)"; exec "$@" $(server_cmd "$name") >"$out" 2>>"$err") &
+    server_cmd "$name"
+    (ulimit -n "$(ulimit -Hn)"; exec "$@" "${CMD[@]}" >"$out" 2>>"$err") &
     SERVER_PID=$!
-    local i
-    for i in $(seq 400); do
+    for _ in $(seq 400); do
         SERVER_PORT=$(sed -n 's/.*listening on ws:\/\/.*:\([0-9][0-9]*\).*/\1/p' "$out" | head -n1)
         [ -n "$SERVER_PORT" ] && return 0
         kill -0 "$SERVER_PID" 2>/dev/null || break
@@ -132,7 +132,11 @@ stop_server() {
 }
 trap stop_server EXIT
 
-raw_flag() { [ "$1" = raw ] && echo --raw || true; }
+# raw_args NAME: sets RAW to the loadgen flags NAME needs (the raw peer echoes masked frames).
+raw_args() {
+    RAW=()
+    if [ "$1" = raw ]; then RAW=(--raw); fi
+}
 
 # --- instructions per message ----------------------------------------------------------
 if [ "$INSTRUCTIONS" = 1 ]; then
@@ -147,8 +151,8 @@ if [ "$INSTRUCTIONS" = 1 ]; then
         for m in $M1 $M2; do
             cg="$OUT/callgrind.$s.$m.out"
             start_server "$s" valgrind --tool=callgrind --callgrind-out-file="$cg"
-            # shellcheck disable=SC2046
-            $PIN_LOADGEN "$BIN/loadgen" pingpong --port "$SERVER_PORT" $(raw_flag "$s") \
+            raw_args "$s"
+            "${PIN_LOADGEN[@]}" "$BIN/loadgen" pingpong --port "$SERVER_PORT" "${RAW[@]}" \
                 -c 100 -s 20 --messages "$m" --timeout 600 --tag "server=$s" >>"$OUT/instructions.txt"
             stop_server # callgrind writes its totals as the server exits on SIGTERM
             ir[$m]=$(sed -n 's/^totals: *\([0-9]*\).*/\1/p' "$cg")
@@ -190,18 +194,19 @@ log "$RUNS round(s) x $total workload(s) x $n_servers server(s): $SERVERS; resul
 # state spreads over every server instead of favouring whichever ran first.
 for run in $(seq "$RUNS"); do
     for w in "${WORKLOADS[@]}"; do
-        id="${w%%|*}" args="${w#*|}"
+        id="${w%%|*}"
+        read -ra args <<<"${w#*|}"
         if [ -n "$ONLY" ] && ! grep -qE "$ONLY" <<<"$id"; then continue; fi
         for s in $SERVERS; do
             tag="workload=$id server=$s run=$run"
             # A fresh server per run, so peak RSS and idle RSS belong to this workload alone.
-            if ! start_server "$s" $PIN_SERVER; then
+            if ! start_server "$s" "${PIN_SERVER[@]}"; then
                 echo "$tag error=start" >>"$RESULTS"
                 continue
             fi
-            # shellcheck disable=SC2086
-            if line=$($PIN_LOADGEN "$BIN/loadgen" $args --port "$SERVER_PORT" --server-pid "$SERVER_PID" \
-                $(raw_flag "$s") --duration "$DURATION" --warmup "$WARMUP" --tag "$tag" 2>>"$OUT/loadgen.err"); then
+            raw_args "$s"
+            if line=$("${PIN_LOADGEN[@]}" "$BIN/loadgen" "${args[@]}" --port "$SERVER_PORT" --server-pid "$SERVER_PID" \
+                "${RAW[@]}" --duration "$DURATION" --warmup "$WARMUP" --tag "$tag" 2>>"$OUT/loadgen.err"); then
                 echo "$line" >>"$RESULTS"
             else
                 log "$tag failed: $(tail -n1 "$OUT/loadgen.err")"
