@@ -26,6 +26,11 @@ pub enum Action {
 }
 
 impl Keepalive {
+    /// Whether the configuration asks for any of this.
+    pub fn wanted(config: &Config) -> bool {
+        config.idle_timeout.is_some() || config.ping_interval.is_some()
+    }
+
     pub fn new(now: Instant) -> Self {
         Keepalive {
             last_input: now,

@@ -36,9 +36,9 @@ enum Phase {
     /// then wait for the peer to close TCP or for the deadline. Input is discarded:
     /// after failing, RFC 6455 §7.1.7 says the endpoint "MUST NOT continue to attempt
     /// to process data (including a responding Close frame)".
-    Closing,
+    Closing(Counts),
     /// Drop the socket now.
-    Done,
+    Done(Counts),
 }
 
 /// What the driver should do with the socket, asked after each call.
@@ -66,9 +66,10 @@ pub struct Connection {
     phase: Phase,
     /// When the current phase times out, if it can.
     deadline: Option<Instant>,
-    keepalive: Keepalive,
-    counts: Counts,
-    events: Vec<Event>,
+    /// Only when an idle timeout or keepalive pings are configured.
+    keepalive: Option<Box<Keepalive>>,
+    /// Boxed and freed once drained: events are rare, idle connections hold none.
+    events: Option<Box<Vec<Event>>>,
 }
 
 impl Connection {
@@ -79,9 +80,8 @@ impl Connection {
             config,
             phase: Phase::Handshake(HeadBuffer::default()),
             deadline,
-            keepalive: Keepalive::new(now),
-            counts: Counts::default(),
-            events: Vec::new(),
+            keepalive: None,
+            events: None,
         }
     }
 
@@ -121,23 +121,26 @@ impl Connection {
                 match upgraded {
                     Err(reply) => self.refuse(reply, now, out),
                     Ok((receiver, result)) => {
-                        self.events.push(Event::Opened {
+                        self.event(Event::Opened {
                             deflate: receiver.has_deflate(),
                         });
                         self.phase = Phase::Open(receiver);
-                        self.keepalive = Keepalive::new(now);
-                        self.deadline = self.keepalive.deadline(&self.config);
+                        self.keepalive =
+                            Keepalive::wanted(&self.config).then(|| Box::new(Keepalive::new(now)));
+                        self.deadline = self.keepalive_deadline();
                         self.after_receive(result, now, out);
                     }
                 }
             }
             Phase::Open(receiver) => {
                 // Only a store: the keepalive deadline is re-derived lazily when it fires.
-                self.keepalive.saw_input(now);
+                if let Some(keepalive) = &mut self.keepalive {
+                    keepalive.saw_input(now);
+                }
                 let result = receiver.receive(input, &self.config, out);
                 self.after_receive(result, now, out);
             }
-            Phase::Closing | Phase::Done => {}
+            Phase::Closing(_) | Phase::Done(_) => {}
         }
     }
 
@@ -145,16 +148,16 @@ impl Connection {
     pub fn handle_eof(&mut self) {
         match self.phase {
             Phase::Handshake(ref head) if !head.is_empty() => {
-                self.events.push(Event::Dropped {
+                self.event(Event::Dropped {
                     during: "handshake",
                 });
             }
-            Phase::Open(_) => self.events.push(Event::Dropped {
+            Phase::Open(_) => self.event(Event::Dropped {
                 during: "open connection, no close frame",
             }),
             _ => {}
         }
-        self.set_phase(Phase::Done);
+        self.set_done();
         self.deadline = None;
     }
 
@@ -165,10 +168,13 @@ impl Connection {
         }
         let during = match self.phase {
             Phase::Handshake(_) => "handshake",
-            Phase::Closing => "close handshake",
-            Phase::Done => return,
+            Phase::Closing(_) => "close handshake",
+            Phase::Done(_) => return,
             Phase::Open(_) => {
-                match self.keepalive.on_deadline(now, &self.config) {
+                let Some(keepalive) = self.keepalive.as_mut() else {
+                    return;
+                };
+                match keepalive.on_deadline(now, &self.config) {
                     keepalive::Action::Wait => {}
                     keepalive::Action::Ping => {
                         emit::frame(out, true, false, Opcode::Ping, b"wsecho")
@@ -178,20 +184,20 @@ impl Connection {
                         return;
                     }
                     keepalive::Action::NoPong => {
-                        self.events.push(Event::TimedOut {
+                        self.event(Event::TimedOut {
                             during: "keepalive (no answer to ping)",
                         });
-                        self.set_phase(Phase::Done);
+                        self.set_done();
                         self.deadline = None;
                         return;
                     }
                 }
-                self.deadline = self.keepalive.deadline(&self.config);
+                self.deadline = self.keepalive_deadline();
                 return;
             }
         };
-        self.events.push(Event::TimedOut { during });
-        self.set_phase(Phase::Done);
+        self.event(Event::TimedOut { during });
+        self.set_done();
         self.deadline = None;
     }
 
@@ -203,34 +209,46 @@ impl Connection {
     pub fn status(&self) -> Status {
         match self.phase {
             Phase::Handshake(_) | Phase::Open(_) => Status::Open,
-            Phase::Closing => Status::Closing,
-            Phase::Done => Status::Done,
+            Phase::Closing(_) => Status::Closing,
+            Phase::Done(_) => Status::Done,
         }
     }
 
     /// The next thing that happened, oldest first.
     pub fn poll_event(&mut self) -> Option<Event> {
-        if self.events.is_empty() {
-            None
-        } else {
-            Some(self.events.remove(0))
+        let events = self.events.as_mut()?;
+        let event = (!events.is_empty()).then(|| events.remove(0));
+        if events.is_empty() {
+            self.events = None;
         }
+        event
+    }
+
+    fn event(&mut self, event: Event) {
+        self.events.get_or_insert_with(Box::default).push(event);
+    }
+
+    fn keepalive_deadline(&self) -> Option<Instant> {
+        self.keepalive
+            .as_ref()
+            .and_then(|k| k.deadline(&self.config))
     }
 
     /// Messages and bytes handled so far.
     pub fn counts(&self) -> Counts {
         match &self.phase {
+            Phase::Handshake(_) => Counts::default(),
             Phase::Open(receiver) => receiver.counts(),
-            _ => self.counts,
+            Phase::Closing(counts) | Phase::Done(counts) => *counts,
         }
     }
 
-    /// Moves to `phase`, keeping the counts of the receiver it replaces.
-    fn set_phase(&mut self, phase: Phase) {
-        if let Phase::Open(receiver) = &self.phase {
-            self.counts = receiver.counts();
-        }
-        self.phase = phase;
+    fn set_closing(&mut self) {
+        self.phase = Phase::Closing(self.counts());
+    }
+
+    fn set_done(&mut self) {
+        self.phase = Phase::Done(self.counts());
     }
 
     /// Starts the server-side close (shutdown, idle, backpressure): sends a close with
@@ -240,17 +258,17 @@ impl Connection {
         match self.phase {
             Phase::Open(_) => {
                 emit::close(out, code, reason);
-                self.events.push(Event::ServerClosed {
+                self.event(Event::ServerClosed {
                     code,
                     reason: reason.to_string(),
                 });
                 self.enter_closing(now);
             }
             Phase::Handshake(_) => {
-                self.set_phase(Phase::Done);
+                self.set_done();
                 self.deadline = None;
             }
-            Phase::Closing | Phase::Done => {}
+            Phase::Closing(_) | Phase::Done(_) => {}
         }
     }
 
@@ -266,7 +284,7 @@ impl Connection {
         match result {
             Ok(()) => {}
             Err(Stop::PeerClosed { code }) => {
-                self.events.push(Event::PeerClosed { code });
+                self.event(Event::PeerClosed { code });
                 self.enter_closing(now);
             }
             Err(Stop::Fail(error)) => self.fail(error, now, out),
@@ -278,13 +296,13 @@ impl Connection {
     fn fail(&mut self, error: ProtocolError, now: Instant, out: &mut Vec<u8>) {
         debug_assert_ne!(error.close_code(), close_code::NORMAL);
         emit::close(out, error.close_code(), &error.to_string());
-        self.events.push(Event::Failed(error));
+        self.event(Event::Failed(error));
         self.enter_closing(now);
     }
 
     fn refuse(&mut self, reply: HttpReply, now: Instant, out: &mut Vec<u8>) {
         reply.write_to(out);
-        self.events.push(Event::Refused {
+        self.event(Event::Refused {
             status: reply.status,
             reason: reply.body.trim_end().to_string(),
         });
@@ -292,7 +310,7 @@ impl Connection {
     }
 
     fn enter_closing(&mut self, now: Instant) {
-        self.set_phase(Phase::Closing);
+        self.set_closing();
         self.deadline = Some(now + self.config.close_timeout);
     }
 }

@@ -19,9 +19,8 @@ use crate::frame::close_code;
 pub struct Client {
     pub stream: TcpStream,
     pub conn: Connection,
-    /// Bytes the socket has not taken yet; `out[written..]` is still pending.
-    out: Vec<u8>,
-    written: usize,
+    /// Bytes the socket has not taken yet; only while there are any.
+    out: Option<Box<Pending>>,
     /// WRITABLE interest is registered only while output is pending.
     wants_writable: bool,
     write_shut: bool,
@@ -29,6 +28,20 @@ pub struct Client {
     pub read_paused: bool,
     /// The deadline last handed to the timer heap.
     pub scheduled: Option<Instant>,
+}
+
+/// Output the socket has not taken yet.
+#[derive(Default)]
+struct Pending {
+    bytes: Vec<u8>,
+    /// `bytes[written..]` is still to be written.
+    written: usize,
+}
+
+/// The connection's own output buffer, for bytes that must queue behind pending ones
+/// (or that are produced outside a read).
+fn out_buf(out: &mut Option<Box<Pending>>) -> &mut Vec<u8> {
+    &mut out.get_or_insert_with(Box::default).bytes
 }
 
 /// What reading found.
@@ -44,8 +57,7 @@ impl Client {
         Client {
             stream,
             conn,
-            out: Vec::new(),
-            written: 0,
+            out: None,
             wants_writable: false,
             write_shut: false,
             read_paused: false,
@@ -54,7 +66,7 @@ impl Client {
     }
 
     pub fn pending_out(&self) -> usize {
-        self.out.len() - self.written
+        self.out.as_ref().map_or(0, |p| p.bytes.len() - p.written)
     }
 
     /// Reads and processes until the socket is drained, a short read says it is, the
@@ -75,8 +87,12 @@ impl Client {
                     "client is not reading: {} bytes of echoes pending",
                     self.pending_out()
                 );
-                self.conn
-                    .close(close_code::POLICY_VIOLATION, &reason, now, &mut self.out);
+                self.conn.close(
+                    close_code::POLICY_VIOLATION,
+                    &reason,
+                    now,
+                    out_buf(&mut self.out),
+                );
             }
             if self.pending_out() > config.write_high_water {
                 self.read_paused = true;
@@ -99,7 +115,8 @@ impl Client {
                         }
                     } else {
                         // Output is already queued: append behind it, in order.
-                        self.conn.handle_input(&mut buf[..n], now, &mut self.out);
+                        self.conn
+                            .handle_input(&mut buf[..n], now, out_buf(&mut self.out));
                     }
                     // A short read drained the socket: the next arrival raises a new edge.
                     if n < buf.len() || self.conn.status() == Status::Done {
@@ -126,7 +143,7 @@ impl Client {
             }
         }
         if written < data.len() {
-            self.out.extend_from_slice(&data[written..]);
+            out_buf(&mut self.out).extend_from_slice(&data[written..]);
         }
         Ok(())
     }
@@ -134,47 +151,41 @@ impl Client {
     /// Writes pending output until done or the socket is full; half-closes once a
     /// closing connection has sent everything.
     pub fn flush(&mut self) -> io::Result<()> {
-        if self.out.is_empty() && (self.write_shut || self.conn.status() != Status::Closing) {
-            return Ok(());
+        if let Some(pending) = self.out.as_deref_mut() {
+            while pending.written < pending.bytes.len() {
+                match self.stream.write(&pending.bytes[pending.written..]) {
+                    Ok(0) => return Err(ErrorKind::WriteZero.into()),
+                    Ok(n) => pending.written += n,
+                    Err(e) if e.kind() == ErrorKind::WouldBlock => return Ok(()),
+                    Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                    Err(e) => return Err(e),
+                }
+            }
+            // Drained: give the memory back (this buffer is only used under backpressure).
+            self.out = None;
         }
-        while self.written < self.out.len() {
-            match self.stream.write(&self.out[self.written..]) {
-                Ok(0) => return Err(ErrorKind::WriteZero.into()),
-                Ok(n) => self.written += n,
-                Err(e) if e.kind() == ErrorKind::WouldBlock => break,
-                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
-                Err(e) => return Err(e),
-            }
-        }
-        if self.written == self.out.len() {
-            if self.out.capacity() > 0 {
-                // Drained: give the memory back (this buffer is only used under backpressure).
-                self.out = Vec::new();
-            }
-            self.written = 0;
-            if self.conn.status() == Status::Closing && !self.write_shut {
-                // The server closes TCP first (RFC 6455 §7.1.1): FIN after our last bytes,
-                // then read until the peer closes so that unread input cannot turn our
-                // close into a reset.
-                self.write_shut = true;
-                let _ = self.stream.shutdown(Shutdown::Write);
-            }
+        if self.conn.status() == Status::Closing && !self.write_shut {
+            // The server closes TCP first (RFC 6455 §7.1.1): FIN after our last bytes,
+            // then read until the peer closes so that unread input cannot turn our
+            // close into a reset.
+            self.write_shut = true;
+            let _ = self.stream.shutdown(Shutdown::Write);
         }
         Ok(())
     }
 
     pub fn handle_timeout(&mut self, now: Instant) {
-        self.conn.handle_timeout(now, &mut self.out);
+        self.conn.handle_timeout(now, out_buf(&mut self.out));
     }
 
     /// Answers the handshake with an HTTP error and closes.
     pub fn reject(&mut self, status: u16, body: &str, now: Instant) {
-        self.conn.reject(status, body, now, &mut self.out);
+        self.conn.reject(status, body, now, out_buf(&mut self.out));
     }
 
     /// Starts a server-side close handshake.
     pub fn close(&mut self, code: u16, reason: &str, now: Instant) {
-        self.conn.close(code, reason, now, &mut self.out);
+        self.conn.close(code, reason, now, out_buf(&mut self.out));
     }
 
     /// Registers WRITABLE only while output is pending.
