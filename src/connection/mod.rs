@@ -68,7 +68,9 @@ pub struct Connection {
     deadline: Option<Instant>,
     /// Only when an idle timeout or keepalive pings are configured.
     keepalive: Option<Box<Keepalive>>,
-    /// Boxed and freed once drained: events are rare, idle connections hold none.
+    /// Boxed and freed once drained: events are rare, idle connections hold none, and
+    /// the box costs 8 bytes per connection where a `Vec` would cost 24.
+    #[allow(clippy::box_collection)]
     events: Option<Box<Vec<Event>>>,
 }
 
