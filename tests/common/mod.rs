@@ -8,7 +8,7 @@
 
 use std::io::{self, BufRead, BufReader, ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
@@ -159,6 +159,39 @@ impl Server {
             .unwrap_or_else(|e| panic!("tungstenite handshake failed: {e}"));
         assert_eq!(response.status().as_u16(), 101);
         ws
+    }
+
+    /// Sends `signal` (e.g. `libc::SIGTERM`) to the server process.
+    pub fn signal(&self, signal: i32) {
+        let pid = libc::pid_t::try_from(self.child.id()).expect("pid fits pid_t");
+        // SAFETY: kill(2) with a pid we spawned and still own (not yet reaped).
+        let rc = unsafe { libc::kill(pid, signal) };
+        assert_eq!(
+            rc,
+            0,
+            "kill({pid}, {signal}) failed: {}",
+            io::Error::last_os_error()
+        );
+    }
+
+    /// The server's exit status if it has exited, without waiting.
+    pub fn try_exit_status(&mut self) -> Option<ExitStatus> {
+        self.child.try_wait().expect("waitpid on wsecho")
+    }
+
+    /// Waits up to `within` for the server to exit and returns its status, or `None` if it
+    /// is still running then.
+    pub fn wait_exit(&mut self, within: Duration) -> Option<ExitStatus> {
+        let deadline = Instant::now() + within;
+        loop {
+            if let Some(status) = self.try_exit_status() {
+                return Some(status);
+            }
+            if Instant::now() >= deadline {
+                return None;
+            }
+            thread::sleep(Duration::from_millis(10));
+        }
     }
 
     fn stop(&mut self) {
@@ -785,4 +818,30 @@ pub fn utf8_text(len: usize) -> String {
         i += 1;
     }
     s
+}
+
+// ---------------------------------------------------------------------------------------
+// The server's memory
+// ---------------------------------------------------------------------------------------
+
+/// A `kB` field of `/proc/PID/status` (`VmRSS`, `VmHWM`, `VmSize`, ...), in KiB; `None`
+/// once the process is gone.
+pub fn proc_status_kib(pid: u32, field: &str) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status.lines().find_map(|line| {
+        let value = line.strip_prefix(field)?.strip_prefix(':')?;
+        value.trim().trim_end_matches("kB").trim().parse().ok()
+    })
+}
+
+/// The resident memory of `pid` in KiB (`VmRSS`), panicking if it cannot be read.
+pub fn rss_kib(pid: u32) -> u64 {
+    proc_status_kib(pid, "VmRSS").unwrap_or_else(|| panic!("no VmRSS for pid {pid}"))
+}
+
+/// How many file descriptors `pid` has open (entries of `/proc/PID/fd`).
+pub fn fd_count(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .unwrap_or_else(|e| panic!("/proc/{pid}/fd: {e}"))
+        .count()
 }
