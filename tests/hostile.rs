@@ -777,7 +777,6 @@ fn settle_fds(pid: u32, fds: usize, within: Duration) -> usize {
 /// --ping-interval is set); the second holds it for the close timeout, and is why a
 /// shutdown whose clients answer at once still waits its whole 2 s grace.
 #[test]
-#[ignore = "server bug: a FIN queued behind the last bytes is never read (short-read return in src/server/client.rs)"]
 fn eof_arriving_with_the_last_bytes_is_noticed() {
     let server = Server::start(&[]);
     let pid = server.pid();

@@ -26,6 +26,8 @@ pub struct Client {
     write_shut: bool,
     /// Reading stopped because too much output is pending (backpressure).
     pub read_paused: bool,
+    /// The peer has shut down its side: read until EOF, not just until a short read.
+    pub read_to_eof: bool,
     /// The deadline last handed to the timer heap.
     pub scheduled: Option<Instant>,
 }
@@ -61,6 +63,7 @@ impl Client {
             wants_writable: false,
             write_shut: false,
             read_paused: false,
+            read_to_eof: false,
             scheduled: None,
         }
     }
@@ -119,7 +122,7 @@ impl Client {
                             .handle_input(&mut buf[..n], now, out_buf(&mut self.out));
                     }
                     // A short read drained the socket: the next arrival raises a new edge.
-                    if n < buf.len() || self.conn.status() == Status::Done {
+                    if (n < buf.len() && !self.read_to_eof) || self.conn.status() == Status::Done {
                         return ReadOutcome::Ok;
                     }
                 }

@@ -109,6 +109,14 @@ impl Server {
                     LISTENER => self.accept(now),
                     SIGNALS => self.on_signals(now),
                     Token(key) => {
+                        if event.is_read_closed() || event.is_error() {
+                            // The peer's FIN (or an error) is waiting behind any data: the
+                            // next read must not stop at a short read, or no edge is left
+                            // to tell us about it.
+                            if let Some(client) = self.clients.get_mut(key) {
+                                client.read_to_eof = true;
+                            }
+                        }
                         let readable =
                             event.is_readable() || event.is_read_closed() || event.is_error();
                         self.drive(key, readable, event.is_writable(), now);
