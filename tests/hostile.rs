@@ -447,10 +447,9 @@ fn absurd_lengths_are_refused_without_allocation() {
 /// With `--max-connections 5`, five clients upgrade, the sixth gets `HTTP/1.1 503` with a
 /// non-empty body; once one of the five has closed, a new client gets 101 (within 1 s).
 ///
-/// The refused client keeps its socket a moment after the 503 so that its FIN reaches the
-/// server apart from its request: a FIN that arrives in the same wakeup as the last bytes
-/// is missed (see `eof_arriving_with_the_last_bytes_is_noticed`), and the refused
-/// connection would then hold its slot until `--close-timeout`.
+/// A refused connection holds a slot until its client has closed, so the refused sixth
+/// must be noticed gone as promptly as the leaving client (a FIN that came with its
+/// request was once missed, and the slot held until `--close-timeout`).
 #[test]
 fn connection_limit_holds_and_frees_a_slot_on_close() {
     let server = Server::start(&["--max-connections", "5"]);
@@ -459,14 +458,7 @@ fn connection_limit_holds_and_frees_a_slot_on_close() {
         round_trip(c, b"in");
     }
 
-    let mut sixth = server.connect();
-    sixth
-        .write_all(&Request::upgrade(&server.host()).to_bytes())
-        .unwrap();
-    let refused = read_response(&mut sixth);
-    assert_server_closes(&mut sixth, CLOSE_BOUND);
-    thread::sleep(Duration::from_millis(100));
-    drop(sixth);
+    let refused = expect_refused(&server, &Request::upgrade(&server.host()).to_bytes());
     assert_eq!(refused.status, 503, "{refused:?}");
     assert!(refused.version == "HTTP/1.1", "{refused:?}");
     assert!(
@@ -515,7 +507,9 @@ fn connection_limit_holds_and_frees_a_slot_on_close() {
 
 /// Signals the server with `signal` while one client is idle and another is inside a
 /// fragmented message: both get close 1001 ("server shutting down"), reply, see TCP
-/// closed, and the server exits with status 0 within 3 s, logging its summary.
+/// closed, and the server exits with status 0 within 3 s, logging its summary. Since both
+/// clients answer at once, it must not wait out its 2 s grace either: it exits within
+/// 1.5 s of the signal.
 fn shutdown_on(signal: i32) {
     let mut server = Server::start(&[]);
     let mut idle = server.open();
@@ -539,6 +533,11 @@ fn shutdown_on(signal: i32) {
         .unwrap_or_else(|| panic!("wsecho still running 3 s after signal {signal}"));
     eprintln!("exited {status:?} after {:?}", signalled.elapsed());
     assert_eq!(status.code(), Some(0), "exit status after signal {signal}");
+    assert!(
+        signalled.elapsed() < Duration::from_millis(1500),
+        "wsecho waited {:?} although every client had answered its close",
+        signalled.elapsed()
+    );
     // The summary counters are logged on the way out (the log pipe may lag the exit).
     let deadline = Instant::now() + Duration::from_secs(1);
     while !server.log().contains("upgraded") && Instant::now() < deadline {
@@ -770,12 +769,11 @@ fn settle_fds(pid: u32, fds: usize, within: Duration) -> usize {
 ///   client's close reply and FIN: the descriptor must be freed within 1 s, not at
 ///   `--close-timeout` (3 s).
 ///
-/// Currently fails both ways: after a short read the driver waits for the next edge
-/// (`src/server/client.rs`: "A short read drained the socket: the next arrival raises a
-/// new edge"), but a FIN that came with the data raises none. The first case leaks the
+/// A regression test: the driver used to stop at a short read and wait for the next edge,
+/// but a FIN that came with the data raises none. The first case then leaked the
 /// connection for good (no timer runs on an open connection unless --idle-timeout or
-/// --ping-interval is set); the second holds it for the close timeout, and is why a
-/// shutdown whose clients answer at once still waits its whole 2 s grace.
+/// --ping-interval is set); the second held it for the close timeout, and made a
+/// shutdown whose clients answered at once wait out its whole 2 s grace.
 #[test]
 fn eof_arriving_with_the_last_bytes_is_noticed() {
     let server = Server::start(&[]);
