@@ -140,8 +140,9 @@ impl XorShift {
 // ---------------------------------------------------------------------------------------
 
 /// Peak server RSS allowed while a client pushes up to 1 GiB without reading, at the
-/// default `--write-high-water` of 1 MiB. Measured: ~5 MiB peak (2.5 MiB idle), whatever
-/// the client pushed; the bound leaves room for allocator and kernel variation.
+/// default `--write-high-water` of 1 MiB. Measured: 5.1–5.4 MiB peak from 3.3 MiB idle
+/// (release build; debug 8 MiB from 6 MiB), the client blocked after 9–11 MiB; the bound
+/// leaves room for allocator and kernel variation.
 const PUSH_RSS_BOUND_MIB: u64 = 32;
 
 /// How the pusher ended.
