@@ -9,7 +9,7 @@ use crate::payload::Kind;
 /// Load generator for WebSocket echo servers: one thread, masks every frame it sends and
 /// verifies every byte echoed back, then prints one `key=value` line describing the run.
 #[derive(Parser, Debug, Clone)]
-#[command(version, about)]
+#[command(version)]
 pub struct Args {
     /// What to measure.
     #[arg(value_enum)]
@@ -23,7 +23,8 @@ pub struct Args {
     #[arg(long, short)]
     pub port: u16,
 
-    /// Pid of the server process, for its CPU time (/proc/PID/stat) and memory (/proc/PID/status).
+    /// Pid of the server process, for its CPU time (/proc/PID/task/*/schedstat, else
+    /// /proc/PID/stat) and memory (/proc/PID/status).
     #[arg(long)]
     pub server_pid: Option<u32>,
 
