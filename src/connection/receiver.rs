@@ -5,6 +5,7 @@
 use super::Counts;
 use super::control::{self, ControlBuf, ControlOutcome};
 use super::deflate::DeflateSession;
+use super::emit;
 use super::message::Message;
 use crate::config::Config;
 use crate::error::ProtocolError;
@@ -69,6 +70,15 @@ impl Receiver {
         out: &mut Vec<u8>,
     ) -> Result<(), Stop> {
         loop {
+            if self.frame.is_none() && self.message.is_none() && self.header_len == 0 {
+                if input.is_empty() {
+                    return Ok(());
+                }
+                if let Some(consumed) = self.whole_message(input, config, out)? {
+                    advance(&mut input, consumed);
+                    continue;
+                }
+            }
             if self.frame.is_none() {
                 let Some(header) = self.next_header(&mut input)? else {
                     return Ok(());
@@ -84,6 +94,40 @@ impl Receiver {
             let rest = self.payload(input, config, out)?;
             input = rest;
         }
+    }
+
+    /// The common case, taken without the per-frame state: a whole unfragmented,
+    /// uncompressed data message at the front of `input`. It is unmasked in place,
+    /// validated and echoed as the same frame; returns the bytes it took. `None` when
+    /// the front of `input` is anything else, for the general path to handle.
+    fn whole_message(
+        &mut self,
+        input: &mut [u8],
+        config: &Config,
+        out: &mut Vec<u8>,
+    ) -> Result<Option<usize>, Stop> {
+        let Some((header, header_len)) = parse_client_header(input)? else {
+            return Ok(None);
+        };
+        let whole = header.fin
+            && header.rsv == 0
+            && matches!(header.opcode, Opcode::Text | Opcode::Binary)
+            && header.payload_len <= config.max_frame_size
+            && header.payload_len <= config.max_message_size
+            && header.payload_len <= (input.len() - header_len) as u64;
+        if !whole {
+            return Ok(None);
+        }
+        let end = header_len + header.payload_len as usize;
+        let payload = &mut input[header_len..end];
+        apply_mask(payload, header.mask_key, 0);
+        if header.opcode == Opcode::Text && simdutf8::basic::from_utf8(payload).is_err() {
+            return Err(ProtocolError::InvalidUtf8.into());
+        }
+        emit::frame(out, true, false, header.opcode, payload);
+        self.counts.bytes += header.payload_len;
+        self.counts.messages += 1;
+        Ok(Some(end))
     }
 
     /// Parses the next header from the stashed bytes and/or `input`, advancing `input`
