@@ -91,58 +91,65 @@ impl Connection {
     /// in place. Everything to send is appended to `out`.
     pub fn handle_input(&mut self, input: &mut [u8], now: Instant, out: &mut Vec<u8>) {
         match &mut self.phase {
-            Phase::Handshake(head) => {
-                let config = &self.config;
-                let upgraded = match head.feed(input, config.max_header_bytes) {
-                    Head::Incomplete => return,
-                    Head::TooLarge => Err(HttpReply::error(
-                        431,
-                        format!("request head exceeds {} bytes\n", config.max_header_bytes),
-                    )),
-                    Head::Complete { head, rest } => match decide(head, config) {
-                        Decision::Reply(reply) => Err(reply),
-                        Decision::Upgrade { accept, deflate } => {
-                            let mut ext = Vec::new();
-                            if let Some(params) = &deflate {
-                                params.write_response(&mut ext);
-                            }
-                            write_switching_protocols(
-                                out,
-                                &accept,
-                                deflate.is_some().then_some(&ext[..]),
-                            );
-                            let session =
-                                deflate.map(|p| Box::new(deflate::DeflateSession::new(p, config)));
-                            let mut receiver = Receiver::new(session);
-                            // Frames the client pipelined behind its request.
-                            let result = receiver.receive(rest, config, out);
-                            Ok((receiver, result))
-                        }
-                    },
-                };
-                match upgraded {
-                    Err(reply) => self.refuse(reply, now, out),
-                    Ok((receiver, result)) => {
-                        self.event(Event::Opened {
-                            deflate: receiver.has_deflate(),
-                        });
-                        self.phase = Phase::Open(receiver);
-                        self.keepalive =
-                            Keepalive::wanted(&self.config).then(|| Box::new(Keepalive::new(now)));
-                        self.deadline = self.keepalive_deadline();
-                        self.after_receive(result, now, out);
-                    }
-                }
-            }
             Phase::Open(receiver) => {
                 // Only a store: the keepalive deadline is re-derived lazily when it fires.
                 if let Some(keepalive) = &mut self.keepalive {
                     keepalive.saw_input(now);
                 }
-                let result = receiver.receive(input, &self.config, out);
-                self.after_receive(result, now, out);
+                if let Err(stop) = receiver.receive(input, &self.config, out) {
+                    self.stopped(stop, now, out);
+                }
             }
+            Phase::Handshake(_) => self.handshake_input(input, now, out),
             Phase::Closing(_) | Phase::Done(_) => {}
+        }
+    }
+
+    /// Input while the upgrade request is still being collected: kept out of line so
+    /// that the open connection's path stays small.
+    #[inline(never)]
+    fn handshake_input(&mut self, input: &mut [u8], now: Instant, out: &mut Vec<u8>) {
+        let Phase::Handshake(head) = &mut self.phase else {
+            return;
+        };
+        let config = &self.config;
+        let upgraded = match head.feed(input, config.max_header_bytes) {
+            Head::Incomplete => return,
+            Head::TooLarge => Err(HttpReply::error(
+                431,
+                format!("request head exceeds {} bytes\n", config.max_header_bytes),
+            )),
+            Head::Complete { head, rest } => match decide(head, config) {
+                Decision::Reply(reply) => Err(reply),
+                Decision::Upgrade { accept, deflate } => {
+                    let mut ext = Vec::new();
+                    if let Some(params) = &deflate {
+                        params.write_response(&mut ext);
+                    }
+                    write_switching_protocols(out, &accept, deflate.is_some().then_some(&ext[..]));
+                    let session =
+                        deflate.map(|p| Box::new(deflate::DeflateSession::new(p, config)));
+                    let mut receiver = Receiver::new(session);
+                    // Frames the client pipelined behind its request.
+                    let result = receiver.receive(rest, config, out);
+                    Ok((receiver, result))
+                }
+            },
+        };
+        match upgraded {
+            Err(reply) => self.refuse(reply, now, out),
+            Ok((receiver, result)) => {
+                self.event(Event::Opened {
+                    deflate: receiver.has_deflate(),
+                });
+                self.phase = Phase::Open(receiver);
+                self.keepalive =
+                    Keepalive::wanted(&self.config).then(|| Box::new(Keepalive::new(now)));
+                self.deadline = self.keepalive_deadline();
+                if let Err(stop) = result {
+                    self.stopped(stop, now, out);
+                }
+            }
         }
     }
 
@@ -282,14 +289,15 @@ impl Connection {
         }
     }
 
-    fn after_receive(&mut self, result: Result<(), Stop>, now: Instant, out: &mut Vec<u8>) {
-        match result {
-            Ok(()) => {}
-            Err(Stop::PeerClosed { code }) => {
+    /// The receiver stopped: the peer closed, or broke a rule.
+    #[cold]
+    fn stopped(&mut self, stop: Stop, now: Instant, out: &mut Vec<u8>) {
+        match stop {
+            Stop::PeerClosed { code } => {
                 self.event(Event::PeerClosed { code });
                 self.enter_closing(now);
             }
-            Err(Stop::Fail(error)) => self.fail(error, now, out),
+            Stop::Fail(error) => self.fail(error, now, out),
         }
     }
 

@@ -153,7 +153,17 @@ impl Client {
 
     /// Writes pending output until done or the socket is full; half-closes once a
     /// closing connection has sent everything.
+    #[inline]
     pub fn flush(&mut self) -> io::Result<()> {
+        // The usual case, kept cheap: nothing queued and no half-close due.
+        if self.out.is_none() && (self.write_shut || self.conn.status() != Status::Closing) {
+            return Ok(());
+        }
+        self.flush_pending()
+    }
+
+    #[inline(never)]
+    fn flush_pending(&mut self) -> io::Result<()> {
         if let Some(pending) = self.out.as_deref_mut() {
             while pending.written < pending.bytes.len() {
                 match self.stream.write(&pending.bytes[pending.written..]) {

@@ -229,6 +229,7 @@ impl Server {
     }
 
     /// Flushes, logs events, reschedules the deadline, and drops finished connections.
+    #[inline]
     fn after_io(&mut self, key: usize, now: Instant) {
         let Some(client) = self.clients.get_mut(key) else {
             return;
