@@ -143,6 +143,9 @@ if [ "$INSTRUCTIONS" = 1 ]; then
     command -v valgrind >/dev/null || { log "valgrind is not installed"; exit 1; }
     # Two runs that differ only in message count: the difference cancels startup,
     # connection setup and shutdown, leaving the cost of the extra echoes alone.
+    # Note: valgrind counts each iteration of a rep-prefixed string instruction (rep stosb
+    # in memset, rep movsb in memcpy) as one instruction, so code that clears or copies big
+    # buffers per message scores far worse here than its CPU time suggests.
     M1=20000 M2=120000
     echo "| server | Ir, $M1 msgs | Ir, $M2 msgs | instructions / message |"
     echo "|---|---|---|---|"
@@ -150,15 +153,26 @@ if [ "$INSTRUCTIONS" = 1 ]; then
         declare -A ir=()
         for m in $M1 $M2; do
             cg="$OUT/callgrind.$s.$m.out"
-            start_server "$s" valgrind --tool=callgrind --callgrind-out-file="$cg"
+            ir[$m]=""
+            start_server "$s" valgrind --tool=callgrind --callgrind-out-file="$cg" || break
             raw_args "$s"
-            "${PIN_LOADGEN[@]}" "$BIN/loadgen" pingpong --port "$SERVER_PORT" "${RAW[@]}" \
-                -c 100 -s 20 --messages "$m" --timeout 600 --tag "server=$s" >>"$OUT/instructions.txt"
-            stop_server # callgrind writes its totals as the server exits on SIGTERM
-            ir[$m]=$(sed -n 's/^totals: *\([0-9]*\).*/\1/p' "$cg")
+            if "${PIN_LOADGEN[@]}" "$BIN/loadgen" pingpong --port "$SERVER_PORT" "${RAW[@]}" \
+                -c 100 -s 20 --messages "$m" --timeout 600 --tag "server=$s" \
+                >>"$OUT/instructions.txt" 2>>"$OUT/loadgen.err"; then
+                stop_server # callgrind writes its totals as the server exits on SIGTERM
+                ir[$m]=$(sed -n 's/^totals: *\([0-9]*\).*/\1/p' "$cg")
+            else
+                stop_server
+                log "$s: $(tail -n1 "$OUT/loadgen.err")"
+                break
+            fi
         done
-        per=$(awk -v a="${ir[$M1]}" -v b="${ir[$M2]}" -v n=$((M2 - M1)) 'BEGIN { printf "%.0f", (b - a) / n }')
-        echo "| $s | ${ir[$M1]} | ${ir[$M2]} | $per |"
+        if [ -n "${ir[$M1]:-}" ] && [ -n "${ir[$M2]:-}" ]; then
+            per=$(awk -v a="${ir[$M1]}" -v b="${ir[$M2]}" -v n=$((M2 - M1)) 'BEGIN { printf "%.0f", (b - a) / n }')
+            echo "| $s | ${ir[$M1]} | ${ir[$M2]} | $per |"
+        else
+            echo "| $s | failed | failed | — |"
+        fi
         unset ir
     done | tee "$OUT/instructions.md"
     exit 0
