@@ -95,9 +95,17 @@ struct Cli {
     deflate_no_context_takeover: bool,
 }
 
+/// Longest time limit accepted: deadlines are instants, and an absurd limit would
+/// overflow one instead of meaning "never".
+const MAX_SECONDS: f64 = 365.0 * 24.0 * 3600.0;
+
 fn seconds(s: f64, name: &str) -> Result<Duration, String> {
-    Duration::try_from_secs_f64(s)
-        .map_err(|_| format!("--{name} must be a non-negative number of seconds"))
+    if !(0.0..=MAX_SECONDS).contains(&s) {
+        return Err(format!(
+            "--{name} must be between 0 and {MAX_SECONDS} seconds (one year)"
+        ));
+    }
+    Duration::try_from_secs_f64(s).map_err(|_| format!("--{name} must be a number of seconds"))
 }
 
 fn config_from(cli: &Cli) -> Result<Config, String> {
