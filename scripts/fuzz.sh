@@ -98,11 +98,12 @@ cmin_target() {
   merged="$(mktemp -d)"
   echo "==== cmin $target"
   # The named seeds (from fuzz/examples/gen_corpus.rs) always stay; libFuzzer's merge
-  # then adds, from the old corpus and from fuzz/work, only inputs that reach coverage
-  # the set so far does not.
+  # then adds, from the old corpus and from fuzz/work, only inputs that reach an edge
+  # the set so far does not. Edges only (-use_counters=0): keeping every hit-count
+  # variant too would commit ten times the files for little a fresh run cannot regain.
   cp fuzz/corpus/"$target"/seed-* "$merged"/ 2>/dev/null || true
   cargo fuzz run "$target" "$merged" "fuzz/corpus/$target" "fuzz/work/$target" -- \
-    -merge=1 >"fuzz/work/$target.cmin.log" 2>&1
+    -merge=1 -use_counters=0 >"fuzz/work/$target.cmin.log" 2>&1
   rm -rf "fuzz/corpus/$target"
   mv "$merged" "fuzz/corpus/$target"
   chmod 755 "fuzz/corpus/$target"
