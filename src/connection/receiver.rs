@@ -28,6 +28,16 @@ impl From<ProtocolError> for Stop {
     }
 }
 
+/// What the fast path found at the front of the input.
+enum Front {
+    /// A whole message, echoed; this many bytes taken.
+    Echoed(usize),
+    /// Any other frame: its parsed header and the header's length.
+    Header(FrameHeader, usize),
+    /// Not even a whole header: the general path stashes it.
+    Short,
+}
+
 /// The frame whose payload is being received.
 #[derive(Debug)]
 struct Frame {
@@ -74,9 +84,20 @@ impl Receiver {
                 if input.is_empty() {
                     return Ok(());
                 }
-                if let Some(consumed) = self.whole_message(input, config, out)? {
-                    advance(&mut input, consumed);
-                    continue;
+                match self.whole_message(input, config, out)? {
+                    Front::Echoed(consumed) => {
+                        advance(&mut input, consumed);
+                        continue;
+                    }
+                    // Parsed once here; the general path takes it from this header on.
+                    Front::Header(header, header_len) => {
+                        advance(&mut input, header_len);
+                        self.start_frame(header, config, out)?;
+                        if self.frame.is_none() {
+                            continue;
+                        }
+                    }
+                    Front::Short => {}
                 }
             }
             if self.frame.is_none() {
@@ -105,9 +126,9 @@ impl Receiver {
         input: &mut [u8],
         config: &Config,
         out: &mut Vec<u8>,
-    ) -> Result<Option<usize>, Stop> {
+    ) -> Result<Front, Stop> {
         let Some((header, header_len)) = parse_client_header(input)? else {
-            return Ok(None);
+            return Ok(Front::Short);
         };
         let whole = header.fin
             && header.rsv == 0
@@ -116,7 +137,7 @@ impl Receiver {
             && header.payload_len <= config.max_message_size
             && header.payload_len <= (input.len() - header_len) as u64;
         if !whole {
-            return Ok(None);
+            return Ok(Front::Header(header, header_len));
         }
         let end = header_len + header.payload_len as usize;
         let payload = &mut input[header_len..end];
@@ -127,7 +148,7 @@ impl Receiver {
         emit::frame(out, true, false, header.opcode, payload);
         self.counts.bytes += header.payload_len;
         self.counts.messages += 1;
-        Ok(Some(end))
+        Ok(Front::Echoed(end))
     }
 
     /// Parses the next header from the stashed bytes and/or `input`, advancing `input`
