@@ -119,8 +119,8 @@ impl Receiver {
 
     /// The common case, taken without the per-frame state: a whole unfragmented,
     /// uncompressed data message at the front of `input`. It is unmasked in place,
-    /// validated and echoed as the same frame; returns the bytes it took. `None` when
-    /// the front of `input` is anything else, for the general path to handle.
+    /// validated and echoed as the same frame. Any other frame's header is handed back
+    /// parsed, for the general path to continue from.
     fn whole_message(
         &mut self,
         input: &mut [u8],
