@@ -43,7 +43,7 @@ impl Default for Config {
             max_header_bytes: 8 << 10,
             handshake_timeout: Duration::from_secs(10),
             close_timeout: Duration::from_secs(3),
-            write_high_water: 1 << 20,
+            write_high_water: 64 << 10,
             max_backpressure: 16 << 20,
             idle_timeout: None,
             ping_interval: None,

@@ -47,8 +47,9 @@ struct Cli {
     close_timeout: f64,
 
     /// Pending output per connection, in bytes, past which wsecho stops reading from that
-    /// client until it reads its echoes (backpressure).
-    #[arg(long, default_value_t = 1 << 20, value_name = "BYTES")]
+    /// client until it reads its echoes (backpressure). Small by default: the socket's
+    /// send buffer is the queue, and reading ahead of it only costs memory and copies.
+    #[arg(long, default_value_t = 64 << 10, value_name = "BYTES")]
     write_high_water: usize,
 
     /// Pending output per connection, in bytes, past which the client is closed with 1008

@@ -16,7 +16,7 @@ use flate2::{Compression, Decompress, FlushDecompress};
 use proptest::prelude::*;
 use proptest::sample::Index;
 use wsecho::config::Config;
-use wsecho::connection::{Connection, Status};
+use wsecho::connection::{Connection, Output, Status};
 
 const TEXT: u8 = 0x1;
 const BINARY: u8 = 0x2;
@@ -62,8 +62,12 @@ struct Session {
 fn message() -> impl Strategy<Value = Message> {
     let text = any::<String>().prop_map(|s| (TEXT, s.into_bytes()));
     let binary = prop::collection::vec(any::<u8>(), 0..300).prop_map(|b| (BINARY, b));
+    // Large enough that the server echoes whole chunks straight from its input buffer.
+    let large_text = prop::collection::vec(any::<char>(), 400..2000)
+        .prop_map(|c| (TEXT, c.into_iter().collect::<String>().into_bytes()));
+    let large_binary = prop::collection::vec(any::<u8>(), 1024..6000).prop_map(|b| (BINARY, b));
     (
-        prop_oneof![text, binary],
+        prop_oneof![4 => text, 4 => binary, 1 => large_text, 1 => large_binary],
         prop::collection::vec(any::<Index>(), 0..6),
         prop::collection::vec(
             prop::option::weighted(0.4, prop::collection::vec(any::<u8>(), 0..=125)),
@@ -196,10 +200,11 @@ fn feed(config: &Arc<Config>, stream: &[u8], cuts: &[usize]) -> Vec<u8> {
     let now = Instant::now();
     let mut conn = Connection::new(Arc::clone(config), now);
     let mut out = Vec::new();
+    let mut scratch = Output::default();
     let mut start = 0;
     for &end in cuts.iter().chain([&stream.len()]) {
         let mut read = stream[start..end].to_vec();
-        conn.handle_input(&mut read, now, &mut out);
+        conn.handle_input_flat(&mut read, now, &mut scratch, &mut out);
         start = end;
     }
     assert_eq!(conn.status(), Status::Closing, "the close was answered");

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use wsecho::config::Config;
-use wsecho::connection::{Connection, Event, Status};
+use wsecho::connection::{Connection, Event, Output, Status};
 
 use crate::schedule::Schedule;
 
@@ -77,6 +77,7 @@ pub fn drive(
     let mut now = start;
     let mut conn = Connection::new(Arc::clone(config), start);
     let mut out = Vec::new();
+    let mut scratch = Output::default();
     let mut watch = Watch {
         status: conn.status(),
     };
@@ -99,7 +100,7 @@ pub fn drive(
         rest = r;
         let mut buf = chunk.to_vec();
         let before = out.len();
-        conn.handle_input(&mut buf, now, &mut out);
+        conn.handle_input_flat(&mut buf, now, &mut scratch, &mut out);
         calls += 1;
         watch.after(&conn, "handle_input", out.len() - before)?;
         drain(&mut conn, &mut events);

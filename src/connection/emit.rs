@@ -1,20 +1,34 @@
 //! Writing server frames into the output buffer.
 
+use super::output::Output;
 use crate::frame::header::write_server_header;
 use crate::frame::{MAX_SERVER_HEADER_LEN, Opcode};
 
 /// Appends one unmasked frame with `payload`.
 #[inline]
 pub fn frame(out: &mut Vec<u8>, fin: bool, rsv1: bool, opcode: Opcode, payload: &[u8]) {
-    let mut header = [0u8; MAX_SERVER_HEADER_LEN];
-    let n = write_server_header(&mut header, fin, rsv1, opcode, payload.len() as u64);
     out.reserve(MAX_SERVER_HEADER_LEN + payload.len());
+    header(out, fin, rsv1, opcode, payload.len());
+    out.extend_from_slice(payload);
+}
+
+/// Appends the echo of an uncompressed data payload: its header is written, the payload
+/// itself is referenced in the input when it is large.
+#[inline]
+pub fn echo(out: &mut Output, fin: bool, opcode: Opcode, payload: &[u8]) {
+    header(out.bytes_mut(), fin, false, opcode, payload.len());
+    out.payload(payload);
+}
+
+#[inline]
+fn header(out: &mut Vec<u8>, fin: bool, rsv1: bool, opcode: Opcode, payload_len: usize) {
+    let mut header = [0u8; MAX_SERVER_HEADER_LEN];
+    let n = write_server_header(&mut header, fin, rsv1, opcode, payload_len as u64);
     // Copy the whole fixed-size header array (a few register moves, no memcpy call)
     // and drop the unused tail.
     let start = out.len();
     out.extend_from_slice(&header);
     out.truncate(start + n);
-    out.extend_from_slice(payload);
 }
 
 /// Appends a close frame with `code` and `reason` (the reason is cut to the 123 bytes a

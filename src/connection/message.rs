@@ -9,6 +9,7 @@
 
 use super::deflate::DeflateSession;
 use super::emit;
+use super::output::Output;
 use crate::error::ProtocolError;
 use crate::frame::Opcode;
 use crate::utf8::Utf8Validator;
@@ -52,7 +53,7 @@ impl Message {
         &mut self,
         chunk: &[u8],
         last: bool,
-        out: &mut Vec<u8>,
+        out: &mut Output,
     ) -> Result<(), ProtocolError> {
         if self.opcode == Opcode::Text {
             self.utf8
@@ -63,7 +64,7 @@ impl Message {
             }
         }
         let opcode = self.echo_opcode();
-        emit::frame(out, last, false, opcode, chunk);
+        emit::echo(out, last, opcode, chunk);
         Ok(())
     }
 

@@ -12,6 +12,7 @@ mod emit;
 mod event;
 mod keepalive;
 mod message;
+mod output;
 mod receiver;
 
 use std::sync::Arc;
@@ -19,6 +20,7 @@ use std::time::Instant;
 
 pub use event::Event;
 use keepalive::Keepalive;
+pub use output::{MAX_SEGMENTS, Output};
 use receiver::{Receiver, Stop};
 
 use crate::config::Config;
@@ -88,8 +90,32 @@ impl Connection {
     }
 
     /// Processes bytes read from the socket. `input` is scratch: payloads are unmasked
-    /// in place. Everything to send is appended to `out`.
-    pub fn handle_input(&mut self, input: &mut [u8], now: Instant, out: &mut Vec<u8>) {
+    /// in place, and large echoed payloads are sent from there: everything to send is
+    /// appended to `out`, which refers into `input` (see [`Output`]).
+    #[inline]
+    pub fn handle_input(&mut self, input: &mut [u8], now: Instant, out: &mut Output) {
+        out.begin_input(input);
+        self.process(input, now, out);
+        out.end_input();
+    }
+
+    /// [`Connection::handle_input`] for callers that want plain bytes: everything to send
+    /// is appended to `out` (tests, fuzzing, and output queued behind pending bytes).
+    pub fn handle_input_flat(
+        &mut self,
+        input: &mut [u8],
+        now: Instant,
+        scratch: &mut Output,
+        out: &mut Vec<u8>,
+    ) {
+        scratch.clear();
+        self.handle_input(input, now, scratch);
+        scratch.flatten_into(input, out);
+        scratch.clear();
+    }
+
+    #[inline]
+    fn process(&mut self, input: &mut [u8], now: Instant, out: &mut Output) {
         match &mut self.phase {
             Phase::Open(receiver) => {
                 // Only a store: the keepalive deadline is re-derived lazily when it fires.
@@ -97,7 +123,7 @@ impl Connection {
                     keepalive.saw_input(now);
                 }
                 if let Err(stop) = receiver.receive(input, &self.config, out) {
-                    self.stopped(stop, now, out);
+                    self.stopped(stop, now, out.bytes_mut());
                 }
             }
             Phase::Handshake(_) => self.handshake_input(input, now, out),
@@ -108,7 +134,7 @@ impl Connection {
     /// Input while the upgrade request is still being collected: kept out of line so
     /// that the open connection's path stays small.
     #[inline(never)]
-    fn handshake_input(&mut self, input: &mut [u8], now: Instant, out: &mut Vec<u8>) {
+    fn handshake_input(&mut self, input: &mut [u8], now: Instant, out: &mut Output) {
         let Phase::Handshake(head) = &mut self.phase else {
             return;
         };
@@ -126,7 +152,11 @@ impl Connection {
                     if let Some(params) = &deflate {
                         params.write_response(&mut ext);
                     }
-                    write_switching_protocols(out, &accept, deflate.is_some().then_some(&ext[..]));
+                    write_switching_protocols(
+                        out.bytes_mut(),
+                        &accept,
+                        deflate.is_some().then_some(&ext[..]),
+                    );
                     let session =
                         deflate.map(|p| Box::new(deflate::DeflateSession::new(p, config)));
                     let mut receiver = Receiver::new(session);
@@ -137,7 +167,7 @@ impl Connection {
             },
         };
         match upgraded {
-            Err(reply) => self.refuse(reply, now, out),
+            Err(reply) => self.refuse(reply, now, out.bytes_mut()),
             Ok((receiver, result)) => {
                 self.event(Event::Opened {
                     deflate: receiver.has_deflate(),
@@ -147,7 +177,7 @@ impl Connection {
                     Keepalive::wanted(&self.config).then(|| Box::new(Keepalive::new(now)));
                 self.deadline = self.keepalive_deadline();
                 if let Err(stop) = result {
-                    self.stopped(stop, now, out);
+                    self.stopped(stop, now, out.bytes_mut());
                 }
             }
         }

@@ -7,6 +7,7 @@ use super::control::{self, ControlBuf, ControlOutcome};
 use super::deflate::DeflateSession;
 use super::emit;
 use super::message::Message;
+use super::output::Output;
 use crate::config::Config;
 use crate::error::ProtocolError;
 use crate::frame::header::parse_client_header;
@@ -77,7 +78,7 @@ impl Receiver {
         &mut self,
         mut input: &mut [u8],
         config: &Config,
-        out: &mut Vec<u8>,
+        out: &mut Output,
     ) -> Result<(), Stop> {
         loop {
             if self.frame.is_none() && self.message.is_none() && self.header_len == 0 {
@@ -125,7 +126,7 @@ impl Receiver {
         &mut self,
         input: &mut [u8],
         config: &Config,
-        out: &mut Vec<u8>,
+        out: &mut Output,
     ) -> Result<Front, Stop> {
         let Some((header, header_len)) = parse_client_header(input)? else {
             return Ok(Front::Short);
@@ -145,7 +146,7 @@ impl Receiver {
         if header.opcode == Opcode::Text && simdutf8::basic::from_utf8(payload).is_err() {
             return Err(ProtocolError::InvalidUtf8.into());
         }
-        emit::frame(out, true, false, header.opcode, payload);
+        emit::echo(out, true, header.opcode, payload);
         self.counts.bytes += header.payload_len;
         self.counts.messages += 1;
         Ok(Front::Echoed(end))
@@ -194,7 +195,7 @@ impl Receiver {
         &mut self,
         header: FrameHeader,
         config: &Config,
-        out: &mut Vec<u8>,
+        out: &mut Output,
     ) -> Result<(), Stop> {
         self.check_rsv(&header)?;
         // Limits are judged from the header alone, before any byte of payload is held.
@@ -212,7 +213,7 @@ impl Receiver {
             });
             if header.payload_len == 0 {
                 self.frame = None;
-                return self.control_frame(header.opcode, &[], out);
+                return self.control_frame(header.opcode, &[], out.bytes_mut());
             }
             return Ok(());
         }
@@ -275,7 +276,7 @@ impl Receiver {
         &mut self,
         input: &'a mut [u8],
         config: &Config,
-        out: &mut Vec<u8>,
+        out: &mut Output,
     ) -> Result<&'a mut [u8], Stop> {
         let Some(frame) = self.frame.as_ref() else {
             return Ok(input);
@@ -291,7 +292,7 @@ impl Receiver {
         Ok(rest)
     }
 
-    fn control_chunk(&mut self, chunk: &mut [u8], out: &mut Vec<u8>) -> Result<(), Stop> {
+    fn control_chunk(&mut self, chunk: &mut [u8], out: &mut Output) -> Result<(), Stop> {
         let Some(frame) = self.frame.as_mut() else {
             return Ok(());
         };
@@ -307,10 +308,10 @@ impl Receiver {
         self.frame = None;
         match self.control.take() {
             // The usual case: the whole payload arrived in one read, no copy.
-            None => self.control_frame(opcode, chunk, out),
+            None => self.control_frame(opcode, chunk, out.bytes_mut()),
             Some(mut buf) => {
                 buf.extend(chunk);
-                self.control_frame(opcode, buf.as_slice(), out)
+                self.control_frame(opcode, buf.as_slice(), out.bytes_mut())
             }
         }
     }
@@ -331,7 +332,7 @@ impl Receiver {
         &mut self,
         chunk: &mut [u8],
         config: &Config,
-        out: &mut Vec<u8>,
+        out: &mut Output,
     ) -> Result<(), Stop> {
         let (Some(frame), Some(message)) = (self.frame.as_mut(), self.message.as_mut()) else {
             return Ok(());
@@ -344,7 +345,13 @@ impl Receiver {
             let Some(session) = self.deflate.as_deref_mut() else {
                 return Err(ProtocolError::ReservedBits { rsv: 0b100 }.into());
             };
-            message.on_compressed_chunk(chunk, last, config.max_message_size, session, out)?;
+            message.on_compressed_chunk(
+                chunk,
+                last,
+                config.max_message_size,
+                session,
+                out.bytes_mut(),
+            )?;
         } else {
             message.on_plain_chunk(chunk, last, out)?;
         }

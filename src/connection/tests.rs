@@ -84,7 +84,7 @@ fn run(stream: &[u8], chunk: usize) -> (Connection, Vec<u8>) {
     let mut out = Vec::new();
     for piece in stream.chunks(chunk.max(1)) {
         let mut piece = piece.to_vec();
-        conn.handle_input(&mut piece, now, &mut out);
+        conn.handle_input_flat(&mut piece, now, &mut Output::default(), &mut out);
     }
     (conn, out)
 }
@@ -186,7 +186,7 @@ fn oversized_frame_is_refused_from_its_header() {
     stream.extend([0x82, 0xff]);
     stream.extend((1u64 << 62).to_be_bytes());
     stream.extend([1, 2, 3, 4]);
-    conn.handle_input(&mut stream, now, &mut out);
+    conn.handle_input_flat(&mut stream, now, &mut Output::default(), &mut out);
     let frames = server_frames(&out);
     assert_eq!(u16::from_be_bytes([frames[0].2[0], frames[0].2[1]]), 1009);
     assert!(matches!(conn.poll_event(), Some(Event::Opened { .. })));
@@ -209,7 +209,7 @@ fn message_limit_counts_all_fragments() {
     let mut stream = REQUEST.to_vec();
     stream.extend(frame(false, 2, &[0; 6]));
     stream.extend(frame(true, 0, &[0; 6]));
-    conn.handle_input(&mut stream, now, &mut out);
+    conn.handle_input_flat(&mut stream, now, &mut Output::default(), &mut out);
     let frames = server_frames(&out);
     assert_eq!(frames[0], (false, 2, vec![0; 6]));
     assert_eq!(u16::from_be_bytes([frames[1].2[0], frames[1].2[1]]), 1009);
@@ -229,7 +229,7 @@ fn handshake_and_close_deadlines() {
     let mut conn = Connection::new(Arc::clone(&cfg), t0);
     let mut out = Vec::new();
     let mut stream = REQUEST.to_vec();
-    conn.handle_input(&mut stream, t0, &mut out);
+    conn.handle_input_flat(&mut stream, t0, &mut Output::default(), &mut out);
     assert_eq!(conn.deadline(), None, "an open connection has no deadline");
     conn.close(1001, "bye", t0, &mut out);
     assert_eq!(conn.status(), Status::Closing);
@@ -258,4 +258,47 @@ fn eof_ends_the_connection() {
         Some(Event::Opened { deflate: false })
     ));
     assert!(matches!(conn.poll_event(), Some(Event::Dropped { .. })));
+}
+
+#[test]
+fn large_echoes_are_sent_from_the_input_not_copied() {
+    let now = Instant::now();
+    let mut conn = Connection::new(config(), now);
+    let mut out = Output::default();
+    let mut request = REQUEST.to_vec();
+    conn.handle_input(&mut request, now, &mut out);
+    assert!(!out.has_splices());
+    out.clear();
+
+    // Two whole messages and the start of a third, then the third's continuation in
+    // a later read: every payload chunk of 1 KiB or more stays in the input.
+    let big: Vec<u8> = (0..5000u32).map(|i| (i * 7) as u8).collect();
+    let mut stream = frame(true, 0x2, &big);
+    stream.extend(frame(true, 0x2, b"small"));
+    stream.extend(frame(true, 0x2, &big[..3000]));
+    let cut = stream.len() - 1500;
+    let (mut first, mut second) = (stream[..cut].to_vec(), stream[cut..].to_vec());
+
+    conn.handle_input(&mut first, now, &mut out);
+    assert!(out.has_splices());
+    assert!(
+        out.bytes().len() < 64,
+        "payloads were copied: {}",
+        out.bytes().len()
+    );
+    let mut wire = out.to_vec(&first);
+    out.clear();
+    conn.handle_input(&mut second, now, &mut out);
+    assert!(out.has_splices());
+    wire.extend(out.to_vec(&second));
+
+    let msgs = messages(&server_frames(&wire));
+    assert_eq!(
+        msgs,
+        vec![
+            (0x2, big.clone()),
+            (0x2, b"small".to_vec()),
+            (0x2, big[..3000].to_vec())
+        ]
+    );
 }

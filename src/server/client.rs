@@ -5,7 +5,7 @@
 //! freed again once drained. An idle connection therefore holds no buffers at all.
 
 use std::fmt;
-use std::io::{self, ErrorKind, Read, Write};
+use std::io::{self, ErrorKind, IoSlice, Read, Write};
 use std::net::Shutdown;
 use std::time::Instant;
 
@@ -13,7 +13,7 @@ use mio::net::TcpStream;
 use mio::{Interest, Registry, Token};
 
 use crate::config::Config;
-use crate::connection::{Connection, Status};
+use crate::connection::{Connection, MAX_SEGMENTS, Output, Status};
 use crate::frame::close_code;
 
 pub struct Client {
@@ -41,9 +41,15 @@ struct Pending {
 }
 
 /// The connection's own output buffer, for bytes that must queue behind pending ones
-/// (or that are produced outside a read).
-fn out_buf(out: &mut Option<Box<Pending>>) -> &mut Vec<u8> {
-    &mut out.get_or_insert_with(Box::default).bytes
+/// (or that are produced outside a read). Bytes already written are dropped from its
+/// front once they are half of it, so a steady trickle does not grow it.
+fn queue(out: &mut Option<Box<Pending>>) -> &mut Vec<u8> {
+    let pending = out.get_or_insert_with(Box::default);
+    if pending.written > 0 && pending.written >= pending.bytes.len() / 2 {
+        pending.bytes.drain(..pending.written);
+        pending.written = 0;
+    }
+    &mut pending.bytes
 }
 
 /// What reading found.
@@ -74,11 +80,12 @@ impl Client {
 
     /// Reads and processes until the socket is drained, a short read says it is, the
     /// connection is done, or backpressure stops us.
-    /// `shared_out` is the loop's output buffer, used while nothing is pending here.
+    /// `out` is the loop's output buffer: what the core produces for one read is written
+    /// from it (and from `buf`, where large echoes stay) before the next read.
     pub fn read(
         &mut self,
         buf: &mut [u8],
-        shared_out: &mut Vec<u8>,
+        out: &mut Output,
         config: &Config,
         now: Instant,
     ) -> ReadOutcome {
@@ -94,10 +101,10 @@ impl Client {
                     close_code::POLICY_VIOLATION,
                     &reason,
                     now,
-                    out_buf(&mut self.out),
+                    queue(&mut self.out),
                 );
             }
-            if self.pending_out() > config.write_high_water {
+            if self.out.is_some() && self.pending_out() > config.write_high_water {
                 self.read_paused = true;
                 return ReadOutcome::Ok;
             }
@@ -108,18 +115,17 @@ impl Client {
                     return ReadOutcome::Ok;
                 }
                 Ok(n) => {
-                    if self.pending_out() == 0 {
-                        // The common case: produce into the shared buffer and write it now;
-                        // keep only what the socket does not take.
-                        shared_out.clear();
-                        self.conn.handle_input(&mut buf[..n], now, shared_out);
-                        if let Err(e) = self.write_or_keep(shared_out) {
+                    let input = &mut buf[..n];
+                    out.clear();
+                    self.conn.handle_input(input, now, out);
+                    if self.out.is_none() {
+                        // The common case: write it now; keep only what the socket refuses.
+                        if let Err(e) = self.send(out, input) {
                             return ReadOutcome::Error(e);
                         }
                     } else {
                         // Output is already queued: append behind it, in order.
-                        self.conn
-                            .handle_input(&mut buf[..n], now, out_buf(&mut self.out));
+                        out.flatten_into(input, queue(&mut self.out));
                     }
                     // A short read drained the socket: the next arrival raises a new edge.
                     if (n < buf.len() && !self.read_to_eof) || self.conn.status() == Status::Done {
@@ -131,6 +137,34 @@ impl Client {
                 Err(e) => return ReadOutcome::Error(e),
             }
         }
+    }
+
+    /// Writes `out` (with nothing else pending): one `write`, or one `writev` when large
+    /// echoes are sent straight from `input`. What the socket does not take is queued.
+    #[inline]
+    fn send(&mut self, out: &Output, input: &[u8]) -> io::Result<()> {
+        if !out.has_splices() {
+            return self.write_or_keep(out.bytes());
+        }
+        let mut slices = [IoSlice::new(&[]); MAX_SEGMENTS];
+        let n = out.io_slices(input, &mut slices);
+        let mut bufs = &mut slices[..n];
+        while !bufs.is_empty() {
+            match self.stream.write_vectored(bufs) {
+                Ok(0) => return Err(ErrorKind::WriteZero.into()),
+                Ok(written) => IoSlice::advance_slices(&mut bufs, written),
+                Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        if !bufs.is_empty() {
+            let pending = queue(&mut self.out);
+            for piece in bufs.iter() {
+                pending.extend_from_slice(piece);
+            }
+        }
+        Ok(())
     }
 
     /// Writes `data` (with nothing else pending); what the socket does not take is kept.
@@ -146,7 +180,7 @@ impl Client {
             }
         }
         if written < data.len() {
-            out_buf(&mut self.out).extend_from_slice(&data[written..]);
+            queue(&mut self.out).extend_from_slice(&data[written..]);
         }
         Ok(())
     }
@@ -188,17 +222,17 @@ impl Client {
     }
 
     pub fn handle_timeout(&mut self, now: Instant) {
-        self.conn.handle_timeout(now, out_buf(&mut self.out));
+        self.conn.handle_timeout(now, queue(&mut self.out));
     }
 
     /// Answers the handshake with an HTTP error and closes.
     pub fn reject(&mut self, status: u16, body: &str, now: Instant) {
-        self.conn.reject(status, body, now, out_buf(&mut self.out));
+        self.conn.reject(status, body, now, queue(&mut self.out));
     }
 
     /// Starts a server-side close handshake.
     pub fn close(&mut self, code: u16, reason: &str, now: Instant) {
-        self.conn.close(code, reason, now, out_buf(&mut self.out));
+        self.conn.close(code, reason, now, queue(&mut self.out));
     }
 
     /// Registers WRITABLE only while output is pending.

@@ -21,7 +21,7 @@ use signal_hook::consts::{SIGINT, SIGTERM, SIGUSR1};
 use signal_hook_mio::v1_0::Signals;
 
 use crate::config::Config;
-use crate::connection::{Connection, Counts, Event, Status};
+use crate::connection::{Connection, Counts, Event, Output, Status};
 use crate::frame::close_code;
 use client::{Client, Peer, ReadOutcome};
 use slab::Slab;
@@ -62,7 +62,7 @@ struct Server {
     timers: Timers,
     read_buf: Vec<u8>,
     /// Output produced during one read, written at once; shared by all connections.
-    out_buf: Vec<u8>,
+    out_buf: Output,
     stats: Stats,
     accept_paused_until: Option<Instant>,
     shutdown_deadline: Option<Instant>,
@@ -85,7 +85,7 @@ impl Server {
             clients: Slab::new(),
             timers: Timers::default(),
             read_buf: vec![0; READ_BUF_LEN],
-            out_buf: Vec::with_capacity(READ_BUF_LEN + READ_BUF_LEN / 8),
+            out_buf: Output::with_capacity(READ_BUF_LEN + READ_BUF_LEN / 8),
             stats: Stats::default(),
             accept_paused_until: None,
             shutdown_deadline: None,
