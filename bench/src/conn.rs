@@ -89,8 +89,10 @@ pub struct Conn {
     rx_msg_off: usize,
     /// A fragmented echo has begun, so continuation frames are due.
     rx_in_msg: bool,
-    /// When each message not yet echoed was queued (or, at a fixed rate, was due), oldest first.
-    sent_at: VecDeque<Instant>,
+    /// When the messages not yet echoed were queued (or, at a fixed rate, were due), oldest
+    /// first, run-length encoded: a batch queued at one instant is one entry, so a whole
+    /// batch of echoes costs one latency computation and one histogram update.
+    sent_at: VecDeque<(Instant, u64)>,
 }
 
 impl Conn {
@@ -138,8 +140,28 @@ impl Conn {
 
     /// Queues `n` messages stamped with `at`, the time their latency counts from.
     pub fn queue(&mut self, n: u64, at: Instant) {
+        if n == 0 {
+            return;
+        }
         self.queued += n;
-        self.sent_at.extend(std::iter::repeat_n(at, n as usize));
+        match self.sent_at.back_mut() {
+            Some((last, count)) if *last == at => *count += n,
+            _ => self.sent_at.push_back((at, n)),
+        }
+    }
+
+    /// Records the latencies of the `done` oldest outstanding messages, all echoed by `now`.
+    fn record_echoes(&mut self, mut done: u64, now: Instant, hist: &mut Histogram) {
+        while done > 0 {
+            let (sent, count) = self.sent_at.front_mut().expect("checked in check_header");
+            let k = (*count).min(done);
+            hist.record_n(now.saturating_duration_since(*sent).as_nanos() as u64, k);
+            *count -= k;
+            done -= k;
+            if *count == 0 {
+                self.sent_at.pop_front();
+            }
+        }
     }
 
     /// Queues a close frame (code 1000) after the queued messages.
@@ -253,9 +275,15 @@ impl Conn {
         hist: &mut Histogram,
         progress: &mut Progress,
     ) -> Result<()> {
+        // Echoes completed here: all share `now`, so they are recorded together at the end.
+        let mut done = 0u64;
         loop {
             match self.rx {
                 Rx::Header => {
+                    if self.whole_echo(sh)? {
+                        done += 1;
+                        continue;
+                    }
                     let Some(h) = frame::parse_header(&self.rbuf[self.rstart..self.rend])
                         .map_err(|e| format!("connection {}: {e}", self.id))?
                     else {
@@ -319,18 +347,57 @@ impl Conn {
                     if fin {
                         self.rx_seq += 1;
                         self.rx_msg_off = 0;
-                        progress.echoes += 1;
-                        let sent = self.sent_at.pop_front().expect("checked in check_header");
-                        hist.record(now.saturating_duration_since(sent).as_nanos() as u64);
+                        done += 1;
                     }
                 }
             }
         }
+        progress.echoes += done as u32;
+        self.record_echoes(done, now, hist);
         // Keep the partial header (if any) at the front so the next read has room.
         self.rbuf.copy_within(self.rstart..self.rend, 0);
         self.rend -= self.rstart;
         self.rstart = 0;
         Ok(())
+    }
+
+    /// The common case in one step: the next frame is a whole, unfragmented echo of the next
+    /// message, entirely in `rbuf`. Checks what `check_header` would, verifies the payload,
+    /// consumes it and returns true; returns false (consuming nothing) for anything else, which
+    /// the general path then handles, rejecting whatever is wrong with it.
+    fn whole_echo(&mut self, sh: &Shared) -> Result<bool> {
+        let size = sh.payload.size;
+        if size >= 126 || self.rx_in_msg || self.rx_seq >= self.tx_seq + self.tx.is_some() as u64 {
+            return Ok(false);
+        }
+        let buf = &mut self.rbuf[self.rstart..self.rend];
+        let [b0, b1, ..] = *buf else {
+            return Ok(false);
+        };
+        let masked = b1 & 0x80 != 0;
+        if b0 != 0x80 | sh.payload.kind.opcode()
+            || (b1 & 0x7f) as usize != size
+            || (masked && !sh.raw)
+        {
+            return Ok(false);
+        }
+        let head = if masked { 6 } else { 2 };
+        let Some(frame) = buf.get_mut(..head + size) else {
+            return Ok(false);
+        };
+        let (h, body) = frame.split_at_mut(head);
+        if masked {
+            apply_mask(body, [h[2], h[3], h[4], h[5]], 0);
+        }
+        if !sh.payload.matches_whole(self.rx_seq, body) {
+            return Err(format!(
+                "connection {}: echo of message {} differs from what was sent, within bytes 0..{size}",
+                self.id, self.rx_seq
+            ));
+        }
+        self.rstart += head + size;
+        self.rx_seq += 1;
+        Ok(true)
     }
 
     /// Rejects any frame an echo of our traffic cannot be. Echoes may come fragmented
@@ -418,6 +485,24 @@ impl Conn {
             let Some(tx) = self.tx.as_mut() else {
                 if self.wbuf.len() - self.wend < MAX_HEADER + 2 {
                     break;
+                }
+                let space = self.wbuf.len() - self.wend;
+                if self.queued > 0 && space >= frame::client_header_len(size as u64) + size {
+                    // The whole frame fits: write it in one go, with no streaming state.
+                    self.queued -= 1;
+                    let key = self.rng.mask_key();
+                    let dst = &mut self.wbuf[self.wend..];
+                    let head = frame::encode_client_header(
+                        dst,
+                        sh.payload.kind.opcode(),
+                        size as u64,
+                        key,
+                    );
+                    sh.payload
+                        .write_masked(self.tx_seq, &mut dst[head..head + size], key);
+                    self.wend += head + size;
+                    self.tx_seq += 1;
+                    continue;
                 }
                 if self.queued > 0 {
                     self.queued -= 1;

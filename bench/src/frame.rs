@@ -29,6 +29,15 @@ pub fn encode_client_header(dst: &mut [u8], opcode: u8, len: u64, key: [u8; 4]) 
     n + 4
 }
 
+/// The length of the header `encode_client_header` writes for a `len`-byte payload.
+pub fn client_header_len(len: u64) -> usize {
+    match len {
+        0..126 => 6,
+        126..=0xffff => 8,
+        _ => 14,
+    }
+}
+
 /// A parsed frame header.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Header {
@@ -90,6 +99,7 @@ mod tests {
         for len in [0u64, 125, 126, 65535, 65536, 16 << 20] {
             let mut buf = [0u8; MAX_HEADER];
             let n = encode_client_header(&mut buf, OP_BINARY, len, [9, 8, 7, 6]);
+            assert_eq!(n, client_header_len(len));
             for short in 0..n {
                 assert_eq!(parse_header(&buf[..short]), Ok(None));
             }

@@ -40,9 +40,16 @@ fn value_of(i: usize) -> u64 {
 
 impl Histogram {
     pub fn record(&mut self, nanos: u64) {
-        self.counts[index(nanos)] += 1;
-        self.total += 1;
-        self.max = self.max.max(nanos);
+        self.record_n(nanos, 1);
+    }
+
+    /// Records `n` values of `nanos` (messages that share a send time and an arrival time).
+    pub fn record_n(&mut self, nanos: u64, n: u64) {
+        self.counts[index(nanos)] += n;
+        self.total += n;
+        if n > 0 {
+            self.max = self.max.max(nanos);
+        }
     }
 
     pub fn count(&self) -> u64 {
@@ -106,6 +113,14 @@ mod tests {
             assert!((got - want).abs() / want < 0.035, "q={q} got={got}");
         }
         assert_eq!(h.count(), 10_000);
+        let mut g = Histogram::default();
+        for v in 1..=10_000u64 {
+            g.record_n(v * 1000, 3);
+        }
+        g.record_n(u64::MAX, 0);
+        assert_eq!(g.count(), 30_000);
+        assert_eq!(g.max(), 10_000_000);
+        assert_eq!(g.quantile(0.5), h.quantile(0.5));
         h.reset();
         assert_eq!(h.quantile(0.5), 0);
     }

@@ -1,7 +1,7 @@
 //! What every message carries, so echoes can be checked byte for byte without keeping a
 //! copy of each message sent: a fixed pattern with the message's sequence number in front.
 
-use crate::mask::Rng;
+use crate::mask::{Rng, key_word, mask_copy};
 
 /// Frame opcodes the harness sends as messages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -82,6 +82,44 @@ impl Payload {
         dst[split..].copy_from_slice(&self.pattern[from..from + rest]);
     }
 
+    /// Writes all of message `seq` into `dst` (exactly `size` long), masked with `key`.
+    pub fn write_masked(&self, seq: u64, dst: &mut [u8], key: [u8; 4]) {
+        if let Some((head, tail)) = dst.split_first_chunk_mut::<PREFIX>() {
+            // The whole prefix is one masked word; the pattern after it starts at key phase 0.
+            let k64 = key_word(key, 0);
+            *head = (u64::from_ne_bytes(self.prefix(seq)) ^ k64).to_ne_bytes();
+            mask_copy(tail, &self.pattern[PREFIX..], key, 0);
+            return;
+        }
+        let p = self.prefix_len();
+        let (head, tail) = dst.split_at_mut(p);
+        mask_copy(head, &self.prefix(seq)[..p], key, 0);
+        mask_copy(tail, &self.pattern[p..], key, p as u64);
+    }
+
+    /// Whether `got` is all of message `seq`, compared a word at a time with no call out:
+    /// for the short messages whose per-message cost matters.
+    pub fn matches_whole(&self, seq: u64, got: &[u8]) -> bool {
+        if got.len() != self.size {
+            return false;
+        }
+        let Some((head, tail)) = got.split_first_chunk::<PREFIX>() else {
+            return self.matches(seq, 0, got);
+        };
+        let mut diff = u64::from_ne_bytes(*head) ^ u64::from_ne_bytes(self.prefix(seq));
+        let want = &self.pattern[PREFIX..];
+        let mut g = tail.chunks_exact(8);
+        let mut w = want.chunks_exact(8);
+        for (a, b) in (&mut g).zip(&mut w) {
+            diff |= u64::from_ne_bytes(a.try_into().expect("8"))
+                ^ u64::from_ne_bytes(b.try_into().expect("8"));
+        }
+        for (a, b) in g.remainder().iter().zip(w.remainder()) {
+            diff |= (a ^ b) as u64;
+        }
+        diff == 0
+    }
+
     /// Whether `got` equals bytes `offset..offset + got.len()` of message `seq`; the pattern
     /// part is a plain slice comparison (memcmp), so checking costs about as much as copying.
     pub fn matches(&self, seq: u64, offset: usize, got: &[u8]) -> bool {
@@ -114,6 +152,20 @@ mod tests {
                     assert!(p.matches(0x1234_5678_9abc, 0, &a));
                     assert!(p.matches(0x1234_5678_9abc, cut, &b));
                 }
+                assert!(p.matches_whole(0x1234_5678_9abc, &whole));
+                for i in 0..size {
+                    let mut bad = whole.clone();
+                    bad[i] ^= 0x40;
+                    assert!(!p.matches_whole(0x1234_5678_9abc, &bad), "byte {i}");
+                }
+                if size > 0 {
+                    assert!(!p.matches_whole(0x1234_5678_9abc, &whole[1..]));
+                }
+                let key = [0x11, 0x22, 0x33, 0x44];
+                let mut masked = vec![0; size];
+                p.write_masked(0x1234_5678_9abc, &mut masked, key);
+                crate::mask::apply_mask(&mut masked, key, 0);
+                assert_eq!(masked, whole);
                 if size > 0 {
                     assert!(!p.matches(0x1234_5678_9abd, 0, &whole));
                 }

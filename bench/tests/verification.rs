@@ -18,6 +18,14 @@ enum Echo {
     Fragmented,
     /// One frame with the last payload byte flipped.
     Corrupt,
+    /// One frame with payload byte `n` flipped (when the message has one).
+    CorruptAt(usize),
+    /// The client's frame byte for byte, still masked, as the raw peer echoes it.
+    Masked,
+    /// One frame one byte short of the message.
+    Short,
+    /// One frame of the other data opcode (text for binary and the reverse).
+    OtherOpcode,
 }
 
 /// Serves connections one thread each until the listener is dropped with the process.
@@ -65,7 +73,7 @@ fn serve(mut s: TcpStream, echo: Echo) {
             }
             let mut payload = buf[h.header_len..total].to_vec();
             apply_mask(&mut payload, h.mask.unwrap(), 0);
-            buf.drain(..total);
+            let raw: Vec<u8> = buf.drain(..total).collect();
             let out = match echo {
                 Echo::Fragmented => {
                     let (a, b) = payload.split_at(payload.len() / 2);
@@ -75,6 +83,15 @@ fn serve(mut s: TcpStream, echo: Echo) {
                     *payload.last_mut().unwrap() ^= 1;
                     frame(h.opcode, true, &payload)
                 }
+                Echo::CorruptAt(n) => {
+                    if let Some(b) = payload.get_mut(n) {
+                        *b ^= 0x20;
+                    }
+                    frame(h.opcode, true, &payload)
+                }
+                Echo::Masked => raw,
+                Echo::Short => frame(h.opcode, true, &payload[..payload.len() - 1]),
+                Echo::OtherOpcode => frame(h.opcode ^ 3, true, &payload),
             };
             if s.write_all(&out).is_err() {
                 return;
@@ -135,4 +152,45 @@ fn one_wrong_byte_fails_the_run() {
     let port = server(Echo::Corrupt);
     let err = loadgen(port, &["--messages", "10", "-s", "100"]).unwrap_err();
     assert!(err.contains("differs from what was sent"), "{err}");
+}
+
+#[test]
+fn any_wrong_byte_of_a_short_message_fails_the_run() {
+    // Short messages take the loadgen's whole-frame fast path: the sequence-number prefix
+    // (bytes 0..8) and the pattern after it must both be checked, in both kinds.
+    for at in [0, 7, 8, 19] {
+        let port = server(Echo::CorruptAt(at));
+        for kind in ["binary", "text"] {
+            let err = loadgen(port, &["--messages", "10", "-s", "20", "--kind", kind]).unwrap_err();
+            assert!(
+                err.contains("differs from what was sent"),
+                "byte {at}: {err}"
+            );
+        }
+    }
+}
+
+#[test]
+fn wrong_length_or_opcode_fails_the_run() {
+    let port = server(Echo::Short);
+    for size in ["20", "300"] {
+        let err = loadgen(port, &["--messages", "10", "-s", size]).unwrap_err();
+        assert!(err.contains("were sent"), "{err}");
+    }
+    let port = server(Echo::OtherOpcode);
+    for size in ["20", "300"] {
+        let err = loadgen(port, &["--messages", "10", "-s", size]).unwrap_err();
+        assert!(err.contains("opcode"), "{err}");
+    }
+}
+
+#[test]
+fn masked_echoes_pass_only_with_raw() {
+    let port = server(Echo::Masked);
+    for size in ["0", "5", "20", "300", "20000"] {
+        let line = loadgen(port, &["--messages", "60", "--raw", "-s", size]).unwrap();
+        assert!(line.contains("msgs=60 "), "{line}");
+        let err = loadgen(port, &["--messages", "10", "-s", size]).unwrap_err();
+        assert!(err.contains("masked frame"), "{err}");
+    }
 }
