@@ -245,6 +245,13 @@ impl Connection {
         self.deadline
     }
 
+    /// Open, with no event to collect and `deadline` still the one scheduled: after
+    /// input, the driver has nothing to do but send.
+    #[inline]
+    pub fn is_settled(&self, scheduled: Option<Instant>) -> bool {
+        matches!(self.phase, Phase::Open(_)) && self.events.is_none() && self.deadline == scheduled
+    }
+
     pub fn status(&self) -> Status {
         match self.phase {
             Phase::Handshake(_) | Phase::Open(_) => Status::Open,

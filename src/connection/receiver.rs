@@ -74,14 +74,42 @@ impl Receiver {
     /// `out`. Stops at the first violation or at the peer's close; bytes after that are
     /// not looked at (RFC 6455 §5.5.1: after a Close, "the endpoint ... MUST NOT send
     /// any more data frames", and frames after it are not processed).
+    #[inline]
     pub fn receive(
+        &mut self,
+        input: &mut [u8],
+        config: &Config,
+        out: &mut Output,
+    ) -> Result<(), Stop> {
+        // Small whole messages first, in a loop of their own that keeps the hottest path
+        // short; anything else goes to the general loop.
+        let taken = if self.between_frames() {
+            self.small_messages(input, config, out)?
+        } else {
+            0
+        };
+        match input.get_mut(taken..) {
+            Some(rest) if !rest.is_empty() => self.receive_frames(rest, config, out),
+            _ => Ok(()),
+        }
+    }
+
+    #[inline]
+    fn between_frames(&self) -> bool {
+        self.frame.is_none() && self.message.is_none() && self.header_len == 0
+    }
+
+    #[inline(never)]
+    fn receive_frames(
         &mut self,
         mut input: &mut [u8],
         config: &Config,
         out: &mut Output,
     ) -> Result<(), Stop> {
         loop {
-            if self.frame.is_none() && self.message.is_none() && self.header_len == 0 {
+            if self.between_frames() {
+                let taken = self.small_messages(input, config, out)?;
+                advance(&mut input, taken);
                 if input.is_empty() {
                     return Ok(());
                 }
@@ -116,6 +144,58 @@ impl Receiver {
             let rest = self.payload(input, config, out)?;
             input = rest;
         }
+    }
+
+    /// The hottest case, as a tight loop: a run of small (at most 125 bytes), whole,
+    /// unfragmented, uncompressed text or binary frames, each echoed as the same frame.
+    /// Returns the bytes taken; it stops at the first frame of any other kind (or with a
+    /// rule broken), which the general path then judges.
+    #[inline(always)]
+    fn small_messages(
+        &mut self,
+        input: &mut [u8],
+        config: &Config,
+        out: &mut Output,
+    ) -> Result<usize, Stop> {
+        const TEXT: u8 = 0x80 | Opcode::Text as u8;
+        const BINARY: u8 = 0x80 | Opcode::Binary as u8;
+        let limit = config.max_frame_size.min(config.max_message_size);
+        let bytes = out.bytes_mut();
+        let (mut pos, mut messages, mut payload_bytes) = (0, 0, 0);
+        while let Some(&[b0, b1, k0, k1, k2, k3]) = input.get(pos..pos + 6) {
+            // FIN set, RSV clear, text or binary; MASK set with a 7-bit payload length.
+            let payload_len = usize::from(b1 & 0x7f);
+            if (b0 != TEXT && b0 != BINARY) || b1 < 0x80 || payload_len > 125 {
+                break;
+            }
+            if payload_len as u64 > limit {
+                break;
+            }
+            let start = pos + 6;
+            let Some(payload) = input.get_mut(start..start + payload_len) else {
+                break;
+            };
+            apply_mask(payload, [k0, k1, k2, k3], 0);
+            if b0 == TEXT && simdutf8::basic::from_utf8(payload).is_err() {
+                self.count(messages, payload_bytes);
+                return Err(ProtocolError::InvalidUtf8.into());
+            }
+            // The same frame back, unmasked: the header is the opcode byte and the length.
+            bytes.reserve(2 + payload_len);
+            bytes.extend_from_slice(&[b0, payload_len as u8]);
+            bytes.extend_from_slice(payload);
+            messages += 1;
+            payload_bytes += payload_len as u64;
+            pos = start + payload_len;
+        }
+        self.count(messages, payload_bytes);
+        Ok(pos)
+    }
+
+    #[inline(always)]
+    fn count(&mut self, messages: u64, payload_bytes: u64) {
+        self.counts.messages += messages;
+        self.counts.bytes += payload_bytes;
     }
 
     /// The common case, taken without the per-frame state: a whole unfragmented,

@@ -74,6 +74,15 @@ impl Client {
         }
     }
 
+    /// Nothing to flush, log, reschedule or resume: the common state after echoing.
+    #[inline]
+    pub fn is_settled(&self) -> bool {
+        self.out.is_none()
+            && !self.wants_writable
+            && !self.read_paused
+            && self.conn.is_settled(self.scheduled)
+    }
+
     pub fn pending_out(&self) -> usize {
         self.out.as_ref().map_or(0, |p| p.bytes.len() - p.written)
     }
@@ -90,21 +99,7 @@ impl Client {
         now: Instant,
     ) -> ReadOutcome {
         loop {
-            if self.pending_out() > config.max_backpressure {
-                // A safety net: reading pauses at the high-water mark, so only output that
-                // one read multiplied (e.g. inflated) gets here.
-                let reason = format!(
-                    "client is not reading: {} bytes of echoes pending",
-                    self.pending_out()
-                );
-                self.conn.close(
-                    close_code::POLICY_VIOLATION,
-                    &reason,
-                    now,
-                    queue(&mut self.out),
-                );
-            }
-            if self.out.is_some() && self.pending_out() > config.write_high_water {
+            if self.out.is_some() && self.backpressure(config, now) {
                 self.read_paused = true;
                 return ReadOutcome::Ok;
             }
@@ -137,6 +132,25 @@ impl Client {
                 Err(e) => return ReadOutcome::Error(e),
             }
         }
+    }
+
+    /// With output pending: whether reading must pause. Past `max_backpressure` the
+    /// client is closed with 1008, a safety net: reading pauses at the high-water mark,
+    /// so only output that one read multiplied (e.g. inflated) gets there.
+    #[cold]
+    #[inline(never)]
+    fn backpressure(&mut self, config: &Config, now: Instant) -> bool {
+        let pending = self.pending_out();
+        if pending > config.max_backpressure {
+            let reason = format!("client is not reading: {pending} bytes of echoes pending");
+            self.conn.close(
+                close_code::POLICY_VIOLATION,
+                &reason,
+                now,
+                queue(&mut self.out),
+            );
+        }
+        self.pending_out() > config.write_high_water
     }
 
     /// Writes `out` (with nothing else pending): one `write`, or one `writev` when large

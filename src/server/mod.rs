@@ -225,6 +225,9 @@ impl Server {
             self.remove(key);
             return;
         }
+        if client.is_settled() {
+            return;
+        }
         self.after_io(key, now);
     }
 
