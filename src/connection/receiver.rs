@@ -74,7 +74,7 @@ impl Receiver {
     /// `out`. Stops at the first violation or at the peer's close; bytes after that are
     /// not looked at (RFC 6455 §5.5.1: after a Close, "the endpoint ... MUST NOT send
     /// any more data frames", and frames after it are not processed).
-    #[inline]
+    #[inline(always)]
     pub fn receive(
         &mut self,
         input: &mut [u8],

@@ -52,6 +52,12 @@ fn queue(out: &mut Option<Box<Pending>>) -> &mut Vec<u8> {
     &mut pending.bytes
 }
 
+/// After one read: read again, or stop with this outcome.
+enum Step {
+    More,
+    Stop(ReadOutcome),
+}
+
 /// What reading found.
 pub enum ReadOutcome {
     /// Keep the connection.
@@ -91,6 +97,7 @@ impl Client {
     /// connection is done, or backpressure stops us.
     /// `out` is the loop's output buffer: what the core produces for one read is written
     /// from it (and from `buf`, where large echoes stay) before the next read.
+    #[inline]
     pub fn read(
         &mut self,
         buf: &mut [u8],
@@ -98,39 +105,71 @@ impl Client {
         config: &Config,
         now: Instant,
     ) -> ReadOutcome {
+        // Usually one read does it (a short read drains the socket); the loop for more
+        // is out of line so that this path stays straight.
+        match self.read_once(buf, out, config, now) {
+            Step::More => self.read_more(buf, out, config, now),
+            Step::Stop(outcome) => outcome,
+        }
+    }
+
+    #[inline(never)]
+    fn read_more(
+        &mut self,
+        buf: &mut [u8],
+        out: &mut Output,
+        config: &Config,
+        now: Instant,
+    ) -> ReadOutcome {
         loop {
-            if self.out.is_some() && self.backpressure(config, now) {
-                self.read_paused = true;
-                return ReadOutcome::Ok;
+            if let Step::Stop(outcome) = self.read_once(buf, out, config, now) {
+                return outcome;
             }
-            self.read_paused = false;
-            match self.stream.read(buf) {
-                Ok(0) => {
-                    self.conn.handle_eof();
-                    return ReadOutcome::Ok;
-                }
-                Ok(n) => {
-                    let input = &mut buf[..n];
-                    out.clear();
-                    self.conn.handle_input(input, now, out);
-                    if self.out.is_none() {
-                        // The common case: write it now; keep only what the socket refuses.
-                        if let Err(e) = self.send(out, input) {
-                            return ReadOutcome::Error(e);
-                        }
-                    } else {
-                        // Output is already queued: append behind it, in order.
-                        out.flatten_into(input, queue(&mut self.out));
-                    }
-                    // A short read drained the socket: the next arrival raises a new edge.
-                    if (n < buf.len() && !self.read_to_eof) || self.conn.status() == Status::Done {
-                        return ReadOutcome::Ok;
-                    }
-                }
-                Err(e) if e.kind() == ErrorKind::WouldBlock => return ReadOutcome::Ok,
-                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
-                Err(e) => return ReadOutcome::Error(e),
+        }
+    }
+
+    /// One read and what it produced, written.
+    #[inline(always)]
+    fn read_once(
+        &mut self,
+        buf: &mut [u8],
+        out: &mut Output,
+        config: &Config,
+        now: Instant,
+    ) -> Step {
+        if self.out.is_some() && self.backpressure(config, now) {
+            self.read_paused = true;
+            return Step::Stop(ReadOutcome::Ok);
+        }
+        self.read_paused = false;
+        match self.stream.read(buf) {
+            Ok(0) => {
+                self.conn.handle_eof();
+                Step::Stop(ReadOutcome::Ok)
             }
+            Ok(n) => {
+                let input = &mut buf[..n];
+                out.clear();
+                self.conn.handle_input(input, now, out);
+                if self.out.is_none() {
+                    // The common case: write it now; keep only what the socket refuses.
+                    if let Err(e) = self.send(out, input) {
+                        return Step::Stop(ReadOutcome::Error(e));
+                    }
+                } else {
+                    // Output is already queued: append behind it, in order.
+                    out.flatten_into(input, queue(&mut self.out));
+                }
+                // A short read drained the socket: the next arrival raises a new edge.
+                if (n < buf.len() && !self.read_to_eof) || self.conn.status() == Status::Done {
+                    Step::Stop(ReadOutcome::Ok)
+                } else {
+                    Step::More
+                }
+            }
+            Err(e) if e.kind() == ErrorKind::WouldBlock => Step::Stop(ReadOutcome::Ok),
+            Err(e) if e.kind() == ErrorKind::Interrupted => Step::More,
+            Err(e) => Step::Stop(ReadOutcome::Error(e)),
         }
     }
 
@@ -155,11 +194,16 @@ impl Client {
 
     /// Writes `out` (with nothing else pending): one `write`, or one `writev` when large
     /// echoes are sent straight from `input`. What the socket does not take is queued.
-    #[inline]
+    #[inline(always)]
     fn send(&mut self, out: &Output, input: &[u8]) -> io::Result<()> {
-        if !out.has_splices() {
-            return self.write_or_keep(out.bytes());
+        if out.has_splices() {
+            return self.send_vectored(out, input);
         }
+        self.write_or_keep(out.bytes())
+    }
+
+    #[inline(never)]
+    fn send_vectored(&mut self, out: &Output, input: &[u8]) -> io::Result<()> {
         let mut slices = [IoSlice::new(&[]); MAX_SEGMENTS];
         let n = out.io_slices(input, &mut slices);
         let mut bufs = &mut slices[..n];
@@ -182,6 +226,7 @@ impl Client {
     }
 
     /// Writes `data` (with nothing else pending); what the socket does not take is kept.
+    #[inline(always)]
     fn write_or_keep(&mut self, data: &[u8]) -> io::Result<()> {
         let mut written = 0;
         while written < data.len() {
