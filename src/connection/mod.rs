@@ -92,7 +92,7 @@ impl Connection {
     /// Processes bytes read from the socket. `input` is scratch: payloads are unmasked
     /// in place, and large echoed payloads are sent from there: everything to send is
     /// appended to `out`, which refers into `input` (see [`Output`]).
-    #[inline]
+    #[inline(always)]
     pub fn handle_input(&mut self, input: &mut [u8], now: Instant, out: &mut Output) {
         out.begin_input(input);
         self.process(input, now, out);
@@ -114,7 +114,7 @@ impl Connection {
         scratch.clear();
     }
 
-    #[inline]
+    #[inline(always)]
     fn process(&mut self, input: &mut [u8], now: Instant, out: &mut Output) {
         match &mut self.phase {
             Phase::Open(receiver) => {
