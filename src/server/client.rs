@@ -153,7 +153,12 @@ impl Client {
                 self.conn.handle_input(input, now, out);
                 if self.out.is_none() {
                     // The common case: write it now; keep only what the socket refuses.
-                    if let Err(e) = self.send(out, input) {
+                    let sent = if self.conn.status() == Status::Closing && !out.has_splices() {
+                        self.send_last(out.bytes())
+                    } else {
+                        self.send(out, input)
+                    };
+                    if let Err(e) = sent {
                         return Step::Stop(ReadOutcome::Error(e));
                     }
                 } else {
@@ -242,6 +247,53 @@ impl Client {
             queue(&mut self.out).extend_from_slice(&data[written..]);
         }
         Ok(())
+    }
+
+    /// Writes our last bytes (a close frame, an HTTP error) and half-closes at once, with
+    /// MSG_MORE so that the FIN leaves in the same segment as the bytes: one packet, not
+    /// two. What the socket does not take is queued, and `flush` half-closes later.
+    #[cold]
+    #[inline(never)]
+    fn send_last(&mut self, data: &[u8]) -> io::Result<()> {
+        #[cfg(target_os = "linux")]
+        {
+            use std::os::fd::AsRawFd;
+            let fd = self.stream.as_raw_fd();
+            let mut written = 0;
+            while written < data.len() {
+                let rest = &data[written..];
+                // SAFETY: send reads `rest.len()` bytes from a slice we borrow.
+                let n = unsafe {
+                    libc::send(
+                        fd,
+                        rest.as_ptr().cast(),
+                        rest.len(),
+                        libc::MSG_MORE | libc::MSG_NOSIGNAL,
+                    )
+                };
+                if n > 0 {
+                    written += n as usize;
+                    continue;
+                }
+                let e = io::Error::last_os_error();
+                match e.kind() {
+                    _ if n == 0 => return Err(ErrorKind::WriteZero.into()),
+                    ErrorKind::Interrupted => continue,
+                    ErrorKind::WouldBlock => break,
+                    _ => return Err(e),
+                }
+            }
+            if written < data.len() {
+                queue(&mut self.out).extend_from_slice(&data[written..]);
+                return Ok(());
+            }
+            // The server closes TCP first (RFC 6455 §7.1.1); see flush_pending.
+            self.write_shut = true;
+            let _ = self.stream.shutdown(Shutdown::Write);
+            Ok(())
+        }
+        #[cfg(not(target_os = "linux"))]
+        self.write_or_keep(data)
     }
 
     /// Writes pending output until done or the socket is full; half-closes once a

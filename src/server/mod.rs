@@ -6,6 +6,7 @@
 mod client;
 mod rlimit;
 mod slab;
+mod sockopt;
 mod stats;
 mod timers;
 
@@ -66,12 +67,15 @@ struct Server {
     stats: Stats,
     accept_paused_until: Option<Instant>,
     shutdown_deadline: Option<Instant>,
+    /// Accepted sockets inherit TCP_NODELAY from the listener.
+    nodelay_inherited: bool,
 }
 
 impl Server {
     fn bind(addr: SocketAddr, config: Config) -> io::Result<Self> {
         let poll = Poll::new()?;
         let mut listener = TcpListener::bind(addr)?;
+        let nodelay_inherited = sockopt::tune_listener(&listener);
         poll.registry()
             .register(&mut listener, LISTENER, Interest::READABLE)?;
         let mut signals = Signals::new([SIGINT, SIGTERM, SIGUSR1])?;
@@ -89,6 +93,7 @@ impl Server {
             stats: Stats::default(),
             accept_paused_until: None,
             shutdown_deadline: None,
+            nodelay_inherited,
         })
     }
 
@@ -169,7 +174,9 @@ impl Server {
     fn add_client(&mut self, stream: TcpStream, peer: SocketAddr, now: Instant) {
         self.stats.accepted += 1;
         // Echoes are small and latency-bound: never wait for Nagle.
-        if let Err(e) = stream.set_nodelay(true) {
+        if !self.nodelay_inherited
+            && let Err(e) = stream.set_nodelay(true)
+        {
             debug!("{peer}: TCP_NODELAY failed: {e}");
         }
         let full = self.clients.len() >= self.config.max_connections;
@@ -311,8 +318,8 @@ impl Server {
     }
 
     fn remove(&mut self, key: usize) {
-        if let Some(mut client) = self.clients.remove(key) {
-            let _ = self.poll.registry().deregister(&mut client.stream);
+        // Closing the socket (dropping it) takes it out of epoll: no deregister needed.
+        if let Some(client) = self.clients.remove(key) {
             self.stats.add_finished(client.conn.counts());
             debug!("{}: connection closed", Peer(&client.stream));
         }
