@@ -139,9 +139,15 @@ impl Server {
         }
     }
 
-    fn next_wakeup(&self) -> Option<Instant> {
+    fn next_wakeup(&mut self) -> Option<Instant> {
+        let clients = &self.clients;
+        let next_deadline = self.timers.next_current(|at, key| {
+            clients
+                .get(key)
+                .is_some_and(|client| client.scheduled == Some(at))
+        });
         [
-            self.timers.next(),
+            next_deadline,
             self.accept_paused_until,
             self.shutdown_deadline,
         ]

@@ -16,9 +16,17 @@ impl Timers {
         self.heap.push(Reverse((at, key)));
     }
 
-    /// The earliest deadline, if any.
-    pub fn next(&self) -> Option<Instant> {
-        self.heap.peek().map(|Reverse((at, _))| *at)
+    /// The earliest deadline that `is_current` still accepts; stale entries on top are
+    /// dropped on the way, so a loop with no live deadline waits without a timeout (an
+    /// armed kernel timer on every wait costs more than a heap pop, once).
+    pub fn next_current(&mut self, is_current: impl Fn(Instant, usize) -> bool) -> Option<Instant> {
+        while let Some(&Reverse((at, key))) = self.heap.peek() {
+            if is_current(at, key) {
+                return Some(at);
+            }
+            self.heap.pop();
+        }
+        None
     }
 
     /// Removes and returns one entry due at or before `now`.
@@ -41,10 +49,28 @@ mod tests {
         let mut t = Timers::default();
         t.schedule(t0 + Duration::from_secs(2), 2);
         t.schedule(t0 + Duration::from_secs(1), 1);
-        assert_eq!(t.next(), Some(t0 + Duration::from_secs(1)));
+        assert_eq!(
+            t.next_current(|_, _| true),
+            Some(t0 + Duration::from_secs(1))
+        );
         assert_eq!(t.pop_due(t0), None);
         assert_eq!(t.pop_due(t0 + Duration::from_secs(5)), Some(1));
         assert_eq!(t.pop_due(t0 + Duration::from_secs(5)), Some(2));
         assert_eq!(t.pop_due(t0 + Duration::from_secs(5)), None);
+    }
+
+    #[test]
+    fn stale_entries_on_top_are_dropped_when_looking_for_the_next() {
+        let t0 = Instant::now();
+        let mut t = Timers::default();
+        for key in 0..4 {
+            t.schedule(t0 + Duration::from_secs(key as u64 + 1), key);
+        }
+        // Keys 0 and 1 moved their deadlines away; key 2's is still current.
+        let current = |_: Instant, key: usize| key >= 2;
+        assert_eq!(t.next_current(current), Some(t0 + Duration::from_secs(3)));
+        assert_eq!(t.heap.len(), 2);
+        assert_eq!(t.next_current(|_, _| false), None);
+        assert!(t.heap.is_empty());
     }
 }
