@@ -227,8 +227,7 @@ impl Receiver {
             return Err(ProtocolError::InvalidUtf8.into());
         }
         emit::echo(out, true, header.opcode, payload);
-        self.counts.bytes += header.payload_len;
-        self.counts.messages += 1;
+        self.count(1, header.payload_len);
         Ok(Front::Echoed(end))
     }
 

@@ -40,6 +40,26 @@ struct Pending {
     written: usize,
 }
 
+/// Writes as much of `data` as the socket takes, retrying interrupted calls; returns how
+/// many bytes went out (fewer than all when it would block).
+#[inline(always)]
+fn write_until_blocked(
+    data: &[u8],
+    mut write: impl FnMut(&[u8]) -> io::Result<usize>,
+) -> io::Result<usize> {
+    let mut written = 0;
+    while written < data.len() {
+        match write(&data[written..]) {
+            Ok(0) => return Err(ErrorKind::WriteZero.into()),
+            Ok(n) => written += n,
+            Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+            Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(written)
+}
+
 /// The connection's own output buffer, for bytes that must queue behind pending ones
 /// (or that are produced outside a read). Bytes already written are dropped from its
 /// front once they are half of it, so a steady trickle does not grow it.
@@ -233,16 +253,8 @@ impl Client {
     /// Writes `data` (with nothing else pending); what the socket does not take is kept.
     #[inline(always)]
     fn write_or_keep(&mut self, data: &[u8]) -> io::Result<()> {
-        let mut written = 0;
-        while written < data.len() {
-            match self.stream.write(&data[written..]) {
-                Ok(0) => return Err(ErrorKind::WriteZero.into()),
-                Ok(n) => written += n,
-                Err(e) if e.kind() == ErrorKind::WouldBlock => break,
-                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
-                Err(e) => return Err(e),
-            }
-        }
+        let stream = &mut self.stream;
+        let written = write_until_blocked(data, |rest| stream.write(rest))?;
         if written < data.len() {
             queue(&mut self.out).extend_from_slice(&data[written..]);
         }
@@ -259,9 +271,7 @@ impl Client {
         {
             use std::os::fd::AsRawFd;
             let fd = self.stream.as_raw_fd();
-            let mut written = 0;
-            while written < data.len() {
-                let rest = &data[written..];
+            let written = write_until_blocked(data, |rest| {
                 // SAFETY: send reads `rest.len()` bytes from a slice we borrow.
                 let n = unsafe {
                     libc::send(
@@ -271,25 +281,13 @@ impl Client {
                         libc::MSG_MORE | libc::MSG_NOSIGNAL,
                     )
                 };
-                if n > 0 {
-                    written += n as usize;
-                    continue;
-                }
-                let e = io::Error::last_os_error();
-                match e.kind() {
-                    _ if n == 0 => return Err(ErrorKind::WriteZero.into()),
-                    ErrorKind::Interrupted => continue,
-                    ErrorKind::WouldBlock => break,
-                    _ => return Err(e),
-                }
-            }
+                usize::try_from(n).map_err(|_| io::Error::last_os_error())
+            })?;
             if written < data.len() {
                 queue(&mut self.out).extend_from_slice(&data[written..]);
-                return Ok(());
+            } else {
+                self.shut_write();
             }
-            // The server closes TCP first (RFC 6455 §7.1.1); see flush_pending.
-            self.write_shut = true;
-            let _ = self.stream.shutdown(Shutdown::Write);
             Ok(())
         }
         #[cfg(not(target_os = "linux"))]
@@ -310,26 +308,26 @@ impl Client {
     #[inline(never)]
     fn flush_pending(&mut self) -> io::Result<()> {
         if let Some(pending) = self.out.as_deref_mut() {
-            while pending.written < pending.bytes.len() {
-                match self.stream.write(&pending.bytes[pending.written..]) {
-                    Ok(0) => return Err(ErrorKind::WriteZero.into()),
-                    Ok(n) => pending.written += n,
-                    Err(e) if e.kind() == ErrorKind::WouldBlock => return Ok(()),
-                    Err(e) if e.kind() == ErrorKind::Interrupted => continue,
-                    Err(e) => return Err(e),
-                }
+            let stream = &mut self.stream;
+            let rest = &pending.bytes[pending.written..];
+            pending.written += write_until_blocked(rest, |rest| stream.write(rest))?;
+            if pending.written < pending.bytes.len() {
+                return Ok(());
             }
             // Drained: give the memory back (this buffer is only used under backpressure).
             self.out = None;
         }
         if self.conn.status() == Status::Closing && !self.write_shut {
-            // The server closes TCP first (RFC 6455 §7.1.1): FIN after our last bytes,
-            // then read until the peer closes so that unread input cannot turn our
-            // close into a reset.
-            self.write_shut = true;
-            let _ = self.stream.shutdown(Shutdown::Write);
+            self.shut_write();
         }
         Ok(())
+    }
+
+    /// The server closes TCP first (RFC 6455 §7.1.1): FIN after our last bytes, then read
+    /// until the peer closes, so that unread input cannot turn our close into a reset.
+    fn shut_write(&mut self) {
+        self.write_shut = true;
+        let _ = self.stream.shutdown(Shutdown::Write);
     }
 
     pub fn handle_timeout(&mut self, now: Instant) {
