@@ -14,6 +14,7 @@ mod keepalive;
 mod message;
 mod output;
 mod receiver;
+mod small_echo;
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -22,6 +23,7 @@ pub use event::Event;
 use keepalive::Keepalive;
 pub use output::{MAX_SEGMENTS, Output};
 use receiver::{Receiver, Stop};
+pub use small_echo::Run;
 
 use crate::config::Config;
 use crate::error::ProtocolError;
@@ -90,12 +92,46 @@ impl Connection {
     }
 
     /// Processes bytes read from the socket. `input` is scratch: payloads are unmasked
-    /// in place, and large echoed payloads are sent from there: everything to send is
-    /// appended to `out`, which refers into `input` (see [`Output`]).
-    #[inline(always)]
+    /// in place, and echoes are built or left there: everything to send is appended to
+    /// `out`, which refers into `input` (see [`Output`]).
+    #[inline]
     pub fn handle_input(&mut self, input: &mut [u8], now: Instant, out: &mut Output) {
+        let run = self.echo_in_place(input, now);
+        self.handle_input_after(input, &run, now, out);
+    }
+
+    /// The first half of [`Connection::handle_input`], the whole of it in the common case:
+    /// the run of small whole data frames at the front of `input` is echoed in place. When
+    /// the run took all of `input`, `input[..run.echoed]` is everything to send; otherwise
+    /// [`Connection::handle_input_after`] processes the rest.
+    #[inline(always)]
+    pub fn echo_in_place(&mut self, input: &mut [u8], now: Instant) -> Run {
+        let Phase::Open(receiver) = &mut self.phase else {
+            return Run::default();
+        };
+        // Only a store: the keepalive deadline is re-derived lazily when it fires.
+        if let Some(keepalive) = &mut self.keepalive {
+            keepalive.saw_input(now);
+        }
+        receiver.echo_small_in_place(input)
+    }
+
+    /// The second half of [`Connection::handle_input`]: records the echoes of `run` in
+    /// `out` and processes the input after it.
+    pub fn handle_input_after(
+        &mut self,
+        input: &mut [u8],
+        run: &Run,
+        now: Instant,
+        out: &mut Output,
+    ) {
         out.begin_input(input);
-        self.process(input, now, out);
+        out.in_place(&input[..run.echoed]);
+        if run.invalid_utf8 {
+            self.stopped(Stop::Fail(ProtocolError::InvalidUtf8), now, out.bytes_mut());
+        } else if let Some(rest) = input.get_mut(run.taken..) {
+            self.process(rest, now, out);
+        }
         out.end_input();
     }
 
@@ -159,7 +195,7 @@ impl Connection {
                     );
                     let session =
                         deflate.map(|p| Box::new(deflate::DeflateSession::new(p, config)));
-                    let mut receiver = Receiver::new(session);
+                    let mut receiver = Receiver::new(session, config);
                     // Frames the client pipelined behind its request.
                     let result = receiver.receive(rest, config, out);
                     Ok((receiver, result))

@@ -110,6 +110,40 @@ impl Output {
         self.bytes.extend_from_slice(chunk);
     }
 
+    /// Appends output the core built inside the current input, over bytes it had already
+    /// consumed (small echoes are rebuilt in place): referenced whatever its length, or
+    /// copied when it cannot be (outside an input call, or no splice left).
+    #[inline(always)]
+    pub(crate) fn in_place(&mut self, run: &[u8]) {
+        if run.is_empty() {
+            return;
+        }
+        let start = (run.as_ptr() as usize).wrapping_sub(self.input_addr);
+        if self.splices.len() < MAX_SPLICES
+            && start <= self.input_len
+            && run.len() <= self.input_len - start
+        {
+            self.splices.push(Splice {
+                at: self.bytes.len(),
+                start,
+                end: start + run.len(),
+            });
+        } else {
+            self.bytes.extend_from_slice(run);
+        }
+    }
+
+    /// Everything to send when it is one contiguous piece (the common case: owned bytes
+    /// only, or one in-place run alone), so that one plain write sends it.
+    #[inline]
+    pub fn contiguous<'a>(&'a self, input: &'a [u8]) -> Option<&'a [u8]> {
+        match self.splices.as_slice() {
+            [] => Some(&self.bytes),
+            [only] if self.bytes.is_empty() => input.get(only.start..only.end),
+            _ => None,
+        }
+    }
+
     /// The pieces to send, in order. `input` must be the buffer the output was produced
     /// from (after the call: payloads in it are unmasked by then).
     pub fn segments<'a>(&'a self, input: &'a [u8]) -> impl Iterator<Item = &'a [u8]> + 'a {
@@ -192,6 +226,26 @@ mod tests {
         assert_eq!(pieces.len(), 5);
         let mut slices = [IoSlice::new(&[]); MAX_SEGMENTS];
         assert_eq!(out.io_slices(&input, &mut slices), 5);
+    }
+
+    #[test]
+    fn in_place_runs_are_referenced_whatever_their_length() {
+        let input: Vec<u8> = (0..64u8).collect();
+        let mut out = Output::default();
+        out.begin_input(&input);
+        out.in_place(&input[0..3]);
+        assert_eq!(out.contiguous(&input), Some(&input[0..3]));
+        out.bytes_mut().extend_from_slice(b"P");
+        out.in_place(&input[10..12]);
+        out.in_place(&input[20..20]);
+        out.end_input();
+        assert_eq!(out.contiguous(&input), None);
+        assert_eq!(out.to_vec(&input), [0, 1, 2, b'P', 10, 11]);
+        // Outside an input call the run is copied.
+        let mut out = Output::default();
+        out.in_place(&input[5..7]);
+        assert!(!out.has_splices());
+        assert_eq!(out.contiguous(&input), Some(&[5u8, 6][..]));
     }
 
     #[test]

@@ -8,6 +8,7 @@ use super::deflate::DeflateSession;
 use super::emit;
 use super::message::Message;
 use super::output::Output;
+use super::small_echo::{Run, echo_small_frames, small_payload_limit};
 use crate::config::Config;
 use crate::error::ProtocolError;
 use crate::frame::header::parse_client_header;
@@ -59,13 +60,17 @@ pub struct Receiver {
     control: Option<Box<ControlBuf>>,
     /// permessage-deflate state, when it was agreed.
     deflate: Option<Box<DeflateSession>>,
+    /// The largest payload the small-frame path takes (the configured limits, at most
+    /// 125), worked out once.
+    small_payload_limit: u8,
     counts: Counts,
 }
 
 impl Receiver {
-    pub fn new(deflate: Option<Box<DeflateSession>>) -> Self {
+    pub fn new(deflate: Option<Box<DeflateSession>>, config: &Config) -> Self {
         Receiver {
             deflate,
+            small_payload_limit: small_payload_limit(config),
             ..Receiver::default()
         }
     }
@@ -83,11 +88,7 @@ impl Receiver {
     ) -> Result<(), Stop> {
         // Small whole messages first, in a loop of their own that keeps the hottest path
         // short; anything else goes to the general loop.
-        let taken = if self.between_frames() {
-            self.small_messages(input, config, out)?
-        } else {
-            0
-        };
+        let taken = self.small_messages(input, out)?;
         match input.get_mut(taken..) {
             Some(rest) if !rest.is_empty() => self.receive_frames(rest, config, out),
             _ => Ok(()),
@@ -108,7 +109,7 @@ impl Receiver {
     ) -> Result<(), Stop> {
         loop {
             if self.between_frames() {
-                let taken = self.small_messages(input, config, out)?;
+                let taken = self.small_messages(input, out)?;
                 advance(&mut input, taken);
                 if input.is_empty() {
                     return Ok(());
@@ -146,50 +147,28 @@ impl Receiver {
         }
     }
 
-    /// The hottest case, as a tight loop: a run of small (at most 125 bytes), whole,
-    /// unfragmented, uncompressed text or binary frames, each echoed as the same frame.
-    /// Returns the bytes taken; it stops at the first frame of any other kind (or with a
-    /// rule broken), which the general path then judges.
+    /// The hottest case: when between frames, the run of small whole data frames at the
+    /// front of `input` is echoed in place (see [`small_echo`](super::small_echo)). The
+    /// caller records the echoes and judges the frame the run stopped at.
     #[inline(always)]
-    fn small_messages(
-        &mut self,
-        input: &mut [u8],
-        config: &Config,
-        out: &mut Output,
-    ) -> Result<usize, Stop> {
-        const TEXT: u8 = 0x80 | Opcode::Text as u8;
-        const BINARY: u8 = 0x80 | Opcode::Binary as u8;
-        let limit = config.max_frame_size.min(config.max_message_size);
-        let bytes = out.bytes_mut();
-        let (mut pos, mut messages, mut payload_bytes) = (0, 0, 0);
-        while let Some(&[b0, b1, k0, k1, k2, k3]) = input.get(pos..pos + 6) {
-            // FIN set, RSV clear, text or binary; MASK set with a 7-bit payload length.
-            let payload_len = usize::from(b1 & 0x7f);
-            if (b0 != TEXT && b0 != BINARY) || b1 < 0x80 || payload_len > 125 {
-                break;
-            }
-            if payload_len as u64 > limit {
-                break;
-            }
-            let start = pos + 6;
-            let Some(payload) = input.get_mut(start..start + payload_len) else {
-                break;
-            };
-            apply_mask(payload, [k0, k1, k2, k3], 0);
-            if b0 == TEXT && simdutf8::basic::from_utf8(payload).is_err() {
-                self.count(messages, payload_bytes);
-                return Err(ProtocolError::InvalidUtf8.into());
-            }
-            // The same frame back, unmasked: the header is the opcode byte and the length.
-            bytes.reserve(2 + payload_len);
-            bytes.extend_from_slice(&[b0, payload_len as u8]);
-            bytes.extend_from_slice(payload);
-            messages += 1;
-            payload_bytes += payload_len as u64;
-            pos = start + payload_len;
+    pub fn echo_small_in_place(&mut self, input: &mut [u8]) -> Run {
+        if !self.between_frames() {
+            return Run::default();
         }
-        self.count(messages, payload_bytes);
-        Ok(pos)
+        let run = echo_small_frames(input, self.small_payload_limit);
+        self.count(run.messages, run.payload_bytes);
+        run
+    }
+
+    /// [`Receiver::echo_small_in_place`], with the echoes recorded in `out`.
+    #[inline(always)]
+    fn small_messages(&mut self, input: &mut [u8], out: &mut Output) -> Result<usize, Stop> {
+        let run = self.echo_small_in_place(input);
+        out.in_place(&input[..run.echoed]);
+        if run.invalid_utf8 {
+            return Err(ProtocolError::InvalidUtf8.into());
+        }
+        Ok(run.taken)
     }
 
     #[inline(always)]

@@ -49,6 +49,94 @@ pub fn apply_mask(buf: &mut [u8], mask_key: [u8; 4], offset: u64) {
     }
 }
 
+/// Unmasks a whole payload of `len` octets at `src` into `dst`, which may overlap it
+/// from below: this is how a small echo is rebuilt in place, each frame a few octets
+/// before where it arrived. Returns the OR of the unmasked octets spread over a word:
+/// where no octet has its high bit set the payload is ASCII.
+///
+/// # Safety
+/// `src..src + len` must be readable and `dst..dst + len` writable, in one allocation,
+/// with `dst <= src`.
+#[inline(always)]
+pub unsafe fn unmask_move(src: *const u8, dst: *mut u8, len: usize, mask_key: [u8; 4]) -> u64 {
+    let key32 = u32::from_ne_bytes(mask_key);
+    let key64 = u64::from(key32) | (u64::from(key32) << 32);
+    // The last octets are read first and written last, as one (or two) words that may
+    // overlap the words before them: no loop handles a remainder. Copying front to back
+    // with dst <= src, every other word is read before the word it becomes is written,
+    // and no write reaches octets not yet read. Writing an octet twice writes it twice
+    // with the same value.
+    // SAFETY (all blocks): every access is below `len` octets past `src` or `dst`, as
+    // the caller guarantees.
+    unsafe {
+        if len >= 16 {
+            let tail = len - 16;
+            let key = rotate_key(key64, tail);
+            let last = [read64(src, tail) ^ key, read64(src, tail + 8) ^ key];
+            let mut seen = last[0] | last[1];
+            let mut at = 0;
+            while at < tail {
+                let pair = [read64(src, at) ^ key64, read64(src, at + 8) ^ key64];
+                write64(dst, at, pair[0]);
+                write64(dst, at + 8, pair[1]);
+                seen |= pair[0] | pair[1];
+                at += 16;
+            }
+            write64(dst, tail, last[0]);
+            write64(dst, tail + 8, last[1]);
+            seen
+        } else if len >= 8 {
+            let tail = len - 8;
+            let first = read64(src, 0) ^ key64;
+            let last = read64(src, tail) ^ rotate_key(key64, tail);
+            write64(dst, 0, first);
+            write64(dst, tail, last);
+            first | last
+        } else if len >= 4 {
+            let tail = len - 4;
+            let first = src.cast::<u32>().read_unaligned() ^ key32;
+            let last =
+                src.add(tail).cast::<u32>().read_unaligned() ^ rotate_key(key64, tail) as u32;
+            dst.cast::<u32>().write_unaligned(first);
+            dst.add(tail).cast::<u32>().write_unaligned(last);
+            u64::from(first | last)
+        } else {
+            let mut seen = 0;
+            for (i, k) in mask_key.into_iter().enumerate().take(len) {
+                let octet = *src.add(i) ^ k;
+                *dst.add(i) = octet;
+                seen |= u64::from(octet);
+            }
+            seen
+        }
+    }
+}
+
+/// The key word for a word starting at payload octet `offset`.
+#[inline(always)]
+fn rotate_key(key64: u64, offset: usize) -> u64 {
+    let shift = (offset % 4) as u32 * 8;
+    if cfg!(target_endian = "little") {
+        key64.rotate_right(shift)
+    } else {
+        key64.rotate_left(shift)
+    }
+}
+
+/// # Safety
+/// `p + at .. p + at + 8` must be readable.
+#[inline(always)]
+unsafe fn read64(p: *const u8, at: usize) -> u64 {
+    unsafe { p.add(at).cast::<u64>().read_unaligned() }
+}
+
+/// # Safety
+/// `p + at .. p + at + 8` must be writable.
+#[inline(always)]
+unsafe fn write64(p: *mut u8, at: usize, word: u64) {
+    unsafe { p.add(at).cast::<u64>().write_unaligned(word) }
+}
+
 #[inline(always)]
 fn xor_word(word: &mut [u8], key64: u64) {
     if let Ok(w) = <&mut [u8; 8]>::try_from(word) {
@@ -97,6 +185,28 @@ mod tests {
                 off += chunk.len() as u64;
             }
             assert_eq!(parts, whole, "split {split}");
+        }
+    }
+
+    #[test]
+    fn unmask_move_matches_unmask_then_move_for_every_gap_and_length() {
+        let key = [0x37, 0xfa, 0x21, 0x3d];
+        for gap in 0..12 {
+            for len in 0..140 {
+                let mut region: Vec<u8> = (0..gap + len).map(|i| (i * 13 + 5) as u8).collect();
+                let mut expected = region[gap..].to_vec();
+                naive(&mut expected, key, 0);
+                let base = region.as_mut_ptr();
+                // SAFETY: both ranges lie in `region`, and dst <= src.
+                let seen = unsafe { unmask_move(base.add(gap), base, len, key) };
+                assert_eq!(&region[..len], &expected[..], "gap {gap} len {len}");
+                let high = expected.iter().any(|b| b & 0x80 != 0);
+                assert_eq!(
+                    seen & 0x8080_8080_8080_8080 != 0,
+                    high,
+                    "gap {gap} len {len}"
+                );
+            }
         }
     }
 

@@ -169,14 +169,27 @@ impl Client {
             }
             Ok(n) => {
                 let input = &mut buf[..n];
+                let run = self.conn.echo_in_place(input, now);
+                if run.taken == n && self.out.is_none() {
+                    // The common case: small echoes only, built in place; write them now.
+                    if let Err(e) = self.write_or_keep(&input[..run.echoed]) {
+                        return Step::Stop(ReadOutcome::Error(e));
+                    }
+                    return if n < buf.len() && !self.read_to_eof {
+                        Step::Stop(ReadOutcome::Ok)
+                    } else {
+                        Step::More
+                    };
+                }
                 out.clear();
-                self.conn.handle_input(input, now, out);
+                self.conn.handle_input_after(input, &run, now, out);
                 if self.out.is_none() {
                     // The common case: write it now; keep only what the socket refuses.
-                    let sent = if self.conn.status() == Status::Closing && !out.has_splices() {
-                        self.send_last(out.bytes())
-                    } else {
-                        self.send(out, input)
+                    let sent = match out.contiguous(input) {
+                        Some(data) if self.conn.status() == Status::Closing => self.send_last(data),
+                        Some([]) => Ok(()),
+                        Some(data) => self.write_or_keep(data),
+                        None => self.send_vectored(out, input),
                     };
                     if let Err(e) = sent {
                         return Step::Stop(ReadOutcome::Error(e));
@@ -217,16 +230,9 @@ impl Client {
         self.pending_out() > config.write_high_water
     }
 
-    /// Writes `out` (with nothing else pending): one `write`, or one `writev` when large
-    /// echoes are sent straight from `input`. What the socket does not take is queued.
-    #[inline(always)]
-    fn send(&mut self, out: &Output, input: &[u8]) -> io::Result<()> {
-        if out.has_splices() {
-            return self.send_vectored(out, input);
-        }
-        self.write_or_keep(out.bytes())
-    }
-
+    /// Writes `out` (with nothing else pending) in one `writev`: echoes built in place in
+    /// `input` and large payloads sent straight from it, around the core's own bytes. What
+    /// the socket does not take is queued.
     #[inline(never)]
     fn send_vectored(&mut self, out: &Output, input: &[u8]) -> io::Result<()> {
         let mut slices = [IoSlice::new(&[]); MAX_SEGMENTS];
@@ -250,13 +256,36 @@ impl Client {
         Ok(())
     }
 
-    /// Writes `data` (with nothing else pending); what the socket does not take is kept.
+    /// Writes `data` (with nothing else pending, and not empty: that would be a wasted
+    /// system call); what the socket does not take is kept.
     #[inline(always)]
     fn write_or_keep(&mut self, data: &[u8]) -> io::Result<()> {
+        // Usually one write takes it all; anything else is out of line.
+        match self.stream.write(data) {
+            Ok(n) if n == data.len() => Ok(()),
+            first => self.write_rest(data, first),
+        }
+    }
+
+    /// [`Client::write_or_keep`] after a first write that did not take everything.
+    #[cold]
+    #[inline(never)]
+    fn write_rest(&mut self, data: &[u8], first: io::Result<usize>) -> io::Result<()> {
+        let done = match first {
+            Ok(0) if !data.is_empty() => return Err(ErrorKind::WriteZero.into()),
+            Ok(n) => n,
+            Err(e) if e.kind() == ErrorKind::WouldBlock => {
+                queue(&mut self.out).extend_from_slice(data);
+                return Ok(());
+            }
+            Err(e) if e.kind() == ErrorKind::Interrupted => 0,
+            Err(e) => return Err(e),
+        };
+        let rest = data.get(done..).unwrap_or_default();
         let stream = &mut self.stream;
-        let written = write_until_blocked(data, |rest| stream.write(rest))?;
-        if written < data.len() {
-            queue(&mut self.out).extend_from_slice(&data[written..]);
+        let written = write_until_blocked(rest, |rest| stream.write(rest))?;
+        if written < rest.len() {
+            queue(&mut self.out).extend_from_slice(&rest[written..]);
         }
         Ok(())
     }
