@@ -84,10 +84,9 @@ pub fn echo_small_frames(input: &mut [u8], max_payload: u8) -> Run {
                 mask_key,
             )
         };
-        if b0 == TEXT
-            && seen & HIGH_BITS != 0
-            && simdutf8::basic::from_utf8(&input[echoed + 2..echoed + 2 + payload_len]).is_err()
-        {
+        // SAFETY: the echoed payload just written, inside `input` as above.
+        let payload = unsafe { std::slice::from_raw_parts(base.add(echoed + 2), payload_len) };
+        if b0 == TEXT && seen & HIGH_BITS != 0 && simdutf8::basic::from_utf8(payload).is_err() {
             invalid_utf8 = true;
             break;
         }
