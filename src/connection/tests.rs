@@ -302,3 +302,36 @@ fn large_echoes_are_sent_from_the_input_not_copied() {
         ]
     );
 }
+
+#[test]
+fn small_echoes_are_built_in_the_input_and_keep_their_place_among_other_output() {
+    let now = Instant::now();
+    let mut conn = Connection::new(config(), now);
+    let mut out = Output::default();
+    let mut request = REQUEST.to_vec();
+    conn.handle_input(&mut request, now, &mut out);
+    out.clear();
+
+    // Small messages, a ping, more small messages and a close, all in one read.
+    let mut input = frame(true, 0x1, b"one");
+    input.extend(frame(true, 0x2, &[7; 125]));
+    input.extend(frame(true, 0x9, b"p"));
+    input.extend(frame(true, 0x1, "drei €".as_bytes()));
+    input.extend(frame(true, 0x8, &1000u16.to_be_bytes()));
+    conn.handle_input(&mut input, now, &mut out);
+    assert!(out.has_splices());
+    // Only the pong and the close reply are owned bytes: every echo stayed in the input.
+    assert_eq!(out.bytes().len(), (2 + 1) + (2 + 2));
+    assert_eq!(
+        messages(&server_frames(&out.to_vec(&input))),
+        vec![
+            (0x1, b"one".to_vec()),
+            (0x2, vec![7; 125]),
+            (0xA, b"p".to_vec()),
+            (0x1, "drei €".as_bytes().to_vec()),
+            (0x8, 1000u16.to_be_bytes().to_vec()),
+        ]
+    );
+    assert_eq!(conn.status(), Status::Closing);
+    assert_eq!(conn.counts().messages, 3);
+}

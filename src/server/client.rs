@@ -1,8 +1,9 @@
 //! One accepted socket: the protocol core plus the bytes the socket has not taken yet.
 //!
-//! Echoes are produced into one output buffer shared by the loop and written at once;
-//! only what the socket refuses is copied into the connection's own buffer, which is
-//! freed again once drained. An idle connection therefore holds no buffers at all.
+//! Small echoes are rebuilt in place in the loop's receive buffer and written from there;
+//! everything else is produced into one output buffer shared by the loop and written at
+//! once. Only what the socket refuses is copied into the connection's own buffer, which
+//! is freed again once drained. An idle connection therefore holds no buffers at all.
 
 use std::fmt;
 use std::io::{self, ErrorKind, IoSlice, Read, Write};
@@ -181,10 +182,11 @@ impl Client {
                         Step::More
                     };
                 }
+                // Anything else: the general path, into the loop's output buffer.
                 out.clear();
                 self.conn.handle_input_after(input, &run, now, out);
                 if self.out.is_none() {
-                    // The common case: write it now; keep only what the socket refuses.
+                    // Write it now; keep only what the socket refuses.
                     let sent = match out.contiguous(input) {
                         Some(data) if self.conn.status() == Status::Closing => self.send_last(data),
                         Some([]) => Ok(()),
