@@ -96,18 +96,9 @@ impl Output {
     /// current input, copied otherwise.
     #[inline]
     pub(crate) fn payload(&mut self, chunk: &[u8]) {
-        if chunk.len() >= MIN_SPLICE && self.splices.len() < MAX_SPLICES {
-            let start = (chunk.as_ptr() as usize).wrapping_sub(self.input_addr);
-            if start <= self.input_len && chunk.len() <= self.input_len - start {
-                self.splices.push(Splice {
-                    at: self.bytes.len(),
-                    start,
-                    end: start + chunk.len(),
-                });
-                return;
-            }
+        if chunk.len() < MIN_SPLICE || !self.splice(chunk) {
+            self.bytes.extend_from_slice(chunk);
         }
-        self.bytes.extend_from_slice(chunk);
     }
 
     /// Appends output the core built inside the current input, over bytes it had already
@@ -115,22 +106,26 @@ impl Output {
     /// copied when it cannot be (outside an input call, or no splice left).
     #[inline(always)]
     pub(crate) fn in_place(&mut self, run: &[u8]) {
-        if run.is_empty() {
-            return;
-        }
-        let start = (run.as_ptr() as usize).wrapping_sub(self.input_addr);
-        if self.splices.len() < MAX_SPLICES
-            && start <= self.input_len
-            && run.len() <= self.input_len - start
-        {
-            self.splices.push(Splice {
-                at: self.bytes.len(),
-                start,
-                end: start + run.len(),
-            });
-        } else {
+        if !run.is_empty() && !self.splice(run) {
             self.bytes.extend_from_slice(run);
         }
+    }
+
+    /// References `chunk` after the bytes so far, if it lies in the current input and a
+    /// splice is left; returns whether it did.
+    #[inline(always)]
+    fn splice(&mut self, chunk: &[u8]) -> bool {
+        let start = (chunk.as_ptr() as usize).wrapping_sub(self.input_addr);
+        let inside = start <= self.input_len && chunk.len() <= self.input_len - start;
+        if !inside || self.splices.len() >= MAX_SPLICES {
+            return false;
+        }
+        self.splices.push(Splice {
+            at: self.bytes.len(),
+            start,
+            end: start + chunk.len(),
+        });
+        true
     }
 
     /// Everything to send when it is one contiguous piece (the common case: owned bytes
