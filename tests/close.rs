@@ -2,6 +2,7 @@
 
 mod common;
 
+use std::io::{ErrorKind, Read, Write};
 use std::time::{Duration, Instant};
 
 use common::*;
@@ -20,6 +21,38 @@ fn empty_close_is_answered_then_server_closes_tcp_first() {
     );
     // We never close our side: the server must drop TCP on its own (§7.1.1).
     assert_server_closes(&mut stream, CLOSE_BOUND);
+}
+
+#[test]
+fn after_the_close_handshake_the_server_closes_its_socket_at_once() {
+    // Not a half-close that goes on reading until --close-timeout: the socket is closed
+    // once our reply is written, so bytes sent after the close handshake (which RFC 6455
+    // forbids) meet no socket, and the client's TCP gets a reset.
+    let server = Server::start(&["--close-timeout", "10"]);
+    let mut stream = server.open();
+    send(&mut stream, &[RawFrame::close(1000, "bye")]);
+    let close = expect_close(&mut stream);
+    assert_eq!(close.code, Some(1000), "reply: {close:?}");
+    assert_server_closes(&mut stream, CLOSE_BOUND);
+    let start = Instant::now();
+    let mut buf = [0u8; 16];
+    loop {
+        assert!(
+            start.elapsed() < CLOSE_BOUND,
+            "no reset: the server still holds the socket"
+        );
+        let refused = stream
+            .write_all(&RawFrame::text("after close").encode())
+            .and_then(|()| stream.read(&mut buf));
+        match refused {
+            Err(e) if matches!(e.kind(), ErrorKind::ConnectionReset | ErrorKind::BrokenPipe) => {
+                break;
+            }
+            Err(e) => panic!("unexpected error: {e}"),
+            Ok(0) => std::thread::sleep(Duration::from_millis(10)),
+            Ok(n) => panic!("server sent {n} bytes after closing"),
+        }
+    }
 }
 
 #[test]

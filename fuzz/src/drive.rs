@@ -35,7 +35,7 @@ pub struct Ending {
 fn rank(s: Status) -> u8 {
     match s {
         Status::Open => 0,
-        Status::Closing => 1,
+        Status::Closing | Status::Finishing => 1,
         Status::Done => 2,
     }
 }
@@ -120,7 +120,10 @@ pub fn drive(
         }
         // A passed handshake or close deadline ends the connection; an open one's may
         // just ping.
-        if due && (handshaking || was == Status::Closing) && watch.status != Status::Done {
+        if due
+            && (handshaking || matches!(was, Status::Closing | Status::Finishing))
+            && watch.status != Status::Done
+        {
             return Err(format!(
                 "a passed deadline left the connection {:?}",
                 watch.status

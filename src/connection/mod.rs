@@ -36,11 +36,20 @@ enum Phase {
     Handshake(HeadBuffer),
     /// Upgraded: frames flow.
     Open(Receiver),
-    /// Our last bytes (a close frame or an HTTP error) are queued: flush them, half-close,
-    /// then wait for the peer to close TCP or for the deadline. Input is discarded:
-    /// after failing, RFC 6455 §7.1.7 says the endpoint "MUST NOT continue to attempt
-    /// to process data (including a responding Close frame)".
+    /// Our last bytes (a close frame we started with, or an HTTP error) are queued:
+    /// flush them, half-close, then wait for the peer to close TCP or for the deadline,
+    /// so that what the peer still sends (its close frame, the rest of a request) cannot
+    /// turn our close into a reset. Input is discarded: after failing, RFC 6455 §7.1.7
+    /// says the endpoint "MUST NOT continue to attempt to process data (including a
+    /// responding Close frame)".
     Closing(Counts),
+    /// The close handshake is complete: the peer's close frame is answered by the one
+    /// queued. Once it is written the socket is closed, its FIN leaving with it: §5.5.1,
+    /// "After both sending and receiving a Close message, an endpoint considers the
+    /// WebSocket connection closed and MUST close the underlying TCP connection", and
+    /// §7.1.1, the server "SHOULD initiate a TCP Close immediately". The peer may send
+    /// nothing more; input until then is discarded.
+    Finishing(Counts),
     /// Drop the socket now.
     Done(Counts),
 }
@@ -52,6 +61,8 @@ pub enum Status {
     Open,
     /// Write what is queued, then shut down the write side; keep reading until EOF.
     Closing,
+    /// Write what is queued, then close the socket.
+    Finishing,
     /// Close the socket.
     Done,
 }
@@ -163,7 +174,7 @@ impl Connection {
                 }
             }
             Phase::Handshake(_) => self.handshake_input(input, now, out),
-            Phase::Closing(_) | Phase::Done(_) => {}
+            Phase::Closing(_) | Phase::Finishing(_) | Phase::Done(_) => {}
         }
     }
 
@@ -243,7 +254,7 @@ impl Connection {
         }
         let during = match self.phase {
             Phase::Handshake(_) => "handshake",
-            Phase::Closing(_) => "close handshake",
+            Phase::Closing(_) | Phase::Finishing(_) => "close handshake",
             Phase::Done(_) => return,
             Phase::Open(_) => {
                 let Some(keepalive) = self.keepalive.as_mut() else {
@@ -292,6 +303,7 @@ impl Connection {
         match self.phase {
             Phase::Handshake(_) | Phase::Open(_) => Status::Open,
             Phase::Closing(_) => Status::Closing,
+            Phase::Finishing(_) => Status::Finishing,
             Phase::Done(_) => Status::Done,
         }
     }
@@ -321,7 +333,7 @@ impl Connection {
         match &self.phase {
             Phase::Handshake(_) => Counts::default(),
             Phase::Open(receiver) => receiver.counts(),
-            Phase::Closing(counts) | Phase::Done(counts) => *counts,
+            Phase::Closing(counts) | Phase::Finishing(counts) | Phase::Done(counts) => *counts,
         }
     }
 
@@ -350,7 +362,7 @@ impl Connection {
                 self.set_done();
                 self.deadline = None;
             }
-            Phase::Closing(_) | Phase::Done(_) => {}
+            Phase::Closing(_) | Phase::Finishing(_) | Phase::Done(_) => {}
         }
     }
 
@@ -368,7 +380,9 @@ impl Connection {
         match stop {
             Stop::PeerClosed { code } => {
                 self.event(Event::PeerClosed { code });
-                self.enter_closing(now);
+                // The deadline only matters if the socket will not take our reply.
+                self.phase = Phase::Finishing(self.counts());
+                self.deadline = Some(now + self.config.close_timeout);
             }
             Stop::Fail(error) => self.fail(error, now, out),
         }

@@ -188,7 +188,7 @@ impl Client {
                 if self.out.is_none() {
                     // Write it now; keep only what the socket refuses.
                     let sent = match out.contiguous(input) {
-                        Some(data) if self.conn.status() == Status::Closing => self.send_last(data),
+                        Some(data) if self.conn.status() != Status::Open => self.send_last(data),
                         Some([]) => Ok(()),
                         Some(data) => self.write_or_keep(data),
                         None => self.send_vectored(out, input),
@@ -201,7 +201,8 @@ impl Client {
                     out.flatten_into(input, queue(&mut self.out));
                 }
                 // A short read drained the socket: the next arrival raises a new edge.
-                if (n < buf.len() && !self.read_to_eof) || self.conn.status() == Status::Done {
+                let finished = matches!(self.conn.status(), Status::Finishing | Status::Done);
+                if (n < buf.len() && !self.read_to_eof) || finished {
                     Step::Stop(ReadOutcome::Ok)
                 } else {
                     Step::More
@@ -292,9 +293,10 @@ impl Client {
         Ok(())
     }
 
-    /// Writes our last bytes (a close frame, an HTTP error) and half-closes at once, with
-    /// MSG_MORE so that the FIN leaves in the same segment as the bytes: one packet, not
-    /// two. What the socket does not take is queued, and `flush` half-closes later.
+    /// Writes our last bytes (a close frame, an HTTP error) with MSG_MORE, so that the FIN
+    /// leaves in the same segment as the bytes (one packet, not two): at once from a
+    /// half-close when closing, or from closing the socket, which the loop does next,
+    /// when finishing. What the socket does not take is queued; `flush` half-closes later.
     #[cold]
     #[inline(never)]
     fn send_last(&mut self, data: &[u8]) -> io::Result<()> {
@@ -316,7 +318,7 @@ impl Client {
             })?;
             if written < data.len() {
                 queue(&mut self.out).extend_from_slice(&data[written..]);
-            } else {
+            } else if self.conn.status() == Status::Closing {
                 self.shut_write();
             }
             Ok(())
@@ -355,7 +357,8 @@ impl Client {
     }
 
     /// The server closes TCP first (RFC 6455 §7.1.1): FIN after our last bytes, then read
-    /// until the peer closes, so that unread input cannot turn our close into a reset.
+    /// until the peer closes, so that unread input cannot turn our close into a reset
+    /// (while closing; when finishing, the socket is closed once its bytes are written).
     fn shut_write(&mut self) {
         self.write_shut = true;
         let _ = self.stream.shutdown(Shutdown::Write);

@@ -260,7 +260,14 @@ impl Server {
             self.remove(key);
             return;
         }
-        if client.conn.status() == Status::Done {
+        // Finishing: the close handshake is complete and our close frame written; closing
+        // the socket sends the FIN.
+        let finished = match client.conn.status() {
+            Status::Done => true,
+            Status::Finishing => client.pending_out() == 0,
+            Status::Open | Status::Closing => false,
+        };
+        if finished {
             self.remove(key);
             return;
         }
