@@ -204,3 +204,23 @@ fn tungstenite_client_close_handshake_completes() {
         }
     }
 }
+
+#[test]
+fn bytes_sent_after_a_close_do_not_cost_the_client_its_reply() {
+    // Unread input makes closing a socket send a reset, and the reset discards the
+    // close reply if it is still in the send queue. The client keeps sending after its
+    // close frame; it must still read the reply before the connection ends.
+    let server = Server::start(&["--close-timeout", "10"]);
+    let stream = server.open();
+    let mut writer = stream.try_clone().unwrap();
+    let sender = std::thread::spawn(move || {
+        let mut bytes = RawFrame::close(1000, "bye").encode();
+        bytes.extend(concat(&vec![RawFrame::pong(pattern(125)); 8 * 1024]));
+        // The server may reset the connection part-way: that is allowed.
+        let _ = writer.write_all(&bytes);
+    });
+    let mut stream = stream;
+    let close = expect_close(&mut stream);
+    assert_eq!(close.code, Some(1000), "reply: {close:?}");
+    sender.join().unwrap();
+}

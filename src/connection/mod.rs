@@ -241,6 +241,13 @@ impl Connection {
             Phase::Open(_) => self.event(Event::Dropped {
                 during: "open connection, no close frame",
             }),
+            // A half-close still reads: our last bytes (the close reply, the close frame
+            // naming what the client did wrong, echoes queued before them) go out before
+            // the socket is closed. `close_timeout` bounds the wait.
+            Phase::Closing(counts) | Phase::Finishing(counts) => {
+                self.phase = Phase::Finishing(counts);
+                return;
+            }
             _ => {}
         }
         self.set_done();

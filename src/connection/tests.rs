@@ -262,6 +262,28 @@ fn eof_ends_the_connection() {
 }
 
 #[test]
+fn eof_while_closing_or_finishing_still_sends_the_last_bytes() {
+    // A client that half-closes right after its close frame (or after breaking a rule)
+    // still gets our reply: the driver writes what is queued, then closes.
+    let mut answered = REQUEST.to_vec();
+    answered.extend(frame(true, 8, &1000u16.to_be_bytes()));
+    let mut failed = REQUEST.to_vec();
+    failed.extend([0x81, 0x05]); // unmasked: 1002
+    for (stream, before) in [(answered, Status::Finishing), (failed, Status::Closing)] {
+        let (mut conn, _) = run(&stream, stream.len());
+        assert_eq!(conn.status(), before);
+        let deadline = conn.deadline();
+        assert!(deadline.is_some());
+        conn.handle_eof();
+        assert_eq!(conn.status(), Status::Finishing, "after {before:?}");
+        // Still bounded: the close timeout stands if the socket never takes the bytes.
+        assert_eq!(conn.deadline(), deadline);
+        conn.handle_timeout(deadline.unwrap(), &mut Vec::new());
+        assert_eq!(conn.status(), Status::Done);
+    }
+}
+
+#[test]
 fn large_echoes_are_sent_from_the_input_not_copied() {
     let now = Instant::now();
     let mut conn = Connection::new(config(), now);

@@ -356,6 +356,36 @@ impl Client {
         Ok(())
     }
 
+    /// Whether the socket should be closed now. A finishing one has written its last
+    /// bytes; what the peer sent after its close is discarded first.
+    pub fn finished(&mut self, buf: &mut [u8]) -> bool {
+        match self.conn.status() {
+            Status::Done => true,
+            Status::Finishing if self.pending_out() == 0 => {
+                self.discard_unread(buf);
+                true
+            }
+            Status::Finishing | Status::Open | Status::Closing => false,
+        }
+    }
+
+    /// Before a finished socket is closed: reads and discards what the peer sent after
+    /// its close frame (a Pong that crossed it, say). Closing a socket with unread input
+    /// sends a reset, and a reset discards our close reply where it still waits in the
+    /// send queue (corked by MSG_MORE to leave with the FIN). A peer that keeps sending
+    /// gets the reset, but only after a half-close has pushed out the reply and the FIN.
+    fn discard_unread(&mut self, buf: &mut [u8]) {
+        for _ in 0..4 {
+            match self.stream.read(buf) {
+                Ok(n) if n == buf.len() => {}
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                // Drained (WouldBlock, a short read or EOF), or broken: close either way.
+                _ => return,
+            }
+        }
+        self.shut_write();
+    }
+
     /// The server closes TCP first (RFC 6455 §7.1.1): FIN after our last bytes, then read
     /// until the peer closes, so that unread input cannot turn our close into a reset
     /// (while closing; when finishing, the socket is closed once its bytes are written).
@@ -405,3 +435,7 @@ impl fmt::Display for Peer<'_> {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "client_tests.rs"]
+mod tests;

@@ -22,7 +22,7 @@ use signal_hook::consts::{SIGINT, SIGTERM, SIGUSR1};
 use signal_hook_mio::v1_0::Signals;
 
 use crate::config::Config;
-use crate::connection::{Connection, Counts, Event, Output, Status};
+use crate::connection::{Connection, Counts, Event, Output};
 use crate::frame::close_code;
 use client::{Client, Peer, ReadOutcome};
 use slab::Slab;
@@ -262,12 +262,7 @@ impl Server {
         }
         // Finishing: the close handshake is complete and our close frame written; closing
         // the socket sends the FIN.
-        let finished = match client.conn.status() {
-            Status::Done => true,
-            Status::Finishing => client.pending_out() == 0,
-            Status::Open | Status::Closing => false,
-        };
-        if finished {
+        if client.finished(&mut self.read_buf) {
             self.remove(key);
             return;
         }

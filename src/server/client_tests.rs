@@ -1,0 +1,175 @@
+//! The driver half of a connection against a real loopback peer, with the socket
+//! buffers made small so that output backs up: what reaches the peer at the end.
+
+use super::*;
+use std::net::{TcpListener as StdListener, TcpStream as StdStream};
+use std::os::fd::AsRawFd;
+use std::sync::Arc;
+use std::thread;
+use std::time::Duration;
+
+const REQUEST: &[u8] =
+    b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
+
+fn set_buffer(socket: &impl AsRawFd, option: libc::c_int, bytes: libc::c_int) {
+    // SAFETY: setsockopt reads the int we pass by pointer, with its size.
+    let rc = unsafe {
+        libc::setsockopt(
+            socket.as_raw_fd(),
+            libc::SOL_SOCKET,
+            option,
+            (&raw const bytes).cast(),
+            size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    assert_eq!(rc, 0, "setsockopt");
+}
+
+/// A blocking peer and the server's side of an upgraded connection, both with small
+/// buffers, so that a few KiB of echoes are enough to leave output pending.
+fn upgraded_pair(config: &Arc<Config>, buf: &mut [u8], out: &mut Output) -> (StdStream, Client) {
+    let listener = StdListener::bind("127.0.0.1:0").unwrap();
+    let mut peer = StdStream::connect(listener.local_addr().unwrap()).unwrap();
+    let (server, _) = listener.accept().unwrap();
+    set_buffer(&server, libc::SO_SNDBUF, 4096);
+    set_buffer(&peer, libc::SO_RCVBUF, 4096);
+    peer.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    server.set_nonblocking(true).unwrap();
+    let now = Instant::now();
+    let conn = Connection::new(config.clone(), now);
+    let mut client = Client::new(TcpStream::from_std(server), conn);
+    peer.write_all(REQUEST).unwrap();
+    let mut head = Vec::new();
+    while !head.ends_with(b"\r\n\r\n") {
+        read_available(&mut client, buf, out, config);
+        let mut byte = [0u8];
+        peer.read_exact(&mut byte).unwrap();
+        head.push(byte[0]);
+    }
+    assert!(head.starts_with(b"HTTP/1.1 101 "), "upgrade failed");
+    (peer, client)
+}
+
+/// What a readable event does: read (and write) what has arrived.
+fn read_available(client: &mut Client, buf: &mut [u8], out: &mut Output, config: &Config) {
+    if let ReadOutcome::Error(e) = client.read(buf, out, config, Instant::now()) {
+        panic!("read failed: {e}");
+    }
+}
+
+/// Waits until bytes have arrived on the socket (loopback delivers them a little later).
+fn wait_readable(socket: &impl AsRawFd) {
+    let mut fds = libc::pollfd {
+        fd: socket.as_raw_fd(),
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    // SAFETY: poll writes only `revents` of the one pollfd we pass.
+    let ready = unsafe { libc::poll(&raw mut fds, 1, 5000) };
+    assert_eq!(ready, 1, "nothing arrived within 5 s");
+}
+
+/// A masked client frame.
+fn frame(opcode: u8, payload: &[u8]) -> Vec<u8> {
+    let key = [1, 2, 3, 4];
+    let mut v = vec![0x80 | opcode];
+    if payload.len() < 126 {
+        v.push(0x80 | payload.len() as u8);
+    } else {
+        v.push(0x80 | 126);
+        v.extend_from_slice(&(payload.len() as u16).to_be_bytes());
+    }
+    v.extend_from_slice(&key);
+    v.extend(payload.iter().enumerate().map(|(i, b)| b ^ key[i % 4]));
+    v
+}
+
+/// (opcode, payload) of the unfragmented server frames in `bytes`.
+fn frames(mut bytes: &[u8]) -> Vec<(u8, Vec<u8>)> {
+    let mut frames = Vec::new();
+    while bytes.len() >= 2 {
+        let (len, head) = match bytes[1] {
+            126 => (usize::from(u16::from_be_bytes([bytes[2], bytes[3]])), 4),
+            n => (usize::from(n), 2),
+        };
+        frames.push((bytes[0] & 0x0f, bytes[head..head + len].to_vec()));
+        bytes = &bytes[head + len..];
+    }
+    assert!(bytes.is_empty(), "a torn frame at the end");
+    frames
+}
+
+/// Reads everything the server sends until it closes the connection.
+fn read_to_end(mut peer: StdStream) -> thread::JoinHandle<Vec<u8>> {
+    thread::spawn(move || {
+        let mut received = Vec::new();
+        peer.read_to_end(&mut received)
+            .unwrap_or_else(|e| panic!("after {} bytes: {e}", received.len()));
+        received
+    })
+}
+
+#[test]
+fn a_half_close_after_the_close_frame_loses_no_queued_echo_nor_the_reply() {
+    let config = Arc::new(Config {
+        deflate: None,
+        ..Config::default()
+    });
+    let (mut buf, mut out) = (vec![0; 256 << 10], Output::default());
+    let (mut peer, mut client) = upgraded_pair(&config, &mut buf, &mut out);
+    let payload: Vec<u8> = (0..16 << 10).map(|i| i as u8).collect();
+    for _ in 0..2 {
+        peer.write_all(&frame(0x2, &payload)).unwrap();
+    }
+    peer.write_all(&frame(0x8, &1000u16.to_be_bytes())).unwrap();
+    peer.shutdown(Shutdown::Write).unwrap();
+    // The peer is not reading yet: the echoes back up in the server.
+    while client.conn.status() == Status::Open {
+        read_available(&mut client, &mut buf, &mut out, &config);
+    }
+    assert_eq!(client.conn.status(), Status::Finishing);
+    assert!(
+        client.pending_out() > 0,
+        "the setup must leave output pending"
+    );
+    // A later event finds the peer's EOF; the connection must stay until all is written.
+    read_available(&mut client, &mut buf, &mut out, &config);
+    assert_eq!(client.conn.status(), Status::Finishing);
+    assert!(!client.finished(&mut buf));
+    let reader = read_to_end(peer);
+    while !client.finished(&mut buf) {
+        client.flush().unwrap();
+        thread::sleep(Duration::from_millis(1));
+    }
+    drop(client);
+    let received = frames(&reader.join().unwrap());
+    let opcodes: Vec<u8> = received.iter().map(|(op, _)| *op).collect();
+    assert_eq!(opcodes, [0x2, 0x2, 0x8]);
+    assert!(received[..2].iter().all(|(_, p)| *p == payload));
+    assert_eq!(received[2].1, 1000u16.to_be_bytes());
+}
+
+#[test]
+fn bytes_after_the_close_frame_do_not_turn_the_reply_into_a_reset() {
+    let config = Arc::new(Config {
+        deflate: None,
+        ..Config::default()
+    });
+    let (mut buf, mut out) = (vec![0; 256 << 10], Output::default());
+    let (mut peer, mut client) = upgraded_pair(&config, &mut buf, &mut out);
+    peer.write_all(&frame(0x8, &1000u16.to_be_bytes())).unwrap();
+    while client.conn.status() == Status::Open {
+        read_available(&mut client, &mut buf, &mut out, &config);
+    }
+    assert_eq!(client.conn.status(), Status::Finishing);
+    assert_eq!(client.pending_out(), 0);
+    // A Pong that crossed our reply (allowed after a close: it is no data frame) is
+    // unread when the socket is closed.
+    peer.write_all(&frame(0xA, b"late pong")).unwrap();
+    wait_readable(&client.stream);
+    assert!(client.finished(&mut buf));
+    drop(client);
+    let received = frames(&read_to_end(peer).join().unwrap());
+    assert_eq!(received, [(0x8, 1000u16.to_be_bytes().to_vec())]);
+}
