@@ -46,6 +46,10 @@ pub enum ProtocolError {
     InvalidDeflateData,
     /// Our own compressor failed: not the client's fault (1011).
     CompressionFailed,
+    /// Compressed input whose echo, recompressed with the window the client allowed us,
+    /// would queue more than `--max-backpressure` bytes from one read (1008): data built
+    /// to inflate far more than it recompresses.
+    EchoTooLarge { max: usize },
 }
 
 impl ProtocolError {
@@ -59,6 +63,7 @@ impl ProtocolError {
             | ProtocolError::InvalidCloseReason
             | ProtocolError::InvalidDeflateData => close_code::INVALID_PAYLOAD,
             ProtocolError::CompressionFailed => close_code::INTERNAL_ERROR,
+            ProtocolError::EchoTooLarge { .. } => close_code::POLICY_VIOLATION,
             _ => close_code::PROTOCOL_ERROR,
         }
     }
@@ -119,6 +124,10 @@ impl fmt::Display for ProtocolError {
             ProtocolError::CompressionFailed => {
                 f.write_str("server error: compressing the echo failed")
             }
+            ProtocolError::EchoTooLarge { max } => write!(
+                f,
+                "compressed data inflates to more echo than the {max} bytes one read may queue"
+            ),
         }
     }
 }
@@ -156,6 +165,7 @@ mod tests {
             ProtocolError::InvalidCloseReason,
             ProtocolError::InvalidDeflateData,
             ProtocolError::CompressionFailed,
+            ProtocolError::EchoTooLarge { max: usize::MAX },
         ];
         for e in all {
             assert!(e.to_string().len() <= 123, "{e}");
@@ -168,6 +178,7 @@ mod tests {
         assert_eq!(ProtocolError::InvalidUtf8.close_code(), 1007);
         assert_eq!(ProtocolError::InvalidCloseReason.close_code(), 1007);
         assert_eq!(ProtocolError::MessageTooBig { max: 1 }.close_code(), 1009);
+        assert_eq!(ProtocolError::EchoTooLarge { max: 1 }.close_code(), 1008);
         assert_eq!(
             ProtocolError::FrameTooBig {
                 payload_len: 2,

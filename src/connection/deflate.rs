@@ -6,6 +6,10 @@ use crate::config::Config;
 use crate::deflate::{DeflateParams, Deflater, InflateError, Inflater, RECOMMENDED_SCRATCH_LEN};
 use crate::error::ProtocolError;
 
+/// Compressed echo bytes are framed as soon as this many have gathered, so the buffer
+/// that holds them stays small however far one chunk of input inflates.
+const ECHO_PIECE_LEN: usize = 64 << 10;
+
 /// Codec state of a connection that agreed permessage-deflate. The codecs and the
 /// scratch buffer are created on the first compressed message, so a connection that
 /// negotiates deflate but never uses it costs almost nothing.
@@ -48,12 +52,14 @@ impl DeflateSession {
     }
 
     /// Inflates `chunk` (ending the message if `last`), passing every inflated piece to
-    /// `judge` before inflating further, and feeding the echo.
+    /// `judge` before inflating further, and feeding the echo: each time a piece of
+    /// compressed echo passes `ECHO_PIECE_LEN` it goes to `emit` (a non-final frame).
     pub fn inflate(
         &mut self,
         chunk: &[u8],
         last: bool,
         judge: &mut impl FnMut(&[u8]) -> Result<(), ProtocolError>,
+        emit: &mut impl FnMut(&[u8]) -> Result<(), ProtocolError>,
     ) -> Result<(), ProtocolError> {
         let (params, level) = (self.params, self.level);
         let codecs = self.codecs.get_or_insert_with(|| {
@@ -92,7 +98,12 @@ impl DeflateSession {
             }
             deflater
                 .compress_chunk(inflated, compressed)
-                .map_err(|_| ProtocolError::CompressionFailed)
+                .map_err(|_| ProtocolError::CompressionFailed)?;
+            if compressed.len() >= ECHO_PIECE_LEN {
+                emit(compressed)?;
+                compressed.clear();
+            }
+            Ok(())
         };
         inflater
             .inflate_chunk(chunk, scratch, &mut sink)

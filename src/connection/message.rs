@@ -70,11 +70,14 @@ impl Message {
 
     /// Handles the next unmasked `chunk` of a compressed message: inflate it, judge the
     /// inflated bytes (size limit, UTF-8) as they come out, and echo them compressed.
+    /// The echo may not take `out` past `max_echo` bytes: data built to inflate far more
+    /// than it recompresses (with the small window a client may ask us to use) would
+    /// otherwise turn one read into an unbounded amount of output.
     pub fn on_compressed_chunk(
         &mut self,
         chunk: &[u8],
         last: bool,
-        max_message_size: u64,
+        (max_message_size, max_echo): (u64, usize),
         session: &mut DeflateSession,
         out: &mut Vec<u8>,
     ) -> Result<(), ProtocolError> {
@@ -95,7 +98,14 @@ impl Message {
             }
             Ok(())
         };
-        session.inflate(chunk, last, &mut judge)?;
+        let (opcode, echo_started) = (self.opcode, &mut self.echo_started);
+        let mut emit_piece = |payload: &[u8]| -> Result<(), ProtocolError> {
+            let first = !std::mem::replace(echo_started, true);
+            let opcode = if first { opcode } else { Opcode::Continuation };
+            emit::frame(out, false, first, opcode, payload);
+            within(out, max_echo)
+        };
+        session.inflate(chunk, last, &mut judge, &mut emit_piece)?;
         if last && text {
             self.utf8.finish().map_err(|_| ProtocolError::InvalidUtf8)?;
         }
@@ -103,10 +113,18 @@ impl Message {
             let first = !self.echo_started;
             let opcode = self.echo_opcode();
             emit::frame(out, last, first && echo.compressed, opcode, echo.payload);
+            within(out, max_echo)?;
         }
         if last {
             session.end_message();
         }
         Ok(())
     }
+}
+
+fn within(out: &[u8], max_echo: usize) -> Result<(), ProtocolError> {
+    if out.len() > max_echo {
+        return Err(ProtocolError::EchoTooLarge { max: max_echo });
+    }
+    Ok(())
 }

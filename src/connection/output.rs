@@ -29,6 +29,9 @@ pub struct Output {
     input_len: usize,
 }
 
+/// What `clear` leaves of a larger buffer: above what one read of small frames makes.
+const KEEP_CAPACITY: usize = 1 << 20;
+
 /// `input[start..end]` goes out after the first `at` bytes of `bytes`.
 #[derive(Debug, Clone, Copy)]
 struct Splice {
@@ -55,6 +58,11 @@ impl Output {
     pub fn clear(&mut self) {
         self.bytes.clear();
         self.splices.clear();
+        // A read whose output was large (compressed echoes can be, up to
+        // `--max-backpressure`) must not pin that much for the life of the loop.
+        if self.bytes.capacity() > KEEP_CAPACITY {
+            self.bytes.shrink_to(KEEP_CAPACITY);
+        }
     }
 
     pub fn is_empty(&self) -> bool {

@@ -406,7 +406,7 @@ impl Receiver {
             message.on_compressed_chunk(
                 chunk,
                 last,
-                config.max_message_size,
+                (config.max_message_size, config.max_backpressure),
                 session,
                 out.bytes_mut(),
             )?;

@@ -358,3 +358,97 @@ fn small_echoes_are_built_in_the_input_and_keep_their_place_among_other_output()
     assert_eq!(conn.status(), Status::Finishing);
     assert_eq!(conn.counts().messages, 3);
 }
+
+/// A compressed binary message that inflates to 2 MiB but cannot be recompressed with a
+/// 512-byte window: a random 4 KiB block repeated, which a 32 KiB window (the client's)
+/// compresses ~60:1 and a 9-bit window (the one the client asks us to use) not at all.
+fn amplifying_message() -> (Vec<u8>, Vec<u8>) {
+    let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+    let block: Vec<u8> = (0..4096)
+        .map(|_| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed as u8
+        })
+        .collect();
+    let plain = block.repeat(512);
+    let mut compress = flate2::Compress::new(flate2::Compression::default(), false);
+    let mut compressed = Vec::with_capacity(plain.len());
+    compress
+        .compress_vec(&plain, &mut compressed, flate2::FlushCompress::Sync)
+        .unwrap();
+    assert!(compressed.ends_with(&[0, 0, 0xff, 0xff]));
+    compressed.truncate(compressed.len() - 4);
+    assert!(
+        compressed.len() < plain.len() / 30,
+        "the client side compresses well"
+    );
+    // FIN, RSV1 (compressed), binary.
+    (frame(true, 0x40 | 0x2, &compressed), plain)
+}
+
+fn deflate_stream(message: &[u8]) -> Vec<u8> {
+    let mut s = REQUEST[..REQUEST.len() - 2].to_vec();
+    s.extend_from_slice(
+        b"Sec-WebSocket-Extensions: permessage-deflate; server_max_window_bits=9\r\n\r\n",
+    );
+    s.extend_from_slice(message);
+    s
+}
+
+#[test]
+fn a_compressed_echo_streams_out_in_bounded_frames() {
+    let (message, plain) = amplifying_message();
+    let now = Instant::now();
+    let mut conn = Connection::new(Arc::new(Config::default()), now);
+    let (mut input, mut out) = (deflate_stream(&message), Vec::new());
+    conn.handle_input_flat(&mut input, now, &mut Output::default(), &mut out);
+    assert_eq!(conn.status(), Status::Open);
+    let frames = server_frames(&out);
+    // The echo left in pieces as it was compressed, not as one 2 MiB frame.
+    assert!(frames.len() > 16, "{} frames", frames.len());
+    assert!(frames.iter().all(|(_, _, p)| p.len() < 160 << 10));
+    let (opcodes, fins): (Vec<u8>, Vec<bool>) = frames.iter().map(|f| (f.1, f.0)).unzip();
+    assert_eq!(opcodes[0], 0x2);
+    assert!(opcodes[1..].iter().all(|&op| op == 0));
+    assert!(fins[..fins.len() - 1].iter().all(|fin| !fin) && fins[fins.len() - 1]);
+    // RSV1 on the first frame only (RFC 7692 §6.1).
+    let start = out.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+    assert_eq!(out[start], 0x40 | 0x02, "no FIN, RSV1, binary");
+    // And it inflates back to the message.
+    let mut echoed: Vec<u8> = frames.into_iter().flat_map(|f| f.2).collect();
+    echoed.extend_from_slice(&[0, 0, 0xff, 0xff]);
+    let mut inflate = flate2::Decompress::new(false);
+    let mut back = Vec::with_capacity(plain.len() + 1024);
+    inflate
+        .decompress_vec(&echoed, &mut back, flate2::FlushDecompress::Sync)
+        .unwrap();
+    assert!(back == plain, "the echo inflates to the message");
+}
+
+#[test]
+fn compressed_input_that_inflates_past_the_output_limit_is_refused_with_1008() {
+    let (message, _) = amplifying_message();
+    let now = Instant::now();
+    let limit = 256 << 10;
+    let config = Config {
+        max_backpressure: limit,
+        ..Config::default()
+    };
+    let mut conn = Connection::new(Arc::new(config), now);
+    let (mut input, mut out) = (deflate_stream(&message), Vec::new());
+    conn.handle_input_flat(&mut input, now, &mut Output::default(), &mut out);
+    assert_eq!(conn.status(), Status::Closing);
+    // Stopped within one piece of the limit, not after the whole 2 MiB echo.
+    assert!(out.len() < limit + (160 << 10), "{} bytes out", out.len());
+    let frames = server_frames(&out);
+    let (fin, opcode, close) = frames.last().unwrap();
+    assert_eq!((*fin, *opcode), (true, 8));
+    assert_eq!(u16::from_be_bytes([close[0], close[1]]), 1008);
+    let reason = String::from_utf8_lossy(&close[2..]);
+    assert!(
+        reason.contains("inflates") && reason.contains("262144"),
+        "{reason}"
+    );
+}
