@@ -29,6 +29,9 @@ pub struct Client {
     pub read_paused: bool,
     /// The peer has shut down its side: read until EOF, not just until a short read.
     pub read_to_eof: bool,
+    /// Reading stopped at the per-event budget with the socket perhaps not drained: no
+    /// new edge will come, so the loop resumes it on its next turn.
+    pub read_yielded: bool,
     /// The deadline last handed to the timer heap.
     pub scheduled: Option<Instant>,
 }
@@ -73,6 +76,10 @@ fn queue(out: &mut Option<Box<Pending>>) -> &mut Vec<u8> {
     &mut pending.bytes
 }
 
+/// Full reads (of the loop's 256 KiB buffer) one readiness event may do before the
+/// connection yields to the others.
+const MAX_READS_PER_EVENT: usize = 16;
+
 /// After one read: read again, or stop with this outcome.
 enum Step {
     More,
@@ -97,6 +104,7 @@ impl Client {
             write_shut: false,
             read_paused: false,
             read_to_eof: false,
+            read_yielded: false,
             scheduled: None,
         }
     }
@@ -142,11 +150,16 @@ impl Client {
         config: &Config,
         now: Instant,
     ) -> ReadOutcome {
-        loop {
+        // The first read was the caller's.
+        for _ in 1..MAX_READS_PER_EVENT {
             if let Step::Stop(outcome) = self.read_once(buf, out, config, now) {
                 return outcome;
             }
         }
+        // A client that keeps the socket full must not hold the loop: the others, the
+        // timers and the signals get their turn first.
+        self.read_yielded = true;
+        ReadOutcome::Ok
     }
 
     /// One read and what it produced, written.
@@ -188,8 +201,9 @@ impl Client {
                 if self.out.is_none() {
                     // Write it now; keep only what the socket refuses.
                     let sent = match out.contiguous(input) {
-                        Some(data) if self.conn.status() != Status::Open => self.send_last(data),
+                        // Nothing to send (input discarded while closing, say): no call.
                         Some([]) => Ok(()),
+                        Some(data) if self.conn.status() != Status::Open => self.send_last(data),
                         Some(data) => self.write_or_keep(data),
                         None => self.send_vectored(out, input),
                     };

@@ -29,11 +29,22 @@ fn set_buffer(socket: &impl AsRawFd, option: libc::c_int, bytes: libc::c_int) {
 /// A blocking peer and the server's side of an upgraded connection, both with small
 /// buffers, so that a few KiB of echoes are enough to leave output pending.
 fn upgraded_pair(config: &Arc<Config>, buf: &mut [u8], out: &mut Output) -> (StdStream, Client) {
+    connect_and_upgrade(config, buf, out, true)
+}
+
+fn connect_and_upgrade(
+    config: &Arc<Config>,
+    buf: &mut [u8],
+    out: &mut Output,
+    small_buffers: bool,
+) -> (StdStream, Client) {
     let listener = StdListener::bind("127.0.0.1:0").unwrap();
     let mut peer = StdStream::connect(listener.local_addr().unwrap()).unwrap();
     let (server, _) = listener.accept().unwrap();
-    set_buffer(&server, libc::SO_SNDBUF, 4096);
-    set_buffer(&peer, libc::SO_RCVBUF, 4096);
+    if small_buffers {
+        set_buffer(&server, libc::SO_SNDBUF, 4096);
+        set_buffer(&peer, libc::SO_RCVBUF, 4096);
+    }
     peer.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
     server.set_nonblocking(true).unwrap();
     let now = Instant::now();
@@ -172,4 +183,65 @@ fn bytes_after_the_close_frame_do_not_turn_the_reply_into_a_reset() {
     drop(client);
     let received = frames(&read_to_end(peer).join().unwrap());
     assert_eq!(received, [(0x8, 1000u16.to_be_bytes().to_vec())]);
+}
+
+#[test]
+fn reading_yields_after_its_budget_and_resumes_where_it_stopped() {
+    let config = Arc::new(Config {
+        deflate: None,
+        ..Config::default()
+    });
+    let (mut big, mut out) = (vec![0; 256 << 10], Output::default());
+    let (mut peer, mut client) = connect_and_upgrade(&config, &mut big, &mut out, false);
+    let messages: Vec<Vec<u8>> = (0..100u8).map(|i| vec![i; 1000]).collect();
+    let stream: Vec<u8> = messages.iter().flat_map(|m| frame(0x2, m)).collect();
+    peer.write_all(&stream).unwrap();
+    wait_readable(&client.stream);
+    thread::sleep(Duration::from_millis(20));
+    // A 4 KiB buffer: the budget of full reads is used up after 64 KiB of the ~100 KiB.
+    let mut buf = vec![0; 4096];
+    read_available(&mut client, &mut buf, &mut out, &config);
+    assert!(client.read_yielded, "the budget must stop reading");
+    // 16 reads of 4 KiB: 65 whole frames of 1008 bytes (8 of header), then 16 bytes of
+    // the next (its header and 8 bytes of payload).
+    let (read, frame_len) = (16 * 4096, 1008);
+    let payload = read / frame_len * 1000 + (read % frame_len - 8);
+    assert_eq!(client.conn.counts().bytes, payload as u64);
+    // The loop's next turn: the rest, with nothing lost or reordered.
+    let mut turns = 1;
+    while std::mem::take(&mut client.read_yielded) {
+        read_available(&mut client, &mut buf, &mut out, &config);
+        turns += 1;
+    }
+    assert_eq!(turns, 2);
+    assert_eq!(client.conn.counts().messages, 100);
+    drop(client);
+    // Messages that straddled reads come back fragmented (§5.4 allows it): reassemble.
+    let received = reassemble(&read_to_end(peer).join().unwrap());
+    let expected: Vec<(u8, Vec<u8>)> = messages.into_iter().map(|m| (0x2, m)).collect();
+    assert!(received == expected, "echoes differ");
+}
+
+/// (opcode, payload) of each data message in `bytes`, its fragments joined.
+fn reassemble(mut bytes: &[u8]) -> Vec<(u8, Vec<u8>)> {
+    let mut messages: Vec<(u8, Vec<u8>)> = Vec::new();
+    let mut open = false;
+    while bytes.len() >= 2 {
+        let (fin, opcode) = (bytes[0] & 0x80 != 0, bytes[0] & 0x0f);
+        let (len, head) = match bytes[1] {
+            126 => (usize::from(u16::from_be_bytes([bytes[2], bytes[3]])), 4),
+            n => (usize::from(n), 2),
+        };
+        let payload = &bytes[head..head + len];
+        if open {
+            assert_eq!(opcode, 0, "a continuation was due");
+            messages.last_mut().unwrap().1.extend_from_slice(payload);
+        } else {
+            messages.push((opcode, payload.to_vec()));
+        }
+        open = !fin;
+        bytes = &bytes[head + len..];
+    }
+    assert!(bytes.is_empty() && !open, "a torn message at the end");
+    messages
 }

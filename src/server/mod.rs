@@ -69,6 +69,9 @@ struct Server {
     shutdown_deadline: Option<Instant>,
     /// Accepted sockets inherit TCP_NODELAY from the listener.
     nodelay_inherited: bool,
+    /// Connections that stopped reading at their budget (or whose reading may resume),
+    /// driven again on the loop's next turn.
+    yielded: Vec<usize>,
 }
 
 impl Server {
@@ -94,21 +97,28 @@ impl Server {
             accept_paused_until: None,
             shutdown_deadline: None,
             nodelay_inherited,
+            yielded: Vec::new(),
         })
     }
 
     fn serve(&mut self) -> io::Result<()> {
         let mut events = Events::with_capacity(1024);
         loop {
-            let timeout = self
-                .next_wakeup()
-                .map(|at| at.saturating_duration_since(Instant::now()));
+            let timeout = if self.yielded.is_empty() {
+                self.next_wakeup()
+                    .map(|at| at.saturating_duration_since(Instant::now()))
+            } else {
+                // Connections have reading left: only look for other events.
+                Some(Duration::ZERO)
+            };
             match self.poll.poll(&mut events, timeout) {
                 Ok(()) => {}
                 Err(e) if e.kind() == ErrorKind::Interrupted => continue,
                 Err(e) => return Err(e),
             }
             let now = Instant::now();
+            // Those that yielded last turn go after this turn's events.
+            let yielded = std::mem::take(&mut self.yielded);
             for event in events.iter() {
                 match event.token() {
                     LISTENER => self.accept(now),
@@ -129,6 +139,15 @@ impl Server {
                 }
             }
             self.fire_timers(now);
+            for key in yielded {
+                let resume = self
+                    .clients
+                    .get_mut(key)
+                    .is_some_and(|client| std::mem::take(&mut client.read_yielded));
+                if resume {
+                    self.drive(key, true, false, now);
+                }
+            }
             if self
                 .shutdown_deadline
                 .is_some_and(|d| self.clients.is_empty() || d <= now)
@@ -141,11 +160,13 @@ impl Server {
 
     fn next_wakeup(&mut self) -> Option<Instant> {
         let clients = &self.clients;
-        let next_deadline = self.timers.next_current(|at, key| {
+        let is_current = |at, key| {
             clients
                 .get(key)
-                .is_some_and(|client| client.scheduled == Some(at))
-        });
+                .is_some_and(|client: &Client| client.scheduled == Some(at))
+        };
+        self.timers.compact(clients.len(), is_current);
+        let next_deadline = self.timers.next_current(is_current);
         [
             next_deadline,
             self.accept_paused_until,
@@ -209,7 +230,7 @@ impl Server {
                 now,
             );
         }
-        self.after_io(key, now);
+        self.after_io(key);
     }
 
     /// Handles readiness for one connection.
@@ -219,6 +240,7 @@ impl Server {
             config,
             read_buf,
             out_buf,
+            yielded,
             ..
         } = self;
         let Some(client) = clients.get_mut(key) else {
@@ -238,15 +260,18 @@ impl Server {
             self.remove(key);
             return;
         }
+        if client.read_yielded {
+            yielded.push(key);
+        }
         if client.is_settled() {
             return;
         }
-        self.after_io(key, now);
+        self.after_io(key);
     }
 
     /// Flushes, logs events, reschedules the deadline, and drops finished connections.
     #[inline]
-    fn after_io(&mut self, key: usize, now: Instant) {
+    fn after_io(&mut self, key: usize) {
         let Some(client) = self.clients.get_mut(key) else {
             return;
         };
@@ -278,9 +303,14 @@ impl Server {
                 self.timers.schedule(at, key);
             }
         }
-        // A paused reader whose output drained during this turn resumes now.
-        if client.read_paused && client.pending_out() <= self.config.write_high_water {
-            self.drive(key, true, false, now);
+        // A paused reader whose output drained during this turn resumes on the next
+        // (not by recursion here, which a fast reader could make deep).
+        if client.read_paused
+            && client.pending_out() <= self.config.write_high_water
+            && !client.read_yielded
+        {
+            client.read_yielded = true;
+            self.yielded.push(key);
         }
     }
 
@@ -293,7 +323,7 @@ impl Server {
             if client.scheduled.is_some_and(|d| d <= now) {
                 client.scheduled = None;
                 client.handle_timeout(now);
-                self.after_io(key, now);
+                self.after_io(key);
             }
         }
         if self.accept_paused_until.is_some_and(|t| t <= now) {
@@ -317,11 +347,13 @@ impl Server {
         );
         let _ = self.poll.registry().deregister(&mut self.listener);
         self.shutdown_deadline = Some(now + SHUTDOWN_GRACE);
+        // No more accepts: a pending back-off would only keep waking the loop.
+        self.accept_paused_until = None;
         for key in self.clients.keys() {
             if let Some(client) = self.clients.get_mut(key) {
                 client.close(close_code::GOING_AWAY, "server shutting down", now);
             }
-            self.after_io(key, now);
+            self.after_io(key);
         }
     }
 

@@ -29,6 +29,15 @@ impl Timers {
         None
     }
 
+    /// Drops every stale entry once they outnumber the live connections well: entries
+    /// are otherwise only dropped when they reach the top, so churn under a long timeout
+    /// would grow the heap with closed connections' deadlines.
+    pub fn compact(&mut self, live: usize, is_current: impl Fn(Instant, usize) -> bool) {
+        if self.heap.len() > 2 * live + 1024 {
+            self.heap.retain(|&Reverse((at, key))| is_current(at, key));
+        }
+    }
+
     /// Removes and returns one entry due at or before `now`.
     pub fn pop_due(&mut self, now: Instant) -> Option<usize> {
         match self.heap.peek() {
@@ -72,5 +81,25 @@ mod tests {
         assert_eq!(t.heap.len(), 2);
         assert_eq!(t.next_current(|_, _| false), None);
         assert!(t.heap.is_empty());
+    }
+
+    #[test]
+    fn stale_entries_beneath_the_top_are_dropped_once_they_pile_up() {
+        let t0 = Instant::now();
+        let mut t = Timers::default();
+        // One live connection (key 0, due first); 3000 closed ones left entries behind.
+        for key in 0..3001 {
+            t.schedule(t0 + Duration::from_secs(key as u64 + 1), key);
+        }
+        let current = |_: Instant, key: usize| key == 0;
+        t.compact(1, current);
+        assert_eq!(t.heap.len(), 1);
+        assert_eq!(t.next_current(current), Some(t0 + Duration::from_secs(1)));
+        // Below the threshold nothing is scanned.
+        for key in 1..100 {
+            t.schedule(t0 + Duration::from_secs(key as u64 + 1), key);
+        }
+        t.compact(1, current);
+        assert_eq!(t.heap.len(), 100);
     }
 }
