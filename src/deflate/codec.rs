@@ -14,13 +14,14 @@
 //! Heap memory (zlib-rs 0.6.8, measured by `memory_tests`), all allocated on
 //! creation and nothing per message:
 //! * `Inflater`: 46 KiB whatever its window (zlib-rs always allocates a 32 KiB
-//!   window);
+//!   window), 78 KiB with context takeover (a copy of the window, carried
+//!   across blocks with BFINAL set: see `history`);
 //! * `Deflater`: 371 KiB at window 15, 245 KiB at window 9, the same at every
 //!   level (128 KiB of it is the hash head table and 112 KiB the
 //!   pending/symbol buffers, fixed by zlib-rs' default `mem_level` 8, which
 //!   flate2 does not let us change).
 //!
-//! So a connection that compresses both ways costs about 417 KiB plus the
+//! So a connection that compresses both ways costs about 449 KiB plus the
 //! caller's scratch buffer; create both lazily, on the first compressed
 //! message. With no context takeover they hold nothing between messages that
 //! matters, so the core may also drop them when idle and re-create them.
@@ -30,6 +31,7 @@ use std::fmt;
 use flate2::{Compress, Compression, FlushCompress};
 use zlib_rs::{Inflate, InflateFlush, Status};
 
+use super::history::History;
 use super::offer::DeflateParams;
 
 /// The tail of an empty non-final stored block: a sync-flushed DEFLATE stream
@@ -134,6 +136,8 @@ pub struct Inflater {
     inner: Inflate,
     window_bits: u8,
     no_context_takeover: bool,
+    /// With context takeover: the window, to carry across a block with BFINAL set.
+    history: Option<Box<History>>,
     /// No input consumed since the stream (re)started or since the last
     /// message ended: the decoder sits on a block boundary.
     at_boundary: bool,
@@ -159,6 +163,7 @@ impl Inflater {
             inner: Inflate::new(false, bits),
             window_bits: bits,
             no_context_takeover,
+            history: (!no_context_takeover).then(|| Box::new(History::new())),
             at_boundary: true,
         }
     }
@@ -180,7 +185,29 @@ impl Inflater {
     /// Forgets the LZ77 window and any partial message.
     pub fn reset(&mut self) {
         self.restart_stream();
+        if let Some(history) = &mut self.history {
+            history.clear();
+        }
         self.at_boundary = true;
+    }
+
+    /// After a block with BFINAL set ended zlib's stream: a new stream that still has
+    /// the window, by inflating the history as a stored block whose output is dropped.
+    fn restart_with_window<E>(&mut self, scratch: &mut [u8]) -> Result<(), InflateError<E>> {
+        self.restart_stream();
+        let Some(history) = self.history.as_deref() else {
+            return Ok(());
+        };
+        let block = history.stored_block();
+        let mut input = &block[..];
+        while !input.is_empty() {
+            let (result, consumed, produced) = self.step(input, scratch, InflateFlush::NoFlush);
+            input = input.get(consumed..).unwrap_or_default();
+            if result.is_err() || (consumed == 0 && produced == 0) {
+                return Err(InflateError::Corrupt);
+            }
+        }
+        Ok(())
     }
 
     /// A fresh raw DEFLATE stream with the same window size. zlib-rs' reset
@@ -359,7 +386,11 @@ impl Inflater {
             // Hand the output over before decompressing any more: the sink
             // decides whether we go on.
             if produced > 0 {
-                sink(scratch.get(..produced).unwrap_or_default()).map_err(InflateError::Sink)?;
+                let output = scratch.get(..produced).unwrap_or_default();
+                if let Some(history) = &mut self.history {
+                    history.push(output);
+                }
+                sink(output).map_err(InflateError::Sink)?;
             }
             match result {
                 Err(e) => {
@@ -375,11 +406,10 @@ impl Inflater {
                     // the "BFINAL" bit set to 0 and DEFLATE blocks with the
                     // "BFINAL" bit set to 1." ... "The next DEFLATE block
                     // follows the padded data if any." zlib will not read past
-                    // a final block, so start a new stream for what follows.
-                    // Limitation: the window is lost here, so a later block
-                    // that refers back across the final block fails as
-                    // corrupt (zlib-based senders reset after BFINAL anyway).
-                    self.restart_stream();
+                    // a final block, so start a new stream for what follows,
+                    // with the window so far (a later block may refer back
+                    // across the final one: §7.2.2).
+                    self.restart_with_window(scratch)?;
                     self.at_boundary = true;
                     if input.is_empty() {
                         return Ok(());
@@ -1074,6 +1104,54 @@ mod tests {
             inflate(&mut Inflater::new(15, false), &bad),
             Err(InflateError::Corrupt)
         );
+    }
+
+    #[test]
+    fn the_window_carries_across_a_final_block() {
+        // A sender that ends each message with Z_FINISH (BFINAL set) and keeps its
+        // context by priming the next stream with what it sent, as deflaters without a
+        // sync flush do: the next message refers back across the final block.
+        let first = b"Hello, WebSocket world! ".repeat(3);
+        let second = b"Hello again, WebSocket world!";
+        let mut c = flate2::Compress::new(flate2::Compression::default(), false);
+        let mut p1 = Vec::with_capacity(256);
+        c.compress_vec(&first, &mut p1, flate2::FlushCompress::Finish)
+            .unwrap();
+        let mut c = flate2::Compress::new(flate2::Compression::default(), false);
+        c.set_dictionary(&first).unwrap();
+        let mut p2 = Vec::with_capacity(256);
+        c.compress_vec(second, &mut p2, flate2::FlushCompress::Sync)
+            .unwrap();
+        p2.truncate(p2.len() - 4);
+        // Without the window the second message does not inflate at all.
+        let mut fresh = Inflater::new(15, false);
+        assert_eq!(inflate(&mut fresh, &p2), Err(InflateError::Corrupt));
+        for (chunk, scratch) in [(1, 1), (3, 7), (1000, RECOMMENDED_SCRATCH_LEN)] {
+            let mut i = Inflater::new(15, false);
+            assert_eq!(inflate_split(&mut i, &p1, chunk, scratch), first);
+            assert_eq!(inflate_split(&mut i, &p2, chunk, scratch), second);
+        }
+        // More than a window before the final block: only the last 32 KiB count.
+        let long = text(100_000, 3);
+        let mut c = flate2::Compress::new(flate2::Compression::default(), false);
+        let mut p1 = Vec::with_capacity(long.len());
+        c.compress_vec(&long, &mut p1, flate2::FlushCompress::Finish)
+            .unwrap();
+        let mut c = flate2::Compress::new(flate2::Compression::default(), false);
+        c.set_dictionary(&long[long.len() - 32768..]).unwrap();
+        let again = &long[long.len() - 20_000..];
+        let mut p2 = Vec::with_capacity(again.len());
+        c.compress_vec(again, &mut p2, flate2::FlushCompress::Sync)
+            .unwrap();
+        p2.truncate(p2.len() - 4);
+        let mut i = Inflater::new(15, false);
+        assert_eq!(inflate(&mut i, &p1).unwrap(), long);
+        assert_eq!(inflate(&mut i, &p2).unwrap(), again);
+        // With client_no_context_takeover nothing carries over (and none is kept).
+        let mut i = Inflater::new(15, true);
+        assert!(i.history.is_none());
+        assert_eq!(inflate(&mut i, &p1).unwrap(), long);
+        assert_eq!(inflate(&mut i, &p2), Err(InflateError::Corrupt));
     }
 
     #[test]

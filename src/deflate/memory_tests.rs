@@ -130,8 +130,9 @@ fn inflater_memory() {
             peak / KIB
         );
         // zlib-rs 0.6 allocates state + a 32 KiB window up front, whatever
-        // the window bits, and nothing per message.
-        assert!(created <= 48 * KIB, "{created}");
+        // the window bits, and nothing per message; with context takeover we
+        // keep 32 KiB more, the window carried across a final block.
+        assert!(created <= 48 * KIB + 33 * KIB, "{created}");
         assert!(held <= KIB && peak <= 4 * KIB, "{held} {peak}");
         drop(inflater);
     }

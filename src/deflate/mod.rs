@@ -6,6 +6,7 @@
 //!   and write the response header value ([`DeflateParams::write_response`]).
 //! * [`codec`]: a streaming per-message [`Inflater`] (client → server) that
 //!   never decompresses ahead of its sink, and a [`Deflater`] (server → client).
+//! * `history`: the window an inflater carries across a block with BFINAL set.
 //!
 //! Close codes the core should use (RFC 6455 §7.4.1):
 //! * corrupt compressed data, including a payload that does not end on a
@@ -17,6 +18,7 @@
 //! * [`CompressError`] (never seen in practice) → **1011**.
 
 pub mod codec;
+mod history;
 #[cfg(test)]
 mod memory_tests;
 pub mod offer;
