@@ -117,6 +117,14 @@ fn config_from(cli: &Cli) -> Result<Config, String> {
         ..DeflatePolicy::default()
     });
     let optional = |s: Option<f64>, name: &str| s.map(|s| seconds(s, name)).transpose();
+    // Reading pauses at the high-water mark; the backpressure limit is the safety net
+    // beyond it. Below it, clients would be closed before reading ever paused.
+    if cli.max_backpressure < cli.write_high_water {
+        return Err(format!(
+            "--max-backpressure ({}) must not be below --write-high-water ({})",
+            cli.max_backpressure, cli.write_high_water
+        ));
+    }
     Ok(Config {
         max_message_size: cli.max_message_size,
         max_frame_size: cli.max_frame_size.unwrap_or(cli.max_message_size),

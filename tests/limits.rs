@@ -134,3 +134,20 @@ fn slow_reader_gets_every_echo_in_order_under_backpressure() {
     }
     handle.join().expect("writer thread");
 }
+
+#[test]
+fn limits_that_contradict_each_other_are_refused_at_start() {
+    // A backpressure limit below the high-water mark would close clients before reading
+    // ever paused: refused with exit code 2 and a message naming both options.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_wsecho"))
+        .args(["--port", "0", "--write-high-water", "65536"])
+        .args(["--max-backpressure", "1024"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("--max-backpressure") && stderr.contains("--write-high-water"),
+        "{stderr}"
+    );
+}

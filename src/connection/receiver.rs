@@ -256,8 +256,10 @@ impl Receiver {
         out: &mut Output,
     ) -> Result<(), Stop> {
         self.check_rsv(&header)?;
-        // Limits are judged from the header alone, before any byte of payload is held.
-        if header.payload_len > config.max_frame_size {
+        // Control frames are never over 125 bytes (the header parser saw to that) and
+        // are not subject to the data limits, however low: a ping is still answered.
+        if !header.opcode.is_control() && header.payload_len > config.max_frame_size {
+            // Limits are judged from the header alone, before any payload is held.
             return Err(ProtocolError::FrameTooBig {
                 payload_len: header.payload_len,
                 max: config.max_frame_size,

@@ -452,3 +452,27 @@ fn compressed_input_that_inflates_past_the_output_limit_is_refused_with_1008() {
         "{reason}"
     );
 }
+
+#[test]
+fn control_frames_are_answered_whatever_the_data_limits() {
+    // Limits of 1 byte: data frames over it fail with 1009, but a 20-byte ping is
+    // still a ping (control frames are capped at 125 bytes by §5.5, not by these).
+    let now = Instant::now();
+    let config = Arc::new(Config {
+        deflate: None,
+        max_message_size: 1,
+        max_frame_size: 1,
+        ..Config::default()
+    });
+    let mut conn = Connection::new(config, now);
+    let mut input = REQUEST.to_vec();
+    input.extend(frame(true, 0x9, &[7; 20]));
+    input.extend(frame(true, 0x8, &1000u16.to_be_bytes()));
+    let mut out = Vec::new();
+    conn.handle_input_flat(&mut input, now, &mut Output::default(), &mut out);
+    assert_eq!(
+        messages(&server_frames(&out)),
+        vec![(0xA, vec![7; 20]), (0x8, 1000u16.to_be_bytes().to_vec())]
+    );
+    assert_eq!(conn.status(), Status::Finishing);
+}

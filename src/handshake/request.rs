@@ -51,6 +51,9 @@ fn judge(req: &httparse::Request<'_, '_>, config: &Config) -> Decision {
     if req.version != Some(1) {
         return bad("a WebSocket handshake needs HTTP/1.1 or later");
     }
+    if let Err(why) = check_target(req.path.unwrap_or_default()) {
+        return bad(why);
+    }
     let headers = req.headers.iter();
     let find = |name: &'static str| {
         headers
@@ -82,7 +85,11 @@ fn judge(req: &httparse::Request<'_, '_>, config: &Config) -> Decision {
     }
 
     let upgrade_values: Vec<&[u8]> = find("Upgrade").map(|h| h.value).collect();
-    if upgrade_values.is_empty() && find("Sec-WebSocket-Key").next().is_none() {
+    let asks_to_upgrade = !upgrade_values.is_empty()
+        || find("Sec-WebSocket-Key").next().is_some()
+        || find("Sec-WebSocket-Version").next().is_some()
+        || find("Connection").any(|h| has_token(h.value, "upgrade"));
+    if !asks_to_upgrade {
         // Not a WebSocket client at all (a browser, curl): say what this server is.
         return Decision::Reply(landing_page());
     }
@@ -106,7 +113,8 @@ fn judge(req: &httparse::Request<'_, '_>, config: &Config) -> Decision {
                 426,
                 format!("Sec-WebSocket-Version must be 13 (got {got})\n"),
             );
-            reply.extra_headers = "Sec-WebSocket-Version: 13\r\n";
+            // RFC 9110 §15.5.22: a 426 "MUST send an Upgrade header field".
+            reply.extra_headers = "Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n";
             return Decision::Reply(reply);
         }
         Err(e) => return bad(e),
@@ -127,6 +135,27 @@ fn judge(req: &httparse::Request<'_, '_>, config: &Config) -> Decision {
         accept: accept_value(key),
         deflate,
     }
+}
+
+/// §4.2.1 item 1: the Request-URI is "a /resource name/ [...] (or an absolute
+/// HTTP/HTTPS URI containing the /resource name/)"; §3: "Fragment identifiers are
+/// meaningless in the context of WebSocket URIs and MUST NOT be used".
+fn check_target(target: &str) -> Result<(), &'static str> {
+    let scheme = |s: &str| {
+        target
+            .get(..s.len())
+            .is_some_and(|t| t.eq_ignore_ascii_case(s))
+    };
+    if !(target.starts_with('/') || scheme("http://") || scheme("https://")) {
+        return Err("request target must be a path (/...) or an absolute http(s) URI");
+    }
+    if target.contains('#') {
+        return Err("request target must not have a fragment (#...)");
+    }
+    if !target.is_ascii() {
+        return Err("request target must be ASCII (percent-encode other bytes)");
+    }
+    Ok(())
 }
 
 fn bad(why: impl Into<String>) -> Decision {
@@ -277,6 +306,34 @@ mod tests {
     fn plain_get_gets_the_landing_page() {
         let lines: Vec<String> = vec!["GET / HTTP/1.1".into(), "Host: x".into()];
         assert_eq!(status_of(&lines), 200);
+        // A WebSocket client that forgot Upgrade and the key is told so, not served a page.
+        for sign in [
+            "Connection: keep-alive, Upgrade",
+            "Sec-WebSocket-Version: 13",
+        ] {
+            let lines: Vec<String> = vec!["GET / HTTP/1.1".into(), "Host: x".into(), sign.into()];
+            assert_eq!(status_of(&lines), 400, "{sign}");
+        }
+    }
+
+    #[test]
+    fn the_request_target_is_a_path_or_an_absolute_http_uri_without_fragment() {
+        for ok in [
+            "/",
+            "/chat?x=1",
+            "http://server.example.com/chat",
+            "HTTPS://h/",
+        ] {
+            assert_eq!(
+                status_of(&with("GET", &format!("GET {ok} HTTP/1.1"))),
+                101,
+                "{ok}"
+            );
+        }
+        for bad in ["chat", "*", "ws://h/x", "/chat#frag", "/caf\u{e9}"] {
+            let line = format!("GET {bad} HTTP/1.1");
+            assert_eq!(status_of(&with("GET", &line)), 400, "{bad}");
+        }
     }
 
     #[test]
@@ -294,7 +351,18 @@ mod tests {
             &with("Sec-WebSocket-Version", "Sec-WebSocket-Version: 7"),
             &Config::default(),
         ) {
-            Decision::Reply(r) => assert!(r.extra_headers.contains("Sec-WebSocket-Version: 13")),
+            Decision::Reply(r) => {
+                assert!(r.extra_headers.contains("Sec-WebSocket-Version: 13"));
+                // RFC 9110 §15.5.22 and §7.8: Upgrade, and "upgrade" in Connection.
+                let mut bytes = Vec::new();
+                r.write_to(&mut bytes);
+                let text = String::from_utf8(bytes).unwrap();
+                assert!(text.contains("\r\nUpgrade: websocket\r\n"), "{text}");
+                assert!(
+                    text.contains("\r\nConnection: Upgrade, close\r\n"),
+                    "{text}"
+                );
+            }
             other => panic!("{other:?}"),
         }
     }

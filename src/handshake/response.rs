@@ -24,13 +24,21 @@ impl HttpReply {
 
     /// Writes the whole response; the connection is closed after it.
     pub fn write_to(&self, out: &mut Vec<u8>) {
+        // RFC 9110 §7.8: a server that sends Upgrade (426 does) "MUST also send an
+        // "upgrade" connection option in the Connection header field".
+        let connection = if self.status == 426 {
+            "Upgrade, close"
+        } else {
+            "close"
+        };
         let _ = write!(
             out,
-            "HTTP/1.1 {} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\nConnection: close\r\nServer: wsecho\r\n{}\r\n{}",
+            "HTTP/1.1 {} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\nConnection: {}\r\nServer: wsecho\r\n{}\r\n{}",
             self.status,
             reason_phrase(self.status),
             self.content_type,
             self.body.len(),
+            connection,
             self.extra_headers,
             self.body
         );
