@@ -38,15 +38,6 @@ impl Message {
         }
     }
 
-    /// The opcode for the next echo frame.
-    fn echo_opcode(&mut self) -> Opcode {
-        if std::mem::replace(&mut self.echo_started, true) {
-            Opcode::Continuation
-        } else {
-            self.opcode
-        }
-    }
-
     /// Handles the next unmasked `chunk` of an uncompressed message; `last` marks the
     /// end of the message's final frame.
     pub fn on_plain_chunk(
@@ -63,7 +54,7 @@ impl Message {
                 self.utf8.finish().map_err(|_| ProtocolError::InvalidUtf8)?;
             }
         }
-        let opcode = self.echo_opcode();
+        let (opcode, _) = next_echo_opcode(self.opcode, &mut self.echo_started);
         emit::echo(out, last, opcode, chunk);
         Ok(())
     }
@@ -99,21 +90,16 @@ impl Message {
             Ok(())
         };
         let (opcode, echo_started) = (self.opcode, &mut self.echo_started);
-        let mut emit_piece = |payload: &[u8]| -> Result<(), ProtocolError> {
-            let first = !std::mem::replace(echo_started, true);
-            let opcode = if first { opcode } else { Opcode::Continuation };
-            emit::frame(out, false, first, opcode, payload);
-            within(out, max_echo)
+        let mut emit_piece = |payload: &[u8]| {
+            echo_frame(out, (opcode, echo_started), false, true, payload, max_echo)
         };
         session.inflate(chunk, last, &mut judge, &mut emit_piece)?;
         if last && text {
             self.utf8.finish().map_err(|_| ProtocolError::InvalidUtf8)?;
         }
         if let Some(echo) = session.take_echo(last) {
-            let first = !self.echo_started;
-            let opcode = self.echo_opcode();
-            emit::frame(out, last, first && echo.compressed, opcode, echo.payload);
-            within(out, max_echo)?;
+            let started = (self.opcode, &mut self.echo_started);
+            echo_frame(out, started, last, echo.compressed, echo.payload, max_echo)?;
         }
         if last {
             session.end_message();
@@ -122,7 +108,29 @@ impl Message {
     }
 }
 
-fn within(out: &[u8], max_echo: usize) -> Result<(), ProtocolError> {
+/// The opcode for the next echo frame of a message, and whether it is the first: the
+/// message's own opcode once, then continuations.
+fn next_echo_opcode(opcode: Opcode, echo_started: &mut bool) -> (Opcode, bool) {
+    if std::mem::replace(echo_started, true) {
+        (Opcode::Continuation, false)
+    } else {
+        (opcode, true)
+    }
+}
+
+/// Appends one frame of a compressed message's echo: the message's opcode and RSV1 (when
+/// `compressed`) on its first frame only (RFC 7692 §6.1), continuations after. The
+/// output may not pass `max_echo` bytes.
+fn echo_frame(
+    out: &mut Vec<u8>,
+    (opcode, echo_started): (Opcode, &mut bool),
+    fin: bool,
+    compressed: bool,
+    payload: &[u8],
+    max_echo: usize,
+) -> Result<(), ProtocolError> {
+    let (opcode, first) = next_echo_opcode(opcode, echo_started);
+    emit::frame(out, fin, first && compressed, opcode, payload);
     if out.len() > max_echo {
         return Err(ProtocolError::EchoTooLarge { max: max_echo });
     }

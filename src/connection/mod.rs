@@ -128,7 +128,9 @@ impl Connection {
     }
 
     /// The second half of [`Connection::handle_input`]: records the echoes of `run` in
-    /// `out` and processes the input after it.
+    /// `out` and processes the input after it. `run` is what
+    /// [`Connection::echo_in_place`] returned for this same input (which also noted the
+    /// input for the keepalive).
     pub fn handle_input_after(
         &mut self,
         input: &mut [u8],
@@ -165,10 +167,7 @@ impl Connection {
     fn process(&mut self, input: &mut [u8], now: Instant, out: &mut Output) {
         match &mut self.phase {
             Phase::Open(receiver) => {
-                // Only a store: the keepalive deadline is re-derived lazily when it fires.
-                if let Some(keepalive) = &mut self.keepalive {
-                    keepalive.saw_input(now);
-                }
+                // (The input was already seen by the keepalive in `echo_in_place`.)
                 if let Err(stop) = receiver.receive(input, &self.config, out) {
                     self.stopped(stop, now, out.bytes_mut());
                 }

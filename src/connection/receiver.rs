@@ -86,13 +86,12 @@ impl Receiver {
         config: &Config,
         out: &mut Output,
     ) -> Result<(), Stop> {
-        // Small whole messages first, in a loop of their own that keeps the hottest path
-        // short; anything else goes to the general loop.
-        let taken = self.small_messages(input, out)?;
-        match input.get_mut(taken..) {
-            Some(rest) if !rest.is_empty() => self.receive_frames(rest, config, out),
-            _ => Ok(()),
+        // The frame loop takes runs of small whole messages first whenever it is between
+        // frames (and the driver has usually echoed those in place already).
+        if input.is_empty() {
+            return Ok(());
         }
+        self.receive_frames(input, config, out)
     }
 
     #[inline]

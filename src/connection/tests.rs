@@ -78,6 +78,15 @@ fn messages(frames: &[(bool, u8, Vec<u8>)]) -> Vec<(u8, Vec<u8>)> {
 }
 
 /// Feeds `stream` in pieces of `chunk` bytes and returns everything written.
+/// Feeds `input` in one read to a new connection under `config`.
+fn run_once(config: Config, input: &[u8]) -> (Connection, Vec<u8>) {
+    let now = Instant::now();
+    let mut conn = Connection::new(Arc::new(config), now);
+    let mut out = Vec::new();
+    conn.handle_input_flat(&mut input.to_vec(), now, &mut Output::default(), &mut out);
+    (conn, out)
+}
+
 fn run(stream: &[u8], chunk: usize) -> (Connection, Vec<u8>) {
     let now = Instant::now();
     let mut conn = Connection::new(config(), now);
@@ -400,10 +409,7 @@ fn deflate_stream(message: &[u8]) -> Vec<u8> {
 #[test]
 fn a_compressed_echo_streams_out_in_bounded_frames() {
     let (message, plain) = amplifying_message();
-    let now = Instant::now();
-    let mut conn = Connection::new(Arc::new(Config::default()), now);
-    let (mut input, mut out) = (deflate_stream(&message), Vec::new());
-    conn.handle_input_flat(&mut input, now, &mut Output::default(), &mut out);
+    let (conn, out) = run_once(Config::default(), &deflate_stream(&message));
     assert_eq!(conn.status(), Status::Open);
     let frames = server_frames(&out);
     // The echo left in pieces as it was compressed, not as one 2 MiB frame.
@@ -430,15 +436,12 @@ fn a_compressed_echo_streams_out_in_bounded_frames() {
 #[test]
 fn compressed_input_that_inflates_past_the_output_limit_is_refused_with_1008() {
     let (message, _) = amplifying_message();
-    let now = Instant::now();
     let limit = 256 << 10;
     let config = Config {
         max_backpressure: limit,
         ..Config::default()
     };
-    let mut conn = Connection::new(Arc::new(config), now);
-    let (mut input, mut out) = (deflate_stream(&message), Vec::new());
-    conn.handle_input_flat(&mut input, now, &mut Output::default(), &mut out);
+    let (conn, out) = run_once(config, &deflate_stream(&message));
     assert_eq!(conn.status(), Status::Closing);
     // Stopped within one piece of the limit, not after the whole 2 MiB echo.
     assert!(out.len() < limit + (160 << 10), "{} bytes out", out.len());
@@ -457,19 +460,16 @@ fn compressed_input_that_inflates_past_the_output_limit_is_refused_with_1008() {
 fn control_frames_are_answered_whatever_the_data_limits() {
     // Limits of 1 byte: data frames over it fail with 1009, but a 20-byte ping is
     // still a ping (control frames are capped at 125 bytes by §5.5, not by these).
-    let now = Instant::now();
-    let config = Arc::new(Config {
+    let config = Config {
         deflate: None,
         max_message_size: 1,
         max_frame_size: 1,
         ..Config::default()
-    });
-    let mut conn = Connection::new(config, now);
+    };
     let mut input = REQUEST.to_vec();
     input.extend(frame(true, 0x9, &[7; 20]));
     input.extend(frame(true, 0x8, &1000u16.to_be_bytes()));
-    let mut out = Vec::new();
-    conn.handle_input_flat(&mut input, now, &mut Output::default(), &mut out);
+    let (conn, out) = run_once(config, &input);
     assert_eq!(
         messages(&server_frames(&out)),
         vec![(0xA, vec![7; 20]), (0x8, 1000u16.to_be_bytes().to_vec())]

@@ -8,17 +8,9 @@
 /// Returns nothing; the caller advances its offset by `buf.len()`.
 #[inline]
 pub fn apply_mask(buf: &mut [u8], mask_key: [u8; 4], offset: u64) {
-    // Rotate the key so that its first octet lines up with buf[0]: in memory order,
-    // which is a right rotation of the native integer on little-endian machines.
-    let shift = (offset % 4) as u32 * 8;
-    let key32 = u32::from_ne_bytes(mask_key);
-    let key32 = if cfg!(target_endian = "little") {
-        key32.rotate_right(shift)
-    } else {
-        key32.rotate_left(shift)
-    };
-    // The key twice over: one XOR covers eight payload octets, whatever the endianness.
-    let key64 = u64::from(key32) | (u64::from(key32) << 32);
+    // The key lined up with buf[0]; as a word of two keys, one XOR covers eight octets.
+    let key64 = rotate_key(key_word(mask_key), offset as usize);
+    let key32 = key64 as u32;
 
     let mut rest = buf;
     if rest.len() >= 64 {
@@ -59,8 +51,8 @@ pub fn apply_mask(buf: &mut [u8], mask_key: [u8; 4], offset: u64) {
 /// with `dst <= src`.
 #[inline(always)]
 pub unsafe fn unmask_move(src: *const u8, dst: *mut u8, len: usize, mask_key: [u8; 4]) -> u64 {
-    let key32 = u32::from_ne_bytes(mask_key);
-    let key64 = u64::from(key32) | (u64::from(key32) << 32);
+    let key64 = key_word(mask_key);
+    let key32 = key64 as u32;
     // The last octets are read first and written last, as one (or two) words that may
     // overlap the words before them: no loop handles a remainder. Copying front to back
     // with dst <= src, every other word is read before the word it becomes is written,
@@ -112,7 +104,18 @@ pub unsafe fn unmask_move(src: *const u8, dst: *mut u8, len: usize, mask_key: [u
     }
 }
 
-/// The key word for a word starting at payload octet `offset`.
+/// The mask key twice over, in memory order: one XOR unmasks eight octets that start at
+/// a multiple of 4 into the payload, whatever the endianness. Its low 32 bits are the key.
+#[inline(always)]
+fn key_word(mask_key: [u8; 4]) -> u64 {
+    let key32 = u32::from_ne_bytes(mask_key);
+    u64::from(key32) | (u64::from(key32) << 32)
+}
+
+/// The key word for a word starting at payload octet `offset`: the key rotated so that
+/// its octet `offset % 4` comes first in memory (a right rotation of the native integer
+/// on little-endian machines). Both halves stay equal, so the low 32 bits are the
+/// rotated key.
 #[inline(always)]
 fn rotate_key(key64: u64, offset: usize) -> u64 {
     let shift = (offset % 4) as u32 * 8;

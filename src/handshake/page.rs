@@ -7,9 +7,7 @@ const PAGE: &str = include_str!("page.html");
 
 pub fn landing_page() -> HttpReply {
     HttpReply {
-        status: 200,
-        extra_headers: "",
         content_type: "text/html; charset=utf-8",
-        body: PAGE.to_string(),
+        ..HttpReply::error(200, PAGE)
     }
 }

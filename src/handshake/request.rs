@@ -113,8 +113,10 @@ fn judge(req: &httparse::Request<'_, '_>, config: &Config) -> Decision {
                 426,
                 format!("Sec-WebSocket-Version must be 13 (got {got})\n"),
             );
-            // RFC 9110 §15.5.22: a 426 "MUST send an Upgrade header field".
+            // RFC 9110 §15.5.22: a 426 "MUST send an Upgrade header field", and §7.8: a
+            // server that sends Upgrade "MUST also send an "upgrade" connection option".
             reply.extra_headers = "Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n";
+            reply.connection = "Upgrade, close";
             return Decision::Reply(reply);
         }
         Err(e) => return bad(e),

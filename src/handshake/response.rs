@@ -7,6 +7,9 @@ use std::io::Write;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HttpReply {
     pub status: u16,
+    /// The Connection header's value: "close", with "Upgrade" added when the extra
+    /// headers name an Upgrade (RFC 9110 §7.8).
+    pub connection: &'static str,
     pub extra_headers: &'static str,
     pub content_type: &'static str,
     pub body: String,
@@ -16,6 +19,7 @@ impl HttpReply {
     pub fn error(status: u16, body: impl Into<String>) -> Self {
         HttpReply {
             status,
+            connection: "close",
             extra_headers: "",
             content_type: "text/plain; charset=utf-8",
             body: body.into(),
@@ -24,13 +28,6 @@ impl HttpReply {
 
     /// Writes the whole response; the connection is closed after it.
     pub fn write_to(&self, out: &mut Vec<u8>) {
-        // RFC 9110 §7.8: a server that sends Upgrade (426 does) "MUST also send an
-        // "upgrade" connection option in the Connection header field".
-        let connection = if self.status == 426 {
-            "Upgrade, close"
-        } else {
-            "close"
-        };
         let _ = write!(
             out,
             "HTTP/1.1 {} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\nConnection: {}\r\nServer: wsecho\r\n{}\r\n{}",
@@ -38,7 +35,7 @@ impl HttpReply {
             reason_phrase(self.status),
             self.content_type,
             self.body.len(),
-            connection,
+            self.connection,
             self.extra_headers,
             self.body
         );

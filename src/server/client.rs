@@ -182,6 +182,8 @@ impl Client {
                 Step::Stop(ReadOutcome::Ok)
             }
             Ok(n) => {
+                // A short read drained the socket: the next arrival raises a new edge.
+                let drained = n < buf.len() && !self.read_to_eof;
                 let input = &mut buf[..n];
                 let run = self.conn.echo_in_place(input, now);
                 if run.taken == n && self.out.is_none() {
@@ -189,7 +191,7 @@ impl Client {
                     if let Err(e) = self.write_or_keep(&input[..run.echoed]) {
                         return Step::Stop(ReadOutcome::Error(e));
                     }
-                    return if n < buf.len() && !self.read_to_eof {
+                    return if drained {
                         Step::Stop(ReadOutcome::Ok)
                     } else {
                         Step::More
@@ -214,9 +216,8 @@ impl Client {
                     // Output is already queued: append behind it, in order.
                     out.flatten_into(input, queue(&mut self.out));
                 }
-                // A short read drained the socket: the next arrival raises a new edge.
                 let finished = matches!(self.conn.status(), Status::Finishing | Status::Done);
-                if (n < buf.len() && !self.read_to_eof) || finished {
+                if drained || finished {
                     Step::Stop(ReadOutcome::Ok)
                 } else {
                     Step::More

@@ -62,6 +62,14 @@ fn connect_and_upgrade(
     (peer, client)
 }
 
+/// Limits by default, no permessage-deflate.
+fn plain_config() -> Arc<Config> {
+    Arc::new(Config {
+        deflate: None,
+        ..Config::default()
+    })
+}
+
 /// What a readable event does: read (and write) what has arrived.
 fn read_available(client: &mut Client, buf: &mut [u8], out: &mut Output, config: &Config) {
     if let ReadOutcome::Error(e) = client.read(buf, out, config, Instant::now()) {
@@ -123,10 +131,7 @@ fn read_to_end(mut peer: StdStream) -> thread::JoinHandle<Vec<u8>> {
 
 #[test]
 fn a_half_close_after_the_close_frame_loses_no_queued_echo_nor_the_reply() {
-    let config = Arc::new(Config {
-        deflate: None,
-        ..Config::default()
-    });
+    let config = plain_config();
     let (mut buf, mut out) = (vec![0; 256 << 10], Output::default());
     let (mut peer, mut client) = upgraded_pair(&config, &mut buf, &mut out);
     let payload: Vec<u8> = (0..16 << 10).map(|i| i as u8).collect();
@@ -163,10 +168,7 @@ fn a_half_close_after_the_close_frame_loses_no_queued_echo_nor_the_reply() {
 
 #[test]
 fn bytes_after_the_close_frame_do_not_turn_the_reply_into_a_reset() {
-    let config = Arc::new(Config {
-        deflate: None,
-        ..Config::default()
-    });
+    let config = plain_config();
     let (mut buf, mut out) = (vec![0; 256 << 10], Output::default());
     let (mut peer, mut client) = upgraded_pair(&config, &mut buf, &mut out);
     peer.write_all(&frame(0x8, &1000u16.to_be_bytes())).unwrap();
@@ -187,10 +189,7 @@ fn bytes_after_the_close_frame_do_not_turn_the_reply_into_a_reset() {
 
 #[test]
 fn reading_yields_after_its_budget_and_resumes_where_it_stopped() {
-    let config = Arc::new(Config {
-        deflate: None,
-        ..Config::default()
-    });
+    let config = plain_config();
     let (mut big, mut out) = (vec![0; 256 << 10], Output::default());
     let (mut peer, mut client) = connect_and_upgrade(&config, &mut big, &mut out, false);
     let messages: Vec<Vec<u8>> = (0..100u8).map(|i| vec![i; 1000]).collect();
