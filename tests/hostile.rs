@@ -606,6 +606,32 @@ fn idle_timeout_closes_idle_clients_only() {
 // 7. Keepalive pings
 // ---------------------------------------------------------------------------------------
 
+/// Reads for `secs` seconds, answering every ping with a pong (and failing on any other
+/// frame), then checks the connection still echoes; returns when the pings came.
+fn answer_pings_for(mut stream: TcpStream, secs: u64) -> Vec<Duration> {
+    let start = Instant::now();
+    let mut pings = Vec::new();
+    loop {
+        let left = Duration::from_secs(secs).saturating_sub(start.elapsed());
+        if left.is_zero() {
+            break;
+        }
+        stream.set_read_timeout(Some(left)).unwrap();
+        match try_read_frame(&mut stream) {
+            Ok(f) if f.opcode == OP_PING => {
+                pings.push(start.elapsed());
+                send(&mut stream, &[RawFrame::pong(&f.payload)]);
+            }
+            Ok(f) => panic!("unexpected frame on a quiet connection: {f:?}"),
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
+            Err(e) => panic!("the answering client lost its connection: {e}"),
+        }
+    }
+    stream.set_read_timeout(Some(IO_TIMEOUT)).unwrap();
+    round_trip(&mut stream, format!("alive after {secs} s").as_bytes());
+    pings
+}
+
 /// With `--ping-interval 1 --ping-timeout 1`: a quiet client that answers every ping with
 /// a pong gets its first ping at about 1 s, at least two in 3 s, and is still echoing
 /// after 3 s; a client that never sends anything receives the ping and then sees TCP
@@ -614,30 +640,8 @@ fn idle_timeout_closes_idle_clients_only() {
 fn keepalive_pings_keep_answering_clients_and_drop_silent_ones() {
     let server = Server::start(&["--ping-interval", "1", "--ping-timeout", "1"]);
 
-    let mut answering = server.open();
-    let answering_thread = thread::spawn(move || {
-        let start = Instant::now();
-        let mut pings = Vec::new();
-        loop {
-            let left = Duration::from_secs(3).saturating_sub(start.elapsed());
-            if left.is_zero() {
-                break;
-            }
-            answering.set_read_timeout(Some(left)).unwrap();
-            match try_read_frame(&mut answering) {
-                Ok(f) if f.opcode == OP_PING => {
-                    pings.push(start.elapsed());
-                    send(&mut answering, &[RawFrame::pong(&f.payload)]);
-                }
-                Ok(f) => panic!("unexpected frame on a quiet connection: {f:?}"),
-                Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
-                Err(e) => panic!("the answering client lost its connection: {e}"),
-            }
-        }
-        answering.set_read_timeout(Some(IO_TIMEOUT)).unwrap();
-        round_trip(&mut answering, b"alive after 3 s");
-        pings
-    });
+    let answering = server.open();
+    let answering_thread = thread::spawn(move || answer_pings_for(answering, 3));
 
     let mut silent = server.open();
     let opened = Instant::now();
@@ -676,6 +680,20 @@ fn keepalive_pings_keep_answering_clients_and_drop_silent_ones() {
         pings[0] >= Duration::from_millis(900) && pings[0] <= Duration::from_millis(2000),
         "first ping after {:?}",
         pings[0]
+    );
+}
+
+/// With a pong timeout longer than the interval (`--ping-interval 0.5 --ping-timeout 5`),
+/// an answered ping brings the next one back to the interval: a quiet client that answers
+/// gets a ping about every 0.5 s, not one per pong timeout.
+#[test]
+fn answered_pings_come_every_interval_even_with_a_longer_pong_timeout() {
+    let server = Server::start(&["--ping-interval", "0.5", "--ping-timeout", "5"]);
+    let pings = answer_pings_for(server.open(), 3);
+    eprintln!("pings at {pings:?}");
+    assert!(
+        pings.len() >= 4,
+        "expected a ping about every 0.5 s for 3 s, got them at {pings:?}"
     );
 }
 

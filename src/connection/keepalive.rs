@@ -1,7 +1,12 @@
 //! The idle timeout and keepalive pings of an open connection.
 //!
 //! Input only records the time (one store per read); the deadline is re-derived when it
-//! fires, so a busy connection never touches the timer heap.
+//! fires, so a busy connection never touches the timer heap. The one exception is the
+//! answer to our ping: it moves the deadline from the pong timeout back to the next ping.
+//!
+//! Any input counts as activity, a pong included (as in uWebSockets, where automatic
+//! pings exist to keep a connection from idling out): with `--ping-interval` below
+//! `--idle-timeout`, a client that answers pings is never idle.
 
 use std::time::Instant;
 
@@ -38,9 +43,12 @@ impl Keepalive {
         }
     }
 
-    /// Any input proves the peer alive, a pong or otherwise.
-    pub fn saw_input(&mut self, now: Instant) {
+    /// Any input proves the peer alive, a pong or otherwise. Returns whether it answered
+    /// our outstanding ping: the deadline then moves (see [`Keepalive::deadline`]).
+    #[inline]
+    pub fn saw_input(&mut self, now: Instant) -> bool {
         self.last_input = now;
+        self.ping_sent.take().is_some()
     }
 
     /// The next instant something may be due, if any limit is configured.
@@ -54,9 +62,6 @@ impl Keepalive {
     }
 
     pub fn on_deadline(&mut self, now: Instant, config: &Config) -> Action {
-        if self.ping_sent.is_some_and(|sent| self.last_input >= sent) {
-            self.ping_sent = None;
-        }
         if config
             .idle_timeout
             .is_some_and(|t| now >= self.last_input + t)
@@ -124,12 +129,36 @@ mod tests {
             k.on_deadline(t0 + Duration::from_secs(10), &cfg),
             Action::Ping
         ));
-        k.saw_input(t0 + Duration::from_secs(11));
+        assert!(k.saw_input(t0 + Duration::from_secs(11)));
+        assert_eq!(k.deadline(&cfg), Some(t0 + Duration::from_secs(21)));
         assert!(matches!(
             k.on_deadline(t0 + Duration::from_secs(15), &cfg),
             Action::Wait
         ));
-        assert_eq!(k.deadline(&cfg), Some(t0 + Duration::from_secs(21)));
+        assert!(!k.saw_input(t0 + Duration::from_secs(12)), "no ping is out");
+    }
+
+    #[test]
+    fn an_answered_ping_brings_the_next_one_back_to_the_interval() {
+        // The pong timeout is longer than the interval: once the ping is answered, the
+        // next one is due an interval after the answer, not when the timeout would end.
+        let t0 = Instant::now();
+        let cfg = Config {
+            ping_timeout: Duration::from_secs(10),
+            ..config(None, Some(5))
+        };
+        let mut k = Keepalive::new(t0);
+        assert!(matches!(
+            k.on_deadline(t0 + Duration::from_secs(5), &cfg),
+            Action::Ping
+        ));
+        assert_eq!(k.deadline(&cfg), Some(t0 + Duration::from_secs(15)));
+        assert!(k.saw_input(t0 + Duration::from_secs(6)));
+        assert_eq!(k.deadline(&cfg), Some(t0 + Duration::from_secs(11)));
+        assert!(matches!(
+            k.on_deadline(t0 + Duration::from_secs(11), &cfg),
+            Action::Ping
+        ));
     }
 
     #[test]

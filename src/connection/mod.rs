@@ -120,9 +120,12 @@ impl Connection {
         let Phase::Open(receiver) = &mut self.phase else {
             return Run::default();
         };
-        // Only a store: the keepalive deadline is re-derived lazily when it fires.
-        if let Some(keepalive) = &mut self.keepalive {
-            keepalive.saw_input(now);
+        // Only a store: the keepalive deadline is re-derived lazily when it fires, except
+        // when this input answers our ping (the driver sees the deadline move).
+        if let Some(keepalive) = &mut self.keepalive
+            && keepalive.saw_input(now)
+        {
+            self.deadline = keepalive.deadline(&self.config);
         }
         receiver.echo_small_in_place(input)
     }
