@@ -7,6 +7,7 @@ use std::time::Duration;
 use clap::Parser;
 use wsecho::config::Config;
 use wsecho::deflate::DeflatePolicy;
+use wsecho::server::READ_BUF_LEN;
 
 /// A strict, fast RFC 6455 WebSocket echo server: the known-good peer for testing
 /// WebSocket clients, proxies and gateways.
@@ -42,7 +43,8 @@ struct Cli {
     #[arg(long, default_value_t = 10.0, value_name = "SECONDS")]
     handshake_timeout: f64,
 
-    /// Seconds to wait for the peer's close frame after ours before dropping TCP.
+    /// Seconds the peer has to close TCP once the connection is closing: after our close
+    /// frame (and FIN), after our reply to its close frame, or after an HTTP refusal.
     #[arg(long, default_value_t = 3.0, value_name = "SECONDS")]
     close_timeout: f64,
 
@@ -57,7 +59,8 @@ struct Cli {
     #[arg(long, default_value_t = 16 << 20, value_name = "BYTES")]
     max_backpressure: usize,
 
-    /// Close (1001) a connection that sends nothing for this many seconds. Off by default.
+    /// Close (1001) a connection that sends nothing for this many seconds. Any frame
+    /// counts, pongs to --ping-interval pings included. Off by default.
     #[arg(long, value_name = "SECONDS")]
     idle_timeout: Option<f64>,
 
@@ -81,9 +84,11 @@ struct Cli {
     #[arg(long, default_value_t = 6, value_parser = clap::value_parser!(u32).range(0..=9))]
     deflate_level: u32,
 
-    /// Echoed messages shorter than this many bytes are sent uncompressed.
-    #[arg(long, default_value_t = 0, value_name = "BYTES")]
-    deflate_min_size: usize,
+    /// Echoed messages shorter than this many bytes are sent uncompressed (at most 65536:
+    /// a message is held until it is known to reach it).
+    #[arg(long, default_value_t = 0, value_name = "BYTES",
+          value_parser = clap::value_parser!(u32).range(0..=MAX_DEFLATE_MIN_SIZE))]
+    deflate_min_size: u32,
 
     /// Largest LZ77 window (9–15) of wsecho's compressor: 15 costs ~371 KiB per
     /// compressing connection, 9 ~245 KiB.
@@ -96,14 +101,20 @@ struct Cli {
     deflate_no_context_takeover: bool,
 }
 
+/// Largest `--deflate-min-size`: below it, a message's inflated bytes are held until it
+/// reaches the size, so the bound is per connection memory.
+const MAX_DEFLATE_MIN_SIZE: i64 = 64 << 10;
+
 /// Longest time limit accepted: deadlines are instants, and an absurd limit would
 /// overflow one instead of meaning "never".
 const MAX_SECONDS: f64 = 365.0 * 24.0 * 3600.0;
 
+/// A time limit: more than 0 (a limit of 0 would end every connection at once, and a
+/// limit that is off is an option left out) and at most a year.
 fn seconds(s: f64, name: &str) -> Result<Duration, String> {
-    if !(0.0..=MAX_SECONDS).contains(&s) {
+    if !(s > 0.0 && s <= MAX_SECONDS) {
         return Err(format!(
-            "--{name} must be between 0 and {MAX_SECONDS} seconds (one year)"
+            "--{name} must be more than 0 and at most {MAX_SECONDS} seconds (one year)"
         ));
     }
     Duration::try_from_secs_f64(s).map_err(|_| format!("--{name} must be a number of seconds"))
@@ -117,12 +128,18 @@ fn config_from(cli: &Cli) -> Result<Config, String> {
         ..DeflatePolicy::default()
     });
     let optional = |s: Option<f64>, name: &str| s.map(|s| seconds(s, name)).transpose();
-    // Reading pauses at the high-water mark; the backpressure limit is the safety net
-    // beyond it. Below it, clients would be closed before reading ever paused.
-    if cli.max_backpressure < cli.write_high_water {
+    // Reading pauses at the high-water mark, but the echoes of the read that crossed it
+    // (up to one read buffer) are already queued: the backpressure limit, a safety net
+    // for output one read multiplies, must leave room for them, or a client that merely
+    // reads slowly would be closed instead of paused.
+    let floor = cli.write_high_water.saturating_add(READ_BUF_LEN);
+    if cli.max_backpressure < floor {
         return Err(format!(
-            "--max-backpressure ({}) must not be below --write-high-water ({})",
-            cli.max_backpressure, cli.write_high_water
+            "--max-backpressure ({}) must be at least --write-high-water ({}) plus one \
+             {} KiB read, {floor}",
+            cli.max_backpressure,
+            cli.write_high_water,
+            READ_BUF_LEN >> 10
         ));
     }
     Ok(Config {
@@ -139,7 +156,7 @@ fn config_from(cli: &Cli) -> Result<Config, String> {
         max_connections: cli.max_connections,
         deflate,
         deflate_level: cli.deflate_level,
-        deflate_min_size: cli.deflate_min_size,
+        deflate_min_size: cli.deflate_min_size as usize,
     })
 }
 

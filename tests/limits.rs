@@ -135,19 +135,91 @@ fn slow_reader_gets_every_echo_in_order_under_backpressure() {
     handle.join().expect("writer thread");
 }
 
+/// Runs wsecho with `args` and returns its exit code and stderr; a server that is still
+/// running after 5 s (it accepted the arguments) is killed and reported with no code.
+fn refused_at_start(args: &[&str]) -> (Option<i32>, String) {
+    use std::io::Read;
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_wsecho"))
+        .args(["--port", "0"])
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    let code = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status.code();
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        thread::sleep(Duration::from_millis(10));
+    };
+    let mut stderr = String::new();
+    let _ = child.stderr.take().unwrap().read_to_string(&mut stderr);
+    (code, stderr)
+}
+
 #[test]
 fn limits_that_contradict_each_other_are_refused_at_start() {
-    // A backpressure limit below the high-water mark would close clients before reading
-    // ever paused: refused with exit code 2 and a message naming both options.
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_wsecho"))
-        .args(["--port", "0", "--write-high-water", "65536"])
-        .args(["--max-backpressure", "1024"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        stderr.contains("--max-backpressure") && stderr.contains("--write-high-water"),
-        "{stderr}"
+    // The echoes of the read that crosses the high-water mark are queued past it: a
+    // backpressure limit without room for one 256 KiB read would close a client that only
+    // reads slowly. Refused with exit code 2 and a message naming both options.
+    for backpressure in ["1024", "65536", "327679"] {
+        let (code, stderr) = refused_at_start(&[
+            "--write-high-water",
+            "65536",
+            "--max-backpressure",
+            backpressure,
+        ]);
+        assert_eq!(code, Some(2), "--max-backpressure {backpressure}: {stderr}");
+        assert!(
+            stderr.contains("--max-backpressure") && stderr.contains("--write-high-water"),
+            "{stderr}"
+        );
+    }
+    // The floor itself is fine.
+    let server = Server::try_start(
+        "127.0.0.1",
+        &[
+            "--write-high-water",
+            "65536",
+            "--max-backpressure",
+            "327680",
+        ],
     );
+    assert!(server.is_ok(), "{:?}", server.err());
+}
+
+#[test]
+fn time_limits_of_zero_or_less_are_refused_at_start() {
+    // A limit of 0 would end every connection in the turn it starts (a limit that is off
+    // is an option left out).
+    for option in [
+        "--handshake-timeout",
+        "--close-timeout",
+        "--idle-timeout",
+        "--ping-interval",
+        "--ping-timeout",
+    ] {
+        for value in ["0", "-1", "NaN", "1e12"] {
+            let (code, stderr) = refused_at_start(&[&format!("{option}={value}")]);
+            assert_eq!(code, Some(2), "{option} {value}: {stderr}");
+            assert!(stderr.contains(option), "{option} {value}: {stderr}");
+        }
+    }
+}
+
+#[test]
+fn deflate_min_size_above_64_kib_is_refused_at_start() {
+    // Below the minimum size a message is held whole: the option bounds that memory.
+    let (code, stderr) = refused_at_start(&["--deflate-min-size", "65537"]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("--deflate-min-size"), "{stderr}");
+    let server = Server::try_start("127.0.0.1", &["--deflate-min-size", "65536"]);
+    assert!(server.is_ok(), "{:?}", server.err());
 }

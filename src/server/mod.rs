@@ -33,7 +33,7 @@ const LISTENER: Token = Token(usize::MAX - 1);
 const SIGNALS: Token = Token(usize::MAX - 2);
 
 /// The shared receive buffer: big enough that bulk transfers need few reads.
-const READ_BUF_LEN: usize = 256 << 10;
+pub const READ_BUF_LEN: usize = 256 << 10;
 /// How long accepting pauses when the process is out of file descriptors.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 /// How long a shutdown waits for clients to answer the 1001 close.
