@@ -833,3 +833,79 @@ fn eof_arriving_with_the_last_bytes_is_noticed() {
          and FIN (close timeout is 3 s)"
     );
 }
+
+// ---------------------------------------------------------------------------------------
+// 8. Summary counters
+// ---------------------------------------------------------------------------------------
+
+/// SIGUSR1 logs counters that account for every kind of connection: a landing page is
+/// not a refusal, and a client that resets an open connection (a read error, not EOF) is
+/// counted as dropped without a close.
+#[test]
+fn summary_counts_pages_refusals_and_resets_apart() {
+    let server = Server::start(&[]);
+    // A plain GET: the landing page.
+    let mut page = server.connect();
+    page.write_all(&Request::plain_get(&server.host()).to_bytes())
+        .unwrap();
+    assert_eq!(read_response(&mut page).status, 200);
+    assert_server_closes(&mut page, CLOSE_BOUND);
+    drop(page);
+    // A bad upgrade: refused.
+    expect_refused(
+        &server,
+        &Request::upgrade(&server.host())
+            .set("Sec-WebSocket-Version", "12")
+            .to_bytes(),
+    );
+    // An upgraded connection that ends in a reset: SO_LINGER 0 makes close send RST.
+    let mut reset = server.open();
+    round_trip(&mut reset, b"before the reset");
+    let linger = libc::linger {
+        l_onoff: 1,
+        l_linger: 0,
+    };
+    // SAFETY: setsockopt reads size_of::<linger>() bytes from a value we own.
+    let rc = unsafe {
+        use std::os::fd::AsRawFd;
+        libc::setsockopt(
+            reset.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_LINGER,
+            (&linger as *const libc::linger).cast(),
+            std::mem::size_of::<libc::linger>() as libc::socklen_t,
+        )
+    };
+    assert_eq!(rc, 0);
+    drop(reset);
+
+    let expected = [
+        "3 accepted",
+        "1 upgraded",
+        "1 refused",
+        "1 landing pages",
+        "0 open",
+        "dropped without close: 1",
+    ];
+    let deadline = Instant::now() + Duration::from_secs(3);
+    let summary = loop {
+        server.signal(libc::SIGUSR1);
+        thread::sleep(Duration::from_millis(100));
+        let log = server.log();
+        let last = log
+            .lines()
+            .rev()
+            .find(|l| l.contains("accepted"))
+            .map(str::to_owned);
+        if let Some(line) = &last
+            && expected.iter().all(|e| line.contains(e))
+        {
+            break line.clone();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "summary never matched {expected:?}:\n{log}"
+        );
+    };
+    eprintln!("{summary}");
+}

@@ -8,7 +8,8 @@ use crate::error::ProtocolError;
 pub enum Event {
     /// The upgrade succeeded; `deflate` says whether permessage-deflate was agreed.
     Opened { deflate: bool },
-    /// The request was answered with an HTTP status (not upgraded), and why.
+    /// The request was answered with an HTTP status (not upgraded), and why: an error, or
+    /// 200 with the landing page for a plain GET.
     Refused { status: u16, reason: String },
     /// The client broke the protocol; we sent this error's close code and reason.
     Failed(ProtocolError),

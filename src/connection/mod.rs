@@ -408,9 +408,14 @@ impl Connection {
 
     fn refuse(&mut self, reply: HttpReply, now: Instant, out: &mut Vec<u8>) {
         reply.write_to(out);
+        // A 200 is the landing page for a plain GET: its reason is not the page itself.
+        let reason = match reply.status {
+            200 => "served the landing page",
+            _ => reply.body.trim_end(),
+        };
         self.event(Event::Refused {
             status: reply.status,
-            reason: reply.body.trim_end().to_string(),
+            reason: reason.to_string(),
         });
         self.enter_closing(now);
     }

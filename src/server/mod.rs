@@ -247,8 +247,7 @@ impl Server {
             return;
         };
         if writable && let Err(e) = client.flush() {
-            debug!("{}: write failed: {e}", Peer(&client.stream));
-            self.remove(key);
+            self.remove_broken(key, "write", &e);
             return;
         }
         // Edge-triggered: a paused reader resumes once output drained, without a new edge.
@@ -256,8 +255,7 @@ impl Server {
         if (readable || resume)
             && let ReadOutcome::Error(e) = client.read(read_buf, out_buf, config, now)
         {
-            debug!("{}: read failed: {e}", Peer(&client.stream));
-            self.remove(key);
+            self.remove_broken(key, "read", &e);
             return;
         }
         if client.read_yielded {
@@ -281,8 +279,7 @@ impl Server {
             self.stats.record(&event);
         }
         if let Err(e) = flushed {
-            debug!("{}: write failed: {e}", Peer(&client.stream));
-            self.remove(key);
+            self.remove_broken(key, "write", &e);
             return;
         }
         // Finishing: the close handshake is complete and our close frame written; closing
@@ -355,6 +352,24 @@ impl Server {
             }
             self.after_io(key);
         }
+    }
+
+    /// Drops a connection whose socket failed (a reset, say): what its core had to report
+    /// is still logged and counted, and an open connection counts as dropped without a
+    /// close, as after EOF.
+    #[cold]
+    fn remove_broken(&mut self, key: usize, op: &str, e: &io::Error) {
+        let Some(client) = self.clients.get_mut(key) else {
+            return;
+        };
+        let peer = Peer(&client.stream);
+        debug!("{peer}: {op} failed: {e}");
+        client.conn.handle_eof();
+        while let Some(event) = client.conn.poll_event() {
+            log_event(&peer, &event);
+            self.stats.record(&event);
+        }
+        self.remove(key);
     }
 
     fn remove(&mut self, key: usize) {

@@ -10,6 +10,8 @@ pub struct Stats {
     pub accepted: u64,
     pub upgraded: u64,
     pub refused: u64,
+    /// Plain GETs answered with the landing page (not refusals).
+    pub pages: u64,
     /// Messages and payload bytes of connections that have ended.
     pub finished: Counts,
     /// Close codes the server sent when it failed or closed a connection.
@@ -23,6 +25,7 @@ impl Stats {
     pub fn record(&mut self, event: &Event) {
         match event {
             Event::Opened { .. } => self.upgraded += 1,
+            Event::Refused { status: 200, .. } => self.pages += 1,
             Event::Refused { .. } => self.refused += 1,
             Event::Failed(e) => *self.closes_sent.entry(e.close_code()).or_default() += 1,
             Event::ServerClosed { code, .. } => *self.closes_sent.entry(*code).or_default() += 1,
@@ -58,11 +61,12 @@ impl fmt::Display for Summary<'_> {
         let s = self.stats;
         write!(
             f,
-            "connections: {} accepted, {} upgraded, {} refused, {} open; messages: {}; payload bytes: {}; \
+            "connections: {} accepted, {} upgraded, {} refused, {} landing pages, {} open; messages: {}; payload bytes: {}; \
              closed by client: {}; dropped without close: {}; timed out: {}; close codes sent:",
             s.accepted,
             s.upgraded,
             s.refused,
+            s.pages,
             self.open,
             s.finished.messages + self.live.messages,
             s.finished.bytes + self.live.bytes,
@@ -106,5 +110,18 @@ mod tests {
             .to_string();
         assert!(line.contains("messages: 3; payload bytes: 15"), "{line}");
         assert!(line.contains("1002×2 1007×1"), "{line}");
+    }
+
+    #[test]
+    fn landing_pages_are_not_refusals() {
+        let mut s = Stats::default();
+        for status in [200, 400, 200] {
+            s.record(&Event::Refused {
+                status,
+                reason: String::new(),
+            });
+        }
+        let line = s.summary(0, Counts::default()).to_string();
+        assert!(line.contains("1 refused, 2 landing pages"), "{line}");
     }
 }
