@@ -19,11 +19,13 @@ section() { printf '\n==== %s ====\n' "$*"; }
 section "cargo fmt --check"
 cargo fmt --all -- --check
 
+# --workspace: the benchmark harness (bench/) is a member too, and its load generator's
+# verification has tests of its own.
 section "cargo clippy"
-cargo clippy --all-targets -- -D warnings
+cargo clippy --workspace --all-targets -- -D warnings
 
 section "cargo test"
-cargo test
+cargo test --workspace
 
 section "permessage-deflate with a real client (Python websockets)"
 # Its last line is the tally 'python-deflate: N passed, N failed'.

@@ -174,19 +174,41 @@ mod tests {
 
     #[test]
     fn codes_map_one_to_one() {
-        assert_eq!(ProtocolError::UnmaskedFrame.close_code(), 1002);
-        assert_eq!(ProtocolError::InvalidUtf8.close_code(), 1007);
-        assert_eq!(ProtocolError::InvalidCloseReason.close_code(), 1007);
-        assert_eq!(ProtocolError::MessageTooBig { max: 1 }.close_code(), 1009);
-        assert_eq!(ProtocolError::EchoTooLarge { max: 1 }.close_code(), 1008);
-        assert_eq!(
-            ProtocolError::FrameTooBig {
-                payload_len: 2,
-                max: 1
-            }
-            .close_code(),
-            1009
-        );
-        assert_eq!(ProtocolError::CloseOneByte.close_code(), 1002);
+        // RFC 6455 §7.4.1: 1002 protocol error, 1007 data inconsistent with the message
+        // type, 1008 policy, 1009 too big, 1011 an unexpected condition on our side.
+        let table = [
+            (ProtocolError::UnmaskedFrame, 1002),
+            (ProtocolError::ReservedBits { rsv: 7 }, 1002),
+            (ProtocolError::ReservedOpcode { bits: 3 }, 1002),
+            (ProtocolError::FragmentedControlFrame, 1002),
+            (
+                ProtocolError::ControlFrameTooLong { payload_len: 126 },
+                1002,
+            ),
+            (ProtocolError::PayloadLengthTopBit, 1002),
+            (ProtocolError::NonMinimalPayloadLength, 1002),
+            (ProtocolError::UnexpectedContinuation, 1002),
+            (ProtocolError::ExpectedContinuation, 1002),
+            (ProtocolError::Rsv1OnContinuation, 1002),
+            (ProtocolError::Rsv1OnControlFrame, 1002),
+            (
+                ProtocolError::FrameTooBig {
+                    payload_len: 2,
+                    max: 1,
+                },
+                1009,
+            ),
+            (ProtocolError::MessageTooBig { max: 1 }, 1009),
+            (ProtocolError::InvalidUtf8, 1007),
+            (ProtocolError::CloseOneByte, 1002),
+            (ProtocolError::InvalidCloseCode { code: 1005 }, 1002),
+            (ProtocolError::InvalidCloseReason, 1007),
+            (ProtocolError::InvalidDeflateData, 1007),
+            (ProtocolError::CompressionFailed, 1011),
+            (ProtocolError::EchoTooLarge { max: 1 }, 1008),
+        ];
+        for (error, code) in table {
+            assert_eq!(error.close_code(), code, "{error:?}");
+        }
     }
 }

@@ -250,8 +250,11 @@ fn frames_delivered_one_byte_at_a_time_are_echoed() {
         RawFrame::binary([1, 2, 3]).fin(false),
         RawFrame::cont([4, 5]),
     ]);
+    // Paced, so that the kernel does not merge the writes back into larger reads.
+    stream.set_nodelay(true).unwrap();
     for byte in bytes {
         stream.write_all(&[byte]).unwrap();
+        thread::sleep(std::time::Duration::from_micros(500));
     }
     assert_eq!(
         read_message(&mut stream),

@@ -356,6 +356,11 @@ fn handshake_timeout_bounds_the_whole_request_not_each_read() {
         elapsed <= Duration::from_millis(2500),
         "trickling client kept for {elapsed:?}"
     );
+    // Not dropped at once either: the client had its 0.5 s.
+    assert!(
+        elapsed >= Duration::from_millis(400),
+        "trickling client dropped after only {elapsed:?}"
+    );
 }
 
 #[test]

@@ -209,7 +209,7 @@ fn non_reading_pusher_is_held_by_backpressure_within_bounded_memory() {
         (end, total, pusher)
     });
 
-    // Wait until the pusher has stalled: no progress for 300 ms.
+    // Wait until the pusher has stalled: no progress for 1 s.
     let deadline = Instant::now() + Duration::from_secs(30);
     let (mut last, mut since) = (0, Instant::now());
     loop {
@@ -222,7 +222,8 @@ fn non_reading_pusher_is_held_by_backpressure_within_bounded_memory() {
         let now = pushed.load(Ordering::Relaxed);
         if now != last || now == 0 {
             (last, since) = (now, Instant::now());
-        } else if since.elapsed() >= Duration::from_millis(300) {
+        } else if since.elapsed() >= Duration::from_secs(1) {
+            // A full second without progress: blocked, not a scheduling hiccup.
             break;
         }
         if push.is_finished() {
@@ -386,14 +387,15 @@ fn absurd_lengths_are_refused_without_allocation() {
     // 2^62: over any limit → 1009 at once.
     let mut s = server.open();
     let start = Instant::now();
-    s.set_read_timeout(Some(Duration::from_millis(500)))
+    s.set_read_timeout(Some(Duration::from_millis(900)))
         .unwrap();
     s.write_all(&RawFrame::binary([]).len(Len::Long(1 << 62)).header())
         .unwrap();
     let close = expect_close(&mut s);
     let took = start.elapsed();
     assert_close(&close, &[1009], &[]);
-    assert!(took < Duration::from_millis(500), "1009 took {took:?}");
+    // Well under a second (Autobahn pauses 1 s between pieces), with room for a busy CI.
+    assert!(took < Duration::from_millis(900), "1009 took {took:?}");
     reply_close(&mut s, &close);
     assert_server_closes(&mut s, CLOSE_BOUND);
 
@@ -510,7 +512,7 @@ fn connection_limit_holds_and_frees_a_slot_on_close() {
 /// fragmented message: both get close 1001 ("server shutting down"), reply, see TCP
 /// closed, and the server exits with status 0 within 3 s, logging its summary. Since both
 /// clients answer at once, it must not wait out its 2 s grace either: it exits within
-/// 1.5 s of the signal.
+/// 1.8 s of the signal.
 fn shutdown_on(signal: i32) {
     let mut server = Server::start(&[]);
     let mut idle = server.open();
@@ -535,7 +537,7 @@ fn shutdown_on(signal: i32) {
     eprintln!("exited {status:?} after {:?}", signalled.elapsed());
     assert_eq!(status.code(), Some(0), "exit status after signal {signal}");
     assert!(
-        signalled.elapsed() < Duration::from_millis(1500),
+        signalled.elapsed() < Duration::from_millis(1800),
         "wsecho waited {:?} although every client had answered its close",
         signalled.elapsed()
     );

@@ -82,8 +82,11 @@ fn message_of_exactly_max_message_size_is_echoed() {
             RawFrame::cont(pattern(601)),
         ],
     );
-    let close = expect_close_after_partial_echo(&mut stream);
+    let (close, partial) = expect_close_and_partial_echo(&mut stream);
     assert_close(&close, &[1009], &["message"]);
+    // What was forwarded before the refusal stays within the limit.
+    let sent = [pattern(400), pattern(601)].concat();
+    assert_partial_echo_within(partial, &sent, 1000);
 }
 
 #[test]

@@ -228,7 +228,7 @@ fn inflate(d: &mut Decompress, payload: &[u8]) -> Vec<u8> {
 }
 
 /// Takes the server's output apart into whole items, checking the 101 comes first.
-fn items(out: &[u8]) -> Vec<Item> {
+fn items(out: &[u8], deflate: bool) -> Vec<Item> {
     let head_end = out
         .windows(4)
         .position(|w| w == b"\r\n\r\n")
@@ -253,6 +253,8 @@ fn items(out: &[u8]) -> Vec<Item> {
         };
         let payload = &rest[hdr..hdr + len];
         rest = &rest[hdr + len..];
+        // RFC 7692 §6: RSV1 means compressed only where the extension was agreed.
+        assert!(deflate || !rsv1, "RSV1 set without permessage-deflate");
         match opcode {
             PONG => items.push(Item::Pong(payload.to_vec())),
             CLOSE => items.push(Item::Close(payload.to_vec())),
@@ -289,7 +291,7 @@ fn check(session: &Session, deflate: bool) -> Result<(), TestCaseError> {
         ..Config::default()
     });
     let (stream, expected) = build(session, deflate);
-    let whole = items(&feed(&config, &stream, &[]));
+    let whole = items(&feed(&config, &stream, &[]), deflate);
     prop_assert_eq!(&whole, &expected);
     let cuts: Vec<usize> = if session.bytewise {
         (1..stream.len()).collect()
@@ -302,7 +304,7 @@ fn check(session: &Session, deflate: bool) -> Result<(), TestCaseError> {
         c.sort_unstable();
         c
     };
-    let split = items(&feed(&config, &stream, &cuts));
+    let split = items(&feed(&config, &stream, &cuts), deflate);
     prop_assert_eq!(&split, &expected, "cut at {:?}", cuts);
     Ok(())
 }

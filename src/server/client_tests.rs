@@ -77,6 +77,22 @@ fn read_available(client: &mut Client, buf: &mut [u8], out: &mut Output, config:
     }
 }
 
+/// How long the loops below may wait for the socket before the test fails (instead of
+/// hanging).
+const LOOP_LIMIT: Duration = Duration::from_secs(10);
+
+/// Reads until the connection leaves the open state (the peer's close frame arrived).
+fn read_until_closing(client: &mut Client, buf: &mut [u8], out: &mut Output, config: &Config) {
+    let deadline = Instant::now() + LOOP_LIMIT;
+    while client.conn.status() == Status::Open {
+        assert!(
+            Instant::now() < deadline,
+            "no close frame in {LOOP_LIMIT:?}"
+        );
+        read_available(client, buf, out, config);
+    }
+}
+
 /// Waits until bytes have arrived on the socket (loopback delivers them a little later).
 fn wait_readable(socket: &impl AsRawFd) {
     let mut fds = libc::pollfd {
@@ -141,9 +157,7 @@ fn a_half_close_after_the_close_frame_loses_no_queued_echo_nor_the_reply() {
     peer.write_all(&frame(0x8, &1000u16.to_be_bytes())).unwrap();
     peer.shutdown(Shutdown::Write).unwrap();
     // The peer is not reading yet: the echoes back up in the server.
-    while client.conn.status() == Status::Open {
-        read_available(&mut client, &mut buf, &mut out, &config);
-    }
+    read_until_closing(&mut client, &mut buf, &mut out, &config);
     assert_eq!(client.conn.status(), Status::Finishing);
     assert!(
         client.pending_out() > 0,
@@ -154,7 +168,9 @@ fn a_half_close_after_the_close_frame_loses_no_queued_echo_nor_the_reply() {
     assert_eq!(client.conn.status(), Status::Finishing);
     assert!(!client.finished(&mut buf));
     let reader = read_to_end(peer);
+    let deadline = Instant::now() + LOOP_LIMIT;
     while !client.finished(&mut buf) {
+        assert!(Instant::now() < deadline, "not finished in {LOOP_LIMIT:?}");
         client.flush().unwrap();
         thread::sleep(Duration::from_millis(1));
     }
@@ -172,9 +188,7 @@ fn bytes_after_the_close_frame_do_not_turn_the_reply_into_a_reset() {
     let (mut buf, mut out) = (vec![0; 256 << 10], Output::default());
     let (mut peer, mut client) = upgraded_pair(&config, &mut buf, &mut out);
     peer.write_all(&frame(0x8, &1000u16.to_be_bytes())).unwrap();
-    while client.conn.status() == Status::Open {
-        read_available(&mut client, &mut buf, &mut out, &config);
-    }
+    read_until_closing(&mut client, &mut buf, &mut out, &config);
     assert_eq!(client.conn.status(), Status::Finishing);
     assert_eq!(client.pending_out(), 0);
     // A Pong that crossed our reply (allowed after a close: it is no data frame) is

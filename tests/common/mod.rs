@@ -688,12 +688,67 @@ pub fn expect_close(stream: &mut TcpStream) -> Close {
 /// Like [`expect_close`], but first skips unfinished fragments of a message the server may
 /// have been streaming back when it failed the connection (RFC 6455 allows an endpoint to
 /// forward fragments before the message is complete). A finished message is not skipped.
+/// The skipped fragments are checked as in [`expect_close_and_partial_echo`].
 pub fn expect_close_after_partial_echo(stream: &mut TcpStream) -> Close {
+    expect_close_and_partial_echo(stream).0
+}
+
+/// The unfinished message a server forwarded before it failed the connection.
+#[derive(Debug)]
+pub struct PartialEcho {
+    pub opcode: u8,
+    /// RSV1: the fragments are compressed (permessage-deflate).
+    pub compressed: bool,
+    pub payload: Vec<u8>,
+}
+
+/// Reads the unfinished fragments that precede a close frame, and the close frame. The
+/// fragments must form the start of one message (a data frame, then continuations), and
+/// uncompressed text must be valid UTF-8 as far as it goes: a server that fails on a bad
+/// byte must not have forwarded it.
+pub fn expect_close_and_partial_echo(stream: &mut TcpStream) -> (Close, Option<PartialEcho>) {
+    let mut partial: Option<PartialEcho> = None;
     let mut frame = read_frame(stream);
     while matches!(frame.opcode, OP_TEXT | OP_BINARY | OP_CONT) && !frame.fin {
+        match (&mut partial, frame.opcode) {
+            (None, OP_TEXT | OP_BINARY) => {
+                partial = Some(PartialEcho {
+                    opcode: frame.opcode,
+                    compressed: frame.rsv & 0b100 != 0,
+                    payload: frame.payload,
+                })
+            }
+            (Some(p), OP_CONT) => p.payload.extend_from_slice(&frame.payload),
+            (p, opcode) => panic!("opcode {opcode} where {p:?} continues a partial echo"),
+        }
         frame = read_frame(stream);
     }
-    parse_close(frame)
+    if let Some(p) = &partial
+        && p.opcode == OP_TEXT
+        && !p.compressed
+        && let Err(e) = std::str::from_utf8(&p.payload)
+    {
+        // An error with no length is a code point cut at the end: a valid prefix.
+        assert!(
+            e.error_len().is_none(),
+            "the partial text echo forwards invalid UTF-8 at byte {}: {:02x?}",
+            e.valid_up_to(),
+            &p.payload[e.valid_up_to()..]
+        );
+    }
+    (parse_close(frame), partial)
+}
+
+/// Asserts that a partial echo, if any, is uncompressed, starts `sent`, and holds at
+/// most `limit` bytes.
+pub fn assert_partial_echo_within(partial: Option<PartialEcho>, sent: &[u8], limit: usize) {
+    let Some(p) = partial else { return };
+    assert!(!p.compressed, "compressed partial echo: {p:?}");
+    assert!(
+        p.payload.len() <= limit && sent.starts_with(&p.payload),
+        "partial echo of {} bytes is not the first {limit} or fewer bytes sent",
+        p.payload.len()
+    );
 }
 
 /// Checks that `frame` is a well-formed close frame and decodes it.
@@ -844,4 +899,19 @@ pub fn fd_count(pid: u32) -> usize {
     std::fs::read_dir(format!("/proc/{pid}/fd"))
         .unwrap_or_else(|e| panic!("/proc/{pid}/fd: {e}"))
         .count()
+}
+
+/// Waits up to `within` for `pid` to hold at most `target` descriptors; returns how long
+/// that took, or `None` if it did not happen in time.
+pub fn wait_fd_count_at_most(pid: u32, target: usize, within: Duration) -> Option<Duration> {
+    let start = Instant::now();
+    loop {
+        if fd_count(pid) <= target {
+            return Some(start.elapsed());
+        }
+        if start.elapsed() >= within {
+            return None;
+        }
+        thread::sleep(Duration::from_millis(5));
+    }
 }
