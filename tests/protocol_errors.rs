@@ -276,3 +276,26 @@ fn valid_message_before_bad_frame_is_echoed_first() {
     );
     expect_fail(&mut stream, 1002, &["mask"]);
 }
+
+#[test]
+fn default_limit_refuses_one_byte_over_64_mib_from_the_header() {
+    // The default --max-message-size is 64 MiB: a frame announcing one byte more is
+    // refused before any of its payload is sent; one announcing exactly 64 MiB is not.
+    let server = Server::start(&[]);
+    let mut over = server.open();
+    over.write_all(&RawFrame::binary([]).len(Len::Long((64 << 20) + 1)).header())
+        .unwrap();
+    let close = expect_close(&mut over);
+    assert_close(&close, &[1009], &["frame"]);
+
+    let mut at = server.open();
+    at.write_all(&RawFrame::binary([]).len(Len::Long(64 << 20)).header())
+        .unwrap();
+    // Accepted: the first payload bytes come back at once as the start of a streamed echo.
+    at.write_all(&pattern(1000)).unwrap();
+    let reply = read_frame(&mut at);
+    assert!(
+        reply.opcode == OP_BINARY && !reply.fin,
+        "expected a streamed echo at exactly the limit, got {reply:?}"
+    );
+}
