@@ -72,9 +72,11 @@ struct Cli {
     #[arg(long, default_value_t = 10.0, value_name = "SECONDS")]
     ping_timeout: f64,
 
-    /// Connections served at once; clients past it get HTTP 503.
-    #[arg(long, default_value_t = 100_000, value_name = "N")]
-    max_connections: usize,
+    /// Connections served at once; clients past it get HTTP 503. Default: 100000, or
+    /// fewer if the file-descriptor limit (raised to its hard limit at start) allows fewer;
+    /// a larger explicit value is lowered to fit it, with a warning.
+    #[arg(long, value_name = "N")]
+    max_connections: Option<usize>,
 
     /// Do not negotiate permessage-deflate (RFC 7692), even when the client offers it.
     #[arg(long)]
@@ -104,6 +106,8 @@ struct Cli {
 /// Largest `--deflate-min-size`: below it, a message's inflated bytes are held until it
 /// reaches the size, so the bound is per connection memory.
 const MAX_DEFLATE_MIN_SIZE: i64 = 64 << 10;
+
+const DEFAULT_MAX_CONNECTIONS: usize = 100_000;
 
 /// Longest time limit accepted: deadlines are instants, and an absurd limit would
 /// overflow one instead of meaning "never".
@@ -153,24 +157,52 @@ fn config_from(cli: &Cli) -> Result<Config, String> {
         idle_timeout: optional(cli.idle_timeout, "idle-timeout")?,
         ping_interval: optional(cli.ping_interval, "ping-interval")?,
         ping_timeout: seconds(cli.ping_timeout, "ping-timeout")?,
-        max_connections: cli.max_connections,
+        max_connections: cli.max_connections.unwrap_or(DEFAULT_MAX_CONNECTIONS),
         deflate,
         deflate_level: cli.deflate_level,
         deflate_min_size: cli.deflate_min_size as usize,
     })
 }
 
+/// Raises the descriptor limit as far as it goes and keeps `--max-connections` within
+/// it: past the limit clients would wait in the listen backlog while accepting backs off,
+/// instead of getting their 503.
+fn fit_to_fd_limit(config: &mut Config, explicit: bool) {
+    let limit = match wsecho::server::raise_fd_limit() {
+        Ok(limit) => limit,
+        Err(e) => {
+            log::warn!("could not raise the file descriptor limit: {e}");
+            return;
+        }
+    };
+    let room = wsecho::server::connections_within(limit);
+    if config.max_connections <= room {
+        return;
+    }
+    if explicit {
+        log::warn!(
+            "--max-connections {} lowered to {room}: the file descriptor limit is {limit} \
+             (raise it with ulimit -n)",
+            config.max_connections
+        );
+    } else {
+        log::info!("at most {room} connections (file descriptor limit {limit})");
+    }
+    config.max_connections = room;
+}
+
 fn main() -> ExitCode {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("wsecho=info"))
         .init();
     let cli = Cli::parse();
-    let config = match config_from(&cli) {
+    let mut config = match config_from(&cli) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("wsecho: {e}");
             return ExitCode::from(2);
         }
     };
+    fit_to_fd_limit(&mut config, cli.max_connections.is_some());
     let addr = SocketAddr::new(cli.host, cli.port);
     match wsecho::server::run(addr, config) {
         Ok(()) => ExitCode::SUCCESS,

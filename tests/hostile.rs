@@ -504,6 +504,38 @@ fn connection_limit_holds_and_frees_a_slot_on_close() {
     }
 }
 
+/// Under a file-descriptor limit of 100, the connection limit is lowered to what fits
+/// (100 less 64 kept for the server and its refusals): the client past it gets a 503
+/// naming the limit, not a stall in the listen backlog. The default limit is lowered
+/// quietly (an info line); an explicit larger `--max-connections` with a warning.
+#[test]
+fn connection_limit_is_lowered_to_fit_the_file_descriptor_limit() {
+    for (args, line) in [
+        (
+            &[][..],
+            "at most 36 connections (file descriptor limit 100)",
+        ),
+        (
+            &["--max-connections", "1000"][..],
+            "--max-connections 1000 lowered to 36",
+        ),
+    ] {
+        let server = Server::start_with_fd_limit(100, args);
+        let mut held: Vec<TcpStream> = (0..36).map(|_| server.open()).collect();
+        for c in &mut held {
+            round_trip(c, b"in");
+        }
+        let refused = expect_refused(&server, &Request::upgrade(&server.host()).to_bytes());
+        assert_eq!(refused.status, 503, "{refused:?}");
+        assert!(refused.body_text().contains("36"), "{refused:?}");
+        assert!(
+            server.log().contains(line),
+            "{args:?}: no {line:?} in:\n{}",
+            server.log()
+        );
+    }
+}
+
 // ---------------------------------------------------------------------------------------
 // 5. SIGTERM and SIGINT
 // ---------------------------------------------------------------------------------------

@@ -39,12 +39,10 @@ const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 /// How long a shutdown waits for clients to answer the 1001 close.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
 
+pub use rlimit::{connections_within, raise_fd_limit};
+
 /// Binds `addr`, prints the listening line, and serves until SIGINT or SIGTERM.
 pub fn run(addr: SocketAddr, config: Config) -> io::Result<()> {
-    match rlimit::raise_fd_limit() {
-        Ok(n) => debug!("file descriptor limit: {n}"),
-        Err(e) => warn!("could not raise the file descriptor limit: {e}"),
-    }
     let mut server = Server::bind(addr, config)?;
     let local = server.listener.local_addr()?;
     let mut stdout = io::stdout();

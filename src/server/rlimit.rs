@@ -26,3 +26,26 @@ pub fn raise_fd_limit() -> io::Result<u64> {
     }
     Ok(limit.rlim_cur)
 }
+
+/// Descriptors kept for the process itself (standard streams, epoll, the listener, the
+/// signal pipe) and for answering 503 to clients past the connection limit.
+const RESERVED_FDS: u64 = 64;
+
+/// How many connections a descriptor limit of `limit` leaves room for (at least one).
+pub fn connections_within(limit: u64) -> usize {
+    usize::try_from(limit.saturating_sub(RESERVED_FDS))
+        .unwrap_or(usize::MAX)
+        .max(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn connections_leave_room_for_the_server_and_its_refusals() {
+        assert_eq!(connections_within(20_000), 19_936);
+        assert_eq!(connections_within(64), 1);
+        assert_eq!(connections_within(0), 1);
+    }
+}

@@ -56,9 +56,36 @@ impl Server {
 
     /// Starts `wsecho --host HOST --port 0 ARGS...` and waits for its listening line.
     pub fn try_start(host: &str, args: &[&str]) -> Result<Server, String> {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_wsecho"))
-            .args(["--host", host, "--port", "0"])
-            .args(args)
+        let mut command = Command::new(env!("CARGO_BIN_EXE_wsecho"));
+        command.args(["--host", host, "--port", "0"]).args(args);
+        Server::spawn(command)
+    }
+
+    /// Like [`Server::start`], with the open-file limit (soft and hard) set to `nofile`.
+    pub fn start_with_fd_limit(nofile: u64, args: &[&str]) -> Server {
+        use std::os::unix::process::CommandExt;
+        let mut command = Command::new(env!("CARGO_BIN_EXE_wsecho"));
+        command
+            .args(["--host", "127.0.0.1", "--port", "0"])
+            .args(args);
+        let limit = libc::rlimit {
+            rlim_cur: nofile,
+            rlim_max: nofile,
+        };
+        // SAFETY: setrlimit is async-signal-safe and only reads a struct we copied in.
+        unsafe {
+            command.pre_exec(move || {
+                if libc::setrlimit(libc::RLIMIT_NOFILE, &limit) != 0 {
+                    return Err(io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+        Server::spawn(command).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn spawn(mut command: Command) -> Result<Server, String> {
+        let mut child = command
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
