@@ -259,7 +259,7 @@ def main():
                          "(default: none)")
     ap.add_argument("--write-expected", action="store_true",
                     help="rewrite the baseline from this run (merged for a subset run); "
-                         "refused if a case outside --allow-failing is not passing")
+                         "refused if any case is not passing or a baseline case did not run")
     args = ap.parse_args()
 
     if not os.path.exists(args.index):
@@ -306,14 +306,18 @@ def main():
     # mid-run makes wstest skip the rest, which must not shrink the baseline.
     missing = sorted((c for c in (expected or {}) if selected(c) and c not in run),
                      key=case_key)
-    if args.write_expected and (failing or missing):
-        # Never record a failing grade or a lost case as the new expectation; the
-        # gate's verdict on this run (against the old baseline) stands. (After a
-        # testsuite upgrade that drops cases, delete the baseline and write it anew.)
+    not_passing = failing + allowed_failing
+    refused = bool(args.write_expected and (not_passing or missing))
+    if refused:
+        # Never record a failing grade (allowed to fail in this run or not: a
+        # baseline holding one could never be met by a strict run) or a lost case
+        # as the new expectation; the gate's verdict on this run (against the old
+        # baseline) stands. (After a testsuite upgrade that drops cases, delete the
+        # baseline and write it anew.)
         why = []
-        if failing:
-            why.append(f"{len(failing)} case(s) not passing and not in --allow-failing: "
-                       f"{condense(failing, ids)}")
+        if not_passing:
+            why.append(f"{len(not_passing)} case(s) not passing: "
+                       f"{condense(sorted(not_passing, key=case_key), ids)}")
         if missing:
             why.append(f"{len(missing)} baseline case(s) did not run: {', '.join(missing[:20])}")
         print(f"autobahn: ERROR: not writing {args.expected}: {'; '.join(why)}",
@@ -364,7 +368,7 @@ def main():
         json.dump(result, f, indent=2)
         f.write("\n")
     print(f"autobahn: {len(run)} cases, {ok} OK, {info} INFORMATIONAL, {other_txt}; {verdict}")
-    return 1 if failed else 0
+    return 1 if failed or refused else 0
 
 
 if __name__ == "__main__":

@@ -73,8 +73,9 @@ struct Cli {
     ping_timeout: f64,
 
     /// Connections served at once; clients past it get HTTP 503. Default: 100000, or
-    /// fewer if the file-descriptor limit (raised to its hard limit at start) allows fewer;
-    /// a larger explicit value is lowered to fit it, with a warning.
+    /// fewer if the file-descriptor limit (raised to its hard limit at start) allows fewer
+    /// (a sixteenth of it, at least 64, is kept for the server and its 503s); a larger
+    /// explicit value is lowered to fit it, with a warning.
     #[arg(long, value_name = "N")]
     max_connections: Option<usize>,
 
@@ -109,6 +110,10 @@ const MAX_DEFLATE_MIN_SIZE: i64 = 64 << 10;
 
 const DEFAULT_MAX_CONNECTIONS: usize = 100_000;
 
+/// What one read's echoes may add beyond its bytes: a frame header for a frame that
+/// continues from the last read, and up to 3 held-back bytes of a split code point.
+const ECHO_SLACK: usize = 1 << 10;
+
 /// Longest time limit accepted: deadlines are instants, and an absurd limit would
 /// overflow one instead of meaning "never".
 const MAX_SECONDS: f64 = 365.0 * 24.0 * 3600.0;
@@ -121,7 +126,12 @@ fn seconds(s: f64, name: &str) -> Result<Duration, String> {
             "--{name} must be more than 0 and at most {MAX_SECONDS} seconds (one year)"
         ));
     }
-    Duration::try_from_secs_f64(s).map_err(|_| format!("--{name} must be a number of seconds"))
+    match Duration::try_from_secs_f64(s) {
+        // Below a nanosecond rounds to 0, which is refused above for good reason.
+        Ok(d) if d.is_zero() => Err(format!("--{name} must be more than 0")),
+        Ok(d) => Ok(d),
+        Err(_) => Err(format!("--{name} must be a number of seconds")),
+    }
 }
 
 fn config_from(cli: &Cli) -> Result<Config, String> {
@@ -136,11 +146,13 @@ fn config_from(cli: &Cli) -> Result<Config, String> {
     // (up to one read buffer) are already queued: the backpressure limit, a safety net
     // for output one read multiplies, must leave room for them, or a client that merely
     // reads slowly would be closed instead of paused.
-    let floor = cli.write_high_water.saturating_add(READ_BUF_LEN);
+    let floor = cli
+        .write_high_water
+        .saturating_add(READ_BUF_LEN + ECHO_SLACK);
     if cli.max_backpressure < floor {
         return Err(format!(
             "--max-backpressure ({}) must be at least --write-high-water ({}) plus one \
-             {} KiB read, {floor}",
+             {} KiB read and its frame headers, {floor}",
             cli.max_backpressure,
             cli.write_high_water,
             READ_BUF_LEN >> 10

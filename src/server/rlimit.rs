@@ -28,12 +28,15 @@ pub fn raise_fd_limit() -> io::Result<u64> {
 }
 
 /// Descriptors kept for the process itself (standard streams, epoll, the listener, the
-/// signal pipe) and for answering 503 to clients past the connection limit.
-const RESERVED_FDS: u64 = 64;
+/// signal pipe) and for answering 503 to clients past the connection limit: a refused
+/// client holds its descriptor until it closes or `--close-timeout` passes, so the
+/// reserve grows with the limit (a sixteenth of it).
+const MIN_RESERVED_FDS: u64 = 64;
 
 /// How many connections a descriptor limit of `limit` leaves room for (at least one).
 pub fn connections_within(limit: u64) -> usize {
-    usize::try_from(limit.saturating_sub(RESERVED_FDS))
+    let reserved = MIN_RESERVED_FDS.max(limit / 16);
+    usize::try_from(limit.saturating_sub(reserved))
         .unwrap_or(usize::MAX)
         .max(1)
 }
@@ -44,7 +47,8 @@ mod tests {
 
     #[test]
     fn connections_leave_room_for_the_server_and_its_refusals() {
-        assert_eq!(connections_within(20_000), 19_936);
+        assert_eq!(connections_within(100), 36);
+        assert_eq!(connections_within(20_000), 18_750);
         assert_eq!(connections_within(64), 1);
         assert_eq!(connections_within(0), 1);
     }
