@@ -100,8 +100,13 @@ impl Driver {
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => return Ok(()),
             Err(e) => return Err(format!("poll: {e}")),
         }
-        let now = Instant::now();
         for ev in self.events.iter() {
+            // Read the clock per connection, not once per turn: with one time for the whole
+            // batch, an echo handled late in a long batch (and the message sent in reply)
+            // were stamped with the batch's start, so latencies came out in whole turns and
+            // the fastest servers, which leave the client the longest batches, got the
+            // widest spread.
+            let now = Instant::now();
             let id = ev.token().0;
             let Some(conn) = self.conns.get_mut(id).and_then(Option::as_mut) else {
                 continue;
