@@ -7,7 +7,7 @@ use std::time::Duration;
 use clap::Parser;
 use wsecho::config::Config;
 use wsecho::deflate::DeflatePolicy;
-use wsecho::server::READ_BUF_LEN;
+use wsecho::server::{backpressure_floor, fit_to_fd_limit};
 
 /// A strict, fast RFC 6455 WebSocket echo server: the known-good peer for testing
 /// WebSocket clients, proxies and gateways.
@@ -110,27 +110,19 @@ const MAX_DEFLATE_MIN_SIZE: i64 = 64 << 10;
 
 const DEFAULT_MAX_CONNECTIONS: usize = 100_000;
 
-/// What one read's echoes may add beyond its bytes: a frame header for a frame that
-/// continues from the last read, and up to 3 held-back bytes of a split code point.
-const ECHO_SLACK: usize = 1 << 10;
-
 /// Longest time limit accepted: deadlines are instants, and an absurd limit would
 /// overflow one instead of meaning "never".
 const MAX_SECONDS: f64 = 365.0 * 24.0 * 3600.0;
 
-/// A time limit: more than 0 (a limit of 0 would end every connection at once, and a
-/// limit that is off is an option left out) and at most a year.
+/// A time limit: more than 0 (a limit of 0, or one that rounds to 0 ns, would end every
+/// connection at once; a limit that is off is an option left out) and at most a year.
+/// Negative and NaN values fail the conversion.
 fn seconds(s: f64, name: &str) -> Result<Duration, String> {
-    if !(s > 0.0 && s <= MAX_SECONDS) {
-        return Err(format!(
-            "--{name} must be more than 0 and at most {MAX_SECONDS} seconds (one year)"
-        ));
-    }
     match Duration::try_from_secs_f64(s) {
-        // Below a nanosecond rounds to 0, which is refused above for good reason.
-        Ok(d) if d.is_zero() => Err(format!("--{name} must be more than 0")),
-        Ok(d) => Ok(d),
-        Err(_) => Err(format!("--{name} must be a number of seconds")),
+        Ok(d) if !d.is_zero() && s <= MAX_SECONDS => Ok(d),
+        _ => Err(format!(
+            "--{name} must be more than 0 and at most {MAX_SECONDS} seconds (one year)"
+        )),
     }
 }
 
@@ -142,20 +134,12 @@ fn config_from(cli: &Cli) -> Result<Config, String> {
         ..DeflatePolicy::default()
     });
     let optional = |s: Option<f64>, name: &str| s.map(|s| seconds(s, name)).transpose();
-    // Reading pauses at the high-water mark, but the echoes of the read that crossed it
-    // (up to one read buffer) are already queued: the backpressure limit, a safety net
-    // for output one read multiplies, must leave room for them, or a client that merely
-    // reads slowly would be closed instead of paused.
-    let floor = cli
-        .write_high_water
-        .saturating_add(READ_BUF_LEN + ECHO_SLACK);
+    let floor = backpressure_floor(cli.write_high_water);
     if cli.max_backpressure < floor {
         return Err(format!(
             "--max-backpressure ({}) must be at least --write-high-water ({}) plus one \
-             {} KiB read and its frame headers, {floor}",
-            cli.max_backpressure,
-            cli.write_high_water,
-            READ_BUF_LEN >> 10
+             read's echoes (257 KiB): {floor}",
+            cli.max_backpressure, cli.write_high_water
         ));
     }
     Ok(Config {
@@ -174,33 +158,6 @@ fn config_from(cli: &Cli) -> Result<Config, String> {
         deflate_level: cli.deflate_level,
         deflate_min_size: cli.deflate_min_size as usize,
     })
-}
-
-/// Raises the descriptor limit as far as it goes and keeps `--max-connections` within
-/// it: past the limit clients would wait in the listen backlog while accepting backs off,
-/// instead of getting their 503.
-fn fit_to_fd_limit(config: &mut Config, explicit: bool) {
-    let limit = match wsecho::server::raise_fd_limit() {
-        Ok(limit) => limit,
-        Err(e) => {
-            log::warn!("could not raise the file descriptor limit: {e}");
-            return;
-        }
-    };
-    let room = wsecho::server::connections_within(limit);
-    if config.max_connections <= room {
-        return;
-    }
-    if explicit {
-        log::warn!(
-            "--max-connections {} lowered to {room}: the file descriptor limit is {limit} \
-             (raise it with ulimit -n)",
-            config.max_connections
-        );
-    } else {
-        log::info!("at most {room} connections (file descriptor limit {limit})");
-    }
-    config.max_connections = room;
 }
 
 fn main() -> ExitCode {

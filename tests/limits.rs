@@ -142,10 +142,8 @@ fn slow_reader_gets_every_echo_in_order_under_backpressure() {
 /// running after 5 s (it accepted the arguments) is killed and reported with no code.
 fn refused_at_start(args: &[&str]) -> (Option<i32>, String) {
     use std::io::Read;
-    use std::process::{Command, Stdio};
-    let mut child = Command::new(env!("CARGO_BIN_EXE_wsecho"))
-        .args(["--port", "0"])
-        .args(args)
+    use std::process::Stdio;
+    let mut child = Server::command("127.0.0.1", args)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()

@@ -140,6 +140,9 @@ fn check_events(run: &Run, http: &Http, items: &[Item]) -> Result<(), String> {
             Event::Refused { status, .. } if *http != Http::Refused { status: *status } => {
                 return Err(format!("Refused {status} but HTTP {http:?}"));
             }
+            Event::ServedPage if *http != Http::Refused { status: 200 } => {
+                return Err(format!("ServedPage but HTTP {http:?}"));
+            }
             Event::Failed(err) => Some(Some(err.close_code())),
             Event::PeerClosed { code } => Some(*code),
             Event::ServerClosed { code, .. } => Some(Some(*code)),

@@ -169,9 +169,12 @@ pub fn drive(
 
 /// Whether the upgrade has not happened yet (nor been refused).
 fn handshaking(events: &[Event]) -> bool {
-    !events
-        .iter()
-        .any(|e| matches!(e, Event::Opened { .. } | Event::Refused { .. }))
+    !events.iter().any(|e| {
+        matches!(
+            e,
+            Event::Opened { .. } | Event::Refused { .. } | Event::ServedPage
+        )
+    })
 }
 
 fn drain(conn: &mut Connection, events: &mut Vec<Event>) {

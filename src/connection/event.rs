@@ -8,9 +8,10 @@ use crate::error::ProtocolError;
 pub enum Event {
     /// The upgrade succeeded; `deflate` says whether permessage-deflate was agreed.
     Opened { deflate: bool },
-    /// The request was answered with an HTTP status (not upgraded), and why: an error, or
-    /// 200 with the landing page for a plain GET.
+    /// The request was refused with an HTTP error status (not upgraded), and why.
     Refused { status: u16, reason: String },
+    /// A plain GET (no upgrade asked for) was answered with the landing page.
+    ServedPage,
     /// The client broke the protocol; we sent this error's close code and reason.
     Failed(ProtocolError),
     /// The client sent a close frame (its code, if any); we answered it.

@@ -408,15 +408,16 @@ impl Connection {
 
     fn refuse(&mut self, reply: HttpReply, now: Instant, out: &mut Vec<u8>) {
         reply.write_to(out);
-        // A 200 is the landing page for a plain GET: its reason is not the page itself.
-        let reason = match reply.status {
-            200 => "served the landing page",
-            _ => reply.body.trim_end(),
+        // The one reply that is no error is the landing page (whose body is no reason).
+        let event = if reply.status < 400 {
+            Event::ServedPage
+        } else {
+            Event::Refused {
+                status: reply.status,
+                reason: reply.body.trim_end().to_string(),
+            }
         };
-        self.event(Event::Refused {
-            status: reply.status,
-            reason: reason.to_string(),
-        });
+        self.event(event);
         self.enter_closing(now);
     }
 

@@ -33,13 +33,23 @@ const LISTENER: Token = Token(usize::MAX - 1);
 const SIGNALS: Token = Token(usize::MAX - 2);
 
 /// The shared receive buffer: big enough that bulk transfers need few reads.
-pub const READ_BUF_LEN: usize = 256 << 10;
+const READ_BUF_LEN: usize = 256 << 10;
+/// What one read's echoes may add to its bytes: a frame header for a frame continued from
+/// the last read, and up to 3 held-back bytes of a split code point.
+const ECHO_SLACK: usize = 1 << 10;
 /// How long accepting pauses when the process is out of file descriptors.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 /// How long a shutdown waits for clients to answer the 1001 close.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
 
-pub use rlimit::{connections_within, raise_fd_limit};
+pub use rlimit::fit_to_fd_limit;
+
+/// The least `--max-backpressure` that can work with `write_high_water`: reading pauses
+/// at the high-water mark, but the echoes of the read that crossed it are queued already,
+/// and a client that merely reads slowly must be paused, not closed with 1008.
+pub fn backpressure_floor(write_high_water: usize) -> usize {
+    write_high_water.saturating_add(READ_BUF_LEN + ECHO_SLACK)
+}
 
 /// Binds `addr`, prints the listening line, and serves until SIGINT or SIGTERM.
 pub fn run(addr: SocketAddr, config: Config) -> io::Result<()> {
@@ -400,6 +410,7 @@ fn log_event(peer: &Peer<'_>, event: &Event) {
             )
         }
         Event::Refused { status, reason } => debug!("{peer}: answered HTTP {status}: {reason}"),
+        Event::ServedPage => debug!("{peer}: served the landing page"),
         Event::Failed(e) => debug!("{peer}: failed: {} {e}", e.close_code()),
         Event::ServerClosed { code, reason } => debug!("{peer}: closing: {code} {reason}"),
         Event::PeerClosed { code: Some(code) } => debug!("{peer}: closed by client with {code}"),

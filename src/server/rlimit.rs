@@ -3,8 +3,39 @@
 
 use std::io;
 
+use log::{info, warn};
+
+use crate::config::Config;
+
+/// Raises the descriptor limit as far as it goes and keeps `max_connections` within it:
+/// past the limit clients would wait in the listen backlog while accepting backs off,
+/// instead of getting their 503. `explicit`: the user chose the value (then a warning).
+pub fn fit_to_fd_limit(config: &mut Config, explicit: bool) {
+    let limit = match raise_fd_limit() {
+        Ok(limit) => limit,
+        Err(e) => {
+            warn!("could not raise the file descriptor limit: {e}");
+            return;
+        }
+    };
+    let room = connections_within(limit);
+    if config.max_connections <= room {
+        return;
+    }
+    if explicit {
+        warn!(
+            "--max-connections {} lowered to {room}: the file descriptor limit is {limit} \
+             (raise it with ulimit -n)",
+            config.max_connections
+        );
+    } else {
+        info!("at most {room} connections (file descriptor limit {limit})");
+    }
+    config.max_connections = room;
+}
+
 /// Returns the soft limit in force afterwards.
-pub fn raise_fd_limit() -> io::Result<u64> {
+fn raise_fd_limit() -> io::Result<u64> {
     let mut limit = libc::rlimit {
         rlim_cur: 0,
         rlim_max: 0,
@@ -34,7 +65,7 @@ pub fn raise_fd_limit() -> io::Result<u64> {
 const MIN_RESERVED_FDS: u64 = 64;
 
 /// How many connections a descriptor limit of `limit` leaves room for (at least one).
-pub fn connections_within(limit: u64) -> usize {
+fn connections_within(limit: u64) -> usize {
     let reserved = MIN_RESERVED_FDS.max(limit / 16);
     usize::try_from(limit.saturating_sub(reserved))
         .unwrap_or(usize::MAX)

@@ -25,8 +25,8 @@ impl Stats {
     pub fn record(&mut self, event: &Event) {
         match event {
             Event::Opened { .. } => self.upgraded += 1,
-            Event::Refused { status: 200, .. } => self.pages += 1,
             Event::Refused { .. } => self.refused += 1,
+            Event::ServedPage => self.pages += 1,
             Event::Failed(e) => *self.closes_sent.entry(e.close_code()).or_default() += 1,
             Event::ServerClosed { code, .. } => *self.closes_sent.entry(*code).or_default() += 1,
             Event::PeerClosed { .. } => self.closed_by_client += 1,
@@ -115,12 +115,12 @@ mod tests {
     #[test]
     fn landing_pages_are_not_refusals() {
         let mut s = Stats::default();
-        for status in [200, 400, 200] {
-            s.record(&Event::Refused {
-                status,
-                reason: String::new(),
-            });
-        }
+        s.record(&Event::ServedPage);
+        s.record(&Event::Refused {
+            status: 400,
+            reason: String::new(),
+        });
+        s.record(&Event::ServedPage);
         let line = s.summary(0, Counts::default()).to_string();
         assert!(line.contains("1 refused, 2 landing pages"), "{line}");
     }

@@ -56,18 +56,20 @@ impl Server {
 
     /// Starts `wsecho --host HOST --port 0 ARGS...` and waits for its listening line.
     pub fn try_start(host: &str, args: &[&str]) -> Result<Server, String> {
+        Server::spawn(Server::command(host, args))
+    }
+
+    /// `wsecho --host HOST --port 0 ARGS...`, not started yet.
+    pub fn command(host: &str, args: &[&str]) -> Command {
         let mut command = Command::new(env!("CARGO_BIN_EXE_wsecho"));
         command.args(["--host", host, "--port", "0"]).args(args);
-        Server::spawn(command)
+        command
     }
 
     /// Like [`Server::start`], with the open-file limit (soft and hard) set to `nofile`.
     pub fn start_with_fd_limit(nofile: u64, args: &[&str]) -> Server {
         use std::os::unix::process::CommandExt;
-        let mut command = Command::new(env!("CARGO_BIN_EXE_wsecho"));
-        command
-            .args(["--host", "127.0.0.1", "--port", "0"])
-            .args(args);
+        let mut command = Server::command("127.0.0.1", args);
         let limit = libc::rlimit {
             rlim_cur: nofile,
             rlim_max: nofile,
