@@ -60,7 +60,8 @@ struct Cli {
     max_backpressure: usize,
 
     /// Close (1001) a connection that sends nothing for this many seconds. Any frame
-    /// counts, pongs to --ping-interval pings included. Off by default.
+    /// counts, pongs to --ping-interval pings included, and so does the client taking
+    /// echoes that were waiting for it (backpressure). Off by default.
     #[arg(long, value_name = "SECONDS")]
     idle_timeout: Option<f64>,
 

@@ -1,6 +1,6 @@
 //! Running one `Connection` over a byte stream the way the mio driver does — reads of
-//! some size, the clock moving, `handle_timeout` at every tick — and checking the rules
-//! that hold call by call.
+//! some size, the clock moving, `handle_timeout` at every tick, now and then the socket
+//! taking refused output — and checking the rules that hold call by call.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -106,6 +106,20 @@ pub fn drive(
         drain(&mut conn, &mut events);
 
         now += step;
+        // The socket taking refused output, now and then: it may move the keepalive's
+        // deadline but must write nothing and change no status.
+        if len % 3 == 0 {
+            let (was, queued, deadline) = (watch.status, events.len(), conn.deadline());
+            conn.handle_output_taken(now);
+            watch.after(&conn, "handle_output_taken", 0)?;
+            drain(&mut conn, &mut events);
+            if watch.status != was || events.len() != queued {
+                return Err("handle_output_taken changed the status or made an event".into());
+            }
+            if conn.deadline() != deadline && conn.deadline().is_none_or(|d| d <= now) {
+                return Err("handle_output_taken moved the deadline to the past or off".into());
+            }
+        }
         let due = conn.deadline().is_some_and(|d| d <= now);
         let (was, handshaking) = (watch.status, handshaking(&events));
         // Called at every tick, due or not, as a coarse timer would: an early call must

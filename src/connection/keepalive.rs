@@ -6,7 +6,11 @@
 //!
 //! Any input counts as activity, a pong included (as in uWebSockets, where automatic
 //! pings exist to keep a connection from idling out): with `--ping-interval` below
-//! `--idle-timeout`, a client that answers pings is never idle.
+//! `--idle-timeout`, a client that answers pings is never idle. So does the peer taking
+//! output that its socket had refused: its TCP window opened, so it is alive and reading,
+//! even while backpressure keeps us from reading what it sent (its pong among it). What
+//! the kernel's buffers took is out of sight: a client reading that slowly enough still
+//! looks silent.
 
 use std::time::Instant;
 
@@ -43,10 +47,11 @@ impl Keepalive {
         }
     }
 
-    /// Any input proves the peer alive, a pong or otherwise. Returns whether it answered
-    /// our outstanding ping: the deadline then moves (see [`Keepalive::deadline`]).
+    /// Input (a pong or otherwise), or output taken after the socket refused it, proves
+    /// the peer alive. Returns whether it answered our outstanding ping: the deadline then
+    /// moves (see [`Keepalive::deadline`]).
     #[inline]
-    pub fn saw_input(&mut self, now: Instant) -> bool {
+    pub fn saw_activity(&mut self, now: Instant) -> bool {
         self.last_input = now;
         self.ping_sent.take().is_some()
     }
@@ -129,13 +134,16 @@ mod tests {
             k.on_deadline(t0 + Duration::from_secs(10), &cfg),
             Action::Ping
         ));
-        assert!(k.saw_input(t0 + Duration::from_secs(11)));
+        assert!(k.saw_activity(t0 + Duration::from_secs(11)));
         assert_eq!(k.deadline(&cfg), Some(t0 + Duration::from_secs(21)));
         assert!(matches!(
             k.on_deadline(t0 + Duration::from_secs(15), &cfg),
             Action::Wait
         ));
-        assert!(!k.saw_input(t0 + Duration::from_secs(12)), "no ping is out");
+        assert!(
+            !k.saw_activity(t0 + Duration::from_secs(12)),
+            "no ping is out"
+        );
     }
 
     #[test]
@@ -153,7 +161,7 @@ mod tests {
             Action::Ping
         ));
         assert_eq!(k.deadline(&cfg), Some(t0 + Duration::from_secs(15)));
-        assert!(k.saw_input(t0 + Duration::from_secs(6)));
+        assert!(k.saw_activity(t0 + Duration::from_secs(6)));
         assert_eq!(k.deadline(&cfg), Some(t0 + Duration::from_secs(11)));
         assert!(matches!(
             k.on_deadline(t0 + Duration::from_secs(11), &cfg),
@@ -166,7 +174,7 @@ mod tests {
         let t0 = Instant::now();
         let cfg = config(Some(30), None);
         let mut k = Keepalive::new(t0);
-        k.saw_input(t0 + Duration::from_secs(29));
+        k.saw_activity(t0 + Duration::from_secs(29));
         assert!(matches!(
             k.on_deadline(t0 + Duration::from_secs(30), &cfg),
             Action::Wait

@@ -123,11 +123,23 @@ impl Connection {
         // Only a store: the keepalive deadline is re-derived lazily when it fires, except
         // when this input answers our ping (the driver sees the deadline move).
         if let Some(keepalive) = &mut self.keepalive
-            && keepalive.saw_input(now)
+            && keepalive.saw_activity(now)
         {
             self.deadline = keepalive.deadline(&self.config);
         }
         receiver.echo_small_in_place(input)
+    }
+
+    /// The socket took output it had refused before: the peer's TCP window opened, so the
+    /// peer is reading. For the keepalive that is activity, like input: a client that
+    /// reads its echoes slowly is neither idle nor dead while backpressure stops us from
+    /// reading it (and its pong with it).
+    pub fn handle_output_taken(&mut self, now: Instant) {
+        if let (Phase::Open(_), Some(keepalive)) = (&self.phase, &mut self.keepalive)
+            && keepalive.saw_activity(now)
+        {
+            self.deadline = keepalive.deadline(&self.config);
+        }
     }
 
     /// The second half of [`Connection::handle_input`]: records the echoes of `run` in

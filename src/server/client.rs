@@ -342,6 +342,18 @@ impl Client {
         self.write_or_keep(data)
     }
 
+    /// The socket has room again. Output is pending only because the socket refused it
+    /// (what else is queued is written in the same turn), so any of it taken now means the
+    /// peer's TCP window opened: the peer is reading, which the keepalive counts.
+    pub fn on_writable(&mut self, now: Instant) -> io::Result<()> {
+        let before = self.pending_out();
+        self.flush()?;
+        if self.pending_out() < before {
+            self.conn.handle_output_taken(now);
+        }
+        Ok(())
+    }
+
     /// Writes pending output until done or the socket is full; half-closes once a
     /// closing connection has sent everything.
     #[inline]

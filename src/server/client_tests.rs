@@ -258,3 +258,74 @@ fn reassemble(mut bytes: &[u8]) -> Vec<(u8, Vec<u8>)> {
     assert!(bytes.is_empty() && !open, "a torn message at the end");
     messages
 }
+
+/// Waits until the socket has room for output again (the peer read some).
+fn wait_writable(socket: &impl AsRawFd) {
+    let mut fds = libc::pollfd {
+        fd: socket.as_raw_fd(),
+        events: libc::POLLOUT,
+        revents: 0,
+    };
+    // SAFETY: poll writes only `revents` of the one pollfd we pass.
+    let ready = unsafe { libc::poll(&raw mut fds, 1, 5000) };
+    assert_eq!(ready, 1, "no room for output within 5 s");
+}
+
+/// A client that reads its echoes slowly leaves output pending, and while it does the
+/// loop reads nothing from it (backpressure): its pong may wait unread behind the rest.
+/// The socket taking refused output shows the peer reading, so the keepalive counts it
+/// as activity; a peer that stops reading is still dropped at the pong timeout.
+#[test]
+fn output_taken_from_a_slow_reader_keeps_the_keepalive_satisfied() {
+    let config = Arc::new(Config {
+        ping_interval: Some(Duration::from_secs(1)),
+        ping_timeout: Duration::from_secs(1),
+        idle_timeout: Some(Duration::from_secs(3)),
+        ..(*plain_config()).clone()
+    });
+    let (mut buf, mut out) = (vec![0; 256 << 10], Output::default());
+    let (mut peer, mut client) = upgraded_pair(&config, &mut buf, &mut out);
+    let t0 = Instant::now();
+    let at = |ms: u64| t0 + Duration::from_millis(ms);
+    let payload = vec![7u8; 16 << 10];
+    peer.write_all(&[frame(0x2, &payload), frame(0x2, &payload)].concat())
+        .unwrap();
+    let deadline = Instant::now() + LOOP_LIMIT;
+    while client.conn.counts().messages < 2 {
+        assert!(Instant::now() < deadline, "echoes not produced");
+        wait_readable(&client.stream);
+        if let ReadOutcome::Error(e) = client.read(&mut buf, &mut out, &config, t0) {
+            panic!("read failed: {e}");
+        }
+    }
+    assert!(
+        client.pending_out() > 0,
+        "the setup must leave output pending"
+    );
+    // The deadline set at the upgrade fires first and moves to an interval after input.
+    client.handle_timeout(client.conn.deadline().expect("keepalive deadline"));
+    assert_eq!(client.conn.deadline(), Some(at(1000)), "a ping is due");
+    client.handle_timeout(at(1000));
+    assert_eq!(client.conn.deadline(), Some(at(2000)), "the pong is due");
+
+    // The peer reads some of its echoes: the socket takes more of what it refused.
+    let mut chunk = vec![0; 8 << 10];
+    peer.read_exact(&mut chunk).unwrap();
+    wait_writable(&client.stream);
+    let pending = client.pending_out();
+    client.on_writable(at(1500)).unwrap();
+    assert!(client.pending_out() < pending, "the socket took nothing");
+    assert_eq!(
+        client.conn.deadline(),
+        Some(at(2500)),
+        "output taken counts as the answer: the next ping is an interval later"
+    );
+    client.handle_timeout(at(2000));
+    assert_eq!(client.conn.status(), Status::Open);
+
+    // The peer stops reading: the next ping goes unanswered and the connection is dropped.
+    client.handle_timeout(at(2500));
+    assert_eq!(client.conn.deadline(), Some(at(3500)));
+    client.handle_timeout(at(3500));
+    assert_eq!(client.conn.status(), Status::Done);
+}

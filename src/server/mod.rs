@@ -254,7 +254,7 @@ impl Server {
         let Some(client) = clients.get_mut(key) else {
             return;
         };
-        if writable && let Err(e) = client.flush() {
+        if writable && let Err(e) = client.on_writable(now) {
             self.remove_broken(key, "write", &e);
             return;
         }
