@@ -943,3 +943,28 @@ fn summary_counts_pages_refusals_and_resets_apart() {
     };
     eprintln!("{summary}");
 }
+
+/// SIGUSR1 is a request for the summary: with RUST_LOG=warn, which hides info lines, it
+/// is still written to stderr (and nothing else is).
+#[test]
+fn sigusr1_summary_shows_even_when_the_log_hides_info_lines() {
+    let mut command = Server::command("127.0.0.1", &[]);
+    command.env("RUST_LOG", "warn");
+    let server = Server::start_command(command);
+    round_trip(&mut server.open(), b"counted");
+    let deadline = Instant::now() + Duration::from_secs(3);
+    loop {
+        server.signal(libc::SIGUSR1);
+        thread::sleep(Duration::from_millis(100));
+        let log = server.log();
+        if log.contains("1 upgraded") {
+            assert!(log.contains("1 accepted"), "{log}");
+            assert!(
+                !log.contains("listening on"),
+                "info lines must stay hidden: {log}"
+            );
+            break;
+        }
+        assert!(Instant::now() < deadline, "no summary on SIGUSR1:\n{log}");
+    }
+}

@@ -15,7 +15,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use log::{debug, info, warn};
+use log::{Level, debug, info, log_enabled, warn};
 use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Interest, Poll, Token};
 use signal_hook::consts::{SIGINT, SIGTERM, SIGUSR1};
@@ -339,7 +339,13 @@ impl Server {
     fn on_signals(&mut self, now: Instant) {
         let signals: Vec<i32> = self.signals.pending().collect();
         if signals.contains(&SIGUSR1) {
-            info!("{}", self.summary());
+            // Asked for: shown even when the log filter hides info lines (RUST_LOG=warn).
+            let summary = self.summary();
+            if log_enabled!(Level::Info) {
+                info!("{summary}");
+            } else {
+                eprintln!("wsecho: {summary}");
+            }
         }
         if !(signals.contains(&SIGINT) || signals.contains(&SIGTERM))
             || self.shutdown_deadline.is_some()

@@ -59,11 +59,20 @@ impl Server {
         Server::spawn(Server::command(host, args))
     }
 
-    /// `wsecho --host HOST --port 0 ARGS...`, not started yet.
+    /// `wsecho --host HOST --port 0 ARGS...`, not started yet. Tests read its info lines
+    /// (the summary, the limits), so RUST_LOG is cleared: the default filter applies.
     pub fn command(host: &str, args: &[&str]) -> Command {
         let mut command = Command::new(env!("CARGO_BIN_EXE_wsecho"));
-        command.args(["--host", host, "--port", "0"]).args(args);
         command
+            .args(["--host", host, "--port", "0"])
+            .args(args)
+            .env_remove("RUST_LOG");
+        command
+    }
+
+    /// Starts `command` (from [`Server::command`]) and waits for its listening line.
+    pub fn start_command(command: Command) -> Server {
+        Server::spawn(command).unwrap_or_else(|e| panic!("{e}"))
     }
 
     /// Like [`Server::start`], with the open-file limit (soft and hard) set to `nofile`.
@@ -83,13 +92,11 @@ impl Server {
                 Ok(())
             });
         }
-        Server::spawn(command).unwrap_or_else(|e| panic!("{e}"))
+        Server::start_command(command)
     }
 
     fn spawn(mut command: Command) -> Result<Server, String> {
         let mut child = command
-            // Tests read its info lines (the summary, the limits): the default filter.
-            .env_remove("RUST_LOG")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
