@@ -191,6 +191,30 @@ fn server_half_closes_with_its_close_frame_and_releases_the_socket_once_we_close
 }
 
 #[test]
+fn the_reply_to_a_close_the_server_started_releases_the_socket_at_once() {
+    // A close the server starts for its own reasons (here the idle timeout), unlike one
+    // for a broken rule, may be answered: our close frame completes the exchange, and
+    // the server closes TCP without waiting for us to (nor for the 10 s close timeout).
+    let server = Server::start(&["--idle-timeout", "0.3", "--close-timeout", "10"]);
+    let before = fd_count(server.pid());
+    let mut stream = server.open();
+    let close = expect_close(&mut stream);
+    assert_close(&close, &[1001], &["idle"]);
+    assert_server_closes(&mut stream, CLOSE_BOUND);
+    assert_eq!(
+        fd_count(server.pid()),
+        before + 1,
+        "the socket is released before the reply"
+    );
+    reply_close(&mut stream, &close);
+    let released = wait_fd_count_at_most(server.pid(), before, Duration::from_secs(1));
+    assert!(
+        released.is_some(),
+        "the server still holds the socket 1 s after our reply, though we did not close"
+    );
+}
+
+#[test]
 fn server_drops_tcp_by_close_timeout_when_peer_never_replies() {
     let server = Server::start(&["--close-timeout", "0.5"]);
     let before = fd_count(server.pid());

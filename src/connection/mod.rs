@@ -6,6 +6,7 @@
 //! and when to drop the socket. That keeps it deterministic: tests and fuzzers drive it
 //! byte by byte without a socket.
 
+mod close_wait;
 mod control;
 mod deflate;
 mod emit;
@@ -19,6 +20,7 @@ mod small_echo;
 use std::sync::Arc;
 use std::time::Instant;
 
+use close_wait::{CloseWait, Seen};
 pub use event::Event;
 use keepalive::Keepalive;
 pub use output::{MAX_SEGMENTS, Output};
@@ -39,10 +41,11 @@ enum Phase {
     /// Our last bytes (a close frame we started with, or an HTTP error) are queued:
     /// flush them, half-close, then wait for the peer to close TCP or for the deadline,
     /// so that what the peer still sends (its close frame, the rest of a request) cannot
-    /// turn our close into a reset. Input is discarded: after failing, RFC 6455 §7.1.7
+    /// turn our close into a reset. After failing, input is discarded: RFC 6455 §7.1.7
     /// says the endpoint "MUST NOT continue to attempt to process data (including a
-    /// responding Close frame)".
-    Closing(Counts),
+    /// responding Close frame)". After a close of our own (shutdown, idle, backpressure)
+    /// the peer's close frame is looked for: it completes the exchange (Finishing).
+    Closing(Counts, Option<CloseWait>),
     /// The close handshake is complete: the peer's close frame is answered by the one
     /// queued. Once it is written the socket is closed, its FIN leaving with it: §5.5.1,
     /// "After both sending and receiving a Close message, an endpoint considers the
@@ -188,7 +191,13 @@ impl Connection {
                 }
             }
             Phase::Handshake(_) => self.handshake_input(input, now, out),
-            Phase::Closing(_) | Phase::Finishing(_) | Phase::Done(_) => {}
+            Phase::Closing(counts, Some(wait)) => {
+                // Its close frame, or bytes that are no frames: nothing more will come.
+                if wait.feed(input) != Seen::Nothing {
+                    self.phase = Phase::Finishing(*counts);
+                }
+            }
+            Phase::Closing(..) | Phase::Finishing(_) | Phase::Done(_) => {}
         }
     }
 
@@ -258,7 +267,7 @@ impl Connection {
             // A half-close still reads: our last bytes (the close reply, the close frame
             // naming what the client did wrong, echoes queued before them) go out before
             // the socket is closed. `close_timeout` bounds the wait.
-            Phase::Closing(counts) | Phase::Finishing(counts) => {
+            Phase::Closing(counts, _) | Phase::Finishing(counts) => {
                 self.phase = Phase::Finishing(counts);
                 return;
             }
@@ -275,7 +284,7 @@ impl Connection {
         }
         let during = match self.phase {
             Phase::Handshake(_) => "handshake",
-            Phase::Closing(_) | Phase::Finishing(_) => "close handshake",
+            Phase::Closing(..) | Phase::Finishing(_) => "close handshake",
             Phase::Done(_) => return,
             Phase::Open(_) => {
                 let Some(keepalive) = self.keepalive.as_mut() else {
@@ -323,7 +332,7 @@ impl Connection {
     pub fn status(&self) -> Status {
         match self.phase {
             Phase::Handshake(_) | Phase::Open(_) => Status::Open,
-            Phase::Closing(_) => Status::Closing,
+            Phase::Closing(..) => Status::Closing,
             Phase::Finishing(_) => Status::Finishing,
             Phase::Done(_) => Status::Done,
         }
@@ -354,12 +363,8 @@ impl Connection {
         match &self.phase {
             Phase::Handshake(_) => Counts::default(),
             Phase::Open(receiver) => receiver.counts(),
-            Phase::Closing(counts) | Phase::Finishing(counts) | Phase::Done(counts) => *counts,
+            Phase::Closing(counts, _) | Phase::Finishing(counts) | Phase::Done(counts) => *counts,
         }
-    }
-
-    fn set_closing(&mut self) {
-        self.phase = Phase::Closing(self.counts());
     }
 
     fn set_done(&mut self) {
@@ -377,13 +382,13 @@ impl Connection {
                     code,
                     reason: reason.to_string(),
                 });
-                self.enter_closing(now);
+                self.enter_closing(now, Some(CloseWait::default()));
             }
             Phase::Handshake(_) => {
                 self.set_done();
                 self.deadline = None;
             }
-            Phase::Closing(_) | Phase::Finishing(_) | Phase::Done(_) => {}
+            Phase::Closing(..) | Phase::Finishing(_) | Phase::Done(_) => {}
         }
     }
 
@@ -415,7 +420,7 @@ impl Connection {
         debug_assert_ne!(error.close_code(), close_code::NORMAL);
         emit::close(out, error.close_code(), &error.to_string());
         self.event(Event::Failed(error));
-        self.enter_closing(now);
+        self.enter_closing(now, None);
     }
 
     fn refuse(&mut self, reply: HttpReply, now: Instant, out: &mut Vec<u8>) {
@@ -430,11 +435,12 @@ impl Connection {
             }
         };
         self.event(event);
-        self.enter_closing(now);
+        self.enter_closing(now, None);
     }
 
-    fn enter_closing(&mut self, now: Instant) {
-        self.set_closing();
+    /// `wait` looks for the peer's close frame, when we may read it.
+    fn enter_closing(&mut self, now: Instant, wait: Option<CloseWait>) {
+        self.phase = Phase::Closing(self.counts(), wait);
         self.deadline = Some(now + self.config.close_timeout);
     }
 }

@@ -476,3 +476,61 @@ fn control_frames_are_answered_whatever_the_data_limits() {
     );
     assert_eq!(conn.status(), Status::Finishing);
 }
+
+/// After a close of our own, the client's close frame completes the exchange: the
+/// connection finishes (TCP goes once our bytes are out) without waiting for the client
+/// to close TCP. Frames before it are skipped, not echoed nor answered, whatever the
+/// reads' sizes.
+#[test]
+fn the_reply_to_our_close_finishes_the_connection() {
+    let mut after = frame(true, 2, &[0x88; 200]);
+    after.extend(frame(true, 9, b"ping"));
+    let close_at = after.len();
+    after.extend(frame(true, 8, &1001u16.to_be_bytes()));
+    for chunk in [1, 2, 5, 64, after.len()] {
+        let (mut conn, _) = run(REQUEST, REQUEST.len());
+        let now = Instant::now();
+        let mut out = Vec::new();
+        conn.close(1001, "going away", now, &mut out);
+        let sent = out.len();
+        let mut fed = 0;
+        for piece in after.chunks(chunk) {
+            // Finishing from the close frame's header on (2 bytes and the mask key).
+            let expected = if fed < close_at + 6 {
+                Status::Closing
+            } else {
+                Status::Finishing
+            };
+            assert_eq!(conn.status(), expected, "chunk {chunk}, at {fed}");
+            conn.handle_input_flat(&mut piece.to_vec(), now, &mut Output::default(), &mut out);
+            fed += piece.len();
+        }
+        assert_eq!(conn.status(), Status::Finishing, "chunk {chunk}");
+        assert_eq!(out.len(), sent, "nothing is sent after our close frame");
+        assert_eq!(conn.deadline(), Some(now + conn.config.close_timeout));
+    }
+}
+
+/// After failing, §7.1.7 forbids processing even the reply: the connection keeps
+/// waiting for the client to close TCP (or the close timeout).
+#[test]
+fn after_a_failure_the_reply_is_not_read() {
+    let mut stream = REQUEST.to_vec();
+    stream.extend(frame(true, 3, b"")); // reserved opcode: 1002
+    stream.extend(frame(true, 8, &1002u16.to_be_bytes()));
+    let (conn, out) = run(&stream, 1);
+    assert_eq!(server_frames(&out)[0].1, 8);
+    assert_eq!(conn.status(), Status::Closing);
+}
+
+/// Bytes that are no frames after our close: nothing more will come, finish.
+#[test]
+fn garbage_after_our_close_finishes_the_connection() {
+    let (mut conn, _) = run(REQUEST, REQUEST.len());
+    let now = Instant::now();
+    let mut out = Vec::new();
+    conn.close(1001, "going away", now, &mut out);
+    let mut unmasked = vec![0x81, 0x02, b'h', b'i'];
+    conn.handle_input_flat(&mut unmasked, now, &mut Output::default(), &mut out);
+    assert_eq!(conn.status(), Status::Finishing);
+}

@@ -1,0 +1,138 @@
+//! After a close we started for our own reasons (shutdown, idle timeout, backpressure):
+//! the peer's frames are skipped unread until its close frame answers ours. The exchange
+//! is then complete, and TCP can go at once rather than when the peer closes it or the
+//! close timeout passes: §5.5.1, "After both sending and receiving a Close message, an
+//! endpoint considers the WebSocket connection closed and MUST close the underlying TCP
+//! connection". (After a failure nothing is parsed: §7.1.7 forbids even reading the
+//! reply.) Skipping costs no allocation: a header's bytes are kept until it is whole, and
+//! a payload is only counted down.
+
+use crate::frame::Opcode;
+use crate::frame::header::{MAX_CLIENT_HEADER_LEN, parse_client_header};
+
+#[derive(Default)]
+pub struct CloseWait {
+    /// The front of a header that straddles reads.
+    header: [u8; MAX_CLIENT_HEADER_LEN],
+    header_len: u8,
+    /// Payload bytes of the current frame still to skip.
+    skip: u64,
+}
+
+/// What the peer's bytes showed.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Seen {
+    /// No close frame yet.
+    Nothing,
+    /// The header of the peer's close frame (its payload need not be read).
+    Close,
+    /// Bytes that are no frame: there is nothing more to wait for.
+    Garbage,
+}
+
+impl CloseWait {
+    pub fn feed(&mut self, mut input: &[u8]) -> Seen {
+        loop {
+            let skipped = input
+                .len()
+                .min(usize::try_from(self.skip).unwrap_or(usize::MAX));
+            self.skip -= skipped as u64;
+            input = &input[skipped..];
+            if input.is_empty() {
+                return Seen::Nothing;
+            }
+            let have = usize::from(self.header_len);
+            let take = input.len().min(MAX_CLIENT_HEADER_LEN - have);
+            self.header[have..have + take].copy_from_slice(&input[..take]);
+            match parse_client_header(&self.header[..have + take]) {
+                // Short: all of `input` is kept (with 14 bytes a header is whole).
+                Ok(None) => {
+                    self.header_len = (have + take) as u8;
+                    return Seen::Nothing;
+                }
+                Ok(Some((header, _))) if header.opcode == Opcode::Close => return Seen::Close,
+                Ok(Some((header, len))) => {
+                    input = &input[len - have..];
+                    self.header_len = 0;
+                    self.skip = header.payload_len;
+                }
+                Err(_) => return Seen::Garbage,
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A masked client frame with a zero mask key.
+    fn frame(first: u8, payload_len: usize) -> Vec<u8> {
+        let mut v = vec![first];
+        match payload_len {
+            0..126 => v.push(0x80 | payload_len as u8),
+            126..=0xffff => {
+                v.push(0x80 | 126);
+                v.extend_from_slice(&(payload_len as u16).to_be_bytes());
+            }
+            _ => {
+                v.push(0x80 | 127);
+                v.extend_from_slice(&(payload_len as u64).to_be_bytes());
+            }
+        }
+        v.extend_from_slice(&[0; 4]);
+        v.resize(v.len() + payload_len, 0x88);
+        v
+    }
+
+    /// Data and control frames, then the close: seen at the close's header, whatever the
+    /// reads' sizes, and not before. (Payloads of 0x88 bytes look like close headers.)
+    #[test]
+    fn the_close_is_found_behind_any_frames_at_any_read_size() {
+        let mut stream = Vec::new();
+        stream.extend(frame(0x02, 70_000)); // binary, not final
+        stream.extend(frame(0x89, 5)); // ping
+        stream.extend(frame(0x80, 300)); // continuation, final
+        stream.extend(frame(0x8A, 0)); // pong
+        let close_at = stream.len();
+        stream.extend(frame(0x88, 2));
+        for chunk in [1, 2, 3, 7, 13, 14, 64, 4096, stream.len()] {
+            let mut wait = CloseWait::default();
+            let mut fed = 0;
+            let seen = stream.chunks(chunk).find_map(|piece| {
+                fed += piece.len();
+                match wait.feed(piece) {
+                    Seen::Nothing => None,
+                    seen => Some(seen),
+                }
+            });
+            assert_eq!(seen, Some(Seen::Close), "chunk {chunk}");
+            assert!(
+                fed > close_at,
+                "chunk {chunk}: seen before the close arrived"
+            );
+            assert!(fed <= close_at + 6 + chunk, "chunk {chunk}: seen late");
+        }
+    }
+
+    #[test]
+    fn bytes_that_are_no_frame_end_the_wait() {
+        let mut wait = CloseWait::default();
+        assert_eq!(wait.feed(&frame(0x81, 3)), Seen::Nothing);
+        // Unmasked: no client frame.
+        assert_eq!(wait.feed(&[0x88, 0x00]), Seen::Garbage);
+        let mut wait = CloseWait::default();
+        assert_eq!(wait.feed(b"GET / HTTP/1.1\r\n"), Seen::Garbage);
+    }
+
+    #[test]
+    fn a_huge_payload_length_is_only_counted_down() {
+        let mut wait = CloseWait::default();
+        let mut header = vec![0x82, 0xFF];
+        header.extend_from_slice(&(u64::MAX >> 1).to_be_bytes());
+        header.extend_from_slice(&[0; 4]);
+        assert_eq!(wait.feed(&header), Seen::Nothing);
+        assert_eq!(wait.feed(&[0x88; 1 << 16]), Seen::Nothing);
+        assert_eq!(wait.skip, (u64::MAX >> 1) - (1 << 16));
+    }
+}
