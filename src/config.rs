@@ -25,6 +25,9 @@ pub struct Config {
     pub ping_interval: Option<Duration>,
     /// Drop a connection that sends nothing for this long after our keepalive ping.
     pub ping_timeout: Duration,
+    /// Subprotocols the server speaks, in its order of preference; empty: take the
+    /// client's first offer.
+    pub subprotocols: Vec<String>,
     /// Connections served at once; more are answered 503.
     pub max_connections: usize,
     /// permessage-deflate policy; `None` when deflate is disabled.
@@ -48,6 +51,7 @@ impl Default for Config {
             idle_timeout: None,
             ping_interval: None,
             ping_timeout: Duration::from_secs(10),
+            subprotocols: Vec::new(),
             max_connections: 100_000,
             deflate: Some(crate::deflate::DeflatePolicy::default()),
             deflate_level: 6,

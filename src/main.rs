@@ -7,6 +7,7 @@ use std::time::Duration;
 use clap::Parser;
 use wsecho::config::Config;
 use wsecho::deflate::DeflatePolicy;
+use wsecho::handshake::is_token;
 use wsecho::server::{backpressure_floor, fit_to_fd_limit};
 
 /// A strict, fast RFC 6455 WebSocket echo server: the known-good peer for testing
@@ -73,6 +74,12 @@ struct Cli {
     #[arg(long, default_value_t = 10.0, value_name = "SECONDS")]
     ping_timeout: f64,
 
+    /// A subprotocol wsecho speaks (repeat for more, in order of preference): the first
+    /// of them the client offers is chosen, none if it offers none. Without this option
+    /// the client's first offer is chosen.
+    #[arg(long = "subprotocol", value_name = "NAME", value_parser = subprotocol_name)]
+    subprotocols: Vec<String>,
+
     /// Connections served at once; clients past it get HTTP 503. Default: 100000, or
     /// fewer if the file-descriptor limit (raised to its hard limit at start) allows fewer
     /// (a sixteenth of it, at least 64, is kept for the server and its 503s); a larger
@@ -127,6 +134,18 @@ fn seconds(s: f64, name: &str) -> Result<Duration, String> {
     }
 }
 
+/// A `--subprotocol` value: an HTTP token, as RFC 6455 §4.1 requires of the names.
+fn subprotocol_name(name: &str) -> Result<String, String> {
+    if is_token(name) {
+        Ok(name.to_string())
+    } else {
+        Err(
+            "a subprotocol name is a token: visible ASCII, no separators like , ; / or spaces"
+                .into(),
+        )
+    }
+}
+
 fn config_from(cli: &Cli) -> Result<Config, String> {
     let deflate = (!cli.no_deflate).then(|| DeflatePolicy {
         server_max_window_bits: cli.deflate_max_window_bits,
@@ -154,6 +173,7 @@ fn config_from(cli: &Cli) -> Result<Config, String> {
         idle_timeout: optional(cli.idle_timeout, "idle-timeout")?,
         ping_interval: optional(cli.ping_interval, "ping-interval")?,
         ping_timeout: seconds(cli.ping_timeout, "ping-timeout")?,
+        subprotocols: cli.subprotocols.clone(),
         max_connections: cli.max_connections.unwrap_or(DEFAULT_MAX_CONNECTIONS),
         deflate,
         deflate_level: cli.deflate_level,

@@ -391,3 +391,83 @@ fn no_deflate_declines_permessage_deflate_offer() {
     send(&mut stream, &[RawFrame::text("x").rsv(0b100)]);
     expect_fail(&mut stream, 1002, &["rsv", "reserved"]);
 }
+
+/// The Sec-WebSocket-Protocol answer to `offer` (a 101 is asserted), if any.
+fn chosen_subprotocol(server: &Server, offer: &[&str]) -> Option<String> {
+    let mut request = Request::upgrade(&server.host());
+    for value in offer {
+        // Each value on a header line of its own (§4.1 allows several).
+        request
+            .headers
+            .push(("Sec-WebSocket-Protocol".into(), value.to_string()));
+    }
+    let mut stream = server.connect();
+    stream.write_all(&request.to_bytes()).unwrap();
+    let response = read_response_head(&mut stream);
+    assert_eq!(response.status, 101, "for {offer:?}: {response:?}");
+    assert_echoes(&mut stream, "with a subprotocol or without");
+    response.header("Sec-WebSocket-Protocol").map(str::to_owned)
+}
+
+#[test]
+fn the_clients_first_subprotocol_is_chosen_by_default() {
+    let server = Server::start(&[]);
+    assert_eq!(chosen_subprotocol(&server, &[]), None);
+    assert_eq!(
+        chosen_subprotocol(&server, &["chat, superchat"]).as_deref(),
+        Some("chat")
+    );
+    assert_eq!(
+        chosen_subprotocol(&server, &["v2.bin", "v1.bin"]).as_deref(),
+        Some("v2.bin")
+    );
+    // tungstenite checks the answer is one it offered.
+    let mut request =
+        tungstenite::client::IntoClientRequest::into_client_request(server.url()).unwrap();
+    request
+        .headers_mut()
+        .insert("Sec-WebSocket-Protocol", "graphql-ws".parse().unwrap());
+    let (mut ws, response) = tungstenite::client(request, server.connect()).unwrap();
+    assert_eq!(response.headers()["Sec-WebSocket-Protocol"], "graphql-ws");
+    ws.send(Message::text("subscribed")).unwrap();
+    assert_eq!(ws.read().unwrap(), Message::text("subscribed"));
+}
+
+#[test]
+fn listed_subprotocols_are_chosen_in_the_servers_order_or_none() {
+    let server = Server::start(&["--subprotocol", "mqtt", "--subprotocol", "chat"]);
+    assert_eq!(
+        chosen_subprotocol(&server, &["chat, mqtt"]).as_deref(),
+        Some("mqtt")
+    );
+    assert_eq!(
+        chosen_subprotocol(&server, &["chat"]).as_deref(),
+        Some("chat")
+    );
+    // None of ours: the upgrade still succeeds, with no subprotocol (§4.2.2 allows it).
+    assert_eq!(chosen_subprotocol(&server, &["stomp"]), None);
+    assert_eq!(chosen_subprotocol(&server, &[]), None);
+}
+
+#[test]
+fn a_malformed_subprotocol_offer_is_400_naming_it() {
+    let server = Server::start(&[]);
+    for (offer, words) in [
+        ("chat,,superchat", "\"\" is not a subprotocol name"),
+        ("chat;v=2", "\"chat;v=2\" is not a subprotocol name"),
+        ("chat, chat", "\"chat\" is offered twice"),
+    ] {
+        let response = expect_refused(
+            &server,
+            &Request::upgrade(&server.host())
+                .set("Sec-WebSocket-Protocol", offer)
+                .to_bytes(),
+        );
+        assert_eq!(response.status, 400, "{offer}");
+        assert!(
+            response.body_text().contains(words),
+            "{offer}: {}",
+            response.body_text()
+        );
+    }
+}

@@ -224,3 +224,12 @@ fn deflate_min_size_above_64_kib_is_refused_at_start() {
     let server = Server::try_start("127.0.0.1", &["--deflate-min-size", "65536"]);
     assert!(server.is_ok(), "{:?}", server.err());
 }
+
+#[test]
+fn a_subprotocol_name_that_is_no_token_is_refused_at_start() {
+    for name in ["", "a b", "chat,mqtt", "x/y"] {
+        let (code, stderr) = refused_at_start(&["--subprotocol", name]);
+        assert_eq!(code, Some(2), "--subprotocol {name:?}: {stderr}");
+        assert!(stderr.contains("token"), "{stderr}");
+    }
+}

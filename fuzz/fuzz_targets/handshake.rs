@@ -7,7 +7,7 @@
 use libfuzzer_sys::fuzz_target;
 use wsecho::config::Config;
 use wsecho::deflate::negotiate;
-use wsecho::handshake::{Decision, Head, HeadBuffer, accept_value, decide};
+use wsecho::handshake::{Decision, Head, HeadBuffer, accept_value, decide, is_token};
 use wsecho_fuzz::output::{Http, split_http};
 use wsecho_fuzz::schedule::Schedule;
 
@@ -98,13 +98,34 @@ fuzz_target!(|data: &[u8]| {
     );
     match (&decision, &plain) {
         (
-            Decision::Upgrade { accept, deflate },
+            Decision::Upgrade {
+                accept,
+                subprotocol,
+                deflate,
+            },
             Decision::Upgrade {
                 accept: a2,
+                subprotocol: s2,
                 deflate: None,
             },
         ) => {
             assert_eq!(accept, a2);
+            assert_eq!(subprotocol, s2);
+            // The subprotocol chosen is a token the client offered.
+            if let Some(name) = subprotocol {
+                assert!(is_token(name), "chose {name:?}");
+                let offered = head
+                    .split(|&b| b == b'\n')
+                    .filter_map(|line| {
+                        let colon = line.iter().position(|&b| b == b':')?;
+                        line[..colon]
+                            .eq_ignore_ascii_case(b"Sec-WebSocket-Protocol")
+                            .then(|| &line[colon + 1..])
+                    })
+                    .flat_map(|value| value.split(|&b| b == b','))
+                    .any(|item| item.trim_ascii() == name.as_bytes());
+                assert!(offered, "chose {name:?}, which the client did not offer");
+            }
             // The accept value is computed from the request's one key.
             let key = header(head, "Sec-WebSocket-Key").expect("upgraded without one key");
             assert_eq!(accept, &accept_value(key));

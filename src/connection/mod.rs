@@ -217,7 +217,11 @@ impl Connection {
             )),
             Head::Complete { head, rest } => match decide(head, config) {
                 Decision::Reply(reply) => Err(reply),
-                Decision::Upgrade { accept, deflate } => {
+                Decision::Upgrade {
+                    accept,
+                    subprotocol,
+                    deflate,
+                } => {
                     let mut ext = Vec::new();
                     if let Some(params) = &deflate {
                         params.write_response(&mut ext);
@@ -225,6 +229,7 @@ impl Connection {
                     write_switching_protocols(
                         out.bytes_mut(),
                         &accept,
+                        subprotocol.as_deref(),
                         deflate.is_some().then_some(&ext[..]),
                     );
                     let session =

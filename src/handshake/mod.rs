@@ -5,10 +5,12 @@ mod accept;
 mod page;
 mod request;
 mod response;
+mod subprotocol;
 
 pub use accept::{accept_value, is_valid_key};
 pub use request::{Decision, decide};
 pub use response::{HttpReply, write_switching_protocols};
+pub use subprotocol::is_token;
 
 /// The request head collected so far; dropped once the handshake is decided.
 #[derive(Debug, Default)]

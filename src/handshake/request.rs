@@ -5,6 +5,7 @@
 use super::accept::{accept_value, is_valid_key};
 use super::page::landing_page;
 use super::response::HttpReply;
+use super::subprotocol;
 use crate::config::Config;
 use crate::deflate::{DeflateParams, negotiate};
 
@@ -14,9 +15,11 @@ const MAX_HEADERS: usize = 64;
 /// What to do with a request.
 #[derive(Debug)]
 pub enum Decision {
-    /// Answer 101: the accept value and the permessage-deflate parameters agreed, if any.
+    /// Answer 101: the accept value, the subprotocol chosen and the permessage-deflate
+    /// parameters agreed, if any.
     Upgrade {
         accept: [u8; 28],
+        subprotocol: Option<String>,
         deflate: Option<DeflateParams>,
     },
     /// Answer with this response and close the connection.
@@ -129,12 +132,20 @@ fn judge(req: &httparse::Request<'_, '_>, config: &Config) -> Decision {
         Ok(None) => return bad("missing Sec-WebSocket-Key header"),
         Err(e) => return bad(e),
     };
+    let subprotocol = match subprotocol::select(
+        find("Sec-WebSocket-Protocol").map(|h| h.value),
+        &config.subprotocols,
+    ) {
+        Ok(chosen) => chosen.map(str::to_owned),
+        Err(e) => return bad(e),
+    };
     let deflate = config
         .deflate
         .as_ref()
         .and_then(|policy| negotiate(find("Sec-WebSocket-Extensions").map(|h| h.value), policy));
     Decision::Upgrade {
         accept: accept_value(key),
+        subprotocol,
         deflate,
     }
 }
@@ -241,8 +252,13 @@ mod tests {
     #[test]
     fn rfc_example_request_is_upgraded() {
         match decide_lines(&valid_lines(), &Config::default()) {
-            Decision::Upgrade { accept, deflate } => {
+            Decision::Upgrade {
+                accept,
+                subprotocol,
+                deflate,
+            } => {
                 assert_eq!(&accept, b"s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
+                assert!(subprotocol.is_none());
                 assert!(deflate.is_none());
             }
             other => panic!("{other:?}"),

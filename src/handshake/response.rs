@@ -43,11 +43,20 @@ impl HttpReply {
 }
 
 /// Writes the 101 answer that completes the upgrade (§4.2.2 item 5).
-pub fn write_switching_protocols(out: &mut Vec<u8>, accept: &[u8; 28], extensions: Option<&[u8]>) {
+pub fn write_switching_protocols(
+    out: &mut Vec<u8>,
+    accept: &[u8; 28],
+    subprotocol: Option<&str>,
+    extensions: Option<&[u8]>,
+) {
     out.extend_from_slice(
         b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ",
     );
     out.extend_from_slice(accept);
+    if let Some(name) = subprotocol {
+        out.extend_from_slice(b"\r\nSec-WebSocket-Protocol: ");
+        out.extend_from_slice(name.as_bytes());
+    }
     if let Some(ext) = extensions {
         out.extend_from_slice(b"\r\nSec-WebSocket-Extensions: ");
         out.extend_from_slice(ext);
@@ -82,15 +91,17 @@ mod tests {
     }
 
     #[test]
-    fn switching_protocols_names_the_extension_when_agreed() {
+    fn switching_protocols_names_the_subprotocol_and_extension_when_agreed() {
         let mut out = Vec::new();
         write_switching_protocols(
             &mut out,
             b"s3pPLMBiTxaQ9kYGzzhZRbK+xOo=",
+            Some("chat"),
             Some(b"permessage-deflate"),
         );
         let text = String::from_utf8(out).unwrap();
         assert!(text.contains("Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"));
+        assert!(text.contains("\r\nSec-WebSocket-Protocol: chat\r\n"));
         assert!(text.ends_with("Sec-WebSocket-Extensions: permessage-deflate\r\n\r\n"));
     }
 }

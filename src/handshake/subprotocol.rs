@@ -1,0 +1,100 @@
+//! Subprotocol selection (RFC 6455 §4.2.2 item 5.4, §11.3.4). Without a list of its own
+//! the server takes the client's first offer, as an echo would: a client that asks for a
+//! subprotocol gets one, and browsers fail a connection whose request named subprotocols
+//! when the answer names none. With `--subprotocol` names, the first of them (in the
+//! server's order) that the client offers is chosen, and none if it offers none of them.
+
+/// The subprotocol to answer with, or a 400 reason naming what is wrong with the offer.
+/// `offers` are the values of every Sec-WebSocket-Protocol header line.
+pub fn select<'a>(
+    offers: impl Iterator<Item = &'a [u8]>,
+    accepted: &[String],
+) -> Result<Option<&'a str>, String> {
+    let mut offered: Vec<&str> = Vec::new();
+    for value in offers {
+        for item in value.split(|&b| b == b',') {
+            let item = item.trim_ascii();
+            let name = std::str::from_utf8(item)
+                .ok()
+                .filter(|name| is_token(name))
+                .ok_or_else(|| {
+                    // §4.1 item 10: the elements "MUST be non-empty strings with characters
+                    // in the range U+0021 to U+007E not including separator characters".
+                    format!(
+                        "Sec-WebSocket-Protocol: {:?} is not a subprotocol name (a token: \
+                         visible ASCII, no separators)",
+                        String::from_utf8_lossy(item)
+                    )
+                })?;
+            // §4.1 item 10: "and MUST all be unique strings".
+            if offered.contains(&name) {
+                return Err(format!("Sec-WebSocket-Protocol: {name:?} is offered twice"));
+            }
+            offered.push(name);
+        }
+    }
+    Ok(match accepted {
+        [] => offered.first().copied(),
+        _ => accepted
+            .iter()
+            .find_map(|ours| offered.iter().copied().find(|name| name == ours)),
+    })
+}
+
+/// An RFC 2616 §2.2 token: visible ASCII without separators, not empty.
+pub fn is_token(name: &str) -> bool {
+    const SEPARATORS: &[u8] = b"()<>@,;:\\\"/[]?={} \t";
+    !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| (0x21..=0x7e).contains(&b) && !SEPARATORS.contains(&b))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pick(offers: &[&str], accepted: &[&str]) -> Result<Option<String>, String> {
+        let accepted: Vec<String> = accepted.iter().map(|s| s.to_string()).collect();
+        select(offers.iter().map(|o| o.as_bytes()), &accepted).map(|p| p.map(str::to_owned))
+    }
+
+    #[test]
+    fn without_a_list_the_first_offer_is_taken() {
+        assert_eq!(pick(&[], &[]), Ok(None));
+        assert_eq!(pick(&["chat, superchat"], &[]), Ok(Some("chat".into())));
+        assert_eq!(
+            pick(&["v2.json", "v1.json"], &[]),
+            Ok(Some("v2.json".into()))
+        );
+    }
+
+    #[test]
+    fn with_a_list_the_servers_order_decides() {
+        let ours = ["mqtt", "chat"];
+        assert_eq!(pick(&["chat, mqtt"], &ours), Ok(Some("mqtt".into())));
+        assert_eq!(pick(&["chat"], &ours), Ok(Some("chat".into())));
+        assert_eq!(pick(&["stomp"], &ours), Ok(None));
+        assert_eq!(pick(&[], &ours), Ok(None));
+        // Names are compared exactly.
+        assert_eq!(pick(&["Chat"], &ours), Ok(None));
+    }
+
+    #[test]
+    fn malformed_offers_are_named() {
+        for bad in [
+            "",
+            "chat,",
+            "a b",
+            "chat;q=1",
+            "caf\u{e9}",
+            "\"chat\"",
+            "x/y",
+        ] {
+            let err = pick(&[bad], &[]).expect_err(bad);
+            assert!(err.contains("not a subprotocol name"), "{bad}: {err}");
+        }
+        let err = pick(&["chat", "chat"], &[]).unwrap_err();
+        assert!(err.contains("offered twice"), "{err}");
+    }
+}
