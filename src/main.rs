@@ -45,7 +45,8 @@ struct Cli {
     handshake_timeout: f64,
 
     /// Seconds the peer has to close TCP once the connection is closing: after our close
-    /// frame (and FIN), after our reply to its close frame, or after an HTTP refusal.
+    /// frame (and FIN), after our reply to its close frame, or after an HTTP refusal. When
+    /// wsecho started the close for its own reasons, the client's close frame also ends it.
     #[arg(long, default_value_t = 3.0, value_name = "SECONDS")]
     close_timeout: f64,
 
@@ -66,11 +67,13 @@ struct Cli {
     #[arg(long, value_name = "SECONDS")]
     idle_timeout: Option<f64>,
 
-    /// Ping a connection that sends nothing for this many seconds. Off by default.
+    /// Ping a connection that sends nothing (nor takes echoes that waited for it) for this
+    /// many seconds. Off by default.
     #[arg(long, value_name = "SECONDS")]
     ping_interval: Option<f64>,
 
-    /// Drop a connection that sends nothing for this many seconds after a keepalive ping.
+    /// Drop a connection that sends nothing (nor takes echoes that waited for it) for this
+    /// many seconds after a keepalive ping.
     #[arg(long, default_value_t = 10.0, value_name = "SECONDS")]
     ping_timeout: f64,
 

@@ -453,7 +453,10 @@ fn listed_subprotocols_are_chosen_in_the_servers_order_or_none() {
 fn a_malformed_subprotocol_offer_is_400_naming_it() {
     let server = Server::start(&[]);
     for (offer, words) in [
-        ("chat,,superchat", "\"\" is not a subprotocol name"),
+        (
+            "chat, super chat",
+            "\"super chat\" is not a subprotocol name",
+        ),
         ("chat;v=2", "\"chat;v=2\" is not a subprotocol name"),
         ("chat, chat", "\"chat\" is offered twice"),
     ] {

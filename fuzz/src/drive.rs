@@ -18,7 +18,8 @@ pub struct Run {
     /// `handle_input` and `handle_timeout` calls made (each may write a frame header).
     pub calls: usize,
     /// A deadline ended an open connection before the whole stream was read (handshake
-    /// timeout, idle close, unanswered ping), so only a prefix of it counted.
+    /// timeout, idle close, unanswered ping), or the server closed it midway, so only a
+    /// prefix of it counted.
     pub cut_by_clock: bool,
     pub status: Status,
 }
@@ -26,7 +27,9 @@ pub struct Run {
 /// What to do after the stream.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Ending {
-    /// The server shuts down: `Connection::close(1001, ..)`.
+    /// The server shuts down: `Connection::close(1001, ..)`, midway through the stream
+    /// (at a read the schedule picks, wherever it cut a frame; the rest is still fed) or
+    /// after it.
     pub server_close: bool,
     /// The peer shuts down its side of TCP.
     pub eof: bool,
@@ -84,6 +87,7 @@ pub fn drive(
     let mut events = Vec::new();
     let mut calls = 0;
     let mut cut_by_clock = false;
+    let mut closed = false;
     let mut rest = stream;
     // Zero-length reads are allowed but must not go on forever: past this many calls
     // the rest goes in one read.
@@ -104,6 +108,14 @@ pub fn drive(
         calls += 1;
         watch.after(&conn, "handle_input", out.len() - before)?;
         drain(&mut conn, &mut events);
+        if ending.server_close && !closed && len % 5 == 4 && !rest.is_empty() {
+            closed = true;
+            cut_by_clock = true;
+            let before = out.len();
+            conn.close(1001, "shutting down", now, &mut out);
+            watch.after(&conn, "close", out.len() - before)?;
+            drain(&mut conn, &mut events);
+        }
 
         now += step;
         // The socket taking refused output, now and then: it may move the keepalive's
@@ -148,7 +160,7 @@ pub fn drive(
             break;
         }
     }
-    if ending.server_close {
+    if ending.server_close && !closed {
         let before = out.len();
         let was_open = watch.status == Status::Open && !handshaking(&events);
         conn.close(1001, "shutting down", now, &mut out);

@@ -31,6 +31,20 @@ pub enum Seen {
 }
 
 impl CloseWait {
+    /// Starts where the receiver stopped, which may be inside a frame: `header_front` of
+    /// a header that straddles reads, or `payload_rest` bytes of a payload still to come
+    /// (a close for backpressure, say, lands wherever a read ended).
+    pub fn resume(header_front: &[u8], payload_rest: u64) -> Self {
+        let mut wait = CloseWait {
+            skip: payload_rest,
+            ..CloseWait::default()
+        };
+        let len = header_front.len().min(MAX_CLIENT_HEADER_LEN);
+        wait.header[..len].copy_from_slice(&header_front[..len]);
+        wait.header_len = len as u8;
+        wait
+    }
+
     pub fn feed(&mut self, mut input: &[u8]) -> Seen {
         loop {
             let skipped = input
@@ -83,6 +97,30 @@ mod tests {
         v.extend_from_slice(&[0; 4]);
         v.resize(v.len() + payload_len, 0x88);
         v
+    }
+
+    /// Resumed inside a payload or a header: the rest of that frame is skipped, however
+    /// much it looks like a close (0x88 bytes), and the real close is found.
+    #[test]
+    fn resuming_mid_frame_skips_the_rest_of_that_frame() {
+        let mut stream = frame(0x82, 300);
+        let close_at = stream.len();
+        stream.extend(frame(0x88, 2));
+        for cut in 1..close_at {
+            let (header_len, payload_rest) = if cut < 8 {
+                (cut, 0)
+            } else {
+                (0, (close_at - cut) as u64)
+            };
+            let mut wait = CloseWait::resume(&stream[..header_len], payload_rest);
+            let rest = &stream[cut..];
+            let at = (1..=rest.len()).find(|&n| {
+                let mut w = CloseWait::resume(&stream[..header_len], payload_rest);
+                w.feed(&rest[..n]) == Seen::Close
+            });
+            assert_eq!(at, Some(close_at + 6 - cut), "cut at {cut}");
+            assert_eq!(wait.feed(rest), Seen::Close, "cut at {cut}");
+        }
     }
 
     /// Data and control frames, then the close: seen at the close's header, whatever the

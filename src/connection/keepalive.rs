@@ -17,7 +17,7 @@ use std::time::Instant;
 use crate::config::Config;
 
 pub struct Keepalive {
-    last_input: Instant,
+    last_activity: Instant,
     /// When our unanswered keepalive ping went out.
     ping_sent: Option<Instant>,
 }
@@ -30,7 +30,7 @@ pub enum Action {
     Ping,
     /// Quiet for the idle timeout: close.
     Idle,
-    /// Our ping went unanswered (no input at all) for the pong timeout: drop.
+    /// Our ping went unanswered (no activity at all) for the pong timeout: drop.
     NoPong,
 }
 
@@ -42,7 +42,7 @@ impl Keepalive {
 
     pub fn new(now: Instant) -> Self {
         Keepalive {
-            last_input: now,
+            last_activity: now,
             ping_sent: None,
         }
     }
@@ -52,16 +52,16 @@ impl Keepalive {
     /// moves (see [`Keepalive::deadline`]).
     #[inline]
     pub fn saw_activity(&mut self, now: Instant) -> bool {
-        self.last_input = now;
+        self.last_activity = now;
         self.ping_sent.take().is_some()
     }
 
     /// The next instant something may be due, if any limit is configured.
     pub fn deadline(&self, config: &Config) -> Option<Instant> {
-        let idle = config.idle_timeout.map(|t| self.last_input + t);
+        let idle = config.idle_timeout.map(|t| self.last_activity + t);
         let ping = match self.ping_sent {
             Some(sent) => Some(sent + config.ping_timeout),
-            None => config.ping_interval.map(|t| self.last_input + t),
+            None => config.ping_interval.map(|t| self.last_activity + t),
         };
         [idle, ping].into_iter().flatten().min()
     }
@@ -69,7 +69,7 @@ impl Keepalive {
     pub fn on_deadline(&mut self, now: Instant, config: &Config) -> Action {
         if config
             .idle_timeout
-            .is_some_and(|t| now >= self.last_input + t)
+            .is_some_and(|t| now >= self.last_activity + t)
         {
             return Action::Idle;
         }
@@ -78,7 +78,7 @@ impl Keepalive {
             Some(_) => Action::Wait,
             None if config
                 .ping_interval
-                .is_some_and(|t| now >= self.last_input + t) =>
+                .is_some_and(|t| now >= self.last_activity + t) =>
             {
                 self.ping_sent = Some(now);
                 Action::Ping

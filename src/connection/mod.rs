@@ -380,14 +380,17 @@ impl Connection {
     /// `code` and `reason` and waits for the peer as after any close. A connection still
     /// in its handshake is simply dropped.
     pub fn close(&mut self, code: u16, reason: &str, now: Instant, out: &mut Vec<u8>) {
-        match self.phase {
-            Phase::Open(_) => {
+        match &self.phase {
+            Phase::Open(receiver) => {
+                // The client may be inside a frame: the wait starts where it is.
+                let (header_front, payload_rest) = receiver.frame_position();
+                let wait = CloseWait::resume(header_front, payload_rest);
                 emit::close(out, code, reason);
                 self.event(Event::ServerClosed {
                     code,
                     reason: reason.to_string(),
                 });
-                self.enter_closing(now, Some(CloseWait::default()));
+                self.enter_closing(now, Some(wait));
             }
             Phase::Handshake(_) => {
                 self.set_done();

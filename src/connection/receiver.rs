@@ -429,6 +429,16 @@ impl Receiver {
         self.counts
     }
 
+    /// Where the client is in its stream of frames: the front of a header that straddles
+    /// reads, and the payload bytes of the current frame still to come.
+    pub fn frame_position(&self) -> (&[u8], u64) {
+        let rest = self
+            .frame
+            .as_ref()
+            .map_or(0, |f| f.header.payload_len - f.received);
+        (&self.header_buf[..usize::from(self.header_len)], rest)
+    }
+
     pub fn has_deflate(&self) -> bool {
         self.deflate.is_some()
     }

@@ -534,3 +534,35 @@ fn garbage_after_our_close_finishes_the_connection() {
     conn.handle_input_flat(&mut unmasked, now, &mut Output::default(), &mut out);
     assert_eq!(conn.status(), Status::Finishing);
 }
+
+/// A close of our own can land inside a client frame (a read ends anywhere): the rest of
+/// that frame is skipped as payload, not read as headers, so neither a payload that
+/// looks like a close frame nor one that looks like garbage ends the wait early.
+#[test]
+fn our_close_inside_a_client_frame_waits_for_the_real_reply() {
+    for payload_byte in [0x88, 0x41] {
+        let data = frame(true, 2, &[payload_byte; 300]);
+        let reply = frame(true, 8, &1000u16.to_be_bytes());
+        for cut in [1, 2, 3, 5, 8, 9, 100, data.len() - 1] {
+            let mut stream = REQUEST.to_vec();
+            stream.extend_from_slice(&data[..cut]);
+            let (mut conn, _) = run(&stream, stream.len());
+            let now = Instant::now();
+            let mut out = Vec::new();
+            conn.close(1001, "going away", now, &mut out);
+            let mut rest = data[cut..].to_vec();
+            conn.handle_input_flat(&mut rest, now, &mut Output::default(), &mut out);
+            assert_eq!(
+                conn.status(),
+                Status::Closing,
+                "byte {payload_byte:#x}, cut at {cut}"
+            );
+            conn.handle_input_flat(&mut reply.clone(), now, &mut Output::default(), &mut out);
+            assert_eq!(
+                conn.status(),
+                Status::Finishing,
+                "byte {payload_byte:#x}, cut at {cut}"
+            );
+        }
+    }
+}

@@ -14,24 +14,35 @@ pub fn select<'a>(
     for value in offers {
         for item in value.split(|&b| b == b',') {
             let item = item.trim_ascii();
+            // RFC 9110 §5.6.1: a recipient accepts and ignores empty list elements.
+            if item.is_empty() {
+                continue;
+            }
             let name = std::str::from_utf8(item)
                 .ok()
                 .filter(|name| is_token(name))
                 .ok_or_else(|| {
                     // §4.1 item 10: the elements "MUST be non-empty strings with characters
-                    // in the range U+0021 to U+007E not including separator characters".
+                    // in the range U+0021 to U+007E not including separator characters"
+                    // (empty ones are list syntax, skipped above).
                     format!(
                         "Sec-WebSocket-Protocol: {:?} is not a subprotocol name (a token: \
                          visible ASCII, no separators)",
                         String::from_utf8_lossy(item)
                     )
                 })?;
-            // §4.1 item 10: "and MUST all be unique strings".
-            if offered.contains(&name) {
-                return Err(format!("Sec-WebSocket-Protocol: {name:?} is offered twice"));
-            }
             offered.push(name);
         }
+    }
+    // §4.1 item 10: "and MUST all be unique strings". (Sorted: a head full of names must
+    // not cost the loop quadratic time.)
+    let mut sorted = offered.clone();
+    sorted.sort_unstable();
+    if let Some(pair) = sorted.windows(2).find(|pair| pair[0] == pair[1]) {
+        return Err(format!(
+            "Sec-WebSocket-Protocol: {:?} is offered twice",
+            pair[0]
+        ));
     }
     Ok(match accepted {
         [] => offered.first().copied(),
@@ -83,8 +94,7 @@ mod tests {
     #[test]
     fn malformed_offers_are_named() {
         for bad in [
-            "",
-            "chat,",
+            "chat, {x}",
             "a b",
             "chat;q=1",
             "caf\u{e9}",
@@ -94,7 +104,13 @@ mod tests {
             let err = pick(&[bad], &[]).expect_err(bad);
             assert!(err.contains("not a subprotocol name"), "{bad}: {err}");
         }
-        let err = pick(&["chat", "chat"], &[]).unwrap_err();
-        assert!(err.contains("offered twice"), "{err}");
+        let err = pick(&["chat", "mqtt, chat"], &[]).unwrap_err();
+        assert!(err.contains("\"chat\" is offered twice"), "{err}");
+    }
+
+    #[test]
+    fn empty_list_elements_are_ignored() {
+        assert_eq!(pick(&["", " , chat,,mqtt,"], &[]), Ok(Some("chat".into())));
+        assert_eq!(pick(&[","], &[]), Ok(None));
     }
 }
