@@ -459,6 +459,7 @@ fn a_malformed_subprotocol_offer_is_400_naming_it() {
         ),
         ("chat;v=2", "\"chat;v=2\" is not a subprotocol name"),
         ("chat, chat", "\"chat\" is offered twice"),
+        (" , ", "names no subprotocol"),
     ] {
         let response = expect_refused(
             &server,

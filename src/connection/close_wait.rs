@@ -5,7 +5,9 @@
 //! endpoint considers the WebSocket connection closed and MUST close the underlying TCP
 //! connection". (After a failure nothing is parsed: §7.1.7 forbids even reading the
 //! reply.) Skipping costs no allocation: a header's bytes are kept until it is whole, and
-//! a payload is only counted down.
+//! a payload is only counted down. The close frame's own payload is waited for too: closing
+//! the socket with part of it still in flight would answer those bytes with a reset, which
+//! can destroy our close frame before the peer has read it.
 
 use crate::frame::Opcode;
 use crate::frame::header::{MAX_CLIENT_HEADER_LEN, parse_client_header};
@@ -17,6 +19,8 @@ pub struct CloseWait {
     header_len: u8,
     /// Payload bytes of the current frame still to skip.
     skip: u64,
+    /// The current frame is the peer's close: the wait ends once its payload is in.
+    in_close: bool,
 }
 
 /// What the peer's bytes showed.
@@ -24,7 +28,7 @@ pub struct CloseWait {
 pub enum Seen {
     /// No close frame yet.
     Nothing,
-    /// The header of the peer's close frame (its payload need not be read).
+    /// The peer's whole close frame (its payload is skipped, not parsed).
     Close,
     /// Bytes that are no frame: there is nothing more to wait for.
     Garbage,
@@ -52,6 +56,9 @@ impl CloseWait {
                 .min(usize::try_from(self.skip).unwrap_or(usize::MAX));
             self.skip -= skipped as u64;
             input = &input[skipped..];
+            if self.in_close && self.skip == 0 {
+                return Seen::Close;
+            }
             if input.is_empty() {
                 return Seen::Nothing;
             }
@@ -64,11 +71,11 @@ impl CloseWait {
                     self.header_len = (have + take) as u8;
                     return Seen::Nothing;
                 }
-                Ok(Some((header, _))) if header.opcode == Opcode::Close => return Seen::Close,
                 Ok(Some((header, len))) => {
                     input = &input[len - have..];
                     self.header_len = 0;
                     self.skip = header.payload_len;
+                    self.in_close = header.opcode == Opcode::Close;
                 }
                 Err(_) => return Seen::Garbage,
             }
@@ -118,13 +125,13 @@ mod tests {
                 let mut w = CloseWait::resume(&stream[..header_len], payload_rest);
                 w.feed(&rest[..n]) == Seen::Close
             });
-            assert_eq!(at, Some(close_at + 6 - cut), "cut at {cut}");
+            assert_eq!(at, Some(close_at + 8 - cut), "cut at {cut}");
             assert_eq!(wait.feed(rest), Seen::Close, "cut at {cut}");
         }
     }
 
-    /// Data and control frames, then the close: seen at the close's header, whatever the
-    /// reads' sizes, and not before. (Payloads of 0x88 bytes look like close headers.)
+    /// Data and control frames, then the close: seen once its last byte is in, whatever
+    /// the reads' sizes, and not before. (Payloads of 0x88 bytes look like close headers.)
     #[test]
     fn the_close_is_found_behind_any_frames_at_any_read_size() {
         let mut stream = Vec::new();
@@ -145,12 +152,30 @@ mod tests {
                 }
             });
             assert_eq!(seen, Some(Seen::Close), "chunk {chunk}");
+            let close_end = close_at + 8;
             assert!(
-                fed > close_at,
-                "chunk {chunk}: seen before the close arrived"
+                fed >= close_end,
+                "chunk {chunk}: seen before the whole close arrived"
             );
-            assert!(fed <= close_at + 6 + chunk, "chunk {chunk}: seen late");
+            assert!(fed < close_end + chunk, "chunk {chunk}: seen late");
         }
+    }
+
+    /// A close whose status code comes in a later segment: closing the socket before it
+    /// arrived would answer it with a reset.
+    #[test]
+    fn the_close_payload_is_waited_for() {
+        let close = frame(0x88, 2);
+        let mut wait = CloseWait::default();
+        assert_eq!(wait.feed(&close[..6]), Seen::Nothing);
+        assert_eq!(wait.feed(&close[6..7]), Seen::Nothing);
+        assert_eq!(wait.feed(&close[7..]), Seen::Close);
+        // Without a payload the header is the whole frame.
+        let mut wait = CloseWait::default();
+        assert_eq!(wait.feed(&frame(0x88, 0)), Seen::Close);
+        // A payload that is no control frame's is not waited for: §5.5 caps it at 125.
+        let mut wait = CloseWait::default();
+        assert_eq!(wait.feed(&frame(0x88, 126)[..8]), Seen::Garbage);
     }
 
     #[test]

@@ -495,8 +495,8 @@ fn the_reply_to_our_close_finishes_the_connection() {
         let sent = out.len();
         let mut fed = 0;
         for piece in after.chunks(chunk) {
-            // Finishing from the close frame's header on (2 bytes and the mask key).
-            let expected = if fed < close_at + 6 {
+            // Finishing once the whole close frame is in (header, mask key, status code).
+            let expected = if fed < close_at + 8 {
                 Status::Closing
             } else {
                 Status::Finishing
@@ -540,8 +540,17 @@ fn garbage_after_our_close_finishes_the_connection() {
 /// looks like a close frame nor one that looks like garbage ends the wait early.
 #[test]
 fn our_close_inside_a_client_frame_waits_for_the_real_reply() {
-    for payload_byte in [0x88, 0x41] {
-        let data = frame(true, 2, &[payload_byte; 300]);
+    // What the payload's bytes are on the wire (after masking with `frame`'s key): whole
+    // close frames, or text.
+    let key = [0x11, 0x22, 0x33, 0x44];
+    let close_lookalike = [0x88, 0x82, 0, 0, 0, 0, 0x03, 0xe8];
+    for wire in [&close_lookalike[..], b"AAAA"] {
+        let payload: Vec<u8> = (0..300)
+            .map(|i| wire[i % wire.len()] ^ key[i % 4])
+            .collect();
+        let data = frame(true, 2, &payload);
+        assert_eq!(&data[4 + 4..4 + 4 + wire.len()], wire);
+        let payload_byte = wire[0];
         let reply = frame(true, 8, &1000u16.to_be_bytes());
         for cut in [1, 2, 3, 5, 8, 9, 100, data.len() - 1] {
             let mut stream = REQUEST.to_vec();
@@ -565,4 +574,33 @@ fn our_close_inside_a_client_frame_waits_for_the_real_reply() {
             );
         }
     }
+}
+
+/// Our close answered by a close whose status code comes in a later read: the exchange
+/// completes when the whole frame is in (closing the socket earlier would answer the late
+/// bytes with a reset, which can destroy our close before the client reads it).
+#[test]
+fn the_close_reply_completes_when_its_payload_is_in() {
+    let (mut conn, _) = run(REQUEST, REQUEST.len());
+    let now = Instant::now();
+    let mut out = Vec::new();
+    conn.close(1001, "going away", now, &mut out);
+    let reply = frame(true, 8, &1000u16.to_be_bytes());
+    let (head, code) = reply.split_at(6);
+    conn.handle_input_flat(&mut head.to_vec(), now, &mut Output::default(), &mut out);
+    assert_eq!(conn.status(), Status::Closing);
+    conn.handle_input_flat(
+        &mut code[..1].to_vec(),
+        now,
+        &mut Output::default(),
+        &mut out,
+    );
+    assert_eq!(conn.status(), Status::Closing);
+    conn.handle_input_flat(
+        &mut code[1..].to_vec(),
+        now,
+        &mut Output::default(),
+        &mut out,
+    );
+    assert_eq!(conn.status(), Status::Finishing);
 }

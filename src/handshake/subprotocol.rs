@@ -11,7 +11,9 @@ pub fn select<'a>(
     accepted: &[String],
 ) -> Result<Option<&'a str>, String> {
     let mut offered: Vec<&str> = Vec::new();
+    let mut present = false;
     for value in offers {
+        present = true;
         for item in value.split(|&b| b == b',') {
             let item = item.trim_ascii();
             // RFC 9110 §5.6.1: a recipient accepts and ignores empty list elements.
@@ -33,6 +35,16 @@ pub fn select<'a>(
                 })?;
             offered.push(name);
         }
+    }
+    // §4.1 item 10: the header lists "one or more" subprotocols (`1#token`): lines that
+    // together hold only empty elements offer nothing, which is no valid offer.
+    if present && offered.is_empty() {
+        return Err(
+            "Sec-WebSocket-Protocol is present but names no subprotocol (RFC 6455 \
+                    §4.1: one or more names, comma-separated; leave the header out to \
+                    offer none)"
+                .to_string(),
+        );
     }
     // §4.1 item 10: "and MUST all be unique strings". (Sorted: a head full of names must
     // not cost the loop quadratic time.)
@@ -111,6 +123,13 @@ mod tests {
     #[test]
     fn empty_list_elements_are_ignored() {
         assert_eq!(pick(&["", " , chat,,mqtt,"], &[]), Ok(Some("chat".into())));
-        assert_eq!(pick(&[","], &[]), Ok(None));
+    }
+
+    #[test]
+    fn a_header_with_only_empty_elements_is_refused() {
+        for lines in [&[""][..], &[","], &[" , ,", ""]] {
+            let err = pick(lines, &[]).expect_err("no name offered");
+            assert!(err.contains("names no subprotocol"), "{lines:?}: {err}");
+        }
     }
 }
