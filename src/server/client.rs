@@ -345,6 +345,10 @@ impl Client {
     /// The socket has room again. Output is pending only because the socket refused it
     /// (what else is queued is written in the same turn), so any of it taken now means the
     /// peer's TCP window opened: the peer is reading, which the keepalive counts.
+    // Out of line: writable edges come only while output is pending, and inlined into the
+    // loop's per-event code this cost the small-echo path 16 instructions per message
+    // (callgrind, 303 -> 287).
+    #[inline(never)]
     pub fn on_writable(&mut self, now: Instant) -> io::Result<()> {
         let before = self.pending_out();
         self.flush()?;
