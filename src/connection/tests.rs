@@ -14,9 +14,11 @@ fn config() -> Arc<Config> {
     })
 }
 
+/// The mask key of every client frame [`frame`] builds.
+const MASK_KEY: [u8; 4] = [0x11, 0x22, 0x33, 0x44];
+
 /// A masked client frame.
 fn frame(fin: bool, opcode: u8, payload: &[u8]) -> Vec<u8> {
-    let key = [0x11, 0x22, 0x33, 0x44];
     let mut v = vec![(u8::from(fin) << 7) | opcode];
     let len = payload.len();
     if len < 126 {
@@ -28,8 +30,8 @@ fn frame(fin: bool, opcode: u8, payload: &[u8]) -> Vec<u8> {
         v.push(0x80 | 127);
         v.extend_from_slice(&(len as u64).to_be_bytes());
     }
-    v.extend_from_slice(&key);
-    v.extend(payload.iter().enumerate().map(|(i, b)| b ^ key[i % 4]));
+    v.extend_from_slice(&MASK_KEY);
+    v.extend(payload.iter().enumerate().map(|(i, b)| b ^ MASK_KEY[i % 4]));
     v
 }
 
@@ -488,11 +490,8 @@ fn the_reply_to_our_close_finishes_the_connection() {
     let close_at = after.len();
     after.extend(frame(true, 8, &1001u16.to_be_bytes()));
     for chunk in [1, 2, 5, 64, after.len()] {
-        let (mut conn, _) = run(REQUEST, REQUEST.len());
-        let now = Instant::now();
-        let mut out = Vec::new();
-        conn.close(1001, "going away", now, &mut out);
-        let sent = out.len();
+        let mut closed = ClosedByUs::after(REQUEST);
+        let sent = closed.out.len();
         let mut fed = 0;
         for piece in after.chunks(chunk) {
             // Finishing once the whole close frame is in (header, mask key, status code).
@@ -501,10 +500,11 @@ fn the_reply_to_our_close_finishes_the_connection() {
             } else {
                 Status::Finishing
             };
-            assert_eq!(conn.status(), expected, "chunk {chunk}, at {fed}");
-            conn.handle_input_flat(&mut piece.to_vec(), now, &mut Output::default(), &mut out);
+            assert_eq!(closed.conn.status(), expected, "chunk {chunk}, at {fed}");
+            closed.feed(piece);
             fed += piece.len();
         }
+        let ClosedByUs { conn, now, out } = closed;
         assert_eq!(conn.status(), Status::Finishing, "chunk {chunk}");
         assert_eq!(out.len(), sent, "nothing is sent after our close frame");
         assert_eq!(conn.deadline(), Some(now + conn.config.close_timeout));
@@ -526,13 +526,9 @@ fn after_a_failure_the_reply_is_not_read() {
 /// Bytes that are no frames after our close: nothing more will come, finish.
 #[test]
 fn garbage_after_our_close_finishes_the_connection() {
-    let (mut conn, _) = run(REQUEST, REQUEST.len());
-    let now = Instant::now();
-    let mut out = Vec::new();
-    conn.close(1001, "going away", now, &mut out);
-    let mut unmasked = vec![0x81, 0x02, b'h', b'i'];
-    conn.handle_input_flat(&mut unmasked, now, &mut Output::default(), &mut out);
-    assert_eq!(conn.status(), Status::Finishing);
+    let mut closed = ClosedByUs::after(REQUEST);
+    let unmasked = [0x81, 0x02, b'h', b'i'];
+    assert_eq!(closed.feed(&unmasked), Status::Finishing);
 }
 
 /// A close of our own can land inside a client frame (a read ends anywhere): the rest of
@@ -542,11 +538,10 @@ fn garbage_after_our_close_finishes_the_connection() {
 fn our_close_inside_a_client_frame_waits_for_the_real_reply() {
     // What the payload's bytes are on the wire (after masking with `frame`'s key): whole
     // close frames, or text.
-    let key = [0x11, 0x22, 0x33, 0x44];
     let close_lookalike = [0x88, 0x82, 0, 0, 0, 0, 0x03, 0xe8];
     for wire in [&close_lookalike[..], b"AAAA"] {
         let payload: Vec<u8> = (0..300)
-            .map(|i| wire[i % wire.len()] ^ key[i % 4])
+            .map(|i| wire[i % wire.len()] ^ MASK_KEY[i % 4])
             .collect();
         let data = frame(true, 2, &payload);
         assert_eq!(&data[4 + 4..4 + 4 + wire.len()], wire);
@@ -555,24 +550,45 @@ fn our_close_inside_a_client_frame_waits_for_the_real_reply() {
         for cut in [1, 2, 3, 5, 8, 9, 100, data.len() - 1] {
             let mut stream = REQUEST.to_vec();
             stream.extend_from_slice(&data[..cut]);
-            let (mut conn, _) = run(&stream, stream.len());
-            let now = Instant::now();
-            let mut out = Vec::new();
-            conn.close(1001, "going away", now, &mut out);
-            let mut rest = data[cut..].to_vec();
-            conn.handle_input_flat(&mut rest, now, &mut Output::default(), &mut out);
+            let mut closed = ClosedByUs::after(&stream);
             assert_eq!(
-                conn.status(),
+                closed.feed(&data[cut..]),
                 Status::Closing,
                 "byte {payload_byte:#x}, cut at {cut}"
             );
-            conn.handle_input_flat(&mut reply.clone(), now, &mut Output::default(), &mut out);
             assert_eq!(
-                conn.status(),
+                closed.feed(&reply),
                 Status::Finishing,
                 "byte {payload_byte:#x}, cut at {cut}"
             );
         }
+    }
+}
+
+/// A connection that read `stream` (the request, perhaps part of a frame), then closed
+/// with 1001 for its own reasons (a shutdown, say).
+struct ClosedByUs {
+    conn: Connection,
+    now: Instant,
+    /// All the connection sent, our close frame last so far.
+    out: Vec<u8>,
+}
+
+impl ClosedByUs {
+    fn after(stream: &[u8]) -> Self {
+        let (mut conn, _) = run(stream, stream.len());
+        let now = Instant::now();
+        let mut out = Vec::new();
+        conn.close(1001, "going away", now, &mut out);
+        ClosedByUs { conn, now, out }
+    }
+
+    /// Hands `bytes` over as one read; returns the status after it.
+    fn feed(&mut self, bytes: &[u8]) -> Status {
+        let mut input = bytes.to_vec();
+        self.conn
+            .handle_input_flat(&mut input, self.now, &mut Output::default(), &mut self.out);
+        self.conn.status()
     }
 }
 
@@ -581,26 +597,10 @@ fn our_close_inside_a_client_frame_waits_for_the_real_reply() {
 /// bytes with a reset, which can destroy our close before the client reads it).
 #[test]
 fn the_close_reply_completes_when_its_payload_is_in() {
-    let (mut conn, _) = run(REQUEST, REQUEST.len());
-    let now = Instant::now();
-    let mut out = Vec::new();
-    conn.close(1001, "going away", now, &mut out);
+    let mut closed = ClosedByUs::after(REQUEST);
     let reply = frame(true, 8, &1000u16.to_be_bytes());
     let (head, code) = reply.split_at(6);
-    conn.handle_input_flat(&mut head.to_vec(), now, &mut Output::default(), &mut out);
-    assert_eq!(conn.status(), Status::Closing);
-    conn.handle_input_flat(
-        &mut code[..1].to_vec(),
-        now,
-        &mut Output::default(),
-        &mut out,
-    );
-    assert_eq!(conn.status(), Status::Closing);
-    conn.handle_input_flat(
-        &mut code[1..].to_vec(),
-        now,
-        &mut Output::default(),
-        &mut out,
-    );
-    assert_eq!(conn.status(), Status::Finishing);
+    assert_eq!(closed.feed(head), Status::Closing);
+    assert_eq!(closed.feed(&code[..1]), Status::Closing);
+    assert_eq!(closed.feed(&code[1..]), Status::Finishing);
 }
