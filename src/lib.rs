@@ -16,4 +16,5 @@ pub mod error;
 pub mod frame;
 pub mod handshake;
 pub mod server;
+pub mod tls;
 pub mod utf8;

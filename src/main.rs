@@ -1,6 +1,7 @@
 //! `wsecho`: a strict RFC 6455 WebSocket echo server on one mio event loop.
 
 use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -9,6 +10,7 @@ use wsecho::config::Config;
 use wsecho::deflate::DeflatePolicy;
 use wsecho::handshake::is_token;
 use wsecho::server::{backpressure_floor, fit_to_fd_limit};
+use wsecho::tls::TlsOptions;
 
 /// A strict, fast RFC 6455 WebSocket echo server: the known-good peer for testing
 /// WebSocket clients, proxies and gateways.
@@ -113,6 +115,33 @@ struct Cli {
     /// messages: idle deflate connections then cost nothing, at some CPU and ratio.
     #[arg(long)]
     deflate_no_context_takeover: bool,
+
+    /// Serve wss:// (TLS 1.2 and 1.3) on the same port as ws:// with this certificate
+    /// chain: a PEM file, the server's certificate first, then its intermediates.
+    #[arg(long, value_name = "FILE", requires = "tls_key", help_heading = "TLS")]
+    tls_cert: Option<PathBuf>,
+
+    /// The private key of --tls-cert: a PEM file (PKCS#8, PKCS#1 or SEC1).
+    #[arg(long, value_name = "FILE", requires = "tls_cert", help_heading = "TLS")]
+    tls_key: Option<PathBuf>,
+
+    /// Serve wss:// with a certificate made at start for localhost, 127.0.0.1 and ::1;
+    /// the listening line shows its SHA-256 fingerprint.
+    #[arg(long, conflicts_with_all = ["tls_cert", "tls_key"], help_heading = "TLS")]
+    tls_self_signed: bool,
+
+    /// Write the --tls-self-signed certificate to FILE (PEM), for clients to trust.
+    #[arg(
+        long,
+        value_name = "FILE",
+        requires = "tls_self_signed",
+        help_heading = "TLS"
+    )]
+    tls_write_cert: Option<PathBuf>,
+
+    /// Refuse cleartext: ws:// requests get HTTP 400 saying to use wss://.
+    #[arg(long, help_heading = "TLS")]
+    tls_only: bool,
 }
 
 /// Largest `--deflate-min-size`: below it, a message's inflated bytes are held until it
@@ -195,9 +224,23 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let tls = TlsOptions {
+        cert: cli.tls_cert.clone(),
+        key: cli.tls_key.clone(),
+        self_signed: cli.tls_self_signed,
+        write_cert: cli.tls_write_cert.clone(),
+        only: cli.tls_only,
+    };
+    let tls = match tls.build() {
+        Ok(tls) => tls,
+        Err(e) => {
+            eprintln!("wsecho: {e}");
+            return ExitCode::from(2);
+        }
+    };
     fit_to_fd_limit(&mut config, cli.max_connections.is_some());
     let addr = SocketAddr::new(cli.host, cli.port);
-    match wsecho::server::run(addr, config) {
+    match wsecho::server::run(addr, config, tls) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("wsecho: {e}");

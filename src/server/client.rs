@@ -16,12 +16,13 @@ use mio::{Interest, Registry, Token};
 use crate::config::Config;
 use crate::connection::{Connection, MAX_SEGMENTS, Output, Status};
 use crate::frame::close_code;
+use crate::tls::TlsLayer;
 
 pub struct Client {
     pub stream: TcpStream,
     pub conn: Connection,
     /// Bytes the socket has not taken yet; only while there are any.
-    out: Option<Box<Pending>>,
+    pub(super) out: Option<Box<Pending>>,
     /// WRITABLE interest is registered only while output is pending.
     wants_writable: bool,
     write_shut: bool,
@@ -34,11 +35,19 @@ pub struct Client {
     pub read_yielded: bool,
     /// The deadline last handed to the timer heap.
     pub scheduled: Option<Instant>,
+    /// Not plain TCP: the first byte is still to tell TLS from cleartext, or TLS it is.
+    /// Only such connections leave the plain read path.
+    pub layered: bool,
+    /// While sniffing: the server was full at accept, so the client gets its 503 once
+    /// it is known how to speak to it (over TLS, after the TLS handshake).
+    pub(super) full: bool,
+    /// The TLS layer, for a `wss://` client.
+    pub(super) tls: Option<Box<TlsLayer>>,
 }
 
 /// Output the socket has not taken yet.
 #[derive(Default)]
-struct Pending {
+pub(super) struct Pending {
     bytes: Vec<u8>,
     /// `bytes[written..]` is still to be written.
     written: usize,
@@ -47,7 +56,7 @@ struct Pending {
 /// Writes as much of `data` as the socket takes, retrying interrupted calls; returns how
 /// many bytes went out (fewer than all when it would block).
 #[inline(always)]
-fn write_until_blocked(
+pub(super) fn write_until_blocked(
     data: &[u8],
     mut write: impl FnMut(&[u8]) -> io::Result<usize>,
 ) -> io::Result<usize> {
@@ -67,7 +76,7 @@ fn write_until_blocked(
 /// The connection's own output buffer, for bytes that must queue behind pending ones
 /// (or that are produced outside a read). Bytes already written are dropped from its
 /// front once they are half of it, so a steady trickle does not grow it.
-fn queue(out: &mut Option<Box<Pending>>) -> &mut Vec<u8> {
+pub(super) fn queue(out: &mut Option<Box<Pending>>) -> &mut Vec<u8> {
     let pending = out.get_or_insert_with(Box::default);
     if pending.written > 0 && pending.written >= pending.bytes.len() / 2 {
         pending.bytes.drain(..pending.written);
@@ -78,10 +87,10 @@ fn queue(out: &mut Option<Box<Pending>>) -> &mut Vec<u8> {
 
 /// Full reads (of the loop's 256 KiB buffer) one readiness event may do before the
 /// connection yields to the others.
-const MAX_READS_PER_EVENT: usize = 16;
+pub(super) const MAX_READS_PER_EVENT: usize = 16;
 
 /// After one read: read again, or stop with this outcome.
-enum Step {
+pub(super) enum Step {
     More,
     Stop(ReadOutcome),
 }
@@ -92,6 +101,8 @@ pub enum ReadOutcome {
     Ok,
     /// A socket error: drop it.
     Error(io::Error),
+    /// Drop it: why was logged already (a TLS failure, a TLS client on a cleartext port).
+    Dropped,
 }
 
 impl Client {
@@ -106,6 +117,20 @@ impl Client {
             read_to_eof: false,
             read_yielded: false,
             scheduled: None,
+            layered: false,
+            full: false,
+            tls: None,
+        }
+    }
+
+    /// A connection whose first byte will tell whether it speaks TLS (or, on a server
+    /// without TLS, a TLS client that must be told where it is). `full`: the server was
+    /// at its connection limit, so the client is to be refused with 503.
+    pub fn sniffing(stream: TcpStream, conn: Connection, full: bool) -> Self {
+        Client {
+            layered: true,
+            full,
+            ..Client::new(stream, conn)
         }
     }
 
@@ -143,7 +168,7 @@ impl Client {
     }
 
     #[inline(never)]
-    fn read_more(
+    pub(super) fn read_more(
         &mut self,
         buf: &mut [u8],
         out: &mut Output,
@@ -181,51 +206,61 @@ impl Client {
                 self.conn.handle_eof();
                 Step::Stop(ReadOutcome::Ok)
             }
-            Ok(n) => {
-                // A short read drained the socket: the next arrival raises a new edge.
-                let drained = n < buf.len() && !self.read_to_eof;
-                let input = &mut buf[..n];
-                let run = self.conn.echo_in_place(input, now);
-                if run.taken == n && self.out.is_none() {
-                    // The common case: small echoes only, built in place; write them now.
-                    if let Err(e) = self.write_or_keep(&input[..run.echoed]) {
-                        return Step::Stop(ReadOutcome::Error(e));
-                    }
-                    return if drained {
-                        Step::Stop(ReadOutcome::Ok)
-                    } else {
-                        Step::More
-                    };
-                }
-                // Anything else: the general path, into the loop's output buffer.
-                out.clear();
-                self.conn.handle_input_after(input, &run, now, out);
-                if self.out.is_none() {
-                    // Write it now; keep only what the socket refuses.
-                    let sent = match out.contiguous(input) {
-                        // Nothing to send (input discarded while closing, say): no call.
-                        Some([]) => Ok(()),
-                        Some(data) if self.conn.status() != Status::Open => self.send_last(data),
-                        Some(data) => self.write_or_keep(data),
-                        None => self.send_vectored(out, input),
-                    };
-                    if let Err(e) = sent {
-                        return Step::Stop(ReadOutcome::Error(e));
-                    }
-                } else {
-                    // Output is already queued: append behind it, in order.
-                    out.flatten_into(input, queue(&mut self.out));
-                }
-                let finished = matches!(self.conn.status(), Status::Finishing | Status::Done);
-                if drained || finished {
-                    Step::Stop(ReadOutcome::Ok)
-                } else {
-                    Step::More
-                }
-            }
+            Ok(n) => self.take_read(buf, n, out, now),
             Err(e) if e.kind() == ErrorKind::WouldBlock => Step::Stop(ReadOutcome::Ok),
             Err(e) if e.kind() == ErrorKind::Interrupted => Step::More,
             Err(e) => Step::Stop(ReadOutcome::Error(e)),
+        }
+    }
+
+    /// Processes and writes what one read of `n` bytes into `buf` brought.
+    #[inline(always)]
+    pub(super) fn take_read(
+        &mut self,
+        buf: &mut [u8],
+        n: usize,
+        out: &mut Output,
+        now: Instant,
+    ) -> Step {
+        // A short read drained the socket: the next arrival raises a new edge.
+        let drained = n < buf.len() && !self.read_to_eof;
+        let input = &mut buf[..n];
+        let run = self.conn.echo_in_place(input, now);
+        if run.taken == n && self.out.is_none() {
+            // The common case: small echoes only, built in place; write them now.
+            if let Err(e) = self.write_or_keep(&input[..run.echoed]) {
+                return Step::Stop(ReadOutcome::Error(e));
+            }
+            return if drained {
+                Step::Stop(ReadOutcome::Ok)
+            } else {
+                Step::More
+            };
+        }
+        // Anything else: the general path, into the loop's output buffer.
+        out.clear();
+        self.conn.handle_input_after(input, &run, now, out);
+        if self.out.is_none() {
+            // Write it now; keep only what the socket refuses.
+            let sent = match out.contiguous(input) {
+                // Nothing to send (input discarded while closing, say): no call.
+                Some([]) => Ok(()),
+                Some(data) if self.conn.status() != Status::Open => self.send_last(data),
+                Some(data) => self.write_or_keep(data),
+                None => self.send_vectored(out, input),
+            };
+            if let Err(e) = sent {
+                return Step::Stop(ReadOutcome::Error(e));
+            }
+        } else {
+            // Output is already queued: append behind it, in order.
+            out.flatten_into(input, queue(&mut self.out));
+        }
+        let finished = matches!(self.conn.status(), Status::Finishing | Status::Done);
+        if drained || finished {
+            Step::Stop(ReadOutcome::Ok)
+        } else {
+            Step::More
         }
     }
 
@@ -234,16 +269,11 @@ impl Client {
     /// so only output that one read multiplied (e.g. inflated) gets there.
     #[cold]
     #[inline(never)]
-    fn backpressure(&mut self, config: &Config, now: Instant) -> bool {
+    pub(super) fn backpressure(&mut self, config: &Config, now: Instant) -> bool {
         let pending = self.pending_out();
         if pending > config.max_backpressure {
             let reason = format!("client is not reading: {pending} bytes of echoes pending");
-            self.conn.close(
-                close_code::POLICY_VIOLATION,
-                &reason,
-                now,
-                queue(&mut self.out),
-            );
+            self.close(close_code::POLICY_VIOLATION, &reason, now);
         }
         self.pending_out() > config.write_high_water
     }
@@ -426,17 +456,37 @@ impl Client {
     }
 
     pub fn handle_timeout(&mut self, now: Instant) {
-        self.conn.handle_timeout(now, queue(&mut self.out));
+        self.produce(|conn, out| conn.handle_timeout(now, out));
     }
 
     /// Answers the handshake with an HTTP error and closes.
     pub fn reject(&mut self, status: u16, body: &str, now: Instant) {
-        self.conn.reject(status, body, now, queue(&mut self.out));
+        self.produce(|conn, out| conn.reject(status, body, now, out));
     }
 
     /// Starts a server-side close handshake.
     pub fn close(&mut self, code: u16, reason: &str, now: Instant) {
-        self.conn.close(code, reason, now, queue(&mut self.out));
+        self.produce(|conn, out| conn.close(code, reason, now, out));
+    }
+
+    /// Runs a call into the core that produces output outside a read (a timer, a close
+    /// of our own, a refusal) and queues what it wrote: as it is over TCP, encrypted
+    /// over TLS. The loop's `flush` writes it.
+    fn produce(&mut self, call: impl FnOnce(&mut Connection, &mut Vec<u8>)) {
+        match &mut self.tls {
+            None => call(&mut self.conn, queue(&mut self.out)),
+            Some(tls) => {
+                let mut plain = Vec::new();
+                call(&mut self.conn, &mut plain);
+                tls.encrypt(&plain);
+                if self.conn.status() != Status::Open {
+                    tls.close_notify();
+                }
+                let mut sink = super::client_tls::QueueSink(queue(&mut self.out));
+                // Writing into a vector cannot fail.
+                let _ = tls.write_ciphertext(&mut sink);
+            }
+        }
     }
 
     /// Registers WRITABLE only while output is pending.

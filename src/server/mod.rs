@@ -4,6 +4,7 @@
 //! lives here.
 
 mod client;
+mod client_tls;
 mod rlimit;
 mod slab;
 mod sockopt;
@@ -24,7 +25,9 @@ use signal_hook_mio::v1_0::Signals;
 use crate::config::Config;
 use crate::connection::{Connection, Counts, Event, Output};
 use crate::frame::close_code;
+use crate::tls::TlsSetup;
 use client::{Client, Peer, ReadOutcome};
+use client_tls::{TlsBuffers, full_body};
 use slab::Slab;
 use stats::Stats;
 use timers::Timers;
@@ -51,15 +54,38 @@ pub fn backpressure_floor(write_high_water: usize) -> usize {
     write_high_water.saturating_add(READ_BUF_LEN + ECHO_SLACK)
 }
 
-/// Binds `addr`, prints the listening line, and serves until SIGINT or SIGTERM.
-pub fn run(addr: SocketAddr, config: Config) -> io::Result<()> {
-    let mut server = Server::bind(addr, config)?;
+/// Binds `addr`, prints the listening line, and serves until SIGINT or SIGTERM. With
+/// `tls`, the port serves `wss://` too (or only, with `--tls-only`).
+pub fn run(addr: SocketAddr, config: Config, tls: Option<TlsSetup>) -> io::Result<()> {
+    let mut server = Server::bind(addr, config, tls)?;
     let local = server.listener.local_addr()?;
+    let line = listening_line(local, server.tls.as_ref());
     let mut stdout = io::stdout();
-    writeln!(stdout, "wsecho listening on ws://{local}")?;
+    writeln!(stdout, "{line}")?;
     stdout.flush()?;
     info!("listening on {local}");
     server.serve()
+}
+
+/// `wsecho listening on ws://ADDR`, with TLS `… and wss://ADDR (certificate, SHA-256 …)`.
+fn listening_line(local: SocketAddr, tls: Option<&TlsSetup>) -> String {
+    let Some(tls) = tls else {
+        return format!("wsecho listening on ws://{local}");
+    };
+    let urls = if tls.only {
+        format!("wss://{local}")
+    } else {
+        format!("ws://{local} and wss://{local}")
+    };
+    let cert = if tls.self_signed {
+        "self-signed certificate"
+    } else {
+        "certificate"
+    };
+    format!(
+        "wsecho listening on {urls} ({cert}, SHA-256 {})",
+        tls.fingerprint
+    )
 }
 
 struct Server {
@@ -80,10 +106,14 @@ struct Server {
     /// Connections that stopped reading at their budget (or whose reading may resume),
     /// driven again on the loop's next turn.
     yielded: Vec<usize>,
+    /// `wss://`, when configured.
+    tls: Option<TlsSetup>,
+    /// Buffers of TLS connections (empty without TLS).
+    tls_bufs: TlsBuffers,
 }
 
 impl Server {
-    fn bind(addr: SocketAddr, config: Config) -> io::Result<Self> {
+    fn bind(addr: SocketAddr, config: Config, tls: Option<TlsSetup>) -> io::Result<Self> {
         let poll = Poll::new()?;
         let mut listener = TcpListener::bind(addr)?;
         let nodelay_inherited = sockopt::tune_listener(&listener);
@@ -106,6 +136,12 @@ impl Server {
             shutdown_deadline: None,
             nodelay_inherited,
             yielded: Vec::new(),
+            tls_bufs: if tls.is_some() {
+                TlsBuffers::new()
+            } else {
+                TlsBuffers::default()
+            },
+            tls,
         })
     }
 
@@ -216,7 +252,9 @@ impl Server {
         }
         let full = self.clients.len() >= self.config.max_connections;
         let conn = Connection::new(Arc::clone(&self.config), now);
-        let key = self.clients.insert(Client::new(stream, conn));
+        // Every connection's first byte is looked at (to serve TLS, or to tell a TLS
+        // client it reached a cleartext port) before it goes on the plain path.
+        let key = self.clients.insert(Client::sniffing(stream, conn, full));
         let Some(client) = self.clients.get_mut(key) else {
             return;
         };
@@ -230,13 +268,10 @@ impl Server {
             return;
         }
         debug!("{peer}: accepted");
-        if full {
-            let limit = self.config.max_connections;
-            client.reject(
-                503,
-                &format!("server is at its limit of {limit} connections; try again later\n"),
-                now,
-            );
+        if full && self.tls.is_none() {
+            // Without TLS the 503 can go at once; with it, it waits to know how to speak.
+            client.full = false;
+            client.reject(503, &full_body(self.config.max_connections), now);
         }
         self.after_io(key);
     }
@@ -249,22 +284,36 @@ impl Server {
             read_buf,
             out_buf,
             yielded,
+            tls,
+            tls_bufs,
             ..
         } = self;
         let Some(client) = clients.get_mut(key) else {
             return;
         };
         if writable && let Err(e) = client.on_writable(now) {
-            self.remove_broken(key, "write", &e);
+            self.remove_broken(key, Some(("write", &e)));
             return;
         }
         // Edge-triggered: a paused reader resumes once output drained, without a new edge.
         let resume = client.read_paused && client.pending_out() <= config.write_high_water;
-        if (readable || resume)
-            && let ReadOutcome::Error(e) = client.read(read_buf, out_buf, config, now)
-        {
-            self.remove_broken(key, "read", &e);
-            return;
+        if readable || resume {
+            let outcome = if client.layered {
+                client.read_layered(read_buf, tls_bufs, out_buf, config, tls.as_ref(), now)
+            } else {
+                client.read(read_buf, out_buf, config, now)
+            };
+            match outcome {
+                ReadOutcome::Ok => {}
+                ReadOutcome::Error(e) => {
+                    self.remove_broken(key, Some(("read", &e)));
+                    return;
+                }
+                ReadOutcome::Dropped => {
+                    self.remove_broken(key, None);
+                    return;
+                }
+            }
         }
         if client.read_yielded {
             yielded.push(key);
@@ -287,7 +336,7 @@ impl Server {
             self.stats.record(&event);
         }
         if let Err(e) = flushed {
-            self.remove_broken(key, "write", &e);
+            self.remove_broken(key, Some(("write", &e)));
             return;
         }
         // Finishing: the close handshake is complete and our close frame written; closing
@@ -368,16 +417,19 @@ impl Server {
         }
     }
 
-    /// Drops a connection whose socket failed (a reset, say): what its core had to report
-    /// is still logged and counted, and an open connection counts as dropped without a
-    /// close, as after EOF.
+    /// Drops a connection whose socket failed (a reset, say, `failure` naming the call),
+    /// or whose transport did (logged already): what its core had to report is still
+    /// logged and counted, and an open connection counts as dropped without a close, as
+    /// after EOF.
     #[cold]
-    fn remove_broken(&mut self, key: usize, op: &str, e: &io::Error) {
+    fn remove_broken(&mut self, key: usize, failure: Option<(&str, &io::Error)>) {
         let Some(client) = self.clients.get_mut(key) else {
             return;
         };
         let peer = Peer(&client.stream);
-        debug!("{peer}: {op} failed: {e}");
+        if let Some((op, e)) = failure {
+            debug!("{peer}: {op} failed: {e}");
+        }
         client.conn.handle_eof();
         while let Some(event) = client.conn.poll_event() {
             log_event(&peer, &event);

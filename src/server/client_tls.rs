@@ -1,0 +1,317 @@
+//! The layered half of [`Client`]: connections whose first byte is still to be seen, and
+//! `wss://` connections, whose bytes pass through the TLS layer on their way to and from
+//! the same protocol core as plain ones. Plain connections never come here.
+
+use std::io::{self, ErrorKind, IoSlice, Read, Write};
+use std::time::Instant;
+
+use log::{debug, warn};
+use mio::net::TcpStream;
+
+use super::client::{Client, MAX_READS_PER_EVENT, Peer, Pending, ReadOutcome, Step, queue};
+use crate::config::Config;
+use crate::connection::{Output, Status};
+use crate::tls::sniff::{FirstByte, classify};
+use crate::tls::{TlsLayer, TlsSetup};
+
+/// The body of the 400 a cleartext client gets with `--tls-only`.
+pub const TLS_ONLY_BODY: &str =
+    "this port speaks TLS only: connect with wss:// (or https:// for the page)\n";
+
+/// What the log says when a TLS client reaches a server without TLS.
+pub const TLS_ON_CLEARTEXT_PORT: &str =
+    "TLS handshake on a cleartext port: start wsecho with --tls-cert/--tls-self-signed";
+
+/// The loop's buffers for TLS connections, allocated only when TLS is configured.
+#[derive(Default)]
+pub struct TlsBuffers {
+    /// Ciphertext as read from the socket.
+    pub cipher: Vec<u8>,
+    /// The core's output made contiguous, to be encrypted in one go.
+    pub flat: Vec<u8>,
+}
+
+impl TlsBuffers {
+    /// Ciphertext reads this large: rustls deframes 4 KiB at a time from it, so it is
+    /// the system calls that a big buffer saves.
+    const CIPHER_LEN: usize = 64 << 10;
+
+    pub fn new() -> Self {
+        TlsBuffers {
+            cipher: vec![0; Self::CIPHER_LEN],
+            flat: Vec::new(),
+        }
+    }
+}
+
+/// Ciphertext for the client: into the socket while nothing is queued, the rest behind
+/// what is. Takes every byte, so rustls never holds output the driver does not count.
+struct SocketSink<'a> {
+    stream: &'a mut TcpStream,
+    out: &'a mut Option<Box<Pending>>,
+}
+
+impl Write for SocketSink<'_> {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        self.write_vectored(&[IoSlice::new(data)])
+    }
+
+    fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        let total = bufs.iter().map(|b| b.len()).sum();
+        let mut written = 0;
+        if self.out.is_none() {
+            written = loop {
+                match self.stream.write_vectored(bufs) {
+                    Ok(n) => break n,
+                    Err(e) if e.kind() == ErrorKind::WouldBlock => break 0,
+                    Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                    Err(e) => return Err(e),
+                }
+            };
+        }
+        if written < total {
+            let pending = queue(self.out);
+            let mut skip = written;
+            for buf in bufs {
+                let from = skip.min(buf.len());
+                skip -= from;
+                pending.extend_from_slice(&buf[from..]);
+            }
+        }
+        Ok(total)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Ciphertext into the connection's queue only (output made outside a read, which the
+/// loop's flush writes).
+pub(super) struct QueueSink<'a>(pub &'a mut Vec<u8>);
+
+impl Write for QueueSink<'_> {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        self.0.extend_from_slice(data);
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Client {
+    /// [`Client::read`] for a layered connection: the first read tells TLS from
+    /// cleartext; TLS connections then read through the TLS layer.
+    #[inline(never)]
+    pub fn read_layered(
+        &mut self,
+        buf: &mut [u8],
+        tls_bufs: &mut TlsBuffers,
+        out: &mut Output,
+        config: &Config,
+        setup: Option<&TlsSetup>,
+        now: Instant,
+    ) -> ReadOutcome {
+        if self.tls.is_none() {
+            return self.read_first(buf, tls_bufs, out, config, setup, now);
+        }
+        for _ in 0..MAX_READS_PER_EVENT {
+            if let Step::Stop(outcome) = self.read_tls_once(buf, tls_bufs, out, config, now) {
+                return outcome;
+            }
+        }
+        self.read_yielded = true;
+        ReadOutcome::Ok
+    }
+
+    /// The connection's first bytes: TLS, cleartext, or a TLS client on a server
+    /// without TLS.
+    fn read_first(
+        &mut self,
+        buf: &mut [u8],
+        tls_bufs: &mut TlsBuffers,
+        out: &mut Output,
+        config: &Config,
+        setup: Option<&TlsSetup>,
+        now: Instant,
+    ) -> ReadOutcome {
+        // With TLS set up, read into the ciphertext buffer: most clients are TLS ones.
+        let tls_ready = setup.is_some() && !tls_bufs.cipher.is_empty();
+        let target: &mut [u8] = if tls_ready { &mut tls_bufs.cipher } else { buf };
+        let n = loop {
+            match self.stream.read(target) {
+                Ok(0) => {
+                    self.conn.handle_eof();
+                    return ReadOutcome::Ok;
+                }
+                Ok(n) => break n,
+                Err(e) if e.kind() == ErrorKind::WouldBlock => return ReadOutcome::Ok,
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(e) => return ReadOutcome::Error(e),
+            }
+        };
+        match (classify(target[0]), setup) {
+            (FirstByte::Tls, Some(setup)) if tls_ready => {
+                let layer = match TlsLayer::new(&setup.config) {
+                    Ok(layer) => layer,
+                    Err(e) => return ReadOutcome::Error(io::Error::other(e)),
+                };
+                self.tls = Some(Box::new(layer));
+                if let Err(outcome) = self.tls_input(n, buf, tls_bufs, out, config, now) {
+                    return outcome;
+                }
+                self.read_layered(buf, tls_bufs, out, config, Some(setup), now)
+            }
+            (FirstByte::Tls, _) => {
+                warn!("{}: {TLS_ON_CLEARTEXT_PORT}", Peer(&self.stream));
+                ReadOutcome::Dropped
+            }
+            (FirstByte::Cleartext, setup) => {
+                self.layered = false;
+                if std::mem::take(&mut self.full) {
+                    self.reject(503, &full_body(config.max_connections), now);
+                } else if setup.is_some_and(|s| s.only) {
+                    self.reject(400, TLS_ONLY_BODY, now);
+                }
+                // Cleartext from here on: its bytes belong in `buf`.
+                if tls_ready {
+                    buf[..n].copy_from_slice(&tls_bufs.cipher[..n]);
+                }
+                match self.take_read(buf, n, out, now) {
+                    Step::More => self.read_more(buf, out, config, now),
+                    Step::Stop(outcome) => outcome,
+                }
+            }
+        }
+    }
+
+    /// One read of ciphertext and what it decrypted to, processed and written.
+    fn read_tls_once(
+        &mut self,
+        buf: &mut [u8],
+        tls_bufs: &mut TlsBuffers,
+        out: &mut Output,
+        config: &Config,
+        now: Instant,
+    ) -> Step {
+        if self.pending_out() > 0 && self.backpressure(config, now) {
+            self.read_paused = true;
+            return Step::Stop(ReadOutcome::Ok);
+        }
+        self.read_paused = false;
+        match self.stream.read(&mut tls_bufs.cipher) {
+            Ok(0) => {
+                debug!(
+                    "{}: TCP closed by client without a TLS close_notify",
+                    Peer(&self.stream)
+                );
+                self.conn.handle_eof();
+                Step::Stop(ReadOutcome::Ok)
+            }
+            Ok(n) => {
+                let drained = n < tls_bufs.cipher.len() && !self.read_to_eof;
+                if let Err(outcome) = self.tls_input(n, buf, tls_bufs, out, config, now) {
+                    return Step::Stop(outcome);
+                }
+                let finished = matches!(self.conn.status(), Status::Finishing | Status::Done);
+                if drained || finished {
+                    Step::Stop(ReadOutcome::Ok)
+                } else {
+                    Step::More
+                }
+            }
+            Err(e) if e.kind() == ErrorKind::WouldBlock => Step::Stop(ReadOutcome::Ok),
+            Err(e) if e.kind() == ErrorKind::Interrupted => Step::More,
+            Err(e) => Step::Stop(ReadOutcome::Error(e)),
+        }
+    }
+
+    /// `tls_bufs.cipher[..n]` through TLS, its plaintext through the core (`buf` holds
+    /// it), the core's output back through TLS, and the ciphertext out. A TLS failure is
+    /// logged here, its alert written, and the connection is to be dropped.
+    fn tls_input(
+        &mut self,
+        n: usize,
+        buf: &mut [u8],
+        tls_bufs: &mut TlsBuffers,
+        out: &mut Output,
+        config: &Config,
+        now: Instant,
+    ) -> Result<(), ReadOutcome> {
+        let Client {
+            stream,
+            conn,
+            out: pending,
+            tls,
+            full,
+            ..
+        } = self;
+        let Some(tls) = tls.as_deref_mut() else {
+            return Ok(());
+        };
+        let mut cipher = &tls_bufs.cipher[..n];
+        let mut failed = false;
+        loop {
+            let handshaking = tls.is_handshaking();
+            let decrypted = match tls.decrypt(&mut cipher, buf) {
+                Ok(d) => d,
+                Err(e) => {
+                    debug!("{}: dropped: {e}", Peer(stream));
+                    failed = true;
+                    break;
+                }
+            };
+            if handshaking && !tls.is_handshaking() {
+                debug!("{}: TLS handshake done: {}", Peer(stream), tls.negotiated());
+                if std::mem::take(full) {
+                    // The server was full at accept: now the 503 can be read.
+                    let mut plain = Vec::new();
+                    conn.reject(503, &full_body(config.max_connections), now, &mut plain);
+                    tls.encrypt(&plain);
+                }
+            }
+            if decrypted.len > 0 {
+                out.clear();
+                let input = &mut buf[..decrypted.len];
+                conn.handle_input(input, now, out);
+                let plain = match out.contiguous(input) {
+                    Some(plain) => plain,
+                    None => {
+                        tls_bufs.flat.clear();
+                        out.flatten_into(input, &mut tls_bufs.flat);
+                        &tls_bufs.flat
+                    }
+                };
+                tls.encrypt(plain);
+            }
+            if decrypted.closed {
+                debug!("{}: TLS close_notify from client", Peer(stream));
+                conn.handle_eof();
+                break;
+            }
+            if cipher.is_empty() && decrypted.len < buf.len() {
+                break;
+            }
+        }
+        if conn.status() != Status::Open {
+            tls.close_notify();
+        }
+        // The alert of a failure goes out too, before the socket is dropped.
+        let written = tls.write_ciphertext(&mut SocketSink {
+            stream,
+            out: pending,
+        });
+        match (failed, written) {
+            (true, _) => Err(ReadOutcome::Dropped),
+            (false, Err(e)) => Err(ReadOutcome::Error(e)),
+            (false, Ok(())) => Ok(()),
+        }
+    }
+}
+
+/// The body of the 503 a client gets when the server is full.
+pub(super) fn full_body(limit: usize) -> String {
+    format!("server is at its limit of {limit} connections; try again later\n")
+}
