@@ -343,6 +343,13 @@ impl Connection {
         }
     }
 
+    /// Closing after a close of our own (shutdown, idle, backpressure): the peer's close
+    /// frame is still to be read, and ends the wait. A transport that must stop reading
+    /// once it says goodbye (TLS, after its close_notify) says it only after that.
+    pub fn awaits_close_frame(&self) -> bool {
+        matches!(self.phase, Phase::Closing(_, Some(_)))
+    }
+
     /// The next thing that happened, oldest first.
     pub fn poll_event(&mut self) -> Option<Event> {
         let events = self.events.as_mut()?;

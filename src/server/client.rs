@@ -411,7 +411,9 @@ impl Client {
             // Drained: give the memory back (this buffer is only used under backpressure).
             self.out = None;
         }
-        if self.conn.status() == Status::Closing && !self.write_shut {
+        // Over TLS, the FIN follows the close_notify (which waits while we read on).
+        let goodbye_said = self.tls.as_ref().is_none_or(|tls| tls.close_notify_sent());
+        if self.conn.status() == Status::Closing && !self.write_shut && goodbye_said {
             self.shut_write();
         }
         Ok(())
@@ -479,9 +481,7 @@ impl Client {
                 let mut plain = Vec::new();
                 call(&mut self.conn, &mut plain);
                 tls.encrypt(&plain);
-                if self.conn.status() != Status::Open {
-                    tls.close_notify();
-                }
+                crate::tls::say_goodbye(&self.conn, tls);
                 let mut sink = super::client_tls::QueueSink(queue(&mut self.out));
                 // Writing into a vector cannot fail.
                 let _ = tls.write_ciphertext(&mut sink);

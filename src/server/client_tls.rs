@@ -12,7 +12,7 @@ use super::client::{Client, MAX_READS_PER_EVENT, Peer, Pending, ReadOutcome, Ste
 use crate::config::Config;
 use crate::connection::{Output, Status};
 use crate::tls::sniff::{FirstByte, classify};
-use crate::tls::{TlsLayer, TlsSetup};
+use crate::tls::{TlsLayer, TlsSetup, say_goodbye};
 
 /// The body of the 400 a cleartext client gets with `--tls-only`.
 pub const TLS_ONLY_BODY: &str =
@@ -251,6 +251,10 @@ impl Client {
         let Some(tls) = tls.as_deref_mut() else {
             return Ok(());
         };
+        if tls.close_notify_sent() {
+            // We said goodbye: what the client still sends is not read (see `say_goodbye`).
+            return Ok(());
+        }
         let mut cipher = &tls_bufs.cipher[..n];
         let mut failed = false;
         loop {
@@ -295,9 +299,7 @@ impl Client {
                 break;
             }
         }
-        if conn.status() != Status::Open {
-            tls.close_notify();
-        }
+        say_goodbye(conn, tls);
         // The alert of a failure goes out too, before the socket is dropped.
         let written = tls.write_ciphertext(&mut SocketSink {
             stream,

@@ -8,7 +8,8 @@
 //!   [`TlsLayer::write_ciphertext`] drains what is to be sent into a sink that takes it
 //!   all (the driver's socket, or its queue behind bytes the socket refused), so rustls
 //!   itself never holds output and the driver's backpressure sees every byte;
-//! - after an error, the alert rustls queued is written out and the socket dropped.
+//! - after an error, the alert rustls queued is written out and the socket dropped;
+//! - after [`TlsLayer::close_notify`], no more ciphertext is fed in.
 
 use std::fmt;
 use std::io::{self, ErrorKind, Read, Write};
@@ -127,6 +128,13 @@ impl TlsLayer {
             self.close_notify_sent = true;
             self.conn.send_close_notify();
         }
+    }
+
+    /// Whether our close_notify is queued: from then on rustls must not be fed (it
+    /// would answer a bad record with a second alert, which it does not allow), so the
+    /// driver discards what the client still sends.
+    pub fn close_notify_sent(&self) -> bool {
+        self.close_notify_sent
     }
 
     /// Writes what TLS has to send into `sink`, until it is drained or `sink` would
