@@ -422,6 +422,55 @@ fn connection() -> usize {
     c.count
 }
 
+/// The `tls` target: real ClientHellos on the wire (raw mode, flag 0), and streams sent
+/// through the target's own client (flag 1), one with a flipped ciphertext byte (flag 3).
+fn tls() -> usize {
+    use std::sync::Arc;
+
+    use rustls::pki_types::ServerName;
+    use rustls::{ClientConfig, ClientConnection, RootCertStore};
+
+    let mut c = Corpus::new("tls");
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let versions: [&[&rustls::SupportedProtocolVersion]; 3] = [
+        &[&rustls::version::TLS13, &rustls::version::TLS12],
+        &[&rustls::version::TLS13],
+        &[&rustls::version::TLS12],
+    ];
+    for (i, versions) in versions.into_iter().enumerate() {
+        let mut config = ClientConfig::builder_with_provider(Arc::clone(&provider))
+            .with_protocol_versions(versions)
+            .expect("versions")
+            .with_root_certificates(RootCertStore::empty())
+            .with_no_client_auth();
+        config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+        let name = ServerName::try_from("localhost").expect("name");
+        let mut client = ClientConnection::new(Arc::new(config), name).expect("client");
+        let mut hello = Vec::new();
+        client.write_tls(&mut hello).expect("hello");
+        for (label, schedule) in [("whole", vec![0u8]), ("bytes", vec![1, ONE_BYTE])] {
+            let mut input = vec![0u8];
+            input.extend(&schedule);
+            input.extend(&hello);
+            c.put(&format!("client-hello-{i}-{label}"), &input);
+        }
+    }
+    let echo = [simple(true, OP_TEXT, b"Hello"), close(1000, "")].concat();
+    c.put(
+        "through-client-echo",
+        &[&[1u8, 1, WHOLE][..], &echo].concat(),
+    );
+    c.put(
+        "through-client-split",
+        &[&[1u8, 2, THREE_BYTES, SEVEN_BYTES][..], &echo].concat(),
+    );
+    c.put(
+        "through-client-flip",
+        &[&[3u8, 1, WHOLE, 0x01, 0x40][..], &echo].concat(),
+    );
+    c.count
+}
+
 fn main() {
     let counts = [
         ("frame_header", frame_header()),
@@ -429,6 +478,7 @@ fn main() {
         ("handshake", handshake()),
         ("deflate_offer", deflate_offer()),
         ("connection", connection()),
+        ("tls", tls()),
     ];
     for (target, n) in counts {
         println!("{target}: {n} seeds");
