@@ -137,7 +137,8 @@ impl Client {
         setup: Option<&TlsSetup>,
         now: Instant,
     ) -> ReadOutcome {
-        // With TLS set up, read into the ciphertext buffer: most clients are TLS ones.
+        // With TLS set up, read into the ciphertext buffer, where a TLS client's bytes
+        // belong (a cleartext client's are copied once).
         let tls_ready = setup.is_some() && !tls_bufs.cipher.is_empty();
         let target: &mut [u8] = if tls_ready { &mut tls_bufs.cipher } else { buf };
         let n = loop {
@@ -208,6 +209,18 @@ impl Client {
                     Peer(&self.stream)
                 );
                 self.conn.handle_eof();
+                // A half-closed client still reads: what is queued for it goes out
+                // before the socket closes, and our close_notify after it.
+                if let Some(tls) = self.tls.as_deref_mut() {
+                    say_goodbye(&self.conn, tls);
+                    let sink = &mut SocketSink {
+                        stream: &mut self.stream,
+                        out: &mut self.out,
+                    };
+                    if let Err(e) = tls.write_ciphertext(sink) {
+                        return Step::Stop(ReadOutcome::Error(e));
+                    }
+                }
                 Step::Stop(ReadOutcome::Ok)
             }
             Ok(n) => {
