@@ -152,6 +152,8 @@ fn through_client(setup: &Fixture, flags: u8, mut schedule: Schedule<'_>, data: 
     };
     let name = ServerName::try_from("localhost").expect("name");
     let mut client = ClientConnection::new(Arc::clone(&setup.client), name).expect("client");
+    // All the input is written before any of it is sent.
+    client.set_buffer_limit(None);
     let mut server = Server::new(&setup.setup);
     // The handshake, in memory.
     let mut to_client = Vec::new();
