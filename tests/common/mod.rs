@@ -17,6 +17,8 @@ use std::time::{Duration, Instant};
 
 use tungstenite::WebSocket;
 
+pub mod tls;
+
 /// Bound on every blocking socket read.
 pub const IO_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long the server has to print its listening line.
@@ -250,11 +252,16 @@ impl Drop for Server {
     }
 }
 
-/// `wsecho listening on ws://127.0.0.1:PORT` (or `ws://[::1]:PORT`) → the socket address.
+/// `wsecho listening on ws://127.0.0.1:PORT` (or `ws://[::1]:PORT`, or with TLS
+/// `… ws://ADDR and wss://ADDR (…)`, or `wss://ADDR` alone) → the socket address of the
+/// first URL.
 fn parse_listening_line(line: &str) -> Option<SocketAddr> {
-    let url = line.split_whitespace().last()?;
-    let rest = url.strip_prefix("ws://")?;
-    rest.trim_end_matches('/').parse().ok()
+    let rest = line.strip_prefix("wsecho listening on ")?;
+    let url = rest.split_whitespace().next()?;
+    let addr = url
+        .strip_prefix("ws://")
+        .or_else(|| url.strip_prefix("wss://"))?;
+    addr.trim_end_matches('/').parse().ok()
 }
 
 // ---------------------------------------------------------------------------------------
@@ -369,7 +376,7 @@ impl Response {
 }
 
 /// Reads a response head byte by byte (so no frame bytes after it are consumed).
-pub fn read_response_head(stream: &mut TcpStream) -> Response {
+pub fn read_response_head(stream: &mut (impl Read + ?Sized)) -> Response {
     let mut head = Vec::new();
     let mut byte = [0u8; 1];
     while !head.ends_with(b"\r\n\r\n") {
@@ -422,7 +429,7 @@ fn parse_head(head: &[u8]) -> Response {
 
 /// Reads a whole response: the head, then a `Content-Length` body, or the body up to EOF
 /// when there is no `Content-Length`.
-pub fn read_response(stream: &mut TcpStream) -> Response {
+pub fn read_response(stream: &mut (impl Read + ?Sized)) -> Response {
     let mut response = read_response_head(stream);
     match response.header("Content-Length") {
         Some(len) => {
@@ -605,7 +612,7 @@ pub fn concat(frames: &[RawFrame]) -> Vec<u8> {
 }
 
 /// Sends frames in a single write.
-pub fn send(stream: &mut TcpStream, frames: &[RawFrame]) {
+pub fn send(stream: &mut (impl Write + ?Sized), frames: &[RawFrame]) {
     stream
         .write_all(&concat(frames))
         .unwrap_or_else(|e| panic!("sending frames failed: {e}"));
@@ -636,7 +643,7 @@ impl std::fmt::Debug for Frame {
 }
 
 /// Reads one server frame; errors (including timeouts and EOF) are returned.
-pub fn try_read_frame(stream: &mut TcpStream) -> io::Result<Frame> {
+pub fn try_read_frame(stream: &mut (impl Read + ?Sized)) -> io::Result<Frame> {
     let mut head = [0u8; 2];
     stream.read_exact(&mut head)?;
     let fin = head[0] & 0x80 != 0;
@@ -676,7 +683,7 @@ pub fn try_read_frame(stream: &mut TcpStream) -> io::Result<Frame> {
 }
 
 /// Reads one server frame, panicking on timeout, EOF or error.
-pub fn read_frame(stream: &mut TcpStream) -> Frame {
+pub fn read_frame(stream: &mut (impl Read + ?Sized)) -> Frame {
     try_read_frame(stream).unwrap_or_else(|e| match e.kind() {
         ErrorKind::UnexpectedEof => panic!("server closed TCP where a frame was expected"),
         ErrorKind::WouldBlock | ErrorKind::TimedOut => {
@@ -688,7 +695,7 @@ pub fn read_frame(stream: &mut TcpStream) -> Frame {
 
 /// Reads data frames until one has FIN set and returns the opcode of the first and the
 /// concatenated payload. Any control frame in between fails the test.
-pub fn read_message(stream: &mut TcpStream) -> (u8, Vec<u8>) {
+pub fn read_message(stream: &mut (impl Read + ?Sized)) -> (u8, Vec<u8>) {
     let first = read_frame(stream);
     assert!(
         first.opcode == OP_TEXT || first.opcode == OP_BINARY,
@@ -719,7 +726,7 @@ pub struct Close {
 }
 
 /// Reads the next frame, which must be a well-formed close frame.
-pub fn expect_close(stream: &mut TcpStream) -> Close {
+pub fn expect_close(stream: &mut (impl Read + ?Sized)) -> Close {
     parse_close(read_frame(stream))
 }
 
@@ -727,7 +734,7 @@ pub fn expect_close(stream: &mut TcpStream) -> Close {
 /// have been streaming back when it failed the connection (RFC 6455 allows an endpoint to
 /// forward fragments before the message is complete). A finished message is not skipped.
 /// The skipped fragments are checked as in [`expect_close_and_partial_echo`].
-pub fn expect_close_after_partial_echo(stream: &mut TcpStream) -> Close {
+pub fn expect_close_after_partial_echo(stream: &mut (impl Read + ?Sized)) -> Close {
     expect_close_and_partial_echo(stream).0
 }
 
@@ -744,7 +751,9 @@ pub struct PartialEcho {
 /// fragments must form the start of one message (a data frame, then continuations), and
 /// uncompressed text must be valid UTF-8 as far as it goes: a server that fails on a bad
 /// byte must not have forwarded it.
-pub fn expect_close_and_partial_echo(stream: &mut TcpStream) -> (Close, Option<PartialEcho>) {
+pub fn expect_close_and_partial_echo(
+    stream: &mut (impl Read + ?Sized),
+) -> (Close, Option<PartialEcho>) {
     let mut partial: Option<PartialEcho> = None;
     let mut frame = read_frame(stream);
     while matches!(frame.opcode, OP_TEXT | OP_BINARY | OP_CONT) && !frame.fin {
@@ -821,7 +830,7 @@ pub fn parse_close(frame: Frame) -> Close {
 
 /// Sends our close reply (echoing the server's code, or empty); write errors are ignored
 /// because the server may already be gone.
-pub fn reply_close(stream: &mut TcpStream, close: &Close) {
+pub fn reply_close(stream: &mut (impl Write + ?Sized), close: &Close) {
     let frame = match close.code {
         Some(code) => RawFrame::close(code, ""),
         None => RawFrame::close_empty(),
