@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use crate::frame::close_code;
+use crate::frame::CloseCode;
 
 /// A violation that fails the WebSocket connection (RFC 6455 §7.1.7).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,17 +54,30 @@ pub enum ProtocolError {
 
 impl ProtocolError {
     /// The close code sent to the client for this violation.
-    pub fn close_code(&self) -> u16 {
+    /// Exhaustive on purpose: a new violation does not compile until it has its code.
+    pub fn close_code(&self) -> CloseCode {
         match self {
+            ProtocolError::UnmaskedFrame
+            | ProtocolError::ReservedBits { .. }
+            | ProtocolError::ReservedOpcode { .. }
+            | ProtocolError::FragmentedControlFrame
+            | ProtocolError::ControlFrameTooLong { .. }
+            | ProtocolError::PayloadLengthTopBit
+            | ProtocolError::NonMinimalPayloadLength
+            | ProtocolError::UnexpectedContinuation
+            | ProtocolError::ExpectedContinuation
+            | ProtocolError::Rsv1OnContinuation
+            | ProtocolError::Rsv1OnControlFrame
+            | ProtocolError::CloseOneByte
+            | ProtocolError::InvalidCloseCode { .. } => CloseCode::PROTOCOL_ERROR,
             ProtocolError::FrameTooBig { .. } | ProtocolError::MessageTooBig { .. } => {
-                close_code::MESSAGE_TOO_BIG
+                CloseCode::MESSAGE_TOO_BIG
             }
             ProtocolError::InvalidUtf8
             | ProtocolError::InvalidCloseReason
-            | ProtocolError::InvalidDeflateData => close_code::INVALID_PAYLOAD,
-            ProtocolError::CompressionFailed => close_code::INTERNAL_ERROR,
-            ProtocolError::EchoTooLarge { .. } => close_code::POLICY_VIOLATION,
-            _ => close_code::PROTOCOL_ERROR,
+            | ProtocolError::InvalidDeflateData => CloseCode::INVALID_PAYLOAD,
+            ProtocolError::CompressionFailed => CloseCode::INTERNAL_ERROR,
+            ProtocolError::EchoTooLarge { .. } => CloseCode::POLICY_VIOLATION,
         }
     }
 }
@@ -208,7 +221,7 @@ mod tests {
             (ProtocolError::EchoTooLarge { max: 1 }, 1008),
         ];
         for (error, code) in table {
-            assert_eq!(error.close_code(), code, "{error:?}");
+            assert_eq!(error.close_code().as_u16(), code, "{error:?}");
         }
     }
 }

@@ -143,9 +143,9 @@ fn check_events(run: &Run, http: &Http, items: &[Item]) -> Result<(), String> {
             Event::ServedPage if *http != Http::Refused { status: 200 } => {
                 return Err(format!("ServedPage but HTTP {http:?}"));
             }
-            Event::Failed(err) => Some(Some(err.close_code())),
-            Event::PeerClosed { code } => Some(*code),
-            Event::ServerClosed { code, .. } => Some(Some(*code)),
+            Event::Failed(err) => Some(Some(err.close_code().as_u16())),
+            Event::PeerClosed { code } => Some(code.map(|c| c.as_u16())),
+            Event::ServerClosed { code, .. } => Some(Some(code.as_u16())),
             _ => continue,
         };
         if close_code != expected {

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use wsecho::config::Config;
 use wsecho::connection::{Connection, Event, Output, Status};
+use wsecho::frame::CloseCode;
 
 use crate::schedule::Schedule;
 
@@ -112,7 +113,7 @@ pub fn drive(
             closed = true;
             cut_by_clock = true;
             let before = out.len();
-            conn.close(1001, "shutting down", now, &mut out);
+            conn.close(CloseCode::GOING_AWAY, "shutting down", now, &mut out);
             watch.after(&conn, "close", out.len() - before)?;
             drain(&mut conn, &mut events);
         }
@@ -163,7 +164,7 @@ pub fn drive(
     if ending.server_close && !closed {
         let before = out.len();
         let was_open = watch.status == Status::Open && !handshaking(&events);
-        conn.close(1001, "shutting down", now, &mut out);
+        conn.close(CloseCode::GOING_AWAY, "shutting down", now, &mut out);
         watch.after(&conn, "close", out.len() - before)?;
         if was_open && (watch.status != Status::Closing || out.len() == before) {
             return Err("close() on an open connection sent no close frame".into());

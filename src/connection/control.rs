@@ -3,7 +3,7 @@
 
 use super::emit;
 use crate::error::ProtocolError;
-use crate::frame::{Opcode, close_code};
+use crate::frame::{CloseCode, Opcode};
 
 /// The payload of a control frame that arrived split across reads. Boxed in the
 /// receiver only while such a frame is in flight, so idle connections do not carry it.
@@ -38,7 +38,7 @@ pub enum ControlOutcome {
     /// Keep going (a pong was queued, or a pong was ignored).
     Continue,
     /// The peer closed; our close reply is queued.
-    PeerClosed { code: Option<u16> },
+    PeerClosed { code: Option<CloseCode> },
 }
 
 /// Handles one whole control frame with its unmasked payload.
@@ -72,15 +72,15 @@ pub fn handle(
 }
 
 /// Checks a close payload: empty, or a valid code followed by a UTF-8 reason (§5.5.1).
-pub fn validate_close(payload: &[u8]) -> Result<Option<u16>, ProtocolError> {
+pub fn validate_close(payload: &[u8]) -> Result<Option<CloseCode>, ProtocolError> {
     match payload {
         [] => Ok(None),
         [_] => Err(ProtocolError::CloseOneByte),
         [hi, lo, reason @ ..] => {
             let code = u16::from_be_bytes([*hi, *lo]);
-            if !close_code::is_valid_received(code) {
+            let Some(code) = CloseCode::received(code) else {
                 return Err(ProtocolError::InvalidCloseCode { code });
-            }
+            };
             if simdutf8::basic::from_utf8(reason).is_err() {
                 return Err(ProtocolError::InvalidCloseReason);
             }
@@ -97,8 +97,11 @@ mod tests {
     fn close_payload_rules() {
         assert_eq!(validate_close(&[]), Ok(None));
         assert_eq!(validate_close(&[3]), Err(ProtocolError::CloseOneByte));
-        assert_eq!(validate_close(&[0x03, 0xe8]), Ok(Some(1000)));
-        assert_eq!(validate_close(b"\x03\xe8bye"), Ok(Some(1000)));
+        assert_eq!(validate_close(&[0x03, 0xe8]), Ok(CloseCode::received(1000)));
+        assert_eq!(
+            validate_close(b"\x03\xe8bye"),
+            Ok(CloseCode::received(1000))
+        );
         assert_eq!(
             validate_close(&[0x03, 0xed]),
             Err(ProtocolError::InvalidCloseCode { code: 1005 })
@@ -124,7 +127,7 @@ mod tests {
         let mut out = Vec::new();
         assert!(matches!(
             handle(Opcode::Close, b"\x0b\xb8why", &mut out),
-            Ok(ControlOutcome::PeerClosed { code: Some(3000) })
+            Ok(ControlOutcome::PeerClosed { code: Some(code) }) if code.as_u16() == 3000
         ));
         assert_eq!(out, b"\x88\x02\x0b\xb8");
         let mut out = Vec::new();

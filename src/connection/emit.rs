@@ -2,7 +2,7 @@
 
 use super::output::Output;
 use crate::frame::header::write_server_header;
-use crate::frame::{MAX_SERVER_HEADER_LEN, Opcode};
+use crate::frame::{CloseCode, MAX_SERVER_HEADER_LEN, Opcode};
 
 /// Appends one unmasked frame with `payload`.
 #[inline]
@@ -33,13 +33,13 @@ fn header(out: &mut Vec<u8>, fin: bool, rsv1: bool, opcode: Opcode, payload_len:
 
 /// Appends a close frame with `code` and `reason` (the reason is cut to the 123 bytes a
 /// control frame leaves for it, at a character boundary).
-pub fn close(out: &mut Vec<u8>, code: u16, reason: &str) {
+pub fn close(out: &mut Vec<u8>, code: CloseCode, reason: &str) {
     let mut end = reason.len().min(123);
     while !reason.is_char_boundary(end) {
         end -= 1;
     }
     let mut payload = [0u8; 125];
-    payload[..2].copy_from_slice(&code.to_be_bytes());
+    payload[..2].copy_from_slice(&code.as_u16().to_be_bytes());
     payload[2..2 + end].copy_from_slice(&reason.as_bytes()[..end]);
     frame(out, true, false, Opcode::Close, &payload[..2 + end]);
 }

@@ -1,6 +1,7 @@
 //! What happened on a connection, for the driver to log and count.
 
 use crate::error::ProtocolError;
+use crate::frame::CloseCode;
 
 /// A notable moment in a connection's life. Per-message work is not reported here:
 /// events are rare, so the hot path never touches them.
@@ -15,9 +16,9 @@ pub enum Event {
     /// The client broke the protocol; we sent this error's close code and reason.
     Failed(ProtocolError),
     /// The client sent a close frame (its code, if any); we answered it.
-    PeerClosed { code: Option<u16> },
+    PeerClosed { code: Option<CloseCode> },
     /// The server closed (shutdown, idle timeout, backpressure).
-    ServerClosed { code: u16, reason: String },
+    ServerClosed { code: CloseCode, reason: String },
     /// TCP ended without a close handshake (close code 1006 in RFC terms).
     Dropped { during: &'static str },
     /// A time limit passed.

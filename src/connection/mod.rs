@@ -29,7 +29,7 @@ pub use small_echo::Run;
 
 use crate::config::Config;
 use crate::error::ProtocolError;
-use crate::frame::{Opcode, close_code};
+use crate::frame::{CloseCode, Opcode};
 use crate::handshake::{Decision, Head, HeadBuffer, HttpReply, decide, write_switching_protocols};
 
 /// Where the connection is in its life.
@@ -301,7 +301,7 @@ impl Connection {
                         emit::frame(out, true, false, Opcode::Ping, b"wsecho")
                     }
                     keepalive::Action::Idle => {
-                        self.close(close_code::GOING_AWAY, "idle timeout", now, out);
+                        self.close(CloseCode::GOING_AWAY, "idle timeout", now, out);
                         return;
                     }
                     keepalive::Action::NoPong => {
@@ -386,7 +386,7 @@ impl Connection {
     /// Starts the server-side close (shutdown, idle, backpressure): sends a close with
     /// `code` and `reason` and waits for the peer as after any close. A connection still
     /// in its handshake is simply dropped.
-    pub fn close(&mut self, code: u16, reason: &str, now: Instant, out: &mut Vec<u8>) {
+    pub fn close(&mut self, code: CloseCode, reason: &str, now: Instant, out: &mut Vec<u8>) {
         match &self.phase {
             Phase::Open(receiver) => {
                 // The client may be inside a frame: the wait starts where it is.
@@ -432,7 +432,7 @@ impl Connection {
     /// §7.1.7: "the endpoint SHOULD send a Close frame with an appropriate status code"
     /// — with a reason naming the rule the client broke.
     fn fail(&mut self, error: ProtocolError, now: Instant, out: &mut Vec<u8>) {
-        debug_assert_ne!(error.close_code(), close_code::NORMAL);
+        debug_assert_ne!(error.close_code(), CloseCode::NORMAL);
         emit::close(out, error.close_code(), &error.to_string());
         self.event(Event::Failed(error));
         self.enter_closing(now, None);

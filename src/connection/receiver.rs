@@ -13,7 +13,7 @@ use crate::config::Config;
 use crate::error::ProtocolError;
 use crate::frame::header::parse_client_header;
 use crate::frame::mask::apply_mask;
-use crate::frame::{FrameHeader, MAX_CLIENT_HEADER_LEN, Opcode};
+use crate::frame::{CloseCode, FrameHeader, MAX_CLIENT_HEADER_LEN, Opcode};
 
 /// Why the receiver stopped.
 #[derive(Debug, PartialEq, Eq)]
@@ -21,7 +21,7 @@ pub enum Stop {
     /// The client broke a rule; nothing has been sent for it yet.
     Fail(ProtocolError),
     /// The client sent a valid close frame; our reply is queued.
-    PeerClosed { code: Option<u16> },
+    PeerClosed { code: Option<CloseCode> },
 }
 
 impl From<ProtocolError> for Stop {

@@ -243,7 +243,7 @@ fn handshake_and_close_deadlines() {
     let mut stream = REQUEST.to_vec();
     conn.handle_input_flat(&mut stream, t0, &mut Output::default(), &mut out);
     assert_eq!(conn.deadline(), None, "an open connection has no deadline");
-    conn.close(1001, "bye", t0, &mut out);
+    conn.close(CloseCode::GOING_AWAY, "bye", t0, &mut out);
     assert_eq!(conn.status(), Status::Closing);
     assert_eq!(conn.deadline(), Some(t0 + cfg.close_timeout));
     conn.handle_timeout(t0 + cfg.close_timeout, &mut out);
@@ -579,7 +579,7 @@ impl ClosedByUs {
         let (mut conn, _) = run(stream, stream.len());
         let now = Instant::now();
         let mut out = Vec::new();
-        conn.close(1001, "going away", now, &mut out);
+        conn.close(CloseCode::GOING_AWAY, "going away", now, &mut out);
         ClosedByUs { conn, now, out }
     }
 

@@ -33,6 +33,7 @@ use zlib_rs::{Inflate, InflateFlush, Status};
 
 use super::history::History;
 use super::offer::DeflateParams;
+use crate::frame::CloseCode;
 
 /// The tail of an empty non-final stored block: a sync-flushed DEFLATE stream
 /// ends with it. RFC 7692 §7.2.1 has the sender remove it; §7.2.2 has the
@@ -74,9 +75,9 @@ impl<E> InflateError<E> {
     /// consistent with the type of the message", which is what a payload
     /// marked compressed but not DEFLATE is; other servers (e.g. Node's `ws`)
     /// answer 1007 too. `None` for [`InflateError::Sink`]: the core knows.
-    pub fn close_code(&self) -> Option<u16> {
+    pub fn close_code(&self) -> Option<CloseCode> {
         match self {
-            InflateError::Corrupt => Some(1007),
+            InflateError::Corrupt => Some(CloseCode::INVALID_PAYLOAD),
             InflateError::Sink(_) => None,
         }
     }
@@ -1327,7 +1328,10 @@ mod tests {
         for &c in cases {
             let r = inflate(&mut Inflater::new(15, false), c);
             assert_eq!(r, Err(InflateError::Corrupt), "{c:02x?}");
-            assert_eq!(r.unwrap_err().close_code(), Some(1007));
+            assert_eq!(
+                r.unwrap_err().close_code(),
+                Some(CloseCode::INVALID_PAYLOAD)
+            );
         }
         // A corruption in the middle of a good stream.
         let mut d = Deflater::new(6, 15, false);

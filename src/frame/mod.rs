@@ -5,5 +5,6 @@ pub mod header;
 pub mod mask;
 pub mod opcode;
 
+pub use close_code::CloseCode;
 pub use header::{FrameHeader, MAX_CLIENT_HEADER_LEN, MAX_SERVER_HEADER_LEN};
 pub use opcode::Opcode;

@@ -15,7 +15,7 @@ use mio::{Interest, Registry, Token};
 
 use crate::config::Config;
 use crate::connection::{Connection, MAX_SEGMENTS, Output, Status};
-use crate::frame::close_code;
+use crate::frame::CloseCode;
 use crate::tls::TlsLayer;
 
 pub struct Client {
@@ -273,7 +273,7 @@ impl Client {
         let pending = self.pending_out();
         if pending > config.max_backpressure {
             let reason = format!("client is not reading: {pending} bytes of echoes pending");
-            self.close(close_code::POLICY_VIOLATION, &reason, now);
+            self.close(CloseCode::POLICY_VIOLATION, &reason, now);
         }
         self.pending_out() > config.write_high_water
     }
@@ -467,7 +467,7 @@ impl Client {
     }
 
     /// Starts a server-side close handshake.
-    pub fn close(&mut self, code: u16, reason: &str, now: Instant) {
+    pub fn close(&mut self, code: CloseCode, reason: &str, now: Instant) {
         self.produce(|conn, out| conn.close(code, reason, now, out));
     }
 

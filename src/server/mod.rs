@@ -24,7 +24,7 @@ use signal_hook_mio::v1_0::Signals;
 
 use crate::config::Config;
 use crate::connection::{Connection, Counts, Event, Output};
-use crate::frame::close_code;
+use crate::frame::CloseCode;
 use crate::tls::TlsSetup;
 use client::{Client, Peer, ReadOutcome};
 use client_tls::{TlsBuffers, full_body};
@@ -411,7 +411,7 @@ impl Server {
         self.accept_paused_until = None;
         for key in self.clients.keys() {
             if let Some(client) = self.clients.get_mut(key) {
-                client.close(close_code::GOING_AWAY, "server shutting down", now);
+                client.close(CloseCode::GOING_AWAY, "server shutting down", now);
             }
             self.after_io(key);
         }

@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use crate::connection::{Counts, Event};
+use crate::frame::CloseCode;
 
 #[derive(Default)]
 pub struct Stats {
@@ -15,7 +16,7 @@ pub struct Stats {
     /// Messages and payload bytes of connections that have ended.
     pub finished: Counts,
     /// Close codes the server sent when it failed or closed a connection.
-    pub closes_sent: BTreeMap<u16, u64>,
+    pub closes_sent: BTreeMap<CloseCode, u64>,
     pub closed_by_client: u64,
     pub dropped: u64,
     pub timed_out: u64,
