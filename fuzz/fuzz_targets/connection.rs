@@ -137,7 +137,12 @@ fn check_events(run: &Run, http: &Http, items: &[Item]) -> Result<(), String> {
     let close_code = close.map(|p| p.get(..2).map(|c| u16::from_be_bytes([c[0], c[1]])));
     for e in &run.events {
         let expected = match e {
-            Event::Refused { status, .. } if *http != Http::Refused { status: *status } => {
+            Event::Refused { status, .. }
+                if *http
+                    != Http::Refused {
+                        status: status.code(),
+                    } =>
+            {
                 return Err(format!("Refused {status} but HTTP {http:?}"));
             }
             Event::ServedPage if *http != Http::Refused { status: 200 } => {

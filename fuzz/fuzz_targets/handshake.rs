@@ -152,11 +152,10 @@ fuzz_target!(|data: &[u8]| {
         }
         (Decision::Reply(a), Decision::Reply(b)) => {
             assert_eq!(a, b, "deflate policy changed a refusal");
-            assert_ne!(a.status, 101);
             let mut out = Vec::new();
             a.write_to(&mut out);
             match split_http(&out) {
-                Ok((Http::Refused { status }, _)) => assert_eq!(status, a.status),
+                Ok((Http::Refused { status }, _)) => assert_eq!(status, a.status.code()),
                 other => panic!("reply does not parse: {other:?}"),
             }
         }

@@ -2,6 +2,7 @@
 
 use crate::error::ProtocolError;
 use crate::frame::CloseCode;
+use crate::handshake::HttpStatus;
 
 /// A notable moment in a connection's life. Per-message work is not reported here:
 /// events are rare, so the hot path never touches them.
@@ -10,7 +11,7 @@ pub enum Event {
     /// The upgrade succeeded; `deflate` says whether permessage-deflate was agreed.
     Opened { deflate: bool },
     /// The request was refused with an HTTP error status (not upgraded), and why.
-    Refused { status: u16, reason: String },
+    Refused { status: HttpStatus, reason: String },
     /// A plain GET (no upgrade asked for) was answered with the landing page.
     ServedPage,
     /// The client broke the protocol; we sent this error's close code and reason.

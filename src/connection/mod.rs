@@ -30,7 +30,9 @@ pub use small_echo::Run;
 use crate::config::Config;
 use crate::error::ProtocolError;
 use crate::frame::{CloseCode, Opcode};
-use crate::handshake::{Decision, Head, HeadBuffer, HttpReply, decide, write_switching_protocols};
+use crate::handshake::{
+    Decision, Head, HeadBuffer, HttpReply, HttpStatus, decide, write_switching_protocols,
+};
 
 /// Where the connection is in its life.
 enum Phase {
@@ -212,7 +214,7 @@ impl Connection {
         let upgraded = match head.feed(input, config.max_header_bytes) {
             Head::Incomplete => return,
             Head::TooLarge => Err(HttpReply::error(
-                431,
+                HttpStatus::RequestHeaderFieldsTooLarge,
                 format!("request head exceeds {} bytes\n", config.max_header_bytes),
             )),
             Head::Complete { head, rest } => match decide(head, config) {
@@ -409,7 +411,7 @@ impl Connection {
 
     /// Answers the handshake with an HTTP error before reading it (e.g. 503 when the
     /// server is full).
-    pub fn reject(&mut self, status: u16, body: &str, now: Instant, out: &mut Vec<u8>) {
+    pub fn reject(&mut self, status: HttpStatus, body: &str, now: Instant, out: &mut Vec<u8>) {
         if matches!(self.phase, Phase::Handshake(_)) {
             self.refuse(HttpReply::error(status, body), now, out);
         }
@@ -441,7 +443,7 @@ impl Connection {
     fn refuse(&mut self, reply: HttpReply, now: Instant, out: &mut Vec<u8>) {
         reply.write_to(out);
         // The one reply that is no error is the landing page (whose body is no reason).
-        let event = if reply.status < 400 {
+        let event = if !reply.status.is_error() {
             Event::ServedPage
         } else {
             Event::Refused {

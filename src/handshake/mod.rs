@@ -5,11 +5,13 @@ mod accept;
 mod page;
 mod request;
 mod response;
+mod status;
 mod subprotocol;
 
 pub use accept::{accept_value, is_valid_key};
 pub use request::{Decision, decide};
 pub use response::{HttpReply, write_switching_protocols};
+pub use status::HttpStatus;
 pub use subprotocol::is_token;
 
 /// The request head collected so far; dropped once the handshake is decided.

@@ -1,6 +1,7 @@
 //! The small page a plain GET (no upgrade) receives: what this server is and how to
 //! connect, with a working in-browser client.
 
+use super::HttpStatus;
 use super::response::HttpReply;
 
 const PAGE: &str = include_str!("page.html");
@@ -8,6 +9,6 @@ const PAGE: &str = include_str!("page.html");
 pub fn landing_page() -> HttpReply {
     HttpReply {
         content_type: "text/html; charset=utf-8",
-        ..HttpReply::error(200, PAGE)
+        ..HttpReply::error(HttpStatus::Ok, PAGE)
     }
 }

@@ -2,6 +2,7 @@
 //! Opening Handshake"): either the upgrade is accepted or the client is told, in an
 //! HTTP status and a one-line body, what its request got wrong.
 
+use super::HttpStatus;
 use super::accept::{accept_value, is_valid_key};
 use super::page::landing_page;
 use super::response::HttpReply;
@@ -35,7 +36,7 @@ pub fn decide(head: &[u8], config: &Config) -> Decision {
         Ok(httparse::Status::Partial) => return bad("incomplete HTTP request head"),
         Err(httparse::Error::TooManyHeaders) => {
             return Decision::Reply(HttpReply::error(
-                431,
+                HttpStatus::RequestHeaderFieldsTooLarge,
                 format!("more than {MAX_HEADERS} header fields\n"),
             ));
         }
@@ -47,7 +48,10 @@ pub fn decide(head: &[u8], config: &Config) -> Decision {
 fn judge(req: &httparse::Request<'_, '_>, config: &Config) -> Decision {
     // §4.2.1 item 1: "An HTTP/1.1 or higher GET request".
     if req.method != Some("GET") {
-        let mut reply = HttpReply::error(405, "a WebSocket handshake must use the GET method\n");
+        let mut reply = HttpReply::error(
+            HttpStatus::MethodNotAllowed,
+            "a WebSocket handshake must use the GET method\n",
+        );
         reply.extra_headers = "Allow: GET\r\n";
         return Decision::Reply(reply);
     }
@@ -113,7 +117,7 @@ fn judge(req: &httparse::Request<'_, '_>, config: &Config) -> Decision {
                 format!("\"{}\"", String::from_utf8_lossy(v))
             });
             let mut reply = HttpReply::error(
-                426,
+                HttpStatus::UpgradeRequired,
                 format!("Sec-WebSocket-Version must be 13 (got {got})\n"),
             );
             // RFC 9110 §15.5.22: a 426 "MUST send an Upgrade header field", and §7.8: a
@@ -174,7 +178,7 @@ fn check_target(target: &str) -> Result<(), &'static str> {
 fn bad(why: impl Into<String>) -> Decision {
     let mut body = why.into();
     body.push('\n');
-    Decision::Reply(HttpReply::error(400, body))
+    Decision::Reply(HttpReply::error(HttpStatus::BadRequest, body))
 }
 
 /// Whether a comma-separated header value holds `token` (ASCII case-insensitive).
@@ -225,7 +229,7 @@ mod tests {
             },
         ) {
             Decision::Upgrade { .. } => 101,
-            Decision::Reply(r) => r.status,
+            Decision::Reply(r) => r.status.code(),
         }
     }
 

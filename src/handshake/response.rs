@@ -2,11 +2,13 @@
 
 use std::io::Write;
 
+use super::HttpStatus;
+
 /// A refused or non-WebSocket request: status, a short text body saying why, and any
 /// extra header lines (each ending in CRLF).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HttpReply {
-    pub status: u16,
+    pub status: HttpStatus,
     /// The Connection header's value: "close", with "Upgrade" added when the extra
     /// headers name an Upgrade (RFC 9110 §7.8).
     pub connection: &'static str,
@@ -16,7 +18,7 @@ pub struct HttpReply {
 }
 
 impl HttpReply {
-    pub fn error(status: u16, body: impl Into<String>) -> Self {
+    pub fn error(status: HttpStatus, body: impl Into<String>) -> Self {
         HttpReply {
             status,
             connection: "close",
@@ -31,8 +33,8 @@ impl HttpReply {
         let _ = write!(
             out,
             "HTTP/1.1 {} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\nConnection: {}\r\nServer: wsecho\r\n{}\r\n{}",
-            self.status,
-            reason_phrase(self.status),
+            self.status.code(),
+            self.status.reason(),
             self.content_type,
             self.body.len(),
             self.connection,
@@ -64,18 +66,6 @@ pub fn write_switching_protocols(
     out.extend_from_slice(b"\r\n\r\n");
 }
 
-fn reason_phrase(status: u16) -> &'static str {
-    match status {
-        200 => "OK",
-        400 => "Bad Request",
-        405 => "Method Not Allowed",
-        426 => "Upgrade Required",
-        431 => "Request Header Fields Too Large",
-        503 => "Service Unavailable",
-        _ => "Error",
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -83,7 +73,7 @@ mod tests {
     #[test]
     fn error_reply_has_length_and_body() {
         let mut out = Vec::new();
-        HttpReply::error(400, "missing Host header\n").write_to(&mut out);
+        HttpReply::error(HttpStatus::BadRequest, "missing Host header\n").write_to(&mut out);
         let text = String::from_utf8(out).unwrap();
         assert!(text.starts_with("HTTP/1.1 400 Bad Request\r\n"));
         assert!(text.contains("Content-Length: 20\r\n"));

@@ -16,6 +16,7 @@ use mio::{Interest, Registry, Token};
 use crate::config::Config;
 use crate::connection::{Connection, MAX_SEGMENTS, Output, Status};
 use crate::frame::CloseCode;
+use crate::handshake::HttpStatus;
 use crate::tls::TlsLayer;
 
 pub struct Client {
@@ -462,7 +463,7 @@ impl Client {
     }
 
     /// Answers the handshake with an HTTP error and closes.
-    pub fn reject(&mut self, status: u16, body: &str, now: Instant) {
+    pub fn reject(&mut self, status: HttpStatus, body: &str, now: Instant) {
         self.produce(|conn, out| conn.reject(status, body, now, out));
     }
 

@@ -11,6 +11,7 @@ use mio::net::TcpStream;
 use super::client::{Client, MAX_READS_PER_EVENT, Peer, Pending, ReadOutcome, Step, queue};
 use crate::config::Config;
 use crate::connection::{Output, Status};
+use crate::handshake::HttpStatus;
 use crate::tls::sniff::{FirstByte, classify};
 use crate::tls::{TlsLayer, TlsSetup, say_goodbye};
 
@@ -172,9 +173,13 @@ impl Client {
             (FirstByte::Cleartext, setup) => {
                 self.layered = false;
                 if std::mem::take(&mut self.full) {
-                    self.reject(503, &full_body(config.max_connections), now);
+                    self.reject(
+                        HttpStatus::ServiceUnavailable,
+                        &full_body(config.max_connections),
+                        now,
+                    );
                 } else if setup.is_some_and(|s| s.only) {
-                    self.reject(400, TLS_ONLY_BODY, now);
+                    self.reject(HttpStatus::BadRequest, TLS_ONLY_BODY, now);
                 }
                 // Cleartext from here on: its bytes belong in `buf`.
                 if tls_ready {
@@ -285,7 +290,12 @@ impl Client {
                 if std::mem::take(full) {
                     // The server was full at accept: now the 503 can be read.
                     let mut plain = Vec::new();
-                    conn.reject(503, &full_body(config.max_connections), now, &mut plain);
+                    conn.reject(
+                        HttpStatus::ServiceUnavailable,
+                        &full_body(config.max_connections),
+                        now,
+                        &mut plain,
+                    );
                     tls.encrypt(&plain);
                 }
             }

@@ -25,6 +25,7 @@ use signal_hook_mio::v1_0::Signals;
 use crate::config::Config;
 use crate::connection::{Connection, Counts, Event, Output};
 use crate::frame::CloseCode;
+use crate::handshake::HttpStatus;
 use crate::tls::TlsSetup;
 use client::{Client, Peer, ReadOutcome};
 use client_tls::{TlsBuffers, full_body};
@@ -271,7 +272,11 @@ impl Server {
         if full && self.tls.is_none() {
             // Without TLS the 503 can go at once; with it, it waits to know how to speak.
             client.full = false;
-            client.reject(503, &full_body(self.config.max_connections), now);
+            client.reject(
+                HttpStatus::ServiceUnavailable,
+                &full_body(self.config.max_connections),
+                now,
+            );
         }
         self.after_io(key);
     }

@@ -89,6 +89,7 @@ impl fmt::Display for Summary<'_> {
 mod tests {
     use super::*;
     use crate::error::ProtocolError;
+    use crate::handshake::HttpStatus;
 
     #[test]
     fn failures_are_counted_by_close_code() {
@@ -118,7 +119,7 @@ mod tests {
         let mut s = Stats::default();
         s.record(&Event::ServedPage);
         s.record(&Event::Refused {
-            status: 400,
+            status: HttpStatus::BadRequest,
             reason: String::new(),
         });
         s.record(&Event::ServedPage);
