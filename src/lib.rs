@@ -2,12 +2,16 @@
 //!
 //! Layout, from the wire up:
 //! - [`server`]: the thin mio driver — accept, read, write, timers. No protocol logic.
+//! - [`tls`]: `wss://`, rustls as an I/O-free layer between the socket and the upgrade.
 //! - [`connection`]: the I/O-free state machine of one connection, fed bytes and time.
 //! - [`handshake`]: the HTTP upgrade (RFC 6455 §4) and its answers.
 //! - [`frame`]: the frame format (§5): header, opcode, mask, close codes.
 //! - [`utf8`]: streaming UTF-8 validation for text, failing on the first bad byte.
 //! - [`deflate`]: permessage-deflate (RFC 7692) negotiation and codec.
 //! - [`error`]: every protocol violation, each with its close code and reason.
+
+#![deny(clippy::undocumented_unsafe_blocks)]
+#![deny(unsafe_op_in_unsafe_fn)]
 
 pub mod config;
 pub mod connection;

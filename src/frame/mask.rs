@@ -58,8 +58,8 @@ pub unsafe fn unmask_move(src: *const u8, dst: *mut u8, len: usize, mask_key: [u
     // with dst <= src, every other word is read before the word it becomes is written,
     // and no write reaches octets not yet read. Writing an octet twice writes it twice
     // with the same value.
-    // SAFETY (all blocks): every access is below `len` octets past `src` or `dst`, as
-    // the caller guarantees.
+    // SAFETY: every access is below `len` octets past `src` or `dst`, as the caller
+    // guarantees.
     unsafe {
         if len >= 16 {
             let tail = len - 16;
@@ -130,6 +130,7 @@ fn rotate_key(key64: u64, offset: usize) -> u64 {
 /// `p + at .. p + at + 8` must be readable.
 #[inline(always)]
 unsafe fn read64(p: *const u8, at: usize) -> u64 {
+    // SAFETY: the caller guarantees the 8 octets are readable; no alignment is assumed.
     unsafe { p.add(at).cast::<u64>().read_unaligned() }
 }
 
@@ -137,6 +138,7 @@ unsafe fn read64(p: *const u8, at: usize) -> u64 {
 /// `p + at .. p + at + 8` must be writable.
 #[inline(always)]
 unsafe fn write64(p: *mut u8, at: usize, word: u64) {
+    // SAFETY: the caller guarantees the 8 octets are writable; no alignment is assumed.
     unsafe { p.add(at).cast::<u64>().write_unaligned(word) }
 }
 
