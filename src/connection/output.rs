@@ -40,6 +40,20 @@ struct Splice {
     end: usize,
 }
 
+/// The input bytes a splice refers to. `splice` recorded it inside the input of the
+/// same call, so it is there unless the caller broke the rule above (handing another
+/// buffer): that is a bug of ours, reported, and nothing is sent for it.
+fn spliced<'a>(input: &'a [u8], s: &Splice) -> &'a [u8] {
+    match input.get(s.start..s.end) {
+        Some(piece) => piece,
+        None => {
+            debug_assert!(false, "splice {s:?} outside an input of {}", input.len());
+            log::error!("bug: output refers past its input; {s:?} not sent");
+            &[]
+        }
+    }
+}
+
 impl Output {
     pub fn with_capacity(bytes: usize) -> Self {
         Output {
@@ -156,7 +170,7 @@ impl Output {
             .flat_map(move |s| {
                 let owned = &self.bytes[from..s.at];
                 from = s.at;
-                [owned, input.get(s.start..s.end).unwrap_or_default()]
+                [owned, spliced(input, s)]
             })
             .chain(std::iter::once_with(move || {
                 let last = self.splices.last().map_or(0, |s| s.at);

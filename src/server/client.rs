@@ -330,7 +330,8 @@ impl Client {
             Err(e) if e.kind() == ErrorKind::Interrupted => 0,
             Err(e) => return Err(e),
         };
-        let rest = data.get(done..).unwrap_or_default();
+        // A write reports at most what it was given.
+        let rest = &data[done.min(data.len())..];
         let stream = &mut self.stream;
         let written = write_until_blocked(rest, |rest| stream.write(rest))?;
         if written < rest.len() {
