@@ -2,6 +2,29 @@
 
 use std::time::Duration;
 
+/// The defaults of the limits, in one place: the command line's defaults and
+/// [`Config::default`] are both these.
+pub mod defaults {
+    /// `--max-message-size` (and so `--max-frame-size`).
+    pub const MAX_MESSAGE_SIZE: u64 = 64 << 20;
+    /// `--max-header-size`.
+    pub const MAX_HEADER_BYTES: usize = 8 << 10;
+    /// `--handshake-timeout`, seconds.
+    pub const HANDSHAKE_TIMEOUT_SECS: f64 = 10.0;
+    /// `--close-timeout`, seconds.
+    pub const CLOSE_TIMEOUT_SECS: f64 = 3.0;
+    /// `--write-high-water`.
+    pub const WRITE_HIGH_WATER: usize = 64 << 10;
+    /// `--max-backpressure`.
+    pub const MAX_BACKPRESSURE: usize = 16 << 20;
+    /// `--ping-timeout`, seconds.
+    pub const PING_TIMEOUT_SECS: f64 = 10.0;
+    /// `--max-connections`, before it is fitted to the file-descriptor limit.
+    pub const MAX_CONNECTIONS: usize = 100_000;
+    /// `--deflate-level`.
+    pub const DEFLATE_LEVEL: u32 = 6;
+}
+
 /// Settings the protocol core enforces; built once from the command line.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -41,20 +64,20 @@ pub struct Config {
 impl Default for Config {
     fn default() -> Self {
         Config {
-            max_message_size: 64 << 20,
-            max_frame_size: 64 << 20,
-            max_header_bytes: 8 << 10,
-            handshake_timeout: Duration::from_secs(10),
-            close_timeout: Duration::from_secs(3),
-            write_high_water: 64 << 10,
-            max_backpressure: 16 << 20,
+            max_message_size: defaults::MAX_MESSAGE_SIZE,
+            max_frame_size: defaults::MAX_MESSAGE_SIZE,
+            max_header_bytes: defaults::MAX_HEADER_BYTES,
+            handshake_timeout: Duration::from_secs_f64(defaults::HANDSHAKE_TIMEOUT_SECS),
+            close_timeout: Duration::from_secs_f64(defaults::CLOSE_TIMEOUT_SECS),
+            write_high_water: defaults::WRITE_HIGH_WATER,
+            max_backpressure: defaults::MAX_BACKPRESSURE,
             idle_timeout: None,
             ping_interval: None,
-            ping_timeout: Duration::from_secs(10),
+            ping_timeout: Duration::from_secs_f64(defaults::PING_TIMEOUT_SECS),
             subprotocols: Vec::new(),
-            max_connections: 100_000,
+            max_connections: defaults::MAX_CONNECTIONS,
             deflate: Some(crate::deflate::DeflatePolicy::default()),
-            deflate_level: 6,
+            deflate_level: defaults::DEFLATE_LEVEL,
             deflate_min_size: 0,
         }
     }

@@ -6,8 +6,8 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
-use wsecho::config::Config;
-use wsecho::deflate::DeflatePolicy;
+use wsecho::config::{Config, defaults};
+use wsecho::deflate::{DeflatePolicy, MAX_WINDOW_BITS, MIN_USABLE_WINDOW_BITS};
 use wsecho::handshake::is_token;
 use wsecho::server::{backpressure_floor, fit_to_fd_limit};
 use wsecho::tls::TlsOptions;
@@ -30,7 +30,7 @@ struct Cli {
     port: u16,
 
     /// Largest message accepted, in bytes (after decompression); bigger ones are refused with close code 1009.
-    #[arg(long, default_value_t = 64 << 20, value_name = "BYTES")]
+    #[arg(long, default_value_t = defaults::MAX_MESSAGE_SIZE, value_name = "BYTES")]
     max_message_size: u64,
 
     /// Largest single frame payload accepted, in bytes; bigger frames are refused with 1009.
@@ -39,28 +39,28 @@ struct Cli {
     max_frame_size: Option<u64>,
 
     /// Largest HTTP upgrade request head, in bytes; bigger requests get 431.
-    #[arg(long, default_value_t = 8 << 10, value_name = "BYTES")]
+    #[arg(long, default_value_t = defaults::MAX_HEADER_BYTES, value_name = "BYTES")]
     max_header_size: usize,
 
     /// Seconds a client has to send its complete upgrade request before the connection is dropped.
-    #[arg(long, default_value_t = 10.0, value_name = "SECONDS")]
+    #[arg(long, default_value_t = defaults::HANDSHAKE_TIMEOUT_SECS, value_name = "SECONDS")]
     handshake_timeout: f64,
 
     /// Seconds the peer has to close TCP once the connection is closing: after our close
     /// frame (and FIN), after our reply to its close frame, or after an HTTP refusal. When
     /// wsecho started the close for its own reasons, the client's close frame also ends it.
-    #[arg(long, default_value_t = 3.0, value_name = "SECONDS")]
+    #[arg(long, default_value_t = defaults::CLOSE_TIMEOUT_SECS, value_name = "SECONDS")]
     close_timeout: f64,
 
     /// Pending output per connection, in bytes, past which wsecho stops reading from that
     /// client until it reads its echoes (backpressure). Small by default: the socket's
     /// send buffer is the queue, and reading ahead of it only costs memory and copies.
-    #[arg(long, default_value_t = 64 << 10, value_name = "BYTES")]
+    #[arg(long, default_value_t = defaults::WRITE_HIGH_WATER, value_name = "BYTES")]
     write_high_water: usize,
 
     /// Pending output per connection, in bytes, past which the client is closed with 1008
     /// (a safety net above --write-high-water for output one read can multiply).
-    #[arg(long, default_value_t = 16 << 20, value_name = "BYTES")]
+    #[arg(long, default_value_t = defaults::MAX_BACKPRESSURE, value_name = "BYTES")]
     max_backpressure: usize,
 
     /// Close (1001) a connection that sends nothing for this many seconds. Any frame
@@ -76,7 +76,7 @@ struct Cli {
 
     /// Drop a connection that sends nothing (nor takes echoes that waited for it) for this
     /// many seconds after a keepalive ping.
-    #[arg(long, default_value_t = 10.0, value_name = "SECONDS")]
+    #[arg(long, default_value_t = defaults::PING_TIMEOUT_SECS, value_name = "SECONDS")]
     ping_timeout: f64,
 
     /// A subprotocol wsecho speaks (repeat for more, in order of preference): the first
@@ -97,7 +97,7 @@ struct Cli {
     no_deflate: bool,
 
     /// Compression level for echoed compressed messages, 0 (none) to 9 (smallest).
-    #[arg(long, default_value_t = 6, value_parser = clap::value_parser!(u32).range(0..=9))]
+    #[arg(long, default_value_t = defaults::DEFLATE_LEVEL, value_parser = clap::value_parser!(u32).range(0..=9))]
     deflate_level: u32,
 
     /// Echoed messages shorter than this many bytes are sent uncompressed (at most 65536:
@@ -108,7 +108,8 @@ struct Cli {
 
     /// Largest LZ77 window (9–15) of wsecho's compressor: 15 costs ~371 KiB per
     /// compressing connection, 9 ~245 KiB.
-    #[arg(long, default_value_t = 15, value_parser = clap::value_parser!(u8).range(9..=15))]
+    #[arg(long, default_value_t = MAX_WINDOW_BITS,
+          value_parser = clap::value_parser!(u8).range(i64::from(MIN_USABLE_WINDOW_BITS)..=i64::from(MAX_WINDOW_BITS)))]
     deflate_max_window_bits: u8,
 
     /// Negotiate no context takeover both ways, so compression state is freed between
@@ -147,8 +148,6 @@ struct Cli {
 /// Largest `--deflate-min-size`: below it, a message's inflated bytes are held until it
 /// reaches the size, so the bound is per connection memory.
 const MAX_DEFLATE_MIN_SIZE: i64 = 64 << 10;
-
-const DEFAULT_MAX_CONNECTIONS: usize = 100_000;
 
 /// Longest time limit accepted: deadlines are instants, and an absurd limit would
 /// overflow one instead of meaning "never".
@@ -190,8 +189,10 @@ fn config_from(cli: &Cli) -> Result<Config, String> {
     if cli.max_backpressure < floor {
         return Err(format!(
             "--max-backpressure ({}) must be at least --write-high-water ({}) plus one \
-             read's echoes (257 KiB): {floor}",
-            cli.max_backpressure, cli.write_high_water
+             read's echoes ({} KiB): {floor}",
+            cli.max_backpressure,
+            cli.write_high_water,
+            backpressure_floor(0) >> 10
         ));
     }
     Ok(Config {
@@ -206,7 +207,7 @@ fn config_from(cli: &Cli) -> Result<Config, String> {
         ping_interval: optional(cli.ping_interval, "ping-interval")?,
         ping_timeout: seconds(cli.ping_timeout, "ping-timeout")?,
         subprotocols: cli.subprotocols.clone(),
-        max_connections: cli.max_connections.unwrap_or(DEFAULT_MAX_CONNECTIONS),
+        max_connections: cli.max_connections.unwrap_or(defaults::MAX_CONNECTIONS),
         deflate,
         deflate_level: cli.deflate_level,
         deflate_min_size: cli.deflate_min_size as usize,

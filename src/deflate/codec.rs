@@ -33,6 +33,7 @@ use zlib_rs::{Inflate, InflateFlush, Status};
 
 use super::history::History;
 use super::offer::DeflateParams;
+use super::{MAX_WINDOW_BITS, MIN_USABLE_WINDOW_BITS as MIN_WINDOW_BITS};
 use crate::frame::CloseCode;
 
 /// The tail of an empty non-final stored block: a sync-flushed DEFLATE stream
@@ -52,9 +53,6 @@ pub const RECOMMENDED_SCRATCH_LEN: usize = 32 * 1024;
 
 /// The inflate scratch buffer must hold at least this many bytes.
 pub const MIN_SCRATCH_LEN: usize = 1;
-
-const MIN_WINDOW_BITS: u8 = 9;
-const MAX_WINDOW_BITS: u8 = 15;
 
 /// Why [`Inflater::inflate_chunk`] / [`Inflater::finish_message`] stopped.
 #[derive(Debug, Clone, PartialEq, Eq)]

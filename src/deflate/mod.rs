@@ -17,6 +17,12 @@
 //!   error, handed back untouched in [`InflateError::Sink`].
 //! * [`CompressError`] (never seen in practice) → **1011**.
 
+/// Largest LZ77 window, as the base-2 logarithm of its size (RFC 7692 §7.1.2: 8 to 15).
+pub const MAX_WINDOW_BITS: u8 = 15;
+/// Smallest window zlib can compress or decompress a raw stream with: it refuses
+/// `windowBits = 8` for raw deflate, so wsecho never uses 8 and never asks a client to.
+pub const MIN_USABLE_WINDOW_BITS: u8 = 9;
+
 pub mod codec;
 mod history;
 #[cfg(test)]

@@ -34,11 +34,7 @@ const CLIENT_NO_CONTEXT_TAKEOVER: &[u8] = b"client_no_context_takeover";
 const SERVER_MAX_WINDOW_BITS: &[u8] = b"server_max_window_bits";
 const CLIENT_MAX_WINDOW_BITS: &[u8] = b"client_max_window_bits";
 
-/// Smallest window our zlib can compress or decompress a raw stream with.
-/// zlib (and flate2's API over zlib-rs) refuse `windowBits = 8` for raw
-/// deflate, so we never *use* 8 and never *ask* a client to use 8.
-const MIN_USABLE_WINDOW_BITS: u8 = 9;
-const MAX_WINDOW_BITS: u8 = 15;
+use super::{MAX_WINDOW_BITS, MIN_USABLE_WINDOW_BITS};
 
 /// What the server is willing to do. Out-of-range values are clamped to
 /// 9..=15 (never a panic).
