@@ -1,0 +1,97 @@
+//! The README's options table is a copy of facts that live in the command line: this
+//! checks the copy against `wsecho --help`, so neither can change without the other.
+
+use std::collections::BTreeMap;
+use std::process::Command;
+
+/// `--name` → the default `--help` shows (`None` for options without one).
+fn help_options() -> BTreeMap<String, Option<String>> {
+    let output = Command::new(env!("CARGO_BIN_EXE_wsecho"))
+        .arg("--help")
+        .output()
+        .expect("run wsecho --help");
+    assert!(output.status.success());
+    let help = String::from_utf8(output.stdout).expect("UTF-8 help");
+    let mut options = BTreeMap::new();
+    let mut current: Option<String> = None;
+    for line in help.lines() {
+        let trimmed = line.trim_start();
+        if trimmed.starts_with('-') && line.len() - trimmed.len() <= 6 {
+            let name = trimmed
+                .split([' ', ',', '='])
+                .find(|w| w.starts_with("--"))
+                .map(str::to_string);
+            if let Some(name) = &name {
+                options.insert(name.clone(), None);
+            }
+            current = name;
+        } else if let (Some(name), Some(rest)) = (&current, trimmed.strip_prefix("[default: ")) {
+            options.insert(name.clone(), Some(rest.trim_end_matches(']').to_string()));
+        }
+    }
+    options.remove("--help");
+    options.remove("--version");
+    options
+}
+
+/// `--name` → the README's default column, from the table under "## Options".
+fn readme_options() -> BTreeMap<String, String> {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
+        .expect("README.md");
+    let section = readme
+        .split("\n## Options\n")
+        .nth(1)
+        .and_then(|rest| rest.split("\n## ").next())
+        .expect("an Options section");
+    section
+        .lines()
+        .filter(|line| line.starts_with("| `--"))
+        .map(|line| {
+            let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+            let name = cells[1]
+                .trim_matches('`')
+                .split([' ', '`', ','])
+                .next()
+                .expect("an option name")
+                .to_string();
+            (name, cells[2].trim_matches('`').to_string())
+        })
+        .collect()
+}
+
+/// The README writes sizes for people: `64 KiB`, `16 MiB`.
+fn as_number(readme_default: &str) -> Option<String> {
+    let (n, unit) = readme_default
+        .split_once(' ')
+        .unwrap_or((readme_default, ""));
+    let n: u64 = n.parse().ok()?;
+    match unit {
+        "" => Some(n.to_string()),
+        "KiB" => Some((n << 10).to_string()),
+        "MiB" => Some((n << 20).to_string()),
+        _ => None,
+    }
+}
+
+#[test]
+fn the_readme_options_table_lists_every_option_with_its_default() {
+    let help = help_options();
+    let readme = readme_options();
+    let in_help: Vec<&String> = help.keys().collect();
+    let in_readme: Vec<&String> = readme.keys().collect();
+    assert_eq!(in_readme, in_help, "README options table and --help differ");
+    for (name, shown) in &readme {
+        match (&help[name], as_number(shown)) {
+            // A default the README writes as a number or a size: the same number.
+            (Some(default), Some(number)) => {
+                assert_eq!(&number, default, "{name}: README {shown:?}")
+            }
+            // A text default (an address): the same text.
+            (Some(default), None) if !shown.contains(' ') && !shown.is_empty() => {
+                assert_eq!(shown, default, "{name}")
+            }
+            // Prose ("= max message", "off", ...) or no default: nothing to compare.
+            _ => {}
+        }
+    }
+}
