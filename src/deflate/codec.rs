@@ -107,8 +107,8 @@ pub struct CompressError(&'static str);
 
 impl CompressError {
     /// The close code for this error: 1011.
-    pub fn close_code(&self) -> u16 {
-        1011
+    pub fn close_code(&self) -> CloseCode {
+        CloseCode::INTERNAL_ERROR
     }
 }
 
