@@ -6,6 +6,7 @@
 #   scripts/run-autobahn.sh --update-expected    # rewrite autobahn/expected-results.json
 #   scripts/run-autobahn.sh --allow-failing '12.*,13.*' -- --no-deflate
 #       # extra args for wsecho after --; these cases may fail (no deflate)
+#   scripts/run-autobahn.sh --tls                # over wss:// (self-signed), same baseline
 #
 # Builds target/release/wsecho, sets up the testsuite venv, starts wsecho on a
 # free loopback port, runs wstest, stops the server and runs
@@ -29,13 +30,14 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
-usage() { sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; }
 die() { printf 'run-autobahn: ERROR: %s\n' "$*" >&2; exit 2; }
 log() { printf 'run-autobahn: %s\n' "$*"; }
 
 CASES="*"
 ALLOW_FAILING=""
 UPDATE=0
+TLS=0
 SERVER_ARGS=()
 while (($#)); do
   case "$1" in
@@ -44,6 +46,7 @@ while (($#)); do
     --allow-failing) (($# >= 2)) || die "--allow-failing needs a value"; ALLOW_FAILING="$2"; shift 2 ;;
     --allow-failing=*) ALLOW_FAILING="${1#--allow-failing=}"; shift ;;
     --update-expected) UPDATE=1; shift ;;
+    --tls) TLS=1; shift ;;
     -h | --help) usage; exit 0 ;;
     --) shift; SERVER_ARGS=("$@"); break ;;
     *) usage >&2; die "unknown argument: $1" ;;
@@ -114,6 +117,8 @@ if [[ -n "${WSECHO_AUTOBAHN_SERVER_CMD:-}" ]]; then
   bash -c "exec $WSECHO_AUTOBAHN_SERVER_CMD" >"$SERVER_LOG" 2>&1 9>&- &
 else
   SERVER_CMD=(target/release/wsecho --host 127.0.0.1 --port "$PORT" "${SERVER_ARGS[@]}")
+  # wstest does not verify the certificate when the spec names no hostname.
+  ((TLS)) && SERVER_CMD+=(--tls-self-signed)
   log "server: ${SERVER_CMD[*]}"
   "${SERVER_CMD[@]}" >"$SERVER_LOG" 2>&1 9>&- &
 fi
@@ -138,19 +143,21 @@ done
 log "server listening on 127.0.0.1:$PORT (pid $SERVER_PID, log $SERVER_LOG)"
 
 # 4. The spec: config/fuzzingclient.json with this run's port, outdir and cases.
-python3 - "$ROOT/config/fuzzingclient.json" "$SPEC" "$PORT" "$OUTDIR" "$CASES" <<'PY'
+SCHEME=ws
+((TLS)) && SCHEME=wss
+python3 - "$ROOT/config/fuzzingclient.json" "$SPEC" "$PORT" "$OUTDIR" "$CASES" "$SCHEME" <<'PY'
 import json, sys
-template, out, port, outdir, cases = sys.argv[1:]
+template, out, port, outdir, cases, scheme = sys.argv[1:]
 spec = json.load(open(template))
 assert len(spec["servers"]) == 1, "the template must name exactly one server"
-spec["servers"][0]["url"] = "ws://127.0.0.1:%s" % port
+spec["servers"][0]["url"] = "%s://127.0.0.1:%s" % (scheme, port)
 spec["outdir"] = outdir
 spec["cases"] = [c.strip() for c in cases.split(",") if c.strip()]
 json.dump(spec, open(out, "w"), indent=2)
 PY
 
 # 5. Run wstest (quiet: its output goes to a log; progress every minute).
-log "wstest -m fuzzingclient, cases '$CASES' (log $WSTEST_LOG)"
+log "wstest -m fuzzingclient over $SCHEME://, cases '$CASES' (log $WSTEST_LOG)"
 started=$SECONDS
 timeout "$RUN_TIMEOUT" "$WSTEST" -m fuzzingclient -s "$SPEC" >"$WSTEST_LOG" 2>&1 9>&- &
 WSTEST_PID=$!
