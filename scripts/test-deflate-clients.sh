@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # permessage-deflate against a real client library: Python's `websockets`
 # (pinned below, in a virtualenv at .venv-py/) runs tests/python/test_deflate.py
-# against a release wsecho on a free loopback port.
+# against a release wsecho on a free loopback port, then tests/python/test_tls.py
+# over wss:// against one started with --tls-self-signed, trusting the written
+# certificate.
 #
 #   scripts/test-deflate-clients.sh
 #
 # Creates or reuses the venv (needs python3 >= 3.10 with venv, and PyPI), builds
 # target/release/wsecho, starts it, runs the test, stops it. The last line is
-# the tally 'python-deflate: N passed, M failed'; exits non-zero on any failure.
+# the tallies 'python-deflate: N passed, M failed' and 'python-tls: ...';
+# exits non-zero on any failure.
 # Server logs: target/deflate-clients/.
 set -euo pipefail
 
@@ -50,12 +53,34 @@ if ! kill -0 "$WSECHO_PID" 2>/dev/null; then
   rc=1
 fi
 wsecho_stop
-log "done in $((SECONDS - START))s"
-# The tally last, for whoever reads only the last line.
-tally="$(grep '^python-deflate: ' "$LOGDIR/python.out" || true)"
-if [[ -z "$tally" ]]; then
-  tally="python-deflate: no tally (the test did not finish)"
+
+# 4. Over TLS: a server with a self-signed certificate, the client trusting it.
+wsecho_start "$LOGDIR/tls" --tls-self-signed --tls-write-cert "$LOGDIR/tls/cert.pem"
+log "wsecho (pid $WSECHO_PID) at $WSECHO_WSS_URL"
+WSECHO_WSS_URL="$WSECHO_WSS_URL" WSECHO_CERT="$LOGDIR/tls/cert.pem" WSECHO_PID="$WSECHO_PID" \
+  "$VENV/bin/python" tests/python/test_tls.py 2>&1 | tee "$LOGDIR/python-tls.out" || rc=$?
+# The last check sends SIGTERM: the server must have exited, and with 0.
+tls_rc=0
+for _ in $(seq 50); do kill -0 "$WSECHO_PID" 2>/dev/null || break; sleep 0.1; done
+if kill -0 "$WSECHO_PID" 2>/dev/null; then
+  log "FAIL: wsecho did not exit after SIGTERM"
   rc=1
+else
+  wait "$WSECHO_PID" || tls_rc=$?
+  ((tls_rc == 0)) || { log "FAIL: wsecho exited $tls_rc after SIGTERM"; rc=1; }
+  WSECHO_PID=""
 fi
-echo "$tally"
+wsecho_stop
+log "done in $((SECONDS - START))s"
+# The tallies last, for whoever reads only the last lines.
+for name in deflate tls; do
+  out="$LOGDIR/python.out"
+  [[ "$name" == tls ]] && out="$LOGDIR/python-tls.out"
+  tally="$(grep "^python-$name: " "$out" || true)"
+  if [[ -z "$tally" ]]; then
+    tally="python-$name: no tally (the test did not finish)"
+    rc=1
+  fi
+  echo "$tally"
+done
 exit "$rc"

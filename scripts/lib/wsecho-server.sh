@@ -4,6 +4,7 @@
 #
 #   source scripts/lib/wsecho-server.sh
 #   wsecho_start LOGDIR [wsecho args...]   # sets WSECHO_PID, WSECHO_PORT, WSECHO_URL
+#                                          # (and WSECHO_WSS_URL when TLS is on)
 #   wsecho_stop                            # idempotent; use it in an EXIT trap
 #
 # wsecho's stdout goes to LOGDIR/wsecho.out, its stderr (the log) to
@@ -13,6 +14,7 @@
 WSECHO_PID=""
 WSECHO_PORT=""
 WSECHO_URL=""
+WSECHO_WSS_URL=""
 
 wsecho_start() {
   local dir="$1"
@@ -37,7 +39,12 @@ wsecho_start() {
     wsecho_stop
     return 1
   fi
-  WSECHO_URL="${line##* }"
+  # 'wsecho listening on ws://ADDR', with TLS '... ws://ADDR and wss://ADDR (...)'.
+  local words
+  read -r -a words <<<"$line"
+  WSECHO_URL="${words[3]}"
+  WSECHO_WSS_URL=""
+  [[ "${words[5]:-}" == wss://* ]] && WSECHO_WSS_URL="${words[5]}/"
   WSECHO_PORT="${WSECHO_URL##*:}"
   WSECHO_PORT="${WSECHO_PORT%%/*}"
   [[ "$WSECHO_URL" == */ ]] || WSECHO_URL="$WSECHO_URL/"
