@@ -11,6 +11,8 @@
 # target/release/wsecho and runs it with RUST_LOG=wsecho=debug; besides the
 # page's verdict, the server log must show the connection open with
 # permessage-deflate on and closed by the client with 1000, and no failure.
+# Then the same over https:// and wss:// against wsecho --tls-self-signed, the
+# browser trusting exactly the written certificate (by its public key hash).
 # The last line is 'browser: PASS ...' or 'browser: FAIL ...'.
 # Logs: target/browser-test/.
 set -euo pipefail
@@ -52,43 +54,68 @@ fi
 command -v node >/dev/null || apt_install nodejs
 log "$("$CHROMIUM" --version 2>/dev/null || echo "$CHROMIUM"), node $(node --version)"
 
-# 2. The server, with debug logging.
+# 2-4. One page run: the server (with debug logging), the browser, then the
+# server's side of it. run_page NAME SCHEME [wsecho args...] sets VERDICT and
+# returns non-zero on failure.
 log "building target/release/wsecho"
 cargo build --release --bin wsecho --quiet
 # shellcheck source=scripts/lib/wsecho-server.sh
 source "$ROOT/scripts/lib/wsecho-server.sh"
 trap wsecho_stop EXIT
-RUST_LOG=wsecho=debug wsecho_start "$LOGDIR"
-PAGE="http://127.0.0.1:$WSECHO_PORT/?selftest"
-log "wsecho (pid $WSECHO_PID); opening $PAGE"
-
-# 3. The browser.
+run_page() {
+  local name="$1" scheme="$2"
+  shift 2
+  local dir="$LOGDIR/$name" rc=0 extra=""
+  RUST_LOG=wsecho=debug wsecho_start "$dir" "$@"
+  if [[ "$scheme" == https ]]; then
+    # Trust exactly wsecho's certificate: Chromium's flag takes the base64 SHA-256
+    # of its public key (SPKI).
+    local spki
+    spki="$(openssl x509 -in "$dir/cert.pem" -pubkey -noout | openssl pkey -pubin -outform der |
+      openssl dgst -sha256 -binary | base64)"
+    extra="--ignore-certificate-errors-spki-list=$spki"
+  fi
+  local page="$scheme://127.0.0.1:$WSECHO_PORT/?selftest"
+  log "$name: wsecho (pid $WSECHO_PID); opening $page"
+  CHROMIUM_EXTRA_ARGS="$extra" node tests/browser/selftest.mjs "$CHROMIUM" "$page" "$TIMEOUT" |
+    tee "$dir/browser.out" || rc=$?
+  VERDICT="$(grep '^browser: ' "$dir/browser.out" | tail -n 1 || true)"
+  [[ -n "$VERDICT" ]] || VERDICT="browser: FAIL no verdict from tests/browser/selftest.mjs"
+  # Give the server a moment to log the close.
+  sleep 0.3
+  kill -0 "$WSECHO_PID" 2>/dev/null || { rc=1; VERDICT="browser: FAIL wsecho died"; }
+  wsecho_stop
+  local problems=()
+  grep -q 'open (permessage-deflate on)' "$dir/wsecho.log" ||
+    problems+=("the server log has no 'open (permessage-deflate on)'")
+  grep -q 'open (permessage-deflate off)' "$dir/wsecho.log" &&
+    problems+=("a connection opened without permessage-deflate")
+  grep -q 'closed by client with 1000' "$dir/wsecho.log" ||
+    problems+=("the server log has no 'closed by client with 1000'")
+  grep -E -q ': failed: |: closing: ' "$dir/wsecho.log" &&
+    problems+=("the server failed or closed a connection: $(grep -E -m1 ': failed: |: closing: ' "$dir/wsecho.log")")
+  if [[ "$scheme" == https ]]; then
+    grep -q 'TLS handshake done' "$dir/wsecho.log" ||
+      problems+=("the server log shows no TLS handshake")
+  fi
+  if ((${#problems[@]})); then
+    for p in "${problems[@]}"; do log "$name: $p"; done
+    log "$name: server log: $dir/wsecho.log"
+    rc=1
+    [[ "$VERDICT" == "browser: PASS"* ]] && VERDICT="browser: FAIL ${problems[0]}"
+  fi
+  ((rc == 0)) || [[ "$VERDICT" == "browser: FAIL"* ]] || VERDICT="browser: FAIL (exit $rc) ${VERDICT#browser: }"
+  VERDICT="${VERDICT/browser: /browser: $name: }"
+  return "$rc"
+}
 rc=0
-node tests/browser/selftest.mjs "$CHROMIUM" "$PAGE" "$TIMEOUT" | tee "$LOGDIR/browser.out" || rc=$?
-verdict="$(grep '^browser: ' "$LOGDIR/browser.out" | tail -n 1 || true)"
-[[ -n "$verdict" ]] || verdict="browser: FAIL no verdict from tests/browser/selftest.mjs"
-
-# 4. The server's side of it. Give it a moment to log the close.
-sleep 0.3
-kill -0 "$WSECHO_PID" 2>/dev/null || { rc=1; verdict="browser: FAIL wsecho died"; }
-wsecho_stop
-problems=()
-grep -q 'open (permessage-deflate on)' "$LOGDIR/wsecho.log" ||
-  problems+=("the server log has no 'open (permessage-deflate on)'")
-grep -q 'open (permessage-deflate off)' "$LOGDIR/wsecho.log" &&
-  problems+=("a connection opened without permessage-deflate")
-grep -q 'closed by client with 1000' "$LOGDIR/wsecho.log" ||
-  problems+=("the server log has no 'closed by client with 1000'")
-grep -E -q ': failed: |: closing: ' "$LOGDIR/wsecho.log" &&
-  problems+=("the server failed or closed a connection: $(grep -E -m1 ': failed: |: closing: ' "$LOGDIR/wsecho.log")")
-if ((${#problems[@]})); then
-  for p in "${problems[@]}"; do log "$p"; done
-  log "server log: $LOGDIR/wsecho.log"
-  rc=1
-  [[ "$verdict" == "browser: PASS"* ]] && verdict="browser: FAIL ${problems[0]}"
-fi
-((rc == 0)) || [[ "$verdict" == "browser: FAIL"* ]] || verdict="browser: FAIL (exit $rc) ${verdict#browser: }"
-
+run_page http http || rc=1
+verdict_http="$VERDICT"
+run_page https https --tls-self-signed --tls-write-cert "$LOGDIR/https/cert.pem" || rc=1
+verdict_https="$VERDICT"
+verdict="browser: PASS"
+((rc == 0)) || verdict="browser: FAIL"
+verdict="$verdict (${verdict_http#browser: }; ${verdict_https#browser: })"
 log "done in $((SECONDS - START))s"
 echo "$verdict"
 exit "$rc"

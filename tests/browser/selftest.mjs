@@ -4,6 +4,9 @@
 //
 //   node tests/browser/selftest.mjs CHROMIUM URL [TIMEOUT_SECONDS]
 //
+// CHROMIUM_EXTRA_ARGS (space-separated) adds flags, e.g. the
+// --ignore-certificate-errors-spki-list that trusts wsecho's certificate.
+//
 // Prints the page's log and verdict; exits 0 on "PASS ...", 1 otherwise.
 // (--dump-dom is not enough: it dumps at load, before the WebSocket test ends,
 // and --virtual-time-budget fast-forwards the page's timers past its waits.)
@@ -35,6 +38,7 @@ const browser = spawn(
     "--disable-dev-shm-usage",
     `--user-data-dir=${profile}`,
     "--remote-debugging-pipe",
+    ...(process.env.CHROMIUM_EXTRA_ARGS ?? "").split(" ").filter(Boolean),
     "about:blank",
   ],
   // fd 3: our commands to Chromium; fd 4: its replies and events.
