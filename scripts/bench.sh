@@ -20,6 +20,10 @@ usage: scripts/bench.sh [options]
                      (default: all four; ratios are to the first of wsecho or the first listed)
   --only REGEX       only workloads whose id matches REGEX (grep -E)
   --out DIR          where results.txt and table.md go (default target/bench/DATE)
+  --tls              the wss:// table: every server over TLS (wsecho --tls-self-signed,
+                     tungstenite on tokio-rustls, raw = peer-raw --tls, rustls on mio),
+                     workloads pingpong 100x20B, bulk 1 and 16 MiB, idle, connect
+                     (default servers: wsecho tungstenite raw)
   --instructions     instead: user-space instructions per echoed message under
                      valgrind --tool=callgrind (default servers: wsecho raw)
   --no-build         use the release binaries already built
@@ -27,7 +31,7 @@ usage: scripts/bench.sh [options]
 EOF
 }
 
-RUNS=5 DURATION=2 WARMUP=0.5 QUICK=0 INSTRUCTIONS=0 BUILD=1 WSECHO_OK=1
+RUNS=5 DURATION=2 WARMUP=0.5 QUICK=0 INSTRUCTIONS=0 BUILD=1 WSECHO_OK=1 TLS=0
 SERVERS="" ONLY="" OUT=""
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -39,6 +43,7 @@ while [ $# -gt 0 ]; do
         --only) ONLY="$2"; shift ;;
         --out) OUT="$2"; shift ;;
         --instructions) INSTRUCTIONS=1 ;;
+        --tls) TLS=1 ;;
         --no-build) BUILD=0 ;;
         -h|--help) usage; exit 0 ;;
         *) echo "bench.sh: unknown option $1" >&2; usage >&2; exit 2 ;;
@@ -49,7 +54,9 @@ if [ "$QUICK" = 1 ]; then
     RUNS=1 DURATION=0.5 WARMUP=0.2
 fi
 if [ -z "$SERVERS" ]; then
-    if [ "$INSTRUCTIONS" = 1 ]; then SERVERS="wsecho raw"; else SERVERS="wsecho tungstenite fastwebsockets raw"; fi
+    if [ "$INSTRUCTIONS" = 1 ]; then SERVERS="wsecho raw"
+    elif [ "$TLS" = 1 ]; then SERVERS="wsecho tungstenite raw"
+    else SERVERS="wsecho tungstenite fastwebsockets raw"; fi
 fi
 OUT="${OUT:-target/bench/$(date +%Y%m%d-%H%M%S)}"
 mkdir -p "$OUT"
@@ -100,6 +107,9 @@ server_cmd() {
         wsecho) CMD=("$BIN/wsecho" --host 127.0.0.1 --port 0) ;;
         *) CMD=("$BIN/peer-$1" --host 127.0.0.1 --port 0) ;;
     esac
+    if [ "$TLS" = 1 ]; then
+        if [ "$1" = wsecho ]; then CMD+=(--tls-self-signed); else CMD+=(--tls); fi
+    fi
 }
 
 # start_server NAME [WRAPPER...]: starts NAME on a free port and waits for its listening
@@ -113,7 +123,9 @@ start_server() {
     (ulimit -n "$(ulimit -Hn)"; exec "$@" "${CMD[@]}" >"$out" 2>>"$err") &
     SERVER_PID=$!
     for _ in $(seq 400); do
-        SERVER_PORT=$(sed -n 's/.*listening on ws:\/\/.*:\([0-9][0-9]*\).*/\1/p' "$out" | head -n1)
+        # The first URL's port: 'listening on ws://ADDR' (wsecho with TLS adds
+        # ' and wss://ADDR (...)'; the peers with TLS print 'wss://ADDR').
+        SERVER_PORT=$(sed -n 's/.*listening on wss\{0,1\}:\/\/[^ ]*:\([0-9][0-9]*\).*/\1/p' "$out" | head -n1)
         [ -n "$SERVER_PORT" ] && return 0
         kill -0 "$SERVER_PID" 2>/dev/null || break
         sleep 0.05
@@ -136,6 +148,7 @@ trap stop_server EXIT
 raw_args() {
     RAW=()
     if [ "$1" = raw ]; then RAW=(--raw); fi
+    if [ "$TLS" = 1 ]; then RAW+=(--tls); fi
 }
 
 # --- instructions per message ----------------------------------------------------------
@@ -194,6 +207,15 @@ WORKLOADS=(
     "idle-10000|idle -c 10000 --concurrency 256"
     "connect-64|connect --concurrency 64"
 )
+if [ "$TLS" = 1 ]; then
+    WORKLOADS=(
+        "tls-pingpong-100x20B-bin|pingpong -c 100 -s 20 --kind binary"
+        "tls-bulk-1MiB-bin|bulk -c 1 -k 1 -s 1048576"
+        "tls-bulk-16MiB-bin-2inflight|bulk -c 1 -k 2 -s 16777216"
+        "tls-idle-10000|idle -c 10000 --concurrency 256"
+        "tls-connect-64|connect --concurrency 64"
+    )
+fi
 
 RESULTS="$OUT/results.txt"
 : >"$RESULTS"

@@ -32,6 +32,10 @@ pub struct Args {
     #[arg(long)]
     pub raw: bool,
 
+    /// Speak TLS (wss://): TLS 1.3, ALPN http/1.1, the server's certificate not verified.
+    #[arg(long)]
+    pub tls: bool,
+
     /// Connections (pingpong, bulk, rate, idle; idle defaults to 10000 when not given).
     #[arg(long, short)]
     pub conns: Option<usize>,

@@ -5,9 +5,11 @@
 use std::collections::VecDeque;
 use std::io::{self, Read, Write};
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Instant;
 
 use mio::net::TcpStream;
+use rustls::ClientConfig;
 
 use crate::Result;
 use crate::frame::{self, MAX_HEADER, OP_CLOSE, OP_CONTINUATION};
@@ -15,6 +17,7 @@ use crate::handshake::{self, ACCEPT_LEN};
 use crate::hist::Histogram;
 use crate::mask::{Rng, apply_mask};
 use crate::payload::Payload;
+use crate::tls::{Stream as Io, TlsIo};
 
 /// Settings every connection of a run shares.
 #[derive(Debug)]
@@ -24,6 +27,8 @@ pub struct Shared {
     pub host: String,
     /// Accept masked frames from the server: the raw peer echoes our masked frames byte for byte.
     pub raw: bool,
+    /// Speak TLS (wss://) with this configuration.
+    pub tls: Option<Arc<ClientConfig>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,7 +72,7 @@ pub struct Progress {
 
 pub struct Conn {
     id: usize,
-    stream: TcpStream,
+    io: Io,
     phase: Phase,
     accept: [u8; ACCEPT_LEN],
     rng: Rng,
@@ -97,12 +102,23 @@ pub struct Conn {
 
 impl Conn {
     /// Starts a non-blocking connect; the upgrade request goes out once it is writable.
-    pub fn connect(id: usize, addr: SocketAddr, buf_len: usize) -> Result<Conn> {
+    pub fn connect(
+        id: usize,
+        addr: SocketAddr,
+        buf_len: usize,
+        tls: Option<&Arc<ClientConfig>>,
+    ) -> Result<Conn> {
         let stream = TcpStream::connect(addr).map_err(|e| format!("connect to {addr}: {e}"))?;
+        let io = match tls {
+            None => Io::Plain(stream),
+            Some(config) => Io::Tls(Box::new(
+                TlsIo::client(stream, Arc::clone(config)).map_err(|e| format!("TLS: {e}"))?,
+            )),
+        };
         let buf_len = buf_len.max(4096);
         Ok(Conn {
             id,
-            stream,
+            io,
             phase: Phase::Connecting,
             accept: [0; ACCEPT_LEN],
             rng: Rng::new(id as u64 + 1),
@@ -126,7 +142,7 @@ impl Conn {
     }
 
     pub fn stream(&mut self) -> &mut TcpStream {
-        &mut self.stream
+        self.io.tcp()
     }
 
     pub fn is_open(&self) -> bool {
@@ -190,18 +206,20 @@ impl Conn {
     /// Whether the connect completed (and the request was queued); errors if it failed.
     fn finish_connect(&mut self, sh: &Shared) -> Result<bool> {
         if let Some(e) = self
-            .stream
+            .io
+            .tcp()
             .take_error()
             .map_err(|e| self.fail("connect", e))?
         {
             return Err(self.fail("connect", e));
         }
-        match self.stream.peer_addr() {
+        match self.io.tcp().peer_addr() {
             Ok(_) => {}
             Err(e) if e.kind() == io::ErrorKind::NotConnected => return Ok(false),
             Err(e) => return Err(self.fail("connect", e)),
         }
-        self.stream
+        self.io
+            .tcp()
             .set_nodelay(true)
             .map_err(|e| self.fail("set TCP_NODELAY", e))?;
         let key = handshake::new_key(&mut self.rng);
@@ -228,7 +246,7 @@ impl Conn {
     ) -> Result<()> {
         loop {
             let space = self.rbuf.len() - self.rend;
-            let n = match self.stream.read(&mut self.rbuf[self.rend..]) {
+            let n = match self.io.read(&mut self.rbuf[self.rend..]) {
                 Ok(0) if progress.closed => return Ok(()),
                 Ok(0) => {
                     return Err(format!(
@@ -260,7 +278,9 @@ impl Conn {
             self.parse(sh, now, hist, progress)?;
             // A short read means the kernel buffer was emptied: edge-triggered readiness will
             // fire again when more arrives, so the extra read that returns EAGAIN is skipped.
-            if n < space || progress.closed {
+            // Not over TLS: a short read of plaintext says nothing about the socket.
+            let drained = n < space && self.io.short_read_drains();
+            if drained || progress.closed {
                 return Ok(());
             }
         }
@@ -451,6 +471,10 @@ impl Conn {
         if self.phase == Phase::Connecting {
             return Ok(());
         }
+        if let Err(e) = self.io.send_pending() {
+            // Ciphertext the socket refused last time (handshake messages too).
+            return Err(self.fail("write", e));
+        }
         loop {
             if self.wstart == self.wend {
                 self.wstart = 0;
@@ -463,7 +487,7 @@ impl Conn {
                 }
             }
             let want = self.wend - self.wstart;
-            match self.stream.write(&self.wbuf[self.wstart..self.wend]) {
+            match self.io.write(&self.wbuf[self.wstart..self.wend]) {
                 Ok(n) => {
                     self.wstart += n;
                     // A short write means the socket buffer is full; the writable edge resumes us.

@@ -50,7 +50,12 @@ impl Driver {
             self.conns.len() - 1
         });
         self.opened += 1;
-        let mut conn = Conn::connect(self.opened, self.addr, self.buf_len)?;
+        let mut conn = Conn::connect(
+            self.opened,
+            self.addr,
+            self.buf_len,
+            self.shared.tls.as_ref(),
+        )?;
         // Edge-triggered both ways: one registration for the connection's whole life.
         self.poll
             .registry()

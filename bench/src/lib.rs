@@ -17,6 +17,7 @@ pub mod peer;
 pub mod procfs;
 pub mod report;
 pub mod table;
+pub mod tls;
 
 /// Every fallible step of the load generator ends the run with a message naming what broke;
 /// a benchmark that papers over a wrong echo would be measuring the wrong thing.

@@ -15,6 +15,10 @@ pub struct PeerArgs {
     /// TCP port to listen on; 0 picks a free port (the listening line prints it).
     #[arg(long, short, default_value_t = 0)]
     pub port: u16,
+
+    /// Serve wss:// only, with a certificate made at start (see `tls::server_config`).
+    #[arg(long)]
+    pub tls: bool,
 }
 
 impl PeerArgs {
@@ -26,10 +30,12 @@ impl PeerArgs {
 /// Largest message the peers accept, the same as wsecho's default, so 16 MiB messages fit.
 pub const MAX_MESSAGE: usize = 64 << 20;
 
-/// Announces readiness on stdout, flushed, as `NAME listening on ws://ADDR`.
-pub fn announce(name: &str, addr: SocketAddr) {
+/// Announces readiness on stdout, flushed, as `NAME listening on ws://ADDR` (`wss://`
+/// with `tls`).
+pub fn announce(name: &str, addr: SocketAddr, tls: bool) {
     use std::io::Write;
+    let scheme = if tls { "wss" } else { "ws" };
     let mut out = std::io::stdout().lock();
-    let _ = writeln!(out, "{name} listening on ws://{addr}");
+    let _ = writeln!(out, "{name} listening on {scheme}://{addr}");
     let _ = out.flush();
 }

@@ -16,12 +16,16 @@ use wsecho_bench::peer::{MAX_MESSAGE, PeerArgs, announce};
 
 fn main() -> std::io::Result<()> {
     let args = PeerArgs::parse();
+    if args.tls {
+        eprintln!("peer-fastwebsockets: --tls is not supported");
+        std::process::exit(2);
+    }
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_io()
         .build()?;
     rt.block_on(async {
         let listener = TcpListener::bind(args.addr()).await?;
-        announce("peer-fastwebsockets", listener.local_addr()?);
+        announce("peer-fastwebsockets", listener.local_addr()?, false);
         loop {
             let (stream, _) = listener.accept().await?;
             let _ = stream.set_nodelay(true);

@@ -2,22 +2,25 @@
 //! (a real 101 with the right accept key, so clients need no special handshake) and then
 //! echoes bytes as they come, with no framing at all: the same reads and writes a WebSocket
 //! server makes, minus the protocol work. The load generator runs with `--raw` against it,
-//! since its own masked frames come back still masked.
+//! since its own masked frames come back still masked. With `--tls` it is the limit for a
+//! `wss://` server: rustls on the same loop, the same reads and writes plus the crypto.
 
 use std::io::{self, Read, Write};
+use std::sync::Arc;
 
 use clap::Parser;
-use mio::net::{TcpListener, TcpStream};
+use mio::net::TcpListener;
 use mio::{Events, Interest, Poll, Token};
 use wsecho_bench::handshake::accept_for;
 use wsecho_bench::peer::{PeerArgs, announce};
+use wsecho_bench::tls::{Stream, TlsIo, server_config};
 
 const LISTENER: Token = Token(usize::MAX);
 /// Upgrade requests longer than this are refused, as a real server would.
 const MAX_HEAD: usize = 8 << 10;
 
 struct Conn {
-    stream: TcpStream,
+    stream: Stream,
     /// The upgrade request as it accumulates; empty once upgraded.
     head: Vec<u8>,
     upgraded: bool,
@@ -31,7 +34,8 @@ fn main() -> io::Result<()> {
     let mut poll = Poll::new()?;
     poll.registry()
         .register(&mut listener, LISTENER, Interest::READABLE)?;
-    announce("peer-raw", listener.local_addr()?);
+    announce("peer-raw", listener.local_addr()?, args.tls);
+    let tls = args.tls.then(server_config);
 
     let mut events = Events::with_capacity(1024);
     let mut conns: Vec<Option<Conn>> = Vec::new();
@@ -47,7 +51,7 @@ fn main() -> io::Result<()> {
         }
         for ev in events.iter() {
             if ev.token() == LISTENER {
-                accept_all(&listener, &poll, &mut conns, &mut free)?;
+                accept_all(&listener, &poll, &mut conns, &mut free, tls.as_ref())?;
                 continue;
             }
             let id = ev.token().0;
@@ -57,7 +61,7 @@ fn main() -> io::Result<()> {
             let alive = (!ev.is_writable() || drain(conn)) && pump(conn, &mut buf);
             if !alive {
                 let mut conn = conns[id].take().expect("present");
-                let _ = poll.registry().deregister(&mut conn.stream);
+                let _ = poll.registry().deregister(conn.stream.tcp());
                 free.push(id);
             }
         }
@@ -69,6 +73,7 @@ fn accept_all(
     poll: &Poll,
     conns: &mut Vec<Option<Conn>>,
     free: &mut Vec<usize>,
+    tls: Option<&Arc<rustls::ServerConfig>>,
 ) -> io::Result<()> {
     loop {
         let (mut stream, _) = match listener.accept() {
@@ -88,6 +93,10 @@ fn accept_all(
             Token(id),
             Interest::READABLE | Interest::WRITABLE,
         )?;
+        let stream = match tls {
+            None => Stream::Plain(stream),
+            Some(config) => Stream::Tls(Box::new(TlsIo::server(stream, config)?)),
+        };
         conns[id] = Some(Conn {
             stream,
             head: Vec::new(),
@@ -99,6 +108,9 @@ fn accept_all(
 
 /// Writes pending echo bytes; false if the connection failed.
 fn drain(conn: &mut Conn) -> bool {
+    if conn.stream.send_pending().is_err() {
+        return false;
+    }
     while !conn.pending.is_empty() {
         match conn.stream.write(&conn.pending) {
             Ok(n) => {
@@ -115,7 +127,7 @@ fn drain(conn: &mut Conn) -> bool {
 /// Reads and echoes until the socket is drained or the peer stops taking our writes;
 /// false once the connection is finished.
 fn pump(conn: &mut Conn, buf: &mut [u8]) -> bool {
-    while conn.pending.is_empty() {
+    while conn.pending.is_empty() && !conn.stream.has_pending() {
         let n = match conn.stream.read(buf) {
             Ok(0) => return false,
             Ok(n) => n,
@@ -130,7 +142,7 @@ fn pump(conn: &mut Conn, buf: &mut [u8]) -> bool {
             upgrade(conn, data)
         };
         // A short read emptied the socket; the next edge brings us back.
-        if !ok || n < buf.len() {
+        if !ok || (n < buf.len() && conn.stream.short_read_drains()) {
             return ok;
         }
     }

@@ -1,9 +1,11 @@
 //! `peer-tungstenite`: a WebSocket echo server on tokio-tungstenite and a current-thread
-//! tokio runtime (one thread, like wsecho).
+//! tokio runtime (one thread, like wsecho). With `--tls`, over tokio-rustls.
 
 use clap::Parser;
 use futures_util::{FutureExt, SinkExt, StreamExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpListener;
+use tokio_rustls::TlsAcceptor;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use wsecho_bench::peer::{MAX_MESSAGE, PeerArgs, announce};
 
@@ -14,16 +16,31 @@ fn main() -> std::io::Result<()> {
         .build()?;
     rt.block_on(async {
         let listener = TcpListener::bind(args.addr()).await?;
-        announce("peer-tungstenite", listener.local_addr()?);
+        announce("peer-tungstenite", listener.local_addr()?, args.tls);
+        let tls = args
+            .tls
+            .then(|| TlsAcceptor::from(wsecho_bench::tls::server_config()));
         loop {
             let (stream, _) = listener.accept().await?;
-            tokio::spawn(echo(stream));
+            let _ = stream.set_nodelay(true);
+            match &tls {
+                None => {
+                    tokio::spawn(echo(stream));
+                }
+                Some(acceptor) => {
+                    let accept = acceptor.accept(stream);
+                    tokio::spawn(async move {
+                        if let Ok(stream) = accept.await {
+                            echo(stream).await;
+                        }
+                    });
+                }
+            }
         }
     })
 }
 
-async fn echo(stream: TcpStream) {
-    let _ = stream.set_nodelay(true);
+async fn echo<S: AsyncRead + AsyncWrite + Unpin>(stream: S) {
     let config = WebSocketConfig::default()
         .max_message_size(Some(MAX_MESSAGE))
         .max_frame_size(Some(MAX_MESSAGE));

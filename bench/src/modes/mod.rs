@@ -39,6 +39,7 @@ fn driver(args: &Args, size: usize, in_flight: u64) -> Result<Driver> {
         payload: Payload::new(args.kind, size),
         host: addr.to_string(),
         raw: args.raw,
+        tls: args.tls.then(crate::tls::client_config),
     };
     let per_frame = size + crate::frame::MAX_HEADER;
     let buf_len = per_frame
