@@ -465,3 +465,23 @@ fn a_tls_client_that_does_not_read_is_paused_and_then_gets_every_echo() {
         .join()
         .expect("the push completes once the client reads");
 }
+
+#[test]
+fn keepalive_pings_and_the_idle_close_go_over_tls() {
+    let tls = TlsServer::start(&["--ping-interval", "0.2", "--idle-timeout", "0.6"]);
+    let mut stream = tls.open();
+    // Silence: a ping comes first, encrypted like everything else.
+    let ping = read_frame(&mut stream);
+    assert_eq!(ping.opcode, OP_PING, "{ping:?}");
+    // Answered, the connection is alive until the idle timeout closes it with 1001.
+    send(&mut stream, &[RawFrame::pong(&ping.payload)]);
+    let mut frame = read_frame(&mut stream);
+    while frame.opcode == OP_PING {
+        frame = read_frame(&mut stream);
+    }
+    let close = parse_close(frame);
+    assert_close(&close, &[1001], &["idle"]);
+    // Our reply completes the close: then close_notify and EOF.
+    reply_close(&mut stream, &close);
+    assert_clean_tls_end(&mut stream);
+}
