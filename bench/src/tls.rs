@@ -285,7 +285,11 @@ mod tests {
         let mut got = Vec::new();
         let mut buf = [0u8; 4096];
         while got.len() < want {
-            assert!(Instant::now() < deadline, "only {} of {want} bytes", got.len());
+            assert!(
+                Instant::now() < deadline,
+                "only {} of {want} bytes",
+                got.len()
+            );
             // The peer may have handshake messages or ciphertext waiting.
             peer.send_pending().expect("peer sends");
             let mut none = [0u8; 64];
