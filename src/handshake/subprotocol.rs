@@ -4,6 +4,8 @@
 //! when the answer names none. With `--subprotocol` names, the first of them (in the
 //! server's order) that the client offers is chosen, and none if it offers none of them.
 
+use super::token::is_token;
+
 /// The subprotocol to answer with, or a 400 reason naming what is wrong with the offer.
 /// `offers` are the values of every Sec-WebSocket-Protocol header line.
 pub fn select<'a>(
@@ -62,15 +64,6 @@ pub fn select<'a>(
             .iter()
             .find_map(|ours| offered.iter().copied().find(|name| name == ours)),
     })
-}
-
-/// An RFC 2616 §2.2 token: visible ASCII without separators, not empty.
-pub fn is_token(name: &str) -> bool {
-    const SEPARATORS: &[u8] = b"()<>@,;:\\\"/[]?={} \t";
-    !name.is_empty()
-        && name
-            .bytes()
-            .all(|b| (0x21..=0x7e).contains(&b) && !SEPARATORS.contains(&b))
 }
 
 #[cfg(test)]

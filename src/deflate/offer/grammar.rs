@@ -3,28 +3,7 @@
 
 use super::builder::{OfferBuilder, RawValue};
 use super::{EXTENSION_NAME, Offer};
-
-/// RFC 7230 §3.2.6 `tchar`.
-fn is_tchar(b: u8) -> bool {
-    b.is_ascii_alphanumeric()
-        || matches!(
-            b,
-            b'!' | b'#'
-                | b'$'
-                | b'%'
-                | b'&'
-                | b'\''
-                | b'*'
-                | b'+'
-                | b'-'
-                | b'.'
-                | b'^'
-                | b'_'
-                | b'`'
-                | b'|'
-                | b'~'
-        )
-}
+use crate::handshake::is_tchar;
 
 /// RFC 7230 §3.2.6 `qdtext` (obs-text included).
 fn is_qdtext(b: u8) -> bool {
