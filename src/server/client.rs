@@ -378,8 +378,8 @@ impl Client {
     /// (what else is queued is written in the same turn), so any of it taken now means the
     /// peer's TCP window opened: the peer is reading, which the keepalive counts.
     // Out of line: writable edges come only while output is pending, and inlined into the
-    // loop's per-event code this cost the small-echo path 16 instructions per message
-    // (callgrind, 303 -> 287).
+    // loop's per-event code it made the small-echo path slower (the README's instruction
+    // counts say by how much).
     #[inline(never)]
     pub fn on_writable(&mut self, now: Instant) -> io::Result<()> {
         let before = self.pending_out();
