@@ -11,13 +11,22 @@ pub enum ProtocolError {
     /// §5.1: "a server MUST close the connection upon receiving a frame that is not masked".
     UnmaskedFrame,
     /// §5.2: RSV bits set with no extension negotiated that defines them.
-    ReservedBits { rsv: u8 },
+    ReservedBits {
+        /// RSV1–RSV3 as the three low bits.
+        rsv: u8,
+    },
     /// §5.2: a reserved opcode.
-    ReservedOpcode { bits: u8 },
+    ReservedOpcode {
+        /// The opcode's four bits.
+        bits: u8,
+    },
     /// §5.5: "Control frames themselves MUST NOT be fragmented".
     FragmentedControlFrame,
     /// §5.5: "All control frames MUST have a payload length of 125 bytes or less".
-    ControlFrameTooLong { payload_len: u64 },
+    ControlFrameTooLong {
+        /// The length the header announced.
+        payload_len: u64,
+    },
     /// §5.2: "the most significant bit MUST be 0" in a 64-bit payload length.
     PayloadLengthTopBit,
     /// §5.2: "the minimal number of bytes MUST be used to encode the length".
@@ -31,15 +40,26 @@ pub enum ProtocolError {
     /// RFC 7692 §6.1: RSV1 on a control frame.
     Rsv1OnControlFrame,
     /// A frame payload larger than `--max-frame-size`.
-    FrameTooBig { payload_len: u64, max: u64 },
+    FrameTooBig {
+        /// The length the header announced.
+        payload_len: u64,
+        /// `--max-frame-size`.
+        max: u64,
+    },
     /// A message larger than `--max-message-size`.
-    MessageTooBig { max: u64 },
+    MessageTooBig {
+        /// `--max-message-size`.
+        max: u64,
+    },
     /// §8.1: a text message that is not valid UTF-8.
     InvalidUtf8,
     /// §5.5.1: a close payload of exactly one byte cannot hold a status code.
     CloseOneByte,
     /// §7.4: a close code no endpoint may send.
-    InvalidCloseCode { code: u16 },
+    InvalidCloseCode {
+        /// The code as received.
+        code: u16,
+    },
     /// §5.5.1: the close reason "is not guaranteed to be human readable" but MUST be UTF-8.
     InvalidCloseReason,
     /// RFC 7692 §6.2: compressed data that does not inflate.
@@ -49,7 +69,10 @@ pub enum ProtocolError {
     /// Compressed input whose echo, recompressed with the window the client allowed us,
     /// would queue more than `--max-backpressure` bytes from one read (1008): data built
     /// to inflate far more than it recompresses.
-    EchoTooLarge { max: usize },
+    EchoTooLarge {
+        /// `--max-backpressure`.
+        max: usize,
+    },
 }
 
 impl ProtocolError {

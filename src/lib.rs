@@ -12,6 +12,8 @@
 
 #![deny(clippy::undocumented_unsafe_blocks)]
 #![deny(unsafe_op_in_unsafe_fn)]
+#![deny(unreachable_pub)]
+#![deny(missing_docs)]
 
 pub mod config;
 pub mod connection;

@@ -13,7 +13,7 @@ use crate::frame::Opcode;
 use crate::frame::header::{MAX_CLIENT_HEADER_LEN, parse_client_header};
 
 #[derive(Default)]
-pub struct CloseWait {
+pub(super) struct CloseWait {
     /// The front of a header that straddles reads.
     header: [u8; MAX_CLIENT_HEADER_LEN],
     header_len: u8,
@@ -25,7 +25,7 @@ pub struct CloseWait {
 
 /// What the peer's bytes showed.
 #[derive(Debug, PartialEq, Eq)]
-pub enum Seen {
+pub(super) enum Seen {
     /// No close frame yet.
     Nothing,
     /// The peer's whole close frame (its payload is skipped, not parsed).
@@ -38,7 +38,7 @@ impl CloseWait {
     /// Starts where the receiver stopped, which may be inside a frame: `header_front` of
     /// a header that straddles reads, or `payload_rest` bytes of a payload still to come
     /// (a close for backpressure, say, lands wherever a read ended).
-    pub fn resume(header_front: &[u8], payload_rest: u64) -> Self {
+    pub(super) fn resume(header_front: &[u8], payload_rest: u64) -> Self {
         let mut wait = CloseWait {
             skip: payload_rest,
             ..CloseWait::default()
@@ -49,7 +49,7 @@ impl CloseWait {
         wait
     }
 
-    pub fn feed(&mut self, mut input: &[u8]) -> Seen {
+    pub(super) fn feed(&mut self, mut input: &[u8]) -> Seen {
         loop {
             let skipped = input
                 .len()

@@ -7,13 +7,13 @@ use crate::frame::{CloseCode, Opcode};
 
 /// The payload of a control frame that arrived split across reads. Boxed in the
 /// receiver only while such a frame is in flight, so idle connections do not carry it.
-pub struct ControlBuf {
+pub(super) struct ControlBuf {
     len: u8,
     bytes: [u8; 125],
 }
 
 impl ControlBuf {
-    pub fn new() -> Box<Self> {
+    pub(super) fn new() -> Box<Self> {
         Box::new(ControlBuf {
             len: 0,
             bytes: [0; 125],
@@ -21,20 +21,20 @@ impl ControlBuf {
     }
 
     /// Appends unmasked payload bytes; the header parser already capped the total at 125.
-    pub fn extend(&mut self, chunk: &[u8]) {
+    pub(super) fn extend(&mut self, chunk: &[u8]) {
         let start = usize::from(self.len);
         let end = (start + chunk.len()).min(self.bytes.len());
         self.bytes[start..end].copy_from_slice(&chunk[..end - start]);
         self.len = end as u8;
     }
 
-    pub fn as_slice(&self) -> &[u8] {
+    pub(super) fn as_slice(&self) -> &[u8] {
         &self.bytes[..usize::from(self.len)]
     }
 }
 
 /// What a whole control frame asks of the connection.
-pub enum ControlOutcome {
+pub(super) enum ControlOutcome {
     /// Keep going (a pong was queued, or a pong was ignored).
     Continue,
     /// The peer closed; our close reply is queued.
@@ -42,7 +42,7 @@ pub enum ControlOutcome {
 }
 
 /// Handles one whole control frame with its unmasked payload.
-pub fn handle(
+pub(super) fn handle(
     opcode: Opcode,
     payload: &[u8],
     out: &mut Vec<u8>,
@@ -72,7 +72,7 @@ pub fn handle(
 }
 
 /// Checks a close payload: empty, or a valid code followed by a UTF-8 reason (§5.5.1).
-pub fn validate_close(payload: &[u8]) -> Result<Option<CloseCode>, ProtocolError> {
+pub(super) fn validate_close(payload: &[u8]) -> Result<Option<CloseCode>, ProtocolError> {
     match payload {
         [] => Ok(None),
         [_] => Err(ProtocolError::CloseOneByte),

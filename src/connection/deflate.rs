@@ -13,7 +13,7 @@ const ECHO_PIECE_LEN: usize = 64 << 10;
 /// Codec state of a connection that agreed permessage-deflate. The codecs and the
 /// scratch buffer are created on the first compressed message, so a connection that
 /// negotiates deflate but never uses it costs almost nothing.
-pub struct DeflateSession {
+pub(super) struct DeflateSession {
     params: DeflateParams,
     level: u32,
     /// Echoes smaller than this are sent uncompressed (RFC 7692 §6: "An endpoint MAY
@@ -36,13 +36,13 @@ struct Codecs {
 }
 
 /// A piece of echo ready to be framed.
-pub struct Echo<'a> {
+pub(super) struct Echo<'a> {
     pub compressed: bool,
     pub payload: &'a [u8],
 }
 
 impl DeflateSession {
-    pub fn new(params: DeflateParams, config: &Config) -> Self {
+    pub(super) fn new(params: DeflateParams, config: &Config) -> Self {
         DeflateSession {
             params,
             level: config.deflate_level,
@@ -54,7 +54,7 @@ impl DeflateSession {
     /// Inflates `chunk` (ending the message if `last`), passing every inflated piece to
     /// `judge` before inflating further, and feeding the echo: each time a piece of
     /// compressed echo passes `ECHO_PIECE_LEN` it goes to `emit` (a non-final frame).
-    pub fn inflate(
+    pub(super) fn inflate(
         &mut self,
         chunk: &[u8],
         last: bool,
@@ -132,7 +132,7 @@ impl DeflateSession {
 
     /// The echo bytes ready after [`DeflateSession::inflate`]: compressed bytes as they
     /// come, or the whole small message uncompressed at its end.
-    pub fn take_echo(&mut self, last: bool) -> Option<Echo<'_>> {
+    pub(super) fn take_echo(&mut self, last: bool) -> Option<Echo<'_>> {
         let codecs = self.codecs.as_deref_mut()?;
         if codecs.compressing {
             if last {
@@ -163,7 +163,7 @@ impl DeflateSession {
     /// After a message's echo is framed: with no context takeover agreed both ways
     /// nothing carries over to the next message, so the codecs are freed and an idle
     /// connection holds no compression memory.
-    pub fn end_message(&mut self) {
+    pub(super) fn end_message(&mut self) {
         if self.params.server_no_context_takeover && self.params.client_no_context_takeover {
             self.codecs = None;
         }

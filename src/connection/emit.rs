@@ -6,7 +6,7 @@ use crate::frame::{CloseCode, MAX_SERVER_HEADER_LEN, Opcode};
 
 /// Appends one unmasked frame with `payload`.
 #[inline]
-pub fn frame(out: &mut Vec<u8>, fin: bool, rsv1: bool, opcode: Opcode, payload: &[u8]) {
+pub(super) fn frame(out: &mut Vec<u8>, fin: bool, rsv1: bool, opcode: Opcode, payload: &[u8]) {
     out.reserve(MAX_SERVER_HEADER_LEN + payload.len());
     header(out, fin, rsv1, opcode, payload.len());
     out.extend_from_slice(payload);
@@ -15,7 +15,7 @@ pub fn frame(out: &mut Vec<u8>, fin: bool, rsv1: bool, opcode: Opcode, payload: 
 /// Appends the echo of an uncompressed data payload: its header is written, the payload
 /// itself is referenced in the input when it is large.
 #[inline]
-pub fn echo(out: &mut Output, fin: bool, opcode: Opcode, payload: &[u8]) {
+pub(super) fn echo(out: &mut Output, fin: bool, opcode: Opcode, payload: &[u8]) {
     header(out.bytes_mut(), fin, false, opcode, payload.len());
     out.payload(payload);
 }
@@ -33,7 +33,7 @@ fn header(out: &mut Vec<u8>, fin: bool, rsv1: bool, opcode: Opcode, payload_len:
 
 /// Appends a close frame with `code` and `reason` (the reason is cut to the 123 bytes a
 /// control frame leaves for it, at a character boundary).
-pub fn close(out: &mut Vec<u8>, code: CloseCode, reason: &str) {
+pub(super) fn close(out: &mut Vec<u8>, code: CloseCode, reason: &str) {
     let mut end = reason.len().min(123);
     while !reason.is_char_boundary(end) {
         end -= 1;

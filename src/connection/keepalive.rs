@@ -16,14 +16,14 @@ use std::time::Instant;
 
 use crate::config::Config;
 
-pub struct Keepalive {
+pub(super) struct Keepalive {
     last_activity: Instant,
     /// When our unanswered keepalive ping went out.
     ping_sent: Option<Instant>,
 }
 
 /// What a passed deadline calls for.
-pub enum Action {
+pub(super) enum Action {
     /// Input arrived since: nothing is due yet.
     Wait,
     /// Quiet for a ping interval: send a ping.
@@ -36,11 +36,11 @@ pub enum Action {
 
 impl Keepalive {
     /// Whether the configuration asks for any of this.
-    pub fn wanted(config: &Config) -> bool {
+    pub(super) fn wanted(config: &Config) -> bool {
         config.idle_timeout.is_some() || config.ping_interval.is_some()
     }
 
-    pub fn new(now: Instant) -> Self {
+    pub(super) fn new(now: Instant) -> Self {
         Keepalive {
             last_activity: now,
             ping_sent: None,
@@ -51,13 +51,13 @@ impl Keepalive {
     /// the peer alive. Returns whether it answered our outstanding ping: the deadline then
     /// moves (see [`Keepalive::deadline`]).
     #[inline]
-    pub fn saw_activity(&mut self, now: Instant) -> bool {
+    pub(super) fn saw_activity(&mut self, now: Instant) -> bool {
         self.last_activity = now;
         self.ping_sent.take().is_some()
     }
 
     /// The next instant something may be due, if any limit is configured.
-    pub fn deadline(&self, config: &Config) -> Option<Instant> {
+    pub(super) fn deadline(&self, config: &Config) -> Option<Instant> {
         let idle = config.idle_timeout.map(|t| self.last_activity + t);
         let ping = match self.ping_sent {
             Some(sent) => Some(sent + config.ping_timeout),
@@ -66,7 +66,7 @@ impl Keepalive {
         [idle, ping].into_iter().flatten().min()
     }
 
-    pub fn on_deadline(&mut self, now: Instant, config: &Config) -> Action {
+    pub(super) fn on_deadline(&mut self, now: Instant, config: &Config) -> Action {
         if config
             .idle_timeout
             .is_some_and(|t| now >= self.last_activity + t)

@@ -15,7 +15,7 @@ use crate::frame::Opcode;
 use crate::utf8::Utf8Validator;
 
 #[derive(Debug)]
-pub struct Message {
+pub(super) struct Message {
     /// Text or Binary.
     opcode: Opcode,
     /// Payload bytes so far: wire bytes, or inflated bytes when compressed.
@@ -28,7 +28,7 @@ pub struct Message {
 }
 
 impl Message {
-    pub fn new(opcode: Opcode, compressed: bool) -> Self {
+    pub(super) fn new(opcode: Opcode, compressed: bool) -> Self {
         Message {
             opcode,
             len: 0,
@@ -40,7 +40,7 @@ impl Message {
 
     /// Handles the next unmasked `chunk` of an uncompressed message; `last` marks the
     /// end of the message's final frame.
-    pub fn on_plain_chunk(
+    pub(super) fn on_plain_chunk(
         &mut self,
         chunk: &[u8],
         last: bool,
@@ -64,7 +64,7 @@ impl Message {
     /// The echo may not take `out` past `max_echo` bytes: data built to inflate far more
     /// than it recompresses (with the small window a client may ask us to use) would
     /// otherwise turn one read into an unbounded amount of output.
-    pub fn on_compressed_chunk(
+    pub(super) fn on_compressed_chunk(
         &mut self,
         chunk: &[u8],
         last: bool,

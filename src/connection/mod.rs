@@ -81,6 +81,7 @@ pub struct Counts {
     pub bytes: u64,
 }
 
+/// One connection's protocol state machine: see the module documentation.
 pub struct Connection {
     config: Arc<Config>,
     phase: Phase,
@@ -336,6 +337,7 @@ impl Connection {
         matches!(self.phase, Phase::Open(_)) && self.events.is_none() && self.deadline == scheduled
     }
 
+    /// What the driver should do with the socket now.
     pub fn status(&self) -> Status {
         match self.phase {
             Phase::Handshake(_) | Phase::Open(_) => Status::Open,

@@ -10,7 +10,7 @@ use std::io::IoSlice;
 const MIN_SPLICE: usize = 1024;
 /// At most this many referenced chunks per input (more are copied): it bounds the
 /// driver's iovec array, which lives on the stack.
-pub const MAX_SPLICES: usize = 32;
+pub(super) const MAX_SPLICES: usize = 32;
 /// Enough `IoSlice`s for any output: each splice adds itself and the bytes after it.
 pub const MAX_SEGMENTS: usize = 2 * MAX_SPLICES + 1;
 
@@ -55,6 +55,7 @@ fn spliced<'a>(input: &'a [u8], s: &Splice) -> &'a [u8] {
 }
 
 impl Output {
+    /// An empty output with room for `bytes` of its own.
     pub fn with_capacity(bytes: usize) -> Self {
         Output {
             bytes: Vec::with_capacity(bytes),
@@ -69,6 +70,7 @@ impl Output {
         &mut self.bytes
     }
 
+    /// Empties it for the next input (keeping a bounded allocation).
     pub fn clear(&mut self) {
         self.bytes.clear();
         self.splices.clear();
@@ -79,6 +81,7 @@ impl Output {
         }
     }
 
+    /// Nothing to send.
     pub fn is_empty(&self) -> bool {
         self.bytes.is_empty() && self.splices.is_empty()
     }

@@ -17,7 +17,7 @@ use crate::frame::{CloseCode, FrameHeader, MAX_CLIENT_HEADER_LEN, Opcode};
 
 /// Why the receiver stopped.
 #[derive(Debug, PartialEq, Eq)]
-pub enum Stop {
+pub(super) enum Stop {
     /// The client broke a rule; nothing has been sent for it yet.
     Fail(ProtocolError),
     /// The client sent a valid close frame; our reply is queued.
@@ -49,7 +49,7 @@ struct Frame {
 }
 
 #[derive(Default)]
-pub struct Receiver {
+pub(super) struct Receiver {
     /// A header that arrived split across reads.
     header_buf: [u8; MAX_CLIENT_HEADER_LEN],
     header_len: u8,
@@ -67,7 +67,7 @@ pub struct Receiver {
 }
 
 impl Receiver {
-    pub fn new(deflate: Option<Box<DeflateSession>>, config: &Config) -> Self {
+    pub(super) fn new(deflate: Option<Box<DeflateSession>>, config: &Config) -> Self {
         Receiver {
             deflate,
             small_payload_limit: small_payload_limit(config),
@@ -80,7 +80,7 @@ impl Receiver {
     /// not looked at (RFC 6455 §5.5.1: after a Close, "the endpoint ... MUST NOT send
     /// any more data frames", and frames after it are not processed).
     #[inline(always)]
-    pub fn receive(
+    pub(super) fn receive(
         &mut self,
         input: &mut [u8],
         config: &Config,
@@ -150,7 +150,7 @@ impl Receiver {
     /// front of `input` is echoed in place (see [`small_echo`](super::small_echo)). The
     /// caller records the echoes and judges the frame the run stopped at.
     #[inline(always)]
-    pub fn echo_small_in_place(&mut self, input: &mut [u8]) -> Run {
+    pub(super) fn echo_small_in_place(&mut self, input: &mut [u8]) -> Run {
         if !self.between_frames() {
             return Run::default();
         }
@@ -425,13 +425,13 @@ impl Receiver {
         Ok(())
     }
 
-    pub fn counts(&self) -> Counts {
+    pub(super) fn counts(&self) -> Counts {
         self.counts
     }
 
     /// Where the client is in its stream of frames: the front of a header that straddles
     /// reads, and the payload bytes of the current frame still to come.
-    pub fn frame_position(&self) -> (&[u8], u64) {
+    pub(super) fn frame_position(&self) -> (&[u8], u64) {
         let rest = self
             .frame
             .as_ref()
@@ -439,7 +439,7 @@ impl Receiver {
         (&self.header_buf[..usize::from(self.header_len)], rest)
     }
 
-    pub fn has_deflate(&self) -> bool {
+    pub(super) fn has_deflate(&self) -> bool {
         self.deflate.is_some()
     }
 }

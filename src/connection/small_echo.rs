@@ -27,14 +27,16 @@ pub struct Run {
     pub taken: usize,
     /// `input[..echoed]` now holds the echoes, in order.
     pub echoed: usize,
+    /// Messages echoed (each small frame is a whole message).
     pub messages: u64,
+    /// Their payload bytes.
     pub payload_bytes: u64,
     /// The run stopped at a text frame whose payload is not UTF-8 (it is not taken).
     pub invalid_utf8: bool,
 }
 
 /// The largest payload [`echo_small_frames`] may take under `config`'s limits.
-pub fn small_payload_limit(config: &Config) -> u8 {
+pub(super) fn small_payload_limit(config: &Config) -> u8 {
     let limit = config.max_frame_size.min(config.max_message_size);
     limit.min(MAX_SMALL_PAYLOAD) as u8
 }
@@ -43,7 +45,7 @@ pub fn small_payload_limit(config: &Config) -> u8 {
 /// comment); frames whose payload exceeds `max_payload` (at most 125, see
 /// [`small_payload_limit`]) are left to the general path, which refuses them.
 #[inline(always)]
-pub fn echo_small_frames(input: &mut [u8], max_payload: u8) -> Run {
+pub(super) fn echo_small_frames(input: &mut [u8], max_payload: u8) -> Run {
     // One comparison per frame covers the size limits and the MASK bit: the length octet
     // XOR 0x80 is the payload length when MASK is set, and at least 128 when it is not.
     let max_len = usize::from(max_payload.min(MAX_SMALL_PAYLOAD as u8));

@@ -7,10 +7,10 @@
 //! discarded: the same window, with only the stable zlib-rs API.
 
 /// The largest DEFLATE window (15 bits).
-pub const WINDOW: usize = 1 << 15;
+pub(super) const WINDOW: usize = 1 << 15;
 
 /// A ring of the most recent inflated bytes, up to [`WINDOW`].
-pub struct History {
+pub(super) struct History {
     ring: Box<[u8]>,
     /// Where the next byte goes.
     next: usize,
@@ -19,7 +19,7 @@ pub struct History {
 }
 
 impl History {
-    pub fn new() -> Self {
+    pub(super) fn new() -> Self {
         History {
             ring: vec![0; WINDOW].into_boxed_slice(),
             next: 0,
@@ -28,7 +28,7 @@ impl History {
     }
 
     /// Records bytes the inflater produced.
-    pub fn push(&mut self, mut bytes: &[u8]) {
+    pub(super) fn push(&mut self, mut bytes: &[u8]) {
         if bytes.len() >= WINDOW {
             bytes = &bytes[bytes.len() - WINDOW..];
         }
@@ -41,7 +41,7 @@ impl History {
         self.len = (self.len + bytes.len()).min(WINDOW);
     }
 
-    pub fn clear(&mut self) {
+    pub(super) fn clear(&mut self) {
         self.next = 0;
         self.len = 0;
     }
@@ -49,7 +49,7 @@ impl History {
     /// A non-final stored DEFLATE block (RFC 1951 §3.2.4) holding the history, oldest
     /// byte first; empty when there is none. It starts on a byte boundary, as a fresh
     /// stream does.
-    pub fn stored_block(&self) -> Vec<u8> {
+    pub(super) fn stored_block(&self) -> Vec<u8> {
         if self.len == 0 {
             return Vec::new();
         }

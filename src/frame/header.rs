@@ -13,15 +13,20 @@ pub const MAX_SERVER_HEADER_LEN: usize = 10;
 /// A parsed client frame header.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FrameHeader {
+    /// The frame ends its message.
     pub fin: bool,
     /// RSV1, RSV2, RSV3 as the three low bits (RSV1 is 0b100).
     pub rsv: u8,
+    /// What the frame carries.
     pub opcode: Opcode,
+    /// The client's masking key (all frames from a client are masked, §5.3).
     pub mask_key: [u8; 4],
+    /// The payload length, in its minimal encoding (checked).
     pub payload_len: u64,
 }
 
 impl FrameHeader {
+    /// RSV1: a compressed message's first frame under permessage-deflate (RFC 7692).
     pub fn rsv1(&self) -> bool {
         self.rsv & 0b100 != 0
     }

@@ -4,11 +4,17 @@
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(u8)]
 pub enum Opcode {
+    /// Continues a fragmented message.
     Continuation = 0x0,
+    /// A text message (UTF-8).
     Text = 0x1,
+    /// A binary message.
     Binary = 0x2,
+    /// Close (§5.5.1).
     Close = 0x8,
+    /// Ping (§5.5.2).
     Ping = 0x9,
+    /// Pong (§5.5.3).
     Pong = 0xA,
 }
 

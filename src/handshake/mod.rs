@@ -30,7 +30,12 @@ pub enum Head<'a> {
     /// The head is longer than allowed (431).
     TooLarge,
     /// A whole head, and the bytes the client sent after it (pipelined frames).
-    Complete { head: &'a [u8], rest: &'a mut [u8] },
+    Complete {
+        /// The request head, blank line included.
+        head: &'a [u8],
+        /// What followed it in the same input.
+        rest: &'a mut [u8],
+    },
 }
 
 impl HeadBuffer {

@@ -6,7 +6,7 @@ use super::response::HttpReply;
 
 const PAGE: &str = include_str!("page.html");
 
-pub fn landing_page() -> HttpReply {
+pub(super) fn landing_page() -> HttpReply {
     HttpReply {
         content_type: "text/html; charset=utf-8",
         ..HttpReply::error(HttpStatus::Ok, PAGE)

@@ -19,8 +19,11 @@ pub enum Decision {
     /// Answer 101: the accept value, the subprotocol chosen and the permessage-deflate
     /// parameters agreed, if any.
     Upgrade {
+        /// `Sec-WebSocket-Accept` (§4.2.2 item 5.4).
         accept: [u8; 28],
+        /// The subprotocol chosen, if any.
         subprotocol: Option<String>,
+        /// The permessage-deflate parameters agreed, if any.
         deflate: Option<DeflateParams>,
     },
     /// Answer with this response and close the connection.

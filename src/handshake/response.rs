@@ -8,16 +8,21 @@ use super::HttpStatus;
 /// extra header lines (each ending in CRLF).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HttpReply {
+    /// The status.
     pub status: HttpStatus,
     /// The Connection header's value: "close", with "Upgrade" added when the extra
     /// headers name an Upgrade (RFC 9110 §7.8).
     pub connection: &'static str,
+    /// Header lines beyond the usual ones, each ending in CRLF.
     pub extra_headers: &'static str,
+    /// The body's media type.
     pub content_type: &'static str,
+    /// The body: a one-line reason, or the landing page.
     pub body: String,
 }
 
 impl HttpReply {
+    /// A plain-text reply with `status` and `body`, closing the connection.
     pub fn error(status: HttpStatus, body: impl Into<String>) -> Self {
         HttpReply {
             status,

@@ -8,7 +8,7 @@ use super::token::is_token;
 
 /// The subprotocol to answer with, or a 400 reason naming what is wrong with the offer.
 /// `offers` are the values of every Sec-WebSocket-Protocol header line.
-pub fn select<'a>(
+pub(super) fn select<'a>(
     offers: impl Iterator<Item = &'a [u8]>,
     accepted: &[String],
 ) -> Result<Option<&'a str>, String> {

@@ -19,7 +19,7 @@ use crate::frame::CloseCode;
 use crate::handshake::HttpStatus;
 use crate::tls::TlsLayer;
 
-pub struct Client {
+pub(super) struct Client {
     pub stream: TcpStream,
     pub conn: Connection,
     /// Bytes the socket has not taken yet; only while there are any.
@@ -97,7 +97,7 @@ pub(super) enum Step {
 }
 
 /// What reading found.
-pub enum ReadOutcome {
+pub(super) enum ReadOutcome {
     /// Keep the connection.
     Ok,
     /// A socket error: drop it.
@@ -107,7 +107,7 @@ pub enum ReadOutcome {
 }
 
 impl Client {
-    pub fn new(stream: TcpStream, conn: Connection) -> Self {
+    pub(super) fn new(stream: TcpStream, conn: Connection) -> Self {
         Client {
             stream,
             conn,
@@ -127,7 +127,7 @@ impl Client {
     /// A connection whose first byte will tell whether it speaks TLS (or, on a server
     /// without TLS, a TLS client that must be told where it is). `full`: the server was
     /// at its connection limit, so the client is to be refused with 503.
-    pub fn sniffing(stream: TcpStream, conn: Connection, full: bool) -> Self {
+    pub(super) fn sniffing(stream: TcpStream, conn: Connection, full: bool) -> Self {
         Client {
             layered: true,
             full,
@@ -137,14 +137,14 @@ impl Client {
 
     /// Nothing to flush, log, reschedule or resume: the common state after echoing.
     #[inline]
-    pub fn is_settled(&self) -> bool {
+    pub(super) fn is_settled(&self) -> bool {
         self.out.is_none()
             && !self.wants_writable
             && !self.read_paused
             && self.conn.is_settled(self.scheduled)
     }
 
-    pub fn pending_out(&self) -> usize {
+    pub(super) fn pending_out(&self) -> usize {
         self.out.as_ref().map_or(0, |p| p.bytes.len() - p.written)
     }
 
@@ -153,7 +153,7 @@ impl Client {
     /// `out` is the loop's output buffer: what the core produces for one read is written
     /// from it (and from `buf`, where large echoes stay) before the next read.
     #[inline]
-    pub fn read(
+    pub(super) fn read(
         &mut self,
         buf: &mut [u8],
         out: &mut Output,
@@ -381,7 +381,7 @@ impl Client {
     // loop's per-event code it made the small-echo path slower (the README's instruction
     // counts say by how much).
     #[inline(never)]
-    pub fn on_writable(&mut self, now: Instant) -> io::Result<()> {
+    pub(super) fn on_writable(&mut self, now: Instant) -> io::Result<()> {
         let before = self.pending_out();
         self.flush()?;
         if self.pending_out() < before {
@@ -393,7 +393,7 @@ impl Client {
     /// Writes pending output until done or the socket is full; half-closes once a
     /// closing connection has sent everything.
     #[inline]
-    pub fn flush(&mut self) -> io::Result<()> {
+    pub(super) fn flush(&mut self) -> io::Result<()> {
         // The usual case, kept cheap: nothing queued and no half-close due.
         if self.out.is_none() && (self.write_shut || self.conn.status() != Status::Closing) {
             return Ok(());
@@ -423,7 +423,7 @@ impl Client {
 
     /// Whether the socket should be closed now. A finishing one has written its last
     /// bytes; what the peer sent after its close is discarded first.
-    pub fn finished(&mut self, buf: &mut [u8]) -> bool {
+    pub(super) fn finished(&mut self, buf: &mut [u8]) -> bool {
         match self.conn.status() {
             Status::Done => true,
             Status::Finishing if self.pending_out() == 0 => {
@@ -459,17 +459,17 @@ impl Client {
         let _ = self.stream.shutdown(Shutdown::Write);
     }
 
-    pub fn handle_timeout(&mut self, now: Instant) {
+    pub(super) fn handle_timeout(&mut self, now: Instant) {
         self.produce(|conn, out| conn.handle_timeout(now, out));
     }
 
     /// Answers the handshake with an HTTP error and closes.
-    pub fn reject(&mut self, status: HttpStatus, body: &str, now: Instant) {
+    pub(super) fn reject(&mut self, status: HttpStatus, body: &str, now: Instant) {
         self.produce(|conn, out| conn.reject(status, body, now, out));
     }
 
     /// Starts a server-side close handshake.
-    pub fn close(&mut self, code: CloseCode, reason: &str, now: Instant) {
+    pub(super) fn close(&mut self, code: CloseCode, reason: &str, now: Instant) {
         self.produce(|conn, out| conn.close(code, reason, now, out));
     }
 
@@ -492,7 +492,7 @@ impl Client {
     }
 
     /// Registers WRITABLE only while output is pending.
-    pub fn update_interest(&mut self, registry: &Registry, token: Token) -> io::Result<()> {
+    pub(super) fn update_interest(&mut self, registry: &Registry, token: Token) -> io::Result<()> {
         let want = self.pending_out() > 0;
         if want != self.wants_writable {
             self.wants_writable = want;
@@ -508,7 +508,7 @@ impl Client {
 }
 
 /// The peer's address for log lines, looked up only when a line is written.
-pub struct Peer<'a>(pub &'a TcpStream);
+pub(super) struct Peer<'a>(pub &'a TcpStream);
 
 impl fmt::Display for Peer<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -16,16 +16,16 @@ use crate::tls::sniff::{FirstByte, classify};
 use crate::tls::{TlsLayer, TlsSetup, say_goodbye};
 
 /// The body of the 400 a cleartext client gets with `--tls-only`.
-pub const TLS_ONLY_BODY: &str =
+pub(super) const TLS_ONLY_BODY: &str =
     "this port speaks TLS only: connect with wss:// (or https:// for the page)\n";
 
 /// What the log says when a TLS client reaches a server without TLS.
-pub const TLS_ON_CLEARTEXT_PORT: &str =
+pub(super) const TLS_ON_CLEARTEXT_PORT: &str =
     "TLS handshake on a cleartext port: start wsecho with --tls-cert/--tls-self-signed";
 
 /// The loop's buffers for TLS connections, allocated only when TLS is configured.
 #[derive(Default)]
-pub struct TlsBuffers {
+pub(super) struct TlsBuffers {
     /// Ciphertext as read from the socket.
     pub cipher: Vec<u8>,
     /// The core's output made contiguous, to be encrypted in one go.
@@ -37,7 +37,7 @@ impl TlsBuffers {
     /// the system calls that a big buffer saves.
     const CIPHER_LEN: usize = 64 << 10;
 
-    pub fn new() -> Self {
+    pub(super) fn new() -> Self {
         TlsBuffers {
             cipher: vec![0; Self::CIPHER_LEN],
             flat: Vec::new(),
@@ -106,7 +106,7 @@ impl Client {
     /// [`Client::read`] for a layered connection: the first read tells TLS from
     /// cleartext; TLS connections then read through the TLS layer.
     #[inline(never)]
-    pub fn read_layered(
+    pub(super) fn read_layered(
         &mut self,
         buf: &mut [u8],
         tls_bufs: &mut TlsBuffers,

@@ -1,14 +1,14 @@
 //! A minimal slab: connections live in one vector, addressed by the mio token's index,
 //! with freed slots reused so tokens stay small and lookups are one index.
 
-pub struct Slab<T> {
+pub(super) struct Slab<T> {
     slots: Vec<Option<T>>,
     free: Vec<usize>,
     len: usize,
 }
 
 impl<T> Slab<T> {
-    pub fn new() -> Self {
+    pub(super) fn new() -> Self {
         Slab {
             slots: Vec::new(),
             free: Vec::new(),
@@ -16,7 +16,7 @@ impl<T> Slab<T> {
         }
     }
 
-    pub fn insert(&mut self, value: T) -> usize {
+    pub(super) fn insert(&mut self, value: T) -> usize {
         self.len += 1;
         match self.free.pop() {
             Some(i) => {
@@ -30,15 +30,15 @@ impl<T> Slab<T> {
         }
     }
 
-    pub fn get(&self, i: usize) -> Option<&T> {
+    pub(super) fn get(&self, i: usize) -> Option<&T> {
         self.slots.get(i).and_then(Option::as_ref)
     }
 
-    pub fn get_mut(&mut self, i: usize) -> Option<&mut T> {
+    pub(super) fn get_mut(&mut self, i: usize) -> Option<&mut T> {
         self.slots.get_mut(i).and_then(Option::as_mut)
     }
 
-    pub fn remove(&mut self, i: usize) -> Option<T> {
+    pub(super) fn remove(&mut self, i: usize) -> Option<T> {
         let value = self.slots.get_mut(i).and_then(Option::take);
         if value.is_some() {
             self.free.push(i);
@@ -47,16 +47,16 @@ impl<T> Slab<T> {
         value
     }
 
-    pub fn len(&self) -> usize {
+    pub(super) fn len(&self) -> usize {
         self.len
     }
 
-    pub fn is_empty(&self) -> bool {
+    pub(super) fn is_empty(&self) -> bool {
         self.len == 0
     }
 
     /// Indices of the occupied slots.
-    pub fn keys(&self) -> Vec<usize> {
+    pub(super) fn keys(&self) -> Vec<usize> {
         self.slots
             .iter()
             .enumerate()

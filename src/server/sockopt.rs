@@ -12,7 +12,7 @@ const DEFER_ACCEPT_SECS: libc::c_int = 5;
 /// Sets what accepted sockets should inherit. Returns whether they inherit TCP_NODELAY
 /// (Linux copies it from the listener), so the driver can skip a `setsockopt` per
 /// connection.
-pub fn tune_listener(listener: &TcpListener) -> bool {
+pub(super) fn tune_listener(listener: &TcpListener) -> bool {
     #[cfg(target_os = "linux")]
     {
         let fd = listener.as_raw_fd();

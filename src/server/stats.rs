@@ -7,7 +7,7 @@ use crate::connection::{Counts, Event};
 use crate::frame::CloseCode;
 
 #[derive(Default)]
-pub struct Stats {
+pub(super) struct Stats {
     pub accepted: u64,
     pub upgraded: u64,
     pub refused: u64,
@@ -23,7 +23,7 @@ pub struct Stats {
 }
 
 impl Stats {
-    pub fn record(&mut self, event: &Event) {
+    pub(super) fn record(&mut self, event: &Event) {
         match event {
             Event::Opened { .. } => self.upgraded += 1,
             Event::Refused { .. } => self.refused += 1,
@@ -36,13 +36,13 @@ impl Stats {
         }
     }
 
-    pub fn add_finished(&mut self, counts: Counts) {
+    pub(super) fn add_finished(&mut self, counts: Counts) {
         self.finished.messages += counts.messages;
         self.finished.bytes += counts.bytes;
     }
 
     /// A one-line summary, with the live connections' work added in.
-    pub fn summary(&self, open: usize, live: Counts) -> Summary<'_> {
+    pub(super) fn summary(&self, open: usize, live: Counts) -> Summary<'_> {
         Summary {
             stats: self,
             open,
@@ -51,7 +51,7 @@ impl Stats {
     }
 }
 
-pub struct Summary<'a> {
+pub(super) struct Summary<'a> {
     stats: &'a Stats,
     open: usize,
     live: Counts,

@@ -7,19 +7,22 @@ use std::collections::BinaryHeap;
 use std::time::Instant;
 
 #[derive(Default)]
-pub struct Timers {
+pub(super) struct Timers {
     heap: BinaryHeap<Reverse<(Instant, usize)>>,
 }
 
 impl Timers {
-    pub fn schedule(&mut self, at: Instant, key: usize) {
+    pub(super) fn schedule(&mut self, at: Instant, key: usize) {
         self.heap.push(Reverse((at, key)));
     }
 
     /// The earliest deadline that `is_current` still accepts; stale entries on top are
     /// dropped on the way, so a loop with no live deadline waits without a timeout (an
     /// armed kernel timer on every wait costs more than a heap pop, once).
-    pub fn next_current(&mut self, is_current: impl Fn(Instant, usize) -> bool) -> Option<Instant> {
+    pub(super) fn next_current(
+        &mut self,
+        is_current: impl Fn(Instant, usize) -> bool,
+    ) -> Option<Instant> {
         while let Some(&Reverse((at, key))) = self.heap.peek() {
             if is_current(at, key) {
                 return Some(at);
@@ -32,14 +35,14 @@ impl Timers {
     /// Drops every stale entry once they outnumber the live connections well: entries
     /// are otherwise only dropped when they reach the top, so churn under a long timeout
     /// would grow the heap with closed connections' deadlines.
-    pub fn compact(&mut self, live: usize, is_current: impl Fn(Instant, usize) -> bool) {
+    pub(super) fn compact(&mut self, live: usize, is_current: impl Fn(Instant, usize) -> bool) {
         if self.heap.len() > 2 * live + 1024 {
             self.heap.retain(|&Reverse((at, key))| is_current(at, key));
         }
     }
 
     /// Removes and returns one entry due at or before `now`.
-    pub fn pop_due(&mut self, now: Instant) -> Option<usize> {
+    pub(super) fn pop_due(&mut self, now: Instant) -> Option<usize> {
         match self.heap.peek() {
             Some(Reverse((at, _))) if *at <= now => self.heap.pop().map(|Reverse((_, key))| key),
             _ => None,
