@@ -197,41 +197,12 @@ impl Inflater {
     /// only the next message would end) does not; inflating it anyway echoes
     /// bytes the client never sent or garbles the next message: corrupt.
     ///
-    /// How: one zlib call with [`InflateFlush::Block`] (`Z_BLOCK`) on the
-    /// tail and a probe byte after it. With `Z_BLOCK` zlib returns as soon as
-    /// a block ends, before reading the next header; short of that it goes on
-    /// while it has input and output room, pulling input bytes only when it
-    /// needs their bits (zlib-rs' fast path, which reads ahead, wants 15
-    /// bytes of input; it gets 5). The tail is accepted iff the call succeeds
-    /// having read exactly the 4 tail bytes and not the probe, and produced
-    /// no output (so it had room left):
-    /// * Not reading the probe with input and room to spare means zlib
-    ///   stopped at the end of a block, reached on the tail's last byte:
-    ///   zlib's `data_type & 128` test after `Z_BLOCK` (zlib-rs does not
-    ///   expose `data_type`).
-    /// * No output: with a right payload everything in it is inflated
-    ///   already (zlib decodes a symbol as soon as its last bit is in, and
-    ///   [`inflate_chunk`](Self::inflate_chunk) drains the output) and the
-    ///   stored block's header read, so the tail only gives LEN = 0. Output
-    ///   would be made of the tail: a stored block cut exactly 4 bytes short
-    ///   does end on a boundary with the tail as its data, so `data_type`
-    ///   alone would pass `00 00 ff ff` on as message data.
-    ///
-    /// So the tail's 32 bits (16 zeros, then 16 ones) end a block on its
-    /// last byte and inflate to nothing (zlib stops at any earlier block
-    /// end). If that block's header is in the payload: a stored block that
-    /// takes no data from the tail and ends with it has LEN = 0 and the tail
-    /// as LEN/NLEN, the RFC's case; a Huffman block whose code tables are in the payload
-    /// has only its end-of-block code left, which ends within the tail's
-    /// first 15 bits, too early. If the tail completes its header (1 or 2
-    /// header bits in the payload, then zeros): a stored block needs the
-    /// probe for LEN/NLEN, a fixed one reads the end-of-block code from the
-    /// zeros first, too early, and a dynamic one cannot be (its last BTYPE
-    /// bit would be a 0). What remains is contrived: a dynamic block whose
-    /// code tables end in the tail, immediately followed by an end-of-block
-    /// code of one bits. It passes with no output from the tail, and up to 7
-    /// of the tail's one bits may be left for the next message's first
-    /// header (3 or more: BTYPE 11, refused then).
+    /// How: one zlib call with [`InflateFlush::Block`] (`Z_BLOCK`) on the tail and a
+    /// probe byte after it; the tail is accepted iff zlib stops having read exactly its
+    /// 4 bytes (a block ended on the last one) and produced nothing (the tail was the
+    /// LEN/NLEN of an empty stored block, not data). That this accepts the RFC's payloads
+    /// and never takes the tail as data nor stops mid-block is checked by
+    /// `tests::an_accepted_payload_inflates_as_a_reference_decoder_reads_it`.
     fn check_trailer<E>(&mut self, scratch: &mut [u8]) -> Result<(), InflateError<E>> {
         assert!(
             scratch.len() >= MIN_SCRATCH_LEN,

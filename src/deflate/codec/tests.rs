@@ -870,3 +870,86 @@ fn from_params() {
         assert_eq!(inflate(&mut i, &payload).unwrap(), msg);
     }
 }
+
+/// What a reference decoder (flate2's raw inflate, one call) makes of `payload` with the
+/// tail put back: its output if it took every byte without error, else `None`.
+fn reference_inflate(payload: &[u8]) -> Option<Vec<u8>> {
+    let mut input = payload.to_vec();
+    input.extend_from_slice(&TRAILER);
+    let mut d = flate2::Decompress::new(false);
+    let mut out = Vec::with_capacity(input.len() * 8 + 1024);
+    loop {
+        out.reserve(64 << 10);
+        let before_in = d.total_in();
+        let before_out = d.total_out();
+        let at = d.total_in() as usize;
+        d.decompress_vec(&input[at..], &mut out, flate2::FlushDecompress::Sync)
+            .ok()?;
+        if d.total_in() as usize == input.len() {
+            return Some(out);
+        }
+        if d.total_in() == before_in && d.total_out() == before_out {
+            return None;
+        }
+    }
+}
+
+/// The property `check_trailer` stands for (its doc argues it; this checks it): a
+/// payload built as RFC 7692 §7.2.1 says inflates to its message, and whatever prefix
+/// of it is accepted (the payload cut anywhere, or with its `00 00 ff ff` kept)
+/// inflates to exactly what a reference decoder makes of it with the tail put back (the
+/// tail is never taken as message data, whatever block it lands in) and leaves the
+/// inflater on a block boundary (the next message reads). A cut is a valid payload of a
+/// shorter message where it ends right after a stored block's header.
+#[test]
+fn an_accepted_payload_inflates_as_a_reference_decoder_reads_it() {
+    let mut seed = 1u64;
+    for &size in &[0usize, 1, 3, 40, 300, 5000] {
+        for level in [0, 1, 6, 9] {
+            for window in [9, 15] {
+                seed += 1;
+                let data = if seed.is_multiple_of(2) {
+                    text(size, seed)
+                } else {
+                    random_bytes(size, seed)
+                };
+                let mut d = Deflater::new(level, window, true);
+                let payload = compress(&mut d, &data, 700);
+                let fresh = || Inflater::new(15, true);
+                let case = format!("{size} B, level {level}, window {window}");
+                assert_eq!(
+                    inflate(&mut fresh(), &payload).ok(),
+                    Some(data.clone()),
+                    "{case}"
+                );
+                let mut kept = payload.clone();
+                kept.extend_from_slice(&TRAILER);
+                // A message that needs nothing of the window, to follow an accepted one.
+                let next_data = text(100, seed + 1000);
+                let next = compress(&mut Deflater::new(6, 15, true), &next_data, 700);
+                for cut in (0..payload.len()).map(|c| &payload[..c]).chain([&kept[..]]) {
+                    let mut takeover = Inflater::new(15, false);
+                    if let Ok(out) = inflate(&mut takeover, cut) {
+                        // Accepted, it ended on a block boundary: the next message reads.
+                        assert_eq!(
+                            inflate(&mut takeover, &next).ok().as_ref(),
+                            Some(&next_data),
+                            "{case}: after {} of {} bytes accepted, the next message garbled",
+                            cut.len(),
+                            payload.len()
+                        );
+                        assert!(data.starts_with(&out), "{case}: bytes not sent");
+                        assert_eq!(
+                            Some(&out),
+                            reference_inflate(cut).as_ref(),
+                            "{case}: {} of {} bytes accepted, inflated otherwise than a \
+                             reference decoder reads it",
+                            cut.len(),
+                            payload.len()
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
