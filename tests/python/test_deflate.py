@@ -308,11 +308,10 @@ def cases():
     return out
 
 
-def main():
-    print(f"websockets {websockets.__version__} against {URL}")
+def run_checks(work, tally):
+    """Runs (name, check) pairs, prints PASS/FAIL lines and the tally line
+    `TALLY: N passed, M failed`; returns the exit status."""
     passed = failed = 0
-    work = [(case[0], functools.partial(check_case, *case)) for case in cases()]
-    work.append(("4 concurrent clients", check_concurrent))
     for name, fn in work:
         start = time.monotonic()
         try:
@@ -325,8 +324,15 @@ def main():
             failed += 1
             print(f"FAIL {name}: {e!r}", flush=True)
             traceback.print_exc()
-    print(f"python-deflate: {passed} passed, {failed} failed")
+    print(f"{tally}: {passed} passed, {failed} failed")
     return 1 if failed else 0
+
+
+def main():
+    print(f"websockets {websockets.__version__} against {URL}")
+    work = [(case[0], functools.partial(check_case, *case)) for case in cases()]
+    work.append(("4 concurrent clients", check_concurrent))
+    return run_checks(work, "python-deflate")
 
 
 if __name__ == "__main__":

@@ -15,14 +15,12 @@ import os
 import signal
 import ssl
 import sys
-import time
-import traceback
 
 import websockets
 from websockets.sync.client import connect
 
 sys.path.insert(0, os.path.dirname(__file__))
-from test_deflate import KIB, MIB, Counts, echo_all  # noqa: E402
+from test_deflate import KIB, MIB, Counts, echo_all, run_checks  # noqa: E402
 
 URL = os.environ["WSECHO_WSS_URL"].replace("127.0.0.1", "localhost")
 CERT = os.environ["WSECHO_CERT"]
@@ -91,19 +89,7 @@ def main():
         ("client close", check_client_close),
         ("server SIGTERM", check_sigterm),  # last: the server exits
     ]
-    passed = failed = 0
-    for name, fn in work:
-        start = time.monotonic()
-        try:
-            detail = fn()
-            passed += 1
-            print(f"PASS {name} ({time.monotonic() - start:.2f}s): {detail}", flush=True)
-        except Exception as e:
-            failed += 1
-            print(f"FAIL {name}: {e!r}", flush=True)
-            traceback.print_exc()
-    print(f"python-tls: {passed} passed, {failed} failed")
-    return 1 if failed else 0
+    return run_checks(work, "python-tls")
 
 
 if __name__ == "__main__":
