@@ -107,20 +107,8 @@ fn session() -> impl Strategy<Value = Session> {
 
 /// A masked client frame.
 fn frame(fin: bool, rsv1: bool, opcode: u8, mask: [u8; 4], payload: &[u8]) -> Vec<u8> {
-    let mut v = vec![(u8::from(fin) << 7) | (u8::from(rsv1) << 6) | opcode];
-    let len = payload.len();
-    if len < 126 {
-        v.push(0x80 | len as u8);
-    } else if len <= 0xffff {
-        v.push(0x80 | 126);
-        v.extend_from_slice(&(len as u16).to_be_bytes());
-    } else {
-        v.push(0x80 | 127);
-        v.extend_from_slice(&(len as u64).to_be_bytes());
-    }
-    v.extend_from_slice(&mask);
-    v.extend(payload.iter().enumerate().map(|(i, b)| b ^ mask[i % 4]));
-    v
+    let rsv = if rsv1 { 0b100 } else { 0 };
+    wsecho_test_support::frames::client_frame(fin, rsv, opcode, mask, payload)
 }
 
 fn request(deflate: bool) -> Vec<u8> {

@@ -49,23 +49,8 @@ client_max_window_bits\r\n\r\n"
         .to_vec()
 }
 
-/// One masked client frame. `rsv` is the three RSV bits (RSV1 = 0b100).
-pub fn frame(fin: bool, rsv: u8, opcode: u8, key: [u8; 4], payload: &[u8]) -> Vec<u8> {
-    let mut v = vec![(u8::from(fin) << 7) | ((rsv & 0b111) << 4) | (opcode & 0x0f)];
-    let len = payload.len();
-    if len < 126 {
-        v.push(0x80 | len as u8);
-    } else if len <= 0xffff {
-        v.push(0x80 | 126);
-        v.extend_from_slice(&(len as u16).to_be_bytes());
-    } else {
-        v.push(0x80 | 127);
-        v.extend_from_slice(&(len as u64).to_be_bytes());
-    }
-    v.extend_from_slice(&key);
-    v.extend(payload.iter().enumerate().map(|(i, b)| b ^ key[i % 4]));
-    v
-}
+/// One masked client frame (the shared builder). `rsv` is the three RSV bits.
+pub use wsecho_test_support::frames::client_frame as frame;
 
 /// A frame with a fixed, non-trivial mask: enough for seeds.
 pub fn simple(fin: bool, opcode: u8, payload: &[u8]) -> Vec<u8> {

@@ -19,20 +19,7 @@ const MASK_KEY: [u8; 4] = [0x11, 0x22, 0x33, 0x44];
 
 /// A masked client frame.
 fn frame(fin: bool, opcode: u8, payload: &[u8]) -> Vec<u8> {
-    let mut v = vec![(u8::from(fin) << 7) | opcode];
-    let len = payload.len();
-    if len < 126 {
-        v.push(0x80 | len as u8);
-    } else if len <= 0xffff {
-        v.push(0x80 | 126);
-        v.extend_from_slice(&(len as u16).to_be_bytes());
-    } else {
-        v.push(0x80 | 127);
-        v.extend_from_slice(&(len as u64).to_be_bytes());
-    }
-    v.extend_from_slice(&MASK_KEY);
-    v.extend(payload.iter().enumerate().map(|(i, b)| b ^ MASK_KEY[i % 4]));
-    v
+    wsecho_test_support::frames::client_frame(fin, 0, opcode, MASK_KEY, payload)
 }
 
 /// Splits server output into (fin, opcode, payload) frames after the 101 response.
@@ -396,7 +383,9 @@ fn amplifying_message() -> (Vec<u8>, Vec<u8>) {
         "the client side compresses well"
     );
     // FIN, RSV1 (compressed), binary.
-    (frame(true, 0x40 | 0x2, &compressed), plain)
+    let rsv1 = 0b100;
+    let frame = wsecho_test_support::frames::client_frame(true, rsv1, 0x2, MASK_KEY, &compressed);
+    (frame, plain)
 }
 
 fn deflate_stream(message: &[u8]) -> Vec<u8> {

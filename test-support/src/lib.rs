@@ -1,0 +1,7 @@
+//! What wsecho's tests, fuzz targets and benchmarks need to speak RFC 6455 as a client
+//! does, written once. It does not depend on wsecho: a helper that shared the server's
+//! code could not catch the server's mistakes.
+
+#![deny(missing_docs)]
+
+pub mod frames;
