@@ -347,6 +347,27 @@ impl Connection {
         }
     }
 
+    /// Backpressure, for a client with `pending` bytes of our output that its socket has
+    /// not taken: whether the driver may read more from it. Past `--write-high-water`
+    /// reading pauses until the client reads its echoes; past `--max-backpressure` (a
+    /// safety net for output one read multiplied, inflated data say) the client is also
+    /// closed with 1008, its close frame appended to `out` (which may already hold the
+    /// pending bytes: only what this call adds is new).
+    pub fn may_read(&mut self, pending: usize, now: Instant, out: &mut Vec<u8>) -> bool {
+        if pending > self.config.max_backpressure {
+            let reason = format!("client is not reading: {pending} bytes of echoes pending");
+            self.close(CloseCode::POLICY_VIOLATION, &reason, now, out);
+        }
+        pending <= self.config.write_high_water
+    }
+
+    /// Whether a client whose reading paused may be read again, with `pending` bytes of
+    /// our output still waiting (see [`Connection::may_read`]).
+    #[inline]
+    pub fn may_resume(&self, pending: usize) -> bool {
+        pending <= self.config.write_high_water
+    }
+
     /// Closing after a close of our own (shutdown, idle, backpressure): the peer's close
     /// frame is still to be read, and ends the wait. A transport that must stop reading
     /// once it says goodbye (TLS, after its close_notify) says it only after that.

@@ -593,3 +593,26 @@ fn the_close_reply_completes_when_its_payload_is_in() {
     assert_eq!(closed.feed(&code[..1]), Status::Closing);
     assert_eq!(closed.feed(&code[1..]), Status::Finishing);
 }
+
+#[test]
+fn backpressure_pauses_past_the_high_water_mark_and_closes_past_the_limit() {
+    let config = Config {
+        write_high_water: 100,
+        max_backpressure: 1000,
+        ..Config::default()
+    };
+    let (mut conn, _) = run_once(config, REQUEST);
+    assert_eq!(conn.status(), Status::Open);
+    let now = Instant::now();
+    let mut out = Vec::new();
+    assert!(conn.may_read(100, now, &mut out));
+    assert!(!conn.may_read(101, now, &mut out));
+    assert!(conn.may_resume(100) && !conn.may_resume(101));
+    assert!(out.is_empty(), "pausing says nothing to the client");
+    assert!(!conn.may_read(1001, now, &mut out));
+    let close = server_frames(&out);
+    assert_eq!(close.len(), 1);
+    assert_eq!(close[0].1, 0x8);
+    assert_eq!(close[0].2[..2], 1008u16.to_be_bytes());
+    assert_eq!(conn.status(), Status::Closing);
+}

@@ -13,7 +13,6 @@ use std::time::Instant;
 use mio::net::TcpStream;
 use mio::{Interest, Registry, Token};
 
-use crate::config::Config;
 use crate::connection::{Connection, MAX_SEGMENTS, Output, Status};
 use crate::frame::CloseCode;
 use crate::handshake::HttpStatus;
@@ -153,17 +152,11 @@ impl Client {
     /// `out` is the loop's output buffer: what the core produces for one read is written
     /// from it (and from `buf`, where large echoes stay) before the next read.
     #[inline]
-    pub(super) fn read(
-        &mut self,
-        buf: &mut [u8],
-        out: &mut Output,
-        config: &Config,
-        now: Instant,
-    ) -> ReadOutcome {
+    pub(super) fn read(&mut self, buf: &mut [u8], out: &mut Output, now: Instant) -> ReadOutcome {
         // Usually one read does it (a short read drains the socket); the loop for more
         // is out of line so that this path stays straight.
-        match self.read_once(buf, out, config, now) {
-            Step::More => self.read_more(buf, out, config, now),
+        match self.read_once(buf, out, now) {
+            Step::More => self.read_more(buf, out, now),
             Step::Stop(outcome) => outcome,
         }
     }
@@ -173,12 +166,11 @@ impl Client {
         &mut self,
         buf: &mut [u8],
         out: &mut Output,
-        config: &Config,
         now: Instant,
     ) -> ReadOutcome {
         // The first read was the caller's.
         for _ in 1..MAX_READS_PER_EVENT {
-            if let Step::Stop(outcome) = self.read_once(buf, out, config, now) {
+            if let Step::Stop(outcome) = self.read_once(buf, out, now) {
                 return outcome;
             }
         }
@@ -190,14 +182,8 @@ impl Client {
 
     /// One read and what it produced, written.
     #[inline(always)]
-    fn read_once(
-        &mut self,
-        buf: &mut [u8],
-        out: &mut Output,
-        config: &Config,
-        now: Instant,
-    ) -> Step {
-        if self.out.is_some() && self.backpressure(config, now) {
+    fn read_once(&mut self, buf: &mut [u8], out: &mut Output, now: Instant) -> Step {
+        if self.out.is_some() && self.backpressure(now) {
             self.read_paused = true;
             return Step::Stop(ReadOutcome::Ok);
         }
@@ -265,18 +251,15 @@ impl Client {
         }
     }
 
-    /// With output pending: whether reading must pause. Past `max_backpressure` the
-    /// client is closed with 1008, a safety net: reading pauses at the high-water mark,
-    /// so only output that one read multiplied (e.g. inflated) gets there.
+    /// With output pending: whether reading must pause, as the core decides
+    /// ([`Connection::may_read`]; a 1008 it sends on the way is queued like any output).
     #[cold]
     #[inline(never)]
-    pub(super) fn backpressure(&mut self, config: &Config, now: Instant) -> bool {
+    pub(super) fn backpressure(&mut self, now: Instant) -> bool {
         let pending = self.pending_out();
-        if pending > config.max_backpressure {
-            let reason = format!("client is not reading: {pending} bytes of echoes pending");
-            self.close(CloseCode::POLICY_VIOLATION, &reason, now);
-        }
-        self.pending_out() > config.write_high_water
+        let mut may_read = true;
+        self.produce(|conn, out| may_read = conn.may_read(pending, now, out));
+        !may_read
     }
 
     /// Writes `out` (with nothing else pending) in one `writev`: echoes built in place in

@@ -2,6 +2,7 @@
 //! buffers made small so that output backs up: what reaches the peer at the end.
 
 use super::*;
+use crate::config::Config;
 use std::net::{TcpListener as StdListener, TcpStream as StdStream};
 use std::os::fd::AsRawFd;
 use std::sync::Arc;
@@ -53,7 +54,7 @@ fn connect_and_upgrade(
     peer.write_all(REQUEST).unwrap();
     let mut head = Vec::new();
     while !head.ends_with(b"\r\n\r\n") {
-        read_available(&mut client, buf, out, config);
+        read_available(&mut client, buf, out);
         let mut byte = [0u8];
         peer.read_exact(&mut byte).unwrap();
         head.push(byte[0]);
@@ -71,8 +72,8 @@ fn plain_config() -> Arc<Config> {
 }
 
 /// What a readable event does: read (and write) what has arrived.
-fn read_available(client: &mut Client, buf: &mut [u8], out: &mut Output, config: &Config) {
-    if let ReadOutcome::Error(e) = client.read(buf, out, config, Instant::now()) {
+fn read_available(client: &mut Client, buf: &mut [u8], out: &mut Output) {
+    if let ReadOutcome::Error(e) = client.read(buf, out, Instant::now()) {
         panic!("read failed: {e}");
     }
 }
@@ -82,14 +83,14 @@ fn read_available(client: &mut Client, buf: &mut [u8], out: &mut Output, config:
 const LOOP_LIMIT: Duration = Duration::from_secs(10);
 
 /// Reads until the connection leaves the open state (the peer's close frame arrived).
-fn read_until_closing(client: &mut Client, buf: &mut [u8], out: &mut Output, config: &Config) {
+fn read_until_closing(client: &mut Client, buf: &mut [u8], out: &mut Output) {
     let deadline = Instant::now() + LOOP_LIMIT;
     while client.conn.status() == Status::Open {
         assert!(
             Instant::now() < deadline,
             "no close frame in {LOOP_LIMIT:?}"
         );
-        read_available(client, buf, out, config);
+        read_available(client, buf, out);
     }
 }
 
@@ -157,14 +158,14 @@ fn a_half_close_after_the_close_frame_loses_no_queued_echo_nor_the_reply() {
     peer.write_all(&frame(0x8, &1000u16.to_be_bytes())).unwrap();
     peer.shutdown(Shutdown::Write).unwrap();
     // The peer is not reading yet: the echoes back up in the server.
-    read_until_closing(&mut client, &mut buf, &mut out, &config);
+    read_until_closing(&mut client, &mut buf, &mut out);
     assert_eq!(client.conn.status(), Status::Finishing);
     assert!(
         client.pending_out() > 0,
         "the setup must leave output pending"
     );
     // A later event finds the peer's EOF; the connection must stay until all is written.
-    read_available(&mut client, &mut buf, &mut out, &config);
+    read_available(&mut client, &mut buf, &mut out);
     assert_eq!(client.conn.status(), Status::Finishing);
     assert!(!client.finished(&mut buf));
     let reader = read_to_end(peer);
@@ -188,7 +189,7 @@ fn bytes_after_the_close_frame_do_not_turn_the_reply_into_a_reset() {
     let (mut buf, mut out) = (vec![0; 256 << 10], Output::default());
     let (mut peer, mut client) = upgraded_pair(&config, &mut buf, &mut out);
     peer.write_all(&frame(0x8, &1000u16.to_be_bytes())).unwrap();
-    read_until_closing(&mut client, &mut buf, &mut out, &config);
+    read_until_closing(&mut client, &mut buf, &mut out);
     assert_eq!(client.conn.status(), Status::Finishing);
     assert_eq!(client.pending_out(), 0);
     // A Pong that crossed our reply (allowed after a close: it is no data frame) is
@@ -213,7 +214,7 @@ fn reading_yields_after_its_budget_and_resumes_where_it_stopped() {
     thread::sleep(Duration::from_millis(20));
     // A 4 KiB buffer: the budget of full reads is used up after 64 KiB of the ~100 KiB.
     let mut buf = vec![0; 4096];
-    read_available(&mut client, &mut buf, &mut out, &config);
+    read_available(&mut client, &mut buf, &mut out);
     assert!(client.read_yielded, "the budget must stop reading");
     // 16 reads of 4 KiB: 65 whole frames of 1008 bytes (8 of header), then 16 bytes of
     // the next (its header and 8 bytes of payload).
@@ -223,7 +224,7 @@ fn reading_yields_after_its_budget_and_resumes_where_it_stopped() {
     // The loop's next turn: the rest, with nothing lost or reordered.
     let mut turns = 1;
     while std::mem::take(&mut client.read_yielded) {
-        read_available(&mut client, &mut buf, &mut out, &config);
+        read_available(&mut client, &mut buf, &mut out);
         turns += 1;
     }
     assert_eq!(turns, 2);
@@ -294,7 +295,7 @@ fn output_taken_from_a_slow_reader_keeps_the_keepalive_satisfied() {
     while client.conn.counts().messages < 2 {
         assert!(Instant::now() < deadline, "echoes not produced");
         wait_readable(&client.stream);
-        if let ReadOutcome::Error(e) = client.read(&mut buf, &mut out, &config, t0) {
+        if let ReadOutcome::Error(e) = client.read(&mut buf, &mut out, t0) {
             panic!("read failed: {e}");
         }
     }

@@ -186,7 +186,7 @@ impl Client {
                     buf[..n].copy_from_slice(&tls_bufs.cipher[..n]);
                 }
                 match self.take_read(buf, n, out, now) {
-                    Step::More => self.read_more(buf, out, config, now),
+                    Step::More => self.read_more(buf, out, now),
                     Step::Stop(outcome) => outcome,
                 }
             }
@@ -202,7 +202,7 @@ impl Client {
         config: &Config,
         now: Instant,
     ) -> Step {
-        if self.pending_out() > 0 && self.backpressure(config, now) {
+        if self.pending_out() > 0 && self.backpressure(now) {
             self.read_paused = true;
             return Step::Stop(ReadOutcome::Ok);
         }

@@ -301,12 +301,12 @@ impl Server {
             return;
         }
         // Edge-triggered: a paused reader resumes once output drained, without a new edge.
-        let resume = client.read_paused && client.pending_out() <= config.write_high_water;
+        let resume = client.read_paused && client.conn.may_resume(client.pending_out());
         if readable || resume {
             let outcome = if client.layered {
                 client.read_layered(read_buf, tls_bufs, out_buf, config, tls.as_ref(), now)
             } else {
-                client.read(read_buf, out_buf, config, now)
+                client.read(read_buf, out_buf, now)
             };
             match outcome {
                 ReadOutcome::Ok => {}
@@ -365,7 +365,7 @@ impl Server {
         // A paused reader whose output drained during this turn resumes on the next
         // (not by recursion here, which a fast reader could make deep).
         if client.read_paused
-            && client.pending_out() <= self.config.write_high_water
+            && client.conn.may_resume(client.pending_out())
             && !client.read_yielded
         {
             client.read_yielded = true;
