@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 
 use tungstenite::WebSocket;
 
+pub mod deflate;
 pub mod tls;
 
 /// Bound on every blocking socket read.
