@@ -15,14 +15,8 @@ pub enum Http {
     Refused { status: u16 },
 }
 
-/// One server frame.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Frame {
-    pub fin: bool,
-    pub rsv: u8,
-    pub opcode: u8,
-    pub payload: Vec<u8>,
-}
+/// A server frame as read off the wire.
+pub use wsecho_test_support::frames::ServerFrame as Frame;
 
 /// What a client makes of the frames: whole messages (inflated), pongs and the close.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -83,50 +77,8 @@ pub fn split_http(out: &[u8]) -> Result<(Http, &[u8]), String> {
     Ok((Http::Refused { status }, &rest[len..]))
 }
 
-/// Parses unmasked server frames; every byte must belong to a whole frame.
-pub fn parse_frames(mut rest: &[u8]) -> Result<Vec<Frame>, String> {
-    let mut frames = Vec::new();
-    while !rest.is_empty() {
-        if rest.len() < 2 {
-            return Err("a partial frame header at the end".into());
-        }
-        if rest[1] & 0x80 != 0 {
-            return Err("server frame is masked (RFC 6455 §5.1)".into());
-        }
-        let (len, hdr) = match rest[1] & 0x7f {
-            126 => {
-                let b = rest.get(2..4).ok_or("partial 16-bit length")?;
-                let len = u64::from(u16::from_be_bytes([b[0], b[1]]));
-                if len < 126 {
-                    return Err("non-minimal 16-bit length".into());
-                }
-                (len, 4)
-            }
-            127 => {
-                let b = rest.get(2..10).ok_or("partial 64-bit length")?;
-                let len = u64::from_be_bytes(b.try_into().expect("8 bytes"));
-                if len <= 0xffff || len >> 63 != 0 {
-                    return Err("non-minimal or top-bit 64-bit length".into());
-                }
-                (len, 10)
-            }
-            n => (u64::from(n), 2),
-        };
-        let end = usize::try_from(len)
-            .ok()
-            .and_then(|l| l.checked_add(hdr))
-            .filter(|&e| e <= rest.len())
-            .ok_or("a partial frame payload at the end")?;
-        frames.push(Frame {
-            fin: rest[0] & 0x80 != 0,
-            rsv: (rest[0] >> 4) & 0b111,
-            opcode: rest[0] & 0x0f,
-            payload: rest[hdr..end].to_vec(),
-        });
-        rest = &rest[end..];
-    }
-    Ok(frames)
-}
+/// Parses unmasked server frames (the shared, strict reader of test-support).
+pub use wsecho_test_support::frames::parse_server_frames as parse_frames;
 
 /// Close codes a server may put in a close frame (RFC 6455 §7.4).
 fn is_sendable_close_code(code: u16) -> bool {

@@ -28,24 +28,11 @@ fn server_frames(out: &[u8]) -> Vec<(bool, u8, Vec<u8>)> {
         .windows(4)
         .position(|w| w == b"\r\n\r\n")
         .map_or(0, |i| i + 4);
-    let mut rest = &out[start..];
-    let mut frames = Vec::new();
-    while rest.len() >= 2 {
-        let (fin, opcode) = (rest[0] & 0x80 != 0, rest[0] & 0x0f);
-        assert_eq!(rest[1] & 0x80, 0, "server frames are never masked");
-        let (len, hdr) = match rest[1] & 0x7f {
-            126 => (u16::from_be_bytes([rest[2], rest[3]]) as usize, 4),
-            127 => (
-                u64::from_be_bytes(rest[2..10].try_into().unwrap()) as usize,
-                10,
-            ),
-            n => (n as usize, 2),
-        };
-        frames.push((fin, opcode, rest[hdr..hdr + len].to_vec()));
-        rest = &rest[hdr + len..];
-    }
-    assert!(rest.is_empty(), "trailing partial frame");
-    frames
+    wsecho_test_support::frames::parse_server_frames(&out[start..])
+        .unwrap_or_else(|e| panic!("server output: {e}"))
+        .into_iter()
+        .map(|f| (f.fin, f.opcode, f.payload))
+        .collect()
 }
 
 /// Messages reassembled from server frames: (opcode, payload); control frames as-is.

@@ -32,6 +32,65 @@ pub fn client_frame(fin: bool, rsv: u8, opcode: u8, key: [u8; 4], payload: &[u8]
     v
 }
 
+/// A frame as a server sent it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerFrame {
+    /// FIN.
+    pub fin: bool,
+    /// RSV1-RSV3 as the three low bits (RSV1 = 0b100).
+    pub rsv: u8,
+    /// The opcode's four bits.
+    pub opcode: u8,
+    /// The payload.
+    pub payload: Vec<u8>,
+}
+
+/// Parses server frames as a strict client reads them: unmasked, lengths in their
+/// minimal form, every byte in a whole frame; the first departure is the error.
+pub fn parse_server_frames(mut rest: &[u8]) -> Result<Vec<ServerFrame>, String> {
+    let mut frames = Vec::new();
+    while !rest.is_empty() {
+        if rest.len() < 2 {
+            return Err("a partial frame header at the end".into());
+        }
+        if rest[1] & 0x80 != 0 {
+            return Err("server frame is masked (RFC 6455 §5.1)".into());
+        }
+        let (len, hdr) = match rest[1] & 0x7f {
+            126 => {
+                let b = rest.get(2..4).ok_or("partial 16-bit length")?;
+                let len = u64::from(u16::from_be_bytes([b[0], b[1]]));
+                if len < 126 {
+                    return Err("non-minimal 16-bit length".into());
+                }
+                (len, 4)
+            }
+            127 => {
+                let b = rest.get(2..10).ok_or("partial 64-bit length")?;
+                let len = u64::from_be_bytes(b.try_into().expect("8 bytes"));
+                if len <= 0xffff || len >> 63 != 0 {
+                    return Err("non-minimal or top-bit 64-bit length".into());
+                }
+                (len, 10)
+            }
+            n => (u64::from(n), 2),
+        };
+        let end = usize::try_from(len)
+            .ok()
+            .and_then(|l| l.checked_add(hdr))
+            .filter(|&e| e <= rest.len())
+            .ok_or("a partial frame payload at the end")?;
+        frames.push(ServerFrame {
+            fin: rest[0] & 0x80 != 0,
+            rsv: (rest[0] >> 4) & 0b111,
+            opcode: rest[0] & 0x0f,
+            payload: rest[hdr..end].to_vec(),
+        });
+        rest = &rest[end..];
+    }
+    Ok(frames)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -50,5 +109,24 @@ mod tests {
         let big = client_frame(true, 0, OP_BINARY, key, &[0; 65536]);
         assert_eq!(big[1], 0xff);
         assert_eq!(big[2..10], 65536u64.to_be_bytes());
+    }
+
+    #[test]
+    fn server_frames_are_read_strictly() {
+        let frames = parse_server_frames(&[0x81, 2, b'h', b'i', 0x88, 0]).unwrap();
+        assert_eq!(frames.len(), 2);
+        assert_eq!(
+            (frames[0].fin, frames[0].opcode, &frames[0].payload[..]),
+            (true, OP_TEXT, &b"hi"[..])
+        );
+        assert!(
+            parse_server_frames(&[0x82, 0x80 | 1, 0, 0, 0, 0, 7]).is_err(),
+            "masked"
+        );
+        assert!(
+            parse_server_frames(&[0x82, 126, 0, 5, 1, 2, 3, 4, 5]).is_err(),
+            "non-minimal"
+        );
+        assert!(parse_server_frames(&[0x82, 3, 1]).is_err(), "partial");
     }
 }
