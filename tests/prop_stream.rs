@@ -192,7 +192,9 @@ fn feed(config: &Arc<Config>, stream: &[u8], cuts: &[usize]) -> Vec<u8> {
     let mut start = 0;
     for &end in cuts.iter().chain([&stream.len()]) {
         let mut read = stream[start..end].to_vec();
-        conn.handle_input_flat(&mut read, now, &mut scratch, &mut out);
+        scratch.clear();
+        conn.handle_input(&mut read, now, &mut scratch);
+        scratch.flatten_into(&read, &mut out);
         start = end;
     }
     assert_eq!(conn.status(), Status::Finishing, "the close was answered");

@@ -105,7 +105,10 @@ pub fn drive(
         rest = r;
         let mut buf = chunk.to_vec();
         let before = out.len();
-        conn.handle_input_flat(&mut buf, now, &mut scratch, &mut out);
+        // The production entry, as the driver calls it; the output flattened.
+        scratch.clear();
+        conn.handle_input(&mut buf, now, &mut scratch);
+        scratch.flatten_into(&buf, &mut out);
         calls += 1;
         watch.after(&conn, "handle_input", out.len() - before)?;
         drain(&mut conn, &mut events);

@@ -25,7 +25,7 @@ pub use event::Event;
 use keepalive::Keepalive;
 pub use output::{MAX_SEGMENTS, Output};
 use receiver::{Receiver, Stop};
-pub use small_echo::Run;
+pub(crate) use small_echo::Run;
 
 use crate::config::Config;
 use crate::error::ProtocolError;
@@ -122,7 +122,7 @@ impl Connection {
     /// the run took all of `input`, `input[..run.echoed]` is everything to send; otherwise
     /// [`Connection::handle_input_after`] processes the rest.
     #[inline(always)]
-    pub fn echo_in_place(&mut self, input: &mut [u8], now: Instant) -> Run {
+    pub(crate) fn echo_in_place(&mut self, input: &mut [u8], now: Instant) -> Run {
         let Phase::Open(receiver) = &mut self.phase else {
             return Run::default();
         };
@@ -152,7 +152,7 @@ impl Connection {
     /// `out` and processes the input after it. `run` is what
     /// [`Connection::echo_in_place`] returned for this same input (which also noted the
     /// input for the keepalive).
-    pub fn handle_input_after(
+    pub(crate) fn handle_input_after(
         &mut self,
         input: &mut [u8],
         run: &Run,
@@ -167,21 +167,6 @@ impl Connection {
             self.process(rest, now, out);
         }
         out.end_input();
-    }
-
-    /// [`Connection::handle_input`] for callers that want plain bytes: everything to send
-    /// is appended to `out` (tests, fuzzing, and output queued behind pending bytes).
-    pub fn handle_input_flat(
-        &mut self,
-        input: &mut [u8],
-        now: Instant,
-        scratch: &mut Output,
-        out: &mut Vec<u8>,
-    ) {
-        scratch.clear();
-        self.handle_input(input, now, scratch);
-        scratch.flatten_into(input, out);
-        scratch.clear();
     }
 
     #[inline(always)]

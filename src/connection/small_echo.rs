@@ -22,7 +22,7 @@ const HIGH_BITS: u64 = 0x8080_8080_8080_8080;
 
 /// What [`echo_small_frames`] did.
 #[derive(Debug, Default, PartialEq, Eq)]
-pub struct Run {
+pub(crate) struct Run {
     /// Input octets consumed: whole frames, every one echoed.
     pub taken: usize,
     /// `input[..echoed]` now holds the echoes, in order.
