@@ -19,30 +19,30 @@ use crate::handshake::HttpStatus;
 use crate::tls::TlsLayer;
 
 pub(super) struct Client {
-    pub stream: TcpStream,
-    pub conn: Connection,
+    pub(super) stream: TcpStream,
+    pub(super) conn: Connection,
     /// Bytes the socket has not taken yet; only while there are any.
-    pub(super) out: Option<Box<Pending>>,
+    out: Option<Box<Pending>>,
     /// WRITABLE interest is registered only while output is pending.
     wants_writable: bool,
     write_shut: bool,
     /// Reading stopped because too much output is pending (backpressure).
-    pub read_paused: bool,
+    read_paused: bool,
     /// The peer has shut down its side: read until EOF, not just until a short read.
-    pub read_to_eof: bool,
+    read_to_eof: bool,
     /// Reading stopped at the per-event budget with the socket perhaps not drained: no
     /// new edge will come, so the loop resumes it on its next turn.
-    pub read_yielded: bool,
+    read_yielded: bool,
     /// The deadline last handed to the timer heap.
-    pub scheduled: Option<Instant>,
+    scheduled: Option<Instant>,
     /// Not plain TCP: the first byte is still to tell TLS from cleartext, or TLS it is.
     /// Only such connections leave the plain read path.
-    pub layered: bool,
+    layered: bool,
     /// While sniffing: the server was full at accept, so the client gets its 503 once
     /// it is known how to speak to it (over TLS, after the TLS handshake).
-    pub(super) full: bool,
+    full: bool,
     /// The TLS layer, for a `wss://` client.
-    pub(super) tls: Option<Box<TlsLayer>>,
+    tls: Option<Box<TlsLayer>>,
 }
 
 /// Output the socket has not taken yet.
@@ -134,6 +134,56 @@ impl Client {
         }
     }
 
+    /// The peer's FIN (or an error) is waiting behind its data: the next read must go on
+    /// to EOF rather than stop at a short read, or no edge is left to report it.
+    #[inline]
+    pub(super) fn note_read_closed(&mut self) {
+        self.read_to_eof = true;
+    }
+
+    /// Reading was paused by backpressure and the core says it may resume now.
+    #[inline]
+    pub(super) fn may_resume(&self) -> bool {
+        self.read_paused && self.conn.may_resume(self.pending_out())
+    }
+
+    /// Whether reading stopped at the per-event budget (or is to resume): the loop must
+    /// drive this connection again on its next turn, since no new edge will come.
+    #[inline]
+    pub(super) fn has_yielded(&self) -> bool {
+        self.read_yielded
+    }
+
+    /// Takes the "drive me again" mark, for the loop's next turn.
+    #[inline]
+    pub(super) fn take_yielded(&mut self) -> bool {
+        std::mem::take(&mut self.read_yielded)
+    }
+
+    /// Marks the connection to be driven again on the loop's next turn.
+    #[inline]
+    pub(super) fn yield_turn(&mut self) {
+        self.read_yielded = true;
+    }
+
+    /// The deadline last handed to the timer heap.
+    #[inline]
+    pub(super) fn scheduled(&self) -> Option<Instant> {
+        self.scheduled
+    }
+
+    /// Records the deadline handed to the timer heap.
+    #[inline]
+    pub(super) fn set_scheduled(&mut self, at: Option<Instant>) {
+        self.scheduled = at;
+    }
+
+    /// Not (yet) plain TCP: its reads go through [`Client::read_layered`].
+    #[inline]
+    pub(super) fn is_layered(&self) -> bool {
+        self.layered
+    }
+
     /// Nothing to flush, log, reschedule or resume: the common state after echoing.
     #[inline]
     pub(super) fn is_settled(&self) -> bool {
@@ -212,6 +262,10 @@ impl Client {
         // A short read drained the socket: the next arrival raises a new edge.
         let drained = n < buf.len() && !self.read_to_eof;
         let input = &mut buf[..n];
+        // The rule that keeps output in order: bytes go to the socket directly only while
+        // nothing is queued (`self.out` is None); otherwise they queue behind what is.
+        // `echo_in_place` then `handle_input_after` is `Connection::handle_input` split
+        // in two, so that a read of small echoes only needs the first half.
         let run = self.conn.echo_in_place(input, now);
         if run.taken == n && self.out.is_none() {
             // The common case: small echoes only, built in place; write them now.
@@ -292,6 +346,7 @@ impl Client {
     /// system call); what the socket does not take is kept.
     #[inline(always)]
     fn write_or_keep(&mut self, data: &[u8]) -> io::Result<()> {
+        debug_assert!(self.out.is_none(), "a direct write would overtake queued output");
         // Usually one write takes it all; anything else is out of line.
         match self.stream.write(data) {
             Ok(n) if n == data.len() => Ok(()),
@@ -467,7 +522,7 @@ impl Client {
                 call(&mut self.conn, &mut plain);
                 tls.encrypt(&plain);
                 crate::tls::say_goodbye(&self.conn, tls);
-                let mut sink = super::client_tls::QueueSink(queue(&mut self.out));
+                let mut sink = tls::QueueSink(queue(&mut self.out));
                 // Writing into a vector cannot fail.
                 let _ = tls.write_ciphertext(&mut sink);
             }
@@ -501,6 +556,11 @@ impl fmt::Display for Peer<'_> {
         }
     }
 }
+
+// The TLS half of `Client` lives beside it, as a child so that the fields stay private.
+#[path = "client_tls.rs"]
+mod tls;
+pub(super) use tls::{TlsBuffers, full_body};
 
 #[cfg(test)]
 #[path = "client_tests.rs"]

@@ -8,7 +8,7 @@ use std::time::Instant;
 use log::{debug, warn};
 use mio::net::TcpStream;
 
-use super::client::{Client, MAX_READS_PER_EVENT, Peer, Pending, ReadOutcome, Step, queue};
+use super::{Client, MAX_READS_PER_EVENT, Peer, Pending, ReadOutcome, Step, queue};
 use crate::config::Config;
 use crate::connection::{Output, Status};
 use crate::handshake::HttpStatus;
@@ -25,7 +25,7 @@ pub(super) const TLS_ON_CLEARTEXT_PORT: &str =
 
 /// The loop's buffers for TLS connections, allocated only when TLS is configured.
 #[derive(Default)]
-pub(super) struct TlsBuffers {
+pub(in crate::server) struct TlsBuffers {
     /// Ciphertext as read from the socket.
     pub cipher: Vec<u8>,
     /// The core's output made contiguous, to be encrypted in one go.
@@ -37,7 +37,7 @@ impl TlsBuffers {
     /// the system calls that a big buffer saves.
     const CIPHER_LEN: usize = 64 << 10;
 
-    pub(super) fn new() -> Self {
+    pub(in crate::server) fn new() -> Self {
         TlsBuffers {
             cipher: vec![0; Self::CIPHER_LEN],
             flat: Vec::new(),
@@ -106,7 +106,7 @@ impl Client {
     /// [`Client::read`] for a layered connection: the first read tells TLS from
     /// cleartext; TLS connections then read through the TLS layer.
     #[inline(never)]
-    pub(super) fn read_layered(
+    pub(in crate::server) fn read_layered(
         &mut self,
         buf: &mut [u8],
         tls_bufs: &mut TlsBuffers,
@@ -337,6 +337,6 @@ impl Client {
 }
 
 /// The body of the 503 a client gets when the server is full.
-pub(super) fn full_body(limit: usize) -> String {
+pub(in crate::server) fn full_body(limit: usize) -> String {
     format!("server is at its limit of {limit} connections; try again later\n")
 }

@@ -4,7 +4,6 @@
 //! lives here.
 
 mod client;
-mod client_tls;
 mod rlimit;
 mod slab;
 mod sockopt;
@@ -28,7 +27,7 @@ use crate::frame::CloseCode;
 use crate::handshake::HttpStatus;
 use crate::tls::TlsSetup;
 use client::{Client, Peer, ReadOutcome};
-use client_tls::{TlsBuffers, full_body};
+use client::{TlsBuffers, full_body};
 use slab::Slab;
 use stats::Stats;
 use timers::Timers;
@@ -174,7 +173,7 @@ impl Server {
                             // next read must not stop at a short read, or no edge is left
                             // to tell us about it.
                             if let Some(client) = self.clients.get_mut(key) {
-                                client.read_to_eof = true;
+                                client.note_read_closed();
                             }
                         }
                         let readable =
@@ -185,10 +184,7 @@ impl Server {
             }
             self.fire_timers(now);
             for key in yielded {
-                let resume = self
-                    .clients
-                    .get_mut(key)
-                    .is_some_and(|client| std::mem::take(&mut client.read_yielded));
+                let resume = self.clients.get_mut(key).is_some_and(Client::take_yielded);
                 if resume {
                     self.drive(key, true, false, now);
                 }
@@ -208,7 +204,7 @@ impl Server {
         let is_current = |at, key| {
             clients
                 .get(key)
-                .is_some_and(|client: &Client| client.scheduled == Some(at))
+                .is_some_and(|client: &Client| client.scheduled() == Some(at))
         };
         self.timers.compact(clients.len(), is_current);
         let next_deadline = self.timers.next_current(is_current);
@@ -255,7 +251,9 @@ impl Server {
         let conn = Connection::new(Arc::clone(&self.config), now);
         // Every connection's first byte is looked at (to serve TLS, or to tell a TLS
         // client it reached a cleartext port) before it goes on the plain path.
-        let key = self.clients.insert(Client::sniffing(stream, conn, full));
+        // With TLS set up, a full server's 503 waits to know how to speak to the client.
+        let defer_503 = full && self.tls.is_some();
+        let key = self.clients.insert(Client::sniffing(stream, conn, defer_503));
         let Some(client) = self.clients.get_mut(key) else {
             return;
         };
@@ -269,9 +267,7 @@ impl Server {
             return;
         }
         debug!("{peer}: accepted");
-        if full && self.tls.is_none() {
-            // Without TLS the 503 can go at once; with it, it waits to know how to speak.
-            client.full = false;
+        if full && !defer_503 {
             client.reject(
                 HttpStatus::ServiceUnavailable,
                 &full_body(self.config.max_connections),
@@ -301,9 +297,9 @@ impl Server {
             return;
         }
         // Edge-triggered: a paused reader resumes once output drained, without a new edge.
-        let resume = client.read_paused && client.conn.may_resume(client.pending_out());
+        let resume = client.may_resume();
         if readable || resume {
-            let outcome = if client.layered {
+            let outcome = if client.is_layered() {
                 client.read_layered(read_buf, tls_bufs, out_buf, config, tls.as_ref(), now)
             } else {
                 client.read(read_buf, out_buf, now)
@@ -320,7 +316,7 @@ impl Server {
                 }
             }
         }
-        if client.read_yielded {
+        if client.has_yielded() {
             yielded.push(key);
         }
         if client.is_settled() {
@@ -356,19 +352,16 @@ impl Server {
             return;
         }
         let deadline = client.conn.deadline();
-        if deadline != client.scheduled {
-            client.scheduled = deadline;
+        if deadline != client.scheduled() {
+            client.set_scheduled(deadline);
             if let Some(at) = deadline {
                 self.timers.schedule(at, key);
             }
         }
         // A paused reader whose output drained during this turn resumes on the next
         // (not by recursion here, which a fast reader could make deep).
-        if client.read_paused
-            && client.conn.may_resume(client.pending_out())
-            && !client.read_yielded
-        {
-            client.read_yielded = true;
+        if client.may_resume() && !client.has_yielded() {
+            client.yield_turn();
             self.yielded.push(key);
         }
     }
@@ -379,8 +372,8 @@ impl Server {
                 continue;
             };
             // Entries are not removed when a deadline moves: only a current one fires.
-            if client.scheduled.is_some_and(|d| d <= now) {
-                client.scheduled = None;
+            if client.scheduled().is_some_and(|d| d <= now) {
+                client.set_scheduled(None);
                 client.handle_timeout(now);
                 self.after_io(key);
             }
