@@ -346,7 +346,10 @@ impl Client {
     /// system call); what the socket does not take is kept.
     #[inline(always)]
     fn write_or_keep(&mut self, data: &[u8]) -> io::Result<()> {
-        debug_assert!(self.out.is_none(), "a direct write would overtake queued output");
+        debug_assert!(
+            self.out.is_none(),
+            "a direct write would overtake queued output"
+        );
         // Usually one write takes it all; anything else is out of line.
         match self.stream.write(data) {
             Ok(n) if n == data.len() => Ok(()),

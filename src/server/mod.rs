@@ -253,7 +253,9 @@ impl Server {
         // client it reached a cleartext port) before it goes on the plain path.
         // With TLS set up, a full server's 503 waits to know how to speak to the client.
         let defer_503 = full && self.tls.is_some();
-        let key = self.clients.insert(Client::sniffing(stream, conn, defer_503));
+        let key = self
+            .clients
+            .insert(Client::sniffing(stream, conn, defer_503));
         let Some(client) = self.clients.get_mut(key) else {
             return;
         };
