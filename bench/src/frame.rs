@@ -1,41 +1,16 @@
 //! WebSocket frame headers: the masked client frames the load generator sends and the
 //! unmasked server frames it reads back (RFC 6455 §5.2).
 
-pub const OP_CONTINUATION: u8 = 0x0;
-pub const OP_TEXT: u8 = 0x1;
-pub const OP_BINARY: u8 = 0x2;
-pub const OP_CLOSE: u8 = 0x8;
-
-/// Longest header: 2 bytes, 8 of extended length, 4 of mask key.
-pub const MAX_HEADER: usize = 14;
+pub use wsecho_test_support::frames::{
+    MAX_CLIENT_HEADER as MAX_HEADER, OP_BINARY, OP_CLOSE, OP_CONT as OP_CONTINUATION, OP_TEXT,
+    client_header_len,
+};
 
 /// Writes the header of a final (FIN) masked frame into `dst` (at least `MAX_HEADER` long)
 /// and returns its length.
+#[inline]
 pub fn encode_client_header(dst: &mut [u8], opcode: u8, len: u64, key: [u8; 4]) -> usize {
-    dst[0] = 0x80 | opcode;
-    let n = if len < 126 {
-        dst[1] = 0x80 | len as u8;
-        2
-    } else if len <= u16::MAX as u64 {
-        dst[1] = 0x80 | 126;
-        dst[2..4].copy_from_slice(&(len as u16).to_be_bytes());
-        4
-    } else {
-        dst[1] = 0x80 | 127;
-        dst[2..10].copy_from_slice(&len.to_be_bytes());
-        10
-    };
-    dst[n..n + 4].copy_from_slice(&key);
-    n + 4
-}
-
-/// The length of the header `encode_client_header` writes for a `len`-byte payload.
-pub fn client_header_len(len: u64) -> usize {
-    match len {
-        0..126 => 6,
-        126..=0xffff => 8,
-        _ => 14,
-    }
+    wsecho_test_support::frames::write_client_header(dst, true, 0, opcode, len, key)
 }
 
 /// A parsed frame header.

@@ -13,21 +13,54 @@ pub const OP_PING: u8 = 0x9;
 /// Opcode of a pong frame.
 pub const OP_PONG: u8 = 0xA;
 
+/// Longest client frame header: 2 bytes, 8 of extended length, 4 of mask key.
+pub const MAX_CLIENT_HEADER: usize = 14;
+
+/// Writes a masked client frame's header into `dst` (at least [`MAX_CLIENT_HEADER`]
+/// long), the payload length in its minimal form, and returns its length. `rsv` is the
+/// three RSV bits (RSV1 = 0b100), `opcode` its four bits.
+#[inline]
+pub fn write_client_header(
+    dst: &mut [u8],
+    fin: bool,
+    rsv: u8,
+    opcode: u8,
+    len: u64,
+    key: [u8; 4],
+) -> usize {
+    dst[0] = (u8::from(fin) << 7) | ((rsv & 0b111) << 4) | (opcode & 0x0f);
+    let n = if len < 126 {
+        dst[1] = 0x80 | len as u8;
+        2
+    } else if len <= 0xffff {
+        dst[1] = 0x80 | 126;
+        dst[2..4].copy_from_slice(&(len as u16).to_be_bytes());
+        4
+    } else {
+        dst[1] = 0x80 | 127;
+        dst[2..10].copy_from_slice(&len.to_be_bytes());
+        10
+    };
+    dst[n..n + 4].copy_from_slice(&key);
+    n + 4
+}
+
+/// The length of the header [`write_client_header`] writes for a `len`-byte payload.
+pub fn client_header_len(len: u64) -> usize {
+    match len {
+        0..126 => 6,
+        126..=0xffff => 8,
+        _ => 14,
+    }
+}
+
 /// One masked client frame with the payload length in its minimal form. `rsv` is the
 /// three RSV bits (RSV1 = 0b100), `opcode` its four bits; `key` masks the payload.
 pub fn client_frame(fin: bool, rsv: u8, opcode: u8, key: [u8; 4], payload: &[u8]) -> Vec<u8> {
-    let mut v = vec![(u8::from(fin) << 7) | ((rsv & 0b111) << 4) | (opcode & 0x0f)];
-    let len = payload.len();
-    if len < 126 {
-        v.push(0x80 | len as u8);
-    } else if len <= 0xffff {
-        v.push(0x80 | 126);
-        v.extend_from_slice(&(len as u16).to_be_bytes());
-    } else {
-        v.push(0x80 | 127);
-        v.extend_from_slice(&(len as u64).to_be_bytes());
-    }
-    v.extend_from_slice(&key);
+    let mut header = [0u8; MAX_CLIENT_HEADER];
+    let n = write_client_header(&mut header, fin, rsv, opcode, payload.len() as u64, key);
+    let mut v = Vec::with_capacity(n + payload.len());
+    v.extend_from_slice(&header[..n]);
     v.extend(payload.iter().enumerate().map(|(i, b)| b ^ key[i % 4]));
     v
 }
@@ -109,6 +142,10 @@ mod tests {
         let big = client_frame(true, 0, OP_BINARY, key, &[0; 65536]);
         assert_eq!(big[1], 0xff);
         assert_eq!(big[2..10], 65536u64.to_be_bytes());
+        for len in [0, 125, 126, 65535, 65536] {
+            let frame = client_frame(true, 0, OP_BINARY, key, &vec![0; len]);
+            assert_eq!(frame.len(), client_header_len(len as u64) + len);
+        }
     }
 
     #[test]
