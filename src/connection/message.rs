@@ -75,14 +75,22 @@ impl Message {
         let text = self.opcode == Opcode::Text;
         let (len, utf8) = (&mut self.len, &mut self.utf8);
         let mut judge = |inflated: &[u8]| -> Result<(), ProtocolError> {
-            *len += inflated.len() as u64;
             // Refused the moment the inflated size passes the limit: a small compressed
-            // bomb is never inflated beyond one scratch buffer.
-            if *len > max_message_size {
+            // bomb is never inflated beyond one scratch buffer. The bytes of this piece
+            // that are within the limit come first, though: invalid UTF-8 among them is
+            // the earlier violation, whatever size of pieces the inflater hands out.
+            let room = max_message_size.saturating_sub(*len);
+            if inflated.len() as u64 > room {
+                if text {
+                    // `room` is less than the piece's length, so it fits a usize.
+                    let within = &inflated[..room as usize];
+                    utf8.feed(within).map_err(|_| ProtocolError::InvalidUtf8)?;
+                }
                 return Err(ProtocolError::MessageTooBig {
                     max: max_message_size,
                 });
             }
+            *len += inflated.len() as u64;
             if text {
                 utf8.feed(inflated)
                     .map_err(|_| ProtocolError::InvalidUtf8)?;

@@ -610,3 +610,43 @@ fn backpressure_pauses_past_the_high_water_mark_and_closes_past_the_limit() {
     assert_eq!(close[0].2[..2], 1008u16.to_be_bytes());
     assert_eq!(conn.status(), Status::Closing);
 }
+
+/// A compressed text message with an invalid byte at 500, inflating past a 1000-byte
+/// limit: the bad byte is the first violation, so 1007, however the inflated bytes are
+/// handed out (the fuzzer found a one-read run answering 1009 here, a chunked one 1007).
+#[test]
+fn invalid_utf8_before_the_limit_is_1007_even_when_the_same_piece_passes_it() {
+    let mut text = vec![b'a'; 500];
+    text.push(0xff);
+    text.extend(vec![b'b'; 3000]);
+    let mut compress = flate2::Compress::new(flate2::Compression::default(), false);
+    let mut compressed = Vec::with_capacity(text.len());
+    compress
+        .compress_vec(&text, &mut compressed, flate2::FlushCompress::Sync)
+        .unwrap();
+    compressed.truncate(compressed.len() - 4);
+    let rsv1 = 0b100;
+    let frame = wsecho_test_support::frames::client_frame(true, rsv1, 0x1, MASK_KEY, &compressed);
+    let stream = deflate_stream(&frame);
+    for chunk in [1, 7, stream.len()] {
+        let config = Config {
+            max_message_size: 1000,
+            max_frame_size: 1000,
+            ..Config::default()
+        };
+        let now = Instant::now();
+        let mut conn = Connection::new(Arc::new(config), now);
+        let mut out = Vec::new();
+        for piece in stream.chunks(chunk) {
+            feed(&mut conn, &mut piece.to_vec(), now, &mut out);
+        }
+        let frames = server_frames(&out);
+        let (_, opcode, close) = frames.last().expect("a close frame");
+        assert_eq!(*opcode, 8, "chunk {chunk}");
+        assert_eq!(
+            u16::from_be_bytes([close[0], close[1]]),
+            1007,
+            "chunk {chunk}"
+        );
+    }
+}
