@@ -71,8 +71,14 @@ run_page() {
     # Trust exactly wsecho's certificate: Chromium's flag takes the base64 SHA-256
     # of its public key (SPKI).
     local spki
-    spki="$(openssl x509 -in "$dir/cert.pem" -pubkey -noout | openssl pkey -pubin -outform der |
-      openssl dgst -sha256 -binary | base64)"
+    # (node, which the test needs anyway, rather than the openssl command, which a
+    # fresh machine may lack)
+    spki="$(node -e '
+      const { X509Certificate, createHash } = require("node:crypto");
+      const pem = require("node:fs").readFileSync(process.argv[1]);
+      const der = new X509Certificate(pem).publicKey.export({ type: "spki", format: "der" });
+      console.log(createHash("sha256").update(der).digest("base64"));
+    ' "$dir/cert.pem")"
     extra="--ignore-certificate-errors-spki-list=$spki"
   fi
   local page="$scheme://127.0.0.1:$WSECHO_PORT/?selftest"
