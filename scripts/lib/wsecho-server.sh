@@ -4,7 +4,8 @@
 #
 #   source scripts/lib/wsecho-server.sh
 #   wsecho_start LOGDIR [wsecho args...]   # sets WSECHO_PID, WSECHO_PORT, WSECHO_URL
-#                                          # (and WSECHO_WSS_URL when TLS is on)
+#                                          # (ws://, empty with --tls-only) and
+#                                          # WSECHO_WSS_URL (wss://, empty without TLS)
 #   wsecho_stop                            # idempotent; use it in an EXIT trap
 #
 # wsecho's stdout goes to LOGDIR/wsecho.out, its stderr (the log) to
@@ -28,7 +29,7 @@ wsecho_start() {
   # The listening line is printed once the socket is bound; wait up to 10 s.
   local line=""
   for _ in $(seq 100); do
-    line="$(grep -m1 '^wsecho listening on ws://' "$dir/wsecho.out" || true)"
+    line="$(grep -m1 -E '^wsecho listening on wss?://' "$dir/wsecho.out" || true)"
     [[ -n "$line" ]] && break
     kill -0 "$WSECHO_PID" 2>/dev/null || break
     sleep 0.1
@@ -39,15 +40,24 @@ wsecho_start() {
     wsecho_stop
     return 1
   fi
-  # 'wsecho listening on ws://ADDR', with TLS '... ws://ADDR and wss://ADDR (...)'.
-  local words
+  # 'wsecho listening on ws://ADDR', with TLS 'wsecho listening on ws://ADDR and
+  # wss://ADDR (self-signed certificate, SHA-256 AB:...)', with --tls-only
+  # 'wsecho listening on wss://ADDR (...)'. The first ws:// and the first wss://
+  # word are the URLs, wherever they stand (not the last word: that is the
+  # fingerprint with TLS).
+  local words word
   read -r -a words <<<"$line"
-  WSECHO_URL="${words[3]}"
+  WSECHO_URL=""
   WSECHO_WSS_URL=""
-  [[ "${words[5]:-}" == wss://* ]] && WSECHO_WSS_URL="${words[5]}/"
-  WSECHO_PORT="${WSECHO_URL##*:}"
+  for word in "${words[@]}"; do
+    [[ -z "$WSECHO_URL" && "$word" == ws://* ]] && WSECHO_URL="$word"
+    [[ -z "$WSECHO_WSS_URL" && "$word" == wss://* ]] && WSECHO_WSS_URL="$word"
+  done
+  local any="${WSECHO_URL:-$WSECHO_WSS_URL}"
+  WSECHO_PORT="${any##*:}"
   WSECHO_PORT="${WSECHO_PORT%%/*}"
-  [[ "$WSECHO_URL" == */ ]] || WSECHO_URL="$WSECHO_URL/"
+  [[ -z "$WSECHO_WSS_URL" || "$WSECHO_WSS_URL" == */ ]] || WSECHO_WSS_URL="$WSECHO_WSS_URL/"
+  [[ -z "$WSECHO_URL" || "$WSECHO_URL" == */ ]] || WSECHO_URL="$WSECHO_URL/"
 }
 
 wsecho_stop() {
