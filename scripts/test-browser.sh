@@ -100,9 +100,22 @@ run_page() {
     problems+=("the server log has no 'closed by client with 1000'")
   grep -E -q ': failed: |: closing: ' "$dir/wsecho.log" &&
     problems+=("the server failed or closed a connection: $(grep -E -m1 ': failed: |: closing: ' "$dir/wsecho.log")")
+  # The page must open its WebSocket with the scheme that goes with its own:
+  # ws:// from http://, wss:// from https://.
+  local want_ws=ws
+  [[ "$scheme" == https ]] && want_ws=wss
+  grep -q "^websocket url: $want_ws://127.0.0.1:$WSECHO_PORT/\$" "$dir/browser.out" ||
+    problems+=("the page did not open $want_ws://127.0.0.1:$WSECHO_PORT/ ($(grep -m1 '^websocket url: ' "$dir/browser.out" || echo 'no websocket url'))")
+  # And the server must agree: the connection that upgraded did (or did not) do
+  # the TLS handshake.
+  local peer
+  peer="$(grep -m1 -o '[0-9.:]*: open (permessage-deflate' "$dir/wsecho.log" | cut -d' ' -f1 || true)"
   if [[ "$scheme" == https ]]; then
-    grep -q 'TLS handshake done' "$dir/wsecho.log" ||
-      problems+=("the server log shows no TLS handshake")
+    [[ -n "$peer" ]] && grep -q "$peer TLS handshake done" "$dir/wsecho.log" ||
+      problems+=("the upgraded connection ${peer:-(none)} shows no TLS handshake in the server log")
+  else
+    grep -q 'TLS handshake done' "$dir/wsecho.log" &&
+      problems+=("a TLS handshake on the cleartext run")
   fi
   if ((${#problems[@]})); then
     for p in "${problems[@]}"; do log "$name: $p"; done

@@ -102,8 +102,9 @@ async function run() {
   if (nav.errorText) throw new Error(`navigation failed: ${nav.errorText}`);
   const probe =
     "JSON.stringify({result: document.getElementById('result')?.textContent ?? null," +
-    " log: document.getElementById('log')?.textContent ?? ''})";
-  let state = { result: null, log: "" };
+    " log: document.getElementById('log')?.textContent ?? ''," +
+    " ws: document.getElementById('url')?.textContent ?? null})";
+  let state = { result: null, log: "", ws: null };
   while (Date.now() < deadline) {
     if (exited) throw new Error("chromium exited");
     const r = await cdp("Runtime.evaluate", { expression: probe, returnByValue: true }, sessionId);
@@ -112,6 +113,8 @@ async function run() {
     await sleep(200);
   }
   process.stdout.write(state.log);
+  // The URL the page opened its WebSocket on (test-browser.sh checks the scheme).
+  console.log(`websocket url: ${state.ws}`);
   const verdict = state.result && /^(PASS|FAIL)\b/.test(state.result)
     ? state.result
     : `FAIL no verdict within ${timeoutArg} s (result: ${JSON.stringify(state.result)})`;
