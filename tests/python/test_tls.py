@@ -6,8 +6,8 @@ module, trusting exactly the certificate wsecho wrote (no verification off).
         python tests/python/test_tls.py
 
 Echoes text and binary at several sizes with permessage-deflate and without,
-checks the client's close (1000 answered with 1000, TLS closed cleanly), and
-last sends wsecho SIGTERM and checks the client gets 1001. The last line is
+checks the client's close (1000 answered with 1000), the ALPN choice
+(http/1.1, never h2), and last sends wsecho SIGTERM and checks the client gets 1001. The last line is
 the tally `python-tls: N passed, M failed`.
 """
 
@@ -68,6 +68,33 @@ def check_client_close():
     return "1000 answered with 1000"
 
 
+def check_alpn():
+    """wsecho serves HTTP/1.1 only, so of a client offering h2 first it picks
+    http/1.1; a client offering only h2 gets RFC 7301's no_application_protocol
+    alert rather than a protocol it does not serve."""
+    import socket
+    from urllib.parse import urlsplit
+
+    u = urlsplit(URL)
+    ctx = context()
+    ctx.set_alpn_protocols(["h2", "http/1.1"])
+    with socket.create_connection((u.hostname, u.port), timeout=10) as raw:
+        with ctx.wrap_socket(raw, server_hostname=u.hostname) as tls:
+            got = tls.selected_alpn_protocol()
+            assert got == "http/1.1", f"ALPN picked {got!r} of h2, http/1.1"
+    ctx = context()
+    ctx.set_alpn_protocols(["h2"])
+    with socket.create_connection((u.hostname, u.port), timeout=10) as raw:
+        try:
+            with ctx.wrap_socket(raw, server_hostname=u.hostname) as tls:
+                got = tls.selected_alpn_protocol()
+                raise AssertionError(f"a handshake offering only h2 succeeded, ALPN {got!r}")
+        except ssl.SSLError as e:
+            assert "no application protocol" in str(e), f"h2 alone: {e}"
+    only_h2 = "h2 alone: no_application_protocol alert"
+    return f"http/1.1 of h2, http/1.1; {only_h2}"
+
+
 def check_sigterm():
     with open_client() as ws:
         ws.send(b"before")
@@ -87,6 +114,7 @@ def main():
         ("echo with permessage-deflate", lambda: check_echo("deflate")),
         ("echo without deflate", lambda: check_echo(None)),
         ("client close", check_client_close),
+        ("ALPN", check_alpn),
         ("server SIGTERM", check_sigterm),  # last: the server exits
     ]
     return run_checks(work, "python-tls")
