@@ -41,6 +41,7 @@ section "Autobahn conformance (full suite)"
 scripts/run-autobahn.sh
 
 section "Autobahn conformance over wss:// (groups 1-10)"
-# The same baseline over TLS. Groups 12 and 13 (permessage-deflate, most of the
-# suite's time) are left to a by-hand 'scripts/run-autobahn.sh --tls'.
+# The same baseline over TLS: 301 cases, wstest about 16 s on 2 cores. Groups 12
+# and 13 (permessage-deflate, about 440 of the full TLS run's 457 s) are left to a
+# by-hand 'scripts/run-autobahn.sh --tls'.
 scripts/run-autobahn.sh --tls --cases '1.*,2.*,3.*,4.*,5.*,6.*,7.*,9.*,10.*'
