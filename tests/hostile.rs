@@ -574,15 +574,8 @@ fn shutdown_on(signal: i32) {
         signalled.elapsed()
     );
     // The summary counters are logged on the way out (the log pipe may lag the exit).
-    let deadline = Instant::now() + Duration::from_secs(1);
-    while !server.log().contains("upgraded") && Instant::now() < deadline {
-        thread::sleep(Duration::from_millis(10));
-    }
-    assert!(
-        server.log().contains("2 upgraded"),
-        "no summary in the log:\n{}",
-        server.log()
-    );
+    let log = server.wait_for_log("upgraded", Duration::from_secs(1));
+    assert!(log.contains("2 upgraded"), "no summary in the log:\n{log}");
 }
 
 #[test]

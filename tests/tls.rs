@@ -167,18 +167,6 @@ fn debug_server() -> TlsServer {
     })
 }
 
-/// Waits up to 2 s for `needle` to appear in the server's log.
-fn wait_for_log(server: &Server, needle: &str) -> String {
-    let deadline = Instant::now() + Duration::from_secs(2);
-    loop {
-        let log = server.log();
-        if log.contains(needle) || Instant::now() > deadline {
-            return log;
-        }
-        thread::sleep(Duration::from_millis(20));
-    }
-}
-
 #[test]
 fn garbage_in_tls_is_dropped_with_the_tls_error_logged() {
     let tls = debug_server();
@@ -194,7 +182,9 @@ fn garbage_in_tls_is_dropped_with_the_tls_error_logged() {
         .write_all(b"\x16\x03\x01\x00\x05garbage, more garbage")
         .expect("garbage");
     time_until_closed(&mut socket, Instant::now(), CLOSE_BOUND);
-    let log = wait_for_log(&tls.server, "dropped: TLS error");
+    let log = tls
+        .server
+        .wait_for_log("dropped: TLS error", Duration::from_secs(2));
     assert!(
         log.matches("dropped: TLS error").count() >= 2,
         "the TLS errors are not logged:\n{log}"
@@ -221,7 +211,7 @@ fn garbage_in_tls_is_dropped_with_the_tls_error_logged() {
         rest.starts_with(b"\x15") || rest.starts_with(b"\x17"),
         "no alert record before the close: {rest:02x?}"
     );
-    let log = wait_for_log(&tls.server, "decrypt");
+    let log = tls.server.wait_for_log("decrypt", Duration::from_secs(2));
     assert!(log.contains("decrypt"), "no decrypt error logged:\n{log}");
     // The server keeps serving.
     let mut other = tls.open();
@@ -240,7 +230,7 @@ fn a_tls_client_on_a_cleartext_server_is_told_to_configure_tls() {
         result.is_err(),
         "a TLS handshake succeeded on a cleartext server"
     );
-    let log = wait_for_log(&server, "TLS handshake on a cleartext port");
+    let log = server.wait_for_log("TLS handshake on a cleartext port", Duration::from_secs(2));
     assert!(
         log.contains(
             "TLS handshake on a cleartext port: start wsecho with --tls-cert/--tls-self-signed"
@@ -317,7 +307,9 @@ fn a_client_with_no_suite_in_common_gets_an_alert_and_its_offer_is_logged() {
         error.to_string().to_lowercase().contains("alert"),
         "the client got no alert: {error}"
     );
-    let log = wait_for_log(&tls.server, "client offered");
+    let log = tls
+        .server
+        .wait_for_log("client offered", Duration::from_secs(2));
     assert!(
         log.contains("client offered versions TLSv1_2; cipher suites")
             && log.contains("TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"),
