@@ -336,8 +336,7 @@ impl Connection {
     /// not taken: whether the driver may read more from it. Past `--write-high-water`
     /// reading pauses until the client reads its echoes; past `--max-backpressure` (a
     /// safety net for output one read multiplied, inflated data say) the client is also
-    /// closed with 1008, its close frame appended to `out` (which may already hold the
-    /// pending bytes: only what this call adds is new).
+    /// closed with 1008, its close frame appended to `out`.
     pub fn may_read(&mut self, pending: usize, now: Instant, out: &mut Vec<u8>) -> bool {
         if pending > self.config.max_backpressure {
             let reason = format!("client is not reading: {pending} bytes of echoes pending");

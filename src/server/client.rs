@@ -311,8 +311,13 @@ impl Client {
     #[inline(never)]
     pub(super) fn backpressure(&mut self, now: Instant) -> bool {
         let pending = self.pending_out();
-        let mut may_read = true;
-        self.produce(|conn, out| may_read = conn.may_read(pending, now, out));
+        // Only a 1008 writes anything: the queue is not touched (nor compacted) for a
+        // check that merely pauses, and an empty Vec allocates nothing.
+        let mut close = Vec::new();
+        let may_read = self.conn.may_read(pending, now, &mut close);
+        if !close.is_empty() {
+            self.produce(|_, out| out.extend_from_slice(&close));
+        }
         !may_read
     }
 
