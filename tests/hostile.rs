@@ -574,7 +574,7 @@ fn shutdown_on(signal: i32) {
         signalled.elapsed()
     );
     // The summary counters are logged on the way out (the log pipe may lag the exit).
-    let log = server.wait_for_log("upgraded", Duration::from_secs(1));
+    let log = server.wait_for_log("upgraded", 1, Duration::from_secs(1));
     assert!(log.contains("2 upgraded"), "no summary in the log:\n{log}");
 }
 

@@ -184,7 +184,7 @@ fn garbage_in_tls_is_dropped_with_the_tls_error_logged() {
     time_until_closed(&mut socket, Instant::now(), CLOSE_BOUND);
     let log = tls
         .server
-        .wait_for_log("dropped: TLS error", Duration::from_secs(2));
+        .wait_for_log("dropped: TLS error", 2, Duration::from_secs(2));
     assert!(
         log.matches("dropped: TLS error").count() >= 2,
         "the TLS errors are not logged:\n{log}"
@@ -211,7 +211,9 @@ fn garbage_in_tls_is_dropped_with_the_tls_error_logged() {
         rest.starts_with(b"\x15") || rest.starts_with(b"\x17"),
         "no alert record before the close: {rest:02x?}"
     );
-    let log = tls.server.wait_for_log("decrypt", Duration::from_secs(2));
+    let log = tls
+        .server
+        .wait_for_log("decrypt", 1, Duration::from_secs(2));
     assert!(log.contains("decrypt"), "no decrypt error logged:\n{log}");
     // The server keeps serving.
     let mut other = tls.open();
@@ -230,7 +232,11 @@ fn a_tls_client_on_a_cleartext_server_is_told_to_configure_tls() {
         result.is_err(),
         "a TLS handshake succeeded on a cleartext server"
     );
-    let log = server.wait_for_log("TLS handshake on a cleartext port", Duration::from_secs(2));
+    let log = server.wait_for_log(
+        "TLS handshake on a cleartext port",
+        1,
+        Duration::from_secs(2),
+    );
     assert!(
         log.contains(
             "TLS handshake on a cleartext port: start wsecho with --tls-cert/--tls-self-signed"
@@ -309,7 +315,7 @@ fn a_client_with_no_suite_in_common_gets_an_alert_and_its_offer_is_logged() {
     );
     let log = tls
         .server
-        .wait_for_log("client offered", Duration::from_secs(2));
+        .wait_for_log("client offered", 1, Duration::from_secs(2));
     assert!(
         log.contains("client offered versions TLSv1_2; cipher suites")
             && log.contains("TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"),

@@ -146,13 +146,13 @@ impl Server {
         String::from_utf8_lossy(&self.log.lock().unwrap()).into_owned()
     }
 
-    /// The log once it contains `needle`, or as it is after `within` (the log pipe may
-    /// lag what the server did): the caller asserts on what it gets.
-    pub fn wait_for_log(&self, needle: &str, within: Duration) -> String {
+    /// The log once `needle` occurs in it `times` times, or as it is after `within` (the
+    /// log pipe may lag what the server did): the caller asserts on what it gets.
+    pub fn wait_for_log(&self, needle: &str, times: usize, within: Duration) -> String {
         let deadline = Instant::now() + within;
         loop {
             let log = self.log();
-            if log.contains(needle) || Instant::now() > deadline {
+            if log.matches(needle).count() >= times || Instant::now() > deadline {
                 return log;
             }
             thread::sleep(Duration::from_millis(10));
