@@ -109,21 +109,18 @@ pub(super) fn echo_small_frames(input: &mut [u8], max_payload: u8) -> Run {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use wsecho_test_support::frames;
 
     const KEY: [u8; 4] = [0x37, 0xfa, 0x21, 0x3d];
 
+    /// The frame whose first byte is `b0`: masked with `KEY` from a client, or as a
+    /// server sends it.
     fn client_frame(b0: u8, payload: &[u8]) -> Vec<u8> {
-        assert!(payload.len() <= 125);
-        let mut f = vec![b0, 0x80 | payload.len() as u8];
-        f.extend_from_slice(&KEY);
-        f.extend(payload.iter().enumerate().map(|(i, b)| b ^ KEY[i % 4]));
-        f
+        frames::client_frame(b0 & 0x80 != 0, (b0 >> 4) & 0b111, b0 & 0x0f, KEY, payload)
     }
 
     fn server_frame(b0: u8, payload: &[u8]) -> Vec<u8> {
-        let mut f = vec![b0, payload.len() as u8];
-        f.extend_from_slice(payload);
-        f
+        frames::server_frame(b0 & 0x80 != 0, (b0 >> 4) & 0b111, b0 & 0x0f, payload)
     }
 
     #[test]
@@ -166,12 +163,7 @@ mod tests {
             ("rsv1", client_frame(0xc2, b"x")),
             ("ping", client_frame(0x89, b"x")),
             ("unmasked", vec![BINARY, 1, b'x']),
-            ("extended length", {
-                let mut f = vec![BINARY, 0x80 | 126, 0, 200];
-                f.extend_from_slice(&KEY);
-                f.extend(std::iter::repeat_n(0, 200));
-                f
-            }),
+            ("extended length", client_frame(BINARY, &[0; 200])),
             ("partial", client_frame(BINARY, b"hello")[..8].to_vec()),
         ];
         for (name, stopper) in stoppers {

@@ -108,32 +108,16 @@ fn wait_readable(socket: &impl AsRawFd) {
 
 /// A masked client frame.
 fn frame(opcode: u8, payload: &[u8]) -> Vec<u8> {
-    let key = [1, 2, 3, 4];
-    let mut v = vec![0x80 | opcode];
-    if payload.len() < 126 {
-        v.push(0x80 | payload.len() as u8);
-    } else {
-        v.push(0x80 | 126);
-        v.extend_from_slice(&(payload.len() as u16).to_be_bytes());
-    }
-    v.extend_from_slice(&key);
-    v.extend(payload.iter().enumerate().map(|(i, b)| b ^ key[i % 4]));
-    v
+    wsecho_test_support::frames::client_frame(true, 0, opcode, [1, 2, 3, 4], payload)
 }
 
-/// (opcode, payload) of the unfragmented server frames in `bytes`.
-fn frames(mut bytes: &[u8]) -> Vec<(u8, Vec<u8>)> {
-    let mut frames = Vec::new();
-    while bytes.len() >= 2 {
-        let (len, head) = match bytes[1] {
-            126 => (usize::from(u16::from_be_bytes([bytes[2], bytes[3]])), 4),
-            n => (usize::from(n), 2),
-        };
-        frames.push((bytes[0] & 0x0f, bytes[head..head + len].to_vec()));
-        bytes = &bytes[head + len..];
-    }
-    assert!(bytes.is_empty(), "a torn frame at the end");
-    frames
+/// (opcode, payload) of the server frames in `bytes`, all whole.
+fn frames(bytes: &[u8]) -> Vec<(u8, Vec<u8>)> {
+    wsecho_test_support::frames::parse_server_frames(bytes)
+        .unwrap_or_else(|e| panic!("server output: {e}"))
+        .into_iter()
+        .map(|f| (f.opcode, f.payload))
+        .collect()
 }
 
 /// Reads everything the server sends until it closes the connection.

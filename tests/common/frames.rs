@@ -1,156 +1,11 @@
 //! WebSocket frames: client frames built with every field choosable, server frames
 //! read and checked, close frames, data patterns.
 
-use std::io::{self, ErrorKind, Read, Write};
+use std::io::{ErrorKind, Read, Write};
 use std::net::TcpStream;
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use super::*;
-
-/// How a client frame encodes its payload length; anything but `Auto` may lie.
-#[derive(Clone, Copy, Debug)]
-pub enum Len {
-    /// The true length in the minimal encoding.
-    Auto,
-    /// This 7-bit value (0..=125) whatever the payload.
-    Short(u8),
-    /// Marker 126 and this 16-bit value.
-    Medium(u16),
-    /// Marker 127 and this 64-bit value.
-    Long(u64),
-}
-
-/// A client frame with every header field under the test's control.
-#[derive(Clone, Debug)]
-pub struct RawFrame {
-    pub fin: bool,
-    /// RSV1..RSV3 as the low three bits (RSV1 = 0b100).
-    pub rsv: u8,
-    pub opcode: u8,
-    pub mask: Option<[u8; 4]>,
-    pub len: Len,
-    pub payload: Vec<u8>,
-}
-
-static MASK_SEED: AtomicU32 = AtomicU32::new(0x9E37_79B9);
-
-fn next_mask() -> [u8; 4] {
-    // A cheap varying key, never all zeroes, so a server that skips unmasking is caught.
-    let n = MASK_SEED.fetch_add(0x6D2B_79F5, Ordering::Relaxed) | 0x0101_0101;
-    n.to_be_bytes()
-}
-
-impl RawFrame {
-    /// A final, masked frame with the true length.
-    pub fn new(opcode: u8, payload: impl AsRef<[u8]>) -> RawFrame {
-        RawFrame {
-            fin: true,
-            rsv: 0,
-            opcode,
-            mask: Some(next_mask()),
-            len: Len::Auto,
-            payload: payload.as_ref().to_vec(),
-        }
-    }
-
-    pub fn text(payload: impl AsRef<[u8]>) -> RawFrame {
-        RawFrame::new(OP_TEXT, payload)
-    }
-
-    pub fn binary(payload: impl AsRef<[u8]>) -> RawFrame {
-        RawFrame::new(OP_BINARY, payload)
-    }
-
-    pub fn cont(payload: impl AsRef<[u8]>) -> RawFrame {
-        RawFrame::new(OP_CONT, payload)
-    }
-
-    pub fn ping(payload: impl AsRef<[u8]>) -> RawFrame {
-        RawFrame::new(OP_PING, payload)
-    }
-
-    pub fn pong(payload: impl AsRef<[u8]>) -> RawFrame {
-        RawFrame::new(OP_PONG, payload)
-    }
-
-    /// A close frame with a status code and reason.
-    pub fn close(code: u16, reason: impl AsRef<[u8]>) -> RawFrame {
-        let mut payload = code.to_be_bytes().to_vec();
-        payload.extend_from_slice(reason.as_ref());
-        RawFrame::new(OP_CLOSE, payload)
-    }
-
-    /// A close frame with an empty payload.
-    pub fn close_empty() -> RawFrame {
-        RawFrame::new(OP_CLOSE, [])
-    }
-
-    pub fn fin(mut self, fin: bool) -> RawFrame {
-        self.fin = fin;
-        self
-    }
-
-    pub fn rsv(mut self, rsv: u8) -> RawFrame {
-        self.rsv = rsv;
-        self
-    }
-
-    pub fn unmasked(mut self) -> RawFrame {
-        self.mask = None;
-        self
-    }
-
-    pub fn len(mut self, len: Len) -> RawFrame {
-        self.len = len;
-        self
-    }
-
-    /// The header alone: first byte, length, mask key.
-    pub fn header(&self) -> Vec<u8> {
-        let mut out = vec![(u8::from(self.fin) << 7) | ((self.rsv & 7) << 4) | (self.opcode & 0xF)];
-        let mask_bit = if self.mask.is_some() { 0x80 } else { 0 };
-        let len = match self.len {
-            Len::Auto => match self.payload.len() {
-                n if n <= 125 => Len::Short(n as u8),
-                n if n <= 0xFFFF => Len::Medium(n as u16),
-                n => Len::Long(n as u64),
-            },
-            other => other,
-        };
-        match len {
-            Len::Short(n) => out.push(mask_bit | (n & 0x7F)),
-            Len::Medium(n) => {
-                out.push(mask_bit | 126);
-                out.extend_from_slice(&n.to_be_bytes());
-            }
-            Len::Long(n) => {
-                out.push(mask_bit | 127);
-                out.extend_from_slice(&n.to_be_bytes());
-            }
-            Len::Auto => unreachable!(),
-        }
-        if let Some(key) = self.mask {
-            out.extend_from_slice(&key);
-        }
-        out
-    }
-
-    /// Header plus (masked) payload.
-    pub fn encode(&self) -> Vec<u8> {
-        let mut out = self.header();
-        match self.mask {
-            Some(key) => out.extend(self.payload.iter().enumerate().map(|(i, b)| b ^ key[i % 4])),
-            None => out.extend_from_slice(&self.payload),
-        }
-        out
-    }
-}
-
-/// Encodes several frames into one buffer, to send them in a single write.
-pub fn concat(frames: &[RawFrame]) -> Vec<u8> {
-    frames.iter().flat_map(RawFrame::encode).collect()
-}
 
 /// Sends frames in a single write.
 pub fn send(stream: &mut (impl Write + ?Sized), frames: &[RawFrame]) {
@@ -160,68 +15,11 @@ pub fn send(stream: &mut (impl Write + ?Sized), frames: &[RawFrame]) {
 }
 
 /// A frame as the server sent it.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Frame {
-    pub fin: bool,
-    pub rsv: u8,
-    pub opcode: u8,
-    /// Bytes of extended length: 0, 2 or 8.
-    pub ext_len_bytes: u8,
-    pub payload: Vec<u8>,
-}
+pub use wsecho_test_support::frames::ServerFrame as Frame;
 
-impl std::fmt::Debug for Frame {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let shown = &self.payload[..self.payload.len().min(64)];
-        f.debug_struct("Frame")
-            .field("fin", &self.fin)
-            .field("rsv", &self.rsv)
-            .field("opcode", &self.opcode)
-            .field("len", &self.payload.len())
-            .field("payload_head", &String::from_utf8_lossy(shown))
-            .finish()
-    }
-}
-
-/// Reads one server frame; errors (including timeouts and EOF) are returned.
-pub fn try_read_frame(stream: &mut (impl Read + ?Sized)) -> io::Result<Frame> {
-    let mut head = [0u8; 2];
-    stream.read_exact(&mut head)?;
-    let fin = head[0] & 0x80 != 0;
-    let rsv = (head[0] >> 4) & 7;
-    let opcode = head[0] & 0xF;
-    assert_eq!(
-        head[1] & 0x80,
-        0,
-        "server frames must not be masked (RFC 6455 §5.1)"
-    );
-    let (len, ext_len_bytes) = match head[1] & 0x7F {
-        126 => {
-            let mut b = [0u8; 2];
-            stream.read_exact(&mut b)?;
-            (u64::from(u16::from_be_bytes(b)), 2)
-        }
-        127 => {
-            let mut b = [0u8; 8];
-            stream.read_exact(&mut b)?;
-            (u64::from_be_bytes(b), 8)
-        }
-        n => (u64::from(n), 0),
-    };
-    assert!(
-        len < 1 << 31,
-        "server frame claims an absurd length {len} (opcode {opcode})"
-    );
-    let mut payload = vec![0u8; len as usize];
-    stream.read_exact(&mut payload)?;
-    Ok(Frame {
-        fin,
-        rsv,
-        opcode,
-        ext_len_bytes,
-        payload,
-    })
-}
+/// Reads one server frame, checked as [`wsecho_test_support::frames::read_server_frame`]
+/// does; errors (including timeouts, EOF and a malformed header) are returned.
+pub use wsecho_test_support::frames::read_server_frame as try_read_frame;
 
 /// Reads one server frame, panicking on timeout, EOF or error.
 pub fn read_frame(stream: &mut (impl Read + ?Sized)) -> Frame {
@@ -230,6 +28,7 @@ pub fn read_frame(stream: &mut (impl Read + ?Sized)) -> Frame {
         ErrorKind::WouldBlock | ErrorKind::TimedOut => {
             panic!("no frame from the server within the read timeout")
         }
+        ErrorKind::InvalidData => panic!("malformed frame from the server: {e}"),
         _ => panic!("expected a frame from the server: {e}"),
     })
 }

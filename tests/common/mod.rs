@@ -36,4 +36,8 @@ pub const CLOSE_BOUND: Duration = Duration::from_secs(2);
 pub const SAMPLE_KEY: &str = "dGhlIHNhbXBsZSBub25jZQ==";
 pub const SAMPLE_ACCEPT: &str = "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=";
 
-pub use wsecho_test_support::frames::{OP_BINARY, OP_CLOSE, OP_CONT, OP_PING, OP_PONG, OP_TEXT};
+// Each test binary uses some of these: a glob one of them leaves unused is no mistake.
+#[allow(unused_imports)]
+pub use wsecho_test_support::frames::{
+    Len, OP_BINARY, OP_CLOSE, OP_CONT, OP_PING, OP_PONG, OP_TEXT, RawFrame, concat,
+};
