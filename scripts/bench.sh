@@ -17,7 +17,10 @@ usage: scripts/bench.sh [options]
   --duration S       measured seconds per run (default 2; --quick 0.5)
   --warmup S         seconds before measuring (default 0.5; --quick 0.2)
   --servers "A B"    servers to compare, from: wsecho tungstenite fastwebsockets raw
+                     baseline
                      (default: all four; ratios are to the first of wsecho or the first listed)
+  --baseline BIN     a previous wsecho binary, run as server "baseline" right after
+                     wsecho (added to --servers), to show a change is within noise
   --only REGEX       only workloads whose id matches REGEX (grep -E)
   --out DIR          where results.txt and table.md go (default target/bench/DATE)
   --tls              the wss:// table: every server over TLS (wsecho --tls-self-signed,
@@ -32,7 +35,7 @@ EOF
 }
 
 RUNS=5 DURATION=2 WARMUP=0.5 QUICK=0 INSTRUCTIONS=0 BUILD=1 WSECHO_OK=1 TLS=0
-SERVERS="" ONLY="" OUT=""
+SERVERS="" ONLY="" OUT="" BASELINE=""
 while [ $# -gt 0 ]; do
     case "$1" in
         --quick) QUICK=1 ;;
@@ -41,6 +44,7 @@ while [ $# -gt 0 ]; do
         --warmup) WARMUP="$2"; shift ;;
         --servers) SERVERS="$2"; shift ;;
         --only) ONLY="$2"; shift ;;
+        --baseline) BASELINE="$2"; shift ;;
         --out) OUT="$2"; shift ;;
         --instructions) INSTRUCTIONS=1 ;;
         --tls) TLS=1 ;;
@@ -57,6 +61,14 @@ if [ -z "$SERVERS" ]; then
     if [ "$INSTRUCTIONS" = 1 ]; then SERVERS="wsecho raw"
     elif [ "$TLS" = 1 ]; then SERVERS="wsecho tungstenite raw"
     else SERVERS="wsecho tungstenite fastwebsockets raw"; fi
+fi
+if [ -n "$BASELINE" ]; then
+    [ -x "$BASELINE" ] || { echo "bench.sh: --baseline $BASELINE is not an executable" >&2; exit 2; }
+    case " $SERVERS " in
+        *" baseline "*) ;;
+        *" wsecho "*) SERVERS=$(echo " $SERVERS " | sed 's/ wsecho / wsecho baseline /; s/^ //; s/ $//') ;;
+        *) SERVERS="baseline $SERVERS" ;;
+    esac
 fi
 OUT="${OUT:-target/bench/$(date +%Y%m%d-%H%M%S)}"
 mkdir -p "$OUT"
@@ -79,6 +91,9 @@ available=""
 for s in $SERVERS; do
     case "$s" in
         wsecho) bin=$BIN/wsecho ;;
+        baseline)
+            bin="$BASELINE"
+            [ -n "$bin" ] || { log "server baseline needs --baseline BIN"; exit 2; } ;;
         tungstenite|fastwebsockets|raw) bin=$BIN/peer-$s ;;
         *) log "unknown server $s"; exit 2 ;;
     esac
@@ -105,10 +120,11 @@ SERVER_PID="" SERVER_PORT=""
 server_cmd() {
     case "$1" in
         wsecho) CMD=("$BIN/wsecho" --host 127.0.0.1 --port 0) ;;
+        baseline) CMD=("$BASELINE" --host 127.0.0.1 --port 0) ;;
         *) CMD=("$BIN/peer-$1" --host 127.0.0.1 --port 0) ;;
     esac
     if [ "$TLS" = 1 ]; then
-        if [ "$1" = wsecho ]; then CMD+=(--tls-self-signed); else CMD+=(--tls); fi
+        if [ "$1" = wsecho ] || [ "$1" = baseline ]; then CMD+=(--tls-self-signed); else CMD+=(--tls); fi
     fi
 }
 
