@@ -23,6 +23,8 @@ pub mod defaults {
     pub const MAX_CONNECTIONS: usize = 100_000;
     /// `--deflate-level`.
     pub const DEFLATE_LEVEL: u32 = 6;
+    /// `--trace-payload-bytes`.
+    pub const TRACE_PAYLOAD_BYTES: usize = 64;
 }
 
 /// Settings the protocol core enforces; built once from the command line.

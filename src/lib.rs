@@ -8,6 +8,7 @@
 //! - [`frame`]: the frame format (§5): header, opcode, mask, close codes.
 //! - [`utf8`]: streaming UTF-8 validation for text, failing on the first bad byte.
 //! - [`deflate`]: permessage-deflate (RFC 7692) negotiation and codec.
+//! - [`trace`]: the wire trace, a tap between the transport and the core.
 //! - [`error`]: every protocol violation, each with its close code and reason.
 
 #![deny(clippy::undocumented_unsafe_blocks)]
@@ -23,4 +24,5 @@ pub mod frame;
 pub mod handshake;
 pub mod server;
 pub mod tls;
+pub mod trace;
 pub mod utf8;

@@ -5,12 +5,13 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use clap::Parser;
+use clap::{ArgGroup, Parser, ValueEnum};
 use wsecho::config::{Config, defaults};
 use wsecho::deflate::{DeflatePolicy, MAX_WINDOW_BITS, MIN_USABLE_WINDOW_BITS};
 use wsecho::handshake::is_token;
 use wsecho::server::{backpressure_floor, fit_to_fd_limit};
 use wsecho::tls::TlsOptions;
+use wsecho::trace::{PeerFilter, Trace, TraceFormat, TraceOptions, TraceSelect, TraceSink};
 
 /// A strict, fast RFC 6455 WebSocket echo server: the known-good peer for testing
 /// WebSocket clients, proxies and gateways.
@@ -20,6 +21,7 @@ use wsecho::tls::TlsOptions;
 /// reason naming the rule it broke. Set RUST_LOG=wsecho=debug to log each connection.
 #[derive(Parser, Debug)]
 #[command(version, about, long_about)]
+#[command(group(ArgGroup::new("trace_select").multiple(true).args(["trace", "trace_peer", "trace_on_request"])))]
 struct Cli {
     /// Address to listen on: an IPv4 or IPv6 address (`0.0.0.0` or `::` for all interfaces).
     #[arg(long, default_value = "127.0.0.1")]
@@ -143,6 +145,83 @@ struct Cli {
     /// Refuse cleartext: ws:// requests get HTTP 400 saying to use wss://.
     #[arg(long, help_heading = "TLS")]
     tls_only: bool,
+
+    /// Trace every connection: its handshake heads, every frame both ways and its TCP
+    /// events, one numbered line per item (the README shows an example).
+    #[arg(long, help_heading = "Trace")]
+    trace: bool,
+
+    /// Trace the connections from this address (an IP, or IP:PORT); repeatable.
+    #[arg(long, value_name = "ADDR", help_heading = "Trace")]
+    trace_peer: Vec<PeerFilter>,
+
+    /// Trace the connections whose request target asks for it with a `trace` query
+    /// parameter (`ws://host:port/?trace`).
+    #[arg(long, help_heading = "Trace")]
+    trace_on_request: bool,
+
+    /// Write the trace to FILE (created or truncated) instead of stderr.
+    #[arg(
+        long,
+        value_name = "FILE",
+        requires = "trace_select",
+        help_heading = "Trace"
+    )]
+    trace_file: Option<PathBuf>,
+
+    /// How trace lines are written: `text` (Autobahn's wire-log style) or `jsonl` (one
+    /// JSON object per line).
+    #[arg(long, value_enum, default_value_t = Format::Text, requires = "trace_select", help_heading = "Trace")]
+    trace_format: Format,
+
+    /// Payload bytes shown per traced frame (in hex, and as text for text frames).
+    #[arg(long, default_value_t = defaults::TRACE_PAYLOAD_BYTES, value_name = "BYTES",
+          requires = "trace_select", help_heading = "Trace")]
+    trace_payload_bytes: usize,
+
+    /// Also trace the raw bytes of each read and write (RX/TX OCTETS).
+    #[arg(long, requires = "trace_select", help_heading = "Trace")]
+    trace_octets: bool,
+}
+
+/// `--trace-format`.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum Format {
+    Text,
+    Jsonl,
+}
+
+/// The trace the flags ask for, its file opened: `None` when no connection is selected.
+fn trace_from(cli: &Cli) -> Result<Option<Trace>, String> {
+    let select = TraceSelect {
+        all: cli.trace,
+        peers: cli.trace_peer.clone(),
+        on_request: cli.trace_on_request,
+    };
+    if select.is_off() {
+        return Ok(None);
+    }
+    let format = match cli.trace_format {
+        Format::Text => TraceFormat::Text,
+        Format::Jsonl => TraceFormat::Jsonl,
+    };
+    let out: Box<dyn std::io::Write + Send> = match &cli.trace_file {
+        None => Box::new(std::io::stderr()),
+        Some(path) => Box::new(
+            std::fs::File::create(path)
+                .map_err(|e| format!("--trace-file {}: {e}", path.display()))?,
+        ),
+    };
+    let sink = TraceSink::start(out, format).map_err(|e| format!("trace writer: {e}"))?;
+    Ok(Some(Trace {
+        select,
+        options: std::sync::Arc::new(TraceOptions {
+            format,
+            payload_bytes: cli.trace_payload_bytes,
+            octets: cli.trace_octets,
+        }),
+        sink,
+    }))
 }
 
 /// Largest `--deflate-min-size`: below it, a message's inflated bytes are held until it
@@ -239,9 +318,16 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let trace = match trace_from(&cli) {
+        Ok(trace) => trace,
+        Err(e) => {
+            eprintln!("wsecho: {e}");
+            return ExitCode::from(2);
+        }
+    };
     fit_to_fd_limit(&mut config, cli.max_connections.is_some());
     let addr = SocketAddr::new(cli.host, cli.port);
-    match wsecho::server::run(addr, config, tls) {
+    match wsecho::server::run(addr, config, tls, trace) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("wsecho: {e}");

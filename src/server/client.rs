@@ -17,6 +17,8 @@ use crate::connection::{Connection, MAX_SEGMENTS, Output, Status};
 use crate::frame::CloseCode;
 use crate::handshake::HttpStatus;
 use crate::tls::TlsLayer;
+use crate::trace::Item;
+use crate::trace::tap::Tap;
 
 pub(super) struct Client {
     pub(super) stream: TcpStream,
@@ -43,6 +45,11 @@ pub(super) struct Client {
     full: bool,
     /// The TLS layer, for a `wss://` client.
     tls: Option<Box<TlsLayer>>,
+    /// The first byte was seen: cleartext, or TLS (then `tls` is set).
+    sniffed: bool,
+    /// The wire trace of this connection, when traced. A traced connection stays on
+    /// the layered read path, which shows the tap the bytes before the core sees them.
+    trace: Option<Box<Tap>>,
 }
 
 /// Output the socket has not taken yet.
@@ -120,6 +127,8 @@ impl Client {
             layered: false,
             full: false,
             tls: None,
+            sniffed: false,
+            trace: None,
         }
     }
 
@@ -524,10 +533,20 @@ impl Client {
     /// over TLS. The loop's `flush` writes it.
     fn produce(&mut self, call: impl FnOnce(&mut Connection, &mut Vec<u8>)) {
         match &mut self.tls {
-            None => call(&mut self.conn, queue(&mut self.out)),
+            None => {
+                let queue = queue(&mut self.out);
+                let before = queue.len();
+                call(&mut self.conn, queue);
+                if let Some(tap) = self.trace.as_deref_mut() {
+                    tap.tx(&queue[before..]);
+                }
+            }
             Some(tls) => {
                 let mut plain = Vec::new();
                 call(&mut self.conn, &mut plain);
+                if let Some(tap) = self.trace.as_deref_mut() {
+                    tap.tx(&plain);
+                }
                 tls.encrypt(&plain);
                 crate::tls::say_goodbye(&self.conn, tls);
                 let mut sink = tls::QueueSink(queue(&mut self.out));
@@ -535,6 +554,56 @@ impl Client {
                 let _ = tls.write_ciphertext(&mut sink);
             }
         }
+    }
+
+    /// Traces this connection from now on.
+    pub(super) fn set_trace(&mut self, tap: Box<Tap>) {
+        self.trace = Some(tap);
+    }
+
+    /// Shows a core event in the trace, if traced.
+    pub(super) fn trace_event(&mut self, event: &crate::connection::Event) {
+        if let Some(tap) = self.trace.as_deref_mut() {
+            tap.event(event);
+        }
+    }
+
+    /// Shows a transport event in the trace, if traced.
+    pub(super) fn trace_note(&mut self, item: Item) {
+        if let Some(tap) = self.trace.as_deref_mut() {
+            tap.note(item);
+        }
+    }
+
+    /// Moves the trace's new lines to `into`. A connection whose request did not ask to
+    /// be traced loses its tap here, and a cleartext one goes back to the plain path.
+    pub(super) fn take_trace_lines(&mut self, into: &mut String) {
+        let Some(tap) = self.trace.as_deref_mut() else {
+            return;
+        };
+        tap.take_lines(into);
+        if tap.unwanted() {
+            self.trace = None;
+            if self.sniffed && self.tls.is_none() {
+                self.layered = false;
+            }
+        }
+    }
+
+    /// Shows in the trace that wsecho closes the socket, if traced.
+    pub(super) fn trace_closed_by_us(&mut self) {
+        if let Some(tap) = self.trace.as_deref_mut() {
+            tap.closed_by_us();
+        }
+    }
+
+    /// The peer shut down its side of TCP (EOF, or TLS close_notify).
+    pub(super) fn peer_eof(&mut self) {
+        if let Some(tap) = self.trace.as_deref_mut() {
+            let clean = self.conn.status() != Status::Open;
+            tap.note(Item::TcpClosedByPeer { clean });
+        }
+        self.conn.handle_eof();
     }
 
     /// Registers WRITABLE only while output is pending.

@@ -1,6 +1,7 @@
-//! The layered half of [`Client`]: connections whose first byte is still to be seen, and
+//! The layered half of [`Client`]: connections whose first byte is still to be seen,
 //! `wss://` connections, whose bytes pass through the TLS layer on their way to and from
-//! the same protocol core as plain ones. Plain connections never come here.
+//! the same protocol core as plain ones, and traced connections, whose bytes pass the
+//! trace's tap. Plain connections never come here.
 
 use std::io::{self, ErrorKind, IoSlice, Read, Write};
 use std::time::Instant;
@@ -14,6 +15,7 @@ use crate::connection::{Output, Status};
 use crate::handshake::HttpStatus;
 use crate::tls::sniff::{FirstByte, classify};
 use crate::tls::{TlsLayer, TlsSetup, say_goodbye};
+use crate::trace::Item;
 
 /// The body of the 400 a cleartext client gets with `--tls-only`.
 pub(super) const TLS_ONLY_BODY: &str =
@@ -116,6 +118,9 @@ impl Client {
         now: Instant,
     ) -> ReadOutcome {
         if self.tls.is_none() {
+            if self.sniffed {
+                return self.read_traced(buf, &mut tls_bufs.flat, out, now);
+            }
             return self.read_first(buf, tls_bufs, out, config, setup, now);
         }
         for _ in 0..MAX_READS_PER_EVENT {
@@ -145,7 +150,7 @@ impl Client {
         let n = loop {
             match self.stream.read(target) {
                 Ok(0) => {
-                    self.conn.handle_eof();
+                    self.peer_eof();
                     return ReadOutcome::Ok;
                 }
                 Ok(n) => break n,
@@ -154,6 +159,7 @@ impl Client {
                 Err(e) => return ReadOutcome::Error(e),
             }
         };
+        self.sniffed = true;
         match (classify(target[0]), setup) {
             (FirstByte::Tls, Some(setup)) if tls_ready => {
                 let layer = match TlsLayer::new(&setup.config) {
@@ -171,7 +177,8 @@ impl Client {
                 ReadOutcome::Dropped
             }
             (FirstByte::Cleartext, setup) => {
-                self.layered = false;
+                // Only a traced connection stays off the plain path.
+                self.layered = self.trace.is_some();
                 if std::mem::take(&mut self.full) {
                     self.reject(
                         HttpStatus::ServiceUnavailable,
@@ -184,6 +191,12 @@ impl Client {
                 // Cleartext from here on: its bytes belong in `buf`.
                 if tls_ready {
                     buf[..n].copy_from_slice(&tls_bufs.cipher[..n]);
+                }
+                if self.layered {
+                    return match self.traced_input(buf, n, &mut tls_bufs.flat, out, now) {
+                        Step::More => self.read_traced(buf, &mut tls_bufs.flat, out, now),
+                        Step::Stop(outcome) => outcome,
+                    };
                 }
                 match self.take_read(buf, n, out, now) {
                     Step::More => self.read_more(buf, out, now),
@@ -213,7 +226,7 @@ impl Client {
                     "{}: TCP closed by client without a TLS close_notify",
                     Peer(&self.stream)
                 );
-                self.conn.handle_eof();
+                self.peer_eof();
                 // A half-closed client still reads: what is queued for it goes out
                 // before the socket closes, and our close_notify after it.
                 if let Some(tls) = self.tls.as_deref_mut() {
@@ -264,6 +277,7 @@ impl Client {
             out: pending,
             tls,
             full,
+            trace,
             ..
         } = self;
         let Some(tls) = tls.as_deref_mut() else {
@@ -296,12 +310,18 @@ impl Client {
                         now,
                         &mut plain,
                     );
+                    if let Some(tap) = trace.as_deref_mut() {
+                        tap.tx(&plain);
+                    }
                     tls.encrypt(&plain);
                 }
             }
             if decrypted.len > 0 {
                 out.clear();
                 let input = &mut buf[..decrypted.len];
+                if let Some(tap) = trace.as_deref_mut() {
+                    tap.rx(input);
+                }
                 conn.handle_input(input, now, out);
                 let plain = match out.contiguous(input) {
                     Some(plain) => plain,
@@ -311,10 +331,17 @@ impl Client {
                         &tls_bufs.flat
                     }
                 };
+                if let Some(tap) = trace.as_deref_mut() {
+                    tap.tx(plain);
+                }
                 tls.encrypt(plain);
             }
             if decrypted.closed {
                 debug!("{}: TLS close_notify from client", Peer(stream));
+                if let Some(tap) = trace.as_deref_mut() {
+                    let clean = conn.status() != Status::Open;
+                    tap.note(Item::TcpClosedByPeer { clean });
+                }
                 conn.handle_eof();
                 break;
             }
@@ -332,6 +359,85 @@ impl Client {
             (true, _) => Err(ReadOutcome::Dropped),
             (false, Err(e)) => Err(ReadOutcome::Error(e)),
             (false, Ok(())) => Ok(()),
+        }
+    }
+}
+
+impl Client {
+    /// Reads a traced cleartext connection until the socket is drained, the connection
+    /// is done, backpressure stops it or the per-event budget is spent.
+    fn read_traced(
+        &mut self,
+        buf: &mut [u8],
+        flat: &mut Vec<u8>,
+        out: &mut Output,
+        now: Instant,
+    ) -> ReadOutcome {
+        for _ in 0..MAX_READS_PER_EVENT {
+            if self.pending_out() > 0 && self.backpressure(now) {
+                self.read_paused = true;
+                return ReadOutcome::Ok;
+            }
+            self.read_paused = false;
+            let step = match self.stream.read(buf) {
+                Ok(0) => {
+                    self.peer_eof();
+                    return ReadOutcome::Ok;
+                }
+                Ok(n) => self.traced_input(buf, n, flat, out, now),
+                Err(e) if e.kind() == ErrorKind::WouldBlock => return ReadOutcome::Ok,
+                Err(e) if e.kind() == ErrorKind::Interrupted => Step::More,
+                Err(e) => return ReadOutcome::Error(e),
+            };
+            if let Step::Stop(outcome) = step {
+                return outcome;
+            }
+        }
+        self.read_yielded = true;
+        ReadOutcome::Ok
+    }
+
+    /// `buf[..n]` of a traced cleartext connection: shown to the tap, through the core
+    /// (the one entry every transport uses), its output shown and written. `flat` is
+    /// scratch for the output in one piece.
+    fn traced_input(
+        &mut self,
+        buf: &mut [u8],
+        n: usize,
+        flat: &mut Vec<u8>,
+        out: &mut Output,
+        now: Instant,
+    ) -> Step {
+        let drained = n < buf.len() && !self.read_to_eof;
+        let input = &mut buf[..n];
+        if let Some(tap) = self.trace.as_deref_mut() {
+            tap.rx(input);
+        }
+        out.clear();
+        self.conn.handle_input(input, now, out);
+        flat.clear();
+        out.flatten_into(input, flat);
+        if let Some(tap) = self.trace.as_deref_mut() {
+            tap.tx(flat);
+        }
+        let sent = if self.out.is_some() {
+            queue(&mut self.out).extend_from_slice(flat);
+            Ok(())
+        } else if flat.is_empty() {
+            Ok(())
+        } else if self.conn.status() != Status::Open {
+            self.send_last(flat)
+        } else {
+            self.write_or_keep(flat)
+        };
+        if let Err(e) = sent {
+            return Step::Stop(ReadOutcome::Error(e));
+        }
+        let finished = matches!(self.conn.status(), Status::Finishing | Status::Done);
+        if drained || finished {
+            Step::Stop(ReadOutcome::Ok)
+        } else {
+            Step::More
         }
     }
 }

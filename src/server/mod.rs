@@ -26,6 +26,8 @@ use crate::connection::{Connection, Counts, Event, Output};
 use crate::frame::CloseCode;
 use crate::handshake::HttpStatus;
 use crate::tls::TlsSetup;
+use crate::trace::tap::Tap;
+use crate::trace::{Item, Selected, Trace};
 use client::{Client, Peer, ReadOutcome};
 use client::{TlsBuffers, full_body};
 use slab::Slab;
@@ -55,9 +57,16 @@ pub fn backpressure_floor(write_high_water: usize) -> usize {
 }
 
 /// Binds `addr`, prints the listening line, and serves until SIGINT or SIGTERM. With
-/// `tls`, the port serves `wss://` too (or only, with `--tls-only`).
-pub fn run(addr: SocketAddr, config: Config, tls: Option<TlsSetup>) -> io::Result<()> {
+/// `tls`, the port serves `wss://` too (or only, with `--tls-only`); with `trace`, the
+/// connections it selects are traced.
+pub fn run(
+    addr: SocketAddr,
+    config: Config,
+    tls: Option<TlsSetup>,
+    trace: Option<Trace>,
+) -> io::Result<()> {
     let mut server = Server::bind(addr, config, tls)?;
+    server.trace = trace;
     let local = server.listener.local_addr()?;
     let line = listening_line(local, server.tls.as_ref());
     let mut stdout = io::stdout();
@@ -110,6 +119,8 @@ struct Server {
     tls: Option<TlsSetup>,
     /// Buffers of TLS connections (empty without TLS).
     tls_bufs: TlsBuffers,
+    /// The wire trace, when on.
+    trace: Option<Trace>,
 }
 
 impl Server {
@@ -142,6 +153,7 @@ impl Server {
                 TlsBuffers::default()
             },
             tls,
+            trace: None,
         })
     }
 
@@ -189,10 +201,16 @@ impl Server {
                     self.drive(key, true, false, now);
                 }
             }
+            if let Some(trace) = &mut self.trace {
+                trace.sink.flush();
+            }
             if self
                 .shutdown_deadline
                 .is_some_and(|d| self.clients.is_empty() || d <= now)
             {
+                if let Some(trace) = &mut self.trace {
+                    trace.sink.finish();
+                }
                 info!("shut down; {}", self.summary());
                 return Ok(());
             }
@@ -269,6 +287,20 @@ impl Server {
             return;
         }
         debug!("{peer}: accepted");
+        if let Some(trace) = &self.trace {
+            let selected = trace.select.select(peer);
+            if selected != Selected::No {
+                let on_request = selected == Selected::IfAsked;
+                let options = Arc::clone(&trace.options);
+                let conn_id = self.stats.accepted;
+                client.set_trace(Box::new(Tap::new(
+                    conn_id,
+                    peer.to_string(),
+                    options,
+                    on_request,
+                )));
+            }
+        }
         if full && !defer_503 {
             client.reject(
                 HttpStatus::ServiceUnavailable,
@@ -289,6 +321,7 @@ impl Server {
             yielded,
             tls,
             tls_bufs,
+            trace,
             ..
         } = self;
         let Some(client) = clients.get_mut(key) else {
@@ -302,7 +335,12 @@ impl Server {
         let resume = client.may_resume();
         if readable || resume {
             let outcome = if client.is_layered() {
-                client.read_layered(read_buf, tls_bufs, out_buf, config, tls.as_ref(), now)
+                let outcome =
+                    client.read_layered(read_buf, tls_bufs, out_buf, config, tls.as_ref(), now);
+                if let Some(trace) = trace {
+                    client.take_trace_lines(trace.sink.batch());
+                }
+                outcome
             } else {
                 client.read(read_buf, out_buf, now)
             };
@@ -337,6 +375,10 @@ impl Server {
         while let Some(event) = client.conn.poll_event() {
             log_event(&Peer(&client.stream), &event);
             self.stats.record(&event);
+            client.trace_event(&event);
+        }
+        if let Some(trace) = &mut self.trace {
+            client.take_trace_lines(trace.sink.batch());
         }
         if let Err(e) = flushed {
             self.remove_broken(key, Some(("write", &e)));
@@ -426,23 +468,28 @@ impl Server {
         let Some(client) = self.clients.get_mut(key) else {
             return;
         };
-        let peer = Peer(&client.stream);
         if let Some((op, e)) = failure {
-            debug!("{peer}: {op} failed: {e}");
+            debug!("{}: {op} failed: {e}", Peer(&client.stream));
+            client.trace_note(Item::TcpError(format!("{op} failed: {e}")));
         }
         client.conn.handle_eof();
         while let Some(event) = client.conn.poll_event() {
-            log_event(&peer, &event);
+            log_event(&Peer(&client.stream), &event);
             self.stats.record(&event);
+            client.trace_event(&event);
         }
         self.remove(key);
     }
 
     fn remove(&mut self, key: usize) {
         // Closing the socket (dropping it) takes it out of epoll: no deregister needed.
-        if let Some(client) = self.clients.remove(key) {
+        if let Some(mut client) = self.clients.remove(key) {
             self.stats.add_finished(client.conn.counts());
             debug!("{}: connection closed", Peer(&client.stream));
+            if let Some(trace) = &mut self.trace {
+                client.trace_closed_by_us();
+                client.take_trace_lines(trace.sink.batch());
+            }
         }
     }
 

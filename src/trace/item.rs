@@ -1,0 +1,538 @@
+//! What a trace line says, and its two spellings: Autobahn's wire-log style for people
+//! and one JSON object per line for machines.
+
+use std::fmt::Write as _;
+
+/// Which way bytes went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Dir {
+    /// From the client to wsecho.
+    Rx,
+    /// From wsecho to the client.
+    Tx,
+}
+
+impl Dir {
+    fn text(self) -> &'static str {
+        match self {
+            Dir::Rx => "RX",
+            Dir::Tx => "TX",
+        }
+    }
+
+    fn json(self) -> &'static str {
+        match self {
+            Dir::Rx => "rx",
+            Dir::Tx => "tx",
+        }
+    }
+}
+
+/// A payload as shown: its first bytes (unmasked), how many there were in all, and
+/// whether they are text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Shown {
+    pub(crate) bytes: Vec<u8>,
+    pub(crate) total: u64,
+    pub(crate) text: bool,
+}
+
+/// One traced item.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Item {
+    /// The connection was accepted.
+    TcpOpened,
+    /// The peer shut down its side of TCP; `clean` after a completed close handshake.
+    TcpClosedByPeer { clean: bool },
+    /// wsecho closed the socket (`after_peer`: the peer had shut down its side first).
+    TcpClosedByUs { after_peer: bool },
+    /// A socket call failed.
+    TcpError(String),
+    /// A request or response head, line by line (without the blank line).
+    HttpHead { dir: Dir, lines: Vec<String> },
+    /// Bytes after a head that are no frames: a response body, a refused client's rest.
+    HttpBody { dir: Dir, shown: Shown },
+    /// A frame, its header as sent and its payload as shown.
+    Frame {
+        dir: Dir,
+        fin: bool,
+        rsv: u8,
+        opcode: u8,
+        len: u64,
+        mask: Option<[u8; 4]>,
+        /// A close frame's code and reason, decoded.
+        close: Option<(u16, String)>,
+        shown: Shown,
+    },
+    /// The bytes of one read or write (`--trace-octets`).
+    Octets { dir: Dir, shown: Shown },
+    /// The protocol core failed the connection: the close code and reason it sent.
+    Failed { code: u16, reason: String },
+    /// A time limit passed.
+    TimedOut { during: String },
+    /// Lines the trace could not keep up with and dropped.
+    Dropped { lines: u64 },
+}
+
+/// The prefix of every line of one connection: its id and the peer's address.
+pub(crate) struct Origin<'a> {
+    pub(crate) conn: u64,
+    pub(crate) peer: &'a str,
+}
+
+/// Appends `item`, numbered `seq`, as Autobahn-style text lines.
+pub(crate) fn write_text(out: &mut String, origin: &Origin<'_>, seq: u64, item: &Item) {
+    let head = format!("c{} {} {seq:03}", origin.conn, origin.peer);
+    let more = |out: &mut String, text: &str| {
+        let _ = writeln!(out, "{head}          : {text}");
+    };
+    match item {
+        Item::TcpOpened => {
+            let _ = writeln!(out, "{head} TCP OPENED");
+        }
+        Item::TcpClosedByPeer { clean: true } => {
+            let _ = writeln!(out, "{head} TCP CLOSED BY PEER");
+        }
+        Item::TcpClosedByPeer { clean: false } => {
+            let _ = writeln!(out, "{head} TCP DROPPED BY PEER");
+        }
+        Item::TcpClosedByUs { after_peer } => {
+            let _ = writeln!(
+                out,
+                "{head} TCP CLOSED BY US{}",
+                if *after_peer { " (after the peer)" } else { "" }
+            );
+        }
+        Item::TcpError(e) => {
+            let _ = writeln!(out, "{head} TCP ERROR : {e}");
+        }
+        Item::HttpHead { dir, lines } => {
+            let mut lines = lines.iter();
+            let first = lines.next().map_or("", String::as_str);
+            let _ = writeln!(out, "{head} {} HTTP  : {}", dir.text(), escape(first));
+            for line in lines {
+                more(out, &escape(line));
+            }
+        }
+        Item::HttpBody { dir, shown } => {
+            let _ = writeln!(out, "{head} {} BODY  : {} bytes", dir.text(), shown.total);
+            payload_lines(out, shown, more);
+        }
+        Item::Frame {
+            dir,
+            fin,
+            rsv,
+            opcode,
+            len,
+            mask,
+            close,
+            shown,
+        } => {
+            let _ = write!(
+                out,
+                "{head} {} FRAME : OPCODE={opcode}, FIN={}, RSV={rsv}, PAYLOAD-LEN={len}",
+                dir.text(),
+                if *fin { "True" } else { "False" }
+            );
+            if let Some(key) = mask {
+                let _ = write!(out, ", MASK={}", hex(key));
+            }
+            if let Some((code, reason)) = close {
+                let _ = write!(out, ", CLOSE={code} {}", quoted(reason));
+            }
+            out.push('\n');
+            payload_lines(out, shown, more);
+        }
+        Item::Octets { dir, shown } => {
+            let _ = writeln!(out, "{head} {} OCTETS: {} bytes", dir.text(), shown.total);
+            payload_lines(out, shown, more);
+        }
+        Item::Failed { code, reason } => {
+            let _ = writeln!(out, "{head} FAILED: {code} {reason}");
+        }
+        Item::TimedOut { during } => {
+            let _ = writeln!(out, "{head} TIMED OUT: {during}");
+        }
+        Item::Dropped { lines } => {
+            let _ = writeln!(
+                out,
+                "TRACE DROPPED: {lines} lines (the trace output could not keep up)"
+            );
+        }
+    }
+}
+
+/// The hex line (and the text line, for text) under an item with a payload.
+fn payload_lines(out: &mut String, shown: &Shown, more: impl Fn(&mut String, &str)) {
+    if shown.total == 0 {
+        return;
+    }
+    let cut = shown.total - shown.bytes.len() as u64;
+    let rest = if cut > 0 {
+        format!(" ... ({cut} more bytes)")
+    } else {
+        String::new()
+    };
+    more(out, &format!("{}{rest}", hex(&shown.bytes)));
+    if shown.text {
+        let (text, valid) = text_of(shown);
+        let note = if valid { "" } else { " (not UTF-8)" };
+        more(out, &format!("{}{note}", quoted(&text)));
+    }
+}
+
+/// The text of a shown payload and whether it is valid UTF-8 as far as it is shown: a
+/// character the display cut in half is left out, anything else invalid is replaced.
+fn text_of(shown: &Shown) -> (String, bool) {
+    match std::str::from_utf8(&shown.bytes) {
+        Ok(s) => (s.to_string(), true),
+        Err(e) if e.error_len().is_none() && (shown.bytes.len() as u64) < shown.total => {
+            let valid = &shown.bytes[..e.valid_up_to()];
+            (String::from_utf8_lossy(valid).into_owned(), true)
+        }
+        Err(_) => (String::from_utf8_lossy(&shown.bytes).into_owned(), false),
+    }
+}
+
+/// Appends `item` as one JSON object and a newline.
+pub(crate) fn write_json(out: &mut String, origin: &Origin<'_>, seq: u64, item: &Item) {
+    let mut o = Json::new(out);
+    if !matches!(item, Item::Dropped { .. }) {
+        o.num("conn", origin.conn);
+        o.str("peer", origin.peer);
+        o.num("seq", seq);
+    }
+    match item {
+        Item::TcpOpened => o.str("item", "tcp_opened"),
+        Item::TcpClosedByPeer { clean } => {
+            o.str(
+                "item",
+                if *clean {
+                    "tcp_closed_by_peer"
+                } else {
+                    "tcp_dropped_by_peer"
+                },
+            );
+        }
+        Item::TcpClosedByUs { after_peer } => {
+            o.str("item", "tcp_closed_by_us");
+            o.bool("after_peer", *after_peer);
+        }
+        Item::TcpError(e) => {
+            o.str("item", "tcp_error");
+            o.str("error", e);
+        }
+        Item::HttpHead { dir, lines } => {
+            o.str("item", &format!("{}_http", dir.json()));
+            o.strs("head", lines);
+        }
+        Item::HttpBody { dir, shown } => {
+            o.str("item", &format!("{}_body", dir.json()));
+            o.payload(shown);
+        }
+        Item::Frame {
+            dir,
+            fin,
+            rsv,
+            opcode,
+            len,
+            mask,
+            close,
+            shown,
+        } => {
+            o.str("item", &format!("{}_frame", dir.json()));
+            o.num("opcode", u64::from(*opcode));
+            o.bool("fin", *fin);
+            o.num("rsv", u64::from(*rsv));
+            o.num("len", *len);
+            if let Some(key) = mask {
+                o.str("mask", &hex(key));
+            }
+            if let Some((code, reason)) = close {
+                o.num("close_code", u64::from(*code));
+                o.str("close_reason", reason);
+            }
+            o.payload(shown);
+        }
+        Item::Octets { dir, shown } => {
+            o.str("item", &format!("{}_octets", dir.json()));
+            o.payload(shown);
+        }
+        Item::Failed { code, reason } => {
+            o.str("item", "failed");
+            o.num("close_code", u64::from(*code));
+            o.str("reason", reason);
+        }
+        Item::TimedOut { during } => {
+            o.str("item", "timed_out");
+            o.str("during", during);
+        }
+        Item::Dropped { lines } => {
+            o.str("item", "trace_dropped");
+            o.num("lines", *lines);
+        }
+    }
+    o.end();
+}
+
+/// A JSON object written field by field.
+struct Json<'a> {
+    out: &'a mut String,
+    first: bool,
+}
+
+impl<'a> Json<'a> {
+    fn new(out: &'a mut String) -> Self {
+        out.push('{');
+        Json { out, first: true }
+    }
+
+    fn key(&mut self, key: &str) {
+        if !std::mem::take(&mut self.first) {
+            self.out.push(',');
+        }
+        json_string(self.out, key);
+        self.out.push(':');
+    }
+
+    fn num(&mut self, key: &str, n: u64) {
+        self.key(key);
+        let _ = write!(self.out, "{n}");
+    }
+
+    fn bool(&mut self, key: &str, b: bool) {
+        self.key(key);
+        self.out.push_str(if b { "true" } else { "false" });
+    }
+
+    fn str(&mut self, key: &str, s: &str) {
+        self.key(key);
+        json_string(self.out, s);
+    }
+
+    fn strs(&mut self, key: &str, items: &[String]) {
+        self.key(key);
+        self.out.push('[');
+        for (i, s) in items.iter().enumerate() {
+            if i > 0 {
+                self.out.push(',');
+            }
+            json_string(self.out, s);
+        }
+        self.out.push(']');
+    }
+
+    fn payload(&mut self, shown: &Shown) {
+        self.num("payload_len", shown.total);
+        self.str("payload_hex", &hex(&shown.bytes));
+        if shown.text {
+            let (text, valid) = text_of(shown);
+            self.str("payload_text", &text);
+            self.bool("payload_utf8", valid);
+        }
+        self.bool("truncated", (shown.bytes.len() as u64) < shown.total);
+    }
+
+    fn end(self) {
+        self.out.push_str("}\n");
+    }
+}
+
+/// `s` as a JSON string literal (RFC 8259 §7: quote, backslash and control characters
+/// escaped).
+fn json_string(out: &mut String, s: &str) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if u32::from(c) < 0x20 => {
+                let _ = write!(out, "\\u{:04x}", u32::from(c));
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+/// Lower-case hex, two digits a byte.
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        let _ = write!(s, "{b:02x}");
+    }
+    s
+}
+
+/// `s` in double quotes, with control characters and quotes escaped so that a line
+/// stays one line.
+fn quoted(s: &str) -> String {
+    format!("\"{}\"", s.escape_debug())
+}
+
+/// A head line with control characters escaped.
+fn escape(s: &str) -> String {
+    s.chars()
+        .flat_map(|c| {
+            let plain = !c.is_control() || c == '\t';
+            let escaped: Vec<char> = if plain {
+                vec![c]
+            } else {
+                c.escape_debug().collect()
+            };
+            escaped
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ORIGIN: Origin<'static> = Origin {
+        conn: 7,
+        peer: "127.0.0.1:40000",
+    };
+
+    fn text(item: &Item) -> String {
+        let mut s = String::new();
+        write_text(&mut s, &ORIGIN, 4, item);
+        s
+    }
+
+    fn json(item: &Item) -> String {
+        let mut s = String::new();
+        write_json(&mut s, &ORIGIN, 4, item);
+        s
+    }
+
+    fn ping() -> Item {
+        Item::Frame {
+            dir: Dir::Rx,
+            fin: true,
+            rsv: 0,
+            opcode: 9,
+            len: 9,
+            mask: Some([0x37, 0xfa, 0x21, 0x3d]),
+            close: None,
+            shown: Shown {
+                bytes: b"payload-0".to_vec(),
+                total: 9,
+                text: false,
+            },
+        }
+    }
+
+    #[test]
+    fn a_frame_reads_like_autobahn_with_its_payload_in_hex_below() {
+        assert_eq!(
+            text(&ping()),
+            "c7 127.0.0.1:40000 004 RX FRAME : OPCODE=9, FIN=True, RSV=0, PAYLOAD-LEN=9, MASK=37fa213d\n\
+             c7 127.0.0.1:40000 004          : 7061796c6f61642d30\n"
+        );
+    }
+
+    #[test]
+    fn text_is_shown_as_text_too_and_a_cut_says_how_much_is_left() {
+        let item = Item::Frame {
+            dir: Dir::Tx,
+            fin: false,
+            rsv: 0,
+            opcode: 1,
+            len: 10,
+            mask: None,
+            close: None,
+            // "é" is cut in half by the display limit: the text shows what is whole.
+            shown: Shown {
+                bytes: b"ab\"\xc3".to_vec(),
+                total: 10,
+                text: true,
+            },
+        };
+        let lines = text(&item);
+        assert!(lines.contains("FIN=False"), "{lines}");
+        assert!(lines.contains(": 616222c3 ... (6 more bytes)\n"), "{lines}");
+        assert!(lines.ends_with(": \"ab\\\"\"\n"), "{lines}");
+    }
+
+    #[test]
+    fn a_close_frame_names_its_code_and_reason() {
+        let item = Item::Frame {
+            dir: Dir::Tx,
+            fin: true,
+            rsv: 0,
+            opcode: 8,
+            len: 4,
+            mask: None,
+            close: Some((1000, "ok".into())),
+            shown: Shown {
+                bytes: vec![3, 0xe8, b'o', b'k'],
+                total: 4,
+                text: false,
+            },
+        };
+        assert!(text(&item).contains("PAYLOAD-LEN=4, CLOSE=1000 \"ok\"\n"));
+        let j = json(&item);
+        assert!(
+            j.contains(r#""close_code":1000,"close_reason":"ok""#),
+            "{j}"
+        );
+    }
+
+    #[test]
+    fn json_lines_are_one_object_each_with_strings_escaped() {
+        let head = Item::HttpHead {
+            dir: Dir::Rx,
+            lines: vec!["GET /\"x\" HTTP/1.1".into(), "X: a\u{1}b\\".into()],
+        };
+        let j = json(&head);
+        assert_eq!(
+            j,
+            "{\"conn\":7,\"peer\":\"127.0.0.1:40000\",\"seq\":4,\"item\":\"rx_http\",\
+             \"head\":[\"GET /\\\"x\\\" HTTP/1.1\",\"X: a\\u0001b\\\\\"]}\n"
+        );
+        let j = json(&ping());
+        assert!(j.starts_with('{') && j.ends_with("}\n") && j.matches('\n').count() == 1);
+        assert!(j.contains(r#""mask":"37fa213d""#) && j.contains(r#""truncated":false"#));
+    }
+
+    #[test]
+    fn every_tcp_and_verdict_item_has_its_line() {
+        let cases = [
+            (Item::TcpOpened, "TCP OPENED"),
+            (
+                Item::TcpClosedByPeer { clean: false },
+                "TCP DROPPED BY PEER",
+            ),
+            (Item::TcpClosedByPeer { clean: true }, "TCP CLOSED BY PEER"),
+            (
+                Item::TcpClosedByUs { after_peer: false },
+                "TCP CLOSED BY US\n",
+            ),
+            (Item::TcpError("reset".into()), "TCP ERROR : reset"),
+            (
+                Item::Failed {
+                    code: 1007,
+                    reason: "bad".into(),
+                },
+                "FAILED: 1007 bad",
+            ),
+            (
+                Item::TimedOut {
+                    during: "handshake".into(),
+                },
+                "TIMED OUT: handshake",
+            ),
+        ];
+        for (item, want) in cases {
+            let line = text(&item);
+            assert!(line.starts_with("c7 127.0.0.1:40000 004 "), "{line}");
+            assert!(line.contains(want), "{line} lacks {want}");
+        }
+        let dropped = text(&Item::Dropped { lines: 12 });
+        assert!(dropped.starts_with("TRACE DROPPED: 12 lines"), "{dropped}");
+    }
+}
