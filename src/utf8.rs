@@ -15,7 +15,12 @@ pub struct Utf8Validator {
 
 /// The bytes seen so far cannot be the start of valid UTF-8.
 #[derive(Debug, PartialEq, Eq)]
-pub struct InvalidUtf8;
+pub struct InvalidUtf8 {
+    /// Where the first invalid sequence starts, relative to the start of the chunk just
+    /// fed (to the end of the stream, for [`Utf8Validator::finish`]): negative when it
+    /// began with bytes carried from earlier chunks.
+    pub at: i64,
+}
 
 impl Utf8Validator {
     /// Validates the next chunk of the stream. An error means some byte so far is
@@ -36,10 +41,18 @@ impl Utf8Validator {
                     self.partial_len = (have + take) as u8;
                     return Ok(());
                 }
-                Err(_) => return Err(InvalidUtf8),
+                Err(_) => return Err(InvalidUtf8 { at: -(have as i64) }),
             }
             chunk = &chunk[take..];
+            return self.feed_whole(chunk).map_err(|e| InvalidUtf8 {
+                at: e.at + take as i64,
+            });
         }
+        self.feed_whole(chunk)
+    }
+
+    /// [`Utf8Validator::feed`] with nothing carried from earlier chunks.
+    fn feed_whole(&mut self, chunk: &[u8]) -> Result<(), InvalidUtf8> {
         match from_utf8(chunk) {
             Ok(_) => Ok(()),
             Err(e) if e.error_len().is_none() => {
@@ -49,15 +62,21 @@ impl Utf8Validator {
                 self.partial_len = tail.len() as u8;
                 Ok(())
             }
-            Err(_) => Err(InvalidUtf8),
+            Err(e) => Err(InvalidUtf8 {
+                at: e.valid_up_to() as i64,
+            }),
         }
     }
 
     /// Ends the stream: an incomplete code point left over is an error.
     pub fn finish(&mut self) -> Result<(), InvalidUtf8> {
-        let complete = self.partial_len == 0;
+        let carried = i64::from(self.partial_len);
         self.partial_len = 0;
-        if complete { Ok(()) } else { Err(InvalidUtf8) }
+        if carried == 0 {
+            Ok(())
+        } else {
+            Err(InvalidUtf8 { at: -carried })
+        }
     }
 
     /// Whether an incomplete code point is being carried.
@@ -130,6 +149,30 @@ mod tests {
         }
     }
 
+    /// Where the validator, fed `bytes` split at `i`, says the stream went wrong.
+    fn error_position(bytes: &[u8], i: usize) -> Option<i64> {
+        let mut v = Utf8Validator::default();
+        if let Err(e) = v.feed(&bytes[..i]) {
+            return Some(e.at);
+        }
+        if let Err(e) = v.feed(&bytes[i..]) {
+            return Some(i as i64 + e.at);
+        }
+        v.finish().err().map(|e| bytes.len() as i64 + e.at)
+    }
+
+    #[test]
+    fn the_error_names_where_the_bad_sequence_starts_as_std_does() {
+        for &sample in SAMPLES {
+            let expected = std::str::from_utf8(sample)
+                .err()
+                .map(|e| e.valid_up_to() as i64);
+            for i in 0..=sample.len() {
+                assert_eq!(error_position(sample, i), expected, "{sample:x?} at {i}");
+            }
+        }
+    }
+
     #[test]
     fn one_byte_at_a_time_agrees_with_std() {
         for &sample in SAMPLES {
@@ -147,12 +190,17 @@ mod tests {
         let mut v = Utf8Validator::default();
         assert!(v.feed("κόσμε".as_bytes()).is_ok());
         assert!(v.feed(b"\xf4").is_ok());
-        assert_eq!(v.feed(b"\x90"), Err(InvalidUtf8));
+        // The bad sequence began with the byte carried from the fragment before.
+        assert_eq!(v.feed(b"\x90"), Err(InvalidUtf8 { at: -1 }));
         // Autobahn 6.4.3: the invalid sequence inside one chunk, more text to follow.
         let mut v = Utf8Validator::default();
-        assert_eq!(v.feed(b"abc\xf4\x90\x80\x80"), Err(InvalidUtf8));
+        assert_eq!(v.feed(b"abc\xf4\x90\x80\x80"), Err(InvalidUtf8 { at: 3 }));
         let mut v = Utf8Validator::default();
-        assert_eq!(v.feed(b"\xf4\x90"), Err(InvalidUtf8));
+        assert_eq!(v.feed(b"\xf4\x90"), Err(InvalidUtf8 { at: 0 }));
+        // A completed carried sequence, then a bad byte later in the same chunk.
+        let mut v = Utf8Validator::default();
+        assert!(v.feed(b"a\xe2\x82").is_ok());
+        assert_eq!(v.feed(b"\xacxy\xff"), Err(InvalidUtf8 { at: 3 }));
     }
 
     #[test]
@@ -160,6 +208,6 @@ mod tests {
         let mut v = Utf8Validator::default();
         assert!(v.feed(b"\xe2\x82").is_ok());
         assert!(v.is_mid_code_point());
-        assert_eq!(v.finish(), Err(InvalidUtf8));
+        assert_eq!(v.finish(), Err(InvalidUtf8 { at: -2 }));
     }
 }

@@ -146,8 +146,14 @@ fn a_client_that_breaks_a_rule_is_shown_failing_with_the_reason_it_was_sent() {
         trace.contains("TX FRAME : OPCODE=8, FIN=True, RSV=0, PAYLOAD-LEN=33, CLOSE=1007 \"text message is not valid UTF-8\""),
         "{trace}"
     );
+    // The bad byte: after the request, the 6-byte header and "ok".
+    let request = Request::upgrade(&traced.server.host()).to_bytes().len();
     assert!(
-        trace.contains(" FAILED: 1007 text message is not valid UTF-8\n"),
+        trace.contains(&format!(
+            " FAILED: 1007 text message is not valid UTF-8 (offset 2 of the message, \
+             offset {} of the connection, frame #1)\n",
+            request + 6 + 2
+        )),
         "{trace}"
     );
 }

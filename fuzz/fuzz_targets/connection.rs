@@ -148,7 +148,13 @@ fn check_events(run: &Run, http: &Http, items: &[Item]) -> Result<(), String> {
             Event::ServedPage if *http != Http::Refused { status: 200 } => {
                 return Err(format!("ServedPage but HTTP {http:?}"));
             }
-            Event::Failed(err) => Some(Some(err.close_code().as_u16())),
+            Event::Failed { error, at } => {
+                // A violation is always inside a frame the client began.
+                if at.frame == 0 {
+                    return Err(format!("{error:?} located before any frame: {at:?}"));
+                }
+                Some(Some(error.close_code().as_u16()))
+            }
             Event::PeerClosed { code } => Some(code.map(|c| c.as_u16())),
             Event::ServerClosed { code, .. } => Some(Some(code.as_u16())),
             _ => continue,

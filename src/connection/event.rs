@@ -23,7 +23,12 @@ pub enum Event {
     /// A plain GET (no upgrade asked for) was answered with the landing page.
     ServedPage,
     /// The client broke the protocol; we sent this error's close code and reason.
-    Failed(ProtocolError),
+    Failed {
+        /// The rule broken.
+        error: ProtocolError,
+        /// Where in the client's bytes.
+        at: Location,
+    },
     /// The client sent a close frame (its code, if any); we answered it.
     PeerClosed {
         /// The code in the client's close frame; `None` for an empty one.
@@ -46,4 +51,34 @@ pub enum Event {
         /// The phase whose limit passed.
         during: &'static str,
     },
+}
+
+/// Where in the client's bytes a violation was found. Offsets count the bytes the client
+/// sent on the connection from 0, its HTTP request included; frames count from 1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Location {
+    /// The frame it is in (or whose header broke the rule).
+    pub frame: u64,
+    /// The offset of that frame's first byte.
+    pub frame_offset: u64,
+    /// The offending byte, when one is to blame (invalid UTF-8 in an uncompressed text
+    /// message): its offset in the connection's input and in the message.
+    pub byte: Option<(u64, u64)>,
+}
+
+impl std::fmt::Display for Location {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.byte {
+            Some((stream, message)) => write!(
+                f,
+                "offset {message} of the message, offset {stream} of the connection, frame #{}",
+                self.frame
+            ),
+            None => write!(
+                f,
+                "frame #{}, at offset {} of the connection",
+                self.frame, self.frame_offset
+            ),
+        }
+    }
 }

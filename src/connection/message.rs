@@ -12,7 +12,7 @@ use super::emit;
 use super::output::Output;
 use crate::error::ProtocolError;
 use crate::frame::Opcode;
-use crate::utf8::Utf8Validator;
+use crate::utf8::{InvalidUtf8, Utf8Validator};
 
 #[derive(Debug)]
 pub(super) struct Message {
@@ -39,19 +39,20 @@ impl Message {
     }
 
     /// Handles the next unmasked `chunk` of an uncompressed message; `last` marks the
-    /// end of the message's final frame.
+    /// end of the message's final frame. Invalid UTF-8 is reported relative to `chunk`.
     pub(super) fn on_plain_chunk(
         &mut self,
         chunk: &[u8],
         last: bool,
         out: &mut Output,
-    ) -> Result<(), ProtocolError> {
+    ) -> Result<(), InvalidUtf8> {
         if self.opcode == Opcode::Text {
-            self.utf8
-                .feed(chunk)
-                .map_err(|_| ProtocolError::InvalidUtf8)?;
+            self.utf8.feed(chunk)?;
             if last {
-                self.utf8.finish().map_err(|_| ProtocolError::InvalidUtf8)?;
+                // Its position is from the end of the stream: after this chunk.
+                self.utf8.finish().map_err(|e| InvalidUtf8 {
+                    at: e.at + chunk.len() as i64,
+                })?;
             }
         }
         let (opcode, _) = next_echo_opcode(self.opcode, &mut self.echo_started);

@@ -21,7 +21,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use close_wait::{CloseWait, Seen};
-pub use event::Event;
+pub use event::{Event, Location};
 use keepalive::Keepalive;
 pub use output::{MAX_SEGMENTS, Output};
 use receiver::{Receiver, Stop};
@@ -126,6 +126,7 @@ impl Connection {
         let Phase::Open(receiver) = &mut self.phase else {
             return Run::default();
         };
+        receiver.note_read(input);
         // Only a store: the keepalive deadline is re-derived lazily when it fires, except
         // when this input answers our ping (the driver sees the deadline move).
         if let Some(keepalive) = &mut self.keepalive
@@ -162,7 +163,11 @@ impl Connection {
         out.begin_input(input);
         out.in_place(&input[..run.echoed]);
         if run.invalid_utf8 {
-            self.stopped(Stop::Fail(ProtocolError::InvalidUtf8), now, out.bytes_mut());
+            let stop = match &mut self.phase {
+                Phase::Open(receiver) => receiver.bad_small_frame(input, run),
+                _ => Stop::Fail(ProtocolError::InvalidUtf8),
+            };
+            self.stopped(stop, now, out.bytes_mut());
         } else if let Some(rest) = input.get_mut(run.taken..) {
             self.process(rest, now, out);
         }
@@ -222,7 +227,8 @@ impl Connection {
                     );
                     let session =
                         deflate.map(|p| Box::new(deflate::DeflateSession::new(p, config)));
-                    let mut receiver = Receiver::new(session, config);
+                    let total = (head.len() + rest.len()) as u64;
+                    let mut receiver = Receiver::new(session, config, total);
                     // Frames the client pipelined behind its request.
                     let result = receiver.receive(rest, config, out);
                     Ok((receiver, result))
@@ -434,16 +440,34 @@ impl Connection {
                 self.phase = Phase::Finishing(self.counts());
                 self.deadline = Some(now + self.config.close_timeout);
             }
-            Stop::Fail(error) => self.fail(error, now, out),
+            Stop::Fail(error) => {
+                let at = self.location();
+                self.fail(error, at, now, out);
+            }
+            Stop::BadUtf8 { stream, message } => {
+                let at = Location {
+                    byte: Some((stream, message)),
+                    ..self.location()
+                };
+                self.fail(ProtocolError::InvalidUtf8, at, now, out);
+            }
+        }
+    }
+
+    /// Where the frame being received is.
+    fn location(&self) -> Location {
+        match &self.phase {
+            Phase::Open(receiver) => receiver.location(),
+            _ => Location::default(),
         }
     }
 
     /// §7.1.7: "the endpoint SHOULD send a Close frame with an appropriate status code"
     /// — with a reason naming the rule the client broke.
-    fn fail(&mut self, error: ProtocolError, now: Instant, out: &mut Vec<u8>) {
+    fn fail(&mut self, error: ProtocolError, at: Location, now: Instant, out: &mut Vec<u8>) {
         debug_assert_ne!(error.close_code(), CloseCode::NORMAL);
         emit::close(out, error.close_code(), &error.to_string());
-        self.event(Event::Failed(error));
+        self.event(Event::Failed { error, at });
         self.enter_closing(now, None);
     }
 

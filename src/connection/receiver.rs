@@ -15,11 +15,16 @@ use crate::frame::header::parse_client_header;
 use crate::frame::mask::apply_mask;
 use crate::frame::{CloseCode, FrameHeader, MAX_CLIENT_HEADER_LEN, Opcode};
 
+use super::event::Location;
+
 /// Why the receiver stopped.
 #[derive(Debug, PartialEq, Eq)]
 pub(super) enum Stop {
-    /// The client broke a rule; nothing has been sent for it yet.
+    /// The client broke a rule in the current frame; nothing has been sent for it yet.
     Fail(ProtocolError),
+    /// Invalid UTF-8 in an uncompressed text message, at this offset of the
+    /// connection's input and of the message.
+    BadUtf8 { stream: u64, message: u64 },
     /// The client sent a valid close frame; our reply is queued.
     PeerClosed { code: Option<CloseCode> },
 }
@@ -64,14 +69,62 @@ pub(super) struct Receiver {
     /// 125), worked out once.
     small_payload_limit: u8,
     counts: Counts,
+    /// Bytes of the connection's input up to the end of the current read, the HTTP
+    /// request included. Every slice the frame loop holds ends where the read ended, so
+    /// the offset of its first byte is `total` less its length.
+    total: u64,
+    /// Frames begun (whole or not), for locating a violation.
+    frames: u64,
+    /// The offset of the current (or last) frame's first byte.
+    frame_at: u64,
+    /// The offset just past the payload of the last data frame completed that had one:
+    /// a code point split across frames began before it.
+    data_end: u64,
 }
 
 impl Receiver {
-    pub(super) fn new(deflate: Option<Box<DeflateSession>>, config: &Config) -> Self {
+    /// `total`: the connection's input so far, through the end of the read that
+    /// completed the handshake.
+    pub(super) fn new(deflate: Option<Box<DeflateSession>>, config: &Config, total: u64) -> Self {
         Receiver {
             deflate,
             small_payload_limit: small_payload_limit(config),
+            total,
             ..Receiver::default()
+        }
+    }
+
+    /// Where the current frame is, for a violation found in it.
+    pub(super) fn location(&self) -> Location {
+        Location {
+            frame: self.frames,
+            frame_offset: self.frame_at,
+            byte: None,
+        }
+    }
+
+    /// The offset of `rest`'s first byte, `rest` being the end of the current read.
+    #[inline]
+    fn offset_of(&self, rest: &[u8]) -> u64 {
+        self.total - rest.len() as u64
+    }
+
+    /// The small frame at `input[run.taken..]` is text that is not UTF-8 (see
+    /// [`echo_small_frames`]): its payload, unmasked, now lies after its echo's header
+    /// at `input[run.echoed..]`. Cold: it finds the bad byte to say where it was.
+    #[cold]
+    pub(super) fn bad_small_frame(&mut self, input: &[u8], run: &Run) -> Stop {
+        self.frames += 1;
+        self.frame_at = self.total - (input.len() - run.taken) as u64;
+        let len = input.get(run.echoed + 1).map_or(0, |&b| usize::from(b));
+        let payload = input
+            .get(run.echoed + 2..run.echoed + 2 + len)
+            .unwrap_or(&[]);
+        let valid = simdutf8::compat::from_utf8(payload).map_or_else(|e| e.valid_up_to(), |_| len);
+        // A small frame's header is 6 bytes: two, then the mask key.
+        Stop::BadUtf8 {
+            stream: self.frame_at + 6 + valid as u64,
+            message: valid as u64,
         }
     }
 
@@ -156,16 +209,25 @@ impl Receiver {
         }
         let run = echo_small_frames(input, self.small_payload_limit);
         self.count(run.messages, run.payload_bytes);
+        // Each small message is one frame.
+        self.frames += run.messages;
         run
     }
 
-    /// [`Receiver::echo_small_in_place`], with the echoes recorded in `out`.
+    /// A new read: `input` is all of it.
+    #[inline(always)]
+    pub(super) fn note_read(&mut self, input: &[u8]) {
+        self.total += input.len() as u64;
+    }
+
+    /// [`Receiver::echo_small_in_place`] inside the frame loop, with the echoes recorded
+    /// in `out`.
     #[inline(always)]
     fn small_messages(&mut self, input: &mut [u8], out: &mut Output) -> Result<usize, Stop> {
         let run = self.echo_small_in_place(input);
         out.in_place(&input[..run.echoed]);
         if run.invalid_utf8 {
-            return Err(ProtocolError::InvalidUtf8.into());
+            return Err(self.bad_small_frame(input, &run));
         }
         Ok(run.taken)
     }
@@ -186,7 +248,14 @@ impl Receiver {
         config: &Config,
         out: &mut Output,
     ) -> Result<Front, Stop> {
-        let Some((header, header_len)) = parse_client_header(input)? else {
+        let frame_at = self.offset_of(input);
+        let parsed = parse_client_header(input);
+        if !matches!(parsed, Ok(None)) {
+            // A header, or a broken one: either way a frame begins here.
+            self.frames += 1;
+            self.frame_at = frame_at;
+        }
+        let Some((header, header_len)) = parsed? else {
             return Ok(Front::Short);
         };
         let whole = header.fin
@@ -201,8 +270,15 @@ impl Receiver {
         let end = header_len + header.payload_len as usize;
         let payload = &mut input[header_len..end];
         apply_mask(payload, header.mask_key, 0);
-        if header.opcode == Opcode::Text && simdutf8::basic::from_utf8(payload).is_err() {
-            return Err(ProtocolError::InvalidUtf8.into());
+        if header.opcode == Opcode::Text
+            && simdutf8::basic::from_utf8(payload).is_err()
+            && let Err(e) = simdutf8::compat::from_utf8(payload)
+        {
+            let valid = e.valid_up_to() as u64;
+            return Err(Stop::BadUtf8 {
+                stream: frame_at + header_len as u64 + valid,
+                message: valid,
+            });
         }
         emit::echo(out, true, header.opcode, payload);
         self.count(1, header.payload_len);
@@ -217,7 +293,12 @@ impl Receiver {
             if input.is_empty() {
                 return Ok(None);
             }
-            return match parse_client_header(input)? {
+            self.frame_at = self.offset_of(input);
+            let parsed = parse_client_header(input);
+            if !matches!(parsed, Ok(None)) {
+                self.frames += 1;
+            }
+            return match parsed? {
                 Some((header, len)) => {
                     advance(input, len);
                     Ok(Some(header))
@@ -233,7 +314,11 @@ impl Receiver {
         }
         let take = (MAX_CLIENT_HEADER_LEN - have).min(input.len());
         self.header_buf[have..have + take].copy_from_slice(&input[..take]);
-        match parse_client_header(&self.header_buf[..have + take])? {
+        let parsed = parse_client_header(&self.header_buf[..have + take]);
+        if !matches!(parsed, Ok(None)) {
+            self.frames += 1;
+        }
+        match parsed? {
             Some((header, len)) => {
                 self.header_len = 0;
                 advance(input, len - have);
@@ -308,8 +393,9 @@ impl Receiver {
             received: 0,
         });
         if header.payload_len == 0 {
-            // An empty frame still carries FIN (and may end the message).
-            self.data_chunk(&mut [], config, out)?;
+            // An empty frame still carries FIN (and may end the message). Its (empty)
+            // payload would start where the header ended: the end of what was read.
+            self.data_chunk(&mut [], self.total, config, out)?;
         }
         Ok(())
     }
@@ -342,11 +428,12 @@ impl Receiver {
         };
         let remaining = frame.header.payload_len - frame.received;
         let n = usize::try_from(remaining).map_or(input.len(), |r| r.min(input.len()));
+        let chunk_at = self.offset_of(input);
         let (chunk, rest) = input.split_at_mut(n);
         if frame.header.opcode.is_control() {
             self.control_chunk(chunk, out)?;
         } else {
-            self.data_chunk(chunk, config, out)?;
+            self.data_chunk(chunk, chunk_at, config, out)?;
         }
         Ok(rest)
     }
@@ -387,15 +474,24 @@ impl Receiver {
         }
     }
 
+    /// The next `chunk` of a data frame's payload; `chunk_at` is the offset of its
+    /// first byte in the connection's input.
     fn data_chunk(
         &mut self,
         chunk: &mut [u8],
+        chunk_at: u64,
         config: &Config,
         out: &mut Output,
     ) -> Result<(), Stop> {
         let (Some(frame), Some(message)) = (self.frame.as_mut(), self.message.as_mut()) else {
             return Ok(());
         };
+        // The message's bytes before this chunk: `message.len` counts the current frame
+        // whole from its header on (for an uncompressed message; the value is not used
+        // for a compressed one, whose length counts inflated bytes).
+        let message_at = message
+            .len
+            .saturating_sub(frame.header.payload_len - frame.received);
         apply_mask(chunk, frame.header.mask_key, frame.received);
         frame.received += chunk.len() as u64;
         let frame_done = frame.received == frame.header.payload_len;
@@ -411,11 +507,26 @@ impl Receiver {
                 session,
                 out.bytes_mut(),
             )?;
-        } else {
-            message.on_plain_chunk(chunk, last, out)?;
+        } else if let Err(e) = message.on_plain_chunk(chunk, last, out) {
+            // `at` may reach back into earlier chunks (a code point begun there): this
+            // frame's payload is contiguous, the frame before it ended at `data_end`.
+            let received_before = frame.received - chunk.len() as u64;
+            let back = e.at.unsigned_abs();
+            let stream = if e.at >= 0 || back <= received_before {
+                chunk_at.saturating_add_signed(e.at)
+            } else {
+                self.data_end.saturating_sub(back - received_before)
+            };
+            return Err(Stop::BadUtf8 {
+                stream,
+                message: message_at.saturating_add_signed(e.at),
+            });
         }
         self.counts.bytes += chunk.len() as u64;
         if frame_done {
+            if !chunk.is_empty() {
+                self.data_end = chunk_at + chunk.len() as u64;
+            }
             self.frame = None;
         }
         if last {

@@ -186,7 +186,10 @@ fn oversized_frame_is_refused_from_its_header() {
     assert!(matches!(conn.poll_event(), Some(Event::Opened { .. })));
     assert!(matches!(
         conn.poll_event(),
-        Some(Event::Failed(ProtocolError::FrameTooBig { .. }))
+        Some(Event::Failed {
+            error: ProtocolError::FrameTooBig { .. },
+            ..
+        })
     ));
 }
 
@@ -649,4 +652,77 @@ fn invalid_utf8_before_the_limit_is_1007_even_when_the_same_piece_passes_it() {
             "chunk {chunk}"
         );
     }
+}
+
+/// The failure a connection fed `stream` in pieces of `chunk` bytes reported, and where.
+fn failure(stream: &[u8], chunk: usize) -> (ProtocolError, Location) {
+    let (mut conn, _) = run(stream, chunk);
+    while let Some(event) = conn.poll_event() {
+        if let Event::Failed { error, at } = event {
+            return (error, at);
+        }
+    }
+    panic!("no failure for a chunk size of {chunk}");
+}
+
+/// A violation is located by frame and offset, the same however the input is cut.
+fn assert_located(stream: &[u8], error: ProtocolError, at: Location) {
+    for chunk in [stream.len(), 1, 2, 3, 5, 7, 64, 127] {
+        assert_eq!(failure(stream, chunk), (error, at), "chunks of {chunk}");
+    }
+}
+
+#[test]
+fn invalid_utf8_in_a_small_frame_is_located_to_its_byte() {
+    let mut stream = REQUEST.to_vec();
+    stream.extend(frame(true, 0x1, b"fine"));
+    stream.extend(frame(true, 0x1, b"ab\xffcd"));
+    let second = (REQUEST.len() + 6 + 4) as u64;
+    assert_located(
+        &stream,
+        ProtocolError::InvalidUtf8,
+        Location {
+            frame: 2,
+            frame_offset: second,
+            byte: Some((second + 6 + 2, 2)),
+        },
+    );
+}
+
+#[test]
+fn invalid_utf8_in_a_fragmented_message_is_located_in_the_message() {
+    let mut stream = REQUEST.to_vec();
+    stream.extend(frame(false, 0x1, &[b'a'; 200]));
+    stream.extend(frame(true, 0x9, b"ping"));
+    // The bad sequence begins in the last byte of this fragment and breaks in the next.
+    stream.extend(frame(false, 0x0, b"xyz\xe2"));
+    let third = stream.len() as u64;
+    stream.extend(frame(true, 0x0, b"\x82zz"));
+    let start_of_bad = (REQUEST.len() + (8 + 200) + (6 + 4) + 6 + 3) as u64;
+    assert_located(
+        &stream,
+        ProtocolError::InvalidUtf8,
+        Location {
+            frame: 4,
+            frame_offset: third,
+            byte: Some((start_of_bad, 203)),
+        },
+    );
+}
+
+#[test]
+fn a_broken_header_is_located_to_its_frame() {
+    let mut stream = REQUEST.to_vec();
+    stream.extend(frame(true, 0x2, &[7; 300]));
+    let second = stream.len() as u64;
+    stream.extend(frame(true, 0x3, b"reserved opcode"));
+    assert_located(
+        &stream,
+        ProtocolError::ReservedOpcode { bits: 3 },
+        Location {
+            frame: 2,
+            frame_offset: second,
+            byte: None,
+        },
+    );
 }

@@ -516,7 +516,9 @@ fn log_event(peer: &Peer<'_>, event: &Event) {
         }
         Event::Refused { status, reason } => debug!("{peer}: answered HTTP {status}: {reason}"),
         Event::ServedPage => debug!("{peer}: served the landing page"),
-        Event::Failed(e) => debug!("{peer}: failed: {} {e}", e.close_code()),
+        Event::Failed { error, at } => {
+            debug!("{peer}: failed: {} {error} ({at})", error.close_code())
+        }
         Event::ServerClosed { code, reason } => debug!("{peer}: closing: {code} {reason}"),
         Event::PeerClosed { code: Some(code) } => debug!("{peer}: closed by client with {code}"),
         Event::PeerClosed { code: None } => debug!("{peer}: closed by client (no code)"),

@@ -28,7 +28,9 @@ impl Stats {
             Event::Opened { .. } => self.upgraded += 1,
             Event::Refused { .. } => self.refused += 1,
             Event::ServedPage => self.pages += 1,
-            Event::Failed(e) => *self.closes_sent.entry(e.close_code()).or_default() += 1,
+            Event::Failed { error, .. } => {
+                *self.closes_sent.entry(error.close_code()).or_default() += 1
+            }
             Event::ServerClosed { code, .. } => *self.closes_sent.entry(*code).or_default() += 1,
             Event::PeerClosed { .. } => self.closed_by_client += 1,
             Event::Dropped { .. } => self.dropped += 1,
@@ -88,15 +90,25 @@ impl fmt::Display for Summary<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::connection::Location;
     use crate::error::ProtocolError;
     use crate::handshake::HttpStatus;
 
     #[test]
     fn failures_are_counted_by_close_code() {
         let mut s = Stats::default();
-        s.record(&Event::Failed(ProtocolError::UnmaskedFrame));
-        s.record(&Event::Failed(ProtocolError::InvalidUtf8));
-        s.record(&Event::Failed(ProtocolError::ReservedOpcode { bits: 3 }));
+        s.record(&Event::Failed {
+            error: ProtocolError::UnmaskedFrame,
+            at: Location::default(),
+        });
+        s.record(&Event::Failed {
+            error: ProtocolError::InvalidUtf8,
+            at: Location::default(),
+        });
+        s.record(&Event::Failed {
+            error: ProtocolError::ReservedOpcode { bits: 3 },
+            at: Location::default(),
+        });
         s.add_finished(Counts {
             messages: 2,
             bytes: 10,

@@ -3,6 +3,8 @@
 
 use std::fmt::Write as _;
 
+use crate::connection::Location;
+
 /// Which way bytes went.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Dir {
@@ -66,8 +68,13 @@ pub(crate) enum Item {
     },
     /// The bytes of one read or write (`--trace-octets`).
     Octets { dir: Dir, shown: Shown },
-    /// The protocol core failed the connection: the close code and reason it sent.
-    Failed { code: u16, reason: String },
+    /// The protocol core failed the connection: the close code and reason it sent, and
+    /// where in the client's bytes the violation was.
+    Failed {
+        code: u16,
+        reason: String,
+        at: Location,
+    },
     /// A time limit passed.
     TimedOut { during: String },
     /// Lines the trace could not keep up with and dropped.
@@ -147,8 +154,8 @@ pub(crate) fn write_text(out: &mut String, origin: &Origin<'_>, seq: u64, item: 
             let _ = writeln!(out, "{head} {} OCTETS: {} bytes", dir.text(), shown.total);
             payload_lines(out, shown, more);
         }
-        Item::Failed { code, reason } => {
-            let _ = writeln!(out, "{head} FAILED: {code} {reason}");
+        Item::Failed { code, reason, at } => {
+            let _ = writeln!(out, "{head} FAILED: {code} {reason} ({at})");
         }
         Item::TimedOut { during } => {
             let _ = writeln!(out, "{head} TIMED OUT: {during}");
@@ -258,10 +265,16 @@ pub(crate) fn write_json(out: &mut String, origin: &Origin<'_>, seq: u64, item: 
             o.str("item", &format!("{}_octets", dir.json()));
             o.payload(shown);
         }
-        Item::Failed { code, reason } => {
+        Item::Failed { code, reason, at } => {
             o.str("item", "failed");
             o.num("close_code", u64::from(*code));
             o.str("reason", reason);
+            o.num("frame", at.frame);
+            o.num("frame_offset", at.frame_offset);
+            if let Some((stream, message)) = at.byte {
+                o.num("byte_offset", stream);
+                o.num("message_offset", message);
+            }
         }
         Item::TimedOut { during } => {
             o.str("item", "timed_out");
@@ -517,8 +530,13 @@ mod tests {
                 Item::Failed {
                     code: 1007,
                     reason: "bad".into(),
+                    at: Location {
+                        frame: 3,
+                        frame_offset: 170,
+                        byte: Some((1181, 1043)),
+                    },
                 },
-                "FAILED: 1007 bad",
+                "FAILED: 1007 bad (offset 1043 of the message, offset 1181 of the connection, frame #3)",
             ),
             (
                 Item::TimedOut {

@@ -109,9 +109,10 @@ impl Tap {
     /// What the core reported that the frames do not show.
     pub(crate) fn event(&mut self, event: &Event) {
         match event {
-            Event::Failed(error) => self.note(Item::Failed {
+            Event::Failed { error, at } => self.note(Item::Failed {
                 code: error.close_code().as_u16(),
                 reason: error.to_string(),
+                at: *at,
             }),
             Event::TimedOut { during } => self.note(Item::TimedOut {
                 during: (*during).to_string(),
