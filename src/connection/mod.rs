@@ -79,6 +79,11 @@ pub struct Counts {
     pub messages: u64,
     /// Payload bytes of data frames received (as sent on the wire).
     pub bytes: u64,
+    /// Bytes the client sent that the protocol read, its HTTP request included (after
+    /// the close handshake or a failure, what is discarded is not counted).
+    pub wire_in: u64,
+    /// Bytes the protocol wrote for the client: the HTTP response and every frame.
+    pub wire_out: u64,
 }
 
 /// One connection's protocol state machine: see the module documentation.
@@ -93,6 +98,8 @@ pub struct Connection {
     /// the box costs 8 bytes per connection where a `Vec` would cost 24.
     #[allow(clippy::box_collection)]
     events: Option<Box<Vec<Event>>>,
+    /// Bytes produced for the client so far.
+    wire_out: u64,
 }
 
 impl Connection {
@@ -105,6 +112,7 @@ impl Connection {
             deadline,
             keepalive: None,
             events: None,
+            wire_out: 0,
         }
     }
 
@@ -134,7 +142,9 @@ impl Connection {
         {
             self.deadline = keepalive.deadline(&self.config);
         }
-        receiver.echo_small_in_place(input)
+        let run = receiver.echo_small_in_place(input);
+        self.wire_out += run.echoed as u64;
+        run
     }
 
     /// The socket took output it had refused before: the peer's TCP window opened, so the
@@ -160,6 +170,7 @@ impl Connection {
         now: Instant,
         out: &mut Output,
     ) {
+        let before = out.len() + run.echoed;
         out.begin_input(input);
         out.in_place(&input[..run.echoed]);
         if run.invalid_utf8 {
@@ -172,6 +183,8 @@ impl Connection {
             self.process(rest, now, out);
         }
         out.end_input();
+        // `run.echoed` was counted by `echo_in_place`.
+        self.wire_out += out.len().saturating_sub(before) as u64;
     }
 
     #[inline(always)]
@@ -202,6 +215,8 @@ impl Connection {
             return;
         };
         let config = &self.config;
+        // The connection's input so far: what was buffered, and this read.
+        let total = (head.len() + input.len()) as u64;
         let upgraded = match head.feed(input, config.max_header_bytes) {
             Head::Incomplete => return,
             Head::TooLarge => Err(HttpReply::error(
@@ -227,7 +242,6 @@ impl Connection {
                     );
                     let session =
                         deflate.map(|p| Box::new(deflate::DeflateSession::new(p, config)));
-                    let total = (head.len() + rest.len()) as u64;
                     let mut receiver = Receiver::new(session, config, total);
                     // Frames the client pipelined behind its request.
                     let result = receiver.receive(rest, config, out);
@@ -236,7 +250,12 @@ impl Connection {
             },
         };
         match upgraded {
-            Err(reply) => self.refuse(reply, now, out.bytes_mut()),
+            Err(reply) => {
+                self.refuse(reply, now, out.bytes_mut());
+                if let Phase::Closing(counts, _) = &mut self.phase {
+                    counts.wire_in = total;
+                }
+            }
             Ok((receiver, result)) => {
                 self.event(Event::Opened {
                     deflate: receiver.has_deflate(),
@@ -278,6 +297,12 @@ impl Connection {
 
     /// Called when [`Connection::deadline`] has passed; may queue a ping or a close.
     pub fn handle_timeout(&mut self, now: Instant, out: &mut Vec<u8>) {
+        let before = out.len();
+        self.timeout(now, out);
+        self.wire_out += (out.len() - before) as u64;
+    }
+
+    fn timeout(&mut self, now: Instant, out: &mut Vec<u8>) {
         if self.deadline.is_none_or(|d| d > now) {
             return;
         }
@@ -387,10 +412,17 @@ impl Connection {
 
     /// Messages and bytes handled so far.
     pub fn counts(&self) -> Counts {
-        match &self.phase {
-            Phase::Handshake(_) => Counts::default(),
+        let counts = match &self.phase {
+            Phase::Handshake(head) => Counts {
+                wire_in: head.len() as u64,
+                ..Counts::default()
+            },
             Phase::Open(receiver) => receiver.counts(),
             Phase::Closing(counts, _) | Phase::Finishing(counts) | Phase::Done(counts) => *counts,
+        };
+        Counts {
+            wire_out: self.wire_out,
+            ..counts
         }
     }
 
@@ -402,6 +434,12 @@ impl Connection {
     /// `code` and `reason` and waits for the peer as after any close. A connection still
     /// in its handshake is simply dropped.
     pub fn close(&mut self, code: CloseCode, reason: &str, now: Instant, out: &mut Vec<u8>) {
+        let before = out.len();
+        self.start_close(code, reason, now, out);
+        self.wire_out += (out.len() - before) as u64;
+    }
+
+    fn start_close(&mut self, code: CloseCode, reason: &str, now: Instant, out: &mut Vec<u8>) {
         match &self.phase {
             Phase::Open(receiver) => {
                 // The client may be inside a frame: the wait starts where it is.
@@ -426,7 +464,9 @@ impl Connection {
     /// server is full).
     pub fn reject(&mut self, status: HttpStatus, body: &str, now: Instant, out: &mut Vec<u8>) {
         if matches!(self.phase, Phase::Handshake(_)) {
+            let before = out.len();
             self.refuse(HttpReply::error(status, body), now, out);
+            self.wire_out += (out.len() - before) as u64;
         }
     }
 

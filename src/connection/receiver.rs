@@ -537,7 +537,10 @@ impl Receiver {
     }
 
     pub(super) fn counts(&self) -> Counts {
-        self.counts
+        Counts {
+            wire_in: self.total,
+            ..self.counts
+        }
     }
 
     /// Where the client is in its stream of frames: the front of a header that straddles

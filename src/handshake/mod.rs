@@ -69,6 +69,11 @@ impl HeadBuffer {
     pub fn is_empty(&self) -> bool {
         self.buf.is_empty()
     }
+
+    /// The bytes of the request collected so far.
+    pub fn len(&self) -> usize {
+        self.buf.len()
+    }
 }
 
 fn split(bytes: &mut [u8], end: usize, max_len: usize) -> Head<'_> {

@@ -7,12 +7,13 @@
 
 use std::fmt;
 use std::io::{self, ErrorKind, IoSlice, Read, Write};
-use std::net::Shutdown;
+use std::net::{Shutdown, SocketAddr};
 use std::time::Instant;
 
 use mio::net::TcpStream;
 use mio::{Interest, Registry, Token};
 
+use super::verdict::{Ended, Verdict};
 use crate::connection::{Connection, MAX_SEGMENTS, Output, Status};
 use crate::frame::CloseCode;
 use crate::handshake::HttpStatus;
@@ -50,6 +51,15 @@ pub(super) struct Client {
     /// The wire trace of this connection, when traced. A traced connection stays on
     /// the layered read path, which shows the tap the bytes before the core sees them.
     trace: Option<Box<Tap>>,
+    /// The connection's number: the count of connections accepted when it came.
+    id: u64,
+    /// When it was accepted.
+    started: Instant,
+    /// The client's address, kept for the last log line: once the peer has gone, the
+    /// socket can no longer say it.
+    peer: Option<SocketAddr>,
+    /// How it is ending, from its events (see [`Verdict`]).
+    verdict: Option<Box<Verdict>>,
 }
 
 /// Output the socket has not taken yet.
@@ -113,7 +123,9 @@ pub(super) enum ReadOutcome {
 }
 
 impl Client {
-    pub(super) fn new(stream: TcpStream, conn: Connection) -> Self {
+    /// Connection number `id`, accepted at `started`.
+    pub(super) fn new(stream: TcpStream, conn: Connection, (id, started): (u64, Instant)) -> Self {
+        let peer = stream.peer_addr().ok();
         Client {
             stream,
             conn,
@@ -129,17 +141,26 @@ impl Client {
             tls: None,
             sniffed: false,
             trace: None,
+            id,
+            started,
+            peer,
+            verdict: None,
         }
     }
 
     /// A connection whose first byte will tell whether it speaks TLS (or, on a server
     /// without TLS, a TLS client that must be told where it is). `full`: the server was
     /// at its connection limit, so the client is to be refused with 503.
-    pub(super) fn sniffing(stream: TcpStream, conn: Connection, full: bool) -> Self {
+    pub(super) fn sniffing(
+        stream: TcpStream,
+        conn: Connection,
+        full: bool,
+        accepted: (u64, Instant),
+    ) -> Self {
         Client {
             layered: true,
             full,
-            ..Client::new(stream, conn)
+            ..Client::new(stream, conn, accepted)
         }
     }
 
@@ -561,17 +582,31 @@ impl Client {
         self.trace = Some(tap);
     }
 
-    /// Shows a core event in the trace, if traced.
-    pub(super) fn trace_event(&mut self, event: &crate::connection::Event) {
+    /// Takes note of a core event: for the connection's last log line, and in the
+    /// trace, if traced.
+    pub(super) fn note_event(&mut self, event: &crate::connection::Event) {
+        Verdict::record(&mut self.verdict, event);
         if let Some(tap) = self.trace.as_deref_mut() {
             tap.event(event);
         }
     }
 
-    /// Shows a transport event in the trace, if traced.
-    pub(super) fn trace_note(&mut self, item: Item) {
+    /// Takes note of a failed socket call.
+    pub(super) fn note_socket_failure(&mut self, what: String) {
         if let Some(tap) = self.trace.as_deref_mut() {
-            tap.note(item);
+            tap.note(Item::TcpError(what.clone()));
+        }
+        Verdict::socket_failed(&mut self.verdict, what);
+    }
+
+    /// The line the log gets when the connection ends.
+    pub(super) fn ended(&self, now: Instant) -> Ended<'_> {
+        Ended {
+            id: self.id,
+            peer: self.peer,
+            lasted: now.saturating_duration_since(self.started),
+            counts: self.conn.counts(),
+            verdict: self.verdict.as_deref(),
         }
     }
 

@@ -50,7 +50,7 @@ fn connect_and_upgrade(
     server.set_nonblocking(true).unwrap();
     let now = Instant::now();
     let conn = Connection::new(config.clone(), now);
-    let mut client = Client::new(TcpStream::from_std(server), conn);
+    let mut client = Client::new(TcpStream::from_std(server), conn, (1, Instant::now()));
     peer.write_all(REQUEST).unwrap();
     let mut head = Vec::new();
     while !head.ends_with(b"\r\n\r\n") {

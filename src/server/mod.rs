@@ -9,6 +9,7 @@ mod slab;
 mod sockopt;
 mod stats;
 mod timers;
+mod verdict;
 
 use std::io::{self, ErrorKind, Write};
 use std::net::SocketAddr;
@@ -27,7 +28,7 @@ use crate::frame::CloseCode;
 use crate::handshake::HttpStatus;
 use crate::tls::TlsSetup;
 use crate::trace::tap::Tap;
-use crate::trace::{Item, Selected, Trace};
+use crate::trace::{Selected, Trace};
 use client::{Client, Peer, ReadOutcome};
 use client::{TlsBuffers, full_body};
 use slab::Slab;
@@ -271,9 +272,10 @@ impl Server {
         // client it reached a cleartext port) before it goes on the plain path.
         // With TLS set up, a full server's 503 waits to know how to speak to the client.
         let defer_503 = full && self.tls.is_some();
+        let id = self.stats.accepted;
         let key = self
             .clients
-            .insert(Client::sniffing(stream, conn, defer_503));
+            .insert(Client::sniffing(stream, conn, defer_503, (id, now)));
         let Some(client) = self.clients.get_mut(key) else {
             return;
         };
@@ -292,7 +294,7 @@ impl Server {
             if selected != Selected::No {
                 let on_request = selected == Selected::IfAsked;
                 let options = Arc::clone(&trace.options);
-                let conn_id = self.stats.accepted;
+                let conn_id = id;
                 client.set_trace(Box::new(Tap::new(
                     conn_id,
                     peer.to_string(),
@@ -375,7 +377,7 @@ impl Server {
         while let Some(event) = client.conn.poll_event() {
             log_event(&Peer(&client.stream), &event);
             self.stats.record(&event);
-            client.trace_event(&event);
+            client.note_event(&event);
         }
         if let Some(trace) = &mut self.trace {
             client.take_trace_lines(trace.sink.batch());
@@ -470,13 +472,13 @@ impl Server {
         };
         if let Some((op, e)) = failure {
             debug!("{}: {op} failed: {e}", Peer(&client.stream));
-            client.trace_note(Item::TcpError(format!("{op} failed: {e}")));
+            client.note_socket_failure(format!("{op} failed: {e}"));
         }
         client.conn.handle_eof();
         while let Some(event) = client.conn.poll_event() {
             log_event(&Peer(&client.stream), &event);
             self.stats.record(&event);
-            client.trace_event(&event);
+            client.note_event(&event);
         }
         self.remove(key);
     }
@@ -485,7 +487,7 @@ impl Server {
         // Closing the socket (dropping it) takes it out of epoll: no deregister needed.
         if let Some(mut client) = self.clients.remove(key) {
             self.stats.add_finished(client.conn.counts());
-            debug!("{}: connection closed", Peer(&client.stream));
+            info!("{}", client.ended(Instant::now()));
             if let Some(trace) = &mut self.trace {
                 client.trace_closed_by_us();
                 client.take_trace_lines(trace.sink.batch());

@@ -112,6 +112,7 @@ mod tests {
         s.add_finished(Counts {
             messages: 2,
             bytes: 10,
+            ..Counts::default()
         });
         let line = s
             .summary(
@@ -119,6 +120,7 @@ mod tests {
                 Counts {
                     messages: 1,
                     bytes: 5,
+                    ..Counts::default()
                 },
             )
             .to_string();

@@ -1,0 +1,217 @@
+//! How a connection ended, gathered from its events, and the one line the log gets for
+//! it when it goes (at info level): who it was, how long it lasted, what went each way,
+//! and how it ended.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use crate::connection::{Counts, Event, Location};
+use crate::error::ProtocolError;
+use crate::frame::CloseCode;
+use crate::handshake::HttpStatus;
+
+/// What a connection's events said about its end. Boxed in the client and made only
+/// when the first such event comes: idle connections hold none.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub(super) struct Verdict {
+    /// The client's close frame: `Some(None)` for one without a code.
+    client_closed: Option<Option<CloseCode>>,
+    /// wsecho's own close (shutdown, idle, backpressure) and its reason.
+    server_closed: Option<(CloseCode, String)>,
+    failed: Option<(ProtocolError, Location)>,
+    refused: Option<(HttpStatus, String)>,
+    page: bool,
+    /// TCP ended with no close handshake, in this phase.
+    dropped: Option<&'static str>,
+    timed_out: Option<&'static str>,
+    /// A socket call failed.
+    socket: Option<String>,
+}
+
+impl Verdict {
+    /// Notes what `event` says about the end; `Opened` says nothing of it.
+    pub(super) fn record(verdict: &mut Option<Box<Verdict>>, event: &Event) {
+        if matches!(event, Event::Opened { .. }) {
+            return;
+        }
+        let v = verdict.get_or_insert_with(Box::default);
+        match event {
+            Event::Opened { .. } => {}
+            Event::Refused { status, reason } => v.refused = Some((*status, reason.clone())),
+            Event::ServedPage => v.page = true,
+            Event::Failed { error, at } => v.failed = Some((*error, *at)),
+            Event::PeerClosed { code } => v.client_closed = Some(*code),
+            Event::ServerClosed { code, reason } => {
+                v.server_closed = Some((*code, reason.clone()));
+            }
+            Event::Dropped { during } => v.dropped = Some(during),
+            Event::TimedOut { during } => v.timed_out = Some(during),
+        }
+    }
+
+    /// Notes a failed socket call.
+    pub(super) fn socket_failed(verdict: &mut Option<Box<Verdict>>, what: String) {
+        verdict.get_or_insert_with(Box::default).socket = Some(what);
+    }
+}
+
+/// The line logged when a connection ends.
+pub(super) struct Ended<'a> {
+    pub(super) id: u64,
+    pub(super) peer: Option<SocketAddr>,
+    pub(super) lasted: Duration,
+    pub(super) counts: Counts,
+    pub(super) verdict: Option<&'a Verdict>,
+}
+
+impl fmt::Display for Ended<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let c = &self.counts;
+        match self.peer {
+            Some(peer) => write!(f, "c{} {peer}", self.id)?,
+            None => write!(f, "c{} (peer unknown)", self.id)?,
+        }
+        write!(
+            f,
+            ": ended after {:.3} s; in {} bytes, {} messages echoed ({} payload bytes), out {} bytes; ",
+            self.lasted.as_secs_f64(),
+            c.wire_in,
+            c.messages,
+            c.bytes,
+            c.wire_out
+        )?;
+        let Some(v) = self.verdict else {
+            return f.write_str("TCP closed with nothing said");
+        };
+        let mut parts: Vec<String> = Vec::new();
+        if let Some((status, reason)) = &v.refused {
+            parts.push(format!("refused with HTTP {status}: {reason}"));
+        }
+        if v.page {
+            parts.push("served the landing page".into());
+        }
+        if let Some((error, at)) = &v.failed {
+            parts.push(format!("failed with {} {error} ({at})", error.close_code()));
+        }
+        if let Some((code, reason)) = &v.server_closed {
+            parts.push(format!("wsecho closed with {code} {reason}"));
+        }
+        match v.client_closed {
+            Some(Some(code)) => parts.push(format!("client closed with {code}, answered")),
+            Some(None) => parts.push("client closed with no code, answered".into()),
+            None => {}
+        }
+        if let Some(during) = v.dropped {
+            parts.push(format!("client dropped TCP during {during}"));
+        }
+        if let Some(during) = v.timed_out {
+            parts.push(format!("timed out during {during}"));
+        }
+        if let Some(what) = &v.socket {
+            parts.push(what.clone());
+        }
+        f.write_str(&parts.join("; "))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line(events: &[Event]) -> String {
+        let mut verdict = None;
+        for e in events {
+            Verdict::record(&mut verdict, e);
+        }
+        Ended {
+            id: 4,
+            peer: "127.0.0.1:9".parse().ok(),
+            lasted: Duration::from_millis(1250),
+            counts: Counts {
+                messages: 2,
+                bytes: 10,
+                wire_in: 230,
+                wire_out: 150,
+            },
+            verdict: verdict.as_deref(),
+        }
+        .to_string()
+    }
+
+    #[test]
+    fn the_line_says_who_how_long_how_much_and_how_it_ended() {
+        let l = line(&[
+            Event::Opened { deflate: false },
+            Event::PeerClosed {
+                code: Some(CloseCode::NORMAL),
+            },
+        ]);
+        assert_eq!(
+            l,
+            "c4 127.0.0.1:9: ended after 1.250 s; in 230 bytes, 2 messages echoed \
+             (10 payload bytes), out 150 bytes; client closed with 1000, answered"
+        );
+    }
+
+    #[test]
+    fn a_failure_names_the_rule_and_where() {
+        let l = line(&[Event::Failed {
+            error: ProtocolError::InvalidUtf8,
+            at: Location {
+                frame: 2,
+                frame_offset: 200,
+                byte: Some((210, 4)),
+            },
+        }]);
+        assert!(
+            l.ends_with(
+                "failed with 1007 text message is not valid UTF-8 (offset 4 of the message, \
+                 offset 210 of the connection, frame #2)"
+            ),
+            "{l}"
+        );
+    }
+
+    #[test]
+    fn every_ending_has_its_words() {
+        let cases = [
+            (
+                Event::Refused {
+                    status: HttpStatus::BadRequest,
+                    reason: "no key".into(),
+                },
+                "refused with HTTP 400",
+            ),
+            (Event::ServedPage, "served the landing page"),
+            (
+                Event::ServerClosed {
+                    code: CloseCode::GOING_AWAY,
+                    reason: "server shutting down".into(),
+                },
+                "wsecho closed with 1001 server shutting down",
+            ),
+            (
+                Event::PeerClosed { code: None },
+                "client closed with no code",
+            ),
+            (
+                Event::Dropped {
+                    during: "open connection, no close frame",
+                },
+                "client dropped TCP during open connection",
+            ),
+            (
+                Event::TimedOut {
+                    during: "handshake",
+                },
+                "timed out during handshake",
+            ),
+        ];
+        for (event, words) in cases {
+            let l = line(&[event]);
+            assert!(l.contains(words), "{l} lacks {words}");
+        }
+        assert!(line(&[]).ends_with("TCP closed with nothing said"));
+    }
+}
