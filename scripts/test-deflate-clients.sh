@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # permessage-deflate against a real client library: Python's `websockets`
 # (pinned below, in a virtualenv at .venv-py/) runs tests/python/test_deflate.py
-# against a release wsecho on a free loopback port, then tests/python/test_tls.py
+# against a release wsecho on a free loopback port, tests/python/test_metrics.py
+# (GET /metrics through prometheus_client's OpenMetrics parser) on the same server,
+# then tests/python/test_tls.py
 # over wss:// against one started with --tls-self-signed, trusting the written
 # certificate.
 #
@@ -9,7 +11,8 @@
 #
 # Creates or reuses the venv (needs python3 >= 3.10 with venv, and PyPI), builds
 # target/release/wsecho, starts it, runs the test, stops it. The last line is
-# the tallies 'python-deflate: N passed, M failed' and 'python-tls: ...';
+# the tallies 'python-deflate: N passed, M failed', 'python-metrics: ...' and
+# 'python-tls: ...';
 # exits non-zero on any failure.
 # Server logs: target/deflate-clients/.
 set -euo pipefail
@@ -17,8 +20,10 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
-# Newest release on PyPI when this was written (pip index versions websockets).
+# Newest releases on PyPI when this was written (pip index versions websockets).
 WEBSOCKETS_VERSION="17.4"
+# The Prometheus client, for its OpenMetrics parser (tests/python/test_metrics.py).
+PROMETHEUS_CLIENT_VERSION="0.26.0"
 VENV="$ROOT/.venv-py"
 LOGDIR="$ROOT/target/deflate-clients"
 START=$SECONDS
@@ -26,11 +31,15 @@ START=$SECONDS
 log() { printf 'test-deflate-clients: %s\n' "$*"; }
 
 # 1. The venv, reused when it already has the pinned version.
-if ! "$VENV/bin/python" -c "import sys, websockets; sys.exit(websockets.__version__ != '$WEBSOCKETS_VERSION')" 2>/dev/null; then
-  log "creating $VENV with websockets==$WEBSOCKETS_VERSION"
+if ! "$VENV/bin/python" -c "
+import sys, websockets
+from importlib.metadata import version
+sys.exit(websockets.__version__ != '$WEBSOCKETS_VERSION'
+         or version('prometheus-client') != '$PROMETHEUS_CLIENT_VERSION')" 2>/dev/null; then
+  log "creating $VENV with websockets==$WEBSOCKETS_VERSION prometheus-client==$PROMETHEUS_CLIENT_VERSION"
   python3 -m venv --clear "$VENV"
   "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --no-input \
-    "websockets==$WEBSOCKETS_VERSION"
+    "websockets==$WEBSOCKETS_VERSION" "prometheus-client==$PROMETHEUS_CLIENT_VERSION"
 fi
 
 # 2. The server.
@@ -47,6 +56,9 @@ log "wsecho (pid $WSECHO_PID) at $WSECHO_URL"
 rc=0
 WSECHO_URL="$WSECHO_URL" "$VENV/bin/python" tests/python/test_deflate.py 2>&1 |
   tee "$LOGDIR/python.out" || rc=$?
+# /metrics, read by prometheus_client's OpenMetrics parser, on the same server.
+WSECHO_URL="$WSECHO_URL" "$VENV/bin/python" tests/python/test_metrics.py 2>&1 |
+  tee "$LOGDIR/python-metrics.out" || rc=$?
 if ! kill -0 "$WSECHO_PID" 2>/dev/null; then
   log "FAIL: wsecho died during the test; its log: $LOGDIR/wsecho.log"
   tail -n 20 "$LOGDIR/wsecho.log" || true
@@ -73,9 +85,9 @@ fi
 wsecho_stop
 log "done in $((SECONDS - START))s"
 # The tallies last, for whoever reads only the last lines.
-for name in deflate tls; do
+for name in deflate metrics tls; do
   out="$LOGDIR/python.out"
-  [[ "$name" == tls ]] && out="$LOGDIR/python-tls.out"
+  [[ "$name" != deflate ]] && out="$LOGDIR/python-$name.out"
   tally="$(grep "^python-$name: " "$out" || true)"
   if [[ -z "$tally" ]]; then
     tally="python-$name: no tally (the test did not finish)"

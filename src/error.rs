@@ -105,6 +105,35 @@ impl ProtocolError {
     }
 }
 
+impl ProtocolError {
+    /// A stable snake_case name for the violation, for metric labels.
+    /// Exhaustive on purpose, like [`ProtocolError::close_code`].
+    pub fn name(&self) -> &'static str {
+        match self {
+            ProtocolError::UnmaskedFrame => "unmasked_frame",
+            ProtocolError::ReservedBits { .. } => "reserved_bits",
+            ProtocolError::ReservedOpcode { .. } => "reserved_opcode",
+            ProtocolError::FragmentedControlFrame => "fragmented_control_frame",
+            ProtocolError::ControlFrameTooLong { .. } => "control_frame_too_long",
+            ProtocolError::PayloadLengthTopBit => "payload_length_top_bit",
+            ProtocolError::NonMinimalPayloadLength => "non_minimal_payload_length",
+            ProtocolError::UnexpectedContinuation => "unexpected_continuation",
+            ProtocolError::ExpectedContinuation => "expected_continuation",
+            ProtocolError::Rsv1OnContinuation => "rsv1_on_continuation",
+            ProtocolError::Rsv1OnControlFrame => "rsv1_on_control_frame",
+            ProtocolError::FrameTooBig { .. } => "frame_too_big",
+            ProtocolError::MessageTooBig { .. } => "message_too_big",
+            ProtocolError::InvalidUtf8 => "invalid_utf8",
+            ProtocolError::CloseOneByte => "close_one_byte",
+            ProtocolError::InvalidCloseCode { .. } => "invalid_close_code",
+            ProtocolError::InvalidCloseReason => "invalid_close_reason",
+            ProtocolError::InvalidDeflateData => "invalid_deflate_data",
+            ProtocolError::CompressionFailed => "compression_failed",
+            ProtocolError::EchoTooLarge { .. } => "echo_too_large",
+        }
+    }
+}
+
 /// The close reason: the rule that was broken. Kept well under the 123 bytes a close
 /// reason may hold (§5.5: 125 minus the 2-byte code).
 impl fmt::Display for ProtocolError {
@@ -205,6 +234,16 @@ mod tests {
         ];
         for e in all {
             assert!(e.to_string().len() <= 123, "{e}");
+        }
+        // Metric label values: distinct, and in the Prometheus label grammar.
+        let names: std::collections::BTreeSet<&str> = all.iter().map(|e| e.name()).collect();
+        assert_eq!(names.len(), all.len());
+        for name in names {
+            assert!(
+                name.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'),
+                "{name}"
+            );
         }
     }
 

@@ -22,6 +22,10 @@ pub enum Event {
     },
     /// A plain GET (no upgrade asked for) was answered with the landing page.
     ServedPage,
+    /// `GET /metrics`: the driver is to answer with [`Connection::answer_metrics`].
+    ///
+    /// [`Connection::answer_metrics`]: super::Connection::answer_metrics
+    MetricsAsked,
     /// The client broke the protocol; we sent this error's close code and reason.
     Failed {
         /// The rule broken.

@@ -20,6 +20,8 @@ pub(super) struct Keepalive {
     last_activity: Instant,
     /// When our unanswered keepalive ping went out.
     ping_sent: Option<Instant>,
+    /// Pings sent so far.
+    pings: u64,
 }
 
 /// What a passed deadline calls for.
@@ -44,7 +46,13 @@ impl Keepalive {
         Keepalive {
             last_activity: now,
             ping_sent: None,
+            pings: 0,
         }
+    }
+
+    /// Keepalive pings sent so far.
+    pub(super) fn pings_sent(&self) -> u64 {
+        self.pings
     }
 
     /// Input (a pong or otherwise), or output taken after the socket refused it, proves
@@ -81,6 +89,7 @@ impl Keepalive {
                 .is_some_and(|t| now >= self.last_activity + t) =>
             {
                 self.ping_sent = Some(now);
+                self.pings += 1;
                 Action::Ping
             }
             None => Action::Wait,

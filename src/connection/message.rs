@@ -38,6 +38,11 @@ impl Message {
         }
     }
 
+    /// Whether it is a text message.
+    pub(super) fn is_text(&self) -> bool {
+        self.opcode == Opcode::Text
+    }
+
     /// Handles the next unmasked `chunk` of an uncompressed message; `last` marks the
     /// end of the message's final frame. Invalid UTF-8 is reported relative to `chunk`.
     pub(super) fn on_plain_chunk(

@@ -38,6 +38,9 @@ use crate::handshake::{
 enum Phase {
     /// Collecting the HTTP upgrade request.
     Handshake(HeadBuffer),
+    /// The request asked for the metrics: waiting for the driver to hand them over
+    /// ([`Connection::answer_metrics`]); what the client sends meanwhile is discarded.
+    MetricsAsked(Counts),
     /// Upgraded: frames flow.
     Open(Receiver),
     /// Our last bytes (a close frame we started with, or an HTTP error) are queued:
@@ -72,13 +75,21 @@ pub enum Status {
     Done,
 }
 
-/// Work done, for the server's summary counters.
+/// Work done, for the server's summary counters and metrics.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Counts {
     /// Data messages echoed in full.
     pub messages: u64,
+    /// How many of them were text (the rest binary).
+    pub text_messages: u64,
     /// Payload bytes of data frames received (as sent on the wire).
     pub bytes: u64,
+    /// Pings the client sent (each answered with a pong).
+    pub pings_in: u64,
+    /// Pongs the client sent.
+    pub pongs_in: u64,
+    /// Keepalive pings wsecho sent.
+    pub pings_out: u64,
     /// Bytes the client sent that the protocol read, its HTTP request included (after
     /// the close handshake or a failure, what is discarded is not counted).
     pub wire_in: u64,
@@ -100,6 +111,20 @@ pub struct Connection {
     events: Option<Box<Vec<Event>>>,
     /// Bytes produced for the client so far.
     wire_out: u64,
+}
+
+impl Counts {
+    /// Adds `other`, field by field.
+    pub fn add(&mut self, other: &Counts) {
+        self.messages += other.messages;
+        self.text_messages += other.text_messages;
+        self.bytes += other.bytes;
+        self.pings_in += other.pings_in;
+        self.pongs_in += other.pongs_in;
+        self.pings_out += other.pings_out;
+        self.wire_in += other.wire_in;
+        self.wire_out += other.wire_out;
+    }
 }
 
 impl Connection {
@@ -203,7 +228,7 @@ impl Connection {
                     self.phase = Phase::Finishing(*counts);
                 }
             }
-            Phase::Closing(..) | Phase::Finishing(_) | Phase::Done(_) => {}
+            Phase::MetricsAsked(_) | Phase::Closing(..) | Phase::Finishing(_) | Phase::Done(_) => {}
         }
     }
 
@@ -225,6 +250,14 @@ impl Connection {
             )),
             Head::Complete { head, rest } => match decide(head, config) {
                 Decision::Reply(reply) => Err(reply),
+                Decision::Metrics => {
+                    self.phase = Phase::MetricsAsked(Counts {
+                        wire_in: total,
+                        ..Counts::default()
+                    });
+                    self.event(Event::MetricsAsked);
+                    return;
+                }
                 Decision::Upgrade {
                     accept,
                     subprotocol,
@@ -307,7 +340,7 @@ impl Connection {
             return;
         }
         let during = match self.phase {
-            Phase::Handshake(_) => "handshake",
+            Phase::Handshake(_) | Phase::MetricsAsked(_) => "handshake",
             Phase::Closing(..) | Phase::Finishing(_) => "close handshake",
             Phase::Done(_) => return,
             Phase::Open(_) => {
@@ -356,7 +389,7 @@ impl Connection {
     /// What the driver should do with the socket now.
     pub fn status(&self) -> Status {
         match self.phase {
-            Phase::Handshake(_) | Phase::Open(_) => Status::Open,
+            Phase::Handshake(_) | Phase::MetricsAsked(_) | Phase::Open(_) => Status::Open,
             Phase::Closing(..) => Status::Closing,
             Phase::Finishing(_) => Status::Finishing,
             Phase::Done(_) => Status::Done,
@@ -418,10 +451,14 @@ impl Connection {
                 ..Counts::default()
             },
             Phase::Open(receiver) => receiver.counts(),
-            Phase::Closing(counts, _) | Phase::Finishing(counts) | Phase::Done(counts) => *counts,
+            Phase::MetricsAsked(counts)
+            | Phase::Closing(counts, _)
+            | Phase::Finishing(counts)
+            | Phase::Done(counts) => *counts,
         };
         Counts {
             wire_out: self.wire_out,
+            pings_out: self.keepalive.as_ref().map_or(0, |k| k.pings_sent()),
             ..counts
         }
     }
@@ -452,11 +489,26 @@ impl Connection {
                 });
                 self.enter_closing(now, Some(wait));
             }
-            Phase::Handshake(_) => {
+            Phase::Handshake(_) | Phase::MetricsAsked(_) => {
                 self.set_done();
                 self.deadline = None;
             }
             Phase::Closing(..) | Phase::Finishing(_) | Phase::Done(_) => {}
+        }
+    }
+
+    /// Answers a `GET /metrics` ([`Event::MetricsAsked`]) with `body`, the metrics in
+    /// the OpenMetrics text format, and closes.
+    pub fn answer_metrics(&mut self, body: String, now: Instant, out: &mut Vec<u8>) {
+        if matches!(self.phase, Phase::MetricsAsked(_)) {
+            let before = out.len();
+            HttpReply {
+                content_type: "application/openmetrics-text; version=1.0.0; charset=utf-8",
+                ..HttpReply::error(HttpStatus::Ok, body)
+            }
+            .write_to(out);
+            self.wire_out += (out.len() - before) as u64;
+            self.enter_closing(now, None);
         }
     }
 

@@ -53,6 +53,16 @@ struct Frame {
     received: u64,
 }
 
+/// What the receiver has counted (see [`Counts`]).
+#[derive(Debug, Default, Clone, Copy)]
+struct Tally {
+    messages: u64,
+    text_messages: u64,
+    bytes: u64,
+    pings: u32,
+    pongs: u32,
+}
+
 #[derive(Default)]
 pub(super) struct Receiver {
     /// A header that arrived split across reads.
@@ -68,7 +78,7 @@ pub(super) struct Receiver {
     /// The largest payload the small-frame path takes (the configured limits, at most
     /// 125), worked out once.
     small_payload_limit: u8,
-    counts: Counts,
+    tally: Tally,
     /// Bytes of the connection's input up to the end of the current read, the HTTP
     /// request included. Every slice the frame loop holds ends where the read ended, so
     /// the offset of its first byte is `total` less its length.
@@ -208,7 +218,8 @@ impl Receiver {
             return Run::default();
         }
         let run = echo_small_frames(input, self.small_payload_limit);
-        self.count(run.messages, run.payload_bytes);
+        self.count(run.messages, run.payload_bytes());
+        self.tally.text_messages += run.text_messages;
         // Each small message is one frame.
         self.frames += run.messages;
         run
@@ -234,8 +245,8 @@ impl Receiver {
 
     #[inline(always)]
     fn count(&mut self, messages: u64, payload_bytes: u64) {
-        self.counts.messages += messages;
-        self.counts.bytes += payload_bytes;
+        self.tally.messages += messages;
+        self.tally.bytes += payload_bytes;
     }
 
     /// The common case, taken without the per-frame state: a whole unfragmented,
@@ -282,6 +293,7 @@ impl Receiver {
         }
         emit::echo(out, true, header.opcode, payload);
         self.count(1, header.payload_len);
+        self.tally.text_messages += u64::from(header.opcode == Opcode::Text);
         Ok(Front::Echoed(end))
     }
 
@@ -468,6 +480,11 @@ impl Receiver {
         payload: &[u8],
         out: &mut Vec<u8>,
     ) -> Result<(), Stop> {
+        match opcode {
+            Opcode::Ping => self.tally.pings = self.tally.pings.wrapping_add(1),
+            Opcode::Pong => self.tally.pongs = self.tally.pongs.wrapping_add(1),
+            _ => {}
+        }
         match control::handle(opcode, payload, out)? {
             ControlOutcome::Continue => Ok(()),
             ControlOutcome::PeerClosed { code } => Err(Stop::PeerClosed { code }),
@@ -522,7 +539,7 @@ impl Receiver {
                 message: message_at.saturating_add_signed(e.at),
             });
         }
-        self.counts.bytes += chunk.len() as u64;
+        self.tally.bytes += chunk.len() as u64;
         if frame_done {
             if !chunk.is_empty() {
                 self.data_end = chunk_at + chunk.len() as u64;
@@ -530,16 +547,24 @@ impl Receiver {
             self.frame = None;
         }
         if last {
+            let text = message.is_text();
             self.message = None;
-            self.counts.messages += 1;
+            self.tally.messages += 1;
+            self.tally.text_messages += u64::from(text);
         }
         Ok(())
     }
 
     pub(super) fn counts(&self) -> Counts {
+        let t = &self.tally;
         Counts {
+            messages: t.messages,
+            text_messages: t.text_messages,
+            bytes: t.bytes,
+            pings_in: u64::from(t.pings),
+            pongs_in: u64::from(t.pongs),
             wire_in: self.total,
-            ..self.counts
+            ..Counts::default()
         }
     }
 

@@ -29,10 +29,18 @@ pub(crate) struct Run {
     pub echoed: usize,
     /// Messages echoed (each small frame is a whole message).
     pub messages: u64,
-    /// Their payload bytes.
-    pub payload_bytes: u64,
+    /// How many of them were text.
+    pub text_messages: u64,
     /// The run stopped at a text frame whose payload is not UTF-8 (it is not taken).
     pub invalid_utf8: bool,
+}
+
+impl Run {
+    /// The echoed messages' payload bytes: each echo is its payload and a 2-byte header.
+    #[inline(always)]
+    pub(crate) fn payload_bytes(&self) -> u64 {
+        (self.echoed as u64).wrapping_sub(2 * self.messages)
+    }
 }
 
 /// The largest payload [`echo_small_frames`] may take under `config`'s limits.
@@ -52,7 +60,7 @@ pub(super) fn echo_small_frames(input: &mut [u8], max_payload: u8) -> Run {
     let total = input.len();
     let base = input.as_mut_ptr();
     // Frames are read at `taken`, echoes written at `echoed`; echoed <= taken throughout.
-    let (mut taken, mut echoed, mut messages, mut payload_bytes) = (0, 0, 0, 0);
+    let (mut taken, mut echoed, mut text_messages) = (0, 0, 0);
     let mut invalid_utf8 = false;
     while taken + 6 <= total {
         // SAFETY: taken + 6 <= total.
@@ -93,15 +101,16 @@ pub(super) fn echo_small_frames(input: &mut [u8], max_payload: u8) -> Run {
             break;
         }
         echoed += 2 + payload_len;
-        messages += 1;
-        payload_bytes += payload_len as u64;
+        // b0 is TEXT (0x81) or BINARY (0x82) here: the low bit tells them apart.
+        text_messages += u64::from(b0 & 1);
         taken = end;
     }
     Run {
         taken,
         echoed,
-        messages,
-        payload_bytes,
+        // Each echo is its frame less the 4-byte mask key.
+        messages: ((taken - echoed) / 4) as u64,
+        text_messages,
         invalid_utf8,
     }
 }
@@ -150,7 +159,7 @@ mod tests {
         assert_eq!(run.taken, len);
         assert_eq!(run.echoed, expected.len());
         assert_eq!(run.messages, 126);
-        assert_eq!(run.payload_bytes, total);
+        assert_eq!(run.payload_bytes(), total);
         assert!(!run.invalid_utf8);
         assert_eq!(&input[..run.echoed], &expected[..]);
     }

@@ -10,7 +10,7 @@ mod subprotocol;
 mod token;
 
 pub use accept::{accept_value, is_valid_key};
-pub use request::{Decision, decide};
+pub use request::{Decision, METRICS_PATH, decide};
 pub use response::{HttpReply, write_switching_protocols};
 pub use status::HttpStatus;
 pub use token::{is_tchar, is_token};

@@ -28,7 +28,12 @@ pub enum Decision {
     },
     /// Answer with this response and close the connection.
     Reply(HttpReply),
+    /// `GET /metrics`: the server's metrics, which only the driver knows, are asked for.
+    Metrics,
 }
+
+/// The path the metrics are served at.
+pub const METRICS_PATH: &str = "/metrics";
 
 /// Judges the request head `head` (which ends with the blank line).
 pub fn decide(head: &[u8], config: &Config) -> Decision {
@@ -100,6 +105,11 @@ fn judge(req: &httparse::Request<'_, '_>, config: &Config) -> Decision {
         || find("Sec-WebSocket-Version").next().is_some()
         || find("Connection").any(|h| has_token(h.value, "upgrade"));
     if !asks_to_upgrade {
+        let path = req.path.unwrap_or_default();
+        let path = path.split_once('?').map_or(path, |(p, _)| p);
+        if path == METRICS_PATH {
+            return Decision::Metrics;
+        }
         // Not a WebSocket client at all (a browser, curl): say what this server is.
         return Decision::Reply(landing_page());
     }
@@ -233,6 +243,8 @@ mod tests {
         ) {
             Decision::Upgrade { .. } => 101,
             Decision::Reply(r) => r.status.code(),
+            // The metrics are answered by the driver, with 200.
+            Decision::Metrics => 200,
         }
     }
 
@@ -324,6 +336,22 @@ mod tests {
         assert_eq!(status_of(&lines), 400);
         let mut lines = valid_lines();
         lines.push("Content-Length: 0".into());
+        assert_eq!(status_of(&lines), 101);
+    }
+
+    #[test]
+    fn get_metrics_asks_for_the_metrics_and_an_upgrade_to_it_does_not() {
+        let config = Config::default();
+        let get = |target: &str| {
+            let line = format!("GET {target} HTTP/1.1");
+            decide(&request(&[line.as_str(), "Host: x"]), &config)
+        };
+        assert!(matches!(get("/metrics"), Decision::Metrics));
+        assert!(matches!(get("/metrics?x=1"), Decision::Metrics));
+        assert!(matches!(get("/metricsx"), Decision::Reply(_)));
+        assert!(matches!(get("/"), Decision::Reply(_)));
+        // A WebSocket client that asks for /metrics gets a WebSocket.
+        let lines = with("GET ", "GET /metrics HTTP/1.1");
         assert_eq!(status_of(&lines), 101);
     }
 

@@ -577,6 +577,16 @@ impl Client {
         }
     }
 
+    /// Whether the connection speaks TLS.
+    pub(super) fn is_tls(&self) -> bool {
+        self.tls.is_some()
+    }
+
+    /// Answers a `GET /metrics` with `body`.
+    pub(super) fn answer_metrics(&mut self, body: String, now: Instant) {
+        self.produce(|conn, out| conn.answer_metrics(body, now, out));
+    }
+
     /// Traces this connection from now on.
     pub(super) fn set_trace(&mut self, tap: Box<Tap>) {
         self.trace = Some(tap);

@@ -4,6 +4,7 @@
 //! lives here.
 
 mod client;
+mod metrics;
 mod rlimit;
 mod slab;
 mod sockopt;
@@ -373,12 +374,25 @@ impl Server {
         let Some(client) = self.clients.get_mut(key) else {
             return;
         };
-        let flushed = client.flush();
+        let mut flushed = client.flush();
+        let mut metrics_asked = false;
         while let Some(event) = client.conn.poll_event() {
             log_event(&Peer(&client.stream), &event);
             self.stats.record(&event);
             client.note_event(&event);
+            metrics_asked |= event == Event::MetricsAsked;
         }
+        if metrics_asked {
+            let body = metrics::render(&self.stats, &self.live());
+            let Some(again) = self.clients.get_mut(key) else {
+                return;
+            };
+            again.answer_metrics(body, Instant::now());
+            flushed = flushed.and_then(|()| again.flush());
+        }
+        let Some(client) = self.clients.get_mut(key) else {
+            return;
+        };
         if let Some(trace) = &mut self.trace {
             client.take_trace_lines(trace.sink.batch());
         }
@@ -487,6 +501,7 @@ impl Server {
         // Closing the socket (dropping it) takes it out of epoll: no deregister needed.
         if let Some(mut client) = self.clients.remove(key) {
             self.stats.add_finished(client.conn.counts());
+            self.stats.tls_finished += u64::from(client.is_tls());
             info!("{}", client.ended(Instant::now()));
             if let Some(trace) = &mut self.trace {
                 client.trace_closed_by_us();
@@ -496,15 +511,24 @@ impl Server {
     }
 
     fn summary(&mut self) -> String {
-        let mut live = Counts::default();
+        let live = self.live();
+        self.stats.summary(live.open, live.counts).to_string()
+    }
+
+    /// The open connections and their work so far.
+    fn live(&self) -> metrics::Live {
+        let mut live = metrics::Live {
+            open: self.clients.len(),
+            counts: Counts::default(),
+            tls: 0,
+        };
         for key in self.clients.keys() {
-            if let Some(client) = self.clients.get_mut(key) {
-                let c = client.conn.counts();
-                live.messages += c.messages;
-                live.bytes += c.bytes;
+            if let Some(client) = self.clients.get(key) {
+                live.counts.add(&client.conn.counts());
+                live.tls += u64::from(client.is_tls());
             }
         }
-        self.stats.summary(self.clients.len(), live).to_string()
+        live
     }
 }
 
@@ -518,6 +542,7 @@ fn log_event(peer: &Peer<'_>, event: &Event) {
         }
         Event::Refused { status, reason } => debug!("{peer}: answered HTTP {status}: {reason}"),
         Event::ServedPage => debug!("{peer}: served the landing page"),
+        Event::MetricsAsked => debug!("{peer}: asked for the metrics"),
         Event::Failed { error, at } => {
             debug!("{peer}: failed: {} {error} ({at})", error.close_code())
         }

@@ -6,41 +6,89 @@ use std::fmt;
 use crate::connection::{Counts, Event};
 use crate::frame::CloseCode;
 
+/// Who started a close.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(super) enum Initiator {
+    /// The client's close frame (its code; 1005 for one without).
+    Client,
+    /// wsecho: a failure, or its own close (shutdown, idle, backpressure).
+    Server,
+}
+
 #[derive(Default)]
 pub(super) struct Stats {
     pub accepted: u64,
     pub upgraded: u64,
     pub refused: u64,
+    /// Refusals by HTTP status.
+    pub refused_by_status: BTreeMap<u16, u64>,
     /// Plain GETs answered with the landing page (not refusals).
     pub pages: u64,
-    /// Messages and payload bytes of connections that have ended.
+    /// `GET /metrics` requests.
+    pub metrics: u64,
+    /// The work of connections that have ended.
     pub finished: Counts,
     /// Close codes the server sent when it failed or closed a connection.
     pub closes_sent: BTreeMap<CloseCode, u64>,
+    /// Closes by who started them and the code.
+    pub closes: BTreeMap<(Initiator, u16), u64>,
+    /// Failures by the rule broken ([`ProtocolError::name`]).
+    ///
+    /// [`ProtocolError::name`]: crate::error::ProtocolError::name
+    pub failures: BTreeMap<&'static str, u64>,
     pub closed_by_client: u64,
     pub dropped: u64,
     pub timed_out: u64,
+    /// Upgrades that agreed permessage-deflate.
+    pub deflate: u64,
+    /// Ended connections that spoke TLS.
+    pub tls_finished: u64,
 }
+
+/// The code a close frame without one stands for (RFC 6455 §7.1.5).
+const NO_STATUS: u16 = 1005;
 
 impl Stats {
     pub(super) fn record(&mut self, event: &Event) {
         match event {
-            Event::Opened { .. } => self.upgraded += 1,
-            Event::Refused { .. } => self.refused += 1,
-            Event::ServedPage => self.pages += 1,
-            Event::Failed { error, .. } => {
-                *self.closes_sent.entry(error.close_code()).or_default() += 1
+            Event::Opened { deflate } => {
+                self.upgraded += 1;
+                self.deflate += u64::from(*deflate);
             }
-            Event::ServerClosed { code, .. } => *self.closes_sent.entry(*code).or_default() += 1,
-            Event::PeerClosed { .. } => self.closed_by_client += 1,
+            Event::Refused { status, .. } => {
+                self.refused += 1;
+                *self.refused_by_status.entry(status.code()).or_default() += 1;
+            }
+            Event::ServedPage => self.pages += 1,
+            Event::MetricsAsked => self.metrics += 1,
+            Event::Failed { error, .. } => {
+                let code = error.close_code();
+                *self.closes_sent.entry(code).or_default() += 1;
+                *self
+                    .closes
+                    .entry((Initiator::Server, code.as_u16()))
+                    .or_default() += 1;
+                *self.failures.entry(error.name()).or_default() += 1;
+            }
+            Event::ServerClosed { code, .. } => {
+                *self.closes_sent.entry(*code).or_default() += 1;
+                *self
+                    .closes
+                    .entry((Initiator::Server, code.as_u16()))
+                    .or_default() += 1;
+            }
+            Event::PeerClosed { code } => {
+                self.closed_by_client += 1;
+                let code = code.map_or(NO_STATUS, |c| c.as_u16());
+                *self.closes.entry((Initiator::Client, code)).or_default() += 1;
+            }
             Event::Dropped { .. } => self.dropped += 1,
             Event::TimedOut { .. } => self.timed_out += 1,
         }
     }
 
     pub(super) fn add_finished(&mut self, counts: Counts) {
-        self.finished.messages += counts.messages;
-        self.finished.bytes += counts.bytes;
+        self.finished.add(&counts);
     }
 
     /// A one-line summary, with the live connections' work added in.

@@ -22,6 +22,7 @@ pub(super) struct Verdict {
     failed: Option<(ProtocolError, Location)>,
     refused: Option<(HttpStatus, String)>,
     page: bool,
+    metrics: bool,
     /// TCP ended with no close handshake, in this phase.
     dropped: Option<&'static str>,
     timed_out: Option<&'static str>,
@@ -40,6 +41,7 @@ impl Verdict {
             Event::Opened { .. } => {}
             Event::Refused { status, reason } => v.refused = Some((*status, reason.clone())),
             Event::ServedPage => v.page = true,
+            Event::MetricsAsked => v.metrics = true,
             Event::Failed { error, at } => v.failed = Some((*error, *at)),
             Event::PeerClosed { code } => v.client_closed = Some(*code),
             Event::ServerClosed { code, reason } => {
@@ -91,6 +93,9 @@ impl fmt::Display for Ended<'_> {
         if v.page {
             parts.push("served the landing page".into());
         }
+        if v.metrics {
+            parts.push("served the metrics".into());
+        }
         if let Some((error, at)) = &v.failed {
             parts.push(format!("failed with {} {error} ({at})", error.close_code()));
         }
@@ -133,6 +138,7 @@ mod tests {
                 bytes: 10,
                 wire_in: 230,
                 wire_out: 150,
+                ..Counts::default()
             },
             verdict: verdict.as_deref(),
         }

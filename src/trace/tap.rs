@@ -121,6 +121,7 @@ impl Tap {
             Event::Opened { .. }
             | Event::Refused { .. }
             | Event::ServedPage
+            | Event::MetricsAsked
             | Event::PeerClosed { .. }
             | Event::ServerClosed { .. }
             | Event::Dropped { .. } => {}
