@@ -25,6 +25,8 @@ pub mod defaults {
     pub const DEFLATE_LEVEL: u32 = 6;
     /// `--trace-payload-bytes`.
     pub const TRACE_PAYLOAD_BYTES: usize = 64;
+    /// `--max-held-frame`.
+    pub const MAX_HELD_FRAME: usize = 64 << 10;
 }
 
 /// Settings the protocol core enforces; built once from the command line.
@@ -61,6 +63,9 @@ pub struct Config {
     pub deflate_level: u32,
     /// Outgoing messages shorter than this are sent uncompressed (RFC 7692 allows it).
     pub deflate_min_size: usize,
+    /// A text frame up to this long is held until it is whole and echoed as one frame;
+    /// a longer one is echoed in pieces as it arrives.
+    pub max_held_frame: usize,
 }
 
 impl Default for Config {
@@ -81,6 +86,7 @@ impl Default for Config {
             deflate: Some(crate::deflate::DeflatePolicy::default()),
             deflate_level: defaults::DEFLATE_LEVEL,
             deflate_min_size: 0,
+            max_held_frame: defaults::MAX_HELD_FRAME,
         }
     }
 }

@@ -40,6 +40,12 @@ struct Cli {
     #[arg(long, value_name = "BYTES")]
     max_frame_size: Option<u64>,
 
+    /// A text frame up to this many bytes is held until it is whole (its UTF-8 checked
+    /// as it arrives) and echoed as one frame; a longer one is echoed in pieces as it
+    /// arrives. Binary frames are always echoed as one frame.
+    #[arg(long, default_value_t = defaults::MAX_HELD_FRAME, value_name = "BYTES")]
+    max_held_frame: usize,
+
     /// Largest HTTP upgrade request head, in bytes; bigger requests get 431.
     #[arg(long, default_value_t = defaults::MAX_HEADER_BYTES, value_name = "BYTES")]
     max_header_size: usize,
@@ -290,6 +296,7 @@ fn config_from(cli: &Cli) -> Result<Config, String> {
         deflate,
         deflate_level: cli.deflate_level,
         deflate_min_size: cli.deflate_min_size as usize,
+        max_held_frame: cli.max_held_frame,
     })
 }
 

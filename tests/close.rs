@@ -274,3 +274,25 @@ fn bytes_sent_after_a_close_do_not_cost_the_client_its_reply() {
     assert_eq!(close.code, Some(1000), "reply: {close:?}");
     sender.join().unwrap();
 }
+
+/// SIGTERM while wsecho's echo of a binary frame is going out: the 1001 close waits for
+/// the frame's end (a close cannot go inside a frame), then follows it.
+#[test]
+fn a_shutdown_close_waits_for_the_echo_frame_in_flight() {
+    let server = Server::start(&[]);
+    let mut stream = server.open();
+    let whole = RawFrame::binary(vec![9; 10_000]).encode();
+    stream.write_all(&whole[..5000]).unwrap();
+    // The echo's header and the payload so far come back at once.
+    let mut head = [0u8; 4];
+    stream.read_exact(&mut head).unwrap();
+    assert_eq!(head, [0x82, 126, 0x27, 0x10]);
+    server.signal(libc::SIGTERM);
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    stream.write_all(&whole[5000..]).unwrap();
+    let mut payload = vec![0u8; 10_000];
+    stream.read_exact(&mut payload).unwrap();
+    assert!(payload.iter().all(|&b| b == 9), "the echo's payload");
+    let close = expect_close(&mut stream);
+    assert_close(&close, &[1001], &["shutting down"]);
+}

@@ -267,3 +267,58 @@ fn many_concurrent_clients_are_each_echoed() {
         client.join().expect("client thread");
     }
 }
+
+/// Writes `bytes` in pieces of `piece` bytes with a pause between them, so that they
+/// reach the server in separate reads.
+fn dribble(stream: &mut std::net::TcpStream, bytes: &[u8], piece: usize) {
+    for part in bytes.chunks(piece) {
+        stream.write_all(part).unwrap();
+        thread::sleep(std::time::Duration::from_millis(2));
+    }
+}
+
+#[test]
+fn a_text_frame_sent_a_byte_at_a_time_comes_back_as_one_frame() {
+    let server = Server::start(&[]);
+    let mut stream = server.open();
+    dribble(&mut stream, &RawFrame::text("héllo").encode(), 1);
+    let echo = read_frame(&mut stream);
+    assert_eq!(
+        (echo.fin, echo.opcode, echo.payload),
+        (true, OP_TEXT, "héllo".as_bytes().to_vec())
+    );
+}
+
+#[test]
+fn a_binary_frame_sent_in_pieces_comes_back_as_one_frame() {
+    let server = Server::start(&[]);
+    let mut stream = server.open();
+    let payload = pattern(64 << 10);
+    dribble(&mut stream, &RawFrame::binary(&payload).encode(), 8000);
+    let echo = read_frame(&mut stream);
+    assert_eq!((echo.fin, echo.opcode), (true, OP_BINARY));
+    assert!(echo.payload == payload, "wrong payload");
+}
+
+#[test]
+fn each_fragment_of_a_message_comes_back_as_one_frame() {
+    let server = Server::start(&["--max-held-frame", "1000"]);
+    let mut stream = server.open();
+    let frames = [
+        RawFrame::text("first ").fin(false),
+        RawFrame::cont(utf8_text(900)).fin(false),
+        RawFrame::ping("between"),
+        RawFrame::cont("last"),
+    ];
+    dribble(&mut stream, &concat(&frames), 7);
+    for sent in &frames {
+        let echo = read_frame(&mut stream);
+        let opcode = if sent.opcode == OP_PING {
+            OP_PONG
+        } else {
+            sent.opcode
+        };
+        assert_eq!((echo.fin, echo.opcode), (sent.fin, opcode));
+        assert!(echo.payload == sent.payload, "payload of {echo:?}");
+    }
+}

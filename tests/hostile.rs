@@ -432,8 +432,15 @@ fn absurd_lengths_are_refused_without_allocation() {
         vm1.saturating_sub(vm0) < LENGTH_GROWTH_BOUND_KIB,
         "virtual size grew from {vm0} to {vm1} KiB on length headers alone"
     );
-    // Those connections are still open and waiting, not failed.
+    // Those connections are still open and waiting, not failed: each has the header of
+    // its echo frame (a binary frame's echo starts with the client's header) and nothing
+    // after it.
+    let mut echo_header = vec![0x82, 127];
+    echo_header.extend_from_slice(&(64u64 << 20).to_be_bytes());
     for s in &mut waiting {
+        let mut header = [0u8; 10];
+        s.read_exact(&mut header).expect("the echo frame's header");
+        assert_eq!(header[..], echo_header[..]);
         s.set_read_timeout(Some(Duration::from_millis(50))).unwrap();
         let mut byte = [0u8; 1];
         match s.read(&mut byte) {
@@ -441,6 +448,52 @@ fn absurd_lengths_are_refused_without_allocation() {
             other => panic!("a connection inside a 64 MiB frame got {other:?}"),
         }
     }
+}
+
+/// Clients stalled inside a text frame: wsecho holds a text frame until it is whole
+/// (exact echo framing), so each holds what it sent, at most `--max-held-frame` (64 KiB)
+/// per connection. 500 clients each send 60 KiB of a 64 KiB text frame and stop: the
+/// server's RSS grows by about that much and no more, and a client that then finishes
+/// its frame gets it back as one frame.
+#[test]
+fn clients_stalled_inside_text_frames_hold_at_most_the_hold_limit_each() {
+    const CLIENTS: usize = 500;
+    const SENT: usize = 60 << 10;
+    let server = Server::start(&[]);
+    let pid = server.pid();
+    let mut warm = server.open();
+    round_trip(&mut warm, &utf8_text(64 << 10).into_bytes());
+    let rss0 = rss_kib(pid);
+    let text = utf8_text(64 << 10).into_bytes();
+    let frame = RawFrame::text(&text).encode();
+    let stalled: Vec<TcpStream> = (0..CLIENTS)
+        .map(|_| {
+            let mut s = server.open();
+            s.write_all(&frame[..8 + SENT]).unwrap();
+            s
+        })
+        .collect();
+    round_trip(&mut warm, b"sync");
+    thread::sleep(Duration::from_millis(200));
+    let rss1 = rss_kib(pid);
+    let grown = rss1.saturating_sub(rss0);
+    let per_client = grown * 1024 / CLIENTS as u64;
+    eprintln!("{CLIENTS} stalled clients: RSS {rss0} -> {rss1} KiB, {per_client} B each");
+    // What they sent is held (not dropped, not echoed)...
+    assert!(
+        grown >= (CLIENTS * SENT / 2 / 1024) as u64,
+        "RSS grew only {grown} KiB: the held text is not where it should be"
+    );
+    // ...and no more than the limit each, with a few KiB for the connection itself.
+    assert!(
+        per_client <= (64 + 8) << 10,
+        "{per_client} B per stalled client, over the 64 KiB hold limit"
+    );
+    let mut last = stalled.into_iter().next().expect("a client");
+    last.write_all(&frame[8 + SENT..]).unwrap();
+    let echo = read_frame(&mut last);
+    assert_eq!((echo.fin, echo.opcode), (true, OP_TEXT));
+    assert!(echo.payload == text, "the held frame's echo");
 }
 
 // ---------------------------------------------------------------------------------------

@@ -3,7 +3,7 @@
 
 mod common;
 
-use std::io::Write;
+use std::io::{Read, Write};
 use std::time::{Duration, Instant};
 
 use common::*;
@@ -289,13 +289,22 @@ fn default_limit_refuses_one_byte_over_64_mib_from_the_header() {
     assert_close(&close, &[1009], &["frame"]);
 
     let mut at = server.open();
-    at.write_all(&RawFrame::binary([]).len(Len::Long(64 << 20)).header())
-        .unwrap();
-    // Accepted: the first payload bytes come back at once as the start of a streamed echo.
+    let sent = RawFrame::binary([]).len(Len::Long(64 << 20)).header();
+    at.write_all(&sent).unwrap();
+    // Accepted: the echo frame's header comes back at once (the same FIN, opcode and
+    // length), and the first payload bytes stream behind it.
     at.write_all(&pattern(1000)).unwrap();
-    let reply = read_frame(&mut at);
-    assert!(
-        reply.opcode == OP_BINARY && !reply.fin,
-        "expected a streamed echo at exactly the limit, got {reply:?}"
-    );
+    let mut header = [0u8; 10];
+    at.read_exact(&mut header).unwrap();
+    let mut expected = vec![0x82, 127];
+    expected.extend_from_slice(&(64u64 << 20).to_be_bytes());
+    assert_eq!(header[..], expected[..], "the echo frame's header");
+    let mut payload = vec![0u8; 1000];
+    at.read_exact(&mut payload).unwrap();
+    // What was written is the masked payload: the echo is it unmasked.
+    let key = &sent[sent.len() - 4..];
+    let unmasked: Vec<u8> = (pattern(1000).iter().enumerate())
+        .map(|(i, b)| b ^ key[i % 4])
+        .collect();
+    assert!(payload == unmasked, "the first payload bytes");
 }

@@ -20,6 +20,13 @@ pub(super) fn echo(out: &mut Output, fin: bool, opcode: Opcode, payload: &[u8]) 
     out.payload(payload);
 }
 
+/// Appends the header of an uncompressed echo frame whose payload follows later.
+pub(super) fn echo_header(out: &mut Vec<u8>, fin: bool, opcode: Opcode, payload_len: u64) {
+    let mut header = [0u8; MAX_SERVER_HEADER_LEN];
+    let n = write_server_header(&mut header, fin, false, opcode, payload_len);
+    out.extend_from_slice(&header[..n]);
+}
+
 #[inline]
 fn header(out: &mut Vec<u8>, fin: bool, rsv1: bool, opcode: Opcode, payload_len: usize) {
     let mut header = [0u8; MAX_SERVER_HEADER_LEN];

@@ -1,11 +1,13 @@
-//! A data message in flight (RFC 6455 §5.4, §5.6): its payload streams straight back
-//! out as it arrives, frame by frame, so no message is ever held whole in memory.
+//! A data message in flight (RFC 6455 §5.4, §5.6): its payload streams back out as it
+//! arrives, so no message is ever held whole in memory.
 //!
-//! Each chunk of payload the network delivers is echoed as one frame: the first with
-//! the message's opcode, the rest as continuations, FIN on the last. A message that
-//! arrives in one read is therefore echoed as the very same frame; one that straddles
-//! reads is echoed with the same bytes in more fragments, which §5.4 permits
-//! ("intermediaries MAY change the fragmentation of a message").
+//! An uncompressed frame is echoed as one frame with the same FIN, opcode and payload
+//! length, so that what goes out reads one to one with what came in ([`Echo`]): a binary
+//! frame's echo header goes out as soon as the client's header is in and its payload
+//! streams behind it; a text frame is held until it is whole (UTF-8 is checked as its
+//! bytes arrive, so a bad byte still fails at once), up to `--max-held-frame`, past which
+//! it is echoed in pieces as they arrive, as §5.4 permits ("intermediaries MAY change
+//! the fragmentation of a message"). Compressed messages are echoed in pieces too.
 
 use super::deflate::DeflateSession;
 use super::emit;
@@ -13,6 +15,17 @@ use super::output::Output;
 use crate::error::ProtocolError;
 use crate::frame::Opcode;
 use crate::utf8::{InvalidUtf8, Utf8Validator};
+
+/// How one uncompressed frame is echoed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Echo {
+    /// As one frame, its header already sent: the payload follows as it arrives.
+    Stream,
+    /// As one frame once it is whole (a text frame, checked before it goes out).
+    Hold,
+    /// In pieces as they arrive (a text frame over `--max-held-frame`).
+    Pieces,
+}
 
 #[derive(Debug)]
 pub(super) struct Message {
@@ -43,14 +56,40 @@ impl Message {
         self.opcode == Opcode::Text
     }
 
-    /// Handles the next unmasked `chunk` of an uncompressed message; `last` marks the
-    /// end of the message's final frame. Invalid UTF-8 is reported relative to `chunk`.
+    /// How the uncompressed frame with this header is to be echoed; a [`Echo::Stream`]
+    /// frame's echo header is written to `out` now.
+    pub(super) fn start_plain_frame(
+        &mut self,
+        fin: bool,
+        payload_len: u64,
+        max_held: usize,
+        out: &mut Output,
+    ) -> Echo {
+        if self.opcode == Opcode::Text {
+            return if payload_len <= max_held as u64 {
+                Echo::Hold
+            } else {
+                Echo::Pieces
+            };
+        }
+        let (opcode, _) = next_echo_opcode(self.opcode, &mut self.echo_started);
+        emit::echo_header(out.bytes_mut(), fin, opcode, payload_len);
+        Echo::Stream
+    }
+
+    /// Handles the next unmasked `chunk` of an uncompressed frame echoed as `echo`:
+    /// `frame_len` is the frame's payload length, `frame_done` marks its end, `fin` is
+    /// its FIN. A held
+    /// frame's bytes so far are in `held`. Invalid UTF-8 is reported relative to `chunk`.
+    #[allow(clippy::box_collection)] // the receiver's field, boxed to stay small
     pub(super) fn on_plain_chunk(
         &mut self,
         chunk: &[u8],
-        last: bool,
+        (echo, frame_len, frame_done, fin): (Echo, u64, bool, bool),
+        held: &mut Option<Box<Vec<u8>>>,
         out: &mut Output,
     ) -> Result<(), InvalidUtf8> {
+        let last = frame_done && fin;
         if self.opcode == Opcode::Text {
             self.utf8.feed(chunk)?;
             if last {
@@ -60,8 +99,30 @@ impl Message {
                 })?;
             }
         }
-        let (opcode, _) = next_echo_opcode(self.opcode, &mut self.echo_started);
-        emit::echo(out, last, opcode, chunk);
+        match echo {
+            // The header went out with the frame's start.
+            Echo::Stream => out.payload(chunk),
+            Echo::Hold if frame_done => {
+                let (opcode, _) = next_echo_opcode(self.opcode, &mut self.echo_started);
+                match held.take() {
+                    // Whole in one read: echoed from where it lies, no copy.
+                    None => emit::echo(out, fin, opcode, chunk),
+                    Some(mut bytes) => {
+                        bytes.extend_from_slice(chunk);
+                        emit::frame(out.bytes_mut(), fin, false, opcode, &bytes);
+                    }
+                }
+            }
+            // Reserved at the frame's length (at most `--max-held-frame`) once: no
+            // doubling past it.
+            Echo::Hold => held
+                .get_or_insert_with(|| Box::new(Vec::with_capacity(frame_len as usize)))
+                .extend_from_slice(chunk),
+            Echo::Pieces => {
+                let (opcode, _) = next_echo_opcode(self.opcode, &mut self.echo_started);
+                emit::echo(out, last, opcode, chunk);
+            }
+        }
         Ok(())
     }
 

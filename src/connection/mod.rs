@@ -161,9 +161,11 @@ impl Connection {
         };
         receiver.note_read(input);
         // Only a store: the keepalive deadline is re-derived lazily when it fires, except
-        // when this input answers our ping (the driver sees the deadline move).
+        // when this input answers our ping (the driver sees the deadline move), and not
+        // while a close of ours waits on its own deadline.
         if let Some(keepalive) = &mut self.keepalive
             && keepalive.saw_activity(now)
+            && !receiver.close_deferred()
         {
             self.deadline = keepalive.deadline(&self.config);
         }
@@ -177,8 +179,9 @@ impl Connection {
     /// reads its echoes slowly is neither idle nor dead while backpressure stops us from
     /// reading it (and its pong with it).
     pub fn handle_output_taken(&mut self, now: Instant) {
-        if let (Phase::Open(_), Some(keepalive)) = (&self.phase, &mut self.keepalive)
+        if let (Phase::Open(receiver), Some(keepalive)) = (&self.phase, &mut self.keepalive)
             && keepalive.saw_activity(now)
+            && !receiver.close_deferred()
         {
             self.deadline = keepalive.deadline(&self.config);
         }
@@ -343,12 +346,19 @@ impl Connection {
             Phase::Handshake(_) | Phase::MetricsAsked(_) => "handshake",
             Phase::Closing(..) | Phase::Finishing(_) => "close handshake",
             Phase::Done(_) => return,
-            Phase::Open(_) => {
+            Phase::Open(ref receiver) if receiver.close_deferred() => {
+                "close (an echo frame was still going out)"
+            }
+            Phase::Open(ref receiver) => {
+                let in_flight = receiver.echo_in_flight();
                 let Some(keepalive) = self.keepalive.as_mut() else {
                     return;
                 };
                 match keepalive.on_deadline(now, &self.config) {
                     keepalive::Action::Wait => {}
+                    // A ping cannot go inside our echo frame either: it is left out, and
+                    // a client stalled mid-frame is dropped when the pong does not come.
+                    keepalive::Action::Ping if in_flight => {}
                     keepalive::Action::Ping => {
                         emit::frame(out, true, false, Opcode::Ping, b"wsecho")
                     }
@@ -416,6 +426,13 @@ impl Connection {
         pending <= self.config.write_high_water
     }
 
+    /// A close of our own waits for the end of the echo frame going out (a close cannot
+    /// go inside a frame): nothing is sent until the client completes its frame, or the
+    /// connection is dropped at [`Connection::deadline`].
+    pub fn close_pending(&self) -> bool {
+        matches!(&self.phase, Phase::Open(receiver) if receiver.close_deferred())
+    }
+
     /// Closing after a close of our own (shutdown, idle, backpressure): the peer's close
     /// frame is still to be read, and ends the wait. A transport that must stop reading
     /// once it says goodbye (TLS, after its close_notify) says it only after that.
@@ -477,7 +494,14 @@ impl Connection {
     }
 
     fn start_close(&mut self, code: CloseCode, reason: &str, now: Instant, out: &mut Vec<u8>) {
-        match &self.phase {
+        match &mut self.phase {
+            Phase::Open(receiver) if receiver.echo_in_flight() => {
+                // A close cannot go inside our echo frame: it waits for the frame's end,
+                // and the connection is dropped if that does not come in time.
+                // (`Event::ServerClosed` comes when the close is sent.)
+                receiver.defer_close(code, reason);
+                self.deadline = Some(now + self.config.close_timeout);
+            }
             Phase::Open(receiver) => {
                 // The client may be inside a frame: the wait starts where it is.
                 let (header_front, payload_rest) = receiver.frame_position();
@@ -535,6 +559,13 @@ impl Connection {
             Stop::Fail(error) => {
                 let at = self.location();
                 self.fail(error, at, now, out);
+            }
+            Stop::DeferredClose(close) => {
+                // Between frames now: the wait for the client's close starts here.
+                let (code, reason) = *close;
+                emit::close(out, code, &reason);
+                self.event(Event::ServerClosed { code, reason });
+                self.enter_closing(now, Some(CloseWait::resume(&[], 0)));
             }
             Stop::BadUtf8 { stream, message } => {
                 let at = Location {

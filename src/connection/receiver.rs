@@ -6,7 +6,7 @@ use super::Counts;
 use super::control::{self, ControlBuf, ControlOutcome};
 use super::deflate::DeflateSession;
 use super::emit;
-use super::message::Message;
+use super::message::{Echo, Message};
 use super::output::Output;
 use super::small_echo::{Run, echo_small_frames, small_payload_limit};
 use crate::config::Config;
@@ -25,6 +25,8 @@ pub(super) enum Stop {
     /// Invalid UTF-8 in an uncompressed text message, at this offset of the
     /// connection's input and of the message.
     BadUtf8 { stream: u64, message: u64 },
+    /// The echo frame a close of ours waited for is complete: send the close now.
+    DeferredClose(Box<(CloseCode, String)>),
     /// The client sent a valid close frame; our reply is queued.
     PeerClosed { code: Option<CloseCode> },
 }
@@ -51,6 +53,8 @@ struct Frame {
     header: FrameHeader,
     /// Payload bytes received (and unmasked) so far.
     received: u64,
+    /// How an uncompressed data frame is echoed.
+    echo: Echo,
 }
 
 /// What the receiver has counted (see [`Counts`]).
@@ -73,6 +77,13 @@ pub(super) struct Receiver {
     message: Option<Message>,
     /// A control frame's payload split across reads.
     control: Option<Box<ControlBuf>>,
+    /// A text frame held until it is whole (see [`Echo::Hold`]). Boxed: 8 bytes while
+    /// none is held, which is nearly always, where a `Vec` would cost 24.
+    #[allow(clippy::box_collection)]
+    held: Option<Box<Vec<u8>>>,
+    /// A close of our own asked for while an echo frame was going out: sent once the
+    /// frame is complete, since a close cannot go inside a frame.
+    deferred_close: Option<Box<(CloseCode, String)>>,
     /// permessage-deflate state, when it was agreed.
     deflate: Option<Box<DeflateSession>>,
     /// The largest payload the small-frame path takes (the configured limits, at most
@@ -366,6 +377,7 @@ impl Receiver {
             self.frame = Some(Frame {
                 header,
                 received: 0,
+                echo: Echo::Pieces,
             });
             if header.payload_len == 0 {
                 self.frame = None;
@@ -400,9 +412,15 @@ impl Receiver {
             }
             message.len = total;
         }
+        let echo = if message.compressed {
+            Echo::Pieces
+        } else {
+            message.start_plain_frame(header.fin, header.payload_len, config.max_held_frame, out)
+        };
         self.frame = Some(Frame {
             header,
             received: 0,
+            echo,
         });
         if header.payload_len == 0 {
             // An empty frame still carries FIN (and may end the message). Its (empty)
@@ -524,7 +542,17 @@ impl Receiver {
                 session,
                 out.bytes_mut(),
             )?;
-        } else if let Err(e) = message.on_plain_chunk(chunk, last, out) {
+        } else if let Err(e) = message.on_plain_chunk(
+            chunk,
+            (
+                frame.echo,
+                frame.header.payload_len,
+                frame_done,
+                frame.header.fin,
+            ),
+            &mut self.held,
+            out,
+        ) {
             // `at` may reach back into earlier chunks (a code point begun there): this
             // frame's payload is contiguous, the frame before it ended at `data_end`.
             let received_before = frame.received - chunk.len() as u64;
@@ -552,7 +580,28 @@ impl Receiver {
             self.tally.messages += 1;
             self.tally.text_messages += u64::from(text);
         }
+        if frame_done && let Some(close) = self.deferred_close.take() {
+            return Err(Stop::DeferredClose(close));
+        }
         Ok(())
+    }
+
+    /// Our echo of the current frame is going out: its header is sent and its payload
+    /// is not complete, so nothing else may be sent until it is.
+    pub(super) fn echo_in_flight(&self) -> bool {
+        self.frame.as_ref().is_some_and(|f| f.echo == Echo::Stream)
+    }
+
+    /// Sends `code` and `reason` once the echo frame in flight is complete.
+    pub(super) fn defer_close(&mut self, code: CloseCode, reason: &str) {
+        if self.deferred_close.is_none() {
+            self.deferred_close = Some(Box::new((code, reason.to_string())));
+        }
+    }
+
+    /// A close of ours waits for the echo frame in flight.
+    pub(super) fn close_deferred(&self) -> bool {
+        self.deferred_close.is_some()
     }
 
     pub(super) fn counts(&self) -> Counts {

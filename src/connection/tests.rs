@@ -726,3 +726,135 @@ fn a_broken_header_is_located_to_its_frame() {
         },
     );
 }
+
+/// The client frames of a fragmented message and a control frame between them:
+/// (fin, opcode, payload) each.
+fn exact_sample() -> Vec<(bool, u8, Vec<u8>)> {
+    vec![
+        (true, 0x1, b"hello!".to_vec()),
+        (true, 0x2, (0..70_000u32).map(|i| i as u8).collect()),
+        (false, 0x1, "κόσμε".as_bytes().to_vec()),
+        (true, 0x9, b"ping".to_vec()),
+        (false, 0x0, vec![b'a'; 3000]),
+        (true, 0x0, Vec::new()),
+        (false, 0x2, vec![1; 200]),
+        (true, 0x0, vec![2; 10]),
+    ]
+}
+
+#[test]
+fn every_uncompressed_frame_is_echoed_as_one_frame_however_it_arrives() {
+    let mut stream = REQUEST.to_vec();
+    for (fin, opcode, payload) in exact_sample() {
+        stream.extend(frame(fin, opcode, &payload));
+    }
+    // The echo of each frame: the same FIN, opcode and payload (a ping's is a pong).
+    let expected: Vec<(bool, u8, Vec<u8>)> = exact_sample()
+        .into_iter()
+        .map(|(fin, opcode, payload)| (fin, if opcode == 0x9 { 0xA } else { opcode }, payload))
+        .collect();
+    for chunk in [1, 2, 3, 7, 100, 1000, 4096, stream.len()] {
+        let (_, out) = run(&stream, chunk);
+        assert_eq!(server_frames(&out), expected, "chunks of {chunk}");
+    }
+}
+
+#[test]
+fn a_text_frame_over_the_hold_limit_is_echoed_in_pieces() {
+    let config = Config {
+        max_held_frame: 100,
+        deflate: None,
+        ..Config::default()
+    };
+    let now = Instant::now();
+    let mut conn = Connection::new(Arc::new(config), now);
+    let mut out = Vec::new();
+    feed(&mut conn, &mut REQUEST.to_vec(), now, &mut out);
+    let whole = frame(true, 0x1, &[b'x'; 101]);
+    for piece in whole.chunks(50) {
+        feed(&mut conn, &mut piece.to_vec(), now, &mut out);
+    }
+    let frames = server_frames(&out);
+    assert!(frames.len() > 1, "{frames:?}");
+    assert_eq!(messages(&frames), vec![(0x1, vec![b'x'; 101])]);
+    // At the limit, one frame.
+    let (_, out) = run(&[REQUEST, &frame(true, 0x1, &[b'y'; 100])].concat(), 30);
+    assert_eq!(server_frames(&out), vec![(true, 0x1, vec![b'y'; 100])]);
+}
+
+#[test]
+fn a_held_text_frame_that_turns_out_bad_is_never_echoed() {
+    let mut payload = vec![b'z'; 500];
+    payload.extend_from_slice(b"\xff and the rest");
+    let mut stream = REQUEST.to_vec();
+    stream.extend(frame(true, 0x1, &payload));
+    let (_, out) = run(&stream, 100);
+    let frames = server_frames(&out);
+    assert_eq!(frames.len(), 1, "only the close: {frames:?}");
+    assert_eq!(frames[0].1, 0x8);
+    assert_eq!(u16::from_be_bytes([frames[0].2[0], frames[0].2[1]]), 1007);
+}
+
+#[test]
+fn a_close_of_ours_waits_for_the_echo_frame_going_out() {
+    let now = Instant::now();
+    let mut conn = Connection::new(config(), now);
+    let mut out = Vec::new();
+    feed(&mut conn, &mut REQUEST.to_vec(), now, &mut out);
+    let start = out.len();
+    let whole = frame(true, 0x2, &[5; 5000]);
+    feed(&mut conn, &mut whole[..1000].to_vec(), now, &mut out);
+    conn.close(CloseCode::GOING_AWAY, "server shutting down", now, &mut out);
+    // Nothing but the frame's own bytes so far: no close inside it.
+    assert_eq!(conn.status(), Status::Open);
+    assert_eq!(conn.deadline(), Some(now + conn.config.close_timeout));
+    // A keepalive-style timer firing now does not put anything inside the frame either.
+    feed(&mut conn, &mut whole[1000..].to_vec(), now, &mut out);
+    let frames = server_frames(&out[start..]);
+    assert_eq!(frames.len(), 2, "{frames:?}");
+    assert_eq!(frames[0], (true, 0x2, vec![5; 5000]));
+    assert_eq!(frames[1].1, 0x8);
+    assert_eq!(u16::from_be_bytes([frames[1].2[0], frames[1].2[1]]), 1001);
+    assert_eq!(conn.status(), Status::Closing);
+}
+
+#[test]
+fn a_close_of_ours_drops_a_client_that_never_finishes_its_frame() {
+    let now = Instant::now();
+    let mut conn = Connection::new(config(), now);
+    let mut out = Vec::new();
+    feed(&mut conn, &mut REQUEST.to_vec(), now, &mut out);
+    let whole = frame(true, 0x2, &[5; 5000]);
+    feed(&mut conn, &mut whole[..1000].to_vec(), now, &mut out);
+    conn.close(CloseCode::GOING_AWAY, "server shutting down", now, &mut out);
+    let sent = out.len();
+    let late = now + conn.config.close_timeout;
+    conn.handle_timeout(late, &mut out);
+    assert_eq!(
+        out.len(),
+        sent,
+        "no close inside the frame, even at the deadline"
+    );
+    assert_eq!(conn.status(), Status::Done);
+}
+
+#[test]
+fn no_keepalive_ping_goes_inside_an_echo_frame() {
+    let config = Config {
+        ping_interval: Some(Duration::from_secs(1)),
+        deflate: None,
+        ..Config::default()
+    };
+    let now = Instant::now();
+    let mut conn = Connection::new(Arc::new(config), now);
+    let mut out = Vec::new();
+    feed(&mut conn, &mut REQUEST.to_vec(), now, &mut out);
+    let whole = frame(true, 0x2, &[6; 3000]);
+    feed(&mut conn, &mut whole[..500].to_vec(), now, &mut out);
+    let sent = out.len();
+    let due = conn.deadline().expect("a ping deadline");
+    conn.handle_timeout(due, &mut out);
+    assert_eq!(out.len(), sent, "a ping went inside the echo frame");
+    feed(&mut conn, &mut whole[500..].to_vec(), due, &mut out);
+    assert_eq!(server_frames(&out), vec![(true, 0x2, vec![6; 3000])]);
+}

@@ -419,7 +419,28 @@ pub fn read_server_frame(
 
 /// Parses server frames as a strict client reads them: unmasked, lengths in their
 /// minimal form, every byte in a whole frame; the first departure is the error.
-pub fn parse_server_frames(mut rest: &[u8]) -> Result<Vec<ServerFrame>, String> {
+pub fn parse_server_frames(rest: &[u8]) -> Result<Vec<ServerFrame>, String> {
+    match parse_server_stream(rest)? {
+        (frames, None) => Ok(frames),
+        (_, Some(_)) => Err("a partial frame payload at the end".into()),
+    }
+}
+
+/// A frame whose header was sent whole and whose payload is still coming.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartialFrame {
+    /// The frame as far as it went: its header's fields and the payload so far.
+    pub frame: ServerFrame,
+    /// The payload length its header announced.
+    pub len: u64,
+}
+
+/// [`parse_server_frames`] for output that may stop inside a frame's payload (a server
+/// streaming an echo frame whose client has not sent the rest yet): the frame cut short
+/// is returned apart. A header cut short is still an error.
+pub fn parse_server_stream(
+    mut rest: &[u8],
+) -> Result<(Vec<ServerFrame>, Option<PartialFrame>), String> {
     let mut frames = Vec::new();
     while !rest.is_empty() {
         let h = parse_header(rest)?.ok_or("a partial frame header at the end")?;
@@ -427,12 +448,15 @@ pub fn parse_server_frames(mut rest: &[u8]) -> Result<Vec<ServerFrame>, String> 
         let end = usize::try_from(h.len)
             .ok()
             .and_then(|l| l.checked_add(h.header_len))
-            .filter(|&e| e <= rest.len())
-            .ok_or("a partial frame payload at the end")?;
+            .filter(|&e| e <= rest.len());
+        let Some(end) = end else {
+            let frame = ServerFrame::new(&h, rest[h.header_len..].to_vec());
+            return Ok((frames, Some(PartialFrame { frame, len: h.len })));
+        };
         frames.push(ServerFrame::new(&h, rest[h.header_len..end].to_vec()));
         rest = &rest[end..];
     }
-    Ok(frames)
+    Ok((frames, None))
 }
 
 #[cfg(test)]
@@ -476,6 +500,14 @@ mod tests {
             "non-minimal"
         );
         assert!(parse_server_frames(&[0x82, 3, 1]).is_err(), "partial");
+        let (whole, partial) = parse_server_stream(&[0x81, 1, b'a', 0x82, 3, 1]).unwrap();
+        assert_eq!(whole.len(), 1);
+        let partial = partial.expect("the frame cut short");
+        assert_eq!((partial.frame.payload, partial.len), (vec![1], 3));
+        assert!(
+            parse_server_stream(&[0x82, 126, 0]).is_err(),
+            "a header cut short"
+        );
     }
 
     #[test]
