@@ -7,13 +7,13 @@
 
 use std::fmt;
 use std::io::{self, ErrorKind, IoSlice, Read, Write};
-use std::net::{Shutdown, SocketAddr};
+use std::net::Shutdown;
 use std::time::Instant;
 
 use mio::net::TcpStream;
 use mio::{Interest, Registry, Token};
 
-use super::verdict::{Ended, Verdict};
+use super::verdict::{Ended, Stamp, Verdict};
 use crate::connection::{Connection, MAX_SEGMENTS, Output, Status};
 use crate::frame::CloseCode;
 use crate::handshake::HttpStatus;
@@ -53,11 +53,8 @@ pub(super) struct Client {
     trace: Option<Box<Tap>>,
     /// The connection's number: the count of connections accepted when it came.
     id: u64,
-    /// When it was accepted.
-    started: Instant,
-    /// The client's address, kept for the last log line: once the peer has gone, the
-    /// socket can no longer say it.
-    peer: Option<SocketAddr>,
+    /// When it was accepted (see [`Stamp`]).
+    started: Stamp,
     /// How it is ending, from its events (see [`Verdict`]).
     verdict: Option<Box<Verdict>>,
 }
@@ -125,7 +122,7 @@ pub(super) enum ReadOutcome {
 impl Client {
     /// Connection number `id`, accepted at `started`.
     pub(super) fn new(stream: TcpStream, conn: Connection, (id, started): (u64, Instant)) -> Self {
-        let peer = stream.peer_addr().ok();
+        let started = Stamp::of(started);
         Client {
             stream,
             conn,
@@ -143,7 +140,6 @@ impl Client {
             trace: None,
             id,
             started,
-            peer,
             verdict: None,
         }
     }
@@ -595,7 +591,8 @@ impl Client {
     /// Takes note of a core event: for the connection's last log line, and in the
     /// trace, if traced.
     pub(super) fn note_event(&mut self, event: &crate::connection::Event) {
-        Verdict::record(&mut self.verdict, event);
+        let stream = &self.stream;
+        Verdict::record(&mut self.verdict, event, || stream.peer_addr().ok());
         if let Some(tap) = self.trace.as_deref_mut() {
             tap.event(event);
         }
@@ -606,15 +603,22 @@ impl Client {
         if let Some(tap) = self.trace.as_deref_mut() {
             tap.note(Item::TcpError(what.clone()));
         }
-        Verdict::socket_failed(&mut self.verdict, what);
+        let stream = &self.stream;
+        Verdict::socket_failed(&mut self.verdict, what, || stream.peer_addr().ok());
     }
 
     /// The line the log gets when the connection ends.
     pub(super) fn ended(&self, now: Instant) -> Ended<'_> {
         Ended {
             id: self.id,
-            peer: self.peer,
-            lasted: now.saturating_duration_since(self.started),
+            // Kept from the first event that said how it ends, when the client was
+            // still there to ask; asked now otherwise.
+            peer: self
+                .verdict
+                .as_ref()
+                .and_then(|v| v.peer())
+                .or_else(|| self.stream.peer_addr().ok()),
+            lasted: self.started.until(now),
             counts: self.conn.counts(),
             verdict: self.verdict.as_deref(),
         }

@@ -4,7 +4,7 @@
 
 use std::fmt;
 use std::net::SocketAddr;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::connection::{Counts, Event, Location};
 use crate::error::ProtocolError;
@@ -28,15 +28,45 @@ pub(super) struct Verdict {
     timed_out: Option<&'static str>,
     /// A socket call failed.
     socket: Option<String>,
+    /// The client's address, asked when the first such event came: once the client
+    /// has gone, the socket can no longer say it.
+    peer: Option<SocketAddr>,
+}
+
+/// An instant in 8 bytes (an `Instant` takes 16): milliseconds since the first one
+/// taken.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Stamp(u64);
+
+/// The instant stamps count from.
+static EPOCH: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+
+impl Stamp {
+    pub(super) fn of(t: Instant) -> Stamp {
+        let epoch = *EPOCH.get_or_init(|| t);
+        let ms = t.saturating_duration_since(epoch).as_millis();
+        Stamp(u64::try_from(ms).unwrap_or(u64::MAX))
+    }
+
+    /// The time from the stamp to `now`.
+    pub(super) fn until(self, now: Instant) -> Duration {
+        let now = Stamp::of(now).0;
+        Duration::from_millis(now.saturating_sub(self.0))
+    }
 }
 
 impl Verdict {
     /// Notes what `event` says about the end; `Opened` says nothing of it.
-    pub(super) fn record(verdict: &mut Option<Box<Verdict>>, event: &Event) {
+    /// `peer` asks the socket for the client's address.
+    pub(super) fn record(
+        verdict: &mut Option<Box<Verdict>>,
+        event: &Event,
+        peer: impl FnOnce() -> Option<SocketAddr>,
+    ) {
         if matches!(event, Event::Opened { .. }) {
             return;
         }
-        let v = verdict.get_or_insert_with(Box::default);
+        let v = Verdict::made(verdict, peer);
         match event {
             Event::Opened { .. } => {}
             Event::Refused { status, reason } => v.refused = Some((*status, reason.clone())),
@@ -53,8 +83,30 @@ impl Verdict {
     }
 
     /// Notes a failed socket call.
-    pub(super) fn socket_failed(verdict: &mut Option<Box<Verdict>>, what: String) {
-        verdict.get_or_insert_with(Box::default).socket = Some(what);
+    pub(super) fn socket_failed(
+        verdict: &mut Option<Box<Verdict>>,
+        what: String,
+        peer: impl FnOnce() -> Option<SocketAddr>,
+    ) {
+        Verdict::made(verdict, peer).socket = Some(what);
+    }
+
+    /// The verdict, made (with the client's address) if there is none yet.
+    fn made(
+        verdict: &mut Option<Box<Verdict>>,
+        peer: impl FnOnce() -> Option<SocketAddr>,
+    ) -> &mut Verdict {
+        verdict.get_or_insert_with(|| {
+            Box::new(Verdict {
+                peer: peer(),
+                ..Verdict::default()
+            })
+        })
+    }
+
+    /// The client's address, if it was known.
+    pub(super) fn peer(&self) -> Option<SocketAddr> {
+        self.peer
     }
 }
 
@@ -127,7 +179,7 @@ mod tests {
     fn line(events: &[Event]) -> String {
         let mut verdict = None;
         for e in events {
-            Verdict::record(&mut verdict, e);
+            Verdict::record(&mut verdict, e, || None);
         }
         Ended {
             id: 4,
@@ -219,5 +271,23 @@ mod tests {
             assert!(l.contains(words), "{l} lacks {words}");
         }
         assert!(line(&[]).ends_with("TCP closed with nothing said"));
+    }
+}
+
+#[cfg(test)]
+mod stamp_tests {
+    use super::*;
+
+    #[test]
+    fn a_stamp_measures_to_the_millisecond() {
+        // The epoch is the first stamp's instant (in any test): at or before `t`.
+        let _ = Stamp::of(Instant::now());
+        let t = Instant::now();
+        let stamp = Stamp::of(t);
+        assert_eq!(
+            stamp.until(t + Duration::from_millis(1250)).as_millis(),
+            1250
+        );
+        assert_eq!(stamp.until(t), Duration::ZERO);
     }
 }
