@@ -727,6 +727,15 @@ fn a_broken_header_is_located_to_its_frame() {
     );
 }
 
+/// A connection under `config` that has been upgraded, the time, and what it sent.
+fn upgraded(config: Config) -> (Connection, Instant, Vec<u8>) {
+    let now = Instant::now();
+    let mut conn = Connection::new(Arc::new(config), now);
+    let mut out = Vec::new();
+    feed(&mut conn, &mut REQUEST.to_vec(), now, &mut out);
+    (conn, now, out)
+}
+
 /// The client frames of a fragmented message and a control frame between them:
 /// (fin, opcode, payload) each.
 fn exact_sample() -> Vec<(bool, u8, Vec<u8>)> {
@@ -766,10 +775,7 @@ fn a_text_frame_over_the_hold_limit_is_echoed_in_pieces() {
         deflate: None,
         ..Config::default()
     };
-    let now = Instant::now();
-    let mut conn = Connection::new(Arc::new(config), now);
-    let mut out = Vec::new();
-    feed(&mut conn, &mut REQUEST.to_vec(), now, &mut out);
+    let (mut conn, now, mut out) = upgraded(config);
     let whole = frame(true, 0x1, &[b'x'; 101]);
     for piece in whole.chunks(50) {
         feed(&mut conn, &mut piece.to_vec(), now, &mut out);
@@ -797,10 +803,7 @@ fn a_held_text_frame_that_turns_out_bad_is_never_echoed() {
 
 #[test]
 fn a_close_of_ours_waits_for_the_echo_frame_going_out() {
-    let now = Instant::now();
-    let mut conn = Connection::new(config(), now);
-    let mut out = Vec::new();
-    feed(&mut conn, &mut REQUEST.to_vec(), now, &mut out);
+    let (mut conn, now, mut out) = upgraded((*config()).clone());
     let start = out.len();
     let whole = frame(true, 0x2, &[5; 5000]);
     feed(&mut conn, &mut whole[..1000].to_vec(), now, &mut out);
@@ -808,7 +811,7 @@ fn a_close_of_ours_waits_for_the_echo_frame_going_out() {
     // Nothing but the frame's own bytes so far: no close inside it.
     assert_eq!(conn.status(), Status::Open);
     assert_eq!(conn.deadline(), Some(now + conn.config.close_timeout));
-    // A keepalive-style timer firing now does not put anything inside the frame either.
+    // The rest of the frame, then the close.
     feed(&mut conn, &mut whole[1000..].to_vec(), now, &mut out);
     let frames = server_frames(&out[start..]);
     assert_eq!(frames.len(), 2, "{frames:?}");
@@ -820,10 +823,7 @@ fn a_close_of_ours_waits_for_the_echo_frame_going_out() {
 
 #[test]
 fn a_close_of_ours_drops_a_client_that_never_finishes_its_frame() {
-    let now = Instant::now();
-    let mut conn = Connection::new(config(), now);
-    let mut out = Vec::new();
-    feed(&mut conn, &mut REQUEST.to_vec(), now, &mut out);
+    let (mut conn, now, mut out) = upgraded((*config()).clone());
     let whole = frame(true, 0x2, &[5; 5000]);
     feed(&mut conn, &mut whole[..1000].to_vec(), now, &mut out);
     conn.close(CloseCode::GOING_AWAY, "server shutting down", now, &mut out);
@@ -845,10 +845,7 @@ fn no_keepalive_ping_goes_inside_an_echo_frame() {
         deflate: None,
         ..Config::default()
     };
-    let now = Instant::now();
-    let mut conn = Connection::new(Arc::new(config), now);
-    let mut out = Vec::new();
-    feed(&mut conn, &mut REQUEST.to_vec(), now, &mut out);
+    let (mut conn, now, mut out) = upgraded(config);
     let whole = frame(true, 0x2, &[6; 3000]);
     feed(&mut conn, &mut whole[..500].to_vec(), now, &mut out);
     let sent = out.len();
