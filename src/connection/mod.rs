@@ -265,6 +265,7 @@ impl Connection {
                     accept,
                     subprotocol,
                     deflate,
+                    behaviour,
                 } => {
                     let mut ext = Vec::new();
                     if let Some(params) = &deflate {
@@ -276,6 +277,23 @@ impl Connection {
                         subprotocol.as_deref(),
                         deflate.is_some().then_some(&ext[..]),
                     );
+                    // Behaviours asked for in the query: wsecho speaks first...
+                    if let Some(hello) = behaviour.as_ref().and_then(|b| b.hello.as_deref()) {
+                        emit::frame(out.bytes_mut(), true, false, Opcode::Text, hello.as_bytes());
+                    }
+                    // ...or closes at once, looking for the client's close in what follows.
+                    if let Some((code, reason)) = behaviour.and_then(|b| b.close) {
+                        emit::close(out.bytes_mut(), code, &reason);
+                        let mut wait = CloseWait::resume(&[], 0);
+                        let seen = wait.feed(rest);
+                        let agreed = deflate.is_some();
+                        return self.closed_as_asked(
+                            (code, reason),
+                            (wait, seen),
+                            (total, agreed),
+                            now,
+                        );
+                    }
                     let session =
                         deflate.map(|p| Box::new(deflate::DeflateSession::new(p, config)));
                     let mut receiver = Receiver::new(session, config, total);
@@ -303,6 +321,28 @@ impl Connection {
                 if let Err(stop) = result {
                     self.stopped(stop, now, out.bytes_mut());
                 }
+            }
+        }
+    }
+
+    /// The upgrade is done and, as the request asked (`?close=CODE`), our close frame is
+    /// queued behind it: closing, the client's close looked for in what it sent (`seen`
+    /// in the rest of this read).
+    #[cold]
+    fn closed_as_asked(
+        &mut self,
+        (code, reason): (CloseCode, String),
+        (wait, seen): (CloseWait, Seen),
+        (total, deflate): (u64, bool),
+        now: Instant,
+    ) {
+        self.event(Event::Opened { deflate });
+        self.event(Event::ServerClosed { code, reason });
+        self.enter_closing(now, Some(wait));
+        if let Phase::Closing(counts, _) = &mut self.phase {
+            counts.wire_in = total;
+            if seen != Seen::Nothing {
+                self.phase = Phase::Finishing(*counts);
             }
         }
     }
@@ -596,8 +636,9 @@ impl Connection {
 
     fn refuse(&mut self, reply: HttpReply, now: Instant, out: &mut Vec<u8>) {
         reply.write_to(out);
-        // The one reply that is no error is the landing page (whose body is no reason).
-        let event = if !reply.status.is_error() {
+        // The landing page is the one 200 wsecho answers on its own (its body is no
+        // reason); any other status, one a request asked for included, is a refusal.
+        let event = if reply.status == HttpStatus::Ok {
             Event::ServedPage
         } else {
             Event::Refused {

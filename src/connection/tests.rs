@@ -855,3 +855,20 @@ fn no_keepalive_ping_goes_inside_an_echo_frame() {
     feed(&mut conn, &mut whole[500..].to_vec(), due, &mut out);
     assert_eq!(server_frames(&out), vec![(true, 0x2, vec![6; 3000])]);
 }
+
+#[test]
+fn a_close_asked_for_finds_the_clients_close_pipelined_behind_the_request() {
+    let request = String::from_utf8_lossy(REQUEST);
+    let mut input = request
+        .replacen("GET / ", "GET /?close=4001&reason=asked ", 1)
+        .into_bytes();
+    input.extend(frame(true, 0x1, b"not echoed"));
+    input.extend(frame(true, 0x8, &4001u16.to_be_bytes()));
+    let (conn, out) = run(&input, input.len());
+    let frames = server_frames(&out);
+    assert_eq!(frames.len(), 1, "only our close: {frames:?}");
+    assert_eq!(frames[0].2[..2], 4001u16.to_be_bytes());
+    assert_eq!(&frames[0].2[2..], b"asked");
+    // The client's close completes the exchange.
+    assert_eq!(conn.status(), Status::Finishing);
+}

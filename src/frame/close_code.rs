@@ -38,6 +38,13 @@ impl CloseCode {
         matches!(code, 1000..=1003 | 1007..=1014 | 3000..=4999).then_some(CloseCode(code))
     }
 
+    /// `code` as wsecho may put it in a close frame of its own (a behaviour asked for
+    /// it): the rules of §7.4 are the same both ways, so these are the codes a peer may
+    /// send.
+    pub fn sendable(code: u16) -> Option<CloseCode> {
+        CloseCode::received(code)
+    }
+
     /// The number, as it goes on the wire.
     pub fn as_u16(self) -> u16 {
         self.0

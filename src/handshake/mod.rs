@@ -2,6 +2,7 @@
 //! as bytes trickle in, judge it once it is whole, and answer.
 
 mod accept;
+pub mod behaviour;
 mod page;
 mod request;
 mod response;
@@ -10,6 +11,7 @@ mod subprotocol;
 mod token;
 
 pub use accept::{accept_value, is_valid_key};
+pub use behaviour::Behaviour;
 pub use request::{Decision, METRICS_PATH, decide};
 pub use response::{HttpReply, write_switching_protocols};
 pub use status::HttpStatus;

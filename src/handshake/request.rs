@@ -4,6 +4,7 @@
 
 use super::HttpStatus;
 use super::accept::{accept_value, is_valid_key};
+use super::behaviour::{self, Behaviour};
 use super::page::landing_page;
 use super::response::HttpReply;
 use super::subprotocol;
@@ -25,6 +26,8 @@ pub enum Decision {
         subprotocol: Option<String>,
         /// The permessage-deflate parameters agreed, if any.
         deflate: Option<DeflateParams>,
+        /// What the request's query asked for beyond the echo.
+        behaviour: Option<Box<Behaviour>>,
     },
     /// Answer with this response and close the connection.
     Reply(HttpReply),
@@ -160,10 +163,23 @@ fn judge(req: &httparse::Request<'_, '_>, config: &Config) -> Decision {
         .deflate
         .as_ref()
         .and_then(|policy| negotiate(find("Sec-WebSocket-Extensions").map(|h| h.value), policy));
+    // Behaviours on request: judged last, so that a request that is no valid handshake
+    // is told that first.
+    let behaviour = match behaviour::parse(req.path.unwrap_or_default()) {
+        Ok(behaviour) => behaviour,
+        Err(e) => return bad(e),
+    };
+    if let Some(code) = behaviour.as_ref().and_then(|b| b.status) {
+        return Decision::Reply(HttpReply::error(
+            HttpStatus::Asked(code),
+            format!("status {code}, as the request asked (?status={code})\n"),
+        ));
+    }
     Decision::Upgrade {
         accept: accept_value(key),
         subprotocol,
         deflate,
+        behaviour: behaviour.map(Box::new),
     }
 }
 
@@ -275,6 +291,7 @@ mod tests {
                 accept,
                 subprotocol,
                 deflate,
+                ..
             } => {
                 assert_eq!(&accept, b"s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
                 assert!(subprotocol.is_none());
@@ -373,7 +390,7 @@ mod tests {
     fn the_request_target_is_a_path_or_an_absolute_http_uri_without_fragment() {
         for ok in [
             "/",
-            "/chat?x=1",
+            "/chat?trace",
             "http://server.example.com/chat",
             "HTTPS://h/",
         ] {

@@ -18,6 +18,8 @@ pub enum HttpStatus {
     RequestHeaderFieldsTooLarge,
     /// 503: the server is at `--max-connections`.
     ServiceUnavailable,
+    /// A status the request asked for (`?status=CODE`, 200–599).
+    Asked(u16),
 }
 
 impl HttpStatus {
@@ -30,6 +32,7 @@ impl HttpStatus {
             HttpStatus::UpgradeRequired => 426,
             HttpStatus::RequestHeaderFieldsTooLarge => 431,
             HttpStatus::ServiceUnavailable => 503,
+            HttpStatus::Asked(code) => code,
         }
     }
 
@@ -42,6 +45,7 @@ impl HttpStatus {
             HttpStatus::UpgradeRequired => "Upgrade Required",
             HttpStatus::RequestHeaderFieldsTooLarge => "Request Header Fields Too Large",
             HttpStatus::ServiceUnavailable => "Service Unavailable",
+            HttpStatus::Asked(code) => reason_of(code),
         }
     }
 
@@ -51,8 +55,59 @@ impl HttpStatus {
     }
 }
 
+/// The reason phrase of a status asked for (RFC 9110 §15); the class's name for one
+/// it does not name.
+fn reason_of(code: u16) -> &'static str {
+    let named = match code {
+        200 => "OK",
+        201 => "Created",
+        204 => "No Content",
+        301 => "Moved Permanently",
+        302 => "Found",
+        307 => "Temporary Redirect",
+        308 => "Permanent Redirect",
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        408 => "Request Timeout",
+        409 => "Conflict",
+        410 => "Gone",
+        426 => "Upgrade Required",
+        429 => "Too Many Requests",
+        500 => "Internal Server Error",
+        501 => "Not Implemented",
+        502 => "Bad Gateway",
+        503 => "Service Unavailable",
+        504 => "Gateway Timeout",
+        _ => "",
+    };
+    match (named, code / 100) {
+        ("", 2) => "Success",
+        ("", 3) => "Redirection",
+        ("", 4) => "Client Error",
+        ("", _) => "Server Error",
+        (named, _) => named,
+    }
+}
+
 impl fmt::Display for HttpStatus {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         self.code().fmt(f)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_asked_status_has_its_reason_phrase_or_its_class_name() {
+        assert_eq!(HttpStatus::Asked(401).reason(), "Unauthorized");
+        assert_eq!(HttpStatus::Asked(404).code(), 404);
+        assert_eq!(HttpStatus::Asked(418).reason(), "Client Error");
+        assert_eq!(HttpStatus::Asked(599).reason(), "Server Error");
+        assert!(HttpStatus::Asked(404).is_error() && !HttpStatus::Asked(204).is_error());
     }
 }

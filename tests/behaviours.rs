@@ -1,0 +1,162 @@
+//! Behaviours on request: the query of the upgrade request asks wsecho to close with a
+//! code, answer with an HTTP status or speak first; every mistake is refused with 400
+//! naming the parameter. Raw sockets and tungstenite against the real binary.
+
+mod common;
+
+use std::io::Write;
+
+use common::*;
+use tungstenite::Message;
+use tungstenite::protocol::frame::coding::CloseCode as TCloseCode;
+
+/// An upgrade request for `target`.
+fn upgrade_to(server: &Server, target: &str) -> Vec<u8> {
+    let request = String::from_utf8(Request::upgrade(&server.host()).to_bytes()).unwrap();
+    request
+        .replacen("GET / ", &format!("GET {target} "), 1)
+        .into_bytes()
+}
+
+#[test]
+fn close_asks_for_a_close_with_that_code_and_reason_right_after_the_upgrade() {
+    let server = Server::start(&[]);
+    let mut stream = server.connect();
+    stream
+        .write_all(&upgrade_to(&server, "/?close=4000&reason=bye%20now"))
+        .unwrap();
+    assert_eq!(read_response_head(&mut stream).status, 101);
+    let close = expect_close(&mut stream);
+    assert_eq!(
+        close,
+        Close {
+            code: Some(4000),
+            reason: "bye now".into()
+        }
+    );
+    reply_close(&mut stream, &close);
+    assert_server_closes(&mut stream, CLOSE_BOUND);
+}
+
+#[test]
+fn a_browser_like_client_sees_the_close_it_asked_for() {
+    let server = Server::start(&[]);
+    let url = format!("{}?close=3001&reason=asked", server.url());
+    let (mut ws, _) = tungstenite::client(url, server.connect()).expect("handshake");
+    match ws.read() {
+        Ok(Message::Close(Some(frame))) => {
+            assert_eq!(frame.code, TCloseCode::from(3001));
+            assert_eq!(frame.reason.as_str(), "asked");
+        }
+        other => panic!("expected the close asked for, got {other:?}"),
+    }
+}
+
+#[test]
+fn status_asks_for_that_http_status_instead_of_101() {
+    let server = Server::start(&[]);
+    for code in [401, 404, 500] {
+        let response = expect_refused(&server, &upgrade_to(&server, &format!("/?status={code}")));
+        assert_eq!(response.status, code);
+        assert!(
+            response.body_text().contains(&format!("?status={code}")),
+            "{}",
+            response.body_text()
+        );
+    }
+}
+
+#[test]
+fn hello_makes_wsecho_speak_first_and_then_echo() {
+    let server = Server::start(&[]);
+    let mut stream = server.connect();
+    stream
+        .write_all(&upgrade_to(&server, "/?hello=h%C3%A9llo+there"))
+        .unwrap();
+    assert_eq!(read_response_head(&mut stream).status, 101);
+    assert_eq!(
+        read_message(&mut stream),
+        (OP_TEXT, "héllo there".as_bytes().to_vec())
+    );
+    send(&mut stream, &[RawFrame::binary([1, 2, 3])]);
+    assert_eq!(read_message(&mut stream), (OP_BINARY, vec![1, 2, 3]));
+}
+
+#[test]
+fn hello_then_close_come_in_that_order() {
+    let server = Server::start(&[]);
+    let mut stream = server.connect();
+    stream
+        .write_all(&upgrade_to(&server, "/?hello=first&close=1000"))
+        .unwrap();
+    assert_eq!(read_response_head(&mut stream).status, 101);
+    assert_eq!(read_message(&mut stream), (OP_TEXT, b"first".to_vec()));
+    assert_eq!(expect_close(&mut stream).code, Some(1000));
+}
+
+#[test]
+fn every_mistake_in_the_query_is_refused_with_400_naming_it() {
+    let server = Server::start(&[]);
+    for (target, words) in [
+        ("/?clsoe=1000", "unknown query parameter \"clsoe\""),
+        ("/?close=1006", "close=1006"),
+        ("/?status=99", "status=99"),
+        ("/?reason=x", "reason needs close=CODE"),
+        ("/?hello=%zz", "\"hello\""),
+    ] {
+        let response = expect_refused(&server, &upgrade_to(&server, target));
+        assert_eq!(response.status, 400, "{target}");
+        assert!(
+            response.body_text().contains(words),
+            "{target}: {}",
+            response.body_text()
+        );
+    }
+}
+
+#[test]
+fn with_no_behaviour_asked_for_wsecho_only_echoes() {
+    let server = Server::start(&[]);
+    for target in ["/", "/path/x", "/?trace"] {
+        let mut stream = server.connect();
+        stream.write_all(&upgrade_to(&server, target)).unwrap();
+        assert_eq!(read_response_head(&mut stream).status, 101);
+        send(&mut stream, &[RawFrame::text("only an echo")]);
+        assert_eq!(
+            read_message(&mut stream),
+            (OP_TEXT, b"only an echo".to_vec())
+        );
+    }
+}
+
+/// The README's table of behaviours is a copy of `behaviour::PARAMETERS`.
+#[test]
+fn the_readme_lists_every_behaviour_as_the_server_knows_it() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
+        .expect("README.md");
+    let section = readme
+        .split("\n## Behaviours on request\n")
+        .nth(1)
+        .and_then(|rest| rest.split("\n## ").next())
+        .expect("a Behaviours on request section");
+    let rows: Vec<(String, String, String)> = section
+        .lines()
+        .filter(|l| l.starts_with("| `"))
+        .map(|l| {
+            let cells: Vec<&str> = l.split('|').map(str::trim).collect();
+            let strip = |c: &str| c.trim_matches('`').to_string();
+            (strip(cells[1]), cells[2].to_string(), strip(cells[3]))
+        })
+        .collect();
+    let known: Vec<(String, String, String)> = wsecho::handshake::behaviour::PARAMETERS
+        .iter()
+        .map(|(form, what, example)| {
+            (
+                form.to_string(),
+                what.to_string(),
+                format!("ws://localhost:5050/{example}"),
+            )
+        })
+        .collect();
+    assert_eq!(rows, known);
+}
