@@ -160,3 +160,48 @@ fn the_readme_lists_every_behaviour_as_the_server_knows_it() {
         .collect();
     assert_eq!(rows, known);
 }
+
+#[test]
+fn subprotocol_forces_the_answer_whatever_the_offer() {
+    let server = Server::start(&[]);
+    // Answered with a name the client did not offer (a client must fail that).
+    let mut stream = server.connect();
+    stream
+        .write_all(&upgrade_to(&server, "/?subprotocol=chat"))
+        .unwrap();
+    let response = read_response_head(&mut stream);
+    assert_eq!(response.status, 101);
+    assert_eq!(response.header("Sec-WebSocket-Protocol"), Some("chat"));
+    // And with none, though the client offered one.
+    let mut stream = server.connect();
+    let request = String::from_utf8(upgrade_to(&server, "/?subprotocol="))
+        .unwrap()
+        .replacen("\r\n\r\n", "\r\nSec-WebSocket-Protocol: echo\r\n\r\n", 1);
+    stream.write_all(request.as_bytes()).unwrap();
+    let response = read_response_head(&mut stream);
+    assert_eq!(response.status, 101);
+    assert_eq!(response.header("Sec-WebSocket-Protocol"), None);
+}
+
+#[test]
+fn deflate_off_declines_the_offer() {
+    let server = Server::start(&[]);
+    for (target, agreed) in [("/", true), ("/?deflate=off", false)] {
+        let mut stream = server.connect();
+        let request = String::from_utf8(upgrade_to(&server, target))
+            .unwrap()
+            .replacen(
+                "\r\n\r\n",
+                "\r\nSec-WebSocket-Extensions: permessage-deflate\r\n\r\n",
+                1,
+            );
+        stream.write_all(request.as_bytes()).unwrap();
+        let response = read_response_head(&mut stream);
+        assert_eq!(response.status, 101);
+        assert_eq!(
+            response.header("Sec-WebSocket-Extensions").is_some(),
+            agreed,
+            "{target}"
+        );
+    }
+}

@@ -5,6 +5,7 @@
 //! bad value is refused with 400 naming it, so that a typo never silently gives a plain
 //! echo.
 
+use super::token::is_token;
 use crate::frame::CloseCode;
 
 /// What the request asked for, parsed and validated.
@@ -17,6 +18,11 @@ pub struct Behaviour {
     pub status: Option<u16>,
     /// `hello=TEXT`: a text message wsecho sends first, right after the upgrade.
     pub hello: Option<String>,
+    /// `subprotocol=NAME`: the subprotocol to answer with whatever the client offered
+    /// (`Some(None)`, from `subprotocol=` with no name: answer with none).
+    pub subprotocol: Option<Option<String>>,
+    /// `deflate=off`: do not agree permessage-deflate, even when it is offered.
+    pub deflate_off: bool,
 }
 
 /// Every parameter: its form, what it does, and an example query. The error for an
@@ -42,6 +48,16 @@ pub const PARAMETERS: &[(&str, &str, &str)] = &[
         "hello=TEXT",
         "send TEXT as a text message first, right after the upgrade",
         "?hello=hi%20there",
+    ),
+    (
+        "subprotocol=NAME",
+        "answer with subprotocol NAME whatever the client offered (a client must then fail the connection if it did not offer it); empty: answer with none",
+        "?subprotocol=chat",
+    ),
+    (
+        "deflate=off",
+        "do not agree permessage-deflate, even when the client offers it",
+        "?deflate=off",
     ),
     (
         "trace",
@@ -110,6 +126,23 @@ pub fn parse(target: &str) -> Result<Option<Behaviour>, String> {
                 b.status = Some(code);
             }
             "hello" => b.hello = Some(value()?),
+            "subprotocol" => {
+                let v = value()?;
+                if !v.is_empty() && !is_token(&v) {
+                    return Err(format!(
+                        "subprotocol={v}: not a subprotocol name (a token: visible ASCII, \
+                         no separators)"
+                    ));
+                }
+                b.subprotocol = Some((!v.is_empty()).then_some(v));
+            }
+            "deflate" => {
+                let v = value()?;
+                if v != "off" {
+                    return Err(format!("deflate={v}: the one value is \"off\""));
+                }
+                b.deflate_off = true;
+            }
             // Read by the trace (`--trace-on-request`), whatever its value.
             "trace" => {}
             _ => {
@@ -195,6 +228,7 @@ mod tests {
                 close: CloseCode::sendable(4000).map(|c| (c, "bye now".to_string())),
                 status: Some(404),
                 hello: Some("héllo world".into()),
+                ..Behaviour::default()
             }
         );
     }
@@ -226,6 +260,22 @@ mod tests {
         let long = format!("/?close=1000&reason={}", "r".repeat(124));
         assert!(parse(&long).unwrap_err().contains("124 bytes"));
         let unknown = parse("/?x").unwrap_err();
-        assert!(unknown.ends_with("(wsecho knows: close, reason, status, hello, trace)"));
+        assert!(unknown.ends_with(
+            "(wsecho knows: close, reason, status, hello, subprotocol, deflate, trace)"
+        ));
+        let forced = parse("/?subprotocol=chat&deflate=off").unwrap().unwrap();
+        assert_eq!(forced.subprotocol, Some(Some("chat".to_string())));
+        assert!(forced.deflate_off);
+        let none = parse("/?subprotocol=").unwrap().unwrap();
+        assert_eq!(none.subprotocol, Some(None));
+        for (target, words) in [
+            (
+                "/?subprotocol=a,b",
+                "subprotocol=a,b: not a subprotocol name",
+            ),
+            ("/?deflate=on", "deflate=on: the one value is \"off\""),
+        ] {
+            assert!(parse(target).unwrap_err().contains(words), "{target}");
+        }
     }
 }

@@ -152,14 +152,14 @@ fn judge(req: &httparse::Request<'_, '_>, config: &Config) -> Decision {
         Ok(None) => return bad("missing Sec-WebSocket-Key header"),
         Err(e) => return bad(e),
     };
-    let subprotocol = match subprotocol::select(
+    let mut subprotocol = match subprotocol::select(
         find("Sec-WebSocket-Protocol").map(|h| h.value),
         &config.subprotocols,
     ) {
         Ok(chosen) => chosen.map(str::to_owned),
         Err(e) => return bad(e),
     };
-    let deflate = config
+    let mut deflate = config
         .deflate
         .as_ref()
         .and_then(|policy| negotiate(find("Sec-WebSocket-Extensions").map(|h| h.value), policy));
@@ -169,6 +169,14 @@ fn judge(req: &httparse::Request<'_, '_>, config: &Config) -> Decision {
         Ok(behaviour) => behaviour,
         Err(e) => return bad(e),
     };
+    if let Some(b) = &behaviour {
+        if let Some(forced) = &b.subprotocol {
+            subprotocol = forced.clone();
+        }
+        if b.deflate_off {
+            deflate = None;
+        }
+    }
     if let Some(code) = behaviour.as_ref().and_then(|b| b.status) {
         return Decision::Reply(HttpReply::error(
             HttpStatus::Asked(code),
