@@ -205,3 +205,21 @@ fn deflate_off_declines_the_offer() {
         );
     }
 }
+
+#[test]
+fn after_delays_the_close_until_that_many_messages_are_echoed() {
+    let server = Server::start(&[]);
+    let url = format!("{}?close=4001&reason=enough&after=2", server.url());
+    let (mut ws, _) = tungstenite::client(url, server.connect()).expect("handshake");
+    for m in ["one", "two"] {
+        ws.send(Message::text(m)).unwrap();
+        assert_eq!(ws.read().unwrap(), Message::text(m));
+    }
+    match ws.read() {
+        Ok(Message::Close(Some(frame))) => {
+            assert_eq!(frame.code, TCloseCode::from(4001));
+            assert_eq!(frame.reason.as_str(), "enough");
+        }
+        other => panic!("expected the close after two echoes, got {other:?}"),
+    }
+}

@@ -221,7 +221,8 @@ impl Connection {
             Phase::Open(receiver) => {
                 // (The input was already seen by the keepalive in `echo_in_place`.)
                 if let Err(stop) = receiver.receive(input, &self.config, out) {
-                    self.stopped(stop, now, out.bytes_mut());
+                    let unread = self.stopped(stop, now, out.bytes_mut());
+                    self.wait_on(tail(input, unread));
                 }
             }
             Phase::Handshake(_) => self.handshake_input(input, now, out),
@@ -281,8 +282,14 @@ impl Connection {
                     if let Some(hello) = behaviour.as_ref().and_then(|b| b.hello.as_deref()) {
                         emit::frame(out.bytes_mut(), true, false, Opcode::Text, hello.as_bytes());
                     }
-                    // ...or closes at once, looking for the client's close in what follows.
-                    if let Some((code, reason)) = behaviour.and_then(|b| b.close) {
+                    // ...or closes at once, looking for the client's close in what follows
+                    // (or after some messages: see below).
+                    let (close, after) = behaviour.map_or((None, 0), |b| (b.close, b.close_after));
+                    let (close_now, close_later) = match close {
+                        Some(close) if after == 0 => (Some(close), None),
+                        close => (None, close),
+                    };
+                    if let Some((code, reason)) = close_now {
                         emit::close(out.bytes_mut(), code, &reason);
                         let mut wait = CloseWait::resume(&[], 0);
                         let seen = wait.feed(rest);
@@ -297,6 +304,9 @@ impl Connection {
                     let session =
                         deflate.map(|p| Box::new(deflate::DeflateSession::new(p, config)));
                     let mut receiver = Receiver::new(session, config, total);
+                    if let Some((code, reason)) = close_later {
+                        receiver.close_after(after, code, reason);
+                    }
                     // Frames the client pipelined behind its request.
                     let result = receiver.receive(rest, config, out);
                     Ok((receiver, result))
@@ -319,9 +329,24 @@ impl Connection {
                     Keepalive::wanted(&self.config).then(|| Box::new(Keepalive::new(now)));
                 self.deadline = self.keepalive_deadline();
                 if let Err(stop) = result {
-                    self.stopped(stop, now, out.bytes_mut());
+                    let unread = self.stopped(stop, now, out.bytes_mut());
+                    // What followed the request is the end of this read.
+                    self.wait_on(tail(input, unread));
                 }
             }
+        }
+    }
+
+    /// Input that came after a close of ours in the same read: the client's close frame
+    /// may be in it.
+    fn wait_on(&mut self, rest: &[u8]) {
+        if rest.is_empty() {
+            return;
+        }
+        if let Phase::Closing(counts, Some(wait)) = &mut self.phase
+            && wait.feed(rest) != Seen::Nothing
+        {
+            self.phase = Phase::Finishing(*counts);
         }
     }
 
@@ -586,9 +611,12 @@ impl Connection {
         }
     }
 
-    /// The receiver stopped: the peer closed, or broke a rule.
+    /// The receiver stopped: the peer closed, or broke a rule, or a close of ours is
+    /// due. Returns how many bytes at the end of the input it did not read, which a
+    /// close of ours leaves to the close wait (0 otherwise).
     #[cold]
-    fn stopped(&mut self, stop: Stop, now: Instant, out: &mut Vec<u8>) {
+    fn stopped(&mut self, stop: Stop, now: Instant, out: &mut Vec<u8>) -> usize {
+        let mut unread = 0;
         match stop {
             Stop::PeerClosed { code } => {
                 self.event(Event::PeerClosed { code });
@@ -600,8 +628,11 @@ impl Connection {
                 let at = self.location();
                 self.fail(error, at, now, out);
             }
-            Stop::DeferredClose(close) => {
+            Stop::DeferredClose(close, read_to) => {
                 // Between frames now: the wait for the client's close starts here.
+                if let Phase::Open(receiver) = &self.phase {
+                    unread = receiver.unread_after(read_to);
+                }
                 let (code, reason) = *close;
                 emit::close(out, code, &reason);
                 self.event(Event::ServerClosed { code, reason });
@@ -615,6 +646,7 @@ impl Connection {
                 self.fail(ProtocolError::InvalidUtf8, at, now, out);
             }
         }
+        unread
     }
 
     /// Where the frame being received is.
@@ -655,6 +687,11 @@ impl Connection {
         self.phase = Phase::Closing(self.counts(), wait);
         self.deadline = Some(now + self.config.close_timeout);
     }
+}
+
+/// The last `n` bytes of `input` (all of it if `n` is more).
+fn tail(input: &[u8], n: usize) -> &[u8] {
+    &input[input.len().saturating_sub(n)..]
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@ use super::deflate::DeflateSession;
 use super::emit;
 use super::message::{Echo, Message};
 use super::output::Output;
-use super::small_echo::{Run, echo_small_frames, small_payload_limit};
+use super::small_echo::{Run, echo_small_frames, small_payload_bound};
 use crate::config::Config;
 use crate::error::ProtocolError;
 use crate::frame::header::parse_client_header;
@@ -25,8 +25,10 @@ pub(super) enum Stop {
     /// Invalid UTF-8 in an uncompressed text message, at this offset of the
     /// connection's input and of the message.
     BadUtf8 { stream: u64, message: u64 },
-    /// The echo frame a close of ours waited for is complete: send the close now.
-    DeferredClose(Box<(CloseCode, String)>),
+    /// The echo frame a close of ours waited for is complete (or the messages the
+    /// request asked for are echoed): send the close now. The offset of the first byte
+    /// of the input not read: what follows is the client's, for the close wait.
+    DeferredClose(Box<(CloseCode, String)>, u64),
     /// The client sent a valid close frame; our reply is queued.
     PeerClosed { code: Option<CloseCode> },
 }
@@ -67,6 +69,16 @@ struct Tally {
     pongs: u32,
 }
 
+/// What few connections need, boxed so that the others pay 8 bytes for it.
+#[derive(Debug, Default)]
+struct Rare {
+    /// A close of our own asked for while an echo frame was going out: sent once the
+    /// frame is complete, since a close cannot go inside a frame.
+    deferred_close: Option<(CloseCode, String)>,
+    /// `?close=CODE&after=N`: the close to send once N messages are echoed.
+    close_after: Option<(u64, CloseCode, String)>,
+}
+
 #[derive(Default)]
 pub(super) struct Receiver {
     /// A header that arrived split across reads.
@@ -81,14 +93,13 @@ pub(super) struct Receiver {
     /// none is held, which is nearly always, where a `Vec` would cost 24.
     #[allow(clippy::box_collection)]
     held: Option<Box<Vec<u8>>>,
-    /// A close of our own asked for while an echo frame was going out: sent once the
-    /// frame is complete, since a close cannot go inside a frame.
-    deferred_close: Option<Box<(CloseCode, String)>>,
+    /// What few connections need (see [`Rare`]).
+    rare: Option<Box<Rare>>,
     /// permessage-deflate state, when it was agreed.
     deflate: Option<Box<DeflateSession>>,
     /// The largest payload the small-frame path takes (the configured limits, at most
     /// 125), worked out once.
-    small_payload_limit: u8,
+    small_payload_bound: u8,
     tally: Tally,
     /// Bytes of the connection's input up to the end of the current read, the HTTP
     /// request included. Every slice the frame loop holds ends where the read ended, so
@@ -109,10 +120,15 @@ impl Receiver {
     pub(super) fn new(deflate: Option<Box<DeflateSession>>, config: &Config, total: u64) -> Self {
         Receiver {
             deflate,
-            small_payload_limit: small_payload_limit(config),
+            small_payload_bound: small_payload_bound(config),
             total,
             ..Receiver::default()
         }
+    }
+
+    /// The input bytes after `offset` up to the end of the current read.
+    pub(super) fn unread_after(&self, offset: u64) -> usize {
+        usize::try_from(self.total.saturating_sub(offset)).unwrap_or(usize::MAX)
     }
 
     /// Where the current frame is, for a violation found in it.
@@ -228,7 +244,7 @@ impl Receiver {
         if !self.between_frames() {
             return Run::default();
         }
-        let run = echo_small_frames(input, self.small_payload_limit);
+        let run = echo_small_frames(input, self.small_payload_bound);
         self.count(run.messages, run.payload_bytes());
         self.tally.text_messages += run.text_messages;
         // Each small message is one frame.
@@ -305,6 +321,11 @@ impl Receiver {
         emit::echo(out, true, header.opcode, payload);
         self.count(1, header.payload_len);
         self.tally.text_messages += u64::from(header.opcode == Opcode::Text);
+        if self.rare.is_some()
+            && let Some(close) = self.due_close()
+        {
+            return Err(Stop::DeferredClose(close, frame_at + end as u64));
+        }
         Ok(Front::Echoed(end))
     }
 
@@ -580,10 +601,34 @@ impl Receiver {
             self.tally.messages += 1;
             self.tally.text_messages += u64::from(text);
         }
-        if frame_done && let Some(close) = self.deferred_close.take() {
-            return Err(Stop::DeferredClose(close));
+        if frame_done && let Some(close) = self.due_close() {
+            return Err(Stop::DeferredClose(close, chunk_at + chunk.len() as u64));
         }
         Ok(())
+    }
+
+    /// Between frames: a close of ours that waited for the echo frame's end, or the one
+    /// the request asked for once enough messages are echoed.
+    fn due_close(&mut self) -> Option<Box<(CloseCode, String)>> {
+        let rare = self.rare.as_deref_mut()?;
+        if let Some(close) = rare.deferred_close.take() {
+            return Some(Box::new(close));
+        }
+        match rare.close_after.take() {
+            Some((n, code, reason)) if self.tally.messages >= n => Some(Box::new((code, reason))),
+            pending => {
+                rare.close_after = pending;
+                None
+            }
+        }
+    }
+
+    /// `?close=CODE&after=N`: closes with `code` and `reason` once `n` messages are
+    /// echoed. Counting each message takes the general path: the small-frame run, which
+    /// echoes many at once, is turned off for this connection.
+    pub(super) fn close_after(&mut self, n: u64, code: CloseCode, reason: String) {
+        self.small_payload_bound = 0;
+        self.rare.get_or_insert_with(Box::default).close_after = Some((n, code, reason));
     }
 
     /// Our echo of the current frame is going out: its header is sent and its payload
@@ -594,14 +639,17 @@ impl Receiver {
 
     /// Sends `code` and `reason` once the echo frame in flight is complete.
     pub(super) fn defer_close(&mut self, code: CloseCode, reason: &str) {
-        if self.deferred_close.is_none() {
-            self.deferred_close = Some(Box::new((code, reason.to_string())));
+        let rare = self.rare.get_or_insert_with(Box::default);
+        if rare.deferred_close.is_none() {
+            rare.deferred_close = Some((code, reason.to_string()));
         }
     }
 
     /// A close of ours waits for the echo frame in flight.
     pub(super) fn close_deferred(&self) -> bool {
-        self.deferred_close.is_some()
+        self.rare
+            .as_ref()
+            .is_some_and(|r| r.deferred_close.is_some())
     }
 
     pub(super) fn counts(&self) -> Counts {

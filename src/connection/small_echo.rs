@@ -43,20 +43,22 @@ impl Run {
     }
 }
 
-/// The largest payload [`echo_small_frames`] may take under `config`'s limits.
-pub(super) fn small_payload_limit(config: &Config) -> u8 {
+/// The bound [`echo_small_frames`] takes under `config`'s limits: one more than the
+/// largest payload it may take (at most 125).
+pub(super) fn small_payload_bound(config: &Config) -> u8 {
     let limit = config.max_frame_size.min(config.max_message_size);
-    limit.min(MAX_SMALL_PAYLOAD) as u8
+    limit.min(MAX_SMALL_PAYLOAD) as u8 + 1
 }
 
 /// Echoes the run of small data frames at the front of `input` in place (see the module
-/// comment); frames whose payload exceeds `max_payload` (at most 125, see
-/// [`small_payload_limit`]) are left to the general path, which refuses them.
+/// comment); only frames whose payload is shorter than `bound` (at most 126, see
+/// [`small_payload_bound`]) are taken, the others are left to the general path, which
+/// refuses them if they break a limit. A `bound` of 0 takes none: the path is off.
 #[inline(always)]
-pub(super) fn echo_small_frames(input: &mut [u8], max_payload: u8) -> Run {
+pub(super) fn echo_small_frames(input: &mut [u8], bound: u8) -> Run {
     // One comparison per frame covers the size limits and the MASK bit: the length octet
     // XOR 0x80 is the payload length when MASK is set, and at least 128 when it is not.
-    let max_len = usize::from(max_payload.min(MAX_SMALL_PAYLOAD as u8));
+    let bound = usize::from(bound.min(MAX_SMALL_PAYLOAD as u8 + 1));
     let total = input.len();
     let base = input.as_mut_ptr();
     // Frames are read at `taken`, echoes written at `echoed`; echoed <= taken throughout.
@@ -73,7 +75,7 @@ pub(super) fn echo_small_frames(input: &mut [u8], max_payload: u8) -> Run {
             )
         };
         let payload_len = usize::from(b1 ^ 0x80);
-        if b0.wrapping_sub(TEXT) > BINARY - TEXT || payload_len > max_len {
+        if b0.wrapping_sub(TEXT) > BINARY - TEXT || payload_len >= bound {
             break;
         }
         let end = taken + 6 + payload_len;
@@ -155,7 +157,7 @@ mod tests {
             total += payload.len() as u64;
         }
         let len = input.len();
-        let run = echo_small_frames(&mut input, 125);
+        let run = echo_small_frames(&mut input, 126);
         assert_eq!(run.taken, len);
         assert_eq!(run.echoed, expected.len());
         assert_eq!(run.messages, 126);
@@ -180,7 +182,7 @@ mod tests {
             let mut input = first.clone();
             input.extend_from_slice(&stopper);
             let untouched = input[first.len()..].to_vec();
-            let run = echo_small_frames(&mut input, 125);
+            let run = echo_small_frames(&mut input, 126);
             assert_eq!(run.taken, first.len(), "{name}");
             assert_eq!(
                 &input[..run.echoed],
@@ -198,10 +200,18 @@ mod tests {
     #[test]
     fn a_payload_over_the_limit_is_left_to_the_general_path() {
         let mut input = client_frame(BINARY, &[1; 10]);
-        let run = echo_small_frames(&mut input, 9);
-        assert_eq!((run.taken, run.echoed, run.messages), (0, 0, 0));
         let run = echo_small_frames(&mut input, 10);
+        assert_eq!((run.taken, run.echoed, run.messages), (0, 0, 0));
+        let run = echo_small_frames(&mut input, 11);
         assert_eq!((run.taken, run.messages), (16, 1));
+    }
+
+    #[test]
+    fn a_bound_of_zero_takes_nothing_not_even_empty_frames() {
+        let mut input = client_frame(BINARY, &[]);
+        input.extend(client_frame(TEXT, b""));
+        assert_eq!(echo_small_frames(&mut input, 0), Run::default());
+        assert_eq!(echo_small_frames(&mut input, 1).messages, 2);
     }
 
     #[test]
@@ -209,7 +219,7 @@ mod tests {
         let mut input = client_frame(TEXT, "héllo".as_bytes());
         input.extend(client_frame(TEXT, b"ok\xff"));
         input.extend(client_frame(TEXT, b"never"));
-        let run = echo_small_frames(&mut input, 125);
+        let run = echo_small_frames(&mut input, 126);
         assert!(run.invalid_utf8);
         assert_eq!(run.messages, 1);
         assert_eq!(run.taken, 6 + 6);
@@ -219,7 +229,7 @@ mod tests {
         );
         // Not ASCII but valid: no stop.
         let mut input = client_frame(TEXT, "€".as_bytes());
-        assert!(!echo_small_frames(&mut input, 125).invalid_utf8);
+        assert!(!echo_small_frames(&mut input, 126).invalid_utf8);
     }
 
     #[test]
@@ -227,7 +237,7 @@ mod tests {
         let frame = client_frame(TEXT, b"streamed");
         for cut in 0..frame.len() {
             let mut part = frame[..cut].to_vec();
-            assert_eq!(echo_small_frames(&mut part, 125), Run::default());
+            assert_eq!(echo_small_frames(&mut part, 126), Run::default());
             assert_eq!(part, &frame[..cut], "nothing written at cut {cut}");
         }
     }

@@ -872,3 +872,41 @@ fn a_close_asked_for_finds_the_clients_close_pipelined_behind_the_request() {
     // The client's close completes the exchange.
     assert_eq!(conn.status(), Status::Finishing);
 }
+
+#[test]
+fn a_close_asked_for_after_n_messages_follows_the_nth_echo() {
+    let request = String::from_utf8_lossy(REQUEST);
+    let mut input = request
+        .replacen("GET / ", "GET /?close=4002&after=2 ", 1)
+        .into_bytes();
+    input.extend(frame(true, 0x1, b"one"));
+    input.extend(frame(false, 0x2, &[2; 300]));
+    input.extend(frame(true, 0x0, b"two"));
+    input.extend(frame(true, 0x1, b"three, never echoed"));
+    for chunk in [1, 7, 100, input.len()] {
+        let (conn, out) = run(&input, chunk);
+        let frames = server_frames(&out);
+        let kinds: Vec<(bool, u8)> = frames.iter().map(|f| (f.0, f.1)).collect();
+        assert_eq!(
+            kinds,
+            [(true, 0x1), (false, 0x2), (true, 0x0), (true, 0x8)],
+            "chunks of {chunk}"
+        );
+        assert_eq!(frames[3].2[..2], 4002u16.to_be_bytes());
+        assert_eq!(conn.status(), Status::Closing, "chunks of {chunk}");
+    }
+}
+
+#[test]
+fn a_deferred_close_sees_the_clients_close_in_the_same_read_as_the_frames_end() {
+    let (mut conn, now, mut out) = upgraded((*config()).clone());
+    let whole = frame(true, 0x2, &[7; 3000]);
+    feed(&mut conn, &mut whole[..1000].to_vec(), now, &mut out);
+    conn.close(CloseCode::GOING_AWAY, "server shutting down", now, &mut out);
+    // The rest of the frame, then the client's answer to a close it has not seen yet
+    // (as a client that closes on its own would), all in one read.
+    let mut rest = whole[1000..].to_vec();
+    rest.extend(frame(true, 0x8, &1000u16.to_be_bytes()));
+    feed(&mut conn, &mut rest, now, &mut out);
+    assert_eq!(conn.status(), Status::Finishing);
+}

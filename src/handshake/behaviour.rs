@@ -12,8 +12,10 @@ use crate::frame::CloseCode;
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Behaviour {
     /// `close=CODE[&reason=TEXT]`: close with this code and reason right after the
-    /// upgrade (after `hello`).
+    /// upgrade (after `hello`), or once `close_after` messages are echoed.
     pub close: Option<(CloseCode, String)>,
+    /// `after=N`: the messages echoed before the close (0: at once).
+    pub close_after: u64,
     /// `status=CODE`: answer the upgrade request with this HTTP status instead of 101.
     pub status: Option<u16>,
     /// `hello=TEXT`: a text message wsecho sends first, right after the upgrade.
@@ -38,6 +40,11 @@ pub const PARAMETERS: &[(&str, &str, &str)] = &[
         "reason=TEXT",
         "the reason of that close (UTF-8, at most 123 bytes)",
         "?close=4000&reason=bye",
+    ),
+    (
+        "after=N",
+        "send that close once N messages are echoed instead of at once",
+        "?close=1000&after=3",
     ),
     (
         "status=CODE",
@@ -78,6 +85,7 @@ pub fn parse(target: &str) -> Result<Option<Behaviour>, String> {
     let mut b = Behaviour::default();
     let mut seen: Vec<&str> = Vec::new();
     let mut reason: Option<String> = None;
+    let mut after: Option<u64> = None;
     for param in query.split('&').filter(|p| !p.is_empty()) {
         let (name, raw) = match param.split_once('=') {
             Some((name, value)) => (name, Some(value)),
@@ -115,6 +123,13 @@ pub fn parse(target: &str) -> Result<Option<Behaviour>, String> {
                     ));
                 }
                 reason = Some(v);
+            }
+            "after" => {
+                let v = value()?;
+                after = Some(
+                    v.parse::<u64>()
+                        .map_err(|_| format!("after={v}: not a number of messages"))?,
+                );
             }
             "status" => {
                 let v = value()?;
@@ -160,6 +175,11 @@ pub fn parse(target: &str) -> Result<Option<Behaviour>, String> {
     match (&mut b.close, reason) {
         (Some((_, r)), Some(reason)) => *r = reason,
         (None, Some(_)) => return Err("reason needs close=CODE".into()),
+        _ => {}
+    }
+    match (&b.close, after) {
+        (Some(_), Some(n)) => b.close_after = n,
+        (None, Some(_)) => return Err("after needs close=CODE".into()),
         _ => {}
     }
     if b == Behaviour::default() {
@@ -253,6 +273,11 @@ mod tests {
                 "\"hello\": a % not followed by two hex digits",
             ),
             ("/?close=1000&close=1001", "\"close\" is given twice"),
+            ("/?after=2", "after needs close=CODE"),
+            (
+                "/?close=1000&after=-1",
+                "after=-1: not a number of messages",
+            ),
         ] {
             let err = parse(target).expect_err(target);
             assert!(err.contains(words), "{target}: {err}");
@@ -261,7 +286,7 @@ mod tests {
         assert!(parse(&long).unwrap_err().contains("124 bytes"));
         let unknown = parse("/?x").unwrap_err();
         assert!(unknown.ends_with(
-            "(wsecho knows: close, reason, status, hello, subprotocol, deflate, trace)"
+            "(wsecho knows: close, reason, after, status, hello, subprotocol, deflate, trace)"
         ));
         let forced = parse("/?subprotocol=chat&deflate=off").unwrap().unwrap();
         assert_eq!(forced.subprotocol, Some(Some("chat".to_string())));
