@@ -22,6 +22,7 @@ pub mod deflate;
 pub mod error;
 pub mod frame;
 pub mod handshake;
+mod json;
 pub mod server;
 pub mod tls;
 pub mod trace;

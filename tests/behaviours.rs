@@ -103,6 +103,7 @@ fn every_mistake_in_the_query_is_refused_with_400_naming_it() {
         ("/?status=99", "status=99"),
         ("/?reason=x", "reason needs close=CODE"),
         ("/?hello=%zz", "\"hello\""),
+        ("/?headers=yes", "\"headers\" takes no value"),
     ] {
         let response = expect_refused(&server, &upgrade_to(&server, target));
         assert_eq!(response.status, 400, "{target}");
@@ -222,4 +223,33 @@ fn after_delays_the_close_until_that_many_messages_are_echoed() {
         }
         other => panic!("expected the close after two echoes, got {other:?}"),
     }
+}
+
+#[test]
+fn headers_sends_the_request_as_received_as_json_first() {
+    let server = Server::start(&[]);
+    let mut stream = server.connect();
+    let local = stream.local_addr().unwrap();
+    let request = String::from_utf8(upgrade_to(&server, "/x?headers&hello=after"))
+        .unwrap()
+        .replacen("\r\n\r\n", "\r\nX-Test: a \"quoted\" value\r\n\r\n", 1);
+    stream.write_all(request.as_bytes()).unwrap();
+    assert_eq!(read_response_head(&mut stream).status, 101);
+    let (opcode, json) = read_message(&mut stream);
+    assert_eq!(opcode, OP_TEXT);
+    let v: serde_json::Value = serde_json::from_slice(&json).expect("JSON");
+    assert_eq!(v["method"], "GET");
+    assert_eq!(v["target"], "/x?headers&hello=after");
+    assert_eq!(v["version"], "HTTP/1.1");
+    assert_eq!(v["client"], local.to_string());
+    let headers = v["headers"].as_array().expect("headers");
+    assert!(
+        headers.contains(&serde_json::json!(["X-Test", "a \"quoted\" value"])),
+        "{headers:?}"
+    );
+    assert_eq!(headers[0][0], "Host");
+    // Then the greeting, then the echo.
+    assert_eq!(read_message(&mut stream), (OP_TEXT, b"after".to_vec()));
+    send(&mut stream, &[RawFrame::text("echo")]);
+    assert_eq!(read_message(&mut stream), (OP_TEXT, b"echo".to_vec()));
 }

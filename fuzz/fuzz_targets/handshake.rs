@@ -102,17 +102,24 @@ fuzz_target!(|data: &[u8]| {
                 accept,
                 subprotocol,
                 deflate,
+                behaviour,
             },
             Decision::Upgrade {
                 accept: a2,
                 subprotocol: s2,
                 deflate: None,
+                ..
             },
         ) => {
             assert_eq!(accept, a2);
             assert_eq!(subprotocol, s2);
-            // The subprotocol chosen is a token the client offered.
-            if let Some(name) = subprotocol {
+            // A subprotocol the query forced (`?subprotocol=NAME`) is answered as it is.
+            let forced = behaviour.as_ref().and_then(|b| b.subprotocol.as_ref());
+            if let Some(forced) = forced {
+                assert_eq!(subprotocol, forced, "the forced subprotocol");
+            }
+            // Otherwise the subprotocol chosen is a token the client offered.
+            if let Some(name) = subprotocol.as_ref().filter(|_| forced.is_none()) {
                 assert!(is_token(name), "chose {name:?}");
                 let offered = head
                     .split(|&b| b == b'\n')

@@ -31,7 +31,7 @@ use crate::config::Config;
 use crate::error::ProtocolError;
 use crate::frame::{CloseCode, Opcode};
 use crate::handshake::{
-    Decision, Head, HeadBuffer, HttpReply, HttpStatus, decide, write_switching_protocols,
+    Decision, Head, HeadBuffer, HttpReply, HttpStatus, decide_for, write_switching_protocols,
 };
 
 /// Where the connection is in its life.
@@ -246,13 +246,14 @@ impl Connection {
         let config = &self.config;
         // The connection's input so far: what was buffered, and this read.
         let total = (head.len() + input.len()) as u64;
+        let peer = head.peer();
         let upgraded = match head.feed(input, config.max_header_bytes) {
             Head::Incomplete => return,
             Head::TooLarge => Err(HttpReply::error(
                 HttpStatus::RequestHeaderFieldsTooLarge,
                 format!("request head exceeds {} bytes\n", config.max_header_bytes),
             )),
-            Head::Complete { head, rest } => match decide(head, config) {
+            Head::Complete { head, rest } => match decide_for(head, config, peer) {
                 Decision::Reply(reply) => Err(reply),
                 Decision::Metrics => {
                     self.phase = Phase::MetricsAsked(Counts {
@@ -278,7 +279,11 @@ impl Connection {
                         subprotocol.as_deref(),
                         deflate.is_some().then_some(&ext[..]),
                     );
-                    // Behaviours asked for in the query: wsecho speaks first...
+                    // Behaviours asked for in the query: wsecho speaks first, the request
+                    // it received, then a greeting...
+                    if let Some(json) = behaviour.as_ref().and_then(|b| b.head_json.as_deref()) {
+                        emit::frame(out.bytes_mut(), true, false, Opcode::Text, json.as_bytes());
+                    }
                     if let Some(hello) = behaviour.as_ref().and_then(|b| b.hello.as_deref()) {
                         emit::frame(out.bytes_mut(), true, false, Opcode::Text, hello.as_bytes());
                     }
@@ -369,6 +374,14 @@ impl Connection {
             if seen != Seen::Nothing {
                 self.phase = Phase::Finishing(*counts);
             }
+        }
+    }
+
+    /// The client's address, for a request that asks to see what wsecho received
+    /// (`?headers`); kept only until the handshake is decided.
+    pub fn set_peer(&mut self, peer: std::net::SocketAddr) {
+        if let Phase::Handshake(head) = &mut self.phase {
+            head.set_peer(peer);
         }
     }
 

@@ -25,6 +25,10 @@ pub struct Behaviour {
     pub subprotocol: Option<Option<String>>,
     /// `deflate=off`: do not agree permessage-deflate, even when it is offered.
     pub deflate_off: bool,
+    /// `headers`: the first message is the request as wsecho received it.
+    pub headers: bool,
+    /// That message, JSON, once the handshake is judged.
+    pub head_json: Option<String>,
 }
 
 /// Every parameter: its form, what it does, and an example query. The error for an
@@ -65,6 +69,11 @@ pub const PARAMETERS: &[(&str, &str, &str)] = &[
         "deflate=off",
         "do not agree permessage-deflate, even when the client offers it",
         "?deflate=off",
+    ),
+    (
+        "headers",
+        "the first message is the request as wsecho received it, as JSON text: method, target, version, headers in order, client address",
+        "?headers",
     ),
     (
         "trace",
@@ -157,6 +166,12 @@ pub fn parse(target: &str) -> Result<Option<Behaviour>, String> {
                     return Err(format!("deflate={v}: the one value is \"off\""));
                 }
                 b.deflate_off = true;
+            }
+            "headers" => {
+                if raw.is_some_and(|v| !v.is_empty()) {
+                    return Err("query parameter \"headers\" takes no value".into());
+                }
+                b.headers = true;
             }
             // Read by the trace (`--trace-on-request`), whatever its value.
             "trace" => {}
@@ -286,7 +301,7 @@ mod tests {
         assert!(parse(&long).unwrap_err().contains("124 bytes"));
         let unknown = parse("/?x").unwrap_err();
         assert!(unknown.ends_with(
-            "(wsecho knows: close, reason, after, status, hello, subprotocol, deflate, trace)"
+            "(wsecho knows: close, reason, after, status, hello, subprotocol, deflate, headers, trace)"
         ));
         let forced = parse("/?subprotocol=chat&deflate=off").unwrap().unwrap();
         assert_eq!(forced.subprotocol, Some(Some("chat".to_string())));

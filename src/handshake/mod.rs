@@ -1,6 +1,8 @@
 //! The opening handshake (RFC 6455 §4): collect the request head without re-scanning it
 //! as bytes trickle in, judge it once it is whole, and answer.
 
+use std::net::SocketAddr;
+
 mod accept;
 pub mod behaviour;
 mod page;
@@ -12,7 +14,7 @@ mod token;
 
 pub use accept::{accept_value, is_valid_key};
 pub use behaviour::Behaviour;
-pub use request::{Decision, METRICS_PATH, decide};
+pub use request::{Decision, METRICS_PATH, decide, decide_for};
 pub use response::{HttpReply, write_switching_protocols};
 pub use status::HttpStatus;
 pub use token::{is_tchar, is_token};
@@ -23,6 +25,9 @@ pub struct HeadBuffer {
     buf: Vec<u8>,
     /// Bytes already searched for the blank line, so each arrival is scanned once.
     scanned: usize,
+    /// The client's address, for a request that asks to see what wsecho received
+    /// (`?headers`). Kept only while the handshake lasts.
+    peer: Option<SocketAddr>,
 }
 
 /// The outcome of feeding bytes to a [`HeadBuffer`].
@@ -75,6 +80,16 @@ impl HeadBuffer {
     /// The bytes of the request collected so far.
     pub fn len(&self) -> usize {
         self.buf.len()
+    }
+
+    /// Notes the client's address.
+    pub fn set_peer(&mut self, peer: SocketAddr) {
+        self.peer = Some(peer);
+    }
+
+    /// The client's address, if the driver said it.
+    pub fn peer(&self) -> Option<SocketAddr> {
+        self.peer
     }
 }
 

@@ -8,8 +8,11 @@ use super::behaviour::{self, Behaviour};
 use super::page::landing_page;
 use super::response::HttpReply;
 use super::subprotocol;
+use std::net::SocketAddr;
+
 use crate::config::Config;
 use crate::deflate::{DeflateParams, negotiate};
+use crate::json;
 
 /// Most headers a request may carry; more is answered with 431.
 const MAX_HEADERS: usize = 64;
@@ -40,6 +43,11 @@ pub const METRICS_PATH: &str = "/metrics";
 
 /// Judges the request head `head` (which ends with the blank line).
 pub fn decide(head: &[u8], config: &Config) -> Decision {
+    decide_for(head, config, None)
+}
+
+/// [`decide`], for a client at `peer` (which the `headers` behaviour reports).
+pub fn decide_for(head: &[u8], config: &Config, peer: Option<SocketAddr>) -> Decision {
     let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
     let mut req = httparse::Request::new(&mut headers);
     match req.parse(head) {
@@ -53,10 +61,10 @@ pub fn decide(head: &[u8], config: &Config) -> Decision {
         }
         Err(e) => return bad(format!("malformed HTTP request: {e}")),
     }
-    judge(&req, config)
+    judge(&req, config, peer)
 }
 
-fn judge(req: &httparse::Request<'_, '_>, config: &Config) -> Decision {
+fn judge(req: &httparse::Request<'_, '_>, config: &Config, peer: Option<SocketAddr>) -> Decision {
     // §4.2.1 item 1: "An HTTP/1.1 or higher GET request".
     if req.method != Some("GET") {
         let mut reply = HttpReply::error(
@@ -165,11 +173,14 @@ fn judge(req: &httparse::Request<'_, '_>, config: &Config) -> Decision {
         .and_then(|policy| negotiate(find("Sec-WebSocket-Extensions").map(|h| h.value), policy));
     // Behaviours on request: judged last, so that a request that is no valid handshake
     // is told that first.
-    let behaviour = match behaviour::parse(req.path.unwrap_or_default()) {
+    let mut behaviour = match behaviour::parse(req.path.unwrap_or_default()) {
         Ok(behaviour) => behaviour,
         Err(e) => return bad(e),
     };
-    if let Some(b) = &behaviour {
+    if let Some(b) = &mut behaviour {
+        if b.headers {
+            b.head_json = Some(head_json(req, peer));
+        }
         if let Some(forced) = &b.subprotocol {
             subprotocol = forced.clone();
         }
@@ -210,6 +221,36 @@ fn check_target(target: &str) -> Result<(), &'static str> {
         return Err("request target must be ASCII (percent-encode other bytes)");
     }
     Ok(())
+}
+
+/// The request as wsecho received it, as JSON: method, target, version, the header
+/// lines in order (values that are not UTF-8 shown lossily), and the client's address.
+fn head_json(req: &httparse::Request<'_, '_>, peer: Option<SocketAddr>) -> String {
+    let mut out = String::from("{\"method\":");
+    json::string(&mut out, req.method.unwrap_or_default());
+    out.push_str(",\"target\":");
+    json::string(&mut out, req.path.unwrap_or_default());
+    out.push_str(&format!(
+        ",\"version\":\"HTTP/1.{}\",\"headers\":[",
+        req.version.unwrap_or(1)
+    ));
+    for (i, h) in req.headers.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push('[');
+        json::string(&mut out, h.name);
+        out.push(',');
+        json::string(&mut out, &String::from_utf8_lossy(h.value));
+        out.push(']');
+    }
+    out.push_str("],\"client\":");
+    match peer {
+        Some(addr) => json::string(&mut out, &addr.to_string()),
+        None => out.push_str("null"),
+    }
+    out.push('}');
+    out
 }
 
 fn bad(why: impl Into<String>) -> Decision {

@@ -268,7 +268,8 @@ impl Server {
             debug!("{peer}: TCP_NODELAY failed: {e}");
         }
         let full = self.clients.len() >= self.config.max_connections;
-        let conn = Connection::new(Arc::clone(&self.config), now);
+        let mut conn = Connection::new(Arc::clone(&self.config), now);
+        conn.set_peer(peer);
         // Every connection's first byte is looked at (to serve TLS, or to tell a TLS
         // client it reached a cleartext port) before it goes on the plain path.
         // With TLS set up, a full server's 503 waits to know how to speak to the client.

@@ -304,7 +304,7 @@ impl<'a> Json<'a> {
         if !std::mem::take(&mut self.first) {
             self.out.push(',');
         }
-        json_string(self.out, key);
+        crate::json::string(self.out, key);
         self.out.push(':');
     }
 
@@ -320,7 +320,7 @@ impl<'a> Json<'a> {
 
     fn str(&mut self, key: &str, s: &str) {
         self.key(key);
-        json_string(self.out, s);
+        crate::json::string(self.out, s);
     }
 
     fn strs(&mut self, key: &str, items: &[String]) {
@@ -330,7 +330,7 @@ impl<'a> Json<'a> {
             if i > 0 {
                 self.out.push(',');
             }
-            json_string(self.out, s);
+            crate::json::string(self.out, s);
         }
         self.out.push(']');
     }
@@ -349,26 +349,6 @@ impl<'a> Json<'a> {
     fn end(self) {
         self.out.push_str("}\n");
     }
-}
-
-/// `s` as a JSON string literal (RFC 8259 §7: quote, backslash and control characters
-/// escaped).
-fn json_string(out: &mut String, s: &str) {
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if u32::from(c) < 0x20 => {
-                let _ = write!(out, "\\u{:04x}", u32::from(c));
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
 }
 
 /// Lower-case hex, two digits a byte.

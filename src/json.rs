@@ -1,0 +1,34 @@
+//! The little JSON wsecho writes (trace lines, the `headers` behaviour's message):
+//! strings escaped as RFC 8259 §7 requires.
+
+use std::fmt::Write as _;
+
+/// Appends `s` as a JSON string literal: quote, backslash and control characters
+/// escaped.
+pub(crate) fn string(out: &mut String, s: &str) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if u32::from(c) < 0x20 => {
+                let _ = write!(out, "\\u{:04x}", u32::from(c));
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn quotes_backslashes_and_control_characters_are_escaped() {
+        let mut out = String::new();
+        super::string(&mut out, "a\"b\\c\nd\u{1}é");
+        assert_eq!(out, r#""a\"b\\c\nd\u0001é""#);
+    }
+}
