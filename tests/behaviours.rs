@@ -253,3 +253,34 @@ fn headers_sends_the_request_as_received_as_json_first() {
     send(&mut stream, &[RawFrame::text("echo")]);
     assert_eq!(read_message(&mut stream), (OP_TEXT, b"echo".to_vec()));
 }
+
+#[test]
+fn fragment_echoes_in_pieces_a_client_reassembles() {
+    let server = Server::start(&[]);
+    let mut stream = server.connect();
+    stream
+        .write_all(&upgrade_to(&server, "/?fragment=4"))
+        .unwrap();
+    assert_eq!(read_response_head(&mut stream).status, 101);
+    send(&mut stream, &[RawFrame::text("fragment me, please")]);
+    let mut pieces = Vec::new();
+    loop {
+        let f = read_frame(&mut stream);
+        assert!(f.payload.len() <= 4, "{f:?}");
+        let fin = f.fin;
+        pieces.push(f);
+        if fin {
+            break;
+        }
+    }
+    assert_eq!(pieces.len(), 5);
+    assert_eq!(pieces[0].opcode, OP_TEXT);
+    assert!(pieces[1..].iter().all(|f| f.opcode == OP_CONT));
+    let text: Vec<u8> = pieces.into_iter().flat_map(|f| f.payload).collect();
+    assert_eq!(text, b"fragment me, please");
+    // tungstenite reassembles them into the message sent.
+    let url = format!("{}?fragment=2", server.url());
+    let (mut ws, _) = tungstenite::client(url, server.connect()).expect("handshake");
+    ws.send(Message::binary(vec![7; 9])).unwrap();
+    assert_eq!(ws.read().unwrap(), Message::binary(vec![7; 9]));
+}

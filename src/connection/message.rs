@@ -25,6 +25,8 @@ pub(super) enum Echo {
     Hold,
     /// In pieces as they arrive (a text frame over `--max-held-frame`).
     Pieces,
+    /// In fragments of at most this many bytes (`?fragment=N`).
+    Fragments(usize),
 }
 
 #[derive(Debug)]
@@ -60,11 +62,13 @@ impl Message {
     /// frame's echo header is written to `out` now.
     pub(super) fn start_plain_frame(
         &mut self,
-        fin: bool,
-        payload_len: u64,
-        max_held: usize,
+        (fin, payload_len): (bool, u64),
+        (max_held, fragment): (usize, Option<usize>),
         out: &mut Output,
     ) -> Echo {
+        if let Some(n) = fragment {
+            return Echo::Fragments(n);
+        }
         if self.opcode == Opcode::Text {
             return if payload_len <= max_held as u64 {
                 Echo::Hold
@@ -121,6 +125,20 @@ impl Message {
             Echo::Pieces => {
                 let (opcode, _) = next_echo_opcode(self.opcode, &mut self.echo_started);
                 emit::echo(out, last, opcode, chunk);
+            }
+            // An empty chunk sends nothing, unless it ends the message.
+            Echo::Fragments(_) if chunk.is_empty() => {
+                if last {
+                    let (opcode, _) = next_echo_opcode(self.opcode, &mut self.echo_started);
+                    emit::echo(out, true, opcode, chunk);
+                }
+            }
+            Echo::Fragments(n) => {
+                let pieces = chunk.len().div_ceil(n);
+                for (i, piece) in chunk.chunks(n).enumerate() {
+                    let (opcode, _) = next_echo_opcode(self.opcode, &mut self.echo_started);
+                    emit::echo(out, last && i + 1 == pieces, opcode, piece);
+                }
             }
         }
         Ok(())

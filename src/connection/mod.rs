@@ -289,6 +289,7 @@ impl Connection {
                     }
                     // ...or closes at once, looking for the client's close in what follows
                     // (or after some messages: see below).
+                    let fragment = behaviour.as_ref().and_then(|b| b.fragment);
                     let (close, after) = behaviour.map_or((None, 0), |b| (b.close, b.close_after));
                     let (close_now, close_later) = match close {
                         Some(close) if after == 0 => (Some(close), None),
@@ -311,6 +312,9 @@ impl Connection {
                     let mut receiver = Receiver::new(session, config, total);
                     if let Some((code, reason)) = close_later {
                         receiver.close_after(after, code, reason);
+                    }
+                    if let Some(n) = fragment {
+                        receiver.fragment_echoes(n);
                     }
                     // Frames the client pipelined behind its request.
                     let result = receiver.receive(rest, config, out);

@@ -77,6 +77,8 @@ struct Rare {
     deferred_close: Option<(CloseCode, String)>,
     /// `?close=CODE&after=N`: the close to send once N messages are echoed.
     close_after: Option<(u64, CloseCode, String)>,
+    /// `?fragment=N`: echoes go out in fragments of at most N bytes.
+    fragment: Option<usize>,
 }
 
 #[derive(Default)]
@@ -298,6 +300,7 @@ impl Receiver {
         };
         let whole = header.fin
             && header.rsv == 0
+            && self.fragment().is_none()
             && matches!(header.opcode, Opcode::Text | Opcode::Binary)
             && header.payload_len <= config.max_frame_size
             && header.payload_len <= config.max_message_size
@@ -436,7 +439,12 @@ impl Receiver {
         let echo = if message.compressed {
             Echo::Pieces
         } else {
-            message.start_plain_frame(header.fin, header.payload_len, config.max_held_frame, out)
+            let fragment = self.rare.as_ref().and_then(|r| r.fragment);
+            message.start_plain_frame(
+                (header.fin, header.payload_len),
+                (config.max_held_frame, fragment),
+                out,
+            )
         };
         self.frame = Some(Frame {
             header,
@@ -621,6 +629,17 @@ impl Receiver {
                 None
             }
         }
+    }
+
+    /// `?fragment=N`: every echo goes out in fragments of at most `n` bytes (the
+    /// small-frame run, which echoes each frame whole, is turned off).
+    pub(super) fn fragment_echoes(&mut self, n: usize) {
+        self.small_payload_bound = 0;
+        self.rare.get_or_insert_with(Box::default).fragment = Some(n);
+    }
+
+    fn fragment(&self) -> Option<usize> {
+        self.rare.as_ref().and_then(|r| r.fragment)
     }
 
     /// `?close=CODE&after=N`: closes with `code` and `reason` once `n` messages are

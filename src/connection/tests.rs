@@ -910,3 +910,37 @@ fn a_deferred_close_sees_the_clients_close_in_the_same_read_as_the_frames_end() 
     feed(&mut conn, &mut rest, now, &mut out);
     assert_eq!(conn.status(), Status::Finishing);
 }
+
+#[test]
+fn fragment_asked_for_echoes_every_message_in_pieces_of_at_most_n_bytes() {
+    let request = String::from_utf8_lossy(REQUEST);
+    let mut input = request
+        .replacen("GET / ", "GET /?fragment=3 ", 1)
+        .into_bytes();
+    input.extend(frame(true, 0x1, b"0123456789"));
+    input.extend(frame(false, 0x2, b"abcde"));
+    input.extend(frame(true, 0x0, b"fg"));
+    input.extend(frame(true, 0x2, b""));
+    for chunk in [1, 4, input.len()] {
+        let (_, out) = run(&input, chunk);
+        let frames = server_frames(&out);
+        assert!(
+            frames.iter().all(|f| f.2.len() <= 3),
+            "chunks of {chunk}: {frames:?}"
+        );
+        assert_eq!(
+            messages(&frames),
+            vec![
+                (0x1, b"0123456789".to_vec()),
+                (0x2, b"abcdefg".to_vec()),
+                (0x2, Vec::new()),
+            ],
+            "chunks of {chunk}"
+        );
+        // In one read, the pieces are exactly 3, 3, 3, 1 for the first message.
+        if chunk == input.len() {
+            let sizes: Vec<usize> = frames.iter().map(|f| f.2.len()).collect();
+            assert_eq!(sizes, [3, 3, 3, 1, 3, 2, 2, 0], "{frames:?}");
+        }
+    }
+}

@@ -25,6 +25,8 @@ pub struct Behaviour {
     pub subprotocol: Option<Option<String>>,
     /// `deflate=off`: do not agree permessage-deflate, even when it is offered.
     pub deflate_off: bool,
+    /// `fragment=N`: echo each message in fragments of at most N bytes.
+    pub fragment: Option<usize>,
     /// `headers`: the first message is the request as wsecho received it.
     pub headers: bool,
     /// That message, JSON, once the handshake is judged.
@@ -59,6 +61,11 @@ pub const PARAMETERS: &[(&str, &str, &str)] = &[
         "hello=TEXT",
         "send TEXT as a text message first, right after the upgrade",
         "?hello=hi%20there",
+    ),
+    (
+        "fragment=N",
+        "echo each message in fragments of at most N bytes (N >= 1; permessage-deflate is then not agreed)",
+        "?fragment=3",
     ),
     (
         "subprotocol=NAME",
@@ -150,6 +157,15 @@ pub fn parse(target: &str) -> Result<Option<Behaviour>, String> {
                 b.status = Some(code);
             }
             "hello" => b.hello = Some(value()?),
+            "fragment" => {
+                let v = value()?;
+                let n = v.parse::<u32>().ok().filter(|&n| n >= 1).ok_or_else(|| {
+                    format!("fragment={v}: not a fragment size of 1 byte or more")
+                })?;
+                b.fragment = Some(n as usize);
+                // A compressed message's echo is recompressed in frames of its own.
+                b.deflate_off = true;
+            }
             "subprotocol" => {
                 let v = value()?;
                 if !v.is_empty() && !is_token(&v) {
@@ -289,6 +305,7 @@ mod tests {
             ),
             ("/?close=1000&close=1001", "\"close\" is given twice"),
             ("/?after=2", "after needs close=CODE"),
+            ("/?fragment=0", "fragment=0: not a fragment size"),
             (
                 "/?close=1000&after=-1",
                 "after=-1: not a number of messages",
@@ -301,7 +318,7 @@ mod tests {
         assert!(parse(&long).unwrap_err().contains("124 bytes"));
         let unknown = parse("/?x").unwrap_err();
         assert!(unknown.ends_with(
-            "(wsecho knows: close, reason, after, status, hello, subprotocol, deflate, headers, trace)"
+            "(wsecho knows: close, reason, after, status, hello, fragment, subprotocol, deflate, headers, trace)"
         ));
         let forced = parse("/?subprotocol=chat&deflate=off").unwrap().unwrap();
         assert_eq!(forced.subprotocol, Some(Some("chat".to_string())));
