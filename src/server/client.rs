@@ -307,6 +307,14 @@ impl Client {
         // Anything else: the general path, into the loop's output buffer.
         out.clear();
         self.conn.handle_input_after(input, &run, now, out);
+        self.send_output(out, input, drained)
+    }
+
+    /// Writes what one input produced (`out`, which refers into `input`): now, keeping
+    /// what the socket refuses, or behind output already queued. Then says whether to
+    /// read on: not after a short read (`drained`) nor once the connection is finishing.
+    #[inline(always)]
+    pub(super) fn send_output(&mut self, out: &Output, input: &[u8], drained: bool) -> Step {
         if self.out.is_none() {
             // Write it now; keep only what the socket refuses.
             let sent = match out.contiguous(input) {
@@ -323,6 +331,13 @@ impl Client {
             // Output is already queued: append behind it, in order.
             out.flatten_into(input, queue(&mut self.out));
         }
+        self.step_after(drained)
+    }
+
+    /// After a read: stop when it drained the socket (`drained`) or the connection is
+    /// finishing, read again otherwise.
+    #[inline(always)]
+    pub(super) fn step_after(&self, drained: bool) -> Step {
         let finished = matches!(self.conn.status(), Status::Finishing | Status::Done);
         if drained || finished {
             Step::Stop(ReadOutcome::Ok)

@@ -119,7 +119,7 @@ impl Client {
     ) -> ReadOutcome {
         if self.tls.is_none() {
             if self.sniffed {
-                return self.read_traced(buf, &mut tls_bufs.flat, out, now);
+                return self.read_traced(buf, out, now);
             }
             return self.read_first(buf, tls_bufs, out, config, setup, now);
         }
@@ -193,8 +193,8 @@ impl Client {
                     buf[..n].copy_from_slice(&tls_bufs.cipher[..n]);
                 }
                 if self.layered {
-                    return match self.traced_input(buf, n, &mut tls_bufs.flat, out, now) {
-                        Step::More => self.read_traced(buf, &mut tls_bufs.flat, out, now),
+                    return match self.traced_input(buf, n, out, now) {
+                        Step::More => self.read_traced(buf, out, now),
                         Step::Stop(outcome) => outcome,
                     };
                 }
@@ -246,12 +246,7 @@ impl Client {
                 if let Err(outcome) = self.tls_input(n, buf, tls_bufs, out, config, now) {
                     return Step::Stop(outcome);
                 }
-                let finished = matches!(self.conn.status(), Status::Finishing | Status::Done);
-                if drained || finished {
-                    Step::Stop(ReadOutcome::Ok)
-                } else {
-                    Step::More
-                }
+                self.step_after(drained)
             }
             Err(e) if e.kind() == ErrorKind::WouldBlock => Step::Stop(ReadOutcome::Ok),
             Err(e) if e.kind() == ErrorKind::Interrupted => Step::More,
@@ -366,13 +361,7 @@ impl Client {
 impl Client {
     /// Reads a traced cleartext connection until the socket is drained, the connection
     /// is done, backpressure stops it or the per-event budget is spent.
-    fn read_traced(
-        &mut self,
-        buf: &mut [u8],
-        flat: &mut Vec<u8>,
-        out: &mut Output,
-        now: Instant,
-    ) -> ReadOutcome {
+    fn read_traced(&mut self, buf: &mut [u8], out: &mut Output, now: Instant) -> ReadOutcome {
         for _ in 0..MAX_READS_PER_EVENT {
             if self.pending_out() > 0 && self.backpressure(now) {
                 self.read_paused = true;
@@ -384,7 +373,7 @@ impl Client {
                     self.peer_eof();
                     return ReadOutcome::Ok;
                 }
-                Ok(n) => self.traced_input(buf, n, flat, out, now),
+                Ok(n) => self.traced_input(buf, n, out, now),
                 Err(e) if e.kind() == ErrorKind::WouldBlock => return ReadOutcome::Ok,
                 Err(e) if e.kind() == ErrorKind::Interrupted => Step::More,
                 Err(e) => return ReadOutcome::Error(e),
@@ -398,16 +387,9 @@ impl Client {
     }
 
     /// `buf[..n]` of a traced cleartext connection: shown to the tap, through the core
-    /// (the one entry every transport uses), its output shown and written. `flat` is
-    /// scratch for the output in one piece.
-    fn traced_input(
-        &mut self,
-        buf: &mut [u8],
-        n: usize,
-        flat: &mut Vec<u8>,
-        out: &mut Output,
-        now: Instant,
-    ) -> Step {
+    /// (the one entry every transport uses), its output shown and sent as a plain
+    /// connection's is.
+    fn traced_input(&mut self, buf: &mut [u8], n: usize, out: &mut Output, now: Instant) -> Step {
         let drained = n < buf.len() && !self.read_to_eof;
         let input = &mut buf[..n];
         if let Some(tap) = self.trace.as_deref_mut() {
@@ -415,30 +397,10 @@ impl Client {
         }
         out.clear();
         self.conn.handle_input(input, now, out);
-        flat.clear();
-        out.flatten_into(input, flat);
         if let Some(tap) = self.trace.as_deref_mut() {
-            tap.tx(flat);
+            tap.tx_pieces(|| out.segments(input));
         }
-        let sent = if self.out.is_some() {
-            queue(&mut self.out).extend_from_slice(flat);
-            Ok(())
-        } else if flat.is_empty() {
-            Ok(())
-        } else if self.conn.status() != Status::Open {
-            self.send_last(flat)
-        } else {
-            self.write_or_keep(flat)
-        };
-        if let Err(e) = sent {
-            return Step::Stop(ReadOutcome::Error(e));
-        }
-        let finished = matches!(self.conn.status(), Status::Finishing | Status::Done);
-        if drained || finished {
-            Step::Stop(ReadOutcome::Ok)
-        } else {
-            Step::More
-        }
+        self.send_output(out, input, drained)
     }
 }
 

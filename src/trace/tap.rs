@@ -87,10 +87,39 @@ impl Tap {
 
     /// Bytes the core produced for the client (before the transport encrypts them).
     pub(crate) fn tx(&mut self, bytes: &[u8]) {
-        if bytes.is_empty() {
+        self.tx_pieces(|| std::iter::once(bytes));
+    }
+
+    /// [`Tap::tx`] for output in pieces that go out in one write (a `writev`): one
+    /// octets line for the write, the pieces taken apart in order, with no copy of them.
+    /// `pieces` gives the pieces afresh each time it is called.
+    pub(crate) fn tx_pieces<'a, I: Iterator<Item = &'a [u8]>>(&mut self, pieces: impl Fn() -> I) {
+        let total: usize = pieces().map(<[u8]>::len).sum();
+        if total == 0 {
             return;
         }
-        self.octets(Dir::Tx, bytes);
+        if self.options.octets {
+            let mut shown = Vec::with_capacity(total.min(self.options.payload_bytes));
+            for piece in pieces() {
+                let room = self.options.payload_bytes - shown.len();
+                shown.extend_from_slice(&piece[..piece.len().min(room)]);
+            }
+            self.note(Item::Octets {
+                dir: Dir::Tx,
+                shown: Shown {
+                    bytes: shown,
+                    total: total as u64,
+                    text: false,
+                },
+            });
+        }
+        for piece in pieces() {
+            self.tx_decode(piece);
+        }
+    }
+
+    /// Takes one piece of output apart.
+    fn tx_decode(&mut self, bytes: &[u8]) {
         let mut items = std::mem::take(&mut self.items);
         self.tx.feed(bytes, &mut items, |lines| {
             let upgraded = lines
