@@ -74,7 +74,7 @@ pub(super) fn render(stats: &Stats, live: &Live) -> String {
     add(
         &messages,
         vec![("opcode", "binary".into())],
-        total.messages - total.text_messages,
+        total.messages.saturating_sub(total.text_messages),
     );
     r.register(
         "messages",
