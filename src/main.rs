@@ -300,16 +300,19 @@ fn config_from(cli: &Cli) -> Result<Config, String> {
     })
 }
 
+/// A bad flag or file: one line, exit code 2.
+fn startup_error(e: &dyn std::fmt::Display) -> ExitCode {
+    eprintln!("wsecho: {e}");
+    ExitCode::from(2)
+}
+
 fn main() -> ExitCode {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("wsecho=info"))
         .init();
     let cli = Cli::parse();
     let mut config = match config_from(&cli) {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("wsecho: {e}");
-            return ExitCode::from(2);
-        }
+        Ok(value) => value,
+        Err(e) => return startup_error(&e),
     };
     let tls = TlsOptions {
         cert: cli.tls_cert.clone(),
@@ -319,18 +322,12 @@ fn main() -> ExitCode {
         only: cli.tls_only,
     };
     let tls = match tls.build() {
-        Ok(tls) => tls,
-        Err(e) => {
-            eprintln!("wsecho: {e}");
-            return ExitCode::from(2);
-        }
+        Ok(value) => value,
+        Err(e) => return startup_error(&e),
     };
     let trace = match trace_from(&cli) {
-        Ok(trace) => trace,
-        Err(e) => {
-            eprintln!("wsecho: {e}");
-            return ExitCode::from(2);
-        }
+        Ok(value) => value,
+        Err(e) => return startup_error(&e),
     };
     fit_to_fd_limit(&mut config, cli.max_connections.is_some());
     let addr = SocketAddr::new(cli.host, cli.port);
