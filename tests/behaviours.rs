@@ -104,6 +104,9 @@ fn every_mistake_in_the_query_is_refused_with_400_naming_it() {
         ("/?reason=x", "reason needs close=CODE"),
         ("/?hello=%zz", "\"hello\""),
         ("/?headers=yes", "\"headers\" takes no value"),
+        ("/?ping=0", "ping=0: not a time in seconds"),
+        ("/?abort&close=1000", "close and abort exclude each other"),
+        ("/?count=2", "count needs send=BYTES"),
     ] {
         let response = expect_refused(&server, &upgrade_to(&server, target));
         assert_eq!(response.status, 400, "{target}");
@@ -283,4 +286,211 @@ fn fragment_echoes_in_pieces_a_client_reassembles() {
     let (mut ws, _) = tungstenite::client(url, server.connect()).expect("handshake");
     ws.send(Message::binary(vec![7; 9])).unwrap();
     assert_eq!(ws.read().unwrap(), Message::binary(vec![7; 9]));
+}
+
+/// Opens `target` with a raw socket and reads the 101.
+fn open_raw(server: &Server, target: &str) -> std::net::TcpStream {
+    let mut stream = server.connect();
+    stream.write_all(&upgrade_to(server, target)).unwrap();
+    assert_eq!(read_response_head(&mut stream).status, 101, "{target}");
+    stream
+}
+
+#[test]
+fn ping_pings_on_a_beat_and_a_client_that_answers_stays_open() {
+    let server = Server::start(&[]);
+    let mut stream = open_raw(&server, "/?ping=0.1&ping-payload=are%20you%20there");
+    for _ in 0..3 {
+        let ping = read_frame(&mut stream);
+        assert_eq!(
+            (ping.opcode, &ping.payload[..]),
+            (OP_PING, &b"are you there"[..])
+        );
+        send(&mut stream, &[RawFrame::pong(&ping.payload)]);
+    }
+    send(&mut stream, &[RawFrame::text("still here")]);
+    loop {
+        let f = read_frame(&mut stream);
+        if f.opcode == OP_PING {
+            send(&mut stream, &[RawFrame::pong(&f.payload)]);
+            continue;
+        }
+        assert_eq!((f.opcode, &f.payload[..]), (OP_TEXT, &b"still here"[..]));
+        break;
+    }
+    // tungstenite answers pings by itself: the connection stays open across beats.
+    let url = format!("{}?ping=0.05", server.url());
+    let (mut ws, _) = tungstenite::client(url, server.connect()).expect("handshake");
+    for i in 0..5 {
+        std::thread::sleep(std::time::Duration::from_millis(60));
+        ws.send(Message::text(format!("m{i}"))).unwrap();
+        loop {
+            match ws.read().expect("still open") {
+                Message::Ping(_) | Message::Pong(_) => continue,
+                m => {
+                    assert_eq!(m, Message::text(format!("m{i}")));
+                    break;
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn a_ping_left_unanswered_closes_with_1008_naming_it() {
+    let server = Server::start(&[]);
+    let mut stream = open_raw(&server, "/?ping=0.1");
+    let ping = read_frame(&mut stream);
+    // The pings are numbered; a pong with other data is no answer.
+    assert_eq!((ping.opcode, &ping.payload[..]), (OP_PING, &b"1"[..]));
+    send(&mut stream, &[RawFrame::pong("2")]);
+    let close = expect_close(&mut stream);
+    assert_close(
+        &close,
+        &[1008],
+        &[
+            "no pong answered ping 1 within 0.1 s",
+            "1 pongs with other data came",
+        ],
+    );
+    reply_close(&mut stream, &close);
+    assert_server_closes(&mut stream, CLOSE_BOUND);
+}
+
+#[test]
+fn abort_resets_the_connection_with_no_close_frame() {
+    let server = Server::start(&[]);
+    // At once, after the greeting, which the client still reads first.
+    let mut stream = open_raw(&server, "/?abort&hello=bye");
+    assert_eq!(read_message(&mut stream), (OP_TEXT, b"bye".to_vec()));
+    expect_reset(&mut stream);
+    // After two echoes.
+    let mut stream = open_raw(&server, "/?abort&after=2");
+    for m in ["one", "two"] {
+        send(&mut stream, &[RawFrame::text(m)]);
+        assert_eq!(read_message(&mut stream), (OP_TEXT, m.as_bytes().to_vec()));
+    }
+    expect_reset(&mut stream);
+    server.wait_for_log(
+        "reset the connection, as the request asked (?abort)",
+        2,
+        CLOSE_BOUND,
+    );
+}
+
+/// The next read fails with a reset (no close frame, no clean EOF).
+fn expect_reset(stream: &mut std::net::TcpStream) {
+    let mut byte = [0u8; 1];
+    match std::io::Read::read(stream, &mut byte) {
+        Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => {}
+        other => panic!("expected a TCP reset, got {other:?} {byte:?}"),
+    }
+}
+
+#[test]
+fn delay_holds_each_echo_and_the_close_reply_in_order() {
+    use std::time::{Duration, Instant};
+    let server = Server::start(&[]);
+    let mut stream = open_raw(&server, "/?delay=0.3");
+    let sent = Instant::now();
+    send(
+        &mut stream,
+        &[
+            RawFrame::text("a"),
+            RawFrame::ping("p"),
+            RawFrame::binary([1, 2]),
+        ],
+    );
+    assert_eq!(read_message(&mut stream), (OP_TEXT, b"a".to_vec()));
+    let waited = sent.elapsed();
+    assert!(waited >= Duration::from_millis(300), "{waited:?}");
+    let pong = read_frame(&mut stream);
+    assert_eq!((pong.opcode, &pong.payload[..]), (OP_PONG, &b"p"[..]));
+    assert_eq!(read_message(&mut stream), (OP_BINARY, vec![1, 2]));
+    // The close reply is held too, behind an echo sent just before it.
+    let sent = Instant::now();
+    send(
+        &mut stream,
+        &[RawFrame::text("last"), RawFrame::close(1000, "")],
+    );
+    assert_eq!(read_message(&mut stream), (OP_TEXT, b"last".to_vec()));
+    let close = expect_close(&mut stream);
+    assert!(sent.elapsed() >= Duration::from_millis(300));
+    assert_eq!(close.code, Some(1000));
+    assert_server_closes(&mut stream, CLOSE_BOUND);
+}
+
+#[test]
+fn handshake_delay_holds_the_101() {
+    use std::time::{Duration, Instant};
+    let server = Server::start(&[]);
+    let started = Instant::now();
+    let mut stream = open_raw(&server, "/?handshake-delay=0.3");
+    let waited = started.elapsed();
+    assert!(waited >= Duration::from_millis(300), "{waited:?}");
+    // Echoes after it are not delayed.
+    let sent = Instant::now();
+    send(&mut stream, &[RawFrame::text("quick")]);
+    assert_eq!(read_message(&mut stream), (OP_TEXT, b"quick".to_vec()));
+    assert!(sent.elapsed() < Duration::from_millis(300));
+}
+
+#[test]
+fn send_sends_that_many_messages_of_that_size_then_echoes() {
+    let server = Server::start(&[]);
+    let url = format!("{}?send=100000&count=40", server.url());
+    let (mut ws, _) = tungstenite::client(url, server.connect()).expect("handshake");
+    let want: Vec<u8> = (0..100_000).map(|i| b'a' + (i % 26) as u8).collect();
+    for i in 0..40 {
+        match ws.read().unwrap() {
+            Message::Binary(b) => assert!(b[..] == want[..], "message {i} differs"),
+            other => panic!("message {i}: expected binary, got {other:?}"),
+        }
+    }
+    ws.send(Message::text("and now an echo")).unwrap();
+    assert_eq!(ws.read().unwrap(), Message::text("and now an echo"));
+    // Nothing more was sent than asked for.
+    ws.close(None).unwrap();
+    loop {
+        match ws.read() {
+            Ok(Message::Close(_)) => continue,
+            Ok(other) => panic!("unexpected {other:?}"),
+            Err(_) => break,
+        }
+    }
+}
+
+#[test]
+fn ping_between_puts_a_ping_between_fragments() {
+    let server = Server::start(&[]);
+    let mut stream = open_raw(&server, "/?fragment=2&ping-between");
+    send(&mut stream, &[RawFrame::text("abcde")]);
+    let frames: Vec<_> = (0..5).map(|_| read_frame(&mut stream)).collect();
+    let kinds: Vec<(u8, &[u8], bool)> = frames
+        .iter()
+        .map(|f| (f.opcode, &f.payload[..], f.fin))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            (OP_TEXT, &b"ab"[..], false),
+            (OP_PING, &b"between"[..], true),
+            (OP_CONT, &b"cd"[..], false),
+            (OP_PING, &b"between"[..], true),
+            (OP_CONT, &b"e"[..], true),
+        ]
+    );
+    // tungstenite answers the pings and reassembles the message.
+    let url = format!("{}?fragment=3&ping-between", server.url());
+    let (mut ws, _) = tungstenite::client(url, server.connect()).expect("handshake");
+    ws.send(Message::binary(vec![9; 10])).unwrap();
+    loop {
+        match ws.read().unwrap() {
+            Message::Ping(_) => continue,
+            m => {
+                assert_eq!(m, Message::binary(vec![9; 10]));
+                break;
+            }
+        }
+    }
 }

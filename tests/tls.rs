@@ -483,3 +483,30 @@ fn keepalive_pings_and_the_idle_close_go_over_tls() {
     reply_close(&mut stream, &close);
     assert_clean_tls_end(&mut stream);
 }
+
+/// The timed behaviours and the reset go through the TLS layer like any output.
+#[test]
+fn behaviours_on_request_work_over_tls() {
+    let tls = TlsServer::start(&[]);
+    // A source of messages, then an echo, with delayed output.
+    let url = format!("{}?send=70000&count=5&delay=0.05", tls.server.url());
+    let (mut ws, _) = tungstenite::client(url, tls.connect()).expect("tungstenite over TLS");
+    let want: Vec<u8> = (0..70_000).map(|i| b'a' + (i % 26) as u8).collect();
+    for i in 0..5 {
+        assert_eq!(
+            ws.read().expect("message"),
+            Message::binary(want.clone()),
+            "{i}"
+        );
+    }
+    ws.send(Message::text("echo")).unwrap();
+    assert_eq!(ws.read().unwrap(), Message::text("echo"));
+    // An abort: the greeting arrives, then a reset with no close_notify.
+    let url = format!("{}?abort&hello=hi", tls.server.url());
+    let (mut ws, _) = tungstenite::client(url, tls.connect()).expect("tungstenite over TLS");
+    assert_eq!(ws.read().expect("greeting"), Message::text("hi"));
+    match ws.read() {
+        Err(tungstenite::Error::Io(e)) if e.kind() == std::io::ErrorKind::ConnectionReset => {}
+        other => panic!("expected a reset, got {other:?}"),
+    }
+}

@@ -413,6 +413,30 @@ fn connection() -> usize {
         &[WHOLE | ONE_SECOND, ONE_BYTE | ONE_SECOND],
         &simple(true, OP_TEXT, text),
     );
+    // Behaviours on request, the timed ones fed as the clock moves.
+    for (name, query) in [
+        ("behaviour-ping", "ping=1&ping-payload=hi"),
+        ("behaviour-delay", "delay=0.5&handshake-delay=1"),
+        ("behaviour-send", "send=300&count=3"),
+        ("behaviour-abort", "abort&after=1"),
+        (
+            "behaviour-fragment",
+            "fragment=2&ping-between&close=4000&reason=x&after=2",
+        ),
+    ] {
+        let mut s = String::from_utf8(client::upgrade_request("")).expect("ASCII");
+        s = s.replacen("GET /chat ", &format!("GET /chat?{query} "), 1);
+        let mut bytes = s.into_bytes();
+        bytes.extend(simple(true, OP_TEXT, text));
+        bytes.extend(simple(true, OP_PONG, b"1"));
+        bytes.extend(simple(true, OP_BINARY, &binary));
+        c.put_scheduled(
+            name,
+            &[0, 0],
+            &[WHOLE | ONE_SECOND, ONE_BYTE | ONE_SECOND, WHOLE],
+            &bytes,
+        );
+    }
     c.put_scheduled(
         "shutdown-mid-message",
         &[plain | 0x40, 0b100],

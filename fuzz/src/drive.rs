@@ -39,7 +39,7 @@ pub struct Ending {
 fn rank(s: Status) -> u8 {
     match s {
         Status::Open => 0,
-        Status::Closing | Status::Finishing => 1,
+        Status::Closing | Status::Finishing | Status::Reset => 1,
         Status::Done => 2,
     }
 }
@@ -186,9 +186,10 @@ pub fn drive(
         watch.after(&conn, "handle_eof", 0)?;
         // Our last bytes still go out after a half-close: closing or finishing, the
         // connection finishes; otherwise it ends.
+        // A connection ending with a reset (`?abort`) resets now.
         let expected = match was {
             Status::Closing | Status::Finishing => Status::Finishing,
-            Status::Open | Status::Done => Status::Done,
+            Status::Open | Status::Done | Status::Reset => Status::Done,
         };
         if watch.status != expected {
             return Err(format!("EOF left a {was:?} connection {:?}", watch.status));

@@ -45,6 +45,9 @@ pub enum Event {
         /// The reason sent.
         reason: String,
     },
+    /// As the request asked (`?abort`), the connection is being reset, with no close
+    /// frame.
+    Aborted,
     /// TCP ended without a close handshake (close code 1006 in RFC terms).
     Dropped {
         /// The phase TCP ended in.

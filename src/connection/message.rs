@@ -25,9 +25,13 @@ pub(super) enum Echo {
     Hold,
     /// In pieces as they arrive (a text frame over `--max-held-frame`).
     Pieces,
-    /// In fragments of at most this many bytes (`?fragment=N`).
-    Fragments(usize),
+    /// In fragments of at most this many bytes (`?fragment=N`), with a ping between
+    /// them when the flag is set (`?ping-between`).
+    Fragments(usize, bool),
 }
+
+/// The data of the pings `?ping-between` puts between fragments.
+const PING_BETWEEN: &[u8] = b"between";
 
 #[derive(Debug)]
 pub(super) struct Message {
@@ -63,11 +67,11 @@ impl Message {
     pub(super) fn start_plain_frame(
         &mut self,
         (fin, payload_len): (bool, u64),
-        (max_held, fragment): (usize, Option<usize>),
+        (max_held, fragment): (usize, Option<(usize, bool)>),
         out: &mut Output,
     ) -> Echo {
-        if let Some(n) = fragment {
-            return Echo::Fragments(n);
+        if let Some((n, ping)) = fragment {
+            return Echo::Fragments(n, ping);
         }
         if self.opcode == Opcode::Text {
             return if payload_len <= max_held as u64 {
@@ -127,21 +131,30 @@ impl Message {
                 emit::echo(out, last, opcode, chunk);
             }
             // An empty chunk sends nothing, unless it ends the message.
-            Echo::Fragments(_) if chunk.is_empty() => {
+            Echo::Fragments(_, ping) if chunk.is_empty() => {
                 if last {
-                    let (opcode, _) = next_echo_opcode(self.opcode, &mut self.echo_started);
-                    emit::echo(out, true, opcode, chunk);
+                    self.fragment(out, ping, true, chunk);
                 }
             }
-            Echo::Fragments(n) => {
+            Echo::Fragments(n, ping) => {
                 let pieces = chunk.len().div_ceil(n);
                 for (i, piece) in chunk.chunks(n).enumerate() {
-                    let (opcode, _) = next_echo_opcode(self.opcode, &mut self.echo_started);
-                    emit::echo(out, last && i + 1 == pieces, opcode, piece);
+                    self.fragment(out, ping, last && i + 1 == pieces, piece);
                 }
             }
         }
         Ok(())
+    }
+
+    /// Appends one `?fragment=N` echo frame, after a ping when `ping_between` and it is
+    /// not the message's first: §5.4, "control frames MAY be injected in the middle of
+    /// a fragmented message".
+    fn fragment(&mut self, out: &mut Output, ping_between: bool, fin: bool, piece: &[u8]) {
+        let (opcode, first) = next_echo_opcode(self.opcode, &mut self.echo_started);
+        if ping_between && !first {
+            emit::frame(out.bytes_mut(), true, false, Opcode::Ping, PING_BETWEEN);
+        }
+        emit::echo(out, fin, opcode, piece);
     }
 
     /// Handles the next unmasked `chunk` of a compressed message: inflate it, judge the

@@ -6,6 +6,7 @@
 //! and when to drop the socket. That keeps it deterministic: tests and fuzzers drive it
 //! byte by byte without a socket.
 
+mod acts;
 mod close_wait;
 mod control;
 mod deflate;
@@ -18,7 +19,9 @@ mod receiver;
 mod small_echo;
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
+
+use acts::{Acts, Beat};
 
 use close_wait::{CloseWait, Seen};
 pub use event::{Event, Location};
@@ -30,6 +33,7 @@ pub(crate) use small_echo::Run;
 use crate::config::Config;
 use crate::error::ProtocolError;
 use crate::frame::{CloseCode, Opcode};
+use crate::handshake::behaviour::End;
 use crate::handshake::{
     Decision, Head, HeadBuffer, HttpReply, HttpStatus, decide_for, write_switching_protocols,
 };
@@ -58,6 +62,10 @@ enum Phase {
     /// §7.1.1, the server "SHOULD initiate a TCP Close immediately". The peer may send
     /// nothing more; input until then is discarded.
     Finishing(Counts),
+    /// As the request asked (`?abort`): once our last bytes are written and the peer
+    /// has them, reset the connection, with no close frame. The instant is when the
+    /// wait for the peer ends and the reset goes regardless.
+    Resetting(Counts, Instant),
     /// Drop the socket now.
     Done(Counts),
 }
@@ -73,6 +81,9 @@ pub enum Status {
     Finishing,
     /// Close the socket.
     Done,
+    /// Write what is queued; once the peer has acknowledged all of it (or
+    /// [`Connection::reset_overdue`]), close the socket with a TCP reset.
+    Reset,
 }
 
 /// Work done, for the server's summary counters and metrics.
@@ -105,6 +116,8 @@ pub struct Connection {
     deadline: Option<Instant>,
     /// Only when an idle timeout or keepalive pings are configured.
     keepalive: Option<Box<Keepalive>>,
+    /// Only when the request asked for a behaviour that acts over time (see [`Acts`]).
+    acts: Option<Box<Acts>>,
     /// Boxed and freed once drained: events are rare, idle connections hold none, and
     /// the box costs 8 bytes per connection where a `Vec` would cost 24.
     #[allow(clippy::box_collection)]
@@ -136,6 +149,7 @@ impl Connection {
             phase: Phase::Handshake(HeadBuffer::default()),
             deadline,
             keepalive: None,
+            acts: None,
             events: None,
             wire_out: 0,
         }
@@ -210,9 +224,55 @@ impl Connection {
         } else if let Some(rest) = input.get_mut(run.taken..) {
             self.process(rest, now, out);
         }
-        out.end_input();
         // `run.echoed` was counted by `echo_in_place`.
         self.wire_out += out.len().saturating_sub(before) as u64;
+        if self.acts.is_some() {
+            self.hold_input_output(input, now, out);
+        }
+        out.end_input();
+    }
+
+    /// Output is held (`?delay=`, `?handshake-delay=`): what this input produced is
+    /// taken out of `out` (copied out of the input it may refer to) and held; what is
+    /// due goes out in its place.
+    #[cold]
+    fn hold_input_output(&mut self, input: &[u8], now: Instant, out: &mut Output) {
+        if !self.acts.as_ref().is_some_and(|a| a.holds()) {
+            return;
+        }
+        let mut fresh = Vec::with_capacity(out.len());
+        out.flatten_into(input, &mut fresh);
+        out.clear();
+        self.pass_out(fresh, None, now, out.bytes_mut());
+        // Held output is bounded like output the socket refuses: a client that sends
+        // faster than the delay lets it out is closed (the close goes behind it).
+        let held = self.acts.as_ref().map_or(0, |a| a.held_bytes());
+        if held > self.config.max_backpressure && matches!(self.phase, Phase::Open(_)) {
+            let reason = format!("{held} bytes of echoes held by ?delay=, over --max-backpressure");
+            let mut close = Vec::new();
+            self.start_close(CloseCode::POLICY_VIOLATION, &reason, now, &mut close);
+            self.wire_out += close.len() as u64;
+            self.pass_out(close, Some(Duration::ZERO), now, out.bytes_mut());
+        }
+    }
+
+    /// Appends `fresh` output to `out`, or, while output is held, holds it (for `by`,
+    /// else the request's delay) behind what is held and appends what is due.
+    fn pass_out(&mut self, fresh: Vec<u8>, by: Option<Duration>, now: Instant, out: &mut Vec<u8>) {
+        let Some(acts) = self.acts.as_deref_mut().filter(|a| a.holds()) else {
+            out.extend_from_slice(&fresh);
+            return;
+        };
+        let was_holding = acts.holding();
+        acts.hold(fresh, by, now);
+        acts.release(now, out);
+        // The close handshake's time limit runs from when our last bytes go out.
+        if was_holding
+            && !acts.holding()
+            && matches!(self.phase, Phase::Closing(..) | Phase::Finishing(_))
+        {
+            self.deadline = Some(now + self.config.close_timeout);
+        }
     }
 
     #[inline(always)]
@@ -232,7 +292,11 @@ impl Connection {
                     self.phase = Phase::Finishing(*counts);
                 }
             }
-            Phase::MetricsAsked(_) | Phase::Closing(..) | Phase::Finishing(_) | Phase::Done(_) => {}
+            Phase::MetricsAsked(_)
+            | Phase::Closing(..)
+            | Phase::Finishing(_)
+            | Phase::Resetting(..)
+            | Phase::Done(_) => {}
         }
     }
 
@@ -287,34 +351,39 @@ impl Connection {
                     if let Some(hello) = behaviour.as_ref().and_then(|b| b.hello.as_deref()) {
                         emit::frame(out.bytes_mut(), true, false, Opcode::Text, hello.as_bytes());
                     }
-                    // ...or closes at once, looking for the client's close in what follows
-                    // (or after some messages: see below).
-                    let fragment = behaviour.as_ref().and_then(|b| b.fragment);
-                    let (close, after) = behaviour.map_or((None, 0), |b| (b.close, b.close_after));
-                    let (close_now, close_later) = match close {
-                        Some(close) if after == 0 => (Some(close), None),
-                        close => (None, close),
+                    // ...or ends at once (or after some messages: see below).
+                    let (end, after) = match &behaviour {
+                        Some(b) => (b.end.clone(), b.end_after),
+                        None => (None, 0),
                     };
-                    if let Some((code, reason)) = close_now {
-                        emit::close(out.bytes_mut(), code, &reason);
+                    let (end_now, end_later) = match end {
+                        Some(end) if after == 0 => (Some(end), None),
+                        end => (None, end),
+                    };
+                    // Timed behaviours; output held (the answer for the handshake delay)
+                    // is taken at the end of this input.
+                    self.acts = behaviour.as_ref().and_then(|b| Acts::wanted(b, now));
+                    if let Some(end) = end_now {
+                        let agreed = deflate.is_some();
+                        // The client's close may be in the rest of this read.
                         let mut wait = CloseWait::resume(&[], 0);
                         let seen = wait.feed(rest);
-                        let agreed = deflate.is_some();
-                        return self.closed_as_asked(
-                            (code, reason),
-                            (wait, seen),
-                            (total, agreed),
-                            now,
-                        );
+                        return self.ended_as_asked(end, (wait, seen), (total, agreed), now, out);
                     }
                     let session =
                         deflate.map(|p| Box::new(deflate::DeflateSession::new(p, config)));
                     let mut receiver = Receiver::new(session, config, total);
-                    if let Some((code, reason)) = close_later {
-                        receiver.close_after(after, code, reason);
+                    if let Some(end) = end_later {
+                        receiver.end_after(after, end);
                     }
-                    if let Some(n) = fragment {
-                        receiver.fragment_echoes(n);
+                    if let Some(b) = &behaviour
+                        && let Some(n) = b.fragment
+                    {
+                        receiver.fragment_echoes(n, b.ping_between);
+                    }
+                    if self.acts.as_ref().is_some_and(|a| a.holds()) {
+                        // Held output is taken out of the input: no echo is built there.
+                        receiver.general_path_only();
                     }
                     // Frames the client pipelined behind its request.
                     let result = receiver.receive(rest, config, out);
@@ -359,24 +428,47 @@ impl Connection {
         }
     }
 
-    /// The upgrade is done and, as the request asked (`?close=CODE`), our close frame is
-    /// queued behind it: closing, the client's close looked for in what it sent (`seen`
-    /// in the rest of this read).
+    /// The upgrade is done and, as the request asked, the connection ends at once:
+    /// `?close=CODE`, our close frame queued behind the answer, the client's close
+    /// looked for by `wait` (`seen` in the rest of this read); or `?abort`, a reset
+    /// once the answer is written.
     #[cold]
-    fn closed_as_asked(
+    fn ended_as_asked(
         &mut self,
-        (code, reason): (CloseCode, String),
+        end: End,
         (wait, seen): (CloseWait, Seen),
         (total, deflate): (u64, bool),
         now: Instant,
+        out: &mut Output,
     ) {
         self.event(Event::Opened { deflate });
-        self.event(Event::ServerClosed { code, reason });
-        self.enter_closing(now, Some(wait));
-        if let Phase::Closing(counts, _) = &mut self.phase {
-            counts.wire_in = total;
-            if seen != Seen::Nothing {
-                self.phase = Phase::Finishing(*counts);
+        self.end(end, now, out.bytes_mut());
+        match &mut self.phase {
+            Phase::Closing(counts, looking) => {
+                counts.wire_in = total;
+                *looking = Some(wait);
+                if seen != Seen::Nothing {
+                    self.phase = Phase::Finishing(*counts);
+                }
+            }
+            Phase::Resetting(counts, _) => counts.wire_in = total,
+            _ => {}
+        }
+    }
+
+    /// Ends the connection as the request asked: a close frame and the wait for the
+    /// client's, or a reset.
+    fn end(&mut self, end: End, now: Instant, out: &mut Vec<u8>) {
+        match end {
+            End::Close(code, reason) => {
+                emit::close(out, code, &reason);
+                self.event(Event::ServerClosed { code, reason });
+                self.enter_closing(now, Some(CloseWait::resume(&[], 0)));
+            }
+            End::Abort => {
+                self.event(Event::Aborted);
+                self.phase = Phase::Resetting(self.counts(), now + self.config.close_timeout);
+                self.deadline = Some(now);
             }
         }
     }
@@ -415,9 +507,65 @@ impl Connection {
 
     /// Called when [`Connection::deadline`] has passed; may queue a ping or a close.
     pub fn handle_timeout(&mut self, now: Instant, out: &mut Vec<u8>) {
-        let before = out.len();
-        self.timeout(now, out);
-        self.wire_out += (out.len() - before) as u64;
+        if self.acts.is_none() {
+            let before = out.len();
+            self.timeout(now, out);
+            self.wire_out += (out.len() - before) as u64;
+            return;
+        }
+        let mut fresh = Vec::new();
+        self.act(now, &mut fresh);
+        // Phase limits wait while output is held: they run from when it goes out.
+        if !self.acts.as_ref().is_some_and(|a| a.holding()) {
+            self.timeout(now, &mut fresh);
+        }
+        self.wire_out += fresh.len() as u64;
+        // What a timer makes is not an answer to the client: it is not delayed, only
+        // kept behind what is held.
+        self.pass_out(fresh, Some(Duration::ZERO), now, out);
+    }
+
+    /// The timed behaviours' turn: a `?ping=` beat, a `?send=` batch.
+    #[cold]
+    fn act(&mut self, now: Instant, out: &mut Vec<u8>) {
+        let (Some(acts), Phase::Open(receiver)) = (self.acts.as_deref_mut(), &mut self.phase)
+        else {
+            return;
+        };
+        let (answered, others) = receiver.pong_answered();
+        match acts.beat(now, answered, receiver.echo_in_flight()) {
+            Some(Beat::Ping { payload }) => {
+                emit::frame(out, true, false, Opcode::Ping, &payload);
+                receiver.expect_pong(payload);
+            }
+            Some(Beat::Unanswered { n, waited }) => {
+                acts.stop_pinging();
+                let mut reason = format!(
+                    "no pong answered ping {n} within {} s (?ping=)",
+                    waited.as_secs_f64()
+                );
+                if others > 0 {
+                    reason += &format!("; {others} pongs with other data came");
+                }
+                self.start_close(CloseCode::POLICY_VIOLATION, &reason, now, out);
+                return;
+            }
+            None => {}
+        }
+        acts.send_batch(now, receiver.mid_message(), out);
+    }
+
+    /// The driver has written everything it had queued (a `?send=` source may go on).
+    pub fn handle_output_drained(&mut self) {
+        if let Some(acts) = self.acts.as_deref_mut() {
+            acts.drained();
+        }
+    }
+
+    /// A connection ending with a reset (`?abort`, [`Status::Reset`]): whether to reset
+    /// it without waiting any longer for the peer to acknowledge our last bytes.
+    pub fn reset_overdue(&self, now: Instant) -> bool {
+        matches!(self.phase, Phase::Resetting(_, until) if now >= until)
     }
 
     fn timeout(&mut self, now: Instant, out: &mut Vec<u8>) {
@@ -428,6 +576,16 @@ impl Connection {
             Phase::Handshake(_) | Phase::MetricsAsked(_) => "handshake",
             Phase::Closing(..) | Phase::Finishing(_) => "close handshake",
             Phase::Done(_) => return,
+            Phase::Resetting(_, until) => {
+                // The driver looks at the socket again after this turn (see
+                // [`Status::Reset`]).
+                if now < until {
+                    self.deadline = Some((now + RESET_POLL).min(until));
+                } else {
+                    self.deadline = None;
+                }
+                return;
+            }
             Phase::Open(ref receiver) if receiver.close_deferred() => {
                 "close (an echo frame was still going out)"
             }
@@ -445,7 +603,7 @@ impl Connection {
                         emit::frame(out, true, false, Opcode::Ping, b"wsecho")
                     }
                     keepalive::Action::Idle => {
-                        self.close(CloseCode::GOING_AWAY, "idle timeout", now, out);
+                        self.start_close(CloseCode::GOING_AWAY, "idle timeout", now, out);
                         return;
                     }
                     keepalive::Action::NoPong => {
@@ -468,24 +626,45 @@ impl Connection {
 
     /// The next instant [`Connection::handle_timeout`] should be called at.
     pub fn deadline(&self) -> Option<Instant> {
-        self.deadline
+        let Some(acts) = self.acts.as_deref() else {
+            return self.deadline;
+        };
+        let open = matches!(self.phase, Phase::Open(_));
+        if acts.holding() {
+            // The phase's limits wait for the held output.
+            return acts.deadline(open);
+        }
+        [self.deadline, acts.deadline(open)]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     /// Open, with no event to collect and `deadline` still the one scheduled: after
-    /// input, the driver has nothing to do but send.
+    /// input, the driver has nothing to do but send. (A connection with timed
+    /// behaviours never is: its deadline moves with its output.)
     #[inline]
     pub fn is_settled(&self, scheduled: Option<Instant>) -> bool {
-        matches!(self.phase, Phase::Open(_)) && self.events.is_none() && self.deadline == scheduled
+        matches!(self.phase, Phase::Open(_))
+            && self.events.is_none()
+            && self.deadline == scheduled
+            && self.acts.is_none()
     }
 
     /// What the driver should do with the socket now.
     pub fn status(&self) -> Status {
-        match self.phase {
-            Phase::Handshake(_) | Phase::MetricsAsked(_) | Phase::Open(_) => Status::Open,
+        let ending = match self.phase {
+            Phase::Handshake(_) | Phase::MetricsAsked(_) | Phase::Open(_) => return Status::Open,
             Phase::Closing(..) => Status::Closing,
             Phase::Finishing(_) => Status::Finishing,
-            Phase::Done(_) => Status::Done,
+            Phase::Resetting(..) => Status::Reset,
+            Phase::Done(_) => return Status::Done,
+        };
+        // Our last bytes are still held (`?delay=`): the socket stays open for them.
+        if self.acts.as_ref().is_some_and(|a| a.holding()) {
+            return Status::Open;
         }
+        ending
     }
 
     /// Backpressure, for a client with `pending` bytes of our output that its socket has
@@ -553,11 +732,14 @@ impl Connection {
             Phase::MetricsAsked(counts)
             | Phase::Closing(counts, _)
             | Phase::Finishing(counts)
+            | Phase::Resetting(counts, _)
             | Phase::Done(counts) => *counts,
         };
+        let keepalive = self.keepalive.as_ref().map_or(0, |k| k.pings_sent());
+        let behaviour = self.acts.as_ref().map_or(0, |a| a.pings_sent());
         Counts {
             wire_out: self.wire_out,
-            pings_out: self.keepalive.as_ref().map_or(0, |k| k.pings_sent()),
+            pings_out: keepalive + behaviour,
             ..counts
         }
     }
@@ -599,7 +781,7 @@ impl Connection {
                 self.set_done();
                 self.deadline = None;
             }
-            Phase::Closing(..) | Phase::Finishing(_) | Phase::Done(_) => {}
+            Phase::Closing(..) | Phase::Finishing(_) | Phase::Resetting(..) | Phase::Done(_) => {}
         }
     }
 
@@ -645,15 +827,13 @@ impl Connection {
                 let at = self.location();
                 self.fail(error, at, now, out);
             }
-            Stop::DeferredClose(close, read_to) => {
-                // Between frames now: the wait for the client's close starts here.
+            Stop::Due(end, read_to) => {
+                // Between frames now: the wait for the client's close starts here (the
+                // caller feeds it the `unread` rest).
                 if let Phase::Open(receiver) = &self.phase {
                     unread = receiver.unread_after(read_to);
                 }
-                let (code, reason) = *close;
-                emit::close(out, code, &reason);
-                self.event(Event::ServerClosed { code, reason });
-                self.enter_closing(now, Some(CloseWait::resume(&[], 0)));
+                self.end(*end, now, out);
             }
             Stop::BadUtf8 { stream, message } => {
                 let at = Location {
@@ -705,6 +885,10 @@ impl Connection {
         self.deadline = Some(now + self.config.close_timeout);
     }
 }
+
+/// How often a connection ending with a reset has the driver look whether the peer has
+/// acknowledged our last bytes.
+const RESET_POLL: Duration = Duration::from_millis(2);
 
 /// The last `n` bytes of `input` (all of it if `n` is more).
 fn tail(input: &[u8], n: usize) -> &[u8] {

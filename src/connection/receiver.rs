@@ -14,6 +14,7 @@ use crate::error::ProtocolError;
 use crate::frame::header::parse_client_header;
 use crate::frame::mask::apply_mask;
 use crate::frame::{CloseCode, FrameHeader, MAX_CLIENT_HEADER_LEN, Opcode};
+use crate::handshake::behaviour::End;
 
 use super::event::Location;
 
@@ -28,7 +29,7 @@ pub(super) enum Stop {
     /// The echo frame a close of ours waited for is complete (or the messages the
     /// request asked for are echoed): send the close now. The offset of the first byte
     /// of the input not read: what follows is the client's, for the close wait.
-    DeferredClose(Box<(CloseCode, String)>, u64),
+    Due(Box<End>, u64),
     /// The client sent a valid close frame; our reply is queued.
     PeerClosed { code: Option<CloseCode> },
 }
@@ -75,10 +76,25 @@ struct Rare {
     /// A close of our own asked for while an echo frame was going out: sent once the
     /// frame is complete, since a close cannot go inside a frame.
     deferred_close: Option<(CloseCode, String)>,
-    /// `?close=CODE&after=N`: the close to send once N messages are echoed.
-    close_after: Option<(u64, CloseCode, String)>,
-    /// `?fragment=N`: echoes go out in fragments of at most N bytes.
-    fragment: Option<usize>,
+    /// `?close=CODE&after=N` or `?abort&after=N`: the end due once N messages are
+    /// echoed.
+    end_after: Option<(u64, End)>,
+    /// `?fragment=N`: echoes go out in fragments of at most N bytes (with a ping
+    /// between them, `?ping-between`).
+    fragment: Option<(usize, bool)>,
+    /// `?ping=SECONDS`: the data of our last ping, and what came back for it.
+    pong: Option<PongWatch>,
+}
+
+/// The answer to our last `?ping=` ping, looked for among the client's pongs.
+#[derive(Debug)]
+struct PongWatch {
+    /// The ping's data.
+    wanted: Vec<u8>,
+    /// A pong with the same data came.
+    answered: bool,
+    /// Pongs with other data since (unsolicited ones, §5.5.3, or wrong answers).
+    others: u32,
 }
 
 #[derive(Default)]
@@ -327,7 +343,7 @@ impl Receiver {
         if self.rare.is_some()
             && let Some(close) = self.due_close()
         {
-            return Err(Stop::DeferredClose(close, frame_at + end as u64));
+            return Err(Stop::Due(close, frame_at + end as u64));
         }
         Ok(Front::Echoed(end))
     }
@@ -529,7 +545,19 @@ impl Receiver {
     ) -> Result<(), Stop> {
         match opcode {
             Opcode::Ping => self.tally.pings = self.tally.pings.wrapping_add(1),
-            Opcode::Pong => self.tally.pongs = self.tally.pongs.wrapping_add(1),
+            Opcode::Pong => {
+                self.tally.pongs = self.tally.pongs.wrapping_add(1);
+                if let Some(watch) = self.rare.as_mut().and_then(|r| r.pong.as_mut()) {
+                    // §5.5.3: "A Pong frame sent in response to a Ping frame must have
+                    // identical "Application data" as found in the message body of the
+                    // Ping frame being replied to."
+                    if payload == watch.wanted {
+                        watch.answered = true;
+                    } else {
+                        watch.others = watch.others.saturating_add(1);
+                    }
+                }
+            }
             _ => {}
         }
         match control::handle(opcode, payload, out)? {
@@ -610,22 +638,22 @@ impl Receiver {
             self.tally.text_messages += u64::from(text);
         }
         if frame_done && let Some(close) = self.due_close() {
-            return Err(Stop::DeferredClose(close, chunk_at + chunk.len() as u64));
+            return Err(Stop::Due(close, chunk_at + chunk.len() as u64));
         }
         Ok(())
     }
 
     /// Between frames: a close of ours that waited for the echo frame's end, or the one
     /// the request asked for once enough messages are echoed.
-    fn due_close(&mut self) -> Option<Box<(CloseCode, String)>> {
+    fn due_close(&mut self) -> Option<Box<End>> {
         let rare = self.rare.as_deref_mut()?;
-        if let Some(close) = rare.deferred_close.take() {
-            return Some(Box::new(close));
+        if let Some((code, reason)) = rare.deferred_close.take() {
+            return Some(Box::new(End::Close(code, reason)));
         }
-        match rare.close_after.take() {
-            Some((n, code, reason)) if self.tally.messages >= n => Some(Box::new((code, reason))),
+        match rare.end_after.take() {
+            Some((n, end)) if self.tally.messages >= n => Some(Box::new(end)),
             pending => {
-                rare.close_after = pending;
+                rare.end_after = pending;
                 None
             }
         }
@@ -633,21 +661,53 @@ impl Receiver {
 
     /// `?fragment=N`: every echo goes out in fragments of at most `n` bytes (the
     /// small-frame run, which echoes each frame whole, is turned off).
-    pub(super) fn fragment_echoes(&mut self, n: usize) {
+    /// With `ping_between` (`?ping-between`), a ping goes between the fragments.
+    pub(super) fn fragment_echoes(&mut self, n: usize, ping_between: bool) {
         self.small_payload_bound = 0;
-        self.rare.get_or_insert_with(Box::default).fragment = Some(n);
+        self.rare.get_or_insert_with(Box::default).fragment = Some((n, ping_between));
     }
 
-    fn fragment(&self) -> Option<usize> {
+    fn fragment(&self) -> Option<(usize, bool)> {
         self.rare.as_ref().and_then(|r| r.fragment)
     }
 
-    /// `?close=CODE&after=N`: closes with `code` and `reason` once `n` messages are
-    /// echoed. Counting each message takes the general path: the small-frame run, which
-    /// echoes many at once, is turned off for this connection.
-    pub(super) fn close_after(&mut self, n: u64, code: CloseCode, reason: String) {
+    /// `?close=CODE&after=N` (or `?abort&after=N`): ends the connection so once `n`
+    /// messages are echoed. Counting each message takes the general path: the
+    /// small-frame run, which echoes many at once, is turned off for this connection.
+    pub(super) fn end_after(&mut self, n: u64, end: End) {
         self.small_payload_bound = 0;
-        self.rare.get_or_insert_with(Box::default).close_after = Some((n, code, reason));
+        self.rare.get_or_insert_with(Box::default).end_after = Some((n, end));
+    }
+
+    /// Turns the small-frame run off: every input takes the general path (for output
+    /// that is held, `?delay=`, which must be taken out of the input).
+    pub(super) fn general_path_only(&mut self) {
+        self.small_payload_bound = 0;
+    }
+
+    /// Our `?ping=` ping with `payload` went out: its pong is looked for.
+    pub(super) fn expect_pong(&mut self, payload: Vec<u8>) {
+        self.rare.get_or_insert_with(Box::default).pong = Some(PongWatch {
+            wanted: payload,
+            answered: false,
+            others: 0,
+        });
+    }
+
+    /// Whether our last `?ping=` ping was answered, and how many pongs with other data
+    /// came meanwhile.
+    pub(super) fn pong_answered(&self) -> (bool, u32) {
+        match self.rare.as_ref().and_then(|r| r.pong.as_ref()) {
+            Some(watch) => (watch.answered, watch.others),
+            None => (true, 0),
+        }
+    }
+
+    /// An echo message is going out (its first frame is sent, its last is not): a
+    /// message of ours may not start now (§5.4: fragments of different messages must
+    /// not interleave).
+    pub(super) fn mid_message(&self) -> bool {
+        self.message.is_some() || self.echo_in_flight()
     }
 
     /// Our echo of the current frame is going out: its header is sent and its payload

@@ -944,3 +944,67 @@ fn fragment_asked_for_echoes_every_message_in_pieces_of_at_most_n_bytes() {
         }
     }
 }
+
+/// The request `REQUEST` with `query` on its target.
+fn request_with(query: &str) -> Vec<u8> {
+    String::from_utf8_lossy(REQUEST)
+        .replacen("GET / ", &format!("GET /?{query} "), 1)
+        .into_bytes()
+}
+
+#[test]
+fn pings_asked_for_stop_being_due_once_the_connection_closes() {
+    // A regression the fuzzer found: after the client's close, the next beat stayed the
+    // deadline though no ping may go, so the timer came back at once, again and again.
+    let t0 = Instant::now();
+    let mut conn = Connection::new(config(), t0);
+    let mut out = Vec::new();
+    feed(&mut conn, &mut request_with("ping=1"), t0, &mut out);
+    assert_eq!(conn.deadline(), Some(t0 + Duration::from_secs(1)));
+    feed(&mut conn, &mut frame(true, 0x8, b"\x03\xe8"), t0, &mut out);
+    assert_eq!(conn.status(), Status::Finishing);
+    let close_limit = t0 + config().close_timeout;
+    assert_eq!(conn.deadline(), Some(close_limit));
+    conn.handle_timeout(t0 + Duration::from_secs(1), &mut out);
+    assert_eq!(conn.deadline(), Some(close_limit));
+}
+
+#[test]
+fn delayed_output_keeps_its_order_and_the_close_waits_for_it() {
+    let t0 = Instant::now();
+    let ms = Duration::from_millis;
+    let mut conn = Connection::new(config(), t0);
+    let mut out = Vec::new();
+    feed(
+        &mut conn,
+        &mut request_with("delay=0.1&handshake-delay=0.2"),
+        t0,
+        &mut out,
+    );
+    assert!(out.is_empty(), "the 101 is held");
+    assert_eq!(conn.deadline(), Some(t0 + ms(200)));
+    // An echo and the client's close, held behind the 101.
+    let mut input = [frame(true, 0x1, b"hi"), frame(true, 0x8, b"\x03\xe8")].concat();
+    feed(&mut conn, &mut input, t0 + ms(150), &mut out);
+    assert!(out.is_empty());
+    assert_eq!(
+        conn.status(),
+        Status::Open,
+        "open while the close reply is held"
+    );
+    conn.handle_timeout(t0 + ms(200), &mut out);
+    assert!(out.starts_with(b"HTTP/1.1 101"));
+    assert!(
+        server_frames(&out).is_empty(),
+        "the echo waits its own delay"
+    );
+    assert_eq!(conn.deadline(), Some(t0 + ms(250)));
+    conn.handle_timeout(t0 + ms(250), &mut out);
+    assert_eq!(
+        messages(&server_frames(&out)),
+        [(0x1, b"hi".to_vec()), (0x8, b"\x03\xe8".to_vec())]
+    );
+    assert_eq!(conn.status(), Status::Finishing);
+    // The close limit runs from when the reply went out.
+    assert_eq!(conn.deadline(), Some(t0 + ms(250) + config().close_timeout));
+}

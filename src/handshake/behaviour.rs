@@ -5,17 +5,28 @@
 //! bad value is refused with 400 naming it, so that a typo never silently gives a plain
 //! echo.
 
+use std::time::Duration;
+
 use super::token::is_token;
 use crate::frame::CloseCode;
+
+/// How the connection ends, when the request asks it to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum End {
+    /// `close=CODE[&reason=TEXT]`: a close frame with this code and reason.
+    Close(CloseCode, String),
+    /// `abort`: a TCP reset, with no close frame.
+    Abort,
+}
 
 /// What the request asked for, parsed and validated.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Behaviour {
-    /// `close=CODE[&reason=TEXT]`: close with this code and reason right after the
-    /// upgrade (after `hello`), or once `close_after` messages are echoed.
-    pub close: Option<(CloseCode, String)>,
-    /// `after=N`: the messages echoed before the close (0: at once).
-    pub close_after: u64,
+    /// `close=CODE[&reason=TEXT]` or `abort`: end the connection right after the
+    /// upgrade (after `hello`), or once `end_after` messages are echoed.
+    pub end: Option<End>,
+    /// `after=N`: the messages echoed before that end (0: at once).
+    pub end_after: u64,
     /// `status=CODE`: answer the upgrade request with this HTTP status instead of 101.
     pub status: Option<u16>,
     /// `hello=TEXT`: a text message wsecho sends first, right after the upgrade.
@@ -27,6 +38,18 @@ pub struct Behaviour {
     pub deflate_off: bool,
     /// `fragment=N`: echo each message in fragments of at most N bytes.
     pub fragment: Option<usize>,
+    /// `ping-between`: a ping goes between those fragments.
+    pub ping_between: bool,
+    /// `ping=SECONDS[&ping-payload=TEXT]`: ping this often, with this payload (else the
+    /// ping's number), and close with 1008 when a ping is not answered by the next.
+    pub ping: Option<(Duration, Option<String>)>,
+    /// `delay=SECONDS`: hold everything sent in answer to the client this long.
+    pub delay: Option<Duration>,
+    /// `handshake-delay=SECONDS`: hold the answer to the upgrade request this long.
+    pub handshake_delay: Option<Duration>,
+    /// `send=BYTES[&count=N]`: send N binary messages of BYTES bytes, as fast as the
+    /// client reads them.
+    pub send: Option<(usize, u64)>,
     /// `headers`: the first message is the request as wsecho received it.
     pub headers: bool,
     /// That message, JSON, once the handshake is judged.
@@ -49,8 +72,13 @@ pub const PARAMETERS: &[(&str, &str, &str)] = &[
     ),
     (
         "after=N",
-        "send that close once N messages are echoed instead of at once",
+        "send that close (or abort) once N messages are echoed instead of at once",
         "?close=1000&after=3",
+    ),
+    (
+        "abort",
+        "drop the connection with a TCP reset and no close frame, right after the upgrade (or after=N messages)",
+        "?abort&after=1",
     ),
     (
         "status=CODE",
@@ -66,6 +94,41 @@ pub const PARAMETERS: &[(&str, &str, &str)] = &[
         "fragment=N",
         "echo each message in fragments of at most N bytes (N >= 1; permessage-deflate is then not agreed)",
         "?fragment=3",
+    ),
+    (
+        "ping-between",
+        "with fragment=N: a ping goes between the fragments of each echo",
+        "?fragment=2&ping-between",
+    ),
+    (
+        "ping=SECONDS",
+        "ping every SECONDS (0.001-3600); a ping not answered by a pong with the same data before the next is due closes the connection with 1008",
+        "?ping=1",
+    ),
+    (
+        "ping-payload=TEXT",
+        "the data of those pings (at most 125 bytes; else the ping's number)",
+        "?ping=1&ping-payload=are%20you%20there",
+    ),
+    (
+        "delay=SECONDS",
+        "hold everything sent in answer to the client (echoes, pongs, the close reply) SECONDS (0.001-3600), in order; the loop never blocks",
+        "?delay=0.5",
+    ),
+    (
+        "handshake-delay=SECONDS",
+        "hold the answer to the upgrade request SECONDS (0.001-3600)",
+        "?handshake-delay=2",
+    ),
+    (
+        "send=BYTES",
+        "send a binary message of BYTES bytes (0 to 16 MiB; letters a-z over and over), as fast as the client reads",
+        "?send=1048576&count=100",
+    ),
+    (
+        "count=N",
+        "with send=BYTES: send N such messages (N >= 1; 1 if not given)",
+        "?send=20&count=1000000",
     ),
     (
         "subprotocol=NAME",
@@ -91,6 +154,12 @@ pub const PARAMETERS: &[(&str, &str, &str)] = &[
 
 /// Longest close reason: a control frame's 125 bytes less the 2-byte code (§5.5).
 const MAX_REASON: usize = 123;
+/// Longest ping data: a control frame's payload (§5.5).
+const MAX_PING_PAYLOAD: usize = 125;
+/// Longest time a behaviour waits: an hour.
+const MAX_SECONDS: f64 = 3600.0;
+/// Largest message `send=BYTES` builds (each is built whole before it goes out).
+pub const MAX_SEND: usize = 16 << 20;
 
 /// The behaviour the request target's query asks for: `None` for no query (or one with
 /// only `trace`), an error naming the parameter for anything not understood.
@@ -102,6 +171,10 @@ pub fn parse(target: &str) -> Result<Option<Behaviour>, String> {
     let mut seen: Vec<&str> = Vec::new();
     let mut reason: Option<String> = None;
     let mut after: Option<u64> = None;
+    let mut close: Option<CloseCode> = None;
+    let mut abort = false;
+    let mut ping_payload: Option<String> = None;
+    let mut count: Option<u64> = None;
     for param in query.split('&').filter(|p| !p.is_empty()) {
         let (name, raw) = match param.split_once('=') {
             Some((name, value)) => (name, Some(value)),
@@ -128,7 +201,11 @@ pub fn parse(target: &str) -> Result<Option<Behaviour>, String> {
                              (1000-1003, 1007-1014, 3000-4999)"
                         )
                     })?;
-                b.close = Some((code, String::new()));
+                close = Some(code);
+            }
+            "abort" => {
+                no_value(name, raw)?;
+                abort = true;
             }
             "reason" => {
                 let v = value()?;
@@ -184,10 +261,43 @@ pub fn parse(target: &str) -> Result<Option<Behaviour>, String> {
                 b.deflate_off = true;
             }
             "headers" => {
-                if raw.is_some_and(|v| !v.is_empty()) {
-                    return Err("query parameter \"headers\" takes no value".into());
-                }
+                no_value(name, raw)?;
                 b.headers = true;
+            }
+            "ping-between" => {
+                no_value(name, raw)?;
+                b.ping_between = true;
+            }
+            "ping" => b.ping = Some((seconds(name, &value()?)?, None)),
+            "ping-payload" => {
+                let v = value()?;
+                if v.len() > MAX_PING_PAYLOAD {
+                    return Err(format!(
+                        "ping-payload: {} bytes, over the {MAX_PING_PAYLOAD} a ping may carry",
+                        v.len()
+                    ));
+                }
+                ping_payload = Some(v);
+            }
+            "delay" => b.delay = Some(seconds(name, &value()?)?),
+            "handshake-delay" => b.handshake_delay = Some(seconds(name, &value()?)?),
+            "send" => {
+                let v = value()?;
+                let n = v
+                    .parse::<usize>()
+                    .ok()
+                    .filter(|&n| n <= MAX_SEND)
+                    .ok_or_else(|| {
+                        format!("send={v}: not a message size from 0 to {MAX_SEND} bytes")
+                    })?;
+                b.send = Some((n, 1));
+            }
+            "count" => {
+                let v = value()?;
+                count =
+                    Some(v.parse::<u64>().ok().filter(|&n| n >= 1).ok_or_else(|| {
+                        format!("count={v}: not a number of messages (1 or more)")
+                    })?);
             }
             // Read by the trace (`--trace-on-request`), whatever its value.
             "trace" => {}
@@ -203,20 +313,56 @@ pub fn parse(target: &str) -> Result<Option<Behaviour>, String> {
             }
         }
     }
-    match (&mut b.close, reason) {
-        (Some((_, r)), Some(reason)) => *r = reason,
-        (None, Some(_)) => return Err("reason needs close=CODE".into()),
+    b.end = match (close, abort) {
+        (Some(_), true) => return Err("close and abort exclude each other".into()),
+        (Some(code), false) => Some(End::Close(code, String::new())),
+        (None, true) => Some(End::Abort),
+        (None, false) => None,
+    };
+    match (&mut b.end, reason) {
+        (Some(End::Close(_, r)), Some(reason)) => *r = reason,
+        (_, Some(_)) => return Err("reason needs close=CODE".into()),
         _ => {}
     }
-    match (&b.close, after) {
-        (Some(_), Some(n)) => b.close_after = n,
-        (None, Some(_)) => return Err("after needs close=CODE".into()),
+    match (&b.end, after) {
+        (Some(_), Some(n)) => b.end_after = n,
+        (None, Some(_)) => return Err("after needs close=CODE or abort".into()),
         _ => {}
+    }
+    match (&mut b.ping, ping_payload) {
+        (Some((_, p)), Some(payload)) => *p = Some(payload),
+        (None, Some(_)) => return Err("ping-payload needs ping=SECONDS".into()),
+        _ => {}
+    }
+    match (&mut b.send, count) {
+        (Some((_, c)), Some(n)) => *c = n,
+        (None, Some(_)) => return Err("count needs send=BYTES".into()),
+        _ => {}
+    }
+    if b.ping_between && b.fragment.is_none() {
+        return Err("ping-between needs fragment=N".into());
     }
     if b == Behaviour::default() {
         return Ok(None);
     }
     Ok(Some(b))
+}
+
+/// A parameter that takes no value (a bare name, or `name=`).
+fn no_value(name: &str, raw: Option<&str>) -> Result<(), String> {
+    if raw.is_some_and(|v| !v.is_empty()) {
+        return Err(format!("query parameter {name:?} takes no value"));
+    }
+    Ok(())
+}
+
+/// A time in seconds, decimals allowed, from a millisecond to an hour.
+fn seconds(name: &str, v: &str) -> Result<Duration, String> {
+    v.parse::<f64>()
+        .ok()
+        .filter(|s| (0.001..=MAX_SECONDS).contains(s))
+        .map(Duration::from_secs_f64)
+        .ok_or_else(|| format!("{name}={v}: not a time in seconds from 0.001 to {MAX_SECONDS}"))
 }
 
 /// A query value with its percent-escapes (and `+` for a space, as HTML forms and
@@ -276,12 +422,33 @@ mod tests {
         assert_eq!(
             b,
             Behaviour {
-                close: CloseCode::sendable(4000).map(|c| (c, "bye now".to_string())),
+                end: CloseCode::sendable(4000).map(|c| End::Close(c, "bye now".to_string())),
                 status: Some(404),
                 hello: Some("héllo world".into()),
                 ..Behaviour::default()
             }
         );
+    }
+
+    #[test]
+    fn the_timed_behaviours_are_parsed() {
+        let b = parse("/?abort&after=2&ping=0.5&ping-payload=hi&delay=0.25&handshake-delay=1")
+            .unwrap()
+            .unwrap();
+        assert_eq!(b.end, Some(End::Abort));
+        assert_eq!(b.end_after, 2);
+        assert_eq!(
+            b.ping,
+            Some((Duration::from_millis(500), Some("hi".into())))
+        );
+        assert_eq!(b.delay, Some(Duration::from_millis(250)));
+        assert_eq!(b.handshake_delay, Some(Duration::from_secs(1)));
+        let b = parse("/?send=20&count=7&fragment=3&ping-between")
+            .unwrap()
+            .unwrap();
+        assert_eq!(b.send, Some((20, 7)));
+        assert_eq!((b.fragment, b.ping_between), (Some(3), true));
+        assert_eq!(parse("/?send=0").unwrap().unwrap().send, Some((0, 1)));
     }
 
     #[test]
@@ -304,7 +471,23 @@ mod tests {
                 "\"hello\": a % not followed by two hex digits",
             ),
             ("/?close=1000&close=1001", "\"close\" is given twice"),
-            ("/?after=2", "after needs close=CODE"),
+            ("/?after=2", "after needs close=CODE or abort"),
+            ("/?abort=1", "\"abort\" takes no value"),
+            ("/?abort&close=1000", "close and abort exclude each other"),
+            ("/?abort&reason=x", "reason needs close=CODE"),
+            (
+                "/?ping=0",
+                "ping=0: not a time in seconds from 0.001 to 3600",
+            ),
+            ("/?ping=inf", "ping=inf: not a time"),
+            ("/?ping=NaN", "ping=NaN: not a time"),
+            ("/?delay=3601", "delay=3601: not a time"),
+            ("/?handshake-delay=-1", "handshake-delay=-1: not a time"),
+            ("/?ping-payload=x", "ping-payload needs ping=SECONDS"),
+            ("/?send=16777217", "send=16777217: not a message size"),
+            ("/?count=3", "count needs send=BYTES"),
+            ("/?send=1&count=0", "count=0: not a number of messages"),
+            ("/?ping-between", "ping-between needs fragment=N"),
             ("/?fragment=0", "fragment=0: not a fragment size"),
             (
                 "/?close=1000&after=-1",
@@ -318,8 +501,14 @@ mod tests {
         assert!(parse(&long).unwrap_err().contains("124 bytes"));
         let unknown = parse("/?x").unwrap_err();
         assert!(unknown.ends_with(
-            "(wsecho knows: close, reason, after, status, hello, fragment, subprotocol, deflate, headers, trace)"
+            "(wsecho knows: close, reason, after, abort, status, hello, fragment, ping-between, ping, ping-payload, delay, handshake-delay, send, count, subprotocol, deflate, headers, trace)"
         ));
+        let long = format!("/?ping=1&ping-payload={}", "p".repeat(126));
+        assert!(
+            parse(&long)
+                .unwrap_err()
+                .contains("126 bytes, over the 125")
+        );
         let forced = parse("/?subprotocol=chat&deflate=off").unwrap().unwrap();
         assert_eq!(forced.subprotocol, Some(Some("chat".to_string())));
         assert!(forced.deflate_off);

@@ -320,7 +320,9 @@ impl Client {
             let sent = match out.contiguous(input) {
                 // Nothing to send (input discarded while closing, say): no call.
                 Some([]) => Ok(()),
-                Some(data) if self.conn.status() != Status::Open => self.send_last(data),
+                Some(data) if matches!(self.conn.status(), Status::Closing | Status::Finishing) => {
+                    self.send_last(data)
+                }
                 Some(data) => self.write_or_keep(data),
                 None => self.send_vectored(out, input),
             };
@@ -338,7 +340,10 @@ impl Client {
     /// finishing, read again otherwise.
     #[inline(always)]
     pub(super) fn step_after(&self, drained: bool) -> Step {
-        let finished = matches!(self.conn.status(), Status::Finishing | Status::Done);
+        let finished = matches!(
+            self.conn.status(),
+            Status::Finishing | Status::Done | Status::Reset
+        );
         if drained || finished {
             Step::Stop(ReadOutcome::Ok)
         } else {
@@ -499,6 +504,7 @@ impl Client {
             }
             // Drained: give the memory back (this buffer is only used under backpressure).
             self.out = None;
+            self.conn.handle_output_drained();
         }
         // Over TLS, the FIN follows the close_notify (which waits while we read on).
         let goodbye_said = self.tls.as_ref().is_none_or(|tls| tls.close_notify_sent());
@@ -517,7 +523,59 @@ impl Client {
                 self.discard_unread(buf);
                 true
             }
-            Status::Finishing | Status::Open | Status::Closing => false,
+            Status::Reset
+                if self.pending_out() == 0
+                    && (self.unacknowledged() == 0 || self.conn.reset_overdue(Instant::now())) =>
+            {
+                self.set_reset_on_close();
+                true
+            }
+            Status::Finishing | Status::Open | Status::Closing | Status::Reset => false,
+        }
+    }
+
+    /// Bytes written to the socket that the peer has not acknowledged yet (0 where that
+    /// cannot be asked). A reset discards what the peer's kernel received but its
+    /// application has not read: `?abort` waits for our last bytes to be acknowledged
+    /// first, so that the client reads them before it sees the reset.
+    fn unacknowledged(&self) -> usize {
+        #[cfg(target_os = "linux")]
+        {
+            use std::os::fd::AsRawFd;
+            let mut n: libc::c_int = 0;
+            // SAFETY: SIOCOUTQ (TIOCOUTQ on sockets) writes one int through the pointer,
+            // which points to `n`.
+            let r = unsafe { libc::ioctl(self.stream.as_raw_fd(), libc::TIOCOUTQ, &mut n) };
+            if r == 0 {
+                return usize::try_from(n).unwrap_or(0);
+            }
+        }
+        0
+    }
+
+    /// Closing the socket will send a reset (SO_LINGER with a zero timeout), not a FIN.
+    fn set_reset_on_close(&self) {
+        use std::os::fd::AsRawFd;
+        let linger = libc::linger {
+            l_onoff: 1,
+            l_linger: 0,
+        };
+        // SAFETY: setsockopt reads `size_of::<linger>()` bytes from a struct we own.
+        let r = unsafe {
+            libc::setsockopt(
+                self.stream.as_raw_fd(),
+                libc::SOL_SOCKET,
+                libc::SO_LINGER,
+                (&raw const linger).cast(),
+                std::mem::size_of::<libc::linger>() as libc::socklen_t,
+            )
+        };
+        if r != 0 {
+            log::debug!(
+                "{}: SO_LINGER for the reset failed: {}",
+                super::Peer(&self.stream),
+                io::Error::last_os_error()
+            );
         }
     }
 

@@ -142,6 +142,12 @@ pub(super) fn render(stats: &Stats, live: &Live) -> String {
     );
     counter(
         &mut r,
+        "aborted",
+        "Connections reset with no close frame, as their request asked (?abort)",
+        stats.aborted,
+    );
+    counter(
+        &mut r,
         "timeouts",
         "Connections ended by a time limit",
         stats.timed_out,

@@ -552,5 +552,6 @@ fn log_event(peer: &Peer<'_>, event: &Event) {
         Event::PeerClosed { code: None } => debug!("{peer}: closed by client (no code)"),
         Event::Dropped { during } => debug!("{peer}: TCP closed by client during {during}"),
         Event::TimedOut { during } => debug!("{peer}: timed out during {during}"),
+        Event::Aborted => debug!("{peer}: resetting the connection, as the request asked"),
     }
 }

@@ -39,6 +39,8 @@ pub(super) struct Stats {
     pub closed_by_client: u64,
     pub dropped: u64,
     pub timed_out: u64,
+    /// Connections reset as their request asked (`?abort`).
+    pub aborted: u64,
     /// Upgrades that agreed permessage-deflate.
     pub deflate: u64,
     /// Ended connections that spoke TLS.
@@ -84,6 +86,7 @@ impl Stats {
             }
             Event::Dropped { .. } => self.dropped += 1,
             Event::TimedOut { .. } => self.timed_out += 1,
+            Event::Aborted => self.aborted += 1,
         }
     }
 

@@ -26,6 +26,8 @@ pub(super) struct Verdict {
     /// TCP ended with no close handshake, in this phase.
     dropped: Option<&'static str>,
     timed_out: Option<&'static str>,
+    /// Reset as the request asked (`?abort`).
+    aborted: bool,
     /// A socket call failed.
     socket: Option<String>,
     /// The client's address, asked when the first such event came: once the client
@@ -79,6 +81,7 @@ impl Verdict {
             }
             Event::Dropped { during } => v.dropped = Some(during),
             Event::TimedOut { during } => v.timed_out = Some(during),
+            Event::Aborted => v.aborted = true,
         }
     }
 
@@ -164,6 +167,9 @@ impl fmt::Display for Ended<'_> {
         }
         if let Some(during) = v.timed_out {
             parts.push(format!("timed out during {during}"));
+        }
+        if v.aborted {
+            parts.push("wsecho reset the connection, as the request asked (?abort)".into());
         }
         if let Some(what) = &v.socket {
             parts.push(what.clone());

@@ -24,7 +24,8 @@ use crate::connection::{Connection, Status};
 /// nothing may be fed to rustls after it.
 pub fn say_goodbye(conn: &Connection, tls: &mut TlsLayer) {
     let done_reading = match conn.status() {
-        Status::Open => false,
+        // A reset says no goodbye.
+        Status::Open | Status::Reset => false,
         Status::Closing => !conn.awaits_close_frame(),
         Status::Finishing | Status::Done => true,
     };

@@ -77,6 +77,8 @@ pub(crate) enum Item {
     },
     /// A time limit passed.
     TimedOut { during: String },
+    /// wsecho resets the connection, as the request asked (`?abort`).
+    Aborted,
     /// Lines the trace could not keep up with and dropped.
     Dropped { lines: u64 },
 }
@@ -159,6 +161,9 @@ pub(crate) fn write_text(out: &mut String, origin: &Origin<'_>, seq: u64, item: 
         }
         Item::TimedOut { during } => {
             let _ = writeln!(out, "{head} TIMED OUT: {during}");
+        }
+        Item::Aborted => {
+            let _ = writeln!(out, "{head} ABORT: TCP reset with no close frame (?abort)");
         }
         Item::Dropped { lines } => {
             let _ = writeln!(
@@ -280,6 +285,7 @@ pub(crate) fn write_json(out: &mut String, origin: &Origin<'_>, seq: u64, item: 
             o.str("item", "timed_out");
             o.str("during", during);
         }
+        Item::Aborted => o.str("item", "aborted"),
         Item::Dropped { lines } => {
             o.str("item", "trace_dropped");
             o.num("lines", *lines);

@@ -154,6 +154,7 @@ impl Tap {
             | Event::PeerClosed { .. }
             | Event::ServerClosed { .. }
             | Event::Dropped { .. } => {}
+            Event::Aborted => self.note(Item::Aborted),
         }
     }
 
