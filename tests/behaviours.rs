@@ -428,6 +428,14 @@ fn handshake_delay_holds_the_101() {
     let mut stream = open_raw(&server, "/?handshake-delay=0.3");
     let waited = started.elapsed();
     assert!(waited >= Duration::from_millis(300), "{waited:?}");
+    // A refusal asked for is held the same way.
+    let started = Instant::now();
+    let response = expect_refused(
+        &server,
+        &upgrade_to(&server, "/?status=503&handshake-delay=0.3"),
+    );
+    assert_eq!(response.status, 503);
+    assert!(started.elapsed() >= Duration::from_millis(300));
     // Echoes after it are not delayed.
     let sent = Instant::now();
     send(&mut stream, &[RawFrame::text("quick")]);

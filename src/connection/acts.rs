@@ -115,6 +115,18 @@ impl Acts {
         })
     }
 
+    /// Only a hold of the first output, for `delay` (an HTTP answer asked for with
+    /// `?status=` and `?handshake-delay=`).
+    pub(super) fn holding_first(delay: Duration) -> Box<Acts> {
+        Box::new(Acts {
+            hold: Some(Hold {
+                first: Some(delay),
+                ..Hold::default()
+            }),
+            ..Acts::default()
+        })
+    }
+
     /// When something is next due. Pings and messages of ours are only due while the
     /// connection is `open`; held output is released in any phase.
     pub(super) fn deadline(&self, open: bool) -> Option<Instant> {

@@ -319,6 +319,11 @@ impl Connection {
             )),
             Head::Complete { head, rest } => match decide_for(head, config, peer) {
                 Decision::Reply(reply) => Err(reply),
+                Decision::DelayedReply(reply, delay) => {
+                    // Held like a delayed 101: taken at the end of this input.
+                    self.acts = Some(Acts::holding_first(delay));
+                    Err(reply)
+                }
                 Decision::Metrics => {
                     self.phase = Phase::MetricsAsked(Counts {
                         wire_in: total,

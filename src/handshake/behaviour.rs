@@ -117,7 +117,7 @@ pub const PARAMETERS: &[(&str, &str, &str)] = &[
     ),
     (
         "handshake-delay=SECONDS",
-        "hold the answer to the upgrade request SECONDS (0.001-3600)",
+        "hold the answer to the upgrade request (the 101, or the status=CODE answer) SECONDS (0.001-3600)",
         "?handshake-delay=2",
     ),
     (

@@ -34,6 +34,9 @@ pub enum Decision {
     },
     /// Answer with this response and close the connection.
     Reply(HttpReply),
+    /// Answer with this response, held this long first (`?status=CODE` with
+    /// `?handshake-delay=SECONDS`), and close the connection.
+    DelayedReply(HttpReply, std::time::Duration),
     /// `GET /metrics`: the server's metrics, which only the driver knows, are asked for.
     Metrics,
 }
@@ -188,11 +191,17 @@ fn judge(req: &httparse::Request<'_, '_>, config: &Config, peer: Option<SocketAd
             deflate = None;
         }
     }
-    if let Some(code) = behaviour.as_ref().and_then(|b| b.status) {
-        return Decision::Reply(HttpReply::error(
+    if let Some(b) = &behaviour
+        && let Some(code) = b.status
+    {
+        let reply = HttpReply::error(
             HttpStatus::Asked(code),
             format!("status {code}, as the request asked (?status={code})\n"),
-        ));
+        );
+        return match b.handshake_delay {
+            Some(delay) => Decision::DelayedReply(reply, delay),
+            None => Decision::Reply(reply),
+        };
     }
     Decision::Upgrade {
         accept: accept_value(key),
@@ -307,7 +316,7 @@ mod tests {
             },
         ) {
             Decision::Upgrade { .. } => 101,
-            Decision::Reply(r) => r.status.code(),
+            Decision::Reply(r) | Decision::DelayedReply(r, _) => r.status.code(),
             // The metrics are answered by the driver, with 200.
             Decision::Metrics => 200,
         }
