@@ -185,6 +185,66 @@ fn plain_get_gets_200_page_mentioning_websocket() {
     );
 }
 
+/// What a plain request (no upgrade) for `target` by `method` gets.
+fn plain(server: &Server, method: &str, target: &str) -> Response {
+    let mut stream = server.connect();
+    let mut request = Request::plain_get(&server.host()).method(method);
+    request.target = target.into();
+    stream.write_all(&request.to_bytes()).unwrap();
+    // The body is what comes before the server closes (none for HEAD).
+    let mut response = read_response_head(&mut stream);
+    std::io::Read::read_to_end(&mut stream, &mut response.body).expect("the body, then EOF");
+    response
+}
+
+#[test]
+fn unknown_paths_get_404_and_healthz_answers_ok() {
+    let server = Server::start(&[]);
+    for target in ["/nope", "/favicon.ico", "/metricsx"] {
+        let response = plain(&server, "GET", target);
+        assert_eq!(response.status, 404, "{target}");
+        assert!(
+            response
+                .body_text()
+                .contains(&format!("nothing at {target}")),
+            "{target}: {}",
+            response.body_text()
+        );
+    }
+    let health = plain(&server, "GET", "/healthz");
+    assert_eq!((health.status, health.body_text().as_str()), (200, "ok\n"));
+    // WebSocket clients still upgrade on any path.
+    let mut request = Request::upgrade(&server.host());
+    request.target = "/nope".into();
+    expect_upgrade(&server, &request);
+}
+
+#[test]
+fn head_is_answered_like_get_without_a_body() {
+    let server = Server::start(&[]);
+    for (target, status) in [
+        ("/", 200),
+        ("/healthz", 200),
+        ("/metrics", 200),
+        ("/x", 404),
+    ] {
+        let get = plain(&server, "GET", target);
+        let head = plain(&server, "HEAD", target);
+        assert_eq!((head.status, get.status), (status, status), "{target}");
+        assert!(head.body.is_empty(), "{target}: a HEAD answer has no body");
+        let length: usize = head.header("Content-Length").unwrap().parse().unwrap();
+        if target != "/metrics" {
+            // (The metrics change between the two requests.)
+            assert_eq!(length, get.body.len(), "{target}");
+        }
+    }
+    // A handshake must still be a GET.
+    let request = Request::upgrade(&server.host()).method("HEAD");
+    let response = expect_refused(&server, &request.to_bytes());
+    assert_eq!(response.status, 405);
+    assert_eq!(response.header("Allow"), Some("GET, HEAD"));
+}
+
 /// A valid upgrade request padded with an `X-Pad` header to exactly `total` bytes of head.
 fn padded_request(server: &Server, total: usize) -> Request {
     let base = Request::upgrade(&server.host())

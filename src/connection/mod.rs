@@ -44,7 +44,7 @@ enum Phase {
     Handshake(HeadBuffer),
     /// The request asked for the metrics: waiting for the driver to hand them over
     /// ([`Connection::answer_metrics`]); what the client sends meanwhile is discarded.
-    MetricsAsked(Counts),
+    MetricsAsked(Counts, bool),
     /// Upgraded: frames flow.
     Open(Receiver),
     /// Our last bytes (a close frame we started with, or an HTTP error) are queued:
@@ -292,7 +292,7 @@ impl Connection {
                     self.phase = Phase::Finishing(*counts);
                 }
             }
-            Phase::MetricsAsked(_)
+            Phase::MetricsAsked(..)
             | Phase::Closing(..)
             | Phase::Finishing(_)
             | Phase::Resetting(..)
@@ -324,11 +324,12 @@ impl Connection {
                     self.acts = Some(Acts::holding_first(delay));
                     Err(reply)
                 }
-                Decision::Metrics => {
-                    self.phase = Phase::MetricsAsked(Counts {
+                Decision::Metrics { head } => {
+                    let counts = Counts {
                         wire_in: total,
                         ..Counts::default()
-                    });
+                    };
+                    self.phase = Phase::MetricsAsked(counts, head);
                     self.event(Event::MetricsAsked);
                     return;
                 }
@@ -578,7 +579,7 @@ impl Connection {
             return;
         }
         let during = match self.phase {
-            Phase::Handshake(_) | Phase::MetricsAsked(_) => "handshake",
+            Phase::Handshake(_) | Phase::MetricsAsked(..) => "handshake",
             Phase::Closing(..) | Phase::Finishing(_) => "close handshake",
             Phase::Done(_) => return,
             Phase::Resetting(_, until) => {
@@ -659,7 +660,7 @@ impl Connection {
     /// What the driver should do with the socket now.
     pub fn status(&self) -> Status {
         let ending = match self.phase {
-            Phase::Handshake(_) | Phase::MetricsAsked(_) | Phase::Open(_) => return Status::Open,
+            Phase::Handshake(_) | Phase::MetricsAsked(..) | Phase::Open(_) => return Status::Open,
             Phase::Closing(..) => Status::Closing,
             Phase::Finishing(_) => Status::Finishing,
             Phase::Resetting(..) => Status::Reset,
@@ -734,7 +735,7 @@ impl Connection {
                 ..Counts::default()
             },
             Phase::Open(receiver) => receiver.counts(),
-            Phase::MetricsAsked(counts)
+            Phase::MetricsAsked(counts, _)
             | Phase::Closing(counts, _)
             | Phase::Finishing(counts)
             | Phase::Resetting(counts, _)
@@ -782,7 +783,7 @@ impl Connection {
                 });
                 self.enter_closing(now, Some(wait));
             }
-            Phase::Handshake(_) | Phase::MetricsAsked(_) => {
+            Phase::Handshake(_) | Phase::MetricsAsked(..) => {
                 self.set_done();
                 self.deadline = None;
             }
@@ -793,10 +794,11 @@ impl Connection {
     /// Answers a `GET /metrics` ([`Event::MetricsAsked`]) with `body`, the metrics in
     /// the OpenMetrics text format, and closes.
     pub fn answer_metrics(&mut self, body: String, now: Instant, out: &mut Vec<u8>) {
-        if matches!(self.phase, Phase::MetricsAsked(_)) {
+        if let Phase::MetricsAsked(_, head) = self.phase {
             let before = out.len();
             HttpReply {
                 content_type: "application/openmetrics-text; version=1.0.0; charset=utf-8",
+                head_only: head,
                 ..HttpReply::error(HttpStatus::Ok, body)
             }
             .write_to(out);

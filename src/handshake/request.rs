@@ -37,12 +37,18 @@ pub enum Decision {
     /// Answer with this response, held this long first (`?status=CODE` with
     /// `?handshake-delay=SECONDS`), and close the connection.
     DelayedReply(HttpReply, std::time::Duration),
-    /// `GET /metrics`: the server's metrics, which only the driver knows, are asked for.
-    Metrics,
+    /// `GET /metrics`: the server's metrics, which only the driver knows, are asked for
+    /// (`head`: by a HEAD request, which gets the headers only).
+    Metrics {
+        /// A HEAD request.
+        head: bool,
+    },
 }
 
 /// The path the metrics are served at.
 pub const METRICS_PATH: &str = "/metrics";
+/// The path of the health check: 200 `ok` while the server runs.
+pub(super) const HEALTH_PATH: &str = "/healthz";
 
 /// Judges the request head `head` (which ends with the blank line).
 pub fn decide(head: &[u8], config: &Config) -> Decision {
@@ -68,14 +74,11 @@ pub fn decide_for(head: &[u8], config: &Config, peer: Option<SocketAddr>) -> Dec
 }
 
 fn judge(req: &httparse::Request<'_, '_>, config: &Config, peer: Option<SocketAddr>) -> Decision {
-    // §4.2.1 item 1: "An HTTP/1.1 or higher GET request".
-    if req.method != Some("GET") {
-        let mut reply = HttpReply::error(
-            HttpStatus::MethodNotAllowed,
-            "a WebSocket handshake must use the GET method\n",
-        );
-        reply.extra_headers = "Allow: GET\r\n";
-        return Decision::Reply(reply);
+    // §4.2.1 item 1: "An HTTP/1.1 or higher GET request". HEAD is served too, for the
+    // plain pages (what health checks send), and refused below for a handshake.
+    let head = req.method == Some("HEAD");
+    if req.method != Some("GET") && !head {
+        return not_get();
     }
     if req.version != Some(1) {
         return bad("a WebSocket handshake needs HTTP/1.1 or later");
@@ -119,13 +122,11 @@ fn judge(req: &httparse::Request<'_, '_>, config: &Config, peer: Option<SocketAd
         || find("Sec-WebSocket-Version").next().is_some()
         || find("Connection").any(|h| has_token(h.value, "upgrade"));
     if !asks_to_upgrade {
-        let path = req.path.unwrap_or_default();
-        let path = path.split_once('?').map_or(path, |(p, _)| p);
-        if path == METRICS_PATH {
-            return Decision::Metrics;
-        }
-        // Not a WebSocket client at all (a browser, curl): say what this server is.
-        return Decision::Reply(landing_page());
+        // Not a WebSocket client at all (a browser, curl, a health check).
+        return plain(req.path.unwrap_or_default(), head);
+    }
+    if head {
+        return not_get();
     }
     // §4.2.1 item 3: "An |Upgrade| header field containing the value "websocket",
     // treated as an ASCII case-insensitive value."
@@ -209,6 +210,39 @@ fn judge(req: &httparse::Request<'_, '_>, config: &Config, peer: Option<SocketAd
         deflate,
         behaviour: behaviour.map(Box::new),
     }
+}
+
+/// 405 for a handshake by another method than GET.
+fn not_get() -> Decision {
+    let mut reply = HttpReply::error(
+        HttpStatus::MethodNotAllowed,
+        "a WebSocket handshake must use the GET method (HEAD is served for the plain pages)\n",
+    );
+    reply.extra_headers = "Allow: GET, HEAD\r\n";
+    Decision::Reply(reply)
+}
+
+/// A plain request (no upgrade asked for) for `target`: the landing page at `/`, the
+/// metrics, the health check, 404 elsewhere; `head` for a HEAD request.
+fn plain(target: &str, head: bool) -> Decision {
+    let path = target.split_once('?').map_or(target, |(p, _)| p);
+    let reply = match path {
+        METRICS_PATH => return Decision::Metrics { head },
+        // Say what this server is.
+        "/" => landing_page(),
+        HEALTH_PATH => HttpReply::error(HttpStatus::Ok, "ok\n"),
+        _ => HttpReply::error(
+            HttpStatus::NotFound,
+            format!(
+                "nothing at {path}: wsecho serves / (what it is), {HEALTH_PATH} and \
+                 {METRICS_PATH}; WebSocket clients upgrade on any path\n"
+            ),
+        ),
+    };
+    Decision::Reply(HttpReply {
+        head_only: head,
+        ..reply
+    })
 }
 
 /// §4.2.1 item 1: the Request-URI is "a /resource name/ [...] (or an absolute
@@ -318,7 +352,7 @@ mod tests {
             Decision::Upgrade { .. } => 101,
             Decision::Reply(r) | Decision::DelayedReply(r, _) => r.status.code(),
             // The metrics are answered by the driver, with 200.
-            Decision::Metrics => 200,
+            Decision::Metrics { .. } => 200,
         }
     }
 
@@ -421,8 +455,11 @@ mod tests {
             let line = format!("GET {target} HTTP/1.1");
             decide(&request(&[line.as_str(), "Host: x"]), &config)
         };
-        assert!(matches!(get("/metrics"), Decision::Metrics));
-        assert!(matches!(get("/metrics?x=1"), Decision::Metrics));
+        assert!(matches!(get("/metrics"), Decision::Metrics { head: false }));
+        assert!(matches!(
+            get("/metrics?x=1"),
+            Decision::Metrics { head: false }
+        ));
         assert!(matches!(get("/metricsx"), Decision::Reply(_)));
         assert!(matches!(get("/"), Decision::Reply(_)));
         // A WebSocket client that asks for /metrics gets a WebSocket.

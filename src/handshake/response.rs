@@ -19,6 +19,9 @@ pub struct HttpReply {
     pub content_type: &'static str,
     /// The body: a one-line reason, or the landing page.
     pub body: String,
+    /// The answer to a HEAD request: the headers only, the Content-Length still that of
+    /// the body a GET would get (RFC 9110 §9.3.2).
+    pub head_only: bool,
 }
 
 impl HttpReply {
@@ -30,6 +33,7 @@ impl HttpReply {
             extra_headers: "",
             content_type: "text/plain; charset=utf-8",
             body: body.into(),
+            head_only: false,
         }
     }
 
@@ -44,7 +48,7 @@ impl HttpReply {
             self.body.len(),
             self.connection,
             self.extra_headers,
-            self.body
+            if self.head_only { "" } else { &self.body }
         );
     }
 }
@@ -83,6 +87,19 @@ mod tests {
         assert!(text.starts_with("HTTP/1.1 400 Bad Request\r\n"));
         assert!(text.contains("Content-Length: 20\r\n"));
         assert!(text.ends_with("\r\n\r\nmissing Host header\n"));
+    }
+
+    #[test]
+    fn a_head_reply_has_the_length_and_no_body() {
+        let mut out = Vec::new();
+        let reply = HttpReply {
+            head_only: true,
+            ..HttpReply::error(HttpStatus::Ok, "ok\n")
+        };
+        reply.write_to(&mut out);
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.contains("Content-Length: 3\r\n"));
+        assert!(text.ends_with("\r\n\r\n"));
     }
 
     #[test]

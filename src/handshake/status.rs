@@ -10,7 +10,9 @@ pub enum HttpStatus {
     Ok,
     /// 400: the request is not a valid WebSocket handshake (or cleartext on `--tls-only`).
     BadRequest,
-    /// 405: a method other than GET.
+    /// 404: a plain request for a path wsecho serves nothing at.
+    NotFound,
+    /// 405: a method other than GET (or HEAD, for a plain request).
     MethodNotAllowed,
     /// 426: a WebSocket version other than 13 (RFC 6455 §4.4).
     UpgradeRequired,
@@ -28,6 +30,7 @@ impl HttpStatus {
         match self {
             HttpStatus::Ok => 200,
             HttpStatus::BadRequest => 400,
+            HttpStatus::NotFound => 404,
             HttpStatus::MethodNotAllowed => 405,
             HttpStatus::UpgradeRequired => 426,
             HttpStatus::RequestHeaderFieldsTooLarge => 431,
@@ -41,6 +44,7 @@ impl HttpStatus {
         match self {
             HttpStatus::Ok => "OK",
             HttpStatus::BadRequest => "Bad Request",
+            HttpStatus::NotFound => "Not Found",
             HttpStatus::MethodNotAllowed => "Method Not Allowed",
             HttpStatus::UpgradeRequired => "Upgrade Required",
             HttpStatus::RequestHeaderFieldsTooLarge => "Request Header Fields Too Large",
