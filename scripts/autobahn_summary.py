@@ -20,6 +20,10 @@ a run with failing cases), 2 if the reports are missing or unreadable.
       # e.g. a server run with --no-deflate: these cases may get any failing
       # grade (they must still run); a passing grade is still compared
   autobahn_summary.py --write-expected       # take this run as the baseline
+  autobahn_summary.py --via ws://127.0.0.1:8080/
+      # the run went through a proxy (run-autobahn.sh --url): same comparison,
+      # each differing case explained from its report, verdict line
+      # 'autobahn via URL: ...; N differ from wsecho's baseline'
 """
 
 import argparse
@@ -229,6 +233,41 @@ def compare(run, expected, selected, allowed):
     return out
 
 
+def case_report(index_dir, agent, cid):
+    """The case's own report (wstest's <agent>_case_<id>.json), or {}."""
+    path = os.path.join(index_dir, f"{agent}_case_{cid.replace('.', '_')}.json")
+    try:
+        with open(path, encoding="utf-8") as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return {}
+
+
+def explain(cid, exp, got, report):
+    """Lines saying how a case differs: each grade expected vs got, then what
+    the report says happened (result, close result, close codes)."""
+    def half(name, e, g):
+        return f"{name} expected {e}, got {g}" if e != g else f"{name} {g} as expected"
+    if exp is None:
+        head = f"DIFFERS {cid}: not in the baseline, got {got['behavior']} / {got['behaviorClose']}"
+    elif got is None:
+        head = f"DIFFERS {cid}: did not run (baseline {exp['behavior']} / {exp['behaviorClose']})"
+    else:
+        head = (f"DIFFERS {cid}: " + half("behavior", exp["behavior"], got["behavior"]) + ", "
+                + half("behaviorClose", exp["behaviorClose"], got["behaviorClose"]))
+    lines = [head]
+    if report:
+        lines.append(f"    case: {report.get('description', '?')}")
+        lines.append(f"    result: {report.get('result', '?')}")
+        close = report.get("resultClose", "?")
+        codes = (f"close codes: ours {report.get('localCloseCode')}, "
+                 f"theirs {report.get('remoteCloseCode')}")
+        if report.get("wasNotCleanReason"):
+            codes += f"; not clean: {report['wasNotCleanReason']}"
+        lines.append(f"    close: {close} ({codes})")
+    return lines
+
+
 def write_expected(run, path, old, selected):
     """Write the baseline: the old one's cases outside the selection (none for a
     full run) plus this run's selected cases, with the grades they really got."""
@@ -257,6 +296,9 @@ def main():
                     help="comma-separated case patterns that may get failing grades, "
                          "e.g. '12.*,13.*' for a server without permessage-deflate "
                          "(default: none)")
+    ap.add_argument("--via", default="", metavar="URL",
+                    help="the run went through a proxy at URL: explain each differing "
+                         "case from its report and end with 'autobahn via URL: ...'")
     ap.add_argument("--write-expected", action="store_true",
                     help="rewrite the baseline from this run (merged for a subset run); "
                          "refused if any case is not passing or a baseline case did not run")
@@ -332,8 +374,15 @@ def main():
         print(f"autobahn: wrote {args.expected} ({n} cases)")
         mismatches, verdict = [], f"wrote {base}"
 
-    for cid, exp, got in mismatches:
-        print(f"MISMATCH {cid}: expected {exp}, got {got}")
+    if args.via and expected is not None:
+        index_dir = os.path.dirname(os.path.abspath(args.index))
+        for cid, _exp, _got in mismatches:
+            for line in explain(cid, expected.get(cid), run.get(cid),
+                                case_report(index_dir, args.agent, cid) if cid in run else {}):
+                print(line)
+    else:
+        for cid, exp, got in mismatches:
+            print(f"MISMATCH {cid}: expected {exp}, got {got}")
     if allowed_failing:
         print(f"ALLOWED (--allow-failing) {len(allowed_failing)} not passing: "
               f"{condense(allowed_failing, ids)}")
@@ -362,12 +411,27 @@ def main():
         "failed": len(failed),
         "passing": ok + info,
         "not_passing": len(run) - ok - info,
+        "ok": ok,
+        "informational": info,
+        "differing": [m[0] for m in mismatches],
     }
+    if args.via:
+        n_diff = len(mismatches) if expected is not None else 0
+        verdict = f"{n_diff} differ from wsecho's baseline"
+        if expected is None:
+            verdict = f"no {base} to compare with"
+        elif failing:
+            verdict += f", {len(failing)} not passing"
+        line = (f"autobahn via {args.via}: {len(run)} cases, {ok} OK, {info} INFORMATIONAL, "
+                f"{other_txt}; {verdict}")
+    else:
+        line = f"autobahn: {len(run)} cases, {ok} OK, {info} INFORMATIONAL, {other_txt}; {verdict}"
+    result["verdict"] = line
     with open(os.path.join(os.path.dirname(os.path.abspath(args.markdown)), "summary.json"),
               "w", encoding="utf-8") as f:
         json.dump(result, f, indent=2)
         f.write("\n")
-    print(f"autobahn: {len(run)} cases, {ok} OK, {info} INFORMATIONAL, {other_txt}; {verdict}")
+    print(line)
     return 1 if failed or refused else 0
 
 

@@ -7,6 +7,8 @@
 #   scripts/run-autobahn.sh --allow-failing '12.*,13.*' -- --no-deflate
 #       # extra args for wsecho after --; these cases may fail (no deflate)
 #   scripts/run-autobahn.sh --tls                # over wss:// (self-signed), same baseline
+#   scripts/run-autobahn.sh --url ws://127.0.0.1:8080/ [--cases ...]
+#       # grade whatever answers at that URL (a proxy in front of wsecho)
 #
 # Builds target/release/wsecho, sets up the testsuite venv, starts wsecho on a
 # free loopback port, runs wstest, stops the server and runs
@@ -16,6 +18,17 @@
 # cases, the server survived the run and wstest wrote its reports. The
 # baseline is updated only from a run that passes all that. Reports and logs
 # go to autobahn/reports/ (git-ignored).
+#
+# --url ws://HOST:PORT/PATH (or wss://): nothing is built or started; wstest
+# runs against that URL (say a proxy in front of a wsecho you started) and the
+# run is compared with the same baseline, case by case. Each case that differs
+# is printed with its grades (behavior and behaviorClose, expected vs got) and
+# what its report says happened; the last line is the verdict,
+#   autobahn via URL: N cases, N OK, N INFORMATIONAL, N other; N differ from wsecho's baseline
+# Exit status: 0 if every case that ran matches the baseline, 1 if some differ
+# (or do not pass), 2 if the run could not be made (URL not reachable, wstest
+# failed, no reports). Combines with --cases; not with --tls (the URL's scheme
+# says it), --update-expected or server args. Reports: as below.
 #
 # Environment (for development and CI):
 #   WSECHO_AUTOBAHN_SERVER_CMD  replace the server: a shell command run with
@@ -30,7 +43,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
-usage() { sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; }
 die() { printf 'run-autobahn: ERROR: %s\n' "$*" >&2; exit 2; }
 log() { printf 'run-autobahn: %s\n' "$*"; }
 
@@ -38,6 +51,7 @@ CASES="*"
 ALLOW_FAILING=""
 UPDATE=0
 TLS=0
+URL=""
 SERVER_ARGS=()
 while (($#)); do
   case "$1" in
@@ -47,11 +61,34 @@ while (($#)); do
     --allow-failing=*) ALLOW_FAILING="${1#--allow-failing=}"; shift ;;
     --update-expected) UPDATE=1; shift ;;
     --tls) TLS=1; shift ;;
+    --url) (($# >= 2)) || die "--url needs a value"; URL="$2"; shift 2 ;;
+    --url=*) URL="${1#--url=}"; shift ;;
     -h | --help) usage; exit 0 ;;
     --) shift; SERVER_ARGS=("$@"); break ;;
     *) usage >&2; die "unknown argument: $1" ;;
   esac
 done
+
+# --url: check the URL and what it cannot combine with, before any work.
+URL_HOST=""
+URL_PORT=""
+if [[ -n "$URL" ]]; then
+  ((TLS == 0)) || die "--url and --tls do not combine: use a wss:// URL"
+  ((UPDATE == 0)) || die "--url and --update-expected do not combine: the baseline is wsecho's own"
+  ((${#SERVER_ARGS[@]} == 0)) || die "--url starts no server: drop the server args after --"
+  [[ -z "${WSECHO_AUTOBAHN_SERVER_CMD:-}" ]] || die "--url starts no server: unset WSECHO_AUTOBAHN_SERVER_CMD"
+  # ws[s]://HOST[:PORT][/PATH]; HOST may be [IPv6].
+  re='^(wss?)://(\[[0-9A-Fa-f:.]+\]|[^]/:?#@[]+)(:([0-9]{1,5}))?([/?].*)?$'
+  [[ "$URL" =~ $re ]] || die "--url wants ws://HOST:PORT/PATH or wss://HOST:PORT/PATH, not '$URL'"
+  URL_HOST="${BASH_REMATCH[2]}"
+  URL_PORT="${BASH_REMATCH[4]}"
+  if [[ -z "$URL_PORT" ]]; then
+    URL_PORT=80
+    [[ "${BASH_REMATCH[1]}" == wss ]] && URL_PORT=443
+  fi
+  ((10#$URL_PORT >= 1 && 10#$URL_PORT <= 65535)) || die "--url: bad port $URL_PORT in '$URL'"
+  [[ -n "${BASH_REMATCH[5]}" ]] || URL="$URL/"
+fi
 
 REPORTS="${WSECHO_AUTOBAHN_REPORTS:-$ROOT/autobahn/reports}"
 OUTDIR="$REPORTS/servers"
@@ -74,8 +111,8 @@ fi
 rm -rf "$OUTDIR" "$SPEC" "$SERVER_LOG" "$WSTEST_LOG" "$REPORTS/summary.md" "$REPORTS/summary.json"
 mkdir -p "$OUTDIR"
 
-# 1. The server binary (unless replaced) and the testsuite.
-if [[ -z "${WSECHO_AUTOBAHN_SERVER_CMD:-}" ]]; then
+# 1. The server binary (unless replaced, or none with --url) and the testsuite.
+if [[ -z "$URL" && -z "${WSECHO_AUTOBAHN_SERVER_CMD:-}" ]]; then
   log "building target/release/wsecho"
   cargo build --release --bin wsecho
 fi
@@ -112,7 +149,15 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-if [[ -n "${WSECHO_AUTOBAHN_SERVER_CMD:-}" ]]; then
+if [[ -n "$URL" ]]; then
+  # Nothing to start: the URL must accept a TCP connection now.
+  host="${URL_HOST#[}"
+  host="${host%]}"
+  # shellcheck disable=SC2016 # $1 and $2 are the inner shell's
+  timeout 5 bash -c 'exec 3<>"/dev/tcp/$1/$2"' _ "$host" "$URL_PORT" 2>/dev/null ||
+    die "nothing accepts TCP connections at $URL_HOST:$URL_PORT (--url $URL)"
+  log "no server started: grading $URL"
+elif [[ -n "${WSECHO_AUTOBAHN_SERVER_CMD:-}" ]]; then
   log "server (WSECHO_AUTOBAHN_SERVER_CMD): $WSECHO_AUTOBAHN_SERVER_CMD"
   bash -c "exec $WSECHO_AUTOBAHN_SERVER_CMD" >"$SERVER_LOG" 2>&1 9>&- &
 else
@@ -122,7 +167,7 @@ else
   log "server: ${SERVER_CMD[*]}"
   "${SERVER_CMD[@]}" >"$SERVER_LOG" 2>&1 9>&- &
 fi
-SERVER_PID=$!
+[[ -n "$URL" ]] || SERVER_PID=$!
 
 show_server_log() {
   echo "---- last lines of $SERVER_LOG ----"
@@ -131,33 +176,39 @@ show_server_log() {
 }
 
 # Ready = the port accepts a TCP connection (opened and closed at once).
-deadline=$((SECONDS + START_TIMEOUT))
-until (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; do
-  if ! kill -0 "$SERVER_PID" 2>/dev/null; then
-    show_server_log
-    die "the server exited before listening on port $PORT"
-  fi
-  ((SECONDS < deadline)) || { show_server_log; die "port $PORT not accepting after ${START_TIMEOUT}s"; }
-  sleep 0.1
-done
-log "server listening on 127.0.0.1:$PORT (pid $SERVER_PID, log $SERVER_LOG)"
+if [[ -z "$URL" ]]; then
+  deadline=$((SECONDS + START_TIMEOUT))
+  until (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; do
+    if ! kill -0 "$SERVER_PID" 2>/dev/null; then
+      show_server_log
+      die "the server exited before listening on port $PORT"
+    fi
+    ((SECONDS < deadline)) || { show_server_log; die "port $PORT not accepting after ${START_TIMEOUT}s"; }
+    sleep 0.1
+  done
+  log "server listening on 127.0.0.1:$PORT (pid $SERVER_PID, log $SERVER_LOG)"
+fi
 
 # 4. The spec: config/fuzzingclient.json with this run's port, outdir and cases.
 SCHEME=ws
 ((TLS)) && SCHEME=wss
-python3 - "$ROOT/config/fuzzingclient.json" "$SPEC" "$PORT" "$OUTDIR" "$CASES" "$SCHEME" <<'PY'
+python3 - "$ROOT/config/fuzzingclient.json" "$SPEC" "$PORT" "$OUTDIR" "$CASES" "$SCHEME" "$URL" <<'PY'
 import json, sys
-template, out, port, outdir, cases, scheme = sys.argv[1:]
+template, out, port, outdir, cases, scheme, url = sys.argv[1:]
 spec = json.load(open(template))
 assert len(spec["servers"]) == 1, "the template must name exactly one server"
-spec["servers"][0]["url"] = "%s://127.0.0.1:%s" % (scheme, port)
+spec["servers"][0]["url"] = url or "%s://127.0.0.1:%s" % (scheme, port)
 spec["outdir"] = outdir
 spec["cases"] = [c.strip() for c in cases.split(",") if c.strip()]
 json.dump(spec, open(out, "w"), indent=2)
 PY
 
 # 5. Run wstest (quiet: its output goes to a log; progress every minute).
-log "wstest -m fuzzingclient over $SCHEME://, cases '$CASES' (log $WSTEST_LOG)"
+if [[ -n "$URL" ]]; then
+  log "wstest -m fuzzingclient against $URL, cases '$CASES' (log $WSTEST_LOG)"
+else
+  log "wstest -m fuzzingclient over $SCHEME://, cases '$CASES' (log $WSTEST_LOG)"
+fi
 started=$SECONDS
 timeout "$RUN_TIMEOUT" "$WSTEST" -m fuzzingclient -s "$SPEC" >"$WSTEST_LOG" 2>&1 9>&- &
 WSTEST_PID=$!
@@ -190,8 +241,10 @@ if ((wstest_rc != 0)); then
   failed=1
 fi
 
-# 6. The server must have survived the whole run.
-if kill -0 "$SERVER_PID" 2>/dev/null; then
+# 6. The server must have survived the whole run (with --url there is none).
+if [[ -n "$URL" ]]; then
+  :
+elif kill -0 "$SERVER_PID" 2>/dev/null; then
   stop_server
 else
   server_rc=0
@@ -204,6 +257,11 @@ fi
 
 # 7. Summary and baseline comparison (a missing index.json fails here too).
 SUMMARY_ARGS=(--index "$OUTDIR/index.json" --cases "$CASES" --allow-failing "$ALLOW_FAILING")
+if [[ -n "$URL" ]]; then
+  # The summary's last line is then the verdict, 'autobahn via URL: ...'.
+  SUMMARY_ARGS+=(--via "$URL")
+  log "reports: $OUTDIR/index.html"
+fi
 if ((UPDATE)); then
   if ((failed)); then
     log "not updating the baseline from a failed run"
@@ -217,6 +275,15 @@ if ((summary_rc == 2)) && ((wstest_rc == 0)); then
   show_wstest_log
 fi
 ((summary_rc == 0)) || failed=1
+
+if [[ -n "$URL" ]]; then
+  # 0 all match, 1 some differ, 2 no verdict (wstest failed, reports missing).
+  if ((wstest_rc != 0 || summary_rc == 2)) || [[ ! -f "$REPORTS/summary.json" ]]; then
+    log "FAILED: no verdict for $URL (reports: $OUTDIR/)"
+    exit 2
+  fi
+  exit "$summary_rc"
+fi
 
 if ((failed)); then
   log "FAILED (reports: $OUTDIR/index.html)"
