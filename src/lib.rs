@@ -24,6 +24,7 @@ pub mod frame;
 pub mod handshake;
 mod json;
 pub mod server;
+pub mod size;
 pub mod tls;
 pub mod trace;
 pub mod utf8;

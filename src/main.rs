@@ -10,6 +10,7 @@ use wsecho::config::{Config, defaults};
 use wsecho::deflate::{DeflatePolicy, MAX_WINDOW_BITS, MIN_USABLE_WINDOW_BITS};
 use wsecho::handshake::is_token;
 use wsecho::server::{backpressure_floor, fit_to_fd_limit};
+use wsecho::size::Bytes;
 use wsecho::tls::TlsOptions;
 use wsecho::trace::{PeerFilter, Trace, TraceFormat, TraceOptions, TraceSelect, TraceSink};
 
@@ -32,23 +33,23 @@ struct Cli {
     port: u16,
 
     /// Largest message accepted, in bytes (after decompression); bigger ones are refused with close code 1009.
-    #[arg(long, default_value_t = defaults::MAX_MESSAGE_SIZE, value_name = "BYTES")]
-    max_message_size: u64,
+    #[arg(long, default_value_t = Bytes(defaults::MAX_MESSAGE_SIZE), value_name = "BYTES")]
+    max_message_size: Bytes,
 
     /// Largest single frame payload accepted, in bytes; bigger frames are refused with 1009.
     /// Defaults to --max-message-size.
     #[arg(long, value_name = "BYTES")]
-    max_frame_size: Option<u64>,
+    max_frame_size: Option<Bytes>,
 
     /// A text frame up to this many bytes is held until it is whole (its UTF-8 checked
     /// as it arrives) and echoed as one frame; a longer one is echoed in pieces as it
     /// arrives. Binary frames are always echoed as one frame.
-    #[arg(long, default_value_t = defaults::MAX_HELD_FRAME, value_name = "BYTES")]
-    max_held_frame: usize,
+    #[arg(long, default_value_t = Bytes(defaults::MAX_HELD_FRAME as u64), value_name = "BYTES")]
+    max_held_frame: Bytes,
 
     /// Largest HTTP upgrade request head, in bytes; bigger requests get 431.
-    #[arg(long, default_value_t = defaults::MAX_HEADER_BYTES, value_name = "BYTES")]
-    max_header_size: usize,
+    #[arg(long, default_value_t = Bytes(defaults::MAX_HEADER_BYTES as u64), value_name = "BYTES")]
+    max_header_size: Bytes,
 
     /// Seconds a client has to send its complete upgrade request before the connection is dropped.
     #[arg(long, default_value_t = defaults::HANDSHAKE_TIMEOUT_SECS, value_name = "SECONDS")]
@@ -63,13 +64,13 @@ struct Cli {
     /// Pending output per connection, in bytes, past which wsecho stops reading from that
     /// client until it reads its echoes (backpressure). Small by default: the socket's
     /// send buffer is the queue, and reading ahead of it only costs memory and copies.
-    #[arg(long, default_value_t = defaults::WRITE_HIGH_WATER, value_name = "BYTES")]
-    write_high_water: usize,
+    #[arg(long, default_value_t = Bytes(defaults::WRITE_HIGH_WATER as u64), value_name = "BYTES")]
+    write_high_water: Bytes,
 
     /// Pending output per connection, in bytes, past which the client is closed with 1008
     /// (a safety net above --write-high-water for output one read can multiply).
-    #[arg(long, default_value_t = defaults::MAX_BACKPRESSURE, value_name = "BYTES")]
-    max_backpressure: usize,
+    #[arg(long, default_value_t = Bytes(defaults::MAX_BACKPRESSURE as u64), value_name = "BYTES")]
+    max_backpressure: Bytes,
 
     /// Close (1001) a connection that sends nothing for this many seconds. Any frame
     /// counts, pongs to --ping-interval pings included, and so does the client taking
@@ -110,9 +111,8 @@ struct Cli {
 
     /// Echoed messages shorter than this many bytes are sent uncompressed (at most 65536:
     /// a message is held until it is known to reach it).
-    #[arg(long, default_value_t = 0, value_name = "BYTES",
-          value_parser = clap::value_parser!(u32).range(0..=MAX_DEFLATE_MIN_SIZE))]
-    deflate_min_size: u32,
+    #[arg(long, default_value_t = Bytes(0), value_name = "BYTES")]
+    deflate_min_size: Bytes,
 
     /// Largest LZ77 window (9–15) of wsecho's compressor: a smaller window costs less
     /// memory per compressing connection (the README gives the measured sizes).
@@ -181,9 +181,9 @@ struct Cli {
     trace_format: Format,
 
     /// Payload bytes shown per traced frame (in hex, and as text for text frames).
-    #[arg(long, default_value_t = defaults::TRACE_PAYLOAD_BYTES, value_name = "BYTES",
+    #[arg(long, default_value_t = Bytes(defaults::TRACE_PAYLOAD_BYTES as u64), value_name = "BYTES",
           requires = "trace_select", help_heading = "Trace")]
-    trace_payload_bytes: usize,
+    trace_payload_bytes: Bytes,
 
     /// Also trace the raw bytes of each read and write (RX/TX OCTETS).
     #[arg(long, requires = "trace_select", help_heading = "Trace")]
@@ -223,7 +223,7 @@ fn trace_from(cli: &Cli) -> Result<Option<Trace>, String> {
         select,
         options: std::sync::Arc::new(TraceOptions {
             format,
-            payload_bytes: cli.trace_payload_bytes,
+            payload_bytes: cli.trace_payload_bytes.to_usize("trace-payload-bytes")?,
             octets: cli.trace_octets,
         }),
         sink,
@@ -232,7 +232,7 @@ fn trace_from(cli: &Cli) -> Result<Option<Trace>, String> {
 
 /// Largest `--deflate-min-size`: below it, a message's inflated bytes are held until it
 /// reaches the size, so the bound is per connection memory.
-const MAX_DEFLATE_MIN_SIZE: i64 = 64 << 10;
+const MAX_DEFLATE_MIN_SIZE: u64 = 64 << 10;
 
 /// Longest time limit accepted: deadlines are instants, and an absurd limit would
 /// overflow one instead of meaning "never".
@@ -270,8 +270,10 @@ fn config_from(cli: &Cli) -> Result<Config, String> {
         ..DeflatePolicy::default()
     });
     let optional = |s: Option<f64>, name: &str| s.map(|s| seconds(s, name)).transpose();
-    let floor = backpressure_floor(cli.write_high_water);
-    if cli.max_backpressure < floor {
+    let write_high_water = cli.write_high_water.to_usize("write-high-water")?;
+    let max_backpressure = cli.max_backpressure.to_usize("max-backpressure")?;
+    let floor = backpressure_floor(write_high_water);
+    if max_backpressure < floor {
         return Err(format!(
             "--max-backpressure ({}) must be at least --write-high-water ({}) plus one \
              read's echoes ({} KiB): {floor}",
@@ -280,14 +282,21 @@ fn config_from(cli: &Cli) -> Result<Config, String> {
             backpressure_floor(0) >> 10
         ));
     }
+    if cli.deflate_min_size.0 > MAX_DEFLATE_MIN_SIZE {
+        return Err(format!(
+            "--deflate-min-size {} is over its limit of {}",
+            cli.deflate_min_size,
+            Bytes(MAX_DEFLATE_MIN_SIZE)
+        ));
+    }
     Ok(Config {
-        max_message_size: cli.max_message_size,
-        max_frame_size: cli.max_frame_size.unwrap_or(cli.max_message_size),
-        max_header_bytes: cli.max_header_size,
+        max_message_size: cli.max_message_size.0,
+        max_frame_size: cli.max_frame_size.unwrap_or(cli.max_message_size).0,
+        max_header_bytes: cli.max_header_size.to_usize("max-header-size")?,
         handshake_timeout: seconds(cli.handshake_timeout, "handshake-timeout")?,
         close_timeout: seconds(cli.close_timeout, "close-timeout")?,
-        write_high_water: cli.write_high_water,
-        max_backpressure: cli.max_backpressure,
+        write_high_water,
+        max_backpressure,
         idle_timeout: optional(cli.idle_timeout, "idle-timeout")?,
         ping_interval: optional(cli.ping_interval, "ping-interval")?,
         ping_timeout: seconds(cli.ping_timeout, "ping-timeout")?,
@@ -295,8 +304,8 @@ fn config_from(cli: &Cli) -> Result<Config, String> {
         max_connections: cli.max_connections.unwrap_or(defaults::MAX_CONNECTIONS),
         deflate,
         deflate_level: cli.deflate_level,
-        deflate_min_size: cli.deflate_min_size as usize,
-        max_held_frame: cli.max_held_frame,
+        deflate_min_size: cli.deflate_min_size.to_usize("deflate-min-size")?,
+        max_held_frame: cli.max_held_frame.to_usize("max-held-frame")?,
     })
 }
 

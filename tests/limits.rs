@@ -61,9 +61,9 @@ fn sixteen_mib_binary_in_64k_fragments_is_echoed_intact() {
 
 #[test]
 fn message_of_exactly_max_message_size_is_echoed() {
-    let server = Server::start(&["--max-message-size", "1000"]);
+    let server = Server::start(&["--max-message-size", "1KiB"]);
     let mut stream = server.open();
-    let data = pattern(1000);
+    let data = pattern(1024);
     send(
         &mut stream,
         &[
@@ -79,14 +79,14 @@ fn message_of_exactly_max_message_size_is_echoed() {
         &mut stream,
         &[
             RawFrame::binary(pattern(400)).fin(false),
-            RawFrame::cont(pattern(601)),
+            RawFrame::cont(pattern(625)),
         ],
     );
     let (close, partial) = expect_close_and_partial_echo(&mut stream);
     assert_close(&close, &[1009], &["message"]);
     // What was forwarded before the refusal stays within the limit.
-    let sent = [pattern(400), pattern(601)].concat();
-    assert_partial_echo_within(partial, &sent, 1000);
+    let sent = [pattern(400), pattern(625)].concat();
+    assert_partial_echo_within(partial, &sent, 1024);
 }
 
 #[test]

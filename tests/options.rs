@@ -82,9 +82,13 @@ fn the_readme_options_table_lists_every_option_with_its_default() {
     assert_eq!(in_readme, in_help, "README options table and --help differ");
     for (name, shown) in &readme {
         match (&help[name], as_number(shown)) {
-            // A default the README writes as a number or a size: the same number.
+            // A default the README writes as a number or a size: the same number (`--help`
+            // writes sizes as `64KiB`).
             (Some(default), Some(number)) => {
-                assert_eq!(&number, default, "{name}: README {shown:?}")
+                let default = default
+                    .parse::<wsecho::size::Bytes>()
+                    .map_or(default.clone(), |b| b.0.to_string());
+                assert_eq!(number, default, "{name}: README {shown:?}")
             }
             // A text default (an address): the same text.
             (Some(default), None) if !shown.contains(' ') && !shown.is_empty() => {
@@ -94,4 +98,26 @@ fn the_readme_options_table_lists_every_option_with_its_default() {
             _ => {}
         }
     }
+}
+
+/// Sizes take units, as the README writes them; a bad one is a one-line error, exit 2.
+#[test]
+fn sizes_take_binary_units() {
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_wsecho"))
+            .args(args)
+            .args(["--port", "0", "--version"])
+            .output()
+            .expect("run wsecho")
+    };
+    assert!(
+        run(&["--max-message-size", "64MiB", "--write-high-water", "32KiB"])
+            .status
+            .success()
+    );
+    let bad = run(&["--max-message-size", "64MB"]);
+    assert_eq!(bad.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert!(err.contains("\"64MB\" is not a size"), "{err}");
+    assert!(err.contains("KiB, MiB or GiB"), "{err}");
 }
