@@ -257,7 +257,9 @@ def explain(cid, exp, got, report):
                 + half("behaviorClose", exp["behaviorClose"], got["behaviorClose"]))
     lines = [head]
     if report:
-        lines.append(f"    case: {report.get('description', '?')}")
+        # (wstest's descriptions carry HTML markup: <b>, <br>)
+        desc = re.sub(r"<[^>]*>", "", report.get("description", "?"))
+        lines.append(f"    case: {desc}")
         lines.append(f"    result: {report.get('result', '?')}")
         close = report.get("resultClose", "?")
         codes = (f"close codes: ours {report.get('localCloseCode')}, "
