@@ -1,15 +1,15 @@
 //! `wsecho`: a strict RFC 6455 WebSocket echo server on one mio event loop.
 
-use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use clap::{ArgGroup, Parser, ValueEnum};
+use clap::parser::ValueSource;
+use clap::{ArgGroup, CommandFactory, FromArgMatches, Parser, ValueEnum};
 use wsecho::config::{Config, defaults};
 use wsecho::deflate::{DeflatePolicy, MAX_WINDOW_BITS, MIN_USABLE_WINDOW_BITS};
 use wsecho::handshake::is_token;
-use wsecho::server::{backpressure_floor, fit_to_fd_limit};
+use wsecho::server::{Endpoint, RunError, backpressure_floor, fit_to_fd_limit, resolve};
 use wsecho::size::Bytes;
 use wsecho::tls::TlsOptions;
 use wsecho::trace::{PeerFilter, Trace, TraceFormat, TraceOptions, TraceSelect, TraceSink};
@@ -24,13 +24,26 @@ use wsecho::trace::{PeerFilter, Trace, TraceFormat, TraceOptions, TraceSelect, T
 #[command(version, about, long_about)]
 #[command(group(ArgGroup::new("trace_select").multiple(true).args(["trace", "trace_peer", "trace_on_request"])))]
 struct Cli {
-    /// Address to listen on: an IPv4 or IPv6 address (`0.0.0.0` or `::` for all interfaces).
-    #[arg(long, default_value = "127.0.0.1")]
-    host: IpAddr,
+    /// Address to listen on: an IPv4 or IPv6 address (`0.0.0.0` or `::` for all
+    /// interfaces), or a name, resolved, wsecho listening on each of its addresses
+    /// (`localhost`: 127.0.0.1 and ::1).
+    #[arg(long, default_value = "127.0.0.1", value_name = "HOST")]
+    host: String,
 
     /// TCP port to listen on; 0 picks a free port (the listening line prints it).
     #[arg(long, short, default_value_t = 5050)]
     port: u16,
+
+    /// Listen on a Unix stream socket at PATH (repeatable): instead of TCP, or beside it
+    /// when --host or --port is given too. A stale socket file left by a wsecho that
+    /// died is replaced; the file is removed on exit.
+    #[arg(long, value_name = "PATH")]
+    unix: Vec<PathBuf>,
+
+    /// Mode bits of the --unix socket files, in octal (e.g. 660: owner and group may
+    /// connect). Default: as the umask leaves them.
+    #[arg(long, value_name = "OCTAL", value_parser = octal_mode, requires = "unix")]
+    unix_mode: Option<u32>,
 
     /// Largest message accepted, in bytes (after decompression); bigger ones are refused with close code 1009.
     #[arg(long, default_value_t = Bytes(defaults::MAX_MESSAGE_SIZE), value_name = "BYTES")]
@@ -250,6 +263,28 @@ fn seconds(s: f64, name: &str) -> Result<Duration, String> {
     }
 }
 
+/// A `--unix-mode` value: permission bits in octal, at most 777.
+fn octal_mode(s: &str) -> Result<u32, String> {
+    u32::from_str_radix(s, 8)
+        .ok()
+        .filter(|m| *m <= 0o777)
+        .ok_or_else(|| format!("{s:?} is not a mode: octal permission bits such as 660"))
+}
+
+/// Where to listen: the --unix sockets; and TCP at --host and --port unless only
+/// --unix was given.
+fn endpoints(cli: &Cli, tcp_asked: bool) -> Result<Vec<Endpoint>, String> {
+    let mut endpoints = Vec::new();
+    if cli.unix.is_empty() || tcp_asked {
+        endpoints.extend(resolve(&cli.host, cli.port)?.into_iter().map(Endpoint::Tcp));
+    }
+    endpoints.extend(cli.unix.iter().map(|path| Endpoint::Unix {
+        path: path.clone(),
+        mode: cli.unix_mode,
+    }));
+    Ok(endpoints)
+}
+
 /// A `--subprotocol` value: an HTTP token, as RFC 6455 §4.1 requires of the names.
 fn subprotocol_name(name: &str) -> Result<String, String> {
     if is_token(name) {
@@ -318,7 +353,16 @@ fn startup_error(e: &dyn std::fmt::Display) -> ExitCode {
 fn main() -> ExitCode {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("wsecho=info"))
         .init();
-    let cli = Cli::parse();
+    let matches = Cli::command().get_matches();
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
+    let given = |id: &str| matches.value_source(id) == Some(ValueSource::CommandLine);
+    let endpoints = match endpoints(&cli, given("host") || given("port")) {
+        Ok(value) => value,
+        Err(e) => return startup_error(&e),
+    };
     let mut config = match config_from(&cli) {
         Ok(value) => value,
         Err(e) => return startup_error(&e),
@@ -339,9 +383,9 @@ fn main() -> ExitCode {
         Err(e) => return startup_error(&e),
     };
     fit_to_fd_limit(&mut config, cli.max_connections.is_some());
-    let addr = SocketAddr::new(cli.host, cli.port);
-    match wsecho::server::run(addr, config, tls, trace) {
+    match wsecho::server::run(&endpoints, config, tls, trace) {
         Ok(()) => ExitCode::SUCCESS,
+        Err(RunError::Listen(e)) => startup_error(&e),
         Err(e) => {
             eprintln!("wsecho: {e}");
             ExitCode::FAILURE

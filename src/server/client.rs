@@ -691,6 +691,7 @@ impl Client {
                 .as_ref()
                 .and_then(|v| v.peer())
                 .or_else(|| self.stream.peer_addr().ok()),
+            unix: is_unix(&self.stream),
             lasted: self.started.until(now),
             counts: self.conn.counts(),
             verdict: self.verdict.as_deref(),
@@ -751,9 +752,16 @@ impl fmt::Display for Peer<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.0.peer_addr() {
             Ok(addr) => write!(f, "{addr}"),
+            Err(_) if is_unix(self.0) => f.write_str("unix"),
             Err(_) => f.write_str("(disconnected peer)"),
         }
     }
+}
+
+/// Whether the socket is a Unix stream socket (driven as a `TcpStream`: see
+/// `listen.rs`). Its own address is not an IP one: std reports that as invalid input.
+fn is_unix(stream: &TcpStream) -> bool {
+    matches!(stream.local_addr(), Err(e) if e.kind() == io::ErrorKind::InvalidInput)
 }
 
 // The TLS half of `Client` lives beside it, as a child so that the fields stay private.

@@ -4,6 +4,7 @@
 //! lives here.
 
 mod client;
+mod listen;
 mod metrics;
 mod rlimit;
 mod slab;
@@ -18,7 +19,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use log::{Level, debug, info, log_enabled, warn};
-use mio::net::{TcpListener, TcpStream};
+use mio::net::TcpStream;
 use mio::{Events, Interest, Poll, Token};
 use signal_hook::consts::{SIGINT, SIGTERM, SIGUSR1};
 use signal_hook_mio::v1_0::Signals;
@@ -36,8 +37,9 @@ use slab::Slab;
 use stats::Stats;
 use timers::Timers;
 
-const LISTENER: Token = Token(usize::MAX - 1);
 const SIGNALS: Token = Token(usize::MAX - 2);
+/// Listener `i` has token `FIRST_LISTENER - i`; clients count up from 0.
+const FIRST_LISTENER: usize = usize::MAX - 3;
 
 /// The shared receive buffer: big enough that bulk transfers need few reads.
 const READ_BUF_LEN: usize = 256 << 10;
@@ -49,6 +51,7 @@ const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 /// How long a shutdown waits for clients to answer the 1001 close.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
 
+pub use listen::{Endpoint, resolve};
 pub use rlimit::fit_to_fd_limit;
 
 /// The least `--max-backpressure` that can work with `write_high_water`: reading pauses
@@ -58,35 +61,86 @@ pub fn backpressure_floor(write_high_water: usize) -> usize {
     write_high_water.saturating_add(READ_BUF_LEN + ECHO_SLACK)
 }
 
-/// Binds `addr`, prints the listening line, and serves until SIGINT or SIGTERM. With
-/// `tls`, the port serves `wss://` too (or only, with `--tls-only`); with `trace`, the
-/// connections it selects are traced.
+/// Why the server could not start or stopped.
+#[derive(Debug)]
+pub enum RunError {
+    /// An endpoint could not be bound: the one-line message names it (exit code 2).
+    Listen(String),
+    /// The event loop failed.
+    Io(io::Error),
+}
+
+impl std::fmt::Display for RunError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RunError::Listen(e) => f.write_str(e),
+            RunError::Io(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl From<io::Error> for RunError {
+    fn from(e: io::Error) -> Self {
+        RunError::Io(e)
+    }
+}
+
+/// Binds every endpoint, prints the listening line, and serves until SIGINT or SIGTERM.
+/// With `tls`, the TCP ports serve `wss://` too (or only, with `--tls-only`); with
+/// `trace`, the connections it selects are traced.
 pub fn run(
-    addr: SocketAddr,
+    endpoints: &[Endpoint],
     config: Config,
     tls: Option<TlsSetup>,
     trace: Option<Trace>,
-) -> io::Result<()> {
-    let mut server = Server::bind(addr, config, tls)?;
+) -> Result<(), RunError> {
+    let listeners = bind_all(endpoints).map_err(RunError::Listen)?;
+    let mut server = Server::new(listeners, config, tls)?;
     server.trace = trace;
-    let local = server.listener.local_addr()?;
-    let line = listening_line(local, server.tls.as_ref());
+    let line = listening_line(&server.listeners, server.tls.as_ref());
     let mut stdout = io::stdout();
     writeln!(stdout, "{line}")?;
     stdout.flush()?;
-    info!("listening on {local}");
-    server.serve()
+    for listener in &server.listeners {
+        info!("listening on {listener}");
+    }
+    Ok(server.serve()?)
 }
 
-/// `wsecho listening on ws://ADDR`, with TLS `… and wss://ADDR (certificate, SHA-256 …)`.
-fn listening_line(local: SocketAddr, tls: Option<&TlsSetup>) -> String {
+/// Binds the endpoints in order; TCP port 0 is picked once, by the first TCP address,
+/// and shared by the others.
+fn bind_all(endpoints: &[Endpoint]) -> Result<Vec<listen::Listener>, String> {
+    let mut listeners: Vec<listen::Listener> = Vec::new();
+    let mut port = None;
+    for endpoint in endpoints {
+        let listener = listen::Listener::bind(endpoint, port)?;
+        port = port.or(listener.port());
+        listeners.push(listener);
+    }
+    Ok(listeners)
+}
+
+/// `wsecho listening on ws://ADDR` (each listener, joined by `and`), with TLS
+/// `… and wss://ADDR (certificate, SHA-256 …)`; a Unix socket is `ws+unix:PATH`.
+fn listening_line(listeners: &[listen::Listener], tls: Option<&TlsSetup>) -> String {
+    let urls: Vec<String> = listeners
+        .iter()
+        .flat_map(|l| {
+            let at = l.to_string();
+            let (ws, wss) = match at.strip_prefix("unix:") {
+                Some(path) => (format!("ws+unix:{path}"), format!("wss+unix:{path}")),
+                None => (format!("ws://{at}"), format!("wss://{at}")),
+            };
+            match tls {
+                None => vec![ws],
+                Some(t) if t.only => vec![wss],
+                Some(_) => vec![ws, wss],
+            }
+        })
+        .collect();
+    let urls = urls.join(" and ");
     let Some(tls) = tls else {
-        return format!("wsecho listening on ws://{local}");
-    };
-    let urls = if tls.only {
-        format!("wss://{local}")
-    } else {
-        format!("ws://{local} and wss://{local}")
+        return format!("wsecho listening on {urls}");
     };
     let cert = if tls.self_signed {
         "self-signed certificate"
@@ -101,7 +155,7 @@ fn listening_line(local: SocketAddr, tls: Option<&TlsSetup>) -> String {
 
 struct Server {
     poll: Poll,
-    listener: TcpListener,
+    listeners: Vec<listen::Listener>,
     signals: Signals,
     config: Arc<Config>,
     clients: Slab<Client>,
@@ -126,18 +180,29 @@ struct Server {
 }
 
 impl Server {
-    fn bind(addr: SocketAddr, config: Config, tls: Option<TlsSetup>) -> io::Result<Self> {
+    fn new(
+        mut listeners: Vec<listen::Listener>,
+        config: Config,
+        tls: Option<TlsSetup>,
+    ) -> io::Result<Self> {
         let poll = Poll::new()?;
-        let mut listener = TcpListener::bind(addr)?;
-        let nodelay_inherited = sockopt::tune_listener(&listener);
-        poll.registry()
-            .register(&mut listener, LISTENER, Interest::READABLE)?;
+        let mut nodelay_inherited = true;
+        for (i, listener) in listeners.iter_mut().enumerate() {
+            if let Some(tcp) = listener.tcp() {
+                nodelay_inherited &= sockopt::tune_listener(tcp);
+            }
+            poll.registry().register(
+                listener.source(),
+                Token(FIRST_LISTENER - i),
+                Interest::READABLE,
+            )?;
+        }
         let mut signals = Signals::new([SIGINT, SIGTERM, SIGUSR1])?;
         poll.registry()
             .register(&mut signals, SIGNALS, Interest::READABLE)?;
         Ok(Server {
             poll,
-            listener,
+            listeners,
             signals,
             config: Arc::new(config),
             clients: Slab::new(),
@@ -179,8 +244,12 @@ impl Server {
             let yielded = std::mem::take(&mut self.yielded);
             for event in events.iter() {
                 match event.token() {
-                    LISTENER => self.accept(now),
                     SIGNALS => self.on_signals(now),
+                    Token(t)
+                        if t <= FIRST_LISTENER && FIRST_LISTENER - t < self.listeners.len() =>
+                    {
+                        self.accept(FIRST_LISTENER - t, now)
+                    }
                     Token(key) => {
                         if event.is_read_closed() || event.is_error() {
                             // The peer's FIN (or an error) is waiting behind any data: the
@@ -238,13 +307,17 @@ impl Server {
         .min()
     }
 
-    fn accept(&mut self, now: Instant) {
+    /// Accepts on listener `index` until it has no more connections waiting.
+    fn accept(&mut self, index: usize, now: Instant) {
         if self.shutdown_deadline.is_some() || self.accept_paused_until.is_some_and(|t| t > now) {
             return;
         }
         self.accept_paused_until = None;
         loop {
-            match self.listener.accept() {
+            let Some(listener) = self.listeners.get(index) else {
+                return;
+            };
+            match listener.accept() {
                 Ok((stream, peer)) => self.add_client(stream, peer, now),
                 Err(e) if e.kind() == ErrorKind::WouldBlock => return,
                 Err(e) if e.kind() == ErrorKind::Interrupted => continue,
@@ -259,17 +332,22 @@ impl Server {
         }
     }
 
-    fn add_client(&mut self, stream: TcpStream, peer: SocketAddr, now: Instant) {
+    /// A client accepted from `peer` (`None`: over a Unix socket).
+    fn add_client(&mut self, stream: TcpStream, peer: Option<SocketAddr>, now: Instant) {
         self.stats.accepted += 1;
+        let shown = peer.map_or_else(|| "unix".to_string(), |p| p.to_string());
         // Echoes are small and latency-bound: never wait for Nagle.
-        if !self.nodelay_inherited
+        if peer.is_some()
+            && !self.nodelay_inherited
             && let Err(e) = stream.set_nodelay(true)
         {
-            debug!("{peer}: TCP_NODELAY failed: {e}");
+            debug!("{shown}: TCP_NODELAY failed: {e}");
         }
         let full = self.clients.len() >= self.config.max_connections;
         let mut conn = Connection::new(Arc::clone(&self.config), now);
-        conn.set_peer(peer);
+        if let Some(peer) = peer {
+            conn.set_peer(peer);
+        }
         // Every connection's first byte is looked at (to serve TLS, or to tell a TLS
         // client it reached a cleartext port) before it goes on the plain path.
         // With TLS set up, a full server's 503 waits to know how to speak to the client.
@@ -286,23 +364,18 @@ impl Server {
                 .registry()
                 .register(&mut client.stream, Token(key), Interest::READABLE)
         {
-            warn!("{peer}: register failed: {e}");
+            warn!("{shown}: register failed: {e}");
             self.clients.remove(key);
             return;
         }
-        debug!("{peer}: accepted");
+        debug!("{shown}: accepted");
         if let Some(trace) = &self.trace {
             let selected = trace.select.select(peer);
             if selected != Selected::No {
                 let on_request = selected == Selected::IfAsked;
                 let options = Arc::clone(&trace.options);
                 let conn_id = id;
-                client.set_trace(Box::new(Tap::new(
-                    conn_id,
-                    peer.to_string(),
-                    options,
-                    on_request,
-                )));
+                client.set_trace(Box::new(Tap::new(conn_id, shown, options, on_request)));
             }
         }
         if full && !defer_503 {
@@ -440,7 +513,9 @@ impl Server {
             }
         }
         if self.accept_paused_until.is_some_and(|t| t <= now) {
-            self.accept(now);
+            for index in 0..self.listeners.len() {
+                self.accept(index, now);
+            }
         }
     }
 
@@ -464,7 +539,9 @@ impl Server {
             "shutting down: closing {} connections with 1001",
             self.clients.len()
         );
-        let _ = self.poll.registry().deregister(&mut self.listener);
+        for listener in &mut self.listeners {
+            let _ = self.poll.registry().deregister(listener.source());
+        }
         self.shutdown_deadline = Some(now + SHUTDOWN_GRACE);
         // No more accepts: a pending back-off would only keep waking the loop.
         self.accept_paused_until = None;

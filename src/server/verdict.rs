@@ -117,6 +117,8 @@ impl Verdict {
 pub(super) struct Ended<'a> {
     pub(super) id: u64,
     pub(super) peer: Option<SocketAddr>,
+    /// Over a Unix socket (which has no peer address).
+    pub(super) unix: bool,
     pub(super) lasted: Duration,
     pub(super) counts: Counts,
     pub(super) verdict: Option<&'a Verdict>,
@@ -127,6 +129,7 @@ impl fmt::Display for Ended<'_> {
         let c = &self.counts;
         match self.peer {
             Some(peer) => write!(f, "c{} {peer}", self.id)?,
+            None if self.unix => write!(f, "c{} unix", self.id)?,
             None => write!(f, "c{} (peer unknown)", self.id)?,
         }
         write!(
@@ -190,6 +193,7 @@ mod tests {
         Ended {
             id: 4,
             peer: "127.0.0.1:9".parse().ok(),
+            unix: false,
             lasted: Duration::from_millis(1250),
             counts: Counts {
                 messages: 2,

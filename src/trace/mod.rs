@@ -87,10 +87,14 @@ impl TraceSelect {
         !self.all && self.peers.is_empty() && !self.on_request
     }
 
-    pub(crate) fn select(&self, peer: SocketAddr) -> Selected {
-        let by_peer = self.peers.iter().any(|f| match f {
-            PeerFilter::Ip(ip) => *ip == peer.ip(),
-            PeerFilter::Socket(addr) => *addr == peer,
+    /// Whether to trace a client from `peer` (`None`: over a Unix socket, which no
+    /// `--trace-peer` filter names).
+    pub(crate) fn select(&self, peer: Option<SocketAddr>) -> Selected {
+        let by_peer = peer.is_some_and(|peer| {
+            self.peers.iter().any(|f| match f {
+                PeerFilter::Ip(ip) => *ip == peer.ip(),
+                PeerFilter::Socket(addr) => *addr == peer,
+            })
         });
         if self.all || by_peer {
             Selected::Yes
@@ -119,7 +123,7 @@ mod tests {
     #[test]
     fn connections_are_chosen_by_flag_address_or_request() {
         let peer: SocketAddr = "10.1.2.3:4000".parse().unwrap();
-        let pick = |select: TraceSelect| select.select(peer);
+        let pick = |select: TraceSelect| select.select(Some(peer));
         assert_eq!(pick(TraceSelect::default()), Selected::No);
         assert!(TraceSelect::default().is_off());
         let all = TraceSelect {

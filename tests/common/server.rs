@@ -18,6 +18,8 @@ use super::*;
 pub struct Server {
     child: Child,
     addr: SocketAddr,
+    /// The line wsecho printed when it was ready.
+    pub listening: String,
     log: Arc<Mutex<Vec<u8>>>,
     log_thread: Option<JoinHandle<()>>,
 }
@@ -105,6 +107,7 @@ impl Server {
         let mut server = Server {
             child,
             addr: SocketAddr::from(([0, 0, 0, 0], 0)),
+            listening: String::new(),
             log,
             log_thread: Some(log_thread),
         };
@@ -118,8 +121,14 @@ impl Server {
                 ));
             }
         };
-        server.addr = parse_listening_line(&line)
-            .ok_or_else(|| format!("unexpected listening line from wsecho: {line:?}"))?;
+        if !line.starts_with("wsecho listening on ") {
+            return Err(format!("unexpected listening line from wsecho: {line:?}"));
+        }
+        // (A server listening only on Unix sockets has no TCP address.)
+        if let Some(addr) = parse_listening_line(&line) {
+            server.addr = addr;
+        }
+        server.listening = line;
         Ok(server)
     }
 

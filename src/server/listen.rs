@@ -1,0 +1,268 @@
+//! Where wsecho listens: TCP addresses (a `--host` name resolves to each of its
+//! addresses) and Unix stream sockets (`--unix PATH`), bound at start with errors that
+//! name the address and say what to do.
+//!
+//! A connection accepted on a Unix socket is driven through the same `TcpStream` type as
+//! a TCP one: reading, writing, `writev`, `shutdown` and the socket options the driver
+//! uses are the same system calls for both families, so one client type and one receive
+//! path serve both. Only the peer's address differs: a Unix peer has none, and is shown
+//! as `unix`.
+
+use std::fmt;
+use std::io;
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::os::fd::{FromRawFd, IntoRawFd};
+use std::os::unix::fs::{FileTypeExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use mio::net::{TcpListener, TcpStream, UnixListener};
+
+/// One place to listen, as the command line gives it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Endpoint {
+    /// A TCP address.
+    Tcp(SocketAddr),
+    /// A Unix stream socket at this path, its file given these mode bits if set.
+    Unix {
+        /// The socket file.
+        path: PathBuf,
+        /// `--unix-mode`, e.g. `0o660`.
+        mode: Option<u32>,
+    },
+}
+
+/// The TCP addresses `host` names for `port`: an IP address, or a name resolved (by
+/// the system's resolver: `/etc/hosts`, DNS) to each of its addresses, in order,
+/// without repeats.
+pub fn resolve(host: &str, port: u16) -> Result<Vec<SocketAddr>, String> {
+    // `[::1]` as URLs write it, or `::1`.
+    let bare = host
+        .strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host);
+    let found = (bare, port)
+        .to_socket_addrs()
+        .map_err(|e| format!("--host {host}: cannot resolve it: {e}"))?;
+    let mut addrs: Vec<SocketAddr> = Vec::new();
+    for addr in found {
+        if !addrs.contains(&addr) {
+            addrs.push(addr);
+        }
+    }
+    if addrs.is_empty() {
+        return Err(format!("--host {host}: the name has no address"));
+    }
+    Ok(addrs)
+}
+
+/// A bound listening socket.
+pub(super) enum Listener {
+    Tcp(TcpListener),
+    /// The path is removed when the listener is dropped (the server exits).
+    Unix(UnixListener, PathBuf),
+}
+
+impl Listener {
+    /// Binds `endpoint`. A TCP port 0 picks a free port; `same_port` (the port the first
+    /// TCP listener got) makes every address of one `--host` share it.
+    pub(super) fn bind(endpoint: &Endpoint, same_port: Option<u16>) -> Result<Self, String> {
+        match endpoint {
+            Endpoint::Tcp(addr) => {
+                let mut addr = *addr;
+                if addr.port() == 0
+                    && let Some(port) = same_port
+                {
+                    addr.set_port(port);
+                }
+                TcpListener::bind(addr)
+                    .map(Listener::Tcp)
+                    .map_err(|e| bind_error(&addr.to_string(), &e))
+            }
+            Endpoint::Unix { path, mode } => bind_unix(path, *mode),
+        }
+    }
+
+    /// The TCP port, for a TCP listener.
+    pub(super) fn port(&self) -> Option<u16> {
+        match self {
+            Listener::Tcp(l) => l.local_addr().ok().map(|a| a.port()),
+            Listener::Unix(..) => None,
+        }
+    }
+
+    /// Accepts one connection: the stream, and the peer's address (`None` over a Unix
+    /// socket).
+    pub(super) fn accept(&self) -> io::Result<(TcpStream, Option<SocketAddr>)> {
+        match self {
+            Listener::Tcp(l) => l.accept().map(|(s, peer)| (s, Some(peer))),
+            Listener::Unix(l, _) => {
+                let (stream, _) = l.accept()?;
+                // SAFETY: the descriptor was just taken from the accepted stream, which
+                // gives up its ownership; it is an open, connected, non-blocking stream
+                // socket, which is all `TcpStream` needs (see the module comment).
+                let stream = unsafe { TcpStream::from_raw_fd(stream.into_raw_fd()) };
+                Ok((stream, None))
+            }
+        }
+    }
+
+    /// The mio source to register.
+    pub(super) fn source(&mut self) -> &mut dyn mio::event::Source {
+        match self {
+            Listener::Tcp(l) => l,
+            Listener::Unix(l, _) => l,
+        }
+    }
+
+    /// The TCP listener, for the options accepted sockets inherit.
+    pub(super) fn tcp(&self) -> Option<&TcpListener> {
+        match self {
+            Listener::Tcp(l) => Some(l),
+            Listener::Unix(..) => None,
+        }
+    }
+}
+
+impl fmt::Display for Listener {
+    /// Where clients reach it, without the scheme: `127.0.0.1:5050`, `[::1]:5050`, or
+    /// `unix:/run/wsecho.sock`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Listener::Tcp(l) => match l.local_addr() {
+                Ok(addr) => write!(f, "{addr}"),
+                Err(_) => f.write_str("(unknown address)"),
+            },
+            Listener::Unix(_, path) => write!(f, "unix:{}", path.display()),
+        }
+    }
+}
+
+impl Drop for Listener {
+    fn drop(&mut self) {
+        if let Listener::Unix(_, path) = self {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}
+
+/// The one-line error for a TCP address that cannot be bound.
+fn bind_error(addr: &str, e: &io::Error) -> String {
+    let hint = match e.kind() {
+        io::ErrorKind::AddrInUse => {
+            "; another program (another wsecho?) listens there: stop it, or pick another \
+             --port (--port 0 picks a free one)"
+        }
+        io::ErrorKind::AddrNotAvailable => "; no interface of this machine has that address",
+        io::ErrorKind::PermissionDenied => "; ports below 1024 need privileges",
+        _ => "",
+    };
+    format!("cannot listen on {addr}: {e}{hint}")
+}
+
+/// Binds a Unix stream socket at `path`. A socket file left by a wsecho that died (no
+/// one accepts on it) is replaced; a socket someone listens on, or a file that is not a
+/// socket, is an error naming the path.
+fn bind_unix(path: &Path, mode: Option<u32>) -> Result<Listener, String> {
+    let shown = path.display();
+    if let Ok(meta) = std::fs::symlink_metadata(path) {
+        if !meta.file_type().is_socket() {
+            return Err(format!(
+                "--unix {shown}: the path exists and is not a socket; remove it or pick another path"
+            ));
+        }
+        match std::os::unix::net::UnixStream::connect(path) {
+            Ok(_) => {
+                return Err(format!(
+                    "--unix {shown}: another server listens on this socket; stop it or pick another path"
+                ));
+            }
+            // Nobody listens: a stale socket file, replaced.
+            Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => {
+                std::fs::remove_file(path)
+                    .map_err(|e| format!("--unix {shown}: cannot remove the stale socket: {e}"))?;
+                log::info!("{shown}: replaced a stale socket file");
+            }
+            Err(e) => return Err(format!("--unix {shown}: {e}")),
+        }
+    }
+    let listener = UnixListener::bind(path).map_err(|e| format!("--unix {shown}: {e}"))?;
+    let listener = Listener::Unix(listener, path.to_path_buf());
+    if let Some(mode) = mode {
+        // (On failure the listener is dropped, which removes the file.)
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+            .map_err(|e| format!("--unix-mode {mode:o} on {shown}: {e}"))?;
+    }
+    Ok(listener)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_resolve_to_each_address_and_literals_to_themselves() {
+        let local = resolve("localhost", 80).unwrap();
+        assert!(
+            local.iter().all(|a| a.ip().is_loopback() && a.port() == 80),
+            "{local:?}"
+        );
+        assert_eq!(resolve("::1", 1).unwrap(), ["[::1]:1".parse().unwrap()]);
+        assert_eq!(resolve("[::1]", 1).unwrap(), ["[::1]:1".parse().unwrap()]);
+        assert_eq!(
+            resolve("127.0.0.1", 2).unwrap(),
+            ["127.0.0.1:2".parse().unwrap()]
+        );
+        let err = resolve("no-such-host.invalid", 1).unwrap_err();
+        assert!(
+            err.starts_with("--host no-such-host.invalid: cannot resolve it"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_port_in_use_is_named_with_what_to_do() {
+        let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = taken.local_addr().unwrap();
+        let Err(err) = Listener::bind(&Endpoint::Tcp(addr), None) else {
+            panic!("bound a port in use");
+        };
+        assert!(
+            err.starts_with(&format!("cannot listen on {addr}: ")),
+            "{err}"
+        );
+        assert!(err.contains("--port 0 picks a free one"), "{err}");
+    }
+
+    #[test]
+    fn unix_sockets_replace_stale_files_and_refuse_live_ones_and_other_files() {
+        let dir = std::env::temp_dir().join(format!("wsecho-listen-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("s.sock");
+        let _ = std::fs::remove_file(&path);
+        let endpoint = Endpoint::Unix {
+            path: path.clone(),
+            mode: Some(0o660),
+        };
+        let live = Listener::bind(&endpoint, None).unwrap();
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o660);
+        let Err(err) = Listener::bind(&endpoint, None) else {
+            panic!("bound a socket in use");
+        };
+        assert!(err.contains("another server listens"), "{err}");
+        drop(live);
+        assert!(!path.exists(), "the socket file is removed on exit");
+        // A socket file whose server died (std leaves the file behind): replaced.
+        drop(std::os::unix::net::UnixListener::bind(&path).unwrap());
+        assert!(path.exists());
+        let stale = Listener::bind(&endpoint, None).expect("the stale file replaced");
+        drop(stale);
+        assert!(!path.exists(), "the socket file is removed on exit");
+        std::fs::write(&path, b"not a socket").unwrap();
+        let Err(err) = Listener::bind(&endpoint, None) else {
+            panic!("bound over a regular file");
+        };
+        assert!(err.contains("is not a socket"), "{err}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
