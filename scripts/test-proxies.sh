@@ -132,7 +132,10 @@ if "$WSECHO_BIN" --help 2>/dev/null | grep -q -- '--unix'; then
 else
   log "$WSECHO_BIN --help lists no --unix: Unix-socket runs skipped"
 fi
-wsecho_start "$RUN/wsecho" "${WSECHO_ARGS[@]}" || die "wsecho did not start (log above)"
+# Info level: each connection's last line names its peer ('unix' on the socket),
+# which tells which transport a run really used.
+RUST_LOG=wsecho=info wsecho_start "$RUN/wsecho" "${WSECHO_ARGS[@]}" || die "wsecho did not start (log above)"
+WSECHO_LOG="$RUN/wsecho/wsecho.log"
 if [[ " ${TRANSPORTS[*]} " == *" unix "* ]]; then
   for _ in $(seq 100); do [[ -S "$SOCK" ]] && break; sleep 0.1; done
   [[ -S "$SOCK" ]] || die "wsecho --unix $SOCK made no socket (log $RUN/wsecho/wsecho.log)"
@@ -222,6 +225,7 @@ for proxy in nginx haproxy; do
     make_config "$src" "$conf" "$transport" "$port" || die "cannot template $src"
     cp "$conf" "$out/"
     t0=$SECONDS
+    log_before="$(wc -l <"$WSECHO_LOG")"
     if ! start_proxy "$proxy" "$dir" "$conf" "$port"; then
       show_logs "$dir"/*.log "$dir"/prefix/*.log
       log "$name: $proxy did not start on 127.0.0.1:$port"
@@ -245,8 +249,25 @@ for proxy in nginx haproxy; do
       [[ -f "$f" ]] && cp "$f" "$out/proxy-${f##*/}"
     done
     if ! kill -0 "$WSECHO_PID" 2>/dev/null; then
-      show_logs "$RUN/wsecho/wsecho.log"
+      show_logs "$WSECHO_LOG"
       die "$name: wsecho died during the run"
+    fi
+    # The connections wsecho saw in this run, by transport.
+    tail -n "+$((log_before + 1))" "$WSECHO_LOG" >"$out/wsecho.log"
+    via_unix="$(grep -cE '\] c[0-9]+ unix: ended' "$out/wsecho.log" || true)"
+    via_tcp="$(grep -cE '\] c[0-9]+ [0-9.]+:[0-9]+: ended' "$out/wsecho.log" || true)"
+    right=1
+    if [[ "$transport" == unix ]]; then
+      ((via_unix > 0 && via_tcp == 0)) || right=0
+    else
+      ((via_tcp > 0 && via_unix == 0)) || right=0
+    fi
+    if ((!right)); then
+      log "$name: wsecho saw $via_tcp connections over TCP and $via_unix over its Unix socket ($out/wsecho.log)"
+      BROKEN=$((BROKEN + 1))
+      VERDICTS+=("$proxy/$transport went over the wrong transport")
+      row "$proxy" "$transport" - - - - - "$secs"
+      continue
     fi
     if ((rc == 2 || rc > 2 || !alive)) || [[ ! -f "$out/summary.json" ]]; then
       ((alive)) || log "$name: $proxy died during the run (logs: $out/proxy-*.log)"
