@@ -6,3 +6,4 @@
 
 pub mod deflate;
 pub mod frames;
+pub mod text;
