@@ -40,6 +40,12 @@ struct Cli {
     #[arg(long, value_name = "PATH")]
     unix: Vec<PathBuf>,
 
+    /// Event loops to run, each single-threaded on a thread of its own, with its own
+    /// listening socket per address (SO_REUSEPORT: the kernel spreads connections);
+    /// 0 for one per available core. Counters, /metrics and --max-connections cover all.
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    threads: usize,
+
     /// Mode bits of the --unix socket files, in octal (e.g. 660: owner and group may
     /// connect). Default: as the umask leaves them.
     #[arg(long, value_name = "OCTAL", value_parser = octal_mode, requires = "unix")]
@@ -383,7 +389,11 @@ fn main() -> ExitCode {
         Err(e) => return startup_error(&e),
     };
     fit_to_fd_limit(&mut config, cli.max_connections.is_some());
-    match wsecho::server::run(&endpoints, config, tls, trace) {
+    let threads = match cli.threads {
+        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        n => n,
+    };
+    match wsecho::server::run(&endpoints, config, tls, trace, threads) {
         Ok(()) => ExitCode::SUCCESS,
         Err(RunError::Listen(e)) => startup_error(&e),
         Err(e) => {

@@ -3,38 +3,9 @@
 
 mod common;
 
-use std::io::{Read, Write};
+use std::io::Write;
 
 use common::*;
-
-/// The metrics page: (status, content type, body).
-fn scrape(server: &Server) -> (u16, String, String) {
-    let mut stream = server.connect();
-    write!(
-        stream,
-        "GET /metrics HTTP/1.1\r\nHost: {}\r\n\r\n",
-        server.host()
-    )
-    .unwrap();
-    let mut all = Vec::new();
-    stream.read_to_end(&mut all).unwrap();
-    let text = String::from_utf8(all).expect("UTF-8 metrics");
-    let (head, body) = text.split_once("\r\n\r\n").expect("a head");
-    let status = head[9..12].parse().expect("a status");
-    let ctype = head
-        .lines()
-        .find_map(|l| l.strip_prefix("Content-Type: "))
-        .unwrap_or_default()
-        .to_string();
-    (status, ctype, body.to_string())
-}
-
-/// The value of the sample written exactly `sample` (name and labels), 0 if absent.
-fn value(body: &str, sample: &str) -> u64 {
-    body.lines()
-        .find_map(|l| l.strip_prefix(sample)?.strip_prefix(' '))
-        .map_or(0, |v| v.parse().expect("a number"))
-}
 
 #[test]
 fn the_counters_follow_the_traffic() {
@@ -64,7 +35,7 @@ fn the_counters_follow_the_traffic() {
     // is then the one connection open.
     server.wait_for_log(": ended after", 3, CLOSE_BOUND);
 
-    let (status, ctype, body) = scrape(&server);
+    let (status, ctype, body) = scrape_metrics(&server);
     assert_eq!(status, 200);
     assert_eq!(
         ctype,
@@ -89,9 +60,9 @@ fn the_counters_follow_the_traffic() {
         ("wsecho_closes_total{code=\"1002\",initiator=\"server\"}", 1),
         ("wsecho_failures_total{violation=\"unmasked_frame\"}", 1),
     ] {
-        assert_eq!(value(&body, sample), want, "{sample} in:\n{body}");
+        assert_eq!(metric_value(&body, sample), want, "{sample} in:\n{body}");
     }
-    assert!(value(&body, "wsecho_bytes_total{direction=\"in\"}") > 0);
+    assert!(metric_value(&body, "wsecho_bytes_total{direction=\"in\"}") > 0);
 }
 
 #[test]

@@ -17,6 +17,9 @@ use std::path::{Path, PathBuf};
 
 use mio::net::{TcpListener, TcpStream, UnixListener};
 
+/// The backlog of a listening socket, as mio's `TcpListener::bind` sets it.
+const LISTEN_BACKLOG: i32 = 1024;
+
 /// One place to listen, as the command line gives it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Endpoint {
@@ -58,8 +61,13 @@ pub fn resolve(host: &str, port: u16) -> Result<Vec<SocketAddr>, String> {
 /// A bound listening socket.
 pub(super) enum Listener {
     Tcp(TcpListener),
-    /// The path is removed when the listener is dropped (the server exits).
-    Unix(UnixListener, PathBuf),
+    /// The path is removed when the listener that bound it is dropped (the server
+    /// exits); not by the copies other loops share (`owner` false).
+    Unix {
+        listener: UnixListener,
+        path: PathBuf,
+        owner: bool,
+    },
 }
 
 impl Listener {
@@ -86,7 +94,7 @@ impl Listener {
     pub(super) fn port(&self) -> Option<u16> {
         match self {
             Listener::Tcp(l) => l.local_addr().ok().map(|a| a.port()),
-            Listener::Unix(..) => None,
+            Listener::Unix { .. } => None,
         }
     }
 
@@ -95,8 +103,8 @@ impl Listener {
     pub(super) fn accept(&self) -> io::Result<(TcpStream, Option<SocketAddr>)> {
         match self {
             Listener::Tcp(l) => l.accept().map(|(s, peer)| (s, Some(peer))),
-            Listener::Unix(l, _) => {
-                let (stream, _) = l.accept()?;
+            Listener::Unix { listener, .. } => {
+                let (stream, _) = listener.accept()?;
                 // SAFETY: the descriptor was just taken from the accepted stream, which
                 // gives up its ownership; it is an open, connected, non-blocking stream
                 // socket, which is all `TcpStream` needs (see the module comment).
@@ -110,15 +118,61 @@ impl Listener {
     pub(super) fn source(&mut self) -> &mut dyn mio::event::Source {
         match self {
             Listener::Tcp(l) => l,
-            Listener::Unix(l, _) => l,
+            Listener::Unix { listener, .. } => listener,
         }
+    }
+
+    /// Another handle on the same listening socket, for another loop to accept from
+    /// (each loop registers its own with its own poll, and the loops race to accept).
+    pub(super) fn share(&self) -> io::Result<Listener> {
+        Ok(match self {
+            Listener::Tcp(l) => {
+                let fd = std::os::fd::AsFd::as_fd(l).try_clone_to_owned()?;
+                Listener::Tcp(TcpListener::from_std(std::net::TcpListener::from(fd)))
+            }
+            Listener::Unix { listener, path, .. } => {
+                let fd = std::os::fd::AsFd::as_fd(listener).try_clone_to_owned()?;
+                Listener::Unix {
+                    listener: UnixListener::from_std(std::os::unix::net::UnixListener::from(fd)),
+                    path: path.clone(),
+                    owner: false,
+                }
+            }
+        })
+    }
+
+    /// Binds `endpoint` for loop after loop of `--threads`: a TCP address with
+    /// SO_REUSEPORT, so that each loop has a listening socket of its own and the kernel
+    /// spreads connections over them (`port`: the one the first loop got). `None` where
+    /// SO_REUSEPORT cannot be set: the loops then share one listener ([`Listener::share`]).
+    pub(super) fn bind_reuseport(
+        addr: SocketAddr,
+        port: Option<u16>,
+    ) -> Result<Option<Listener>, String> {
+        use socket2::{Domain, Socket, Type};
+        let mut addr = addr;
+        if let Some(port) = port {
+            addr.set_port(port);
+        }
+        let fail = |e: io::Error| bind_error(&addr.to_string(), &e);
+        let socket = Socket::new(Domain::for_address(addr), Type::STREAM, None).map_err(fail)?;
+        // As std and mio bind: a restarted server need not wait out TIME_WAIT.
+        socket.set_reuse_address(true).map_err(fail)?;
+        if let Err(e) = socket.set_reuse_port(true) {
+            log::debug!("SO_REUSEPORT on {addr}: {e}");
+            return Ok(None);
+        }
+        socket.bind(&addr.into()).map_err(fail)?;
+        socket.listen(LISTEN_BACKLOG).map_err(fail)?;
+        socket.set_nonblocking(true).map_err(fail)?;
+        Ok(Some(Listener::Tcp(TcpListener::from_std(socket.into()))))
     }
 
     /// The TCP listener, for the options accepted sockets inherit.
     pub(super) fn tcp(&self) -> Option<&TcpListener> {
         match self {
             Listener::Tcp(l) => Some(l),
-            Listener::Unix(..) => None,
+            Listener::Unix { .. } => None,
         }
     }
 }
@@ -132,14 +186,17 @@ impl fmt::Display for Listener {
                 Ok(addr) => write!(f, "{addr}"),
                 Err(_) => f.write_str("(unknown address)"),
             },
-            Listener::Unix(_, path) => write!(f, "unix:{}", path.display()),
+            Listener::Unix { path, .. } => write!(f, "unix:{}", path.display()),
         }
     }
 }
 
 impl Drop for Listener {
     fn drop(&mut self) {
-        if let Listener::Unix(_, path) = self {
+        if let Listener::Unix {
+            path, owner: true, ..
+        } = self
+        {
             let _ = std::fs::remove_file(path);
         }
     }
@@ -186,7 +243,11 @@ fn bind_unix(path: &Path, mode: Option<u32>) -> Result<Listener, String> {
         }
     }
     let listener = UnixListener::bind(path).map_err(|e| format!("--unix {shown}: {e}"))?;
-    let listener = Listener::Unix(listener, path.to_path_buf());
+    let listener = Listener::Unix {
+        listener,
+        path: path.to_path_buf(),
+        owner: true,
+    };
     if let Some(mode) = mode {
         // (On failure the listener is dropped, which removes the file.)
         std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))

@@ -16,6 +16,7 @@ use crate::connection::Counts;
 type Labels = Vec<(&'static str, String)>;
 
 /// What is live at scrape time, beside the counters of ended connections.
+#[derive(Debug, Default, Clone, Copy)]
 pub(super) struct Live {
     /// Open connections.
     pub(super) open: usize,
@@ -23,6 +24,15 @@ pub(super) struct Live {
     pub(super) counts: Counts,
     /// How many of them speak TLS.
     pub(super) tls: u64,
+}
+
+impl Live {
+    /// Adds another loop's (`--threads`).
+    pub(super) fn add(&mut self, other: &Live) {
+        self.open += other.open;
+        self.counts.add(&other.counts);
+        self.tls += other.tls;
+    }
 }
 
 /// The metrics page.

@@ -5,6 +5,7 @@
 
 mod client;
 mod listen;
+mod loops;
 mod metrics;
 mod rlimit;
 mod slab;
@@ -38,8 +39,10 @@ use stats::Stats;
 use timers::Timers;
 
 const SIGNALS: Token = Token(usize::MAX - 2);
-/// Listener `i` has token `FIRST_LISTENER - i`; clients count up from 0.
+/// Listener `i` has token `FIRST_LISTENER - i`; clients count up from 0, below
+/// [`LAST_CLIENT`] (a slab that large could not be allocated anyway).
 const FIRST_LISTENER: usize = usize::MAX - 3;
+const LAST_CLIENT: usize = usize::MAX >> 1;
 
 /// The shared receive buffer: big enough that bulk transfers need few reads.
 const READ_BUF_LEN: usize = 256 << 10;
@@ -85,15 +88,25 @@ impl From<io::Error> for RunError {
     }
 }
 
-/// Binds every endpoint, prints the listening line, and serves until SIGINT or SIGTERM.
-/// With `tls`, the TCP ports serve `wss://` too (or only, with `--tls-only`); with
-/// `trace`, the connections it selects are traced.
+/// Binds every endpoint, prints the listening line, and serves until SIGINT or SIGTERM,
+/// on `threads` event loops (see `loops.rs`; 1 is the single loop). With `tls`, the TCP
+/// ports serve `wss://` too (or only, with `--tls-only`); with `trace`, the connections
+/// it selects are traced (one loop only).
 pub fn run(
     endpoints: &[Endpoint],
     config: Config,
     tls: Option<TlsSetup>,
     trace: Option<Trace>,
+    threads: usize,
 ) -> Result<(), RunError> {
+    if threads > 1 {
+        if trace.is_some() {
+            return Err(RunError::Listen(
+                "the wire trace runs on one event loop: use it with --threads 1".into(),
+            ));
+        }
+        return run_loops(endpoints, config, tls, threads);
+    }
     let listeners = bind_all(endpoints).map_err(RunError::Listen)?;
     let mut server = Server::new(listeners, config, tls)?;
     server.trace = trace;
@@ -105,6 +118,52 @@ pub fn run(
         info!("listening on {listener}");
     }
     Ok(server.serve()?)
+}
+
+/// `run` with `threads` loops: each on a thread of its own, the process ending when all
+/// have.
+fn run_loops(
+    endpoints: &[Endpoint],
+    config: Config,
+    tls: Option<TlsSetup>,
+    threads: usize,
+) -> Result<(), RunError> {
+    let sets = loops::bind_loops(endpoints, threads).map_err(RunError::Listen)?;
+    let shared = loops::Shared::new(threads);
+    let line = listening_line(&sets[0], tls.as_ref());
+    let mut stdout = io::stdout();
+    writeln!(stdout, "{line} ({threads} event loops)")?;
+    stdout.flush()?;
+    for listener in &sets[0] {
+        info!("listening on {listener} with {threads} event loops");
+    }
+    let mut handles = Vec::new();
+    for (id, listeners) in sets.into_iter().enumerate() {
+        let (config, tls, shared) = (config.clone(), tls.clone(), Arc::clone(&shared));
+        let handle = std::thread::Builder::new()
+            .name(format!("wsecho-loop-{id}"))
+            .spawn(move || -> io::Result<()> {
+                let mut server = Server::new(listeners, config, tls)?;
+                server.id = id;
+                server.shared = Some(shared);
+                server.serve()
+            })?;
+        handles.push(handle);
+    }
+    let mut result = Ok(());
+    for (id, handle) in handles.into_iter().enumerate() {
+        let outcome = match handle.join() {
+            Ok(outcome) => outcome,
+            Err(_) => Err(io::Error::other(format!("event loop {id} panicked"))),
+        };
+        if let Err(e) = outcome {
+            warn!("event loop {id}: {e}");
+            result = Err(RunError::Io(e));
+        }
+    }
+    let (stats, live) = shared.total(usize::MAX, None);
+    info!("shut down; {}", stats.summary(live.open, live.counts));
+    result
 }
 
 /// Binds the endpoints in order; TCP port 0 is picked once, by the first TCP address,
@@ -177,6 +236,13 @@ struct Server {
     tls_bufs: TlsBuffers,
     /// The wire trace, when on.
     trace: Option<Trace>,
+    /// This loop's number (`--threads`; 0 for the single loop).
+    id: usize,
+    /// What the loops share, with more than one.
+    shared: Option<Arc<loops::Shared>>,
+    /// When this loop next publishes its counters to the others: set when it has done
+    /// something since it last did.
+    publish_at: Option<Instant>,
 }
 
 impl Server {
@@ -221,6 +287,9 @@ impl Server {
             },
             tls,
             trace: None,
+            id: 0,
+            shared: None,
+            publish_at: None,
         })
     }
 
@@ -243,14 +312,9 @@ impl Server {
             // Those that yielded last turn go after this turn's events.
             let yielded = std::mem::take(&mut self.yielded);
             for event in events.iter() {
+                // Clients first: one comparison on the path every echo takes.
                 match event.token() {
-                    SIGNALS => self.on_signals(now),
-                    Token(t)
-                        if t <= FIRST_LISTENER && FIRST_LISTENER - t < self.listeners.len() =>
-                    {
-                        self.accept(FIRST_LISTENER - t, now)
-                    }
-                    Token(key) => {
+                    Token(key) if key <= LAST_CLIENT => {
                         if event.is_read_closed() || event.is_error() {
                             // The peer's FIN (or an error) is waiting behind any data: the
                             // next read must not stop at a short read, or no edge is left
@@ -263,6 +327,8 @@ impl Server {
                             event.is_readable() || event.is_read_closed() || event.is_error();
                         self.drive(key, readable, event.is_writable(), now);
                     }
+                    SIGNALS => self.on_signals(now),
+                    Token(t) => self.accept(FIRST_LISTENER.wrapping_sub(t), now),
                 }
             }
             self.fire_timers(now);
@@ -275,6 +341,9 @@ impl Server {
             if let Some(trace) = &mut self.trace {
                 trace.sink.flush();
             }
+            if self.shared.is_some() {
+                self.publish_when_due(now);
+            }
             if self
                 .shutdown_deadline
                 .is_some_and(|d| self.clients.is_empty() || d <= now)
@@ -282,7 +351,14 @@ impl Server {
                 if let Some(trace) = &mut self.trace {
                     trace.sink.finish();
                 }
-                info!("shut down; {}", self.summary());
+                match &self.shared {
+                    None => info!("shut down; {}", self.summary()),
+                    Some(shared) => {
+                        // The process's summary sums every loop's once all have ended.
+                        shared.publish(self.id, &self.stats, self.live());
+                        debug!("loop {} shut down; {}", self.id, self.summary());
+                    }
+                }
                 return Ok(());
             }
         }
@@ -297,14 +373,19 @@ impl Server {
         };
         self.timers.compact(clients.len(), is_current);
         let next_deadline = self.timers.next_current(is_current);
-        [
+        let next = [
             next_deadline,
             self.accept_paused_until,
             self.shutdown_deadline,
         ]
         .into_iter()
         .flatten()
-        .min()
+        .min();
+        match self.publish_at {
+            // (Only with several loops.)
+            Some(at) => Some(next.map_or(at, |n| n.min(at))),
+            None => next,
+        }
     }
 
     /// Accepts on listener `index` until it has no more connections waiting.
@@ -343,7 +424,11 @@ impl Server {
         {
             debug!("{shown}: TCP_NODELAY failed: {e}");
         }
-        let full = self.clients.len() >= self.config.max_connections;
+        let open = match &self.shared {
+            None => self.clients.len(),
+            Some(shared) => shared.opened(),
+        };
+        let full = open >= self.config.max_connections;
         let mut conn = Connection::new(Arc::clone(&self.config), now);
         if let Some(peer) = peer {
             conn.set_peer(peer);
@@ -352,7 +437,10 @@ impl Server {
         // client it reached a cleartext port) before it goes on the plain path.
         // With TLS set up, a full server's 503 waits to know how to speak to the client.
         let defer_503 = full && self.tls.is_some();
-        let id = self.stats.accepted;
+        let id = match &self.shared {
+            None => self.stats.accepted,
+            Some(shared) => shared.next_id(),
+        };
         let key = self
             .clients
             .insert(Client::sniffing(stream, conn, defer_503, (id, now)));
@@ -368,7 +456,7 @@ impl Server {
             self.clients.remove(key);
             return;
         }
-        debug!("{shown}: accepted");
+        debug!("{shown}: accepted on loop {}", self.id);
         if let Some(trace) = &self.trace {
             let selected = trace.select.select(peer);
             if selected != Selected::No {
@@ -457,7 +545,13 @@ impl Server {
             metrics_asked |= event == Event::MetricsAsked;
         }
         if metrics_asked {
-            let body = metrics::render(&self.stats, &self.live());
+            let body = match &self.shared {
+                None => metrics::render(&self.stats, &self.live()),
+                Some(shared) => {
+                    let (stats, live) = shared.total(self.id, Some((&self.stats, self.live())));
+                    metrics::render(&stats, &live)
+                }
+            };
             let Some(again) = self.clients.get_mut(key) else {
                 return;
             };
@@ -523,11 +617,25 @@ impl Server {
         let signals: Vec<i32> = self.signals.pending().collect();
         if signals.contains(&SIGUSR1) {
             // Asked for: shown even when the log filter hides info lines (RUST_LOG=warn).
-            let summary = self.summary();
-            if log_enabled!(Level::Info) {
-                info!("{summary}");
-            } else {
-                eprintln!("wsecho: {summary}");
+            // With several loops each says its own, and loop 0 the sum as well.
+            let mut lines = Vec::new();
+            match &self.shared {
+                None => lines.push(self.summary()),
+                Some(shared) => {
+                    lines.push(format!("loop {}: {}", self.id, self.summary()));
+                    if self.id == 0 {
+                        let (stats, live) = shared.total(self.id, Some((&self.stats, self.live())));
+                        let sum = stats.summary(live.open, live.counts);
+                        lines.push(format!("all loops: {sum}"));
+                    }
+                }
+            }
+            for line in lines {
+                if log_enabled!(Level::Info) {
+                    info!("{line}");
+                } else {
+                    eprintln!("wsecho: {line}");
+                }
             }
         }
         if !(signals.contains(&SIGINT) || signals.contains(&SIGTERM))
@@ -578,6 +686,9 @@ impl Server {
     fn remove(&mut self, key: usize) {
         // Closing the socket (dropping it) takes it out of epoll: no deregister needed.
         if let Some(mut client) = self.clients.remove(key) {
+            if let Some(shared) = &self.shared {
+                shared.closed();
+            }
             self.stats.add_finished(client.conn.counts());
             self.stats.tls_finished += u64::from(client.is_tls());
             info!("{}", client.ended(Instant::now()));
@@ -588,7 +699,25 @@ impl Server {
         }
     }
 
-    fn summary(&mut self) -> String {
+    /// With several loops: publishes this loop's counters once [`loops::PUBLISH_EVERY`]
+    /// has passed since it started doing something (an idle loop publishes nothing, and
+    /// has nothing new to publish).
+    #[cold]
+    fn publish_when_due(&mut self, now: Instant) {
+        let Some(shared) = &self.shared else {
+            return;
+        };
+        match self.publish_at {
+            None => self.publish_at = Some(now + loops::PUBLISH_EVERY),
+            Some(at) if at <= now => {
+                shared.publish(self.id, &self.stats, self.live());
+                self.publish_at = None;
+            }
+            Some(_) => {}
+        }
+    }
+
+    fn summary(&self) -> String {
         let live = self.live();
         self.stats.summary(live.open, live.counts).to_string()
     }

@@ -15,7 +15,7 @@ pub(super) enum Initiator {
     Server,
 }
 
-#[derive(Default)]
+#[derive(Default, Clone)]
 pub(super) struct Stats {
     pub accepted: u64,
     pub upgraded: u64,
@@ -88,6 +88,50 @@ impl Stats {
             Event::TimedOut { .. } => self.timed_out += 1,
             Event::Aborted => self.aborted += 1,
         }
+    }
+
+    /// Adds another loop's counters (`--threads`), field by field.
+    pub(super) fn add(&mut self, other: &Stats) {
+        fn merge<K: Ord + Clone>(into: &mut BTreeMap<K, u64>, from: &BTreeMap<K, u64>) {
+            for (k, n) in from {
+                *into.entry(k.clone()).or_default() += n;
+            }
+        }
+        // Destructured, so that a new field cannot be left out of the sum.
+        let Stats {
+            accepted,
+            upgraded,
+            refused,
+            refused_by_status,
+            pages,
+            metrics,
+            finished,
+            closes_sent,
+            closes,
+            failures,
+            closed_by_client,
+            dropped,
+            timed_out,
+            aborted,
+            deflate,
+            tls_finished,
+        } = other;
+        self.accepted += accepted;
+        self.upgraded += upgraded;
+        self.refused += refused;
+        merge(&mut self.refused_by_status, refused_by_status);
+        self.pages += pages;
+        self.metrics += metrics;
+        self.finished.add(finished);
+        merge(&mut self.closes_sent, closes_sent);
+        merge(&mut self.closes, closes);
+        merge(&mut self.failures, failures);
+        self.closed_by_client += closed_by_client;
+        self.dropped += dropped;
+        self.timed_out += timed_out;
+        self.aborted += aborted;
+        self.deflate += deflate;
+        self.tls_finished += tls_finished;
     }
 
     pub(super) fn add_finished(&mut self, counts: Counts) {
@@ -177,6 +221,27 @@ mod tests {
             .to_string();
         assert!(line.contains("messages: 3; payload bytes: 15"), "{line}");
         assert!(line.contains("1002×2 1007×1"), "{line}");
+    }
+
+    #[test]
+    fn the_loops_counters_add_up() {
+        let mut one = Stats::default();
+        one.record(&Event::ServedPage);
+        one.record(&Event::Failed {
+            error: ProtocolError::UnmaskedFrame,
+            at: Location::default(),
+        });
+        one.add_finished(Counts {
+            messages: 3,
+            ..Counts::default()
+        });
+        let mut sum = one.clone();
+        sum.add(&one);
+        let line = sum.summary(0, Counts::default()).to_string();
+        assert!(line.contains("2 landing pages"), "{line}");
+        assert!(line.contains("messages: 6"), "{line}");
+        assert!(line.contains("1002×2"), "{line}");
+        assert_eq!(sum.failures.values().sum::<u64>(), 2);
     }
 
     #[test]

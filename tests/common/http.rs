@@ -198,3 +198,33 @@ pub fn expect_refused(server: &Server, request: &[u8]) -> Response {
     assert_server_closes(&mut stream, CLOSE_BOUND);
     response
 }
+
+/// `GET /metrics` from `server`: (status, content type, body).
+pub fn scrape_metrics(server: &Server) -> (u16, String, String) {
+    let mut stream = server.connect();
+    write!(
+        stream,
+        "GET /metrics HTTP/1.1\r\nHost: {}\r\n\r\n",
+        server.host()
+    )
+    .unwrap();
+    let mut all = Vec::new();
+    stream.read_to_end(&mut all).unwrap();
+    let text = String::from_utf8(all).expect("UTF-8 metrics");
+    let (head, body) = text.split_once("\r\n\r\n").expect("a head");
+    let status = head[9..12].parse().expect("a status");
+    let ctype = head
+        .lines()
+        .find_map(|l| l.strip_prefix("Content-Type: "))
+        .unwrap_or_default()
+        .to_string();
+    (status, ctype, body.to_string())
+}
+
+/// The value of the metrics sample written exactly `sample` (name and labels), 0 if
+/// absent.
+pub fn metric_value(body: &str, sample: &str) -> u64 {
+    body.lines()
+        .find_map(|l| l.strip_prefix(sample)?.strip_prefix(' '))
+        .map_or(0, |v| v.parse().expect("a number"))
+}
