@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
 # The project's whole test: formatting, clippy, unit/integration tests, real
 # permessage-deflate clients (Python websockets, headless Chromium), then the
-# full Autobahn conformance suite against the release build, and its groups
-# 1-10 again over wss://.
+# full Autobahn conformance suite against the release build, its groups 1-10
+# again over wss://, and through nginx and HAProxy.
 #
 #   scripts/test.sh
 #
 # Everything it needs beyond the Rust toolchain is installed by the scripts
 # themselves, so it runs on a fresh machine: the Autobahn venv by
 # scripts/setup-autobahn.sh, the websockets venv (.venv-py) by
-# scripts/test-deflate-clients.sh, chromium (apt-get) by scripts/test-browser.sh.
+# scripts/test-deflate-clients.sh, chromium (apt-get) by scripts/test-browser.sh,
+# nginx and haproxy (apt-get) by scripts/test-proxies.sh.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -45,3 +46,10 @@ section "Autobahn conformance over wss:// (groups 1-10)"
 # and 13 (permessage-deflate, about 440 of the full TLS run's 457 s) are left to a
 # by-hand 'scripts/run-autobahn.sh --tls'.
 scripts/run-autobahn.sh --tls --cases '1.*,2.*,3.*,4.*,5.*,6.*,7.*,9.*,10.*'
+
+section "Autobahn through nginx and HAProxy (groups 1-10)"
+# Each proxy in front of wsecho, over TCP and (once wsecho has --unix) its Unix
+# socket, graded against the same baseline: about 20 s a run. Cases that differ
+# are listed, not failed; a proxy that cannot be graded fails. Its last line is
+# 'proxies: PASS|FAIL N runs: ...'.
+scripts/test-proxies.sh
