@@ -32,26 +32,19 @@ fail() {
 }
 
 # 1. Chromium and node.
-apt_install() {
-  local sudo=()
-  if ((EUID != 0)); then
-    sudo -n true 2>/dev/null || fail "need root (or passwordless sudo) to apt-get install $*"
-    sudo=(sudo -n)
-  fi
-  log "installing $* with apt-get"
-  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q >"$LOGDIR/apt.log" 2>&1 ||
-    { tail -n 20 "$LOGDIR/apt.log"; fail "apt-get update failed"; }
-  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$@" \
-    >>"$LOGDIR/apt.log" 2>&1 ||
-    { tail -n 20 "$LOGDIR/apt.log"; fail "apt-get install $* failed"; }
-}
+# shellcheck source=lib/apt.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/apt.sh"
 mkdir -p "$LOGDIR"
 CHROMIUM="${CHROMIUM:-$(command -v chromium || true)}"
 if [[ -z "$CHROMIUM" ]]; then
-  apt_install chromium fonts-liberation
+  apt_install "$LOGDIR/apt.log" chromium fonts-liberation 2>&1 | sed 's/^/test-browser: /' ||
+    fail "cannot install chromium (see above)"
   CHROMIUM="$(command -v chromium)" || fail "chromium not found after installing it"
 fi
-command -v node >/dev/null || apt_install nodejs
+if ! command -v node >/dev/null; then
+  apt_install "$LOGDIR/apt.log" nodejs 2>&1 | sed 's/^/test-browser: /' ||
+    fail "cannot install nodejs (see above)"
+fi
 log "$("$CHROMIUM" --version 2>/dev/null || echo "$CHROMIUM"), node $(node --version)"
 
 # 2-4. One page run: the server (with debug logging), the browser, then the

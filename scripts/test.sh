@@ -18,6 +18,11 @@ cd "$ROOT"
 
 section() { printf '\n==== %s ====\n' "$*"; }
 
+section "Prerequisites"
+# Rust and its components, Python 3 with venv, Python 2.7 for Autobahn, apt-get
+# rights: installed where a script can, named where it cannot (exit 2).
+scripts/check-prereqs.sh
+
 section "cargo fmt --check"
 cargo fmt --all -- --check
 
