@@ -60,21 +60,12 @@ missing=()
 [[ -n "$NGINX" ]] || missing+=(nginx)
 [[ -n "$HAPROXY" ]] || missing+=(haproxy)
 if ((${#missing[@]})); then
-  sudo=()
-  if ((EUID != 0)); then
-    { command -v sudo >/dev/null && sudo -n true 2>/dev/null; } ||
-      die "need ${missing[*]}: run 'apt-get install ${missing[*]}' as root (or give this user passwordless sudo)" 2
-    sudo=(sudo -n)
-  fi
-  mkdir -p "$REPORTS"
   # (Debian may start the packaged services, nginx on port 80; this test does
   # not use them.)
-  log "installing ${missing[*]} with apt-get (log $REPORTS/apt.log)"
-  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q >"$REPORTS/apt.log" 2>&1 ||
-    { tail -n 20 "$REPORTS/apt.log"; die "apt-get update failed" 2; }
-  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" \
-    >>"$REPORTS/apt.log" 2>&1 ||
-    { tail -n 20 "$REPORTS/apt.log"; die "apt-get install ${missing[*]} failed" 2; }
+  # shellcheck source=lib/apt.sh
+  source "$ROOT/scripts/lib/apt.sh"
+  apt_install "$REPORTS/apt.log" "${missing[@]}" 2>&1 | sed 's/^/test-proxies: /' ||
+    die "cannot install ${missing[*]} (see above)" 2
   NGINX="$(find_bin nginx)"
   HAPROXY="$(find_bin haproxy)"
   [[ -n "$NGINX" && -n "$HAPROXY" ]] || die "nginx or haproxy not found after installing them" 2
