@@ -244,15 +244,7 @@ fn tungstenite_client_close_handshake_completes() {
     let mut ws = server.client();
     ws.send(Message::text("before close")).unwrap();
     assert_eq!(ws.read().unwrap(), Message::text("before close"));
-    ws.close(None).unwrap();
-    loop {
-        match ws.read() {
-            Ok(Message::Close(_)) => continue,
-            Ok(other) => panic!("unexpected message after close: {other:?}"),
-            Err(tungstenite::Error::ConnectionClosed) => break,
-            Err(e) => panic!("close handshake did not complete cleanly: {e}"),
-        }
-    }
+    close_cleanly(&mut ws);
 }
 
 #[test]

@@ -257,3 +257,17 @@ fn parse_listening_line(line: &str) -> Option<SocketAddr> {
         .or_else(|| url.strip_prefix("wss://"))?;
     addr.trim_end_matches('/').parse().ok()
 }
+
+/// Closes `ws` and reads until the close handshake completes: no data message may come
+/// after the close, and the connection must end cleanly.
+pub fn close_cleanly(ws: &mut WebSocket<TcpStream>) {
+    ws.close(None).unwrap();
+    loop {
+        match ws.read() {
+            Ok(tungstenite::Message::Close(_)) => continue,
+            Ok(other) => panic!("unexpected message after close: {other:?}"),
+            Err(tungstenite::Error::ConnectionClosed) => break,
+            Err(e) => panic!("close handshake did not complete cleanly: {e}"),
+        }
+    }
+}
