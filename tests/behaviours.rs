@@ -105,8 +105,17 @@ fn every_mistake_in_the_query_is_refused_with_400_naming_it() {
         ("/?hello=%zz", "\"hello\""),
         ("/?headers=yes", "\"headers\" takes no value"),
         ("/?ping=0", "ping=0: not a time in seconds"),
+        ("/?ping=1&ping-payload=%ff", "\"ping-payload\": not UTF-8"),
+        ("/?ping-payload=x", "ping-payload needs ping=SECONDS"),
+        ("/?delay=soon", "delay=soon: not a time in seconds"),
+        ("/?handshake-delay=4000", "handshake-delay=4000: not a time"),
+        ("/?abort=now", "\"abort\" takes no value"),
         ("/?abort&close=1000", "close and abort exclude each other"),
+        ("/?send=-1", "send=-1: not a message size"),
         ("/?count=2", "count needs send=BYTES"),
+        ("/?send=1&count=0", "count=0: not a number of messages"),
+        ("/?ping-between", "ping-between needs fragment=N"),
+        ("/?fragment=0", "fragment=0: not a fragment size"),
     ] {
         let response = expect_refused(&server, &upgrade_to(&server, target));
         assert_eq!(response.status, 400, "{target}");
