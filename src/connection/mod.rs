@@ -266,12 +266,19 @@ impl Connection {
         let was_holding = acts.holding();
         acts.hold(fresh, by, now);
         acts.release(now, out);
-        // The close handshake's time limit runs from when our last bytes go out.
-        if was_holding
-            && !acts.holding()
-            && matches!(self.phase, Phase::Closing(..) | Phase::Finishing(_))
-        {
-            self.deadline = Some(now + self.config.close_timeout);
+        // The close handshake's time limit, and a reset's wait for the peer to take our
+        // last bytes, run from when those bytes go out.
+        if was_holding && !acts.holding() {
+            match &mut self.phase {
+                Phase::Closing(..) | Phase::Finishing(_) => {
+                    self.deadline = Some(now + self.config.close_timeout);
+                }
+                Phase::Resetting(_, until) => {
+                    *until = now + self.config.close_timeout;
+                    self.deadline = Some(now);
+                }
+                _ => {}
+            }
         }
     }
 

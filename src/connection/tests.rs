@@ -1008,3 +1008,26 @@ fn delayed_output_keeps_its_order_and_the_close_waits_for_it() {
     // The close limit runs from when the reply went out.
     assert_eq!(conn.deadline(), Some(t0 + ms(250) + config().close_timeout));
 }
+
+#[test]
+fn an_abort_behind_held_output_waits_for_it_then_for_the_peer() {
+    let t0 = Instant::now();
+    let later = t0 + Duration::from_secs(10);
+    let mut conn = Connection::new(config(), t0);
+    let mut out = Vec::new();
+    feed(
+        &mut conn,
+        &mut request_with("abort&handshake-delay=10"),
+        t0,
+        &mut out,
+    );
+    assert!(out.is_empty());
+    assert_eq!(conn.status(), Status::Open, "the answer is still held");
+    assert_eq!(conn.deadline(), Some(later));
+    conn.handle_timeout(later, &mut out);
+    assert!(out.starts_with(b"HTTP/1.1 101"));
+    assert_eq!(conn.status(), Status::Reset);
+    // The wait for the peer to take the 101 starts now, not at the upgrade.
+    assert!(!conn.reset_overdue(later));
+    assert!(conn.reset_overdue(later + config().close_timeout));
+}
