@@ -4,7 +4,8 @@
 # against every server in turn, round after round, then one markdown table of medians.
 #
 # It is a benchmark, never a timed test: CI does not run it. Needs 2+ cores (the server is
-# pinned to CPU 0, the load generator to CPU 1); --instructions needs valgrind.
+# pinned to CPU 0, the load generator to CPU 1); --instructions and --deflate-cost need
+# valgrind.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -29,12 +30,18 @@ usage: scripts/bench.sh [options]
                      (default servers: wsecho tungstenite raw)
   --instructions     instead: user-space instructions per echoed message under
                      valgrind --tool=callgrind (default servers: wsecho raw)
+  --deflate-cost     instead: the cost of permessage-deflate per message, 1 KiB and
+                     64 KiB of text, context takeover on and off, through wsecho
+                     (deflate-client) against zlib-rs doing the same codec work
+                     alone (deflate-limit): instructions under callgrind (one round,
+                     they barely vary) and CPU time (--runs rounds, medians)
+                     (servers: wsecho, and baseline with --baseline)
   --no-build         use the release binaries already built
   -h, --help         this text
 EOF
 }
 
-RUNS=5 DURATION=2 WARMUP=0.5 QUICK=0 INSTRUCTIONS=0 BUILD=1 WSECHO_OK=1 TLS=0
+RUNS=5 DURATION=2 WARMUP=0.5 QUICK=0 INSTRUCTIONS=0 BUILD=1 WSECHO_OK=1 TLS=0 DEFLATE_COST=0
 SERVERS="" ONLY="" OUT="" BASELINE=""
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -47,6 +54,7 @@ while [ $# -gt 0 ]; do
         --baseline) BASELINE="$2"; shift ;;
         --out) OUT="$2"; shift ;;
         --instructions) INSTRUCTIONS=1 ;;
+        --deflate-cost) DEFLATE_COST=1 ;;
         --tls) TLS=1 ;;
         --no-build) BUILD=0 ;;
         -h|--help) usage; exit 0 ;;
@@ -58,7 +66,8 @@ if [ "$QUICK" = 1 ]; then
     RUNS=1 DURATION=0.5 WARMUP=0.2
 fi
 if [ -z "$SERVERS" ]; then
-    if [ "$INSTRUCTIONS" = 1 ]; then SERVERS="wsecho raw"
+    if [ "$DEFLATE_COST" = 1 ]; then SERVERS="wsecho"
+    elif [ "$INSTRUCTIONS" = 1 ]; then SERVERS="wsecho raw"
     elif [ "$TLS" = 1 ]; then SERVERS="wsecho tungstenite raw"
     else SERVERS="wsecho tungstenite fastwebsockets raw"; fi
 fi
@@ -204,6 +213,172 @@ if [ "$INSTRUCTIONS" = 1 ]; then
         fi
         unset ir
     done | tee "$OUT/instructions.md"
+    exit 0
+fi
+
+# --- permessage-deflate cost ----------------------------------------------------------
+# What one permessage-deflate echo costs wsecho against the limit: deflate-limit inflating
+# the same client payloads and compressing the echoes with zlib-rs alone (flate2, raw
+# DEFLATE, window 15, level 6, sync flush, the tail removed and put back, reset after
+# every message without context takeover), with nothing around it: no sockets, no
+# framing, no UTF-8 check. Both sides use the same messages (wsecho_bench::deflate).
+if [ "$DEFLATE_COST" = 1 ]; then
+    command -v valgrind >/dev/null || { log "valgrind is not installed"; exit 1; }
+    for s in $SERVERS; do
+        case "$s" in wsecho|baseline) ;; *) log "--deflate-cost measures wsecho (and baseline) only, not $s"; exit 2 ;; esac
+    done
+    CELLS=("1024 on" "1024 off" "65536 on" "65536 off")
+    # Messages per run: the instruction runs differ only in their count (M1, M2), which
+    # cancels startup, the handshake and the verified first round of every distinct
+    # message; the CPU runs are sized to about a second each.
+    m_ir() { if [ "$1" -le 4096 ]; then echo "200 1200"; else echo "10 40"; fi; }
+    m_cpu() {
+        local m; if [ "$1" -le 4096 ]; then m=20000; else m=500; fi
+        [ "$QUICK" = 1 ] && m=$((m / 4))
+        echo "$m"
+    }
+    field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<" $2"; }
+    ir_of() { sed -n 's/^totals: *\([0-9]*\).*/\1/p' "$1"; }
+    RESULTS="$OUT/deflate-cost.txt"
+    : >"$RESULTS"
+
+    # Messages in flight for the CPU runs: with one, every message costs the server a
+    # wake-up from idle on its own core as well (on this 2-core VM a plain 1 KiB echo then
+    # takes 24 µs of server CPU, against 2.5 µs with 16 in flight); with several, the next
+    # message is waiting when an echo is done, as in the limit's loop.
+    k_cpu() { if [ "$1" -le 4096 ]; then echo 16; else echo 4; fi; }
+
+    # deflate_client SERVER SIZE TAKEOVER|plain MESSAGES INFLIGHT [WRAPPER...]: one run of
+    # the client against a fresh SERVER (under WRAPPER, e.g. valgrind); prints its line.
+    deflate_client() {
+        local srv="$1" size="$2" mode="$3" msgs="$4" inflight="$5"; shift 5
+        local flags=(--takeover "$mode") line
+        [ "$mode" = plain ] && flags=(--plain)
+        start_server "$srv" "$@" || return 1
+        if line=$("${PIN_LOADGEN[@]}" "$BIN/deflate-client" --port "$SERVER_PORT" --server-pid "$SERVER_PID" \
+            --size "$size" "${flags[@]}" --messages "$msgs" --inflight "$inflight" 2>>"$OUT/deflate-client.err"); then
+            stop_server
+            echo "$line"
+        else
+            stop_server
+            log "$srv $size $mode: $(tail -n1 "$OUT/deflate-client.err")"
+            return 1
+        fi
+    }
+
+    # Instructions: one round (callgrind's counts of the same run differ by well under 1 %),
+    # one message in flight.
+    log "instructions per message under callgrind (a few minutes)"
+    for cell in "${CELLS[@]}" "1024 plain" "65536 plain" "20 plain"; do
+        read -r size mode <<<"$cell"
+        read -r m1 m2 <<<"$(m_ir "$size")"
+        [ "$mode" = plain ] && { m1=2000; m2=12000; }
+        # The limit, and (once a size) the limit with the UTF-8 check a server must make.
+        case "$mode" in on) progs=(limit limit-utf8) ;; off) progs=(limit) ;; *) progs=() ;; esac
+        for p in "${progs[@]}" $SERVERS; do
+            declare -A ir=()
+            for m in $m1 $m2; do
+                cg="$OUT/callgrind.deflate.$p.$size.$mode.$m"
+                case "$p" in
+                    limit|limit-utf8)
+                        utf8=(); [ "$p" = limit-utf8 ] && utf8=(--utf8)
+                        valgrind --tool=callgrind --callgrind-out-file="$cg" "$BIN/deflate-limit" \
+                            --size "$size" --takeover "$mode" --messages "$m" "${utf8[@]}" \
+                            >/dev/null 2>>"$OUT/deflate-limit.err" || { log "deflate-limit failed"; break; } ;;
+                    *)
+                        deflate_client "$p" "$size" "$mode" "$m" 1 valgrind --tool=callgrind \
+                            --callgrind-out-file="$cg" >/dev/null || break ;;
+                esac
+                ir[$m]=$(ir_of "$cg")
+            done
+            if [ -n "${ir[$m1]:-}" ] && [ -n "${ir[$m2]:-}" ]; then
+                per=$(awk -v a="${ir[$m1]}" -v b="${ir[$m2]}" -v n=$((m2 - m1)) 'BEGIN { printf "%.0f", (b - a) / n }')
+                echo "metric=ir program=$p size=$size takeover=$mode value=$per" >>"$RESULTS"
+            fi
+            unset ir
+            echo >&2 -n "."
+        done
+    done
+    echo >&2
+
+    # CPU time: rounds outermost, the limit and the servers in turn within each cell; the
+    # limit on the server's CPU.
+    log "$RUNS round(s) of CPU time per message"
+    for run in $(seq "$RUNS"); do
+        for cell in "${CELLS[@]}" "1024 plain" "65536 plain"; do
+            read -r size mode <<<"$cell"
+            m=$(m_cpu "$size")
+            if [ "$mode" != plain ] && line=$("${PIN_SERVER[@]}" "$BIN/deflate-limit" --size "$size" \
+                --takeover "$mode" --messages "$m" 2>>"$OUT/deflate-limit.err"); then
+                echo "metric=cpu program=limit size=$size takeover=$mode run=$run value=$(field cpu_ns_per_msg "$line")" >>"$RESULTS"
+            fi
+            for s in $SERVERS; do
+                if line=$(deflate_client "$s" "$size" "$mode" "$m" "$(k_cpu "$size")" "${PIN_SERVER[@]}"); then
+                    echo "metric=cpu program=$s size=$size takeover=$mode run=$run value=$(field server_cpu_ns_per_msg "$line")" >>"$RESULTS"
+                fi
+            done
+            echo >&2 -n "."
+        done
+    done
+    echo >&2
+
+    # The table: instructions (one round) and the median CPU time (min–max) per message.
+    # value PROGRAM SIZE MODE METRIC: the median of the matching values ("" if none).
+    value() {
+        awk -v p="$1" -v s="$2" -v t="$3" -v m="$4" '
+            $0 !~ ("metric=" m " ") || $0 !~ ("program=" p " ") || $0 !~ ("size=" s " ") || $0 !~ ("takeover=" t " ") { next }
+            { sub(/.*value=/, ""); v[++c] = $0 + 0 }
+            END {
+                if (!c) exit
+                for (i = 1; i <= c; i++) for (j = i + 1; j <= c; j++) if (v[j] < v[i]) { x = v[i]; v[i] = v[j]; v[j] = x }
+                med = (c % 2) ? v[(c + 1) / 2] : (v[c / 2] + v[c / 2 + 1]) / 2
+                printf "%s %s %s", med, v[1], v[c]
+            }' "$RESULTS"
+    }
+    kib() { if [ "$1" -ge 1024 ]; then echo "$(($1 / 1024)) KiB"; else echo "$1 B"; fi; }
+    ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a > 0 && b > 0) printf "%.2f", b / a; else printf "—" }'; }
+    us() { awk -v v="$1" 'BEGIN { printf "%.1f", v / 1000 }'; }
+    {
+        echo "| payload | takeover | server | limit Ir/msg | server Ir/msg | ratio | limit CPU µs/msg | server CPU µs/msg | ratio |"
+        echo "|---|---|---|---|---|---|---|---|---|"
+        for cell in "${CELLS[@]}"; do
+            read -r size mode <<<"$cell"
+            read -r li _ <<<"$(value limit "$size" "$mode" ir)"
+            read -r lc lcmin lcmax <<<"$(value limit "$size" "$mode" cpu)"
+            for s in $SERVERS; do
+                read -r si _ <<<"$(value "$s" "$size" "$mode" ir)"
+                read -r sc scmin scmax <<<"$(value "$s" "$size" "$mode" cpu)"
+                echo "| $(kib "$size") text | $mode | $s | ${li:-—} | ${si:-—} | $(ratio "${li:-0}" "${si:-0}") |" \
+                    "$(us "${lc:-0}") ($(us "${lcmin:-0}")–$(us "${lcmax:-0}")) |" \
+                    "$(us "${sc:-0}") ($(us "${scmin:-0}")–$(us "${scmax:-0}")) | $(ratio "${lc:-0}" "${sc:-0}") |"
+            done
+        done
+        echo
+        echo "Limit: deflate-limit, zlib-rs alone on the same payloads. Ir: one message in flight."
+        echo "CPU: median (min–max) of $RUNS round(s), $(k_cpu 1024) messages in flight at 1 KiB, $(k_cpu 65536) at 64 KiB."
+        echo
+        echo "| payload | UTF-8 check in the limit, Ir/msg | plain echo of the text, no deflate: Ir/msg, CPU µs/msg |"
+        echo "|---|---|---|"
+        for size in 1024 65536; do
+            read -r on _ <<<"$(value limit-utf8 "$size" on ir)"
+            read -r off _ <<<"$(value limit "$size" on ir)"
+            utf8=$(awk -v a="${on:-0}" -v b="${off:-0}" 'BEGIN { if (a && b) printf "%.0f", a - b; else printf "—" }')
+            plain=""
+            for s in $SERVERS; do
+                read -r pl _ <<<"$(value "$s" "$size" plain ir)"
+                read -r pc _ <<<"$(value "$s" "$size" plain cpu)"
+                plain="$plain${plain:+, }$s ${pl:-—}, $(us "${pc:-0}")"
+            done
+            echo "| $(kib "$size") text | $utf8 | $plain |"
+        done
+        small=""
+        for s in $SERVERS; do
+            read -r pl _ <<<"$(value "$s" 20 plain ir)"
+            small="$small${small:+, }$s ${pl:-—}"
+        done
+        echo
+        echo "Fixed cost of a message through the plain echo path (20 B text, same client): $small Ir."
+    } | tee "$OUT/deflate-cost.md"
     exit 0
 fi
 

@@ -6,6 +6,7 @@
 
 pub mod cli;
 pub mod conn;
+pub mod deflate;
 pub mod driver;
 pub mod frame;
 pub mod handshake;
