@@ -36,12 +36,18 @@ usage: scripts/bench.sh [options]
                      alone (deflate-limit): instructions under callgrind (one round,
                      they barely vary) and CPU time (--runs rounds, medians)
                      (servers: wsecho, and baseline with --baseline)
+  --scaling          instead: wsecho --threads N for N = 1, 2, 4, ... up to the core
+                     count, the server on CPUs 0..N-1 and one load generator per
+                     remaining core (one unpinned, sharing, when none remains);
+                     msgs/s per N and the efficiency against N x one loop
+                     (scripts/lib/bench-scaling.sh; --runs rounds, medians)
   --no-build         use the release binaries already built
   -h, --help         this text
 EOF
 }
 
 RUNS=5 DURATION=2 WARMUP=0.5 QUICK=0 INSTRUCTIONS=0 BUILD=1 WSECHO_OK=1 TLS=0 DEFLATE_COST=0
+SCALING=0
 SERVERS="" ONLY="" OUT="" BASELINE=""
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -55,6 +61,7 @@ while [ $# -gt 0 ]; do
         --out) OUT="$2"; shift ;;
         --instructions) INSTRUCTIONS=1 ;;
         --deflate-cost) DEFLATE_COST=1 ;;
+        --scaling) SCALING=1 ;;
         --tls) TLS=1 ;;
         --no-build) BUILD=0 ;;
         -h|--help) usage; exit 0 ;;
@@ -96,6 +103,15 @@ if [ "$BUILD" = 1 ]; then
         WSECHO_OK=0
     fi
 fi
+# --- scaling over cores -----------------------------------------------------------------
+if [ "$SCALING" = 1 ]; then
+    [ "$WSECHO_OK" = 1 ] || { log "--scaling needs wsecho to build"; exit 1; }
+    # shellcheck source=lib/bench-scaling.sh
+    source "$(dirname "$0")/lib/bench-scaling.sh"
+    scaling_main
+    exit 0
+fi
+
 available=""
 for s in $SERVERS; do
     case "$s" in
