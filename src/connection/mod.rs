@@ -765,9 +765,17 @@ impl Connection {
     /// `code` and `reason` and waits for the peer as after any close. A connection still
     /// in its handshake is simply dropped.
     pub fn close(&mut self, code: CloseCode, reason: &str, now: Instant, out: &mut Vec<u8>) {
-        let before = out.len();
-        self.start_close(code, reason, now, out);
-        self.wire_out += (out.len() - before) as u64;
+        if self.acts.is_none() {
+            let before = out.len();
+            self.start_close(code, reason, now, out);
+            self.wire_out += (out.len() - before) as u64;
+            return;
+        }
+        // The close goes behind any output held (`?delay=`), never before it.
+        let mut fresh = Vec::new();
+        self.start_close(code, reason, now, &mut fresh);
+        self.wire_out += fresh.len() as u64;
+        self.pass_out(fresh, Some(Duration::ZERO), now, out);
     }
 
     fn start_close(&mut self, code: CloseCode, reason: &str, now: Instant, out: &mut Vec<u8>) {

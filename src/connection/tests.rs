@@ -1031,3 +1031,27 @@ fn an_abort_behind_held_output_waits_for_it_then_for_the_peer() {
     assert!(!conn.reset_overdue(later));
     assert!(conn.reset_overdue(later + config().close_timeout));
 }
+
+#[test]
+fn a_close_of_ours_goes_behind_held_output() {
+    let t0 = Instant::now();
+    let ms = Duration::from_millis;
+    let mut conn = Connection::new(config(), t0);
+    let mut out = Vec::new();
+    feed(&mut conn, &mut request_with("delay=0.5"), t0, &mut out);
+    feed(&mut conn, &mut frame(true, 0x1, b"held"), t0, &mut out);
+    let upgrade_len = out.len();
+    // The server shuts down while the echo is held: the close waits behind it.
+    conn.close(
+        CloseCode::GOING_AWAY,
+        "shutting down",
+        t0 + ms(10),
+        &mut out,
+    );
+    assert_eq!(out.len(), upgrade_len, "nothing overtakes the held echo");
+    conn.handle_timeout(t0 + ms(500), &mut out);
+    let msgs = messages(&server_frames(&out));
+    assert_eq!(msgs[0], (0x1, b"held".to_vec()));
+    assert_eq!(msgs[1].0, 0x8);
+    assert_eq!(conn.status(), Status::Closing);
+}
