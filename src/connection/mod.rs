@@ -249,10 +249,7 @@ impl Connection {
         let held = self.acts.as_ref().map_or(0, |a| a.held_bytes());
         if held > self.config.max_backpressure && matches!(self.phase, Phase::Open(_)) {
             let reason = format!("{held} bytes of echoes held by ?delay=, over --max-backpressure");
-            let mut close = Vec::new();
-            self.start_close(CloseCode::POLICY_VIOLATION, &reason, now, &mut close);
-            self.wire_out += close.len() as u64;
-            self.pass_out(close, Some(Duration::ZERO), now, out.bytes_mut());
+            self.close(CloseCode::POLICY_VIOLATION, &reason, now, out.bytes_mut());
         }
     }
 
@@ -520,21 +517,34 @@ impl Connection {
 
     /// Called when [`Connection::deadline`] has passed; may queue a ping or a close.
     pub fn handle_timeout(&mut self, now: Instant, out: &mut Vec<u8>) {
+        self.own_output(now, out, |conn, buf| {
+            conn.act(now, buf);
+            // Phase limits wait while output is held: they run from when it goes out.
+            if !conn.acts.as_ref().is_some_and(|a| a.holding()) {
+                conn.timeout(now, buf);
+            }
+        });
+    }
+
+    /// Output of our own, not an answer to the client's bytes (a timer's, a close of
+    /// ours): `make` writes it, it is counted, and appended to `out`; while output is
+    /// held (`?delay=`) it is not delayed itself but kept behind what is held, never
+    /// before it.
+    fn own_output(
+        &mut self,
+        now: Instant,
+        out: &mut Vec<u8>,
+        make: impl FnOnce(&mut Self, &mut Vec<u8>),
+    ) {
         if self.acts.is_none() {
             let before = out.len();
-            self.timeout(now, out);
+            make(self, out);
             self.wire_out += (out.len() - before) as u64;
             return;
         }
         let mut fresh = Vec::new();
-        self.act(now, &mut fresh);
-        // Phase limits wait while output is held: they run from when it goes out.
-        if !self.acts.as_ref().is_some_and(|a| a.holding()) {
-            self.timeout(now, &mut fresh);
-        }
+        make(self, &mut fresh);
         self.wire_out += fresh.len() as u64;
-        // What a timer makes is not an answer to the client: it is not delayed, only
-        // kept behind what is held.
         self.pass_out(fresh, Some(Duration::ZERO), now, out);
     }
 
@@ -765,17 +775,9 @@ impl Connection {
     /// `code` and `reason` and waits for the peer as after any close. A connection still
     /// in its handshake is simply dropped.
     pub fn close(&mut self, code: CloseCode, reason: &str, now: Instant, out: &mut Vec<u8>) {
-        if self.acts.is_none() {
-            let before = out.len();
-            self.start_close(code, reason, now, out);
-            self.wire_out += (out.len() - before) as u64;
-            return;
-        }
-        // The close goes behind any output held (`?delay=`), never before it.
-        let mut fresh = Vec::new();
-        self.start_close(code, reason, now, &mut fresh);
-        self.wire_out += fresh.len() as u64;
-        self.pass_out(fresh, Some(Duration::ZERO), now, out);
+        self.own_output(now, out, |conn, buf| {
+            conn.start_close(code, reason, now, buf)
+        });
     }
 
     fn start_close(&mut self, code: CloseCode, reason: &str, now: Instant, out: &mut Vec<u8>) {

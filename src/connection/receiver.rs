@@ -663,7 +663,7 @@ impl Receiver {
     /// small-frame run, which echoes each frame whole, is turned off).
     /// With `ping_between` (`?ping-between`), a ping goes between the fragments.
     pub(super) fn fragment_echoes(&mut self, n: usize, ping_between: bool) {
-        self.small_payload_bound = 0;
+        self.general_path_only();
         self.rare.get_or_insert_with(Box::default).fragment = Some((n, ping_between));
     }
 
@@ -675,12 +675,13 @@ impl Receiver {
     /// messages are echoed. Counting each message takes the general path: the
     /// small-frame run, which echoes many at once, is turned off for this connection.
     pub(super) fn end_after(&mut self, n: u64, end: End) {
-        self.small_payload_bound = 0;
+        self.general_path_only();
         self.rare.get_or_insert_with(Box::default).end_after = Some((n, end));
     }
 
-    /// Turns the small-frame run off: every input takes the general path (for output
-    /// that is held, `?delay=`, which must be taken out of the input).
+    /// Turns the small-frame run off: every input takes the general path (where each
+    /// message is counted and framed on its own, and held output, `?delay=`, is taken
+    /// out of the input).
     pub(super) fn general_path_only(&mut self) {
         self.small_payload_bound = 0;
     }
