@@ -57,6 +57,8 @@ pub(super) struct Client {
     started: Stamp,
     /// How it is ending, from its events (see [`Verdict`]).
     verdict: Option<Box<Verdict>>,
+    /// Accepted on a Unix socket: it has no peer address (see `listen.rs`).
+    unix: bool,
 }
 
 /// Output the socket has not taken yet.
@@ -141,6 +143,7 @@ impl Client {
             id,
             started,
             verdict: None,
+            unix: false,
         }
     }
 
@@ -691,7 +694,7 @@ impl Client {
                 .as_ref()
                 .and_then(|v| v.peer())
                 .or_else(|| self.stream.peer_addr().ok()),
-            unix: is_unix(&self.stream),
+            unix: self.unix,
             lasted: self.started.until(now),
             counts: self.conn.counts(),
             verdict: self.verdict.as_deref(),
@@ -718,6 +721,12 @@ impl Client {
         if let Some(tap) = self.trace.as_deref_mut() {
             tap.closed_by_us();
         }
+    }
+
+    /// Marks a client accepted on a Unix socket, known at accept: asking the socket
+    /// for its family again at every connection's end would cost a system call each.
+    pub(super) fn set_unix(&mut self) {
+        self.unix = true;
     }
 
     /// The peer shut down its side of TCP (EOF, or TLS close_notify).

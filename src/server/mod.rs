@@ -456,6 +456,9 @@ impl Server {
             self.clients.remove(key);
             return;
         }
+        if peer.is_none() {
+            client.set_unix();
+        }
         debug!("{shown}: accepted on loop {}", self.id);
         if let Some(trace) = &self.trace {
             let selected = trace.select.select(peer);
