@@ -36,6 +36,27 @@ pub fn parse(line: &str) -> Vec<(&str, &str)> {
         .collect()
 }
 
+impl AsRef<str> for Line {
+    fn as_ref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+/// How a benchmark binary ends: its result line on stdout and success, or `NAME: error`
+/// on stderr and failure.
+pub fn finish(name: &str, result: Result<impl AsRef<str>, impl Display>) -> std::process::ExitCode {
+    match result {
+        Ok(line) => {
+            println!("{}", line.as_ref());
+            std::process::ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("{name}: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -82,14 +82,5 @@ fn run(args: &Args) -> Result<String, String> {
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    match run(&args) {
-        Ok(line) => {
-            println!("{line}");
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("deflate-limit: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    wsecho_bench::report::finish("deflate-limit", run(&args))
 }

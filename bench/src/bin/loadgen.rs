@@ -7,14 +7,5 @@ use wsecho_bench::cli::Args;
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    match wsecho_bench::modes::run(&args) {
-        Ok(line) => {
-            println!("{}", line.as_str());
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("loadgen: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    wsecho_bench::report::finish("loadgen", wsecho_bench::modes::run(&args))
 }
