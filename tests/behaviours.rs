@@ -43,13 +43,7 @@ fn a_browser_like_client_sees_the_close_it_asked_for() {
     let server = Server::start(&[]);
     let url = format!("{}?close=3001&reason=asked", server.url());
     let (mut ws, _) = tungstenite::client(url, server.connect()).expect("handshake");
-    match ws.read() {
-        Ok(Message::Close(Some(frame))) => {
-            assert_eq!(frame.code, TCloseCode::from(3001));
-            assert_eq!(frame.reason.as_str(), "asked");
-        }
-        other => panic!("expected the close asked for, got {other:?}"),
-    }
+    expect_close_frame(&mut ws, 3001, "asked");
 }
 
 #[test]
@@ -228,13 +222,7 @@ fn after_delays_the_close_until_that_many_messages_are_echoed() {
         ws.send(Message::text(m)).unwrap();
         assert_eq!(ws.read().unwrap(), Message::text(m));
     }
-    match ws.read() {
-        Ok(Message::Close(Some(frame))) => {
-            assert_eq!(frame.code, TCloseCode::from(4001));
-            assert_eq!(frame.reason.as_str(), "enough");
-        }
-        other => panic!("expected the close after two echoes, got {other:?}"),
-    }
+    expect_close_frame(&mut ws, 4001, "enough");
 }
 
 #[test]
@@ -295,6 +283,21 @@ fn fragment_echoes_in_pieces_a_client_reassembles() {
     let (mut ws, _) = tungstenite::client(url, server.connect()).expect("handshake");
     ws.send(Message::binary(vec![7; 9])).unwrap();
     assert_eq!(ws.read().unwrap(), Message::binary(vec![7; 9]));
+}
+
+/// The next message tungstenite reads is a close frame with `code` and `reason`.
+fn expect_close_frame(
+    ws: &mut tungstenite::WebSocket<std::net::TcpStream>,
+    code: u16,
+    reason: &str,
+) {
+    match ws.read() {
+        Ok(Message::Close(Some(frame))) => {
+            assert_eq!(frame.code, TCloseCode::from(code));
+            assert_eq!(frame.reason.as_str(), reason);
+        }
+        other => panic!("expected a close {code} {reason:?}, got {other:?}"),
+    }
 }
 
 /// Opens `target` with a raw socket and reads the 101.
