@@ -6,6 +6,7 @@
 //! - [`connection`]: the I/O-free state machine of one connection, fed bytes and time.
 //! - [`handshake`]: the HTTP upgrade (RFC 6455 §4) and its answers.
 //! - [`frame`]: the frame format (§5): header, opcode, mask, close codes.
+//! - [`h2`]: HTTP/2 with RFC 8441 extended CONNECT, a layer under the core.
 //! - [`utf8`]: streaming UTF-8 validation for text, failing on the first bad byte.
 //! - [`deflate`]: permessage-deflate (RFC 7692) negotiation and codec.
 //! - [`trace`]: the wire trace, a tap between the transport and the core.
@@ -21,6 +22,7 @@ pub mod connection;
 pub mod deflate;
 pub mod error;
 pub mod frame;
+pub mod h2;
 pub mod handshake;
 mod json;
 pub mod server;
