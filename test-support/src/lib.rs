@@ -6,4 +6,6 @@
 
 pub mod deflate;
 pub mod frames;
+#[cfg(feature = "h2")]
+pub mod h2_client;
 pub mod text;
