@@ -267,3 +267,15 @@ fn dropping_the_connection_keeps_its_streams_working() {
     ws.send_end().unwrap();
     assert_eq!(ws.recv_frame(WAIT).unwrap().unwrap().payload, b"3");
 }
+
+#[test]
+fn end_stream_rides_on_the_last_data_or_an_empty_frame() {
+    let conn = H2Connection::connect(server(true)).unwrap();
+    for (payload, count) in [(&[5u8; 100_000][..], &b"100000"[..]), (&[], b"0")] {
+        let mut ws = ws(&conn, "/count");
+        ws.send_last(payload).unwrap();
+        assert!(ws.end_sent());
+        assert_eq!(ws.recv_frame(WAIT).unwrap().unwrap().payload, count);
+        assert_eq!(ws.recv_end(WAIT).unwrap(), StreamEnd::End);
+    }
+}

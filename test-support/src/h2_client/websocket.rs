@@ -101,6 +101,20 @@ impl H2WebSocket {
     /// [`H2WebSocket::send`] with the wait for window bounded by `timeout`: `TimedOut`
     /// if the server's windows stay closed, part of `bytes` perhaps sent.
     pub fn send_within(&mut self, bytes: &[u8], timeout: Duration) -> io::Result<()> {
+        self.send_data(bytes, false, timeout)
+    }
+
+    /// Sends `bytes` with END_STREAM on the last DATA frame: a close frame and the
+    /// end of our half of the stream in one, as a client that closes and will send
+    /// nothing more may.
+    pub fn send_last(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.send_data(bytes, true, IO_TIMEOUT)?;
+        self.end_sent = true;
+        Ok(())
+    }
+
+    fn send_data(&mut self, bytes: &[u8], end: bool, timeout: Duration) -> io::Result<()> {
+        let empty = bytes.is_empty();
         let mut data = Bytes::copy_from_slice(bytes);
         let send = &mut self.send;
         self.driver
@@ -117,10 +131,16 @@ impl H2WebSocket {
                         })?
                         .map_err(|e| from_h2("waiting for window", e))?;
                     let chunk = data.split_to(granted.min(data.len()));
+                    let last = end && data.is_empty();
                     if !chunk.is_empty() {
-                        send.send_data(chunk, false)
+                        send.send_data(chunk, last)
                             .map_err(|e| from_h2("sending DATA", e))?;
                     }
+                }
+                if end && empty {
+                    // No payload to carry END_STREAM: an empty DATA frame does.
+                    send.send_data(Bytes::new(), true)
+                        .map_err(|e| from_h2("sending END_STREAM", e))?;
                 }
                 Ok(())
             })
