@@ -112,6 +112,12 @@ async fn serve(request: http::Request<RecvStream>, mut respond: SendResponse<Byt
             let wire = server_frame(true, 0, OP_TEXT, b"cut short");
             send_all(&mut send, &wire[..5], 1000, true).await;
         }
+        "/cut-reset" => {
+            let wire = server_frame(true, 0, OP_TEXT, b"cut short");
+            send_all(&mut send, &wire[..5], 1000, false).await;
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            send.send_reset(h2::Reason::INTERNAL_ERROR);
+        }
         "/reset" => {
             send_all(
                 &mut send,
@@ -241,7 +247,15 @@ fn what_no_server_may_send_is_an_error() {
     assert!(err.to_string().contains("masked"), "{err}");
     let err = ws(&conn, "/cut").recv_frame(WAIT).unwrap_err();
     assert_eq!(err.kind(), io::ErrorKind::InvalidData);
-    assert!(err.to_string().contains("5 bytes into a frame"), "{err}");
+    assert!(
+        err.to_string().contains("END_STREAM 5 bytes into a frame"),
+        "{err}"
+    );
+    // A reset may cut a frame short: it is read as the reset.
+    assert_eq!(
+        ws(&conn, "/cut-reset").recv_end(WAIT).unwrap(),
+        StreamEnd::Reset(Reason::INTERNAL_ERROR)
+    );
 }
 
 #[test]

@@ -177,8 +177,9 @@ impl H2WebSocket {
 
     /// The next frame or the stream's end, waiting up to `timeout`. Flow-control
     /// capacity is given back as DATA is taken in, so the server can go on sending.
-    /// The stream ending inside a frame is an `InvalidData` error, and so is a frame
-    /// header no server may send, or a payload over [`MAX_FRAME_PAYLOAD`].
+    /// END_STREAM inside a frame is an `InvalidData` error (a reset there is just the
+    /// reset), and so is a frame header no server may send, or a payload over
+    /// [`MAX_FRAME_PAYLOAD`].
     pub fn recv(&mut self, timeout: Duration) -> io::Result<Received> {
         let deadline = Instant::now() + timeout;
         loop {
@@ -186,9 +187,11 @@ impl H2WebSocket {
                 return Ok(Received::Frame(frame));
             }
             if let Some(end) = &self.end {
-                if !self.pending.is_empty() {
+                // An orderly end must fall between frames; a reset may cut one short
+                // (RFC 8441 §5 likens it to TCP's RST), the rest of it then moot.
+                if *end == StreamEnd::End && !self.pending.is_empty() {
                     return Err(invalid(format!(
-                        "the stream ended ({end:?}) {} bytes into a frame",
+                        "END_STREAM {} bytes into a frame",
                         self.pending.len()
                     )));
                 }
