@@ -3,13 +3,15 @@
 //!
 //! Layers, each fed bytes and returning bytes and events, with no I/O:
 //! - [`hpack`]: header compression (RFC 7541);
-//! - [`frame`]: the frame format (RFC 9113 §4, §6), one frame type a file.
+//! - [`frame`]: the frame format (RFC 9113 §4, §6), one frame type a file;
+//! - [`session`]: one connection's state machine, server side (RFC 9113 §5, §6.9);
 //! - `extended_connect`: RFC 8441 requests, translated for the core into the HTTP/1.1
 //!   heads they stand for, so that one code path judges every transport's upgrade;
 //! - `response`: the core's HTTP/1.1 answers, said in HTTP/2 fields.
 
 pub mod frame;
 pub mod hpack;
+pub mod session;
 
 // Not wired in until the session layer lands (issue 19).
 #[allow(dead_code)]

@@ -1,0 +1,99 @@
+//! One stream's state (RFC 9113 §5.1) and its two flow-control windows (§5.2, §6.9).
+//! Only open and half-closed streams are kept: idle ones have no state yet, and a
+//! closed one is freed at once.
+
+use std::collections::VecDeque;
+
+use crate::h2::frame::MAX_WINDOW;
+
+/// A stream the client opened and that is not closed yet.
+#[derive(Debug)]
+pub(super) struct Stream {
+    /// The credit the peer has left on this stream: our window (§6.9.1). Signed, as
+    /// settings changes are applied to it (§6.9.2).
+    pub(super) recv_window: i64,
+    /// DATA handed to the application and not yet consumed.
+    pub(super) recv_held: u32,
+    /// Consumed (or padding) and not yet returned by a WINDOW_UPDATE.
+    pub(super) recv_unacked: u32,
+    /// The credit we have left: the peer's window, which §6.9.2 lets go negative.
+    pub(super) send_window: i64,
+    /// DATA queued by the application, not yet framed.
+    pub(super) queue: VecDeque<u8>,
+    /// A trailer section to send once the queue is empty (its frames, ready to go).
+    #[allow(clippy::box_collection)]
+    pub(super) trailers: Option<Box<Vec<u8>>>,
+    /// The peer sent END_STREAM: half-closed (remote).
+    pub(super) remote_closed: bool,
+    /// We sent END_STREAM: half-closed (local).
+    pub(super) local_closed: bool,
+    /// END_STREAM goes with the last of the queue (or the trailers).
+    pub(super) end_pending: bool,
+    /// In the round-robin of streams with something to send.
+    pub(super) in_ready: bool,
+    /// The queue reached half of `max_send_queue`: report when it drains below.
+    pub(super) drain_armed: bool,
+}
+
+impl Stream {
+    /// A stream just opened with the given initial windows.
+    pub(super) fn new(recv_window: u32, send_window: u32, remote_closed: bool) -> Stream {
+        Stream {
+            recv_window: i64::from(recv_window),
+            recv_held: 0,
+            recv_unacked: 0,
+            send_window: i64::from(send_window),
+            queue: VecDeque::new(),
+            trailers: None,
+            remote_closed,
+            local_closed: false,
+            end_pending: false,
+            in_ready: false,
+            drain_armed: false,
+        }
+    }
+
+    /// Something could be framed now, given the connection's send window.
+    pub(super) fn sendable(&self, connection_window: i64) -> bool {
+        if self.queue.is_empty() {
+            self.end_pending
+        } else {
+            self.send_window > 0 && connection_window > 0
+        }
+    }
+}
+
+/// Adds `delta` to a window, or `None` past 2^31−1: §6.9.1, "A sender MUST NOT allow a
+/// flow-control window to exceed 2^31-1 octets."
+pub(super) fn grow(window: i64, delta: i64) -> Option<i64> {
+    let grown = window.checked_add(delta)?;
+    (grown <= i64::from(MAX_WINDOW)).then_some(grown)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn windows_grow_up_to_two_to_the_31_minus_one() {
+        assert_eq!(grow(1, 2), Some(3));
+        assert_eq!(
+            grow(i64::from(MAX_WINDOW) - 1, 1),
+            Some(i64::from(MAX_WINDOW))
+        );
+        assert_eq!(grow(i64::from(MAX_WINDOW), 1), None);
+        assert_eq!(grow(-5, 3), Some(-2));
+    }
+
+    #[test]
+    fn sendable_needs_both_windows_unless_only_the_end_is_left() {
+        let mut s = Stream::new(10, 0, false);
+        assert!(!s.sendable(100));
+        s.end_pending = true;
+        assert!(s.sendable(0), "an empty END_STREAM needs no window");
+        s.queue.extend(b"x");
+        assert!(!s.sendable(100));
+        s.send_window = 1;
+        assert!(s.sendable(100) && !s.sendable(0));
+    }
+}
