@@ -118,7 +118,10 @@ impl Session {
         }
         let half = self.limits.max_send_queue / 2;
         let max_frame = self.peer_max_frame_size as usize;
-        while out.len() - start < max {
+        // Streams passed over for lack of connection window in this round: when every
+        // stream in turn was passed over, nothing more can go.
+        let mut passed = 0;
+        while out.len() - start < max && passed < self.ready.len() {
             let Some(id) = self.ready.pop_front() else {
                 break;
             };
@@ -137,13 +140,16 @@ impl Session {
                 }
                 s.local_closed = true;
                 self.close_if_done(id);
+                passed = 0;
                 continue;
             }
             if self.conn_send_window <= 0 {
-                // Blocked on the connection: it keeps its turn for the next WINDOW_UPDATE.
+                // Blocked on the connection: it keeps its place for the next
+                // WINDOW_UPDATE, while streams with only their end to send go on.
                 s.in_ready = true;
-                self.ready.push_front(id);
-                break;
+                self.ready.push_back(id);
+                passed += 1;
+                continue;
             }
             if s.send_window <= 0 {
                 // Blocked on its own window: back in turn with its WINDOW_UPDATE.
@@ -168,6 +174,7 @@ impl Session {
                 s.drain_armed = false;
                 self.events.push_back(Pending::Drained { stream: id });
             }
+            passed = 0;
             if last {
                 s.local_closed = true;
                 self.close_if_done(id);

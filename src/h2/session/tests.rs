@@ -1335,3 +1335,25 @@ fn the_application_resets_a_stream() {
     p.s.send_data(1, b"ignored", true);
     assert_eq!(p.out(), []);
 }
+
+#[test]
+fn an_end_of_stream_needs_no_window_even_behind_a_blocked_stream() {
+    let mut p = Peer::open(Limits::default());
+    p.opened(1);
+    p.opened(3);
+    p.s.send_data(1, &[0; 70_000], false);
+    assert_eq!(data_sent(&p.out(), 1), 65_535);
+    // The connection window is spent: stream 1 waits, stream 3's end does not.
+    p.s.send_data(3, b"", true);
+    let out = p.out();
+    assert_eq!(out.len(), 1);
+    assert_eq!(
+        (out[0].kind, out[0].flags, out[0].stream),
+        (DATA, END_STREAM, 3)
+    );
+    assert!(!p.s.has_output());
+    let mut updates = window_update(1, 100);
+    updates.extend(window_update(0, 10));
+    assert_eq!(p.feed(&updates), []);
+    assert_eq!(data_sent(&p.out(), 1), 10);
+}
