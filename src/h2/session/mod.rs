@@ -228,6 +228,22 @@ impl Session {
         }
     }
 
+    /// Bytes the session's buffers hold (their capacity): input not processed yet, our
+    /// frames waiting, a field block in progress, the streams' send queues and
+    /// trailers. Not counted: the HPACK table (bounded by `header_table_size`) and the
+    /// fixed state of each stream. 0 for an idle session.
+    pub fn buffered(&self) -> usize {
+        let streams: usize = self
+            .streams
+            .values()
+            .map(|s| s.queue.capacity() + s.trailers.as_ref().map_or(0, |t| t.capacity()))
+            .sum();
+        self.input.capacity()
+            + self.ctrl.capacity()
+            + self.block.as_ref().map_or(0, |b| b.fragments.capacity())
+            + streams
+    }
+
     /// The limits in force (after [`Session::new`] brought them into range).
     pub fn limits(&self) -> &Limits {
         &self.limits

@@ -1131,6 +1131,10 @@ fn the_input_held_is_one_frame_and_an_idle_session_holds_no_buffer() {
     p.out();
     assert_eq!(p.s.ctrl.capacity(), 0);
     assert_eq!(p.s.streams[&1].queue.capacity(), 0);
+    assert_eq!(p.s.buffered(), 0);
+    p.s.send_data(1, &[0; 10], false);
+    p.out();
+    assert_eq!(p.s.buffered(), 0, "a drained queue is freed");
 }
 
 #[test]
