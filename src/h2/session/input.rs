@@ -317,6 +317,14 @@ impl Session {
             ));
         }
         stream.recv_window -= flow;
+        if let Some(left) = stream.content_left {
+            stream.content_left = Some(content_left(
+                data.stream,
+                left,
+                len as u64,
+                data.end_stream,
+            )?);
+        }
         let len32 = u32::try_from(len).unwrap_or(u32::MAX);
         stream.recv_held = stream.recv_held.saturating_add(len32);
         // The padding is ours to take: its credit goes back at once.
@@ -450,21 +458,24 @@ impl Session {
                 "RFC 9113 §5.1.2: more streams than SETTINGS_MAX_CONCURRENT_STREAMS",
             ));
         }
+        let mut content = None;
         let pending = if list.too_large() {
             Pending::RequestTooLarge { stream: id }
         } else {
             let request = parse_request(&list, self.limits.connect_protocol)
                 .map_err(|reason| FrameError::stream(stream, ErrorCode::ProtocolError, reason))?;
+            if let Some(length) = request.content_length() {
+                content = Some(content_left(stream, length, 0, end_stream)?);
+            }
             Pending::Request {
                 stream: id,
                 request: Box::new(request),
                 end_stream,
             }
         };
-        self.streams.insert(
-            id,
-            Stream::new(self.recv_initial, self.peer_initial_window, end_stream),
-        );
+        let mut opened = Stream::new(self.recv_initial, self.peer_initial_window, end_stream);
+        opened.content_left = content;
+        self.streams.insert(id, opened);
         self.idle_since = None;
         Ok(Step::Event(pending))
     }
@@ -501,6 +512,9 @@ impl Session {
         check_trailers(list)
             .map_err(|reason| FrameError::stream(stream, ErrorCode::ProtocolError, reason))?;
         if let Some(s) = self.streams.get_mut(&id) {
+            if let Some(left) = s.content_left {
+                content_left(stream, left, 0, true)?;
+            }
             s.remote_closed = true;
         }
         self.close_if_done(id);
@@ -669,6 +683,28 @@ impl Session {
     pub(super) fn stream_update_threshold(&self) -> u32 {
         (self.limits.stream_window / 2).max(1)
     }
+}
+
+/// What is still due by the content-length after `len` more octets, ending the stream
+/// or not. §8.1.1: "A request or response is also malformed if the value of a
+/// content-length header field does not equal the sum of the DATA frame payload
+/// lengths that form the content".
+fn content_left(
+    stream: StreamId,
+    left: u64,
+    len: u64,
+    end_stream: bool,
+) -> Result<u64, FrameError> {
+    let malformed = |reason| FrameError::stream(stream, ErrorCode::ProtocolError, reason);
+    let left = left.checked_sub(len).ok_or(malformed(
+        "RFC 9113 §8.1.1: more DATA than the content-length",
+    ))?;
+    if end_stream && left > 0 {
+        return Err(malformed(
+            "RFC 9113 §8.1.1: less DATA than the content-length",
+        ));
+    }
+    Ok(left)
 }
 
 /// Returns a stream's consumed credit once it reaches `threshold`, unless the peer sends

@@ -13,6 +13,7 @@ pub struct Request {
     path: Option<Vec<u8>>,
     authority: Option<Vec<u8>>,
     protocol: Option<Vec<u8>>,
+    content_length: Option<u64>,
     fields: Vec<(Vec<u8>, Vec<u8>)>,
 }
 
@@ -40,6 +41,12 @@ impl Request {
     /// `:protocol` (RFC 8441 extended CONNECT), e.g. `websocket`.
     pub fn protocol(&self) -> Option<&[u8]> {
         self.protocol.as_deref()
+    }
+
+    /// The content-length field's value, checked (the session holds the stream's DATA
+    /// to it, RFC 9113 §8.1.1).
+    pub fn content_length(&self) -> Option<u64> {
+        self.content_length
     }
 
     /// The regular fields, in order (names are lowercase, §8.2.1).
@@ -104,6 +111,23 @@ fn check_regular(name: &[u8], value: &[u8]) -> Result<(), &'static str> {
     Ok(())
 }
 
+/// Reads a content-length value, which must agree with any earlier one.
+fn content_length(value: &[u8], earlier: Option<u64>) -> Result<u64, &'static str> {
+    // RFC 9110 §8.6: "Content-Length = 1*DIGIT".
+    let parsed = (!value.is_empty() && value.iter().all(u8::is_ascii_digit))
+        .then(|| {
+            value.iter().try_fold(0u64, |n, &d| {
+                n.checked_mul(10)?.checked_add(u64::from(d - b'0'))
+            })
+        })
+        .flatten();
+    match (parsed, earlier) {
+        (None, _) => Err("RFC 9110 §8.6: a content-length that is not a number"),
+        (Some(n), Some(m)) if n != m => Err("RFC 9110 §8.6: content-length values that differ"),
+        (Some(n), _) => Ok(n),
+    }
+}
+
 /// Sets a pseudo-header field once.
 fn once(slot: &mut Option<Vec<u8>>, value: &[u8]) -> Result<(), &'static str> {
     // §8.3: "The same pseudo-header field name MUST NOT appear more than once in a
@@ -145,6 +169,9 @@ pub(super) fn parse_request(
         } else {
             regular_seen = true;
             check_regular(name, value)?;
+            if name == b"content-length" {
+                request.content_length = Some(content_length(value, request.content_length)?);
+            }
             request.fields.push((name.to_vec(), value.to_vec()));
         }
     }
@@ -191,6 +218,14 @@ pub(super) fn parse_request(
         {
             return Err("RFC 9113 §8.3.1: userinfo in :authority");
         }
+    }
+    // §8.3.1: "A server SHOULD treat a request as malformed if it contains a Host header
+    // field that identifies an entity that differs from the entity in the ":authority"
+    // pseudo-header field."
+    if let (Some(authority), Some(host)) = (&request.authority, request.field(b"host"))
+        && !authority.eq_ignore_ascii_case(host)
+    {
+        return Err("RFC 9113 §8.3.1: Host differs from :authority");
     }
     request.method = method;
     Ok(request)
@@ -379,11 +414,64 @@ mod tests {
                 ],
                 "colon inside",
             ),
+            (
+                &[
+                    (":method", "GET"),
+                    (":scheme", "https"),
+                    (":path", "/"),
+                    (":authority", "a.example"),
+                    ("host", "b.example"),
+                ],
+                "Host differs",
+            ),
+            (
+                &[
+                    (":method", "POST"),
+                    (":scheme", "https"),
+                    (":path", "/"),
+                    ("content-length", "1x"),
+                ],
+                "not a number",
+            ),
+            (
+                &[
+                    (":method", "POST"),
+                    (":scheme", "https"),
+                    (":path", "/"),
+                    ("content-length", "3"),
+                    ("content-length", "4"),
+                ],
+                "values that differ",
+            ),
+            (
+                &[
+                    (":method", "POST"),
+                    (":scheme", "https"),
+                    (":path", "/"),
+                    ("content-length", "99999999999999999999999"),
+                ],
+                "not a number",
+            ),
         ];
         for (fields, rule) in cases {
             let e = parse_request(&list(fields), true).unwrap_err();
             assert!(e.contains(rule), "{fields:?}: {e}");
         }
+    }
+
+    #[test]
+    fn content_length_is_read_and_host_may_repeat_the_authority() {
+        let fields = [
+            (":method", "POST"),
+            (":scheme", "https"),
+            (":path", "/"),
+            (":authority", "Example.com"),
+            ("host", "example.COM"),
+            ("content-length", "12"),
+            ("content-length", "12"),
+        ];
+        let r = parse_request(&list(&fields), true).unwrap();
+        assert_eq!(r.content_length(), Some(12));
     }
 
     #[test]

@@ -18,6 +18,8 @@ pub(super) struct Stream {
     pub(super) recv_unacked: u32,
     /// The credit we have left: the peer's window, which §6.9.2 lets go negative.
     pub(super) send_window: i64,
+    /// Content octets still due by the request's content-length (§8.1.1).
+    pub(super) content_left: Option<u64>,
     /// DATA queued by the application, not yet framed.
     pub(super) queue: VecDeque<u8>,
     /// A trailer section to send once the queue is empty (its frames, ready to go).
@@ -43,6 +45,7 @@ impl Stream {
             recv_held: 0,
             recv_unacked: 0,
             send_window: i64::from(send_window),
+            content_left: None,
             queue: VecDeque::new(),
             trailers: None,
             remote_closed,

@@ -1361,3 +1361,100 @@ fn an_end_of_stream_needs_no_window_even_behind_a_blocked_stream() {
     assert_eq!(p.feed(&updates), []);
     assert_eq!(data_sent(&p.out(), 1), 10);
 }
+
+#[test]
+fn data_must_add_up_to_the_content_length() {
+    let post = |length: &'static str| {
+        [
+            (":method", "POST"),
+            (":scheme", "https"),
+            (":path", "/"),
+            ("content-length", length),
+        ]
+    };
+    let mut p = Peer::open(Limits::default());
+    assert!(matches!(
+        p.feed(&headers(1, &post("5"), false))[..],
+        [Ev::Request { .. }]
+    ));
+    assert_eq!(p.feed(&data(1, b"abc", false)).len(), 1);
+    assert_eq!(p.feed(&data(1, b"de", true)).len(), 1);
+    // Too much.
+    assert!(matches!(
+        p.feed(&headers(3, &post("2"), false))[..],
+        [Ev::Request { .. }]
+    ));
+    assert!(matches!(
+        p.feed(&data(3, b"abc", false))[..],
+        [Ev::Reset {
+            stream: 3,
+            code: ErrorCode::ProtocolError,
+            ..
+        }]
+    ));
+    // Too little, by DATA, by trailers, or by no content at all.
+    assert!(matches!(
+        p.feed(&headers(5, &post("2"), false))[..],
+        [Ev::Request { .. }]
+    ));
+    assert!(matches!(
+        p.feed(&data(5, b"a", true))[..],
+        [Ev::Reset {
+            stream: 5,
+            code: ErrorCode::ProtocolError,
+            ..
+        }]
+    ));
+    assert!(matches!(
+        p.feed(&headers(7, &post("2"), false))[..],
+        [Ev::Request { .. }]
+    ));
+    assert!(matches!(
+        p.feed(&headers(7, &[("x-t", "1")], true))[..],
+        [Ev::Reset {
+            stream: 7,
+            code: ErrorCode::ProtocolError,
+            ..
+        }]
+    ));
+    assert!(matches!(
+        p.feed(&headers(9, &post("2"), true))[..],
+        [Ev::Reset {
+            stream: 9,
+            code: ErrorCode::ProtocolError,
+            ..
+        }]
+    ));
+    assert!(matches!(
+        p.feed(&headers(11, &post("0"), true))[..],
+        [Ev::Request { .. }]
+    ));
+}
+
+#[test]
+fn headers_after_end_stream_are_stream_closed() {
+    let mut p = Peer::open(Limits::default());
+    assert!(matches!(
+        p.feed(&headers(1, GET, true))[..],
+        [Ev::Request { .. }]
+    ));
+    assert!(matches!(
+        p.feed(&headers(1, &[("x-t", "1")], true))[..],
+        [Ev::Reset {
+            stream: 1,
+            code: ErrorCode::StreamClosed,
+            ..
+        }]
+    ));
+    // HPACK stayed in sync.
+    p.opened(3);
+}
+
+#[test]
+fn a_stream_costs_little() {
+    assert!(
+        std::mem::size_of::<Stream>() <= 96,
+        "{}",
+        std::mem::size_of::<Stream>()
+    );
+}
