@@ -229,6 +229,12 @@ impl Session {
         if self.recent.contains(stream) {
             return Ok(Step::Continue);
         }
+        // §6.8: after our GOAWAY, "the sender will ignore frames sent on streams
+        // initiated by the receiver if the stream has an identifier higher than the
+        // included last stream identifier".
+        if self.goaway_last.is_some_and(|last| stream > last) {
+            return Ok(Step::Continue);
+        }
         // §5.1: "An endpoint MAY treat receipt of any other type of frame on a closed
         // stream as a connection error of type STREAM_CLOSED": a stream error is enough.
         Err(FrameError::stream(

@@ -139,6 +139,8 @@ pub struct Session {
     last_peer_stream: u32,
     /// We sent GOAWAY NO_ERROR: no new streams.
     going_away: bool,
+    /// The last stream our GOAWAY named: frames of later streams are ignored.
+    goaway_last: Option<u32>,
     /// The peer sent GOAWAY.
     peer_went_away: bool,
     recent: RecentResets,
@@ -211,6 +213,7 @@ impl Session {
             request: None,
             last_peer_stream: 0,
             going_away: false,
+            goaway_last: None,
             peer_went_away: false,
             recent: RecentResets::default(),
             flood: Flood::new(now),
@@ -394,6 +397,7 @@ impl Session {
     }
 
     fn write_goaway(&mut self, code: ErrorCode, debug: &[u8]) {
+        self.goaway_last.get_or_insert(self.last_peer_stream);
         write_goaway(
             &mut self.ctrl,
             StreamId::new(self.last_peer_stream),

@@ -1451,6 +1451,17 @@ fn headers_after_end_stream_are_stream_closed() {
 }
 
 #[test]
+fn frames_of_streams_refused_by_our_goaway_are_ignored() {
+    let mut p = Peer::open(Limits::default());
+    p.opened(1);
+    p.s.go_away(ErrorCode::NoError, "draining");
+    p.out();
+    assert_eq!(p.feed(&headers(3, GET, false)), []);
+    assert_eq!(p.feed(&data(3, b"body", true)), []);
+    assert_eq!(p.out(), []);
+}
+
+#[test]
 fn a_stream_costs_little() {
     assert!(
         std::mem::size_of::<Stream>() <= 96,
