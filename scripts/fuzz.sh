@@ -5,7 +5,7 @@
 #   scripts/fuzz.sh [TARGET|all] [SECONDS]   fuzz each target for SECONDS (default 60)
 #   scripts/fuzz.sh cmin [TARGET|all]        minimize what fuzzing found into fuzz/corpus
 #
-# Targets: frame_header handshake connection utf8 deflate_offer tls (see fuzz/README.md).
+# Targets: frame_header handshake connection utf8 deflate_offer tls h2_frames (see fuzz/README.md).
 # One target at a time, one process each (no -jobs/-workers): it takes one core.
 #
 # New inputs go to fuzz/work/TARGET (ignored by git); the committed seeds in
@@ -20,7 +20,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
-ALL=(frame_header handshake connection utf8 deflate_offer tls)
+ALL=(frame_header handshake connection utf8 deflate_offer tls h2_frames)
 
 # cargo-fuzz passes nightly-only -Z flags (sanitizer, sancov instrumentation) to rustc
 # and cargo; on a stable toolchain this tells them to accept those flags anyway.
