@@ -6,7 +6,8 @@
 //! [`Session::wants_read`]), then [`Session::poll`] until it returns `None`, answering
 //! events with [`Session::send_headers`], [`Session::send_data`],
 //! [`Session::consumed`] and [`Session::reset`]; then [`Session::write_output`] while
-//! [`Session::has_output`], and [`Session::status`] says when to close. Time moves by
+//! [`Session::has_output`] (and poll again: output sent makes [`Event::Drained`] and
+//! [`Event::Closed`]), and [`Session::status`] says when to close. Time moves by
 //! [`Session::handle_timeout`] at [`Session::deadline`] (poll afterwards: a timeout can
 //! fail the connection).
 //!
@@ -26,7 +27,7 @@ mod stream;
 #[cfg(test)]
 mod tests;
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
 use std::ops::Range;
 use std::time::Instant;
 
@@ -127,7 +128,9 @@ pub struct Session {
     pos: usize,
     /// Our frames other than DATA, in order, waiting for `write_output`.
     ctrl: Vec<u8>,
-    streams: HashMap<u32, Stream>,
+    /// Open and half-closed streams. A BTreeMap rather than a HashMap: at most
+    /// `max_concurrent_streams` of them, and its order makes runs reproducible.
+    streams: BTreeMap<u32, Stream>,
     /// Streams with something to send, served in turn.
     ready: VecDeque<u32>,
     events: VecDeque<Pending>,
@@ -206,7 +209,7 @@ impl Session {
             input: Vec::new(),
             pos: 0,
             ctrl,
-            streams: HashMap::new(),
+            streams: BTreeMap::new(),
             ready: VecDeque::new(),
             events: VecDeque::new(),
             block: None,
@@ -268,6 +271,9 @@ impl Session {
     /// processed, then the connection closes (every stream is gone).
     pub fn handle_eof(&mut self) {
         self.eof = true;
+        if self.unread().is_empty() {
+            self.closing.get_or_insert(self.now);
+        }
     }
 
     /// What the driver should do with the connection.
@@ -410,7 +416,7 @@ impl Session {
     /// Drops every stream and all input; from now on only our queued frames go out.
     fn enter_failed(&mut self) {
         self.phase = Phase::Failed;
-        self.streams = HashMap::new();
+        self.streams = BTreeMap::new();
         self.ready = VecDeque::new();
         self.events = VecDeque::new();
         self.block = None;

@@ -105,7 +105,7 @@ impl Session {
 
     /// Moves frames ready to send into `out`: ours first (acks, resets, field blocks,
     /// window updates), then DATA, a frame from each stream in turn, until about `max`
-    /// bytes were added (one DATA frame may go past it).
+    /// bytes were added (one DATA frame may go past it; `max` 0 writes nothing).
     pub fn write_output(&mut self, out: &mut Vec<u8>, max: usize) {
         let start = out.len();
         let n = self.ctrl.len().min(max);

@@ -1316,6 +1316,14 @@ fn an_idle_connection_goes_away_and_a_stuck_close_is_dropped() {
 }
 
 #[test]
+fn eof_with_nothing_buffered_ends_the_connection_at_once() {
+    let mut p = Peer::open(Limits::default());
+    p.opened(1);
+    p.s.handle_eof();
+    assert_eq!(p.s.status(), SessionStatus::Done);
+}
+
+#[test]
 fn eof_ends_the_connection_after_the_frames_buffered() {
     let mut p = Peer::open(Limits::default());
     p.opened(1);
