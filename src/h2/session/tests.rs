@@ -1477,3 +1477,30 @@ fn a_stream_costs_little() {
         std::mem::size_of::<Stream>()
     );
 }
+
+#[test]
+fn a_small_stream_window_applies_once_our_settings_are_acknowledged() {
+    let mut p = Peer::new(tiny());
+    p.out();
+    let mut bytes = CLIENT_PREFACE.to_vec();
+    bytes.extend(settings(&[]));
+    bytes.extend(headers(1, WEBSOCKET, false));
+    // Before the ack the client may count on the protocol's 65,535.
+    bytes.extend(data(1, &[0; 1000], false));
+    let events = p.feed(&bytes);
+    assert!(
+        matches!(events[..], [Ev::Request { .. }, Ev::Data { .. }]),
+        "{events:?}"
+    );
+    assert_eq!(p.feed(&frame(SETTINGS, ACK, 0, &[])), []);
+    // Now 100 - 1000: nothing more fits until the application consumes.
+    assert_eq!(p.s.streams[&1].recv_window, 100 - 1000);
+    assert!(matches!(
+        p.feed(&data(1, b"x", false))[..],
+        [Ev::Reset {
+            stream: 1,
+            code: ErrorCode::FlowControlError,
+            ..
+        }]
+    ));
+}
