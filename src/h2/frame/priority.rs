@@ -33,13 +33,14 @@ impl PrioritySpec {
 
     /// The stream error for a stream that depends on itself, if `stream` does.
     pub fn check(&self, stream: StreamId) -> Result<(), FrameError> {
-        // §5.3.1 (RFC 7540), kept by RFC 9113 §6.3: "A stream cannot depend on itself.
-        // An endpoint MUST treat this as a stream error of type PROTOCOL_ERROR."
+        // RFC 7540 §5.3.1: "A stream cannot depend on itself. An endpoint MUST treat
+        // this as a stream error of type PROTOCOL_ERROR." RFC 9113 dropped the rule
+        // with the scheme (§5.3.2); it is kept, as RFC 7540 peers and h2spec expect.
         if self.dependency == stream {
             return Err(FrameError::stream(
                 stream,
                 ErrorCode::ProtocolError,
-                "RFC 9113 §5.3.1: a stream cannot depend on itself",
+                "RFC 7540 §5.3.1: a stream cannot depend on itself",
             ));
         }
         Ok(())
