@@ -6,10 +6,11 @@ use super::stream_id::StreamId;
 /// What an error ends (§5.4).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scope {
-    /// §5.4.1: "An error that prevents further processing of the frame layer or
+    /// §5.4.1: "any error that prevents further processing of the frame layer or
     /// corrupts any connection state": GOAWAY, then close.
     Connection,
-    /// §5.4.2: "An error specific to a single stream": RST_STREAM on that stream.
+    /// §5.4.2: "an error related to a specific stream that does not affect processing
+    /// of other streams": RST_STREAM on that stream.
     Stream(StreamId),
 }
 

@@ -1,7 +1,7 @@
 //! The flags octet of a frame header (RFC 9113 §4.1): its meaning depends on the type.
 
-/// The flags octet. Flags a frame type does not define are ignored: §4.1, "Flags that
-/// have no defined semantics for a particular frame type MUST be ignored".
+/// The flags octet. Flags a frame type does not define are ignored: §4.1, "Unused flags
+/// MUST be ignored on receipt and MUST be left unset (0x00) when sending".
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Flags(pub u8);
 

@@ -224,8 +224,8 @@ impl Session {
     /// A frame other than PRIORITY, WINDOW_UPDATE and RST_STREAM on a closed stream.
     fn on_closed_stream(&mut self, stream: u32, reason: &'static str) -> Result<Step, FrameError> {
         self.overhead()?;
-        // §5.1: "An endpoint MUST ignore frames that it receives on closed streams after
-        // it has sent a RST_STREAM frame."
+        // §5.1: after sending RST_STREAM, "An endpoint MUST minimally process and then
+        // discard any frames it receives in this state."
         if self.recent.contains(stream) {
             return Ok(Step::Continue);
         }
@@ -313,7 +313,7 @@ impl Session {
                 "RFC 9113 §5.1: a frame after END_STREAM (half-closed remote)",
             ));
         }
-        // §6.9.1: "A sender MUST NOT send a flow-controlled frame with a length that
+        // §6.9.1: "The sender MUST NOT send a flow-controlled frame with a length that
         // exceeds the space available in either of the flow-control windows".
         if flow > stream.recv_window {
             return Err(FrameError::stream(

@@ -46,7 +46,7 @@ use crate::h2::frame::{
 use crate::h2::hpack::Decoder;
 
 /// RFC 9113 §3.4: "the connection preface starts with the string
-/// PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".
+/// "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"".
 pub const CLIENT_PREFACE: &[u8; 24] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 /// §6.9.2: "When an HTTP/2 connection is first established, new streams are created
 /// with an initial flow-control window size of 65,535 octets. The connection

@@ -1,7 +1,7 @@
-//! The streams we reset last. RFC 9113 §5.1 ("closed"): "An endpoint MUST ignore
-//! frames that it receives on closed streams after it has sent a RST_STREAM frame",
-//! since the peer may have sent them before it saw ours. Frames on other closed streams
-//! are answered with STREAM_CLOSED.
+//! The streams we reset last. RFC 9113 §5.1 ("closed"): after sending RST_STREAM, an
+//! endpoint "could receive any type of frame", which it "MUST minimally process and then
+//! discard", since the peer may have sent them before it saw ours. Frames on other
+//! closed streams are answered with STREAM_CLOSED.
 
 /// How many resets are remembered: a peer has these many streams' frames in flight
 /// after our resets at most, unless it ignores them.
