@@ -97,10 +97,12 @@ impl Dynamic {
             .map(|(bytes, name_len)| bytes.split_at(*name_len))
     }
 
+    #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
         self.entries.len()
     }
 
+    #[cfg(test)]
     pub(crate) fn size(&self) -> usize {
         self.size
     }
