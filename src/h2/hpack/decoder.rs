@@ -76,9 +76,7 @@ impl fmt::Display for DecodeError {
             DecodeError::HuffmanEos => {
                 "RFC 7541 §5.2: a Huffman-coded string contains the EOS symbol"
             }
-            DecodeError::HuffmanLongPadding => {
-                "RFC 7541 §5.2: Huffman padding longer than 7 bits"
-            }
+            DecodeError::HuffmanLongPadding => "RFC 7541 §5.2: Huffman padding longer than 7 bits",
             DecodeError::HuffmanBadPadding => {
                 "RFC 7541 §5.2: Huffman padding that is not the start of EOS's code"
             }

@@ -81,7 +81,10 @@ mod tests {
     #[test]
     fn truncated_and_overlong_integers_are_errors() {
         assert_eq!(decode(&mut &[][..], 5), Err(IntegerError::Truncated));
-        assert_eq!(decode(&mut &[0x1f, 0x80][..], 5), Err(IntegerError::Truncated));
+        assert_eq!(
+            decode(&mut &[0x1f, 0x80][..], 5),
+            Err(IntegerError::Truncated)
+        );
         assert_eq!(
             decode(&mut &[0x1f, 0xff, 0xff, 0xff, 0xff, 0x01][..], 5),
             Err(IntegerError::Overflow)

@@ -77,8 +77,12 @@ fn rfc_7541_c3_requests_share_the_dynamic_table() {
     let mut d = Decoder::new(4096);
     let mut list = HeaderList::default();
     // C.3.1.
-    d.decode(&hex("828684410f7777772e6578616d706c652e636f6d"), NO_LIMIT, &mut list)
-        .unwrap();
+    d.decode(
+        &hex("828684410f7777772e6578616d706c652e636f6d"),
+        NO_LIMIT,
+        &mut list,
+    )
+    .unwrap();
     assert_eq!(
         fields(&list),
         owned(&[
@@ -103,9 +107,16 @@ fn rfc_7541_c3_requests_share_the_dynamic_table() {
     );
     // C.4.1, the same first request Huffman-coded, on a fresh decoder.
     let mut d = Decoder::new(4096);
-    d.decode(&hex("828684418cf1e3c2e5f23a6ba0ab90f4ff"), NO_LIMIT, &mut list)
-        .unwrap();
-    assert_eq!(list.iter().nth(3), Some((&b":authority"[..], &b"www.example.com"[..])));
+    d.decode(
+        &hex("828684418cf1e3c2e5f23a6ba0ab90f4ff"),
+        NO_LIMIT,
+        &mut list,
+    )
+    .unwrap();
+    assert_eq!(
+        list.iter().nth(3),
+        Some((&b":authority"[..], &b"www.example.com"[..]))
+    );
 }
 
 /// One block per error, each with the variant it must give.
@@ -113,14 +124,26 @@ fn rfc_7541_c3_requests_share_the_dynamic_table() {
 fn every_rule_broken_is_its_own_error() {
     for (block, error) in [
         (&[0x82, 0x41][..], DecodeError::Truncated),
-        (&[0xff, 0xff, 0xff, 0xff, 0xff, 0x01], DecodeError::IntegerOverflow),
+        (
+            &[0xff, 0xff, 0xff, 0xff, 0xff, 0x01],
+            DecodeError::IntegerOverflow,
+        ),
         (&[0x80], DecodeError::IndexZero),
         (&[0xbe], DecodeError::IndexTooLarge),
         (&[0x4f], DecodeError::Truncated),
         (&[0x00, 0x05, b'a'], DecodeError::StringTooLong),
-        (&[0x00, 0x84, 0xff, 0xff, 0xff, 0xff, 0x00], DecodeError::HuffmanEos),
-        (&[0x00, 0x82, 0b0001_1111, 0xff, 0x00], DecodeError::HuffmanLongPadding),
-        (&[0x00, 0x81, 0b0001_1000, 0x00], DecodeError::HuffmanBadPadding),
+        (
+            &[0x00, 0x84, 0xff, 0xff, 0xff, 0xff, 0x00],
+            DecodeError::HuffmanEos,
+        ),
+        (
+            &[0x00, 0x82, 0b0001_1111, 0xff, 0x00],
+            DecodeError::HuffmanLongPadding,
+        ),
+        (
+            &[0x00, 0x81, 0b0001_1000, 0x00],
+            DecodeError::HuffmanBadPadding,
+        ),
         (&[0x82, 0x20], DecodeError::SizeUpdateAfterField),
         // 4097: 31 + 0x62 + (0x1f << 7).
         (&[0x3f, 0xe2, 0x1f], DecodeError::SizeUpdateTooLarge),
@@ -165,7 +188,10 @@ fn a_decompression_bomb_is_bounded_and_the_table_stays_in_step() {
     // The next block still sees the entry.
     d.decode(&[0xbe], limit, &mut list).unwrap();
     assert!(!list.too_large());
-    assert_eq!(list.iter().next().map(|(n, v)| (n.to_vec(), v.len())), Some((b"x-big".to_vec(), 4000)));
+    assert_eq!(
+        list.iter().next().map(|(n, v)| (n.to_vec(), v.len())),
+        Some((b"x-big".to_vec(), 4000))
+    );
 }
 
 #[test]

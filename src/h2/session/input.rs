@@ -606,7 +606,7 @@ impl Session {
                 ErrorCode::FlowControlError,
                 "RFC 9113 §6.9.2: a SETTINGS_INITIAL_WINDOW_SIZE change past 2^31-1",
             ))?;
-            if !stream.in_ready && stream.sendable(self.conn_send_window) {
+            if !stream.in_ready && stream.wants_turn() {
                 stream.in_ready = true;
                 self.ready.push_back(id);
             }
@@ -651,14 +651,13 @@ impl Session {
             return Ok(Step::Continue);
         }
         let id = update.stream.value();
-        let conn_window = self.conn_send_window;
         if let Some(stream) = self.streams.get_mut(&id) {
             stream.send_window = grow(stream.send_window, increment).ok_or(FrameError::stream(
                 update.stream,
                 ErrorCode::FlowControlError,
                 "RFC 9113 §6.9.1: a WINDOW_UPDATE past 2^31-1 on a stream",
             ))?;
-            if !stream.in_ready && stream.sendable(conn_window) {
+            if !stream.in_ready && stream.wants_turn() {
                 stream.in_ready = true;
                 self.ready.push_back(id);
             }

@@ -51,7 +51,6 @@ impl Session {
     /// under `max_send_queue` (see [`Limits::max_send_queue`](super::Limits)).
     pub fn send_data(&mut self, stream: u32, data: &[u8], end_stream: bool) {
         let half = self.limits.max_send_queue / 2;
-        let conn_window = self.conn_send_window;
         let Some(s) = self.streams.get_mut(&stream) else {
             return;
         };
@@ -63,7 +62,7 @@ impl Session {
         if s.queue.len() >= half.max(1) {
             s.drain_armed = true;
         }
-        if !s.in_ready && s.sendable(conn_window) {
+        if !s.in_ready && s.wants_turn() {
             s.in_ready = true;
             self.ready.push_back(stream);
         }

@@ -56,6 +56,18 @@ impl Stream {
         }
     }
 
+    /// Whether it belongs in the turn of streams to send: something its own window
+    /// lets go. A stream blocked only by the connection's window keeps its turn (the
+    /// output loop passes over it), so that the connection's WINDOW_UPDATE, which
+    /// names no stream, finds it there.
+    pub(super) fn wants_turn(&self) -> bool {
+        if self.queue.is_empty() {
+            self.end_pending
+        } else {
+            self.send_window > 0
+        }
+    }
+
     /// Something could be framed now, given the connection's send window.
     pub(super) fn sendable(&self, connection_window: i64) -> bool {
         if self.queue.is_empty() {

@@ -710,6 +710,34 @@ fn data_goes_out_as_windows_and_frame_size_allow() {
 }
 
 #[test]
+fn a_stream_given_data_while_the_connection_window_is_shut_goes_when_it_opens() {
+    let mut p = Peer::open(Limits::default());
+    p.opened(1);
+    p.opened(3);
+    p.s.send_headers(1, &[(b":status", b"200")], false);
+    p.s.send_headers(3, &[(b":status", b"200")], false);
+    // Stream 1 takes the whole connection window.
+    p.s.send_data(1, &vec![1u8; 65_535], false);
+    assert_eq!(data_sent(&p.out(), 1), 65_535);
+    // Stream 3's data comes while the connection window is 0, its own open.
+    p.s.send_data(3, b"waiting", false);
+    assert_eq!(p.out().iter().filter(|f| f.kind == DATA).count(), 0);
+    // The connection's WINDOW_UPDATE alone lets it go.
+    assert_eq!(p.feed(&window_update(0, 1000)), []);
+    assert_eq!(data_sent(&p.out(), 3), 7);
+    // Likewise for a stream whose own WINDOW_UPDATE came while the connection's
+    // window was shut: stream 1 (its own window spent) has data, stream 3 takes
+    // the rest of the connection's window.
+    p.s.send_data(1, &vec![1u8; 2000], false);
+    p.s.send_data(3, &vec![3u8; 993], false);
+    assert_eq!(data_sent(&p.out(), 3), 993);
+    assert_eq!(p.feed(&window_update(1, 5000)), []);
+    assert_eq!(data_sent(&p.out(), 1), 0);
+    assert_eq!(p.feed(&window_update(0, 5000)), []);
+    assert_eq!(data_sent(&p.out(), 1), 2000);
+}
+
+#[test]
 fn a_settings_window_change_applies_to_open_streams_and_may_go_negative() {
     let mut p = Peer::open(Limits::default());
     assert_eq!(p.feed(&settings(&[(0x4, 10)])), []);
