@@ -7,14 +7,15 @@
 //! - [`session`]: one connection's state machine, server side (RFC 9113 §5, §6.9);
 //! - `extended_connect`: RFC 8441 requests, translated for the core into the HTTP/1.1
 //!   heads they stand for, so that one code path judges every transport's upgrade;
-//! - `response`: the core's HTTP/1.1 answers, said in HTTP/2 fields.
+//! - `response`: the core's HTTP/1.1 answers, said in HTTP/2 fields;
+//! - [`connection`]: the session and a WebSocket core per stream, what the driver runs;
+//! - [`sniff`]: an HTTP/2 client with prior knowledge told from an HTTP/1.1 one.
 
+pub mod connection;
 pub mod frame;
 pub mod hpack;
 pub mod session;
+pub mod sniff;
 
-// Not wired in until the session layer lands (issue 19).
-#[allow(dead_code)]
 mod extended_connect;
-#[allow(dead_code)]
 mod response;

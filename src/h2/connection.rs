@@ -1,0 +1,546 @@
+//! One HTTP/2 connection with its WebSockets, no I/O: the driver feeds it the bytes it
+//! read and the time, and takes the bytes to write.
+//!
+//! Each stream that asks for a WebSocket (RFC 8441), or for a page, gets its own
+//! WebSocket core ([`Connection`]), the same one an HTTP/1.1 client gets. The stream's
+//! request is handed to it as the HTTP/1.1 head it stands for (`extended_connect.rs`),
+//! its DATA as the bytes a socket would have read, and what the core writes goes back
+//! as the stream's HEADERS (`response.rs`) and DATA. Where the core would act on the
+//! socket, the stream acts instead (RFC 8441 §5: "END_STREAM ... corresponds to the
+//! TCP FIN, and RST_STREAM ... to the TCP RST"):
+//! - the core half-closes (a close frame of ours, an HTTP refusal): END_STREAM;
+//! - the peer's END_STREAM: the core sees EOF;
+//! - the core is done before both sides ended: RST_STREAM, this stream only;
+//! - `?abort`: RST_STREAM once the stream's queued data is framed.
+//!
+//! Backpressure is flow control: a stream's window is reopened only while the data its
+//! core produced has left the stream's queue, so a peer that does not read stops its
+//! own sending, on that stream alone. The core's own limit (`--max-backpressure`)
+//! closes it with 1008 as on a socket.
+//!
+//! The driver keeps these rules:
+//! - after [`H2Connection::handle_input`], [`H2Connection::handle_timeout`],
+//!   [`H2Connection::answer_metrics`] or [`H2Connection::close`], it takes the output
+//!   with [`H2Connection::write_output`], as much as its queue may hold;
+//! - when its queue drained, it calls [`H2Connection::write_output`] again (the session
+//!   may hold frames that did not fit);
+//! - it collects [`H2Connection::poll_event`] after each call, and answers
+//!   [`Event::MetricsAsked`] with [`H2Connection::answer_metrics`];
+//! - it acts on [`H2Connection::status`] as on a WebSocket core's.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use super::extended_connect::{Pseudo, Translated, translate};
+use super::frame::ErrorCode;
+use super::response::{self, Parsed};
+use super::session::{self, Limits, Session, SessionStatus};
+use crate::config::Config;
+use crate::connection::{Connection, Counts, Event, Output, Status};
+use crate::frame::CloseCode;
+use crate::handshake::{HttpReply, HttpStatus};
+
+/// One HTTP/2 connection: the session and its streams' cores.
+pub struct H2Connection {
+    config: Arc<Config>,
+    session: Session,
+    /// Open streams, in the order they opened: a few, bounded by
+    /// [`Limits::max_concurrent_streams`], so a scan finds one.
+    streams: Vec<Stream>,
+    /// Core events, with their stream, for the driver.
+    events: Vec<(u32, Event)>,
+    /// The work of the streams that are gone.
+    finished: Counts,
+    /// Streams whose request came.
+    requests: u64,
+    /// The client's address, for `?headers`.
+    peer: Option<SocketAddr>,
+    /// Scratch for one call's output of a core.
+    scratch: Vec<u8>,
+    /// Scratch for the core's segmented output.
+    output: Output,
+    /// Every request is answered with this (the server was full at accept).
+    refuse_all: Option<Box<HttpReply>>,
+}
+
+/// One stream and its core.
+struct Stream {
+    id: u32,
+    core: Connection,
+    /// The core's answer head, until it is complete and sent as HEADERS.
+    head: Head,
+    /// Our END_STREAM is queued.
+    end_sent: bool,
+    /// The peer's END_STREAM came.
+    end_received: bool,
+    /// DATA the core took whose window is not reopened yet (backpressure).
+    unconsumed: usize,
+    /// Output of the core waits in the session: the core hears when it has left (a
+    /// `?send=` source makes its next batch then).
+    sending: bool,
+    /// The core asked for the metrics.
+    wants_metrics: bool,
+}
+
+enum Head {
+    /// Bytes of the answer head so far.
+    Pending(Vec<u8>),
+    /// Sent; the stream carries the answer's body or the WebSocket's frames.
+    Sent,
+}
+
+/// The stream the core of which is at `index`, and what to do with it after a call.
+enum Next {
+    Keep,
+    Remove,
+}
+
+impl H2Connection {
+    /// A connection whose client sent (or is about to send) the HTTP/2 preface; our
+    /// SETTINGS are queued at once.
+    pub fn new(config: Arc<Config>, now: Instant) -> Self {
+        let limits = limits(&config);
+        H2Connection {
+            session: Session::new(limits, now),
+            config,
+            streams: Vec::new(),
+            events: Vec::new(),
+            finished: Counts::default(),
+            requests: 0,
+            peer: None,
+            scratch: Vec::new(),
+            output: Output::default(),
+            refuse_all: None,
+        }
+    }
+
+    /// The client's address, which `?headers` reports.
+    pub fn set_peer(&mut self, peer: SocketAddr) {
+        self.peer = Some(peer);
+    }
+
+    /// Answers every request with `status` and `body`: the server was full when the
+    /// client came.
+    pub fn refuse_all(&mut self, status: HttpStatus, body: String) {
+        self.refuse_all = Some(Box::new(HttpReply::error(status, body)));
+    }
+
+    /// Processes bytes read from the transport.
+    pub fn handle_input(&mut self, input: &[u8], now: Instant) {
+        self.session.receive(input);
+        self.run(now);
+    }
+
+    /// Whether the driver may read more: the session has room for it.
+    pub fn wants_read(&self) -> bool {
+        self.session.wants_read()
+    }
+
+    /// Drives the session's events through the streams' cores.
+    fn run(&mut self, now: Instant) {
+        while let Some(event) = self.session.poll(now) {
+            match event {
+                session::Event::Request {
+                    stream,
+                    headers,
+                    end_stream,
+                } => {
+                    let pseudo = Pseudo {
+                        method: headers.method(),
+                        scheme: headers.scheme(),
+                        path: headers.path(),
+                        authority: headers.authority(),
+                        protocol: headers.protocol(),
+                    };
+                    let translated = translate(&pseudo, headers.fields(), end_stream);
+                    self.requests += 1;
+                    if let Some(reply) = self.refuse_all.take() {
+                        self.refuse(stream, &reply, now);
+                        self.refuse_all = Some(reply);
+                        continue;
+                    }
+                    self.open(stream, translated, end_stream, now);
+                }
+                session::Event::RequestTooLarge { stream } => {
+                    let reply = HttpReply::error(
+                        HttpStatus::RequestHeaderFieldsTooLarge,
+                        format!(
+                            "the request's header list exceeds {} bytes (RFC 9113 §6.5.2)\n",
+                            self.config.max_header_bytes
+                        ),
+                    );
+                    self.refuse(stream, &reply, now);
+                }
+                session::Event::Data {
+                    stream,
+                    data,
+                    end_stream,
+                } => {
+                    let n = data.len();
+                    let Some(index) = self.streams.iter().position(|s| s.id == stream) else {
+                        // A stream we reset or finished: its window is the session's.
+                        continue;
+                    };
+                    let s = &mut self.streams[index];
+                    self.output.clear();
+                    s.core.handle_input(data, now, &mut self.output);
+                    self.scratch.clear();
+                    self.output.flatten_into(data, &mut self.scratch);
+                    if end_stream {
+                        s.end_received = true;
+                        s.core.handle_eof();
+                    }
+                    s.unconsumed += n;
+                    self.after_core(index, now);
+                }
+                session::Event::Reset { stream, .. } => {
+                    if let Some(index) = self.index(stream) {
+                        let s = &mut self.streams[index];
+                        s.end_received = true;
+                        s.end_sent = true;
+                        s.core.handle_eof();
+                        // The core is done now: `after_core` forgets the stream.
+                        self.scratch.clear();
+                        self.after_core(index, now);
+                    }
+                }
+                session::Event::Drained { stream } => {
+                    if let Some(index) = self.index(stream) {
+                        self.streams[index].core.handle_output_drained();
+                        self.scratch.clear();
+                        self.after_core(index, now);
+                    }
+                }
+                session::Event::Closed { stream } => {
+                    if let Some(index) = self.index(stream) {
+                        self.remove(index);
+                    }
+                }
+                session::Event::GoAway { code, debug } => {
+                    log::debug!(
+                        "{}: HTTP/2 GOAWAY from the client: {code:?} {}",
+                        shown_peer(self.peer),
+                        debug.escape_ascii()
+                    );
+                }
+                session::Event::Failed { code, reason } => {
+                    log::debug!(
+                        "{}: HTTP/2 connection error {code:?}: {reason}",
+                        shown_peer(self.peer)
+                    );
+                    self.drop_streams();
+                }
+            }
+        }
+    }
+
+    /// A new stream's request, translated: a core is started and handed the head.
+    fn open(&mut self, id: u32, translated: Translated, end_stream: bool, now: Instant) {
+        let mut head = match translated {
+            Translated::Head { head, .. } => head,
+            Translated::Refuse(status, reason) => {
+                let reply = HttpReply::error(status, format!("{reason}\n"));
+                return self.refuse(id, &reply, now);
+            }
+        };
+        let mut core = Connection::new(Arc::clone(&self.config), now);
+        if let Some(peer) = self.peer {
+            core.set_peer(peer);
+        }
+        self.output.clear();
+        core.handle_input(&mut head, now, &mut self.output);
+        self.scratch.clear();
+        self.output.flatten_into(&head, &mut self.scratch);
+        // A request that ended its stream (a GET) is whole, not a client gone: unlike
+        // a TCP EOF, it leaves the core its answer to give (the metrics wait for the
+        // driver).
+        self.streams.push(Stream {
+            id,
+            core,
+            head: Head::Pending(Vec::new()),
+            end_sent: false,
+            end_received: end_stream,
+            unconsumed: 0,
+            sending: false,
+            wants_metrics: false,
+        });
+        let index = self.streams.len() - 1;
+        self.after_core(index, now);
+    }
+
+    /// Answers a stream with `reply` and ends it, without a core: what HTTP/2 alone
+    /// refuses. Said through the same translation as a core's answers.
+    fn refuse(&mut self, id: u32, reply: &HttpReply, now: Instant) {
+        let mut core = Connection::new(Arc::clone(&self.config), now);
+        self.scratch.clear();
+        core.reject(reply.status, &reply.body, now, &mut self.scratch);
+        self.streams.push(Stream {
+            id,
+            core,
+            head: Head::Pending(Vec::new()),
+            end_sent: false,
+            end_received: false,
+            unconsumed: 0,
+            sending: false,
+            wants_metrics: false,
+        });
+        let index = self.streams.len() - 1;
+        self.after_core(index, now);
+    }
+
+    /// Streams whose request came, answered or not.
+    pub fn requests(&self) -> u64 {
+        self.requests
+    }
+
+    /// After a call into the core at `index`, whose output is in `self.scratch`: its
+    /// events collected, its output sent on the stream, its status acted on.
+    fn after_core(&mut self, index: usize, now: Instant) {
+        let Some(s) = self.streams.get_mut(index) else {
+            return;
+        };
+        while let Some(event) = s.core.poll_event() {
+            s.wants_metrics |= event == Event::MetricsAsked;
+            self.events.push((s.id, event));
+        }
+        let out = std::mem::take(&mut self.scratch);
+        let next = send(&mut self.session, s, &out, now);
+        self.scratch = out;
+        if let Next::Remove = next {
+            self.remove(index);
+        }
+    }
+
+    /// Forgets the stream at `index`, keeping its work.
+    fn remove(&mut self, index: usize) {
+        if index < self.streams.len() {
+            let s = self.streams.swap_remove(index);
+            self.finished.add(&s.core.counts());
+        }
+    }
+
+    /// The connection failed or ended: every stream's core sees the end of its
+    /// transport.
+    fn drop_streams(&mut self) {
+        for mut s in self.streams.drain(..) {
+            s.core.handle_eof();
+            while let Some(event) = s.core.poll_event() {
+                self.events.push((s.id, event));
+            }
+            self.finished.add(&s.core.counts());
+        }
+    }
+
+    fn index(&self, id: u32) -> Option<usize> {
+        self.streams.iter().position(|s| s.id == id)
+    }
+
+    /// Moves bytes ready to send into `out`, at most about `max` of them.
+    pub fn write_output(&mut self, out: &mut Vec<u8>, max: usize) {
+        self.session.write_output(out, max);
+        // As the socket takes a stream's output, its core may read more (its window
+        // reopens) and hears that its output drained, as on a socket of its own.
+        for s in &mut self.streams {
+            if !s.sending && s.unconsumed == 0 {
+                continue;
+            }
+            let queued = self.session.queued(s.id);
+            if s.unconsumed > 0 && s.core.may_resume(queued) {
+                self.session
+                    .consumed(s.id, std::mem::take(&mut s.unconsumed));
+            }
+            if s.sending && queued == 0 {
+                s.sending = false;
+                s.core.handle_output_drained();
+            }
+        }
+    }
+
+    /// Whether the session holds bytes to send.
+    pub fn has_output(&self) -> bool {
+        self.session.has_output()
+    }
+
+    /// The next instant [`H2Connection::handle_timeout`] should be called at.
+    pub fn deadline(&self) -> Option<Instant> {
+        self.streams
+            .iter()
+            .filter_map(|s| s.core.deadline())
+            .chain(self.session.deadline())
+            .min()
+    }
+
+    /// Time passed: each core whose deadline came acts, and the session.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        self.session.handle_timeout(now);
+        let mut index = 0;
+        while index < self.streams.len() {
+            let due = self.streams[index]
+                .core
+                .deadline()
+                .is_some_and(|d| d <= now);
+            let before = self.streams.len();
+            if due {
+                self.scratch.clear();
+                let s = &mut self.streams[index];
+                s.core.handle_timeout(now, &mut self.scratch);
+                self.after_core(index, now);
+            }
+            // A removal swapped another stream into `index`: look at it next.
+            if self.streams.len() == before {
+                index += 1;
+            }
+        }
+        self.run(now);
+    }
+
+    /// The peer closed the transport.
+    pub fn handle_eof(&mut self) {
+        self.session.handle_eof();
+        self.drop_streams();
+    }
+
+    /// Closes every WebSocket with `code` (a shutdown's 1001) and tells the client
+    /// no more streams are taken (GOAWAY with NO_ERROR).
+    pub fn close(&mut self, code: CloseCode, reason: &str, now: Instant) {
+        self.session.go_away(ErrorCode::NoError, reason);
+        for index in (0..self.streams.len()).rev() {
+            self.scratch.clear();
+            let s = &mut self.streams[index];
+            s.core.close(code, reason, now, &mut self.scratch);
+            self.after_core(index, now);
+        }
+    }
+
+    /// Answers every stream that asked for the metrics.
+    pub fn answer_metrics(&mut self, body: &str, now: Instant) {
+        for index in (0..self.streams.len()).rev() {
+            if !self.streams[index].wants_metrics {
+                continue;
+            }
+            self.scratch.clear();
+            let s = &mut self.streams[index];
+            s.wants_metrics = false;
+            s.core
+                .answer_metrics(body.to_string(), now, &mut self.scratch);
+            self.after_core(index, now);
+        }
+    }
+
+    /// What the driver should do with the socket.
+    pub fn status(&self) -> Status {
+        match self.session.status() {
+            SessionStatus::Open => Status::Open,
+            SessionStatus::Closing => Status::Finishing,
+            SessionStatus::Done => Status::Done,
+        }
+    }
+
+    /// The next core event, with its stream, oldest first.
+    pub fn poll_event(&mut self) -> Option<(u32, Event)> {
+        (!self.events.is_empty()).then(|| self.events.remove(0))
+    }
+
+    /// The work of every stream, open or gone.
+    pub fn counts(&self) -> Counts {
+        let mut counts = self.finished;
+        for s in &self.streams {
+            counts.add(&s.core.counts());
+        }
+        counts
+    }
+}
+
+/// Sends what a stream's core wrote (`out`) on the stream, and acts on the core's
+/// status.
+fn send(session: &mut Session, s: &mut Stream, mut out: &[u8], now: Instant) -> Next {
+    if let Head::Pending(kept) = &mut s.head {
+        kept.extend_from_slice(out);
+        match response::parse(kept) {
+            Parsed::Partial => out = &[],
+            Parsed::Head(head) => {
+                let fields = head
+                    .fields
+                    .iter()
+                    .map(|(n, v)| (n.as_slice(), v.as_slice()));
+                let status = head.status.to_string();
+                let mut all: Vec<(&[u8], &[u8])> = vec![(b":status", status.as_bytes())];
+                all.extend(fields);
+                let rest = kept.split_off(head.len);
+                let ends = rest.is_empty() && !matches!(s.core.status(), Status::Open);
+                session.send_headers(s.id, &all, ends);
+                s.end_sent |= ends;
+                s.head = Head::Sent;
+                if !rest.is_empty() {
+                    session.send_data(s.id, &rest, false);
+                    s.sending = true;
+                }
+                out = &[];
+            }
+            Parsed::Invalid(why) => {
+                log::warn!("HTTP/2 stream {}: {why}", s.id);
+                session.reset(s.id, ErrorCode::InternalError);
+                return Next::Remove;
+            }
+        }
+    }
+    if !out.is_empty() && !s.end_sent {
+        session.send_data(s.id, out, false);
+        s.sending = true;
+    }
+    // Backpressure: the window reopens only while the stream's queue is low; past
+    // `--max-backpressure` the core closes the WebSocket with 1008.
+    if s.unconsumed > 0 {
+        let queued = session.queued(s.id);
+        let mut close = Vec::new();
+        if s.core.may_read(queued, now, &mut close) {
+            session.consumed(s.id, std::mem::take(&mut s.unconsumed));
+        }
+        if !close.is_empty() && !s.end_sent {
+            session.send_data(s.id, &close, false);
+        }
+    }
+    match s.core.status() {
+        Status::Open => {}
+        Status::Closing | Status::Finishing => {
+            if matches!(s.head, Head::Sent) && !s.end_sent {
+                session.send_data(s.id, &[], true);
+                s.end_sent = true;
+            }
+        }
+        Status::Reset => {
+            if session.queued(s.id) == 0 {
+                session.reset(s.id, ErrorCode::Cancel);
+                return Next::Remove;
+            }
+        }
+        Status::Done => {
+            if !(s.end_sent && s.end_received) {
+                let code = if s.end_sent {
+                    ErrorCode::NoError
+                } else {
+                    ErrorCode::Cancel
+                };
+                session.reset(s.id, code);
+            }
+            return Next::Remove;
+        }
+    }
+    if s.end_sent && s.end_received {
+        return Next::Remove;
+    }
+    Next::Keep
+}
+
+fn shown_peer(peer: Option<SocketAddr>) -> String {
+    peer.map_or_else(|| "unix".to_string(), |p| p.to_string())
+}
+
+/// The session's limits, from the server's configuration.
+fn limits(config: &Config) -> Limits {
+    Limits {
+        max_header_list_size: u32::try_from(config.max_header_bytes).unwrap_or(u32::MAX),
+        ..Limits::default()
+    }
+}
