@@ -66,6 +66,9 @@ pub struct Config {
     /// A text frame up to this long is held until it is whole and echoed as one frame;
     /// a longer one is echoed in pieces as it arrives.
     pub max_held_frame: usize,
+    /// Speak HTTP/2 (RFC 8441 WebSockets): `h2` offered by ALPN, and the HTTP/2
+    /// preface taken on a cleartext port (h2c with prior knowledge).
+    pub http2: bool,
 }
 
 impl Default for Config {
@@ -87,6 +90,7 @@ impl Default for Config {
             deflate_level: defaults::DEFLATE_LEVEL,
             deflate_min_size: 0,
             max_held_frame: defaults::MAX_HELD_FRAME,
+            http2: true,
         }
     }
 }

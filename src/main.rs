@@ -124,6 +124,12 @@ struct Cli {
     #[arg(long)]
     no_deflate: bool,
 
+    /// Do not speak HTTP/2: no `h2` in TLS's ALPN, and an HTTP/2 preface on a cleartext
+    /// port is read as a bad HTTP/1.1 request. Without this flag WebSockets are served
+    /// over HTTP/2 too (RFC 8441), on the same port.
+    #[arg(long)]
+    no_http2: bool,
+
     /// Compression level for echoed compressed messages, 0 (none) to 9 (smallest).
     #[arg(long, default_value_t = defaults::DEFLATE_LEVEL, value_parser = clap::value_parser!(u32).range(0..=9))]
     deflate_level: u32,
@@ -347,6 +353,7 @@ fn config_from(cli: &Cli) -> Result<Config, String> {
         deflate_level: cli.deflate_level,
         deflate_min_size: cli.deflate_min_size.to_usize("deflate-min-size")?,
         max_held_frame: cli.max_held_frame.to_usize("max-held-frame")?,
+        http2: !cli.no_http2,
     })
 }
 
@@ -379,6 +386,7 @@ fn main() -> ExitCode {
         self_signed: cli.tls_self_signed,
         write_cert: cli.tls_write_cert.clone(),
         only: cli.tls_only,
+        http2: !cli.no_http2,
     };
     let tls = match tls.build() {
         Ok(value) => value,

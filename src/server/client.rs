@@ -59,6 +59,8 @@ pub(super) struct Client {
     verdict: Option<Box<Verdict>>,
     /// Accepted on a Unix socket: it has no peer address (see `listen.rs`).
     unix: bool,
+    /// The HTTP/2 layer, for a client that spoke HTTP/2 (`conn` is then unused).
+    h2: Option<Box<crate::h2::connection::H2Connection>>,
 }
 
 /// Output the socket has not taken yet.
@@ -144,6 +146,7 @@ impl Client {
             started,
             verdict: None,
             unix: false,
+            h2: None,
         }
     }
 
@@ -173,7 +176,9 @@ impl Client {
     /// Reading was paused by backpressure and the core says it may resume now.
     #[inline]
     pub(super) fn may_resume(&self) -> bool {
-        self.read_paused && self.conn.may_resume(self.pending_out())
+        self.read_paused
+            && self.conn.may_resume(self.pending_out())
+            && self.h2.as_deref().is_none_or(|h2| h2.wants_read())
     }
 
     /// Whether reading stopped at the per-event budget (or is to resume): the loop must
@@ -360,6 +365,10 @@ impl Client {
     #[inline(never)]
     pub(super) fn backpressure(&mut self, now: Instant) -> bool {
         let pending = self.pending_out();
+        if self.h2.is_some() {
+            // Each stream's core judges its own backpressure, by flow control.
+            return !self.conn.may_resume(pending);
+        }
         // Only a 1008 writes anything: the queue is not touched (nor compacted) for a
         // check that merely pauses, and an empty Vec allocates nothing.
         let mut close = Vec::new();
@@ -507,6 +516,10 @@ impl Client {
             }
             // Drained: give the memory back (this buffer is only used under backpressure).
             self.out = None;
+            if self.h2.is_some() {
+                // The HTTP/2 layer keeps what did not fit: its turn now.
+                return self.h2_pump();
+            }
             self.conn.handle_output_drained();
         }
         // Over TLS, the FIN follows the close_notify (which waits while we read on).
@@ -520,7 +533,8 @@ impl Client {
     /// Whether the socket should be closed now. A finishing one has written its last
     /// bytes; what the peer sent after its close is discarded first.
     pub(super) fn finished(&mut self, buf: &mut [u8]) -> bool {
-        match self.conn.status() {
+        let status = self.h2_status().unwrap_or_else(|| self.conn.status());
+        match status {
             Status::Done => true,
             Status::Finishing if self.pending_out() == 0 => {
                 self.discard_unread(buf);
@@ -608,6 +622,9 @@ impl Client {
     }
 
     pub(super) fn handle_timeout(&mut self, now: Instant) {
+        if self.h2.is_some() {
+            return self.h2_call(|h2| h2.handle_timeout(now));
+        }
         self.produce(|conn, out| conn.handle_timeout(now, out));
     }
 
@@ -618,6 +635,9 @@ impl Client {
 
     /// Starts a server-side close handshake.
     pub(super) fn close(&mut self, code: CloseCode, reason: &str, now: Instant) {
+        if self.h2.is_some() {
+            return self.h2_close(code, reason, now);
+        }
         self.produce(|conn, out| conn.close(code, reason, now, out));
     }
 
@@ -656,6 +676,9 @@ impl Client {
 
     /// Answers a `GET /metrics` with `body`.
     pub(super) fn answer_metrics(&mut self, body: String, now: Instant) {
+        if self.h2.is_some() {
+            return self.h2_call(|h2| h2.answer_metrics(&body, now));
+        }
         self.produce(|conn, out| conn.answer_metrics(body, now, out));
     }
 
@@ -696,8 +719,12 @@ impl Client {
                 .or_else(|| self.stream.peer_addr().ok()),
             unix: self.unix,
             lasted: self.started.until(now),
-            counts: self.conn.counts(),
+            counts: self.counts(),
             verdict: self.verdict.as_deref(),
+            h2_requests: self
+                .h2
+                .as_deref()
+                .map(crate::h2::connection::H2Connection::requests),
         }
     }
 
@@ -735,7 +762,7 @@ impl Client {
             let clean = self.conn.status() != Status::Open;
             tap.note(Item::TcpClosedByPeer { clean });
         }
-        self.conn.handle_eof();
+        self.transport_ended();
     }
 
     /// Registers WRITABLE only while output is pending.
@@ -776,6 +803,9 @@ fn is_unix(stream: &TcpStream) -> bool {
 // The TLS half of `Client` lives beside it, as a child so that the fields stay private.
 #[path = "client_tls.rs"]
 mod tls;
+// And the HTTP/2 half.
+#[path = "client_h2.rs"]
+mod http2;
 pub(super) use tls::{TlsBuffers, full_body};
 
 #[cfg(test)]

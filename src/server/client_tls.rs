@@ -12,6 +12,7 @@ use mio::net::TcpStream;
 use super::{Client, MAX_READS_PER_EVENT, Peer, Pending, ReadOutcome, Step, queue};
 use crate::config::Config;
 use crate::connection::{Output, Status};
+use crate::h2::connection::H2Connection;
 use crate::handshake::HttpStatus;
 use crate::tls::sniff::{FirstByte, classify};
 use crate::tls::{TlsLayer, TlsSetup, say_goodbye};
@@ -49,9 +50,9 @@ impl TlsBuffers {
 
 /// Ciphertext for the client: into the socket while nothing is queued, the rest behind
 /// what is. Takes every byte, so rustls never holds output the driver does not count.
-struct SocketSink<'a> {
-    stream: &'a mut TcpStream,
-    out: &'a mut Option<Box<Pending>>,
+pub(super) struct SocketSink<'a> {
+    pub(super) stream: &'a mut TcpStream,
+    pub(super) out: &'a mut Option<Box<Pending>>,
 }
 
 impl Write for SocketSink<'_> {
@@ -113,11 +114,14 @@ impl Client {
         buf: &mut [u8],
         tls_bufs: &mut TlsBuffers,
         out: &mut Output,
-        config: &Config,
+        config: &std::sync::Arc<Config>,
         setup: Option<&TlsSetup>,
         now: Instant,
     ) -> ReadOutcome {
         if self.tls.is_none() {
+            if self.h2.is_some() {
+                return self.read_h2(buf, now);
+            }
             if self.sniffed {
                 return self.read_traced(buf, out, now);
             }
@@ -139,7 +143,7 @@ impl Client {
         buf: &mut [u8],
         tls_bufs: &mut TlsBuffers,
         out: &mut Output,
-        config: &Config,
+        config: &std::sync::Arc<Config>,
         setup: Option<&TlsSetup>,
         now: Instant,
     ) -> ReadOutcome {
@@ -175,6 +179,28 @@ impl Client {
             (FirstByte::Tls, _) => {
                 warn!("{}: {TLS_ON_CLEARTEXT_PORT}", Peer(&self.stream));
                 ReadOutcome::Dropped
+            }
+            (FirstByte::Cleartext, setup)
+                if config.http2
+                    && crate::h2::sniff::is_preface_start(&target[..n])
+                    && !setup.is_some_and(|s| s.only) =>
+            {
+                // HTTP/2 with prior knowledge (h2c): its bytes belong in `buf`.
+                if tls_ready {
+                    buf[..n].copy_from_slice(&tls_bufs.cipher[..n]);
+                }
+                let refuse = std::mem::take(&mut self.full).then(|| {
+                    (
+                        HttpStatus::ServiceUnavailable,
+                        full_body(config.max_connections),
+                    )
+                });
+                self.start_h2(config, refuse, now);
+                self.h2_input(&buf[..n], now);
+                if let Err(e) = self.h2_pump() {
+                    return ReadOutcome::Error(e);
+                }
+                self.read_h2(buf, now)
             }
             (FirstByte::Cleartext, setup) => {
                 // Only a traced connection stays off the plain path.
@@ -212,7 +238,7 @@ impl Client {
         buf: &mut [u8],
         tls_bufs: &mut TlsBuffers,
         out: &mut Output,
-        config: &Config,
+        config: &std::sync::Arc<Config>,
         now: Instant,
     ) -> Step {
         if self.pending_out() > 0 && self.backpressure(now) {
@@ -246,6 +272,17 @@ impl Client {
                 if let Err(outcome) = self.tls_input(n, buf, tls_bufs, out, config, now) {
                     return Step::Stop(outcome);
                 }
+                if self.h2.is_some() {
+                    if let Err(e) = self.h2_pump() {
+                        return Step::Stop(ReadOutcome::Error(e));
+                    }
+                    let open = self.h2_status() == Some(Status::Open);
+                    return if drained || !open {
+                        Step::Stop(ReadOutcome::Ok)
+                    } else {
+                        Step::More
+                    };
+                }
                 self.step_after(drained)
             }
             Err(e) if e.kind() == ErrorKind::WouldBlock => Step::Stop(ReadOutcome::Ok),
@@ -263,7 +300,7 @@ impl Client {
         buf: &mut [u8],
         tls_bufs: &mut TlsBuffers,
         out: &mut Output,
-        config: &Config,
+        config: &std::sync::Arc<Config>,
         now: Instant,
     ) -> Result<(), ReadOutcome> {
         let Client {
@@ -273,6 +310,7 @@ impl Client {
             tls,
             full,
             trace,
+            h2,
             ..
         } = self;
         let Some(tls) = tls.as_deref_mut() else {
@@ -296,6 +334,20 @@ impl Client {
             };
             if handshaking && !tls.is_handshaking() {
                 debug!("{}: TLS handshake done: {}", Peer(stream), tls.negotiated());
+                if tls.alpn_is_h2() {
+                    // The client chose HTTP/2 by ALPN (RFC 9113 §3.2).
+                    let mut layer = H2Connection::new(std::sync::Arc::clone(config), now);
+                    if let Ok(peer) = stream.peer_addr() {
+                        layer.set_peer(peer);
+                    }
+                    if std::mem::take(full) {
+                        layer.refuse_all(
+                            HttpStatus::ServiceUnavailable,
+                            full_body(config.max_connections),
+                        );
+                    }
+                    *h2 = Some(Box::new(layer));
+                }
                 if std::mem::take(full) {
                     // The server was full at accept: now the 503 can be read.
                     let mut plain = Vec::new();
@@ -311,7 +363,11 @@ impl Client {
                     tls.encrypt(&plain);
                 }
             }
-            if decrypted.len > 0 {
+            if decrypted.len > 0
+                && let Some(h2) = h2.as_deref_mut()
+            {
+                h2.handle_input(&buf[..decrypted.len], now);
+            } else if decrypted.len > 0 {
                 out.clear();
                 let input = &mut buf[..decrypted.len];
                 if let Some(tap) = trace.as_deref_mut() {
@@ -337,14 +393,19 @@ impl Client {
                     let clean = conn.status() != Status::Open;
                     tap.note(Item::TcpClosedByPeer { clean });
                 }
-                conn.handle_eof();
+                match h2.as_deref_mut() {
+                    Some(h2) => h2.handle_eof(),
+                    None => conn.handle_eof(),
+                }
                 break;
             }
             if cipher.is_empty() && decrypted.len < buf.len() {
                 break;
             }
         }
-        say_goodbye(conn, tls);
+        if h2.is_none() {
+            say_goodbye(conn, tls);
+        }
         // The alert of a failure goes out too, before the socket is dropped.
         let written = tls.write_ciphertext(&mut SocketSink {
             stream,

@@ -24,6 +24,8 @@ pub(super) struct Live {
     pub(super) counts: Counts,
     /// How many of them speak TLS.
     pub(super) tls: u64,
+    /// How many of them speak HTTP/2.
+    pub(super) h2: u64,
 }
 
 impl Live {
@@ -32,6 +34,7 @@ impl Live {
         self.open += other.open;
         self.counts.add(&other.counts);
         self.tls += other.tls;
+        self.h2 += other.h2;
     }
 }
 
@@ -174,6 +177,18 @@ pub(super) fn render(stats: &Stats, live: &Live) -> String {
         "Connections over TLS (wss://, https://)",
         stats.tls_finished + live.tls,
     );
+    counter(
+        &mut r,
+        "http2_connections",
+        "Connections over HTTP/2 (h2 by ALPN, or h2c with prior knowledge)",
+        stats.h2_finished + live.h2,
+    );
+    counter(
+        &mut r,
+        "http2_websockets",
+        "WebSockets opened over HTTP/2 (RFC 8441 extended CONNECT)",
+        stats.h2_websockets,
+    );
 
     let mut text = String::new();
     // Writing into a String cannot fail.
@@ -238,7 +253,10 @@ mod tests {
                 ..Counts::default()
             },
             tls: 1,
+            h2: 1,
         };
+        stats.h2_finished = 1;
+        stats.h2_websockets = 3;
         let text = render(&stats, &live);
         for line in [
             "wsecho_connections_open 2",
@@ -256,6 +274,8 @@ mod tests {
             "wsecho_failures_total{violation=\"invalid_utf8\"} 1",
             "wsecho_deflate_connections_total 1",
             "wsecho_tls_connections_total 1",
+            "wsecho_http2_connections_total 2",
+            "wsecho_http2_websockets_total 3",
         ] {
             assert!(
                 text.contains(&format!("{line}\n")),

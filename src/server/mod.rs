@@ -541,9 +541,12 @@ impl Server {
         };
         let mut flushed = client.flush();
         let mut metrics_asked = false;
-        while let Some(event) = client.conn.poll_event() {
-            log_event(&Peer(&client.stream), &event);
+        while let Some((stream, event)) = client.poll_event() {
+            log_event(&On(&client.stream, stream), &event);
             self.stats.record(&event);
+            if stream.is_some() && matches!(event, Event::Opened { .. }) {
+                self.stats.h2_websockets += 1;
+            }
             client.note_event(&event);
             metrics_asked |= event == Event::MetricsAsked;
         }
@@ -582,7 +585,7 @@ impl Server {
             self.remove(key);
             return;
         }
-        let deadline = client.conn.deadline();
+        let deadline = client.deadline();
         if deadline != client.scheduled() {
             client.set_scheduled(deadline);
             if let Some(at) = deadline {
@@ -677,9 +680,9 @@ impl Server {
             debug!("{}: {op} failed: {e}", Peer(&client.stream));
             client.note_socket_failure(format!("{op} failed: {e}"));
         }
-        client.conn.handle_eof();
-        while let Some(event) = client.conn.poll_event() {
-            log_event(&Peer(&client.stream), &event);
+        client.transport_ended();
+        while let Some((stream, event)) = client.poll_event() {
+            log_event(&On(&client.stream, stream), &event);
             self.stats.record(&event);
             client.note_event(&event);
         }
@@ -692,8 +695,9 @@ impl Server {
             if let Some(shared) = &self.shared {
                 shared.closed();
             }
-            self.stats.add_finished(client.conn.counts());
+            self.stats.add_finished(client.counts());
             self.stats.tls_finished += u64::from(client.is_tls());
+            self.stats.h2_finished += u64::from(client.is_h2());
             info!("{}", client.ended(Instant::now()));
             if let Some(trace) = &mut self.trace {
                 client.trace_closed_by_us();
@@ -731,18 +735,32 @@ impl Server {
             open: self.clients.len(),
             counts: Counts::default(),
             tls: 0,
+            h2: 0,
         };
         for key in self.clients.keys() {
             if let Some(client) = self.clients.get(key) {
-                live.counts.add(&client.conn.counts());
+                live.counts.add(&client.counts());
                 live.tls += u64::from(client.is_tls());
+                live.h2 += u64::from(client.is_h2());
             }
         }
         live
     }
 }
 
-fn log_event(peer: &Peer<'_>, event: &Event) {
+/// Where an event happened: the client, and the HTTP/2 stream if it has streams.
+struct On<'a>(&'a mio::net::TcpStream, Option<u32>);
+
+impl std::fmt::Display for On<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.1 {
+            None => write!(f, "{}", Peer(self.0)),
+            Some(stream) => write!(f, "{} stream {stream}", Peer(self.0)),
+        }
+    }
+}
+
+fn log_event(peer: &On<'_>, event: &Event) {
     match event {
         Event::Opened { deflate } => {
             debug!(

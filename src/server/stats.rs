@@ -45,6 +45,10 @@ pub(super) struct Stats {
     pub deflate: u64,
     /// Ended connections that spoke TLS.
     pub tls_finished: u64,
+    /// Ended connections that spoke HTTP/2.
+    pub h2_finished: u64,
+    /// WebSockets opened over HTTP/2 (RFC 8441).
+    pub h2_websockets: u64,
 }
 
 /// The code a close frame without one stands for (RFC 6455 §7.1.5).
@@ -115,6 +119,8 @@ impl Stats {
             aborted,
             deflate,
             tls_finished,
+            h2_finished,
+            h2_websockets,
         } = other;
         self.accepted += accepted;
         self.upgraded += upgraded;
@@ -132,6 +138,8 @@ impl Stats {
         self.aborted += aborted;
         self.deflate += deflate;
         self.tls_finished += tls_finished;
+        self.h2_finished += h2_finished;
+        self.h2_websockets += h2_websockets;
     }
 
     pub(super) fn add_finished(&mut self, counts: Counts) {

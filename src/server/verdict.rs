@@ -122,6 +122,8 @@ pub(super) struct Ended<'a> {
     pub(super) lasted: Duration,
     pub(super) counts: Counts,
     pub(super) verdict: Option<&'a Verdict>,
+    /// Over HTTP/2: how many requests (streams) it carried.
+    pub(super) h2_requests: Option<u64>,
 }
 
 impl fmt::Display for Ended<'_> {
@@ -131,6 +133,9 @@ impl fmt::Display for Ended<'_> {
             Some(peer) => write!(f, "c{} {peer}", self.id)?,
             None if self.unix => write!(f, "c{} unix", self.id)?,
             None => write!(f, "c{} (peer unknown)", self.id)?,
+        }
+        if let Some(n) = self.h2_requests {
+            write!(f, " (HTTP/2, {n} streams)")?;
         }
         write!(
             f,
@@ -203,6 +208,7 @@ mod tests {
                 ..Counts::default()
             },
             verdict: verdict.as_deref(),
+            h2_requests: None,
         }
         .to_string()
     }

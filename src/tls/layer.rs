@@ -151,6 +151,11 @@ impl TlsLayer {
         Ok(())
     }
 
+    /// Whether the client chose HTTP/2 by ALPN.
+    pub fn alpn_is_h2(&self) -> bool {
+        self.conn.alpn_protocol() == Some(super::setup::ALPN_H2)
+    }
+
     /// Whether the handshake is still running.
     pub fn is_handshaking(&self) -> bool {
         self.conn.is_handshaking()

@@ -16,9 +16,12 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 /// The names a self-signed certificate is made for: what a client on this machine dials.
 pub const SELF_SIGNED_NAMES: [&str; 3] = ["localhost", "127.0.0.1", "::1"];
 
-/// The one application protocol advertised with ALPN (RFC 7301): HTTP/1.1, over which the
-/// upgrade happens. Nothing is advertised that is not served.
+/// The application protocols advertised with ALPN (RFC 7301): HTTP/1.1, over which the
+/// RFC 6455 upgrade happens, and HTTP/2 (RFC 9113 §3.2), over which RFC 8441's extended
+/// CONNECT does. Nothing is advertised that is not served.
 pub const ALPN_HTTP_1_1: &[u8] = b"http/1.1";
+/// HTTP/2's ALPN name (RFC 9113 §3.2).
+pub const ALPN_H2: &[u8] = b"h2";
 
 /// What the command line asked for.
 #[derive(Debug, Default, Clone)]
@@ -33,6 +36,8 @@ pub struct TlsOptions {
     pub write_cert: Option<PathBuf>,
     /// Refuse cleartext connections.
     pub only: bool,
+    /// Offer HTTP/2 by ALPN.
+    pub http2: bool,
 }
 
 /// A ready TLS configuration.
@@ -74,14 +79,15 @@ impl TlsOptions {
             }
         };
         let fingerprint = fingerprint(&chain[0]);
-        let config = server_config(chain, key).map_err(|e| match (&self.cert, &self.key) {
-            (Some(cert), Some(key)) => format!(
-                "--tls-key {}: cannot be used with --tls-cert {}: {e}",
-                key.display(),
-                cert.display()
-            ),
-            _ => format!("the self-signed certificate cannot be used: {e}"),
-        })?;
+        let config =
+            server_config(chain, key, self.http2).map_err(|e| match (&self.cert, &self.key) {
+                (Some(cert), Some(key)) => format!(
+                    "--tls-key {}: cannot be used with --tls-cert {}: {e}",
+                    key.display(),
+                    cert.display()
+                ),
+                _ => format!("the self-signed certificate cannot be used: {e}"),
+            })?;
         Ok(Some(TlsSetup {
             config: Arc::new(config),
             only: self.only,
@@ -92,17 +98,23 @@ impl TlsOptions {
 }
 
 /// TLS 1.3 and 1.2 with aws-lc-rs' cipher suites and key exchanges, the chain and key
-/// (checked to match), and ALPN `http/1.1`.
+/// (checked to match), and ALPN `h2` (when `http2`) and `http/1.1`.
 fn server_config(
     chain: Vec<CertificateDer<'static>>,
     key: PrivateKeyDer<'static>,
+    http2: bool,
 ) -> Result<ServerConfig, rustls::Error> {
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let mut config = ServerConfig::builder_with_provider(provider)
         .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])?
         .with_no_client_auth()
         .with_single_cert(chain, key)?;
-    config.alpn_protocols = vec![ALPN_HTTP_1_1.to_vec()];
+    // RFC 9113 §3.2: "h2" by ALPN, preferred: the client's first choice among ours.
+    config.alpn_protocols = if http2 {
+        vec![ALPN_H2.to_vec(), ALPN_HTTP_1_1.to_vec()]
+    } else {
+        vec![ALPN_HTTP_1_1.to_vec()]
+    };
     Ok(config)
 }
 

@@ -1,0 +1,202 @@
+//! The HTTP/2 half of [`Client`]: a connection that spoke the HTTP/2 preface (h2c with
+//! prior knowledge) or chose `h2` by ALPN over TLS. Its bytes go to the HTTP/2 layer
+//! ([`H2Connection`]), which runs a WebSocket core per stream; what the layer has to
+//! send is pulled from it a chunk at a time, and only while the socket takes it, so that
+//! the layer's flow control, not this queue, is where a slow reader's data waits.
+
+use std::io::{self, ErrorKind, Read};
+use std::sync::Arc;
+use std::time::Instant;
+
+use super::{Client, MAX_READS_PER_EVENT, ReadOutcome, queue, write_until_blocked};
+use crate::config::Config;
+use crate::connection::{Counts, Event, Status};
+use crate::frame::CloseCode;
+use crate::h2::connection::H2Connection;
+use crate::handshake::HttpStatus;
+
+/// The most bytes taken from the HTTP/2 layer at a time.
+const CHUNK: usize = 64 << 10;
+
+impl Client {
+    /// Makes this connection an HTTP/2 one; `refuse` answers every stream with that
+    /// status and body (the server is full, say).
+    pub(in crate::server) fn start_h2(
+        &mut self,
+        config: &Arc<Config>,
+        refuse: Option<(HttpStatus, String)>,
+        now: Instant,
+    ) {
+        let mut h2 = H2Connection::new(Arc::clone(config), now);
+        if let Ok(peer) = self.stream.peer_addr() {
+            h2.set_peer(peer);
+        }
+        if let Some((status, body)) = refuse {
+            h2.refuse_all(status, body);
+        }
+        self.h2 = Some(Box::new(h2));
+        self.layered = true;
+    }
+
+    /// Whether the connection speaks HTTP/2.
+    pub(in crate::server) fn is_h2(&self) -> bool {
+        self.h2.is_some()
+    }
+
+    /// Reads an HTTP/2 cleartext connection until the socket is drained, the
+    /// connection ends, backpressure stops it or the per-event budget is spent.
+    pub(in crate::server) fn read_h2(&mut self, buf: &mut [u8], now: Instant) -> ReadOutcome {
+        for _ in 0..MAX_READS_PER_EVENT {
+            let Some(h2) = self.h2.as_deref() else {
+                return ReadOutcome::Ok;
+            };
+            if h2.status() != Status::Open {
+                return ReadOutcome::Ok;
+            }
+            if !h2.wants_read() {
+                // Its answers wait for the socket: resumed once they went out.
+                self.read_paused = true;
+                return ReadOutcome::Ok;
+            }
+            if !self.conn.may_resume(self.pending_out()) {
+                self.read_paused = true;
+                return ReadOutcome::Ok;
+            }
+            self.read_paused = false;
+            match self.stream.read(buf) {
+                Ok(0) => {
+                    self.peer_eof();
+                    return self.pump_outcome();
+                }
+                Ok(n) => {
+                    let drained = n < buf.len() && !self.read_to_eof;
+                    self.h2_input(&buf[..n], now);
+                    if let Err(e) = self.h2_pump() {
+                        return ReadOutcome::Error(e);
+                    }
+                    if drained {
+                        return ReadOutcome::Ok;
+                    }
+                }
+                Err(e) if e.kind() == ErrorKind::WouldBlock => return ReadOutcome::Ok,
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(e) => return ReadOutcome::Error(e),
+            }
+        }
+        self.read_yielded = true;
+        ReadOutcome::Ok
+    }
+
+    fn pump_outcome(&mut self) -> ReadOutcome {
+        match self.h2_pump() {
+            Ok(()) => ReadOutcome::Ok,
+            Err(e) => ReadOutcome::Error(e),
+        }
+    }
+
+    /// Plaintext for the HTTP/2 layer (read from the socket, or decrypted).
+    pub(in crate::server) fn h2_input(&mut self, input: &[u8], now: Instant) {
+        if let Some(h2) = self.h2.as_deref_mut() {
+            h2.handle_input(input, now);
+        }
+    }
+
+    /// Writes what the HTTP/2 layer has to send while the socket takes it (through TLS
+    /// when the connection has it); the rest stays in the layer until the socket's queue
+    /// drained. Over TLS, the close_notify follows the layer's last bytes.
+    pub(in crate::server) fn h2_pump(&mut self) -> io::Result<()> {
+        let Client {
+            stream,
+            out,
+            tls,
+            h2,
+            ..
+        } = self;
+        let Some(h2) = h2.as_deref_mut() else {
+            return Ok(());
+        };
+        let mut chunk = Vec::new();
+        while out.is_none() {
+            chunk.clear();
+            h2.write_output(&mut chunk, CHUNK);
+            if chunk.is_empty() {
+                break;
+            }
+            match tls.as_deref_mut() {
+                Some(tls) => {
+                    tls.encrypt(&chunk);
+                    tls.write_ciphertext(&mut super::tls::SocketSink { stream, out })?;
+                }
+                None => {
+                    let written =
+                        write_until_blocked(&chunk, |rest| io::Write::write(stream, rest))?;
+                    if written < chunk.len() {
+                        queue(out).extend_from_slice(&chunk[written..]);
+                    }
+                }
+            }
+        }
+        if let Some(tls) = tls.as_deref_mut()
+            && h2.status() != Status::Open
+            && !h2.has_output()
+        {
+            tls.close_notify();
+            tls.write_ciphertext(&mut super::tls::SocketSink { stream, out })?;
+        }
+        Ok(())
+    }
+
+    /// The next core event, with the HTTP/2 stream it happened on.
+    pub(in crate::server) fn poll_event(&mut self) -> Option<(Option<u32>, Event)> {
+        match self.h2.as_deref_mut() {
+            None => self.conn.poll_event().map(|e| (None, e)),
+            Some(h2) => h2.poll_event().map(|(id, e)| (Some(id), e)),
+        }
+    }
+
+    /// When the connection's timer should fire.
+    pub(in crate::server) fn deadline(&self) -> Option<Instant> {
+        match self.h2.as_deref() {
+            None => self.conn.deadline(),
+            Some(h2) => h2.deadline(),
+        }
+    }
+
+    /// The work done on the connection, every stream's for HTTP/2.
+    pub(in crate::server) fn counts(&self) -> Counts {
+        match self.h2.as_deref() {
+            None => self.conn.counts(),
+            Some(h2) => h2.counts(),
+        }
+    }
+
+    /// The socket failed or the peer went: the core (or every stream's) sees the end.
+    pub(in crate::server) fn transport_ended(&mut self) {
+        match self.h2.as_deref_mut() {
+            None => self.conn.handle_eof(),
+            Some(h2) => h2.handle_eof(),
+        }
+    }
+
+    /// [`Client::handle_timeout`], [`Client::close`] and [`Client::answer_metrics`]
+    /// for HTTP/2: the layer acts, and what it wrote is sent.
+    pub(in crate::server) fn h2_call(&mut self, call: impl FnOnce(&mut H2Connection)) {
+        if let Some(h2) = self.h2.as_deref_mut() {
+            call(h2);
+            if let Err(e) = self.h2_pump() {
+                log::debug!("{}: write failed: {e}", super::Peer(&self.stream));
+                self.transport_ended();
+            }
+        }
+    }
+
+    /// An HTTP/2 connection's status, for the socket's end.
+    pub(in crate::server) fn h2_status(&self) -> Option<Status> {
+        self.h2.as_deref().map(H2Connection::status)
+    }
+
+    /// Starts the close of every WebSocket with `code` (a shutdown).
+    pub(in crate::server) fn h2_close(&mut self, code: CloseCode, reason: &str, now: Instant) {
+        self.h2_call(|h2| h2.close(code, reason, now));
+    }
+}
