@@ -50,14 +50,12 @@ fn close(ws: &mut H2WebSocket) {
 }
 
 #[test]
-#[ignore = "wsecho serves HTTP/2 from issue 19 on: take this off once it does"]
 fn a_websocket_echoes_and_closes_over_h2c() {
     let server = Server::start(&[]);
     echo_and_close(H2Connection::connect(server.addr()).unwrap());
 }
 
 #[test]
-#[ignore = "wsecho serves HTTP/2 from issue 19 on: take this off once it does"]
 fn a_websocket_echoes_and_closes_over_tls_with_alpn_h2() {
     let tls = TlsServer::start(&[]);
     let conn =

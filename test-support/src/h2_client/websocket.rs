@@ -11,7 +11,7 @@ use h2::{RecvStream, SendStream};
 
 use super::driver::Driver;
 use super::errors::from_h2;
-use super::{IO_TIMEOUT, MAX_FRAME_PAYLOAD};
+use super::{IO_TIMEOUT, MAX_BODY, MAX_FRAME_PAYLOAD};
 use crate::frames::{RawFrame, ServerFrame, check_server_header, parse_header};
 
 /// How a stream ended, as the server (or the h2 crate, finding the server at fault)
@@ -252,6 +252,36 @@ impl H2WebSocket {
             Err(e) if e.kind() == io::ErrorKind::TimedOut => Ok(()),
             Err(e) => Err(e),
             Ok(got) => Err(invalid(format!("{got:?} where nothing was awaited"))),
+        }
+    }
+
+    /// Every byte of DATA to END_STREAM, unparsed: the body of a refused request.
+    pub fn recv_body(&mut self, timeout: Duration) -> io::Result<Vec<u8>> {
+        let deadline = Instant::now() + timeout;
+        let mut body = std::mem::take(&mut self.pending);
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let recv = &mut self.recv;
+            let next = self
+                .driver
+                .within(left, "the body's end", async move { Ok(recv.data().await) })?;
+            match next {
+                Some(Ok(data)) => {
+                    body.extend_from_slice(&data);
+                    if body.len() > MAX_BODY {
+                        return Err(invalid(format!("a body over {MAX_BODY} bytes")));
+                    }
+                    self.recv
+                        .flow_control()
+                        .release_capacity(data.len())
+                        .map_err(|e| from_h2("releasing capacity", e))?;
+                }
+                Some(Err(e)) => return Err(from_h2("reading the body", e)),
+                None => {
+                    self.end = Some(StreamEnd::End);
+                    return Ok(body);
+                }
+            }
         }
     }
 
