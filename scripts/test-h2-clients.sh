@@ -14,7 +14,7 @@
 #   asserted to be exactly those (see tests/python/test_h2.py).
 # --peer wsecho runs the same clients, held to every check, against a release
 #   target/release/wsecho (built here) with a self-signed certificate, h2c and TLS
-#   on its one port. It fails until wsecho serves HTTP/2 (issue 19).
+#   on its one port.
 #
 # Creates or completes the venv .venv-py (python3 >= 3.10 with venv, and PyPI) with
 # the pins below, makes a throwaway certificate with the openssl CLI (installed with

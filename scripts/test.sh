@@ -2,7 +2,8 @@
 # The project's whole test: formatting, clippy, unit/integration tests, real
 # permessage-deflate clients (Python websockets, headless Chromium), then the
 # full Autobahn conformance suite against the release build, its groups 1-10
-# again over wss://, and through nginx and HAProxy.
+# again over wss://, and through nginx and HAProxy (HAProxy also speaking HTTP/2
+# to wsecho), and the HTTP/2 clients.
 #
 #   scripts/test.sh
 #
@@ -38,6 +39,13 @@ section "permessage-deflate with a real client (Python websockets)"
 # Its last line is the tally 'python-deflate: N passed, N failed'.
 scripts/test-deflate-clients.sh
 
+section "WebSockets over HTTP/2 with two independent clients"
+# The Rust h2 crate's client and Python h2 + wsproto, first against hypercorn (the
+# test of the test clients), then against wsecho, over h2c and TLS. Each run's last
+# line is the tally 'h2-clients: N passed, M failed'.
+scripts/test-h2-clients.sh --peer hypercorn
+scripts/test-h2-clients.sh --peer wsecho
+
 section "Real browser (headless Chromium, /?selftest)"
 # Its last line is 'browser: PASS ...' or 'browser: FAIL ...'.
 scripts/test-browser.sh
@@ -53,8 +61,9 @@ section "Autobahn conformance over wss:// (groups 1-10)"
 scripts/run-autobahn.sh --tls --cases '1.*,2.*,3.*,4.*,5.*,6.*,7.*,9.*,10.*'
 
 section "Autobahn through nginx and HAProxy (groups 1-10)"
-# Each proxy in front of wsecho, over TCP and over its Unix socket (--unix),
-# graded against the same baseline: about 17 s a run, 67 s in all. Cases that differ
+# Each proxy in front of wsecho, over TCP and over its Unix socket (--unix), and
+# HAProxy speaking HTTP/2 to wsecho (RFC 8441, h2c), graded against the same
+# baseline: about 17 s a run, 85 s in all. Cases that differ
 # are listed, not failed; a proxy that cannot be graded fails. Its last line is
 # 'proxies: PASS|FAIL N runs: ...'.
 scripts/test-proxies.sh
