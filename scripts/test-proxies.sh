@@ -23,6 +23,8 @@
 # start or dies, wstest failing, no reports); cases that differ from the
 # baseline are reported, and fail only with --strict. 2 if nginx/haproxy are
 # missing and cannot be installed.
+# HAProxy also runs with HTTP/2 to wsecho (transport h2: RFC 8441 extended
+# CONNECT on h2c), when wsecho speaks it.
 # Reports: autobahn/reports/proxies/<proxy>-<transport>/ (wstest's reports,
 # summary, and the proxy's logs). Temp files: a mktemp dir, removed on exit.
 #
@@ -149,14 +151,21 @@ text = open(src).read()
 for old in ("127.0.0.1:5050", "127.0.0.1:8080", "/tmp/wsecho.sock"):
     if old not in text:
         sys.exit(f"{src} no longer contains {old}")
-# The active TCP server line and the commented-out Unix one.
+# The active TCP server line, the commented-out Unix one, and (HAProxy) the
+# commented-out HTTP/2 one.
 tcp = re.compile(r"^(\s*)(server .*127\.0\.0\.1:5050.*)$", re.M)
 unix = re.compile(r"^(\s*)# (server .*/tmp/wsecho\.sock.*)$", re.M)
+h2 = re.compile(r"^(\s*)# (server .*127\.0\.0\.1:5050 proto h2.*)$", re.M)
 if len(tcp.findall(text)) != 1 or len(unix.findall(text)) != 1:
     sys.exit(f"{src}: expected one 'server ... 127.0.0.1:5050' line and one '# server ... /tmp/wsecho.sock' line")
 if transport == "unix":
     text = tcp.sub(r"\1# \2", text)
     text = unix.sub(r"\1\2", text)
+if transport == "h2":
+    if len(h2.findall(text)) != 1:
+        sys.exit(f"{src}: expected one '# server ... 127.0.0.1:5050 proto h2' line")
+    text = tcp.sub(r"\1# \2", text)
+    text = h2.sub(r"\1\2", text)
 text = text.replace("127.0.0.1:5050", f"127.0.0.1:{wsport}")
 text = text.replace("127.0.0.1:8080", f"127.0.0.1:{port}")
 text = text.replace("/tmp/wsecho.sock", sock)
@@ -202,8 +211,18 @@ DIFFERING=0
 VERDICTS=()
 row() { ROWS+=("$(printf '%-8s %-9s %5s %5s %5s %5s %6s %6s' "$@")"); }
 row proxy transport cases OK INFO other differ time_s
+# HAProxy also speaks HTTP/2 to wsecho (RFC 8441), when wsecho does.
+H2_TRANSPORT=()
+if "$WSECHO_BIN" --help 2>/dev/null | grep -q -- '--no-http2'; then
+  H2_TRANSPORT=(h2)
+fi
+transports_of() {
+  printf '%s\n' "${TRANSPORTS[@]}"
+  [[ "$1" == haproxy ]] && printf '%s\n' "${H2_TRANSPORT[@]}"
+  return 0
+}
 for proxy in nginx haproxy; do
-  for transport in "${TRANSPORTS[@]}"; do
+  for transport in $(transports_of "$proxy"); do
     name="$proxy-$transport"
     dir="$RUN/$name"
     out="$REPORTS/$name"
@@ -247,14 +266,15 @@ for proxy in nginx haproxy; do
     tail -n "+$((log_before + 1))" "$WSECHO_LOG" >"$out/wsecho.log"
     via_unix="$(grep -cE '\] c[0-9]+ unix: ended' "$out/wsecho.log" || true)"
     via_tcp="$(grep -cE '\] c[0-9]+ [0-9.]+:[0-9]+: ended' "$out/wsecho.log" || true)"
+    via_h2="$(grep -cE '\] c[0-9]+ [0-9.]+:[0-9]+ \(HTTP/2, [0-9]+ streams\): ended' "$out/wsecho.log" || true)"
     right=1
-    if [[ "$transport" == unix ]]; then
-      ((via_unix > 0 && via_tcp == 0)) || right=0
-    else
-      ((via_tcp > 0 && via_unix == 0)) || right=0
-    fi
+    case "$transport" in
+      unix) ((via_unix > 0 && via_tcp == 0 && via_h2 == 0)) || right=0 ;;
+      h2) ((via_h2 > 0 && via_tcp == 0 && via_unix == 0)) || right=0 ;;
+      *) ((via_tcp > 0 && via_unix == 0 && via_h2 == 0)) || right=0 ;;
+    esac
     if ((!right)); then
-      log "$name: wsecho saw $via_tcp connections over TCP and $via_unix over its Unix socket ($out/wsecho.log)"
+      log "$name: wsecho saw $via_tcp connections over TCP, $via_h2 over HTTP/2 and $via_unix over its Unix socket ($out/wsecho.log)"
       BROKEN=$((BROKEN + 1))
       VERDICTS+=("$proxy/$transport went over the wrong transport")
       row "$proxy" "$transport" - - - - - "$secs"
@@ -284,7 +304,7 @@ echo
 log "Autobahn cases '$CASES' through each proxy, compared with wsecho's baseline"
 printf '%s\n' "${ROWS[@]}"
 for proxy in nginx haproxy; do
-  for transport in "${TRANSPORTS[@]}"; do
+  for transport in $(transports_of "$proxy"); do
     f="$REPORTS/$proxy-$transport/summary.json"
     [[ -f "$f" ]] || continue
     ids="$(python3 -c 'import json, sys; print(" ".join(json.load(open(sys.argv[1]))["differing"]))' "$f")"
@@ -301,7 +321,7 @@ elif ((STRICT && DIFFERING)); then
   status="FAIL (--strict)"
   rc=1
 fi
-runs=$((${#TRANSPORTS[@]} * 2))
+runs=$((${#TRANSPORTS[@]} * 2 + ${#H2_TRANSPORT[@]}))
 summary="$(IFS=,; echo "${VERDICTS[*]}")"
 echo "proxies: $status $runs runs: ${summary//,/, }"
 exit "$rc"
