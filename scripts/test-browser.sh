@@ -82,6 +82,14 @@ run_page() {
   [[ -n "$VERDICT" ]] || VERDICT="browser: FAIL no verdict from tests/browser/selftest.mjs"
   # Give the server a moment to log the close.
   sleep 0.3
+  # Over https the browser chooses HTTP/2 by ALPN and opens its WebSockets as RFC
+  # 8441 streams on that connection: the server's metrics say how many did.
+  local h2_websockets
+  h2_websockets="$(python3 -c '
+import sys, urllib.request
+text = urllib.request.urlopen(sys.argv[1], timeout=5).read().decode()
+print(next((l.split()[1] for l in text.splitlines() if l.startswith("wsecho_http2_websockets_total ")), "missing"))
+' "http://127.0.0.1:$WSECHO_PORT/metrics" 2>&1 || true)"
   kill -0 "$WSECHO_PID" 2>/dev/null || { rc=1; VERDICT="browser: FAIL wsecho died"; }
   wsecho_stop
   local problems=()
@@ -108,14 +116,25 @@ run_page() {
     problems+=("the page did not open $want_ws://127.0.0.1:$WSECHO_PORT/ ($(grep -m1 '^websocket url: ' "$dir/browser.out" || echo 'no websocket url'))")
   # And the server must agree: the connection that upgraded did (or did not) do
   # the TLS handshake.
+  # ("PEER: open ..." over HTTP/1.1, "PEER stream N: open ..." over HTTP/2.)
   local peer
-  peer="$(grep -m1 -o '[0-9.:]*: open (permessage-deflate' "$dir/wsecho.log" | cut -d' ' -f1 || true)"
+  peer="$(grep -m1 -E '[0-9.:]+( stream [0-9]+)?: open \(permessage-deflate' "$dir/wsecho.log" |
+    sed -E 's/.* ([0-9.]+:[0-9]+)( stream [0-9]+)?: open .*/\1/' || true)"
   if [[ "$scheme" == https ]]; then
-    [[ -n "$peer" ]] && grep -q "$peer TLS handshake done" "$dir/wsecho.log" ||
+    [[ -n "$peer" ]] && grep -q "$peer: TLS handshake done" "$dir/wsecho.log" ||
       problems+=("the upgraded connection ${peer:-(none)} shows no TLS handshake in the server log")
+    # Chromium offers h2 first, and wsecho advertises SETTINGS_ENABLE_CONNECT_PROTOCOL:
+    # the page and its WebSockets share one HTTP/2 connection.
+    grep -q "$peer: TLS handshake done: .*ALPN h2\$" "$dir/wsecho.log" ||
+      problems+=("the upgraded connection ${peer:-(none)} did not choose h2 by ALPN")
+    [[ "$h2_websockets" =~ ^[0-9]+$ ]] && ((h2_websockets >= 3)) ||
+      problems+=("/metrics counts ${h2_websockets} WebSockets over HTTP/2 (the page opens 3)")
+    VERDICT="${VERDICT} (over HTTP/2: ${h2_websockets} WebSockets)"
   else
     grep -q 'TLS handshake done' "$dir/wsecho.log" &&
       problems+=("a TLS handshake on the cleartext run")
+    [[ "$h2_websockets" == 0 ]] ||
+      problems+=("/metrics counts ${h2_websockets} WebSockets over HTTP/2 on the cleartext run (0 expected)")
   fi
   if ((${#problems[@]})); then
     for p in "${problems[@]}"; do log "$name: $p"; done
