@@ -20,7 +20,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
-ALL=(frame_header handshake connection utf8 deflate_offer tls h2_frames)
+ALL=(frame_header handshake connection utf8 deflate_offer tls h2_frames hpack h2_connection)
 
 # cargo-fuzz passes nightly-only -Z flags (sanitizer, sancov instrumentation) to rustc
 # and cargo; on a stable toolchain this tells them to accept those flags anyway.
