@@ -17,7 +17,8 @@ use crate::handshake::{self, ACCEPT_LEN};
 use crate::hist::Histogram;
 use crate::mask::{Rng, apply_mask};
 use crate::payload::Payload;
-use crate::tls::{Stream as Io, TlsIo};
+use crate::stream::Stream as Io;
+use crate::tls::TlsIo;
 
 /// Settings every connection of a run shares.
 #[derive(Debug)]

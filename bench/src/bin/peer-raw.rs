@@ -13,7 +13,8 @@ use mio::net::TcpListener;
 use mio::{Events, Interest, Poll, Token};
 use wsecho_bench::handshake::accept_for;
 use wsecho_bench::peer::{PeerArgs, announce};
-use wsecho_bench::tls::{Stream, TlsIo, server_config};
+use wsecho_bench::stream::Stream;
+use wsecho_bench::tls::{TlsIo, server_config};
 
 const LISTENER: Token = Token(usize::MAX);
 /// Upgrade requests longer than this are refused, as a real server would.
