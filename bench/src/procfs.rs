@@ -117,10 +117,10 @@ mod tests {
             x = std::hint::black_box(x.wrapping_mul(31).wrapping_add(i));
         }
         let (fine, coarse) = (cpu_seconds(pid).unwrap(), stat_seconds(pid).unwrap());
-        assert!(
-            fine > 0.0 && (fine - coarse).abs() < 0.1,
-            "{fine} vs {coarse}"
-        );
+        // Not equal: the harness runs other tests on threads of this process, and those
+        // that have exited still count in /proc/PID/stat but no longer in the per-thread
+        // schedstat. The exact figure can only be the smaller (within a tick's rounding).
+        assert!(fine > 0.0 && fine < coarse + 0.1, "{fine} vs {coarse}");
         let m = memory(pid).unwrap();
         assert!(m.rss_kb > 0 && m.hwm_kb >= m.rss_kb);
         assert!(self_cpu_seconds() > 0.0);
