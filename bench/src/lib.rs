@@ -9,6 +9,7 @@ pub mod conn;
 pub mod deflate;
 pub mod driver;
 pub mod frame;
+pub mod h2;
 pub mod handshake;
 pub mod hist;
 pub mod mask;

@@ -1,16 +1,20 @@
-//! A connection's byte stream, whatever carries it: the socket itself or a TLS session over
-//! it. The load generator and the raw peer read and write it like the socket.
+//! A connection's byte stream, whatever carries it: the socket itself, a TLS session over
+//! it, or one HTTP/2 stream over either. The load generator and the raw peer read and write
+//! it like the socket.
 
 use std::io::{self, Read, Write};
 
 use mio::net::TcpStream;
 
+use crate::h2::H2Io;
 use crate::tls::TlsIo;
 
-/// A connection's byte stream: the socket, or a TLS session over it.
+/// A connection's byte stream: the socket, a TLS session over it, or the one WebSocket
+/// stream of an HTTP/2 connection over either.
 pub enum Stream {
     Plain(TcpStream),
     Tls(Box<TlsIo>),
+    H2(Box<H2Io>),
 }
 
 impl Stream {
@@ -19,24 +23,30 @@ impl Stream {
         match self {
             Stream::Plain(s) => s,
             Stream::Tls(t) => &mut t.sock,
+            Stream::H2(h) => h.tcp(),
         }
     }
 
-    /// Ciphertext is waiting for the socket (never for a plain stream).
+    /// Ciphertext or HTTP/2 frames are waiting for the socket (never for a plain stream).
     pub fn has_pending(&self) -> bool {
-        matches!(self, Stream::Tls(t) if t.has_pending())
+        match self {
+            Stream::Plain(_) => false,
+            Stream::Tls(t) => t.has_pending(),
+            Stream::H2(h) => h.has_pending(),
+        }
     }
 
-    /// Writes waiting ciphertext, if any, until done or the socket is full.
+    /// Writes waiting ciphertext or frames, if any, until done or the socket is full.
     pub fn send_pending(&mut self) -> io::Result<()> {
         match self {
             Stream::Plain(_) => Ok(()),
             Stream::Tls(t) => t.send_pending(),
+            Stream::H2(h) => h.send_pending(),
         }
     }
 
     /// Whether a short read says the socket is drained (for edge-triggered readiness): a
-    /// short read of plaintext says nothing about the socket behind it.
+    /// short read of plaintext, or of one stream's data, says nothing about the socket.
     pub fn short_read_drains(&self) -> bool {
         matches!(self, Stream::Plain(_))
     }
@@ -47,6 +57,7 @@ impl Read for Stream {
         match self {
             Stream::Plain(s) => s.read(buf),
             Stream::Tls(t) => t.read(buf),
+            Stream::H2(h) => h.read(buf),
         }
     }
 }
@@ -56,6 +67,7 @@ impl Write for Stream {
         match self {
             Stream::Plain(s) => s.write(buf),
             Stream::Tls(t) => t.write(buf),
+            Stream::H2(h) => h.write(buf),
         }
     }
 

@@ -37,9 +37,13 @@ pub fn server_config() -> Arc<ServerConfig> {
         .with_no_client_auth()
         .with_single_cert(vec![made.cert.der().clone()], key.into())
         .expect("certificate and key");
-    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    config.alpn_protocols = vec![ALPN_HTTP1.to_vec()];
     Arc::new(config)
 }
+
+/// ALPN protocol names (RFC 7301; RFC 9113 §3.2 names HTTP/2 over TLS "h2").
+pub const ALPN_HTTP1: &[u8] = b"http/1.1";
+pub const ALPN_H2: &[u8] = b"h2";
 
 /// The load generator's client configuration: TLS 1.3, ALPN http/1.1, and no certificate
 /// verification (a benchmark client on loopback, against self-signed certificates).
@@ -50,7 +54,7 @@ pub fn client_config() -> Arc<ClientConfig> {
         .dangerous()
         .with_custom_certificate_verifier(Arc::new(AnyCertificate(provider())))
         .with_no_client_auth();
-    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    config.alpn_protocols = vec![ALPN_HTTP1.to_vec()];
     Arc::new(config)
 }
 
@@ -136,6 +140,11 @@ impl TlsIo {
             end: 0,
             eof: false,
         }
+    }
+
+    /// The protocol ALPN settled on, once the handshake got that far.
+    pub fn alpn_protocol(&self) -> Option<&[u8]> {
+        self.conn.alpn_protocol()
     }
 
     /// Whether ciphertext is waiting for the socket.
