@@ -32,9 +32,15 @@ pub struct Args {
     #[arg(long)]
     pub raw: bool,
 
-    /// Speak TLS (wss://): TLS 1.3, ALPN http/1.1, the server's certificate not verified.
+    /// Speak TLS (wss://): TLS 1.3, ALPN http/1.1 (h2 with --h2), the server's certificate
+    /// not verified.
     #[arg(long)]
     pub tls: bool,
+
+    /// Carry each connection's WebSocket over HTTP/2 (RFC 8441 extended CONNECT), one
+    /// stream per connection: h2c with prior knowledge, or with --tls ALPN h2 (required).
+    #[arg(long, conflicts_with = "raw")]
+    pub h2: bool,
 
     /// Connections (pingpong, bulk, rate, idle; idle defaults to 10000 when not given).
     #[arg(long, short)]

@@ -13,6 +13,7 @@ use rustls::ClientConfig;
 
 use crate::Result;
 use crate::frame::{self, MAX_HEADER, OP_CLOSE, OP_CONTINUATION};
+use crate::h2::H2Io;
 use crate::handshake::{self, ACCEPT_LEN};
 use crate::hist::Histogram;
 use crate::mask::{Rng, apply_mask};
@@ -30,6 +31,8 @@ pub struct Shared {
     pub raw: bool,
     /// Speak TLS (wss://) with this configuration.
     pub tls: Option<Arc<ClientConfig>>,
+    /// Carry the WebSocket over HTTP/2 (RFC 8441), one stream per connection.
+    pub h2: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -103,19 +106,17 @@ pub struct Conn {
 
 impl Conn {
     /// Starts a non-blocking connect; the upgrade request goes out once it is writable.
-    pub fn connect(
-        id: usize,
-        addr: SocketAddr,
-        buf_len: usize,
-        tls: Option<&Arc<ClientConfig>>,
-    ) -> Result<Conn> {
+    pub fn connect(id: usize, addr: SocketAddr, buf_len: usize, sh: &Shared) -> Result<Conn> {
         let stream = TcpStream::connect(addr).map_err(|e| format!("connect to {addr}: {e}"))?;
-        let io = match tls {
+        let mut io = match &sh.tls {
             None => Io::Plain(stream),
             Some(config) => Io::Tls(Box::new(
                 TlsIo::client(stream, Arc::clone(config)).map_err(|e| format!("TLS: {e}"))?,
             )),
         };
+        if sh.h2 {
+            io = Io::H2(Box::new(H2Io::client(io, &sh.host)));
+        }
         let buf_len = buf_len.max(4096);
         Ok(Conn {
             id,
@@ -198,6 +199,9 @@ impl Conn {
         if self.phase == Phase::Connecting && !self.finish_connect(sh)? {
             return Ok(progress);
         }
+        if readable && self.phase == Phase::Upgrading && !self.h2_upgrade(&mut progress)? {
+            return Ok(progress);
+        }
         if readable {
             self.read(sh, now, hist, &mut progress)?;
         }
@@ -223,13 +227,31 @@ impl Conn {
             .tcp()
             .set_nodelay(true)
             .map_err(|e| self.fail("set TCP_NODELAY", e))?;
+        self.phase = Phase::Upgrading;
+        if matches!(self.io, Io::H2(_)) {
+            // The preface is queued already; the request waits for the server's SETTINGS.
+            return Ok(true);
+        }
         let key = handshake::new_key(&mut self.rng);
         self.accept = handshake::accept_for(&key);
         let mut req = Vec::with_capacity(192);
         handshake::write_request(&mut req, &sh.host, &key);
         self.wbuf[..req.len()].copy_from_slice(&req);
         self.wend = req.len();
-        self.phase = Phase::Upgrading;
+        Ok(true)
+    }
+
+    /// Over HTTP/2, reads the server's frames until the extended CONNECT is answered; true
+    /// once the stream is open (or when this is no HTTP/2 connection).
+    fn h2_upgrade(&mut self, progress: &mut Progress) -> Result<bool> {
+        let Io::H2(h2) = &mut self.io else {
+            return Ok(true);
+        };
+        if !h2.handshake().map_err(|e| self.fail("HTTP/2", e))? {
+            return Ok(false);
+        }
+        self.phase = Phase::Open;
+        progress.upgraded = true;
         Ok(true)
     }
 

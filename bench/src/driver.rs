@@ -50,12 +50,7 @@ impl Driver {
             self.conns.len() - 1
         });
         self.opened += 1;
-        let mut conn = Conn::connect(
-            self.opened,
-            self.addr,
-            self.buf_len,
-            self.shared.tls.as_ref(),
-        )?;
+        let mut conn = Conn::connect(self.opened, self.addr, self.buf_len, &self.shared)?;
         // Edge-triggered both ways: one registration for the connection's whole life.
         self.poll
             .registry()

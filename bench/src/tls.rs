@@ -45,16 +45,17 @@ pub fn server_config() -> Arc<ServerConfig> {
 pub const ALPN_HTTP1: &[u8] = b"http/1.1";
 pub const ALPN_H2: &[u8] = b"h2";
 
-/// The load generator's client configuration: TLS 1.3, ALPN http/1.1, and no certificate
-/// verification (a benchmark client on loopback, against self-signed certificates).
-pub fn client_config() -> Arc<ClientConfig> {
+/// The load generator's client configuration: TLS 1.3, ALPN `alpn` alone, and no
+/// certificate verification (a benchmark client on loopback, against self-signed
+/// certificates).
+pub fn client_config(alpn: &[u8]) -> Arc<ClientConfig> {
     let mut config = ClientConfig::builder_with_provider(provider())
         .with_protocol_versions(&[&rustls::version::TLS13])
         .expect("versions")
         .dangerous()
         .with_custom_certificate_verifier(Arc::new(AnyCertificate(provider())))
         .with_no_client_auth();
-    config.alpn_protocols = vec![ALPN_HTTP1.to_vec()];
+    config.alpn_protocols = vec![alpn.to_vec()];
     Arc::new(config)
 }
 
@@ -269,7 +270,7 @@ mod tests {
         client.set_nonblocking(true).unwrap();
         server.set_nonblocking(true).unwrap();
         let mut client =
-            TlsIo::client(TcpStream::from_std(client), client_config()).expect("client");
+            TlsIo::client(TcpStream::from_std(client), client_config(ALPN_HTTP1)).expect("client");
         let mut server =
             TlsIo::server(TcpStream::from_std(server), &server_config()).expect("server");
         // Written before the handshake: buffered, then sent once it completes.

@@ -39,7 +39,14 @@ fn driver(args: &Args, size: usize, in_flight: u64) -> Result<Driver> {
         payload: Payload::new(args.kind, size),
         host: addr.to_string(),
         raw: args.raw,
-        tls: args.tls.then(crate::tls::client_config),
+        tls: args.tls.then(|| {
+            crate::tls::client_config(if args.h2 {
+                crate::tls::ALPN_H2
+            } else {
+                crate::tls::ALPN_HTTP1
+            })
+        }),
+        h2: args.h2,
     };
     let per_frame = size + crate::frame::MAX_HEADER;
     let buf_len = per_frame
