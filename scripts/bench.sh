@@ -28,6 +28,11 @@ usage: scripts/bench.sh [options]
                      tungstenite on tokio-rustls, raw = peer-raw --tls, rustls on mio),
                      workloads pingpong 100x20B, bulk 1 and 16 MiB, idle, connect
                      (default servers: wsecho tungstenite raw)
+  --h2               add server wsecho-h2 right after wsecho: the same wsecho, the load
+                     generator speaking HTTP/2 (loadgen --h2: one RFC 8441 WebSocket
+                     stream per h2c connection, or per ALPN h2 connection with --tls),
+                     on pingpong 100x20B binary, bulk 1 MiB and idle; its ratio to
+                     wsecho is HTTP/2 against HTTP/1.1 (the peers speak no HTTP/2)
   --instructions     instead: user-space instructions per echoed message under
                      valgrind --tool=callgrind (default servers: wsecho raw)
   --deflate-cost     instead: the cost of permessage-deflate per message, 1 KiB and
@@ -47,7 +52,7 @@ EOF
 }
 
 RUNS=5 DURATION=2 WARMUP=0.5 QUICK=0 INSTRUCTIONS=0 BUILD=1 WSECHO_OK=1 TLS=0 DEFLATE_COST=0
-SCALING=0
+SCALING=0 H2=0
 SERVERS="" ONLY="" OUT="" BASELINE=""
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -63,6 +68,7 @@ while [ $# -gt 0 ]; do
         --deflate-cost) DEFLATE_COST=1 ;;
         --scaling) SCALING=1 ;;
         --tls) TLS=1 ;;
+        --h2) H2=1 ;;
         --no-build) BUILD=0 ;;
         -h|--help) usage; exit 0 ;;
         *) echo "bench.sh: unknown option $1" >&2; usage >&2; exit 2 ;;
@@ -86,6 +92,20 @@ if [ -n "$BASELINE" ]; then
         *) SERVERS="baseline $SERVERS" ;;
     esac
 fi
+if [ "$H2" = 1 ]; then
+    if [ "$INSTRUCTIONS" = 1 ] || [ "$DEFLATE_COST" = 1 ] || [ "$SCALING" = 1 ]; then
+        echo "bench.sh: --h2 adds rows to the workload table only" >&2; exit 2
+    fi
+    # Beside wsecho, so that its ratio is to wsecho over HTTP/1.1 in the same rounds.
+    case " $SERVERS " in
+        *" wsecho-h2 "*) ;;
+        *" wsecho "*) SERVERS=$(echo " $SERVERS " | sed 's/ wsecho / wsecho wsecho-h2 /; s/^ //; s/ $//') ;;
+        *) SERVERS="wsecho wsecho-h2 $SERVERS" ;;
+    esac
+fi
+# The workloads wsecho-h2 runs (ids, with the TLS table's prefix): the figures issue 19
+# asks of HTTP/2, not the whole table over again.
+H2_WORKLOADS='^(tls-)?(pingpong-100x20B-bin|bulk-1MiB-bin|idle-10000)$'
 OUT="${OUT:-target/bench/$(date +%Y%m%d-%H%M%S)}"
 mkdir -p "$OUT"
 BIN=target/release
@@ -115,14 +135,14 @@ fi
 available=""
 for s in $SERVERS; do
     case "$s" in
-        wsecho) bin=$BIN/wsecho ;;
+        wsecho|wsecho-h2) bin=$BIN/wsecho ;;
         baseline)
             bin="$BASELINE"
             [ -n "$bin" ] || { log "server baseline needs --baseline BIN"; exit 2; } ;;
         tungstenite|fastwebsockets|raw) bin=$BIN/peer-$s ;;
         *) log "unknown server $s"; exit 2 ;;
     esac
-    if [ "$s" = wsecho ] && [ "$WSECHO_OK" = 0 ]; then continue; fi
+    if { [ "$s" = wsecho ] || [ "$s" = wsecho-h2 ]; } && [ "$WSECHO_OK" = 0 ]; then continue; fi
     if [ -x "$bin" ]; then available="$available $s"; else log "no $bin; skipping $s"; fi
 done
 SERVERS="${available# }"
@@ -144,12 +164,15 @@ SERVER_PID="" SERVER_PORT=""
 # server_cmd NAME: sets CMD to the command line that starts server NAME on a free port.
 server_cmd() {
     case "$1" in
-        wsecho) CMD=("$BIN/wsecho" --host 127.0.0.1 --port 0) ;;
+        wsecho|wsecho-h2) CMD=("$BIN/wsecho" --host 127.0.0.1 --port 0) ;;
         baseline) CMD=("$BASELINE" --host 127.0.0.1 --port 0) ;;
         *) CMD=("$BIN/peer-$1" --host 127.0.0.1 --port 0) ;;
     esac
     if [ "$TLS" = 1 ]; then
-        if [ "$1" = wsecho ] || [ "$1" = baseline ]; then CMD+=(--tls-self-signed); else CMD+=(--tls); fi
+        case "$1" in
+            wsecho|wsecho-h2|baseline) CMD+=(--tls-self-signed) ;;
+            *) CMD+=(--tls) ;;
+        esac
     fi
 }
 
@@ -185,10 +208,12 @@ stop_server() {
 }
 trap stop_server EXIT
 
-# raw_args NAME: sets RAW to the loadgen flags NAME needs (the raw peer echoes masked frames).
+# raw_args NAME: sets RAW to the loadgen flags NAME needs (the raw peer echoes masked frames;
+# wsecho-h2 is wsecho spoken to over HTTP/2).
 raw_args() {
     RAW=()
     if [ "$1" = raw ]; then RAW=(--raw); fi
+    if [ "$1" = wsecho-h2 ]; then RAW=(--h2); fi
     if [ "$TLS" = 1 ]; then RAW+=(--tls); fi
 }
 
@@ -441,6 +466,7 @@ for run in $(seq "$RUNS"); do
         read -ra args <<<"${w#*|}"
         if [ -n "$ONLY" ] && ! grep -qE "$ONLY" <<<"$id"; then continue; fi
         for s in $SERVERS; do
+            if [ "$s" = wsecho-h2 ] && ! grep -qE "$H2_WORKLOADS" <<<"$id"; then continue; fi
             tag="workload=$id server=$s run=$run"
             # A fresh server per run, so peak RSS and idle RSS belong to this workload alone.
             if ! start_server "$s" "${PIN_SERVER[@]}"; then
