@@ -46,9 +46,14 @@ impl Stream {
     }
 
     /// Whether a short read says the socket is drained (for edge-triggered readiness): a
-    /// short read of plaintext, or of one stream's data, says nothing about the socket.
+    /// short read of plaintext says nothing about the socket; HTTP/2 knows whether its own
+    /// last socket read was short and all of it handled.
     pub fn short_read_drains(&self) -> bool {
-        matches!(self, Stream::Plain(_))
+        match self {
+            Stream::Plain(_) => true,
+            Stream::Tls(_) => false,
+            Stream::H2(h) => h.drained(),
+        }
     }
 }
 

@@ -140,6 +140,8 @@ pub struct H2Io {
     /// `inb[istart..iend]` is read but not yet handled.
     istart: usize,
     iend: usize,
+    /// The last read from below came back short or would have blocked.
+    below_drained: bool,
     rx: Rx,
     out: Box<[u8]>,
     /// `out[ostart..oend]` is framed but not yet taken by the layer below.
@@ -171,6 +173,7 @@ impl H2Io {
             inb: vec![0; IN_BUF].into_boxed_slice(),
             istart: 0,
             iend: 0,
+            below_drained: false,
             rx: Rx::Header,
             out: vec![0; OUT_BUF].into_boxed_slice(),
             ostart: 0,
@@ -209,6 +212,14 @@ impl H2Io {
     /// The socket, for registration and socket options.
     pub fn tcp(&mut self) -> &mut TcpStream {
         self.inner.tcp()
+    }
+
+    /// Whether the socket is known to be drained: over plain TCP, the last socket read came
+    /// back short and all of it has been handled. The load generator then skips the read
+    /// that would only return `WouldBlock`, as it does without HTTP/2 (edge-triggered
+    /// readiness fires again when more arrives).
+    pub fn drained(&self) -> bool {
+        self.below_drained && self.istart == self.iend && self.inner.short_read_drains()
     }
 
     /// Whether output is waiting for the socket.
@@ -261,15 +272,20 @@ impl H2Io {
             // Frames are bounded well below the buffer, so `process` always makes room.
             return Err(Error::Protocol(ErrorCode::Internal, "input buffer stuck full").into());
         }
+        let space = self.inb.len() - self.iend;
         loop {
             match self.inner.read(&mut self.inb[self.iend..]) {
                 Ok(0) => return Ok(false),
                 Ok(n) => {
                     self.iend += n;
+                    self.below_drained = n < space;
                     return Ok(true);
                 }
                 Err(e) if e.kind() == ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
+                Err(e) => {
+                    self.below_drained = e.kind() == ErrorKind::WouldBlock;
+                    return Err(e);
+                }
             }
         }
     }
@@ -1017,6 +1033,22 @@ mod tests {
         peer.send(0x0, flags::END_STREAM, 1, b"!");
         read_some(&mut io, &mut got, 12);
         assert_eq!(io.read(&mut buf).unwrap(), 0);
+    }
+
+    #[test]
+    fn a_short_socket_read_handled_whole_drains() {
+        let (mut io, mut peer) = open(&[CONNECT_OK]);
+        let mut buf = [0u8; 64];
+        // A whole frame and three bytes of the next header: the socket is read short, but
+        // input is left over.
+        peer.0
+            .write_all(&[0, 0, 2, 0, 0, 0, 0, 0, 1, b'h', b'i', 0, 0, 1])
+            .unwrap();
+        assert_eq!(pump(&mut io, |io| io.read(&mut buf).map(Some)), 2);
+        assert!(!io.drained(), "a partial frame header is still buffered");
+        peer.0.write_all(&[0, 0, 0, 0, 0, 1, b'!']).unwrap();
+        assert_eq!(pump(&mut io, |io| io.read(&mut buf).map(Some)), 1);
+        assert!(io.drained());
     }
 
     #[test]
