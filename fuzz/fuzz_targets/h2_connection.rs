@@ -22,6 +22,7 @@ use wsecho::frame::CloseCode;
 use wsecho::h2::connection::H2Connection;
 use wsecho::h2::hpack::encode_field;
 use wsecho::h2::session::CLIENT_PREFACE;
+use wsecho_fuzz::h2::{Choices, check_frames};
 use wsecho_fuzz::schedule::Schedule;
 
 const PREFACE: u8 = 1 << 0;
@@ -67,29 +68,6 @@ fn opening(flags: u8) -> Vec<u8> {
     bytes
 }
 
-struct Choices(u32);
-
-impl Choices {
-    fn next(&mut self) -> u32 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 17;
-        self.0 ^= self.0 << 5;
-        self.0
-    }
-}
-
-/// Checks that `out[*checked..]` holds whole frames, and moves past them.
-fn check_frames(out: &[u8], checked: &mut usize) {
-    while let Some(header) = out.get(*checked..*checked + 9) {
-        let len = u32::from_be_bytes([0, header[0], header[1], header[2]]) as usize;
-        assert!(len <= 1 << 14, "a frame larger than the peer's default maximum");
-        if out.len() < *checked + 9 + len {
-            return;
-        }
-        *checked += 9 + len;
-    }
-}
-
 fuzz_target!(|data: &[u8]| {
     let [flags, seed, rest @ ..] = data else {
         return;
@@ -107,7 +85,7 @@ fuzz_target!(|data: &[u8]| {
     let mut conn = H2Connection::new(Arc::new(config), now);
     let mut input = if flags & PREFACE != 0 { opening(*flags) } else { Vec::new() };
     input.extend_from_slice(stream);
-    let mut choices = Choices(u32::from(*seed) | 0x100);
+    let mut choices = Choices::new(*seed);
     let mut fed = 0;
     let mut out = Vec::new();
     let mut checked = 0;
@@ -154,7 +132,7 @@ fuzz_target!(|data: &[u8]| {
         if done {
             assert_eq!(out.len(), before, "output after the connection was done");
         }
-        check_frames(&out, &mut checked);
+        check_frames(&out, &mut checked, 1 << 14);
         // The client reads it all.
         if out.len() > 1 << 20 {
             out.drain(..checked);

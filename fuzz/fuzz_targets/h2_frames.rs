@@ -16,6 +16,7 @@ use std::time::Instant;
 use libfuzzer_sys::fuzz_target;
 use wsecho::h2::frame::ErrorCode;
 use wsecho::h2::session::{CLIENT_PREFACE, Event, Limits, Session, SessionStatus};
+use wsecho_fuzz::h2::{Choices, check_frames};
 use wsecho_fuzz::schedule::Schedule;
 
 /// The stream starts after a valid preface, SETTINGS and ack.
@@ -50,33 +51,6 @@ fn limits(flags: u8) -> Limits {
     limits
 }
 
-/// The application's choices: a small xorshift generator.
-struct Choices(u32);
-
-impl Choices {
-    fn next(&mut self) -> u32 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 17;
-        self.0 ^= self.0 << 5;
-        self.0
-    }
-}
-
-/// Checks that `out[*checked..]` holds whole frames, and moves past them.
-fn check_frames(out: &[u8], checked: &mut usize) {
-    while let Some(header) = out.get(*checked..*checked + 9) {
-        let len = u32::from_be_bytes([0, header[0], header[1], header[2]]) as usize;
-        // Our frames: never larger than 2^24-1, and DATA and field blocks no larger
-        // than the peer's frame size, which is at least 2^14 (not known here: the
-        // bound checked is the largest SETTINGS_MAX_FRAME_SIZE).
-        assert!(len < 1 << 24);
-        if out.len() < *checked + 9 + len {
-            return;
-        }
-        *checked += 9 + len;
-    }
-}
-
 fuzz_target!(|data: &[u8]| {
     let [flags, seed, rest @ ..] = data else {
         return;
@@ -92,7 +66,7 @@ fuzz_target!(|data: &[u8]| {
         input.extend_from_slice(&[0, 0, 0, 4, 1, 0, 0, 0, 0]);
     }
     input.extend_from_slice(stream);
-    let mut choices = Choices(u32::from(*seed) | 0x100);
+    let mut choices = Choices::new(*seed);
     let mut fed = 0;
     let mut out = Vec::new();
     let mut checked = 0;
@@ -201,7 +175,7 @@ fuzz_target!(|data: &[u8]| {
             assert!(out.len() > at, "has_output but nothing written");
             writes += 1;
         }
-        check_frames(&out, &mut checked);
+        check_frames(&out, &mut checked, (1 << 24) - 1);
         if out.len() > 1 << 20 {
             out.drain(..checked);
             checked = 0;

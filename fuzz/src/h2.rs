@@ -1,0 +1,34 @@
+//! What the HTTP/2 targets share: the driver's choices, and the check that the output
+//! is whole frames.
+
+/// The application's (or driver's) choices: a small xorshift generator, seeded from
+/// the input.
+pub struct Choices(u32);
+
+impl Choices {
+    /// A generator from an input byte (never the all-zero state).
+    pub fn new(seed: u8) -> Self {
+        Choices(u32::from(seed) | 0x100)
+    }
+
+    /// The next choice.
+    pub fn next(&mut self) -> u32 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 17;
+        self.0 ^= self.0 << 5;
+        self.0
+    }
+}
+
+/// Checks that `out[*checked..]` holds whole frames no longer than `max_len`, and
+/// moves past them (a frame cut at the end of `out` is checked when it is whole).
+pub fn check_frames(out: &[u8], checked: &mut usize, max_len: usize) {
+    while let Some(header) = out.get(*checked..*checked + 9) {
+        let len = u32::from_be_bytes([0, header[0], header[1], header[2]]) as usize;
+        assert!(len <= max_len, "a frame of {len} bytes, over {max_len}");
+        if out.len() < *checked + 9 + len {
+            return;
+        }
+        *checked += 9 + len;
+    }
+}
