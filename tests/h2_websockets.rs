@@ -306,6 +306,20 @@ fn rss_kib(pid: u32) -> u64 {
 }
 
 #[test]
+fn a_full_server_answers_an_http2_client_503_on_its_stream() {
+    let server = Server::start(&["--max-connections", "1"]);
+    let mut first = server.client();
+    first
+        .send(tungstenite::Message::text("holding the only slot"))
+        .unwrap();
+    first.read().unwrap();
+    let conn = H2Connection::connect(server.addr()).unwrap();
+    let (response, mut ws) = conn.open_websocket("/", &[VERSION]).unwrap();
+    assert_eq!(response.status, 503, "{response:?}");
+    assert!(body_of(&mut ws).contains("limit of 1 connections"));
+}
+
+#[test]
 fn shutdown_closes_every_websocket_with_1001_and_says_goaway() {
     let mut server = Server::start(&[]);
     let conn = H2Connection::connect(server.addr()).unwrap();

@@ -435,8 +435,9 @@ impl Server {
         }
         // Every connection's first byte is looked at (to serve TLS, or to tell a TLS
         // client it reached a cleartext port) before it goes on the plain path.
-        // With TLS set up, a full server's 503 waits to know how to speak to the client.
-        let defer_503 = full && self.tls.is_some();
+        // With TLS set up, or HTTP/2, a full server's 503 waits to know how to speak to
+        // the client (an HTTP/2 client gets it on its first stream).
+        let defer_503 = full && (self.tls.is_some() || self.config.http2);
         let id = match &self.shared {
             None => self.stats.accepted,
             Some(shared) => shared.next_id(),
