@@ -54,6 +54,9 @@ pub struct H2Connection {
     finished: Counts,
     /// Streams whose request came.
     requests: u64,
+    /// Bytes read from and written to the transport, HTTP/2's own included.
+    wire_in: u64,
+    wire_out: u64,
     /// The client's address, for `?headers`.
     peer: Option<SocketAddr>,
     /// Scratch for one call's output of a core.
@@ -108,6 +111,8 @@ impl H2Connection {
             events: Vec::new(),
             finished: Counts::default(),
             requests: 0,
+            wire_in: 0,
+            wire_out: 0,
             peer: None,
             scratch: Vec::new(),
             output: Output::default(),
@@ -128,6 +133,7 @@ impl H2Connection {
 
     /// Processes bytes read from the transport.
     pub fn handle_input(&mut self, input: &[u8], now: Instant) {
+        self.wire_in += input.len() as u64;
         self.session.receive(input);
         self.run(now);
     }
@@ -338,7 +344,9 @@ impl H2Connection {
 
     /// Moves bytes ready to send into `out`, at most about `max` of them.
     pub fn write_output(&mut self, out: &mut Vec<u8>, max: usize) {
+        let before = out.len();
         self.session.write_output(out, max);
+        self.wire_out += (out.len() - before) as u64;
         // As the socket takes a stream's output, its core may read more (its window
         // reopens) and hears that its output drained, as on a socket of its own.
         for s in &mut self.streams {
@@ -442,12 +450,15 @@ impl H2Connection {
         (!self.events.is_empty()).then(|| self.events.remove(0))
     }
 
-    /// The work of every stream, open or gone.
+    /// The work of every stream, open or gone; the bytes are the connection's, HTTP/2's
+    /// frames and fields included, as a TCP connection's are.
     pub fn counts(&self) -> Counts {
         let mut counts = self.finished;
         for s in &self.streams {
             counts.add(&s.core.counts());
         }
+        counts.wire_in = self.wire_in;
+        counts.wire_out = self.wire_out;
         counts
     }
 }
