@@ -261,6 +261,9 @@ impl H2Connection {
         // A request that ended its stream (a GET) is whole, not a client gone: unlike
         // a TCP EOF, it leaves the core its answer to give (the metrics wait for the
         // driver).
+        // Room for one more only: most connections carry one WebSocket, and a Stream
+        // is a few hundred bytes (at most `max_concurrent_streams` pushes).
+        self.streams.reserve_exact(1);
         self.streams.push(Stream {
             id,
             core,
@@ -281,6 +284,9 @@ impl H2Connection {
         let mut core = Connection::new(Arc::clone(&self.config), now);
         self.scratch.clear();
         core.reject(reply.status, &reply.body, now, &mut self.scratch);
+        // Room for one more only: most connections carry one WebSocket, and a Stream
+        // is a few hundred bytes (at most `max_concurrent_streams` pushes).
+        self.streams.reserve_exact(1);
         self.streams.push(Stream {
             id,
             core,
