@@ -7,7 +7,7 @@ module, trusting exactly the certificate wsecho wrote (no verification off).
 
 Echoes text and binary at several sizes with permessage-deflate and without,
 checks the client's close (1000 answered with 1000), the ALPN choice
-(http/1.1, never h2), and last sends wsecho SIGTERM and checks the client gets 1001. The last line is
+(h2 preferred, http/1.1 served, nothing else), and last sends wsecho SIGTERM and checks the client gets 1001. The last line is
 the tally `python-tls: N passed, M failed`.
 """
 
@@ -69,30 +69,32 @@ def check_client_close():
 
 
 def check_alpn():
-    """wsecho serves HTTP/1.1 only, so of a client offering h2 first it picks
-    http/1.1; a client offering only h2 gets RFC 7301's no_application_protocol
-    alert rather than a protocol it does not serve."""
+    """wsecho serves HTTP/2 and HTTP/1.1, preferring h2 (RFC 9113 §3.2): of a
+    client offering h2 and http/1.1 it picks h2, of one offering http/1.1 alone
+    http/1.1, and a client offering only protocols it does not serve gets RFC 7301's
+    no_application_protocol alert rather than one it does not speak."""
     import socket
     from urllib.parse import urlsplit
 
     u = urlsplit(URL)
-    ctx = context()
-    ctx.set_alpn_protocols(["h2", "http/1.1"])
-    with socket.create_connection((u.hostname, u.port), timeout=10) as raw:
-        with ctx.wrap_socket(raw, server_hostname=u.hostname) as tls:
-            got = tls.selected_alpn_protocol()
-            assert got == "http/1.1", f"ALPN picked {got!r} of h2, http/1.1"
-    ctx = context()
-    ctx.set_alpn_protocols(["h2"])
-    with socket.create_connection((u.hostname, u.port), timeout=10) as raw:
-        try:
+
+    def picked(offer):
+        ctx = context()
+        ctx.set_alpn_protocols(offer)
+        with socket.create_connection((u.hostname, u.port), timeout=10) as raw:
             with ctx.wrap_socket(raw, server_hostname=u.hostname) as tls:
-                got = tls.selected_alpn_protocol()
-                raise AssertionError(f"a handshake offering only h2 succeeded, ALPN {got!r}")
-        except ssl.SSLError as e:
-            assert "no application protocol" in str(e), f"h2 alone: {e}"
-    only_h2 = "h2 alone: no_application_protocol alert"
-    return f"http/1.1 of h2, http/1.1; {only_h2}"
+                return tls.selected_alpn_protocol()
+
+    got = picked(["http/1.1", "h2"])
+    assert got == "h2", f"ALPN picked {got!r} of http/1.1, h2"
+    got = picked(["http/1.1"])
+    assert got == "http/1.1", f"ALPN picked {got!r} of http/1.1 alone"
+    try:
+        got = picked(["spdy/3.1"])
+        raise AssertionError(f"a handshake offering only spdy/3.1 succeeded, ALPN {got!r}")
+    except ssl.SSLError as e:
+        assert "no application protocol" in str(e), f"spdy/3.1 alone: {e}"
+    return "h2 of http/1.1, h2; http/1.1 alone; spdy/3.1 alone: no_application_protocol alert"
 
 
 def check_sigterm():
