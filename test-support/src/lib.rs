@@ -8,4 +8,5 @@ pub mod deflate;
 pub mod frames;
 #[cfg(feature = "h2")]
 pub mod h2_client;
+pub mod h2_raw;
 pub mod text;
