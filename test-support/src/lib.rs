@@ -8,5 +8,9 @@ pub mod deflate;
 pub mod frames;
 #[cfg(feature = "h2")]
 pub mod h2_client;
+/// Raw HTTP/2 for hostile clients and the session's tests: frames, HPACK
+/// representations one by one, and a frame reader with a timeout. Like the rest, it
+/// shares nothing with the server it checks.
+pub mod h2_frames;
 pub mod h2_raw;
 pub mod text;
