@@ -12,5 +12,4 @@ pub mod h2_client;
 /// representations one by one, and a frame reader with a timeout. Like the rest, it
 /// shares nothing with the server it checks.
 pub mod h2_frames;
-pub mod h2_raw;
 pub mod text;
