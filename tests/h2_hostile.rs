@@ -435,8 +435,6 @@ fn a_client_goaway_lets_its_open_stream_finish() {
 /// REFUSED_STREAM) or serve it; §6.8: "Endpoints SHOULD always send a GOAWAY frame
 /// before closing a connection".
 #[test]
-#[ignore = "wsecho bug: the session decided to close at the client's GOAWAY, \
-            then accepts a stream and closes under it"]
 fn a_stream_opened_after_the_client_goaway_is_not_dropped() {
     let server = Server::start(&[]);
     let mut s = open(&server);

@@ -483,6 +483,12 @@ impl Session {
         opened.content_left = content;
         self.streams.insert(id, opened);
         self.idle_since = None;
+        // The client's GOAWAY had the connection close once no stream was left; its
+        // GOAWAY stops only our new streams (RFC 9113 §6.8), so a stream it opens after
+        // it is served, and the connection closes when that one is done.
+        if self.peer_went_away && !self.going_away && !self.eof {
+            self.closing = None;
+        }
         Ok(Step::Event(pending))
     }
 
