@@ -261,29 +261,20 @@ impl H2Connection {
         // A request that ended its stream (a GET) is whole, not a client gone: unlike
         // a TCP EOF, it leaves the core its answer to give (the metrics wait for the
         // driver).
-        // Room for one more only: most connections carry one WebSocket, and a Stream
-        // is a few hundred bytes (at most `max_concurrent_streams` pushes).
-        self.streams.reserve_exact(1);
-        self.streams.push(Stream {
-            id,
-            core,
-            head: Head::Pending(Vec::new()),
-            end_sent: false,
-            end_received: end_stream,
-            unconsumed: 0,
-            sending: false,
-            wants_metrics: false,
-        });
-        let index = self.streams.len() - 1;
-        self.after_core(index, now);
+        self.add_stream(id, core, end_stream, now);
     }
 
-    /// Answers a stream with `reply` and ends it, without a core: what HTTP/2 alone
-    /// refuses. Said through the same translation as a core's answers.
+    /// Answers a stream with `reply` and ends it: what HTTP/2 alone refuses, said by
+    /// a core that never saw a request, through the same translation as any answer.
     fn refuse(&mut self, id: u32, reply: &HttpReply, now: Instant) {
         let mut core = Connection::new(Arc::clone(&self.config), now);
         self.scratch.clear();
         core.reject(reply.status, &reply.body, now, &mut self.scratch);
+        self.add_stream(id, core, false, now);
+    }
+
+    /// Keeps a new stream's core, whose first output is in `self.scratch`, and sends it.
+    fn add_stream(&mut self, id: u32, core: Connection, end_received: bool, now: Instant) {
         // Room for one more only: most connections carry one WebSocket, and a Stream
         // is a few hundred bytes (at most `max_concurrent_streams` pushes).
         self.streams.reserve_exact(1);
@@ -292,7 +283,7 @@ impl H2Connection {
             core,
             head: Head::Pending(Vec::new()),
             end_sent: false,
-            end_received: false,
+            end_received,
             unconsumed: 0,
             sending: false,
             wants_metrics: false,
