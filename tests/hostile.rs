@@ -711,8 +711,25 @@ fn answer_pings_for(mut stream: TcpStream, secs: u64) -> Vec<Duration> {
             Err(e) => panic!("the answering client lost its connection: {e}"),
         }
     }
+    // The echo check may cross a ping already on its way (with a 0.5 s interval, one
+    // is due about every time this runs): answer pings until the echo arrives.
     stream.set_read_timeout(Some(IO_TIMEOUT)).unwrap();
-    round_trip(&mut stream, format!("alive after {secs} s").as_bytes());
+    let payload = format!("alive after {secs} s");
+    send(&mut stream, &[RawFrame::text(payload.as_bytes())]);
+    loop {
+        let f = read_frame(&mut stream);
+        if f.opcode == OP_PING {
+            send(&mut stream, &[RawFrame::pong(&f.payload)]);
+            continue;
+        }
+        assert!(f.opcode == OP_TEXT && f.fin, "expected the echo, got {f:?}");
+        assert_eq!(
+            f.payload,
+            payload.as_bytes(),
+            "echo differs from what was sent"
+        );
+        break;
+    }
     pings
 }
 
