@@ -19,3 +19,4 @@ pub mod sniff;
 
 mod extended_connect;
 mod response;
+pub(crate) mod spare;

@@ -13,10 +13,11 @@ use crate::config::Config;
 use crate::connection::{Counts, Event, Status};
 use crate::frame::CloseCode;
 use crate::h2::connection::H2Connection;
+use crate::h2::spare;
 use crate::handshake::HttpStatus;
 
 /// The most bytes taken from the HTTP/2 layer at a time.
-const CHUNK: usize = 64 << 10;
+const CHUNK: usize = 256 << 10;
 
 impl Client {
     /// Makes this connection an HTTP/2 one; `refuse` answers every stream with that
@@ -115,7 +116,7 @@ impl Client {
         let Some(h2) = h2.as_deref_mut() else {
             return Ok(());
         };
-        let mut chunk = Vec::new();
+        let mut chunk = spare::take();
         while out.is_none() {
             chunk.clear();
             h2.write_output(&mut chunk, CHUNK);
@@ -136,6 +137,7 @@ impl Client {
                 }
             }
         }
+        spare::give(chunk);
         if let Some(tls) = tls.as_deref_mut()
             && h2.status() != Status::Open
             && !h2.has_output()

@@ -13,6 +13,7 @@ use crate::h2::frame::{
     WindowUpdate, write_ping_ack, write_rst_stream, write_settings_ack, write_window_update,
 };
 use crate::h2::hpack::HeaderList;
+use crate::h2::spare;
 
 /// What one step of processing came to.
 enum Step {
@@ -47,6 +48,9 @@ impl Session {
         if self.pos > 0 {
             self.input.drain(..self.pos.min(self.input.len()));
             self.pos = 0;
+        }
+        if self.input.capacity() == 0 && !bytes.is_empty() {
+            self.input = spare::take();
         }
         self.input.extend_from_slice(bytes);
     }
@@ -95,7 +99,7 @@ impl Session {
     /// and close after the peer's EOF.
     fn input_exhausted(&mut self) {
         if self.pos >= self.input.len() {
-            self.input = Vec::new();
+            spare::give(std::mem::take(&mut self.input));
             self.pos = 0;
         }
         if self.eof {

@@ -44,6 +44,7 @@ use crate::h2::frame::{
     StreamId, write_goaway, write_settings, write_window_update,
 };
 use crate::h2::hpack::Decoder;
+use crate::h2::spare;
 
 /// RFC 9113 §3.4: "the connection preface starts with the string
 /// "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"".
@@ -234,17 +235,19 @@ impl Session {
         }
     }
 
-    /// Bytes the session's buffers hold (their capacity): input not processed yet, our
-    /// frames waiting, a field block in progress, the streams' send queues and
-    /// trailers. Not counted: the HPACK table (bounded by `header_table_size`) and the
-    /// fixed state of each stream. 0 for an idle session.
+    /// Bytes the session holds: input not processed yet, our frames waiting, a field
+    /// block in progress, the streams' send queues and trailers. The input and the
+    /// send queues are counted by what they hold, not by their capacity, which comes
+    /// from and goes back to the thread's spare buffers (`h2::spare`, bounded) when
+    /// they empty. Not counted: the HPACK table (bounded by `header_table_size`) and
+    /// the fixed state of each stream. 0 for an idle session.
     pub fn buffered(&self) -> usize {
         let streams: usize = self
             .streams
             .values()
-            .map(|s| s.queue.capacity() + s.trailers.as_ref().map_or(0, |t| t.capacity()))
+            .map(|s| s.queue.len() + s.trailers.as_ref().map_or(0, |t| t.capacity()))
             .sum();
-        self.input.capacity()
+        self.unread().len()
             + self.ctrl.capacity()
             + self.block.as_ref().map_or(0, |b| b.fragments.capacity())
             + streams
@@ -420,7 +423,7 @@ impl Session {
         self.ready = VecDeque::new();
         self.events = VecDeque::new();
         self.block = None;
-        self.input = Vec::new();
+        spare::give(std::mem::take(&mut self.input));
         self.pos = 0;
         self.settings_sent = None;
         self.idle_since = None;

@@ -6,6 +6,7 @@ use super::input::reopen_stream_window;
 use super::{Pending, Phase, Session};
 use crate::h2::frame::{StreamId, write_data_header, write_headers};
 use crate::h2::hpack::encode_field;
+use crate::h2::spare;
 
 impl Session {
     /// Sends a field block on `stream` (a response, or with data queued before it, a
@@ -56,6 +57,9 @@ impl Session {
         };
         if s.local_closed || s.end_pending {
             return;
+        }
+        if s.queue.capacity() == 0 && !data.is_empty() {
+            s.queue = spare::take_queue();
         }
         s.queue.extend(data);
         s.end_pending = end_stream;
@@ -172,7 +176,7 @@ impl Session {
             s.send_window -= sent;
             self.conn_send_window -= sent;
             if s.queue.is_empty() {
-                s.queue = Default::default();
+                spare::give_queue(std::mem::take(&mut s.queue));
             }
             if s.drain_armed && s.queue.len() < half {
                 s.drain_armed = false;
