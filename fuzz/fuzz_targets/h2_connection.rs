@@ -22,7 +22,7 @@ use wsecho::frame::CloseCode;
 use wsecho::h2::connection::H2Connection;
 use wsecho::h2::hpack::encode_field;
 use wsecho::h2::session::CLIENT_PREFACE;
-use wsecho_fuzz::h2::{Choices, check_frames};
+use wsecho_fuzz::h2::{BlockingSocket, Choices, check_frames};
 use wsecho_fuzz::schedule::Schedule;
 
 const PREFACE: u8 = 1 << 0;
@@ -83,7 +83,11 @@ fuzz_target!(|data: &[u8]| {
     }
     let mut now = Instant::now();
     let mut conn = H2Connection::new(Arc::new(config), now);
-    let mut input = if flags & PREFACE != 0 { opening(*flags) } else { Vec::new() };
+    let mut input = if flags & PREFACE != 0 {
+        opening(*flags)
+    } else {
+        Vec::new()
+    };
     input.extend_from_slice(stream);
     let mut choices = Choices::new(*seed);
     let mut fed = 0;
@@ -126,7 +130,12 @@ fuzz_target!(|data: &[u8]| {
         let max = 1 + (choices.next() as usize % 70_000);
         let mut writes = 0;
         while conn.has_output() && writes < 4 {
-            conn.write_output(&mut out, max);
+            // As the driver writes: into a socket that may fill after a few puts.
+            let mut socket = BlockingSocket {
+                out: &mut out,
+                puts_left: 1 + choices.next() as usize % 8,
+            };
+            conn.write_to(&mut socket, max);
             writes += 1;
         }
         if done {

@@ -15,7 +15,11 @@ fuzz_target!(|data: &[u8]| {
     let Some((flags, mut rest)) = data.split_first() else {
         return;
     };
-    let (table, limit) = if flags & 1 != 0 { (64, 200) } else { (4096, 16 << 10) };
+    let (table, limit) = if flags & 1 != 0 {
+        (64, 200)
+    } else {
+        (4096, 16 << 10)
+    };
     let mut decoder = Decoder::new(table);
     let mut list = HeaderList::default();
     let mut again = HeaderList::default();

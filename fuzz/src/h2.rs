@@ -32,3 +32,24 @@ pub fn check_frames(out: &[u8], checked: &mut usize, max_len: usize) {
         *checked += 9 + len;
     }
 }
+
+/// A socket as the driver's sink is: it takes whole puts, and after `puts_left` of them
+/// it is blocked, so the session must stop at a frame boundary and keep the rest.
+pub struct BlockingSocket<'a> {
+    pub out: &'a mut Vec<u8>,
+    pub puts_left: usize,
+}
+
+impl wsecho::h2::session::Sink for BlockingSocket<'_> {
+    fn put(&mut self, parts: &[&[u8]]) {
+        assert!(self.puts_left > 0, "a put into a blocked sink");
+        self.puts_left -= 1;
+        for part in parts {
+            self.out.extend_from_slice(part);
+        }
+    }
+
+    fn blocked(&self) -> bool {
+        self.puts_left == 0
+    }
+}

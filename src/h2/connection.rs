@@ -35,7 +35,7 @@ use std::time::Instant;
 use super::extended_connect::{Pseudo, Translated, translate};
 use super::frame::ErrorCode;
 use super::response::{self, Parsed};
-use super::session::{self, Limits, Session, SessionStatus};
+use super::session::{self, Limits, Session, SessionStatus, Sink};
 use crate::config::Config;
 use crate::connection::{Connection, Counts, Event, Output, Status};
 use crate::frame::CloseCode;
@@ -341,9 +341,15 @@ impl H2Connection {
 
     /// Moves bytes ready to send into `out`, at most about `max` of them.
     pub fn write_output(&mut self, out: &mut Vec<u8>, max: usize) {
-        let before = out.len();
-        self.session.write_output(out, max);
-        self.wire_out += (out.len() - before) as u64;
+        self.write_to(out, max);
+    }
+
+    /// Puts bytes ready to send into `sink`, at most about `max` of them, stopping
+    /// early once the sink is blocked (see [`Session::write_to`]: DATA content goes
+    /// from where it is queued).
+    pub fn write_to(&mut self, sink: &mut impl Sink, max: usize) -> usize {
+        let put = self.session.write_to(sink, max);
+        self.wire_out += put as u64;
         // As the socket takes a stream's output, its core may read more (its window
         // reopens) and hears that its output drained, as on a socket of its own.
         for s in &mut self.streams {
@@ -360,6 +366,7 @@ impl H2Connection {
                 s.core.handle_output_drained();
             }
         }
+        put
     }
 
     /// Whether the session holds bytes to send.

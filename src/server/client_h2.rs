@@ -4,17 +4,52 @@
 //! send is pulled from it a chunk at a time, and only while the socket takes it, so that
 //! the layer's flow control, not this queue, is where a slow reader's data waits.
 
-use std::io::{self, ErrorKind, Read};
+use std::io::{self, ErrorKind, IoSlice, Read, Write};
 use std::sync::Arc;
 use std::time::Instant;
 
-use super::{Client, MAX_READS_PER_EVENT, ReadOutcome, queue, write_until_blocked};
+use super::tls::SocketSink;
+use super::{Client, MAX_READS_PER_EVENT, ReadOutcome};
 use crate::config::Config;
 use crate::connection::{Counts, Event, Status};
 use crate::frame::CloseCode;
 use crate::h2::connection::H2Connection;
+use crate::h2::session::Sink;
 use crate::h2::spare;
 use crate::handshake::HttpStatus;
+
+/// The HTTP/2 layer's frames into the socket, written vectored while nothing is queued,
+/// the rest queued behind; the layer stops at the first frame the socket refused.
+struct SocketFrames<'a> {
+    socket: SocketSink<'a>,
+    /// The socket failed: nothing more is taken.
+    error: Option<io::Error>,
+}
+
+impl Sink for SocketFrames<'_> {
+    fn put(&mut self, parts: &[&[u8]]) {
+        if self.error.is_some() {
+            return;
+        }
+        let mut slices = [IoSlice::new(&[]); MAX_PARTS];
+        for group in parts.chunks(MAX_PARTS) {
+            for (slot, part) in slices.iter_mut().zip(group) {
+                *slot = IoSlice::new(part);
+            }
+            if let Err(e) = self.socket.write_vectored(&slices[..group.len()]) {
+                self.error = Some(e);
+                return;
+            }
+        }
+    }
+
+    fn blocked(&self) -> bool {
+        self.socket.out.is_some() || self.error.is_some()
+    }
+}
+
+/// Parts written in one `writev` (a larger put takes several).
+const MAX_PARTS: usize = 64;
 
 /// The most bytes taken from the HTTP/2 layer at a time.
 const CHUNK: usize = 256 << 10;
@@ -116,34 +151,40 @@ impl Client {
         let Some(h2) = h2.as_deref_mut() else {
             return Ok(());
         };
-        let mut chunk = spare::take();
-        while out.is_none() {
-            chunk.clear();
-            h2.write_output(&mut chunk, CHUNK);
-            if chunk.is_empty() {
-                break;
+        match tls.as_deref_mut() {
+            // Cleartext: DATA goes from the streams' queues into `writev` as it lies.
+            None => {
+                let mut sink = SocketFrames {
+                    socket: SocketSink { stream, out },
+                    error: None,
+                };
+                while !sink.blocked() && h2.write_to(&mut sink, CHUNK) > 0 {}
+                if let Some(e) = sink.error {
+                    return Err(e);
+                }
             }
-            match tls.as_deref_mut() {
-                Some(tls) => {
-                    tls.encrypt(&chunk);
-                    tls.write_ciphertext(&mut super::tls::SocketSink { stream, out })?;
-                }
-                None => {
-                    let written =
-                        write_until_blocked(&chunk, |rest| io::Write::write(stream, rest))?;
-                    if written < chunk.len() {
-                        queue(out).extend_from_slice(&chunk[written..]);
+            // TLS: gathered into one buffer first, so that it becomes full records
+            // (rustls makes a record of each write).
+            Some(tls) => {
+                let mut chunk = spare::take();
+                while out.is_none() {
+                    chunk.clear();
+                    h2.write_output(&mut chunk, CHUNK);
+                    if chunk.is_empty() {
+                        break;
                     }
+                    tls.encrypt(&chunk);
+                    tls.write_ciphertext(&mut SocketSink { stream, out })?;
                 }
+                spare::give(chunk);
             }
         }
-        spare::give(chunk);
         if let Some(tls) = tls.as_deref_mut()
             && h2.status() != Status::Open
             && !h2.has_output()
         {
             tls.close_notify();
-            tls.write_ciphertext(&mut super::tls::SocketSink { stream, out })?;
+            tls.write_ciphertext(&mut SocketSink { stream, out })?;
         }
         Ok(())
     }

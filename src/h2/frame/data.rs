@@ -5,7 +5,7 @@ use std::ops::Range;
 use super::error::FrameError;
 use super::error_code::ErrorCode;
 use super::flags::Flags;
-use super::header::{FRAME_HEADER_LEN, FrameHeader, write_header};
+use super::header::{FRAME_HEADER_LEN, FrameHeader};
 use super::kind::FrameType;
 use super::padding;
 use super::stream_id::StreamId;
@@ -44,17 +44,19 @@ pub fn parse(header: &FrameHeader, payload: &[u8]) -> Result<Data, FrameError> {
     })
 }
 
-/// Appends the header of an unpadded DATA frame whose `len` octets of content the
-/// caller appends next, without a copy through an intermediate buffer.
-pub fn write_data_header(out: &mut Vec<u8>, stream: StreamId, len: usize, end_stream: bool) {
-    out.reserve(FRAME_HEADER_LEN + len);
-    write_header(
-        out,
-        len,
-        FrameType::Data,
-        Flags::when(end_stream, Flags::END_STREAM),
+/// The header of an unpadded DATA frame whose `len` octets of content (at most
+/// [`MAX_MAX_FRAME_SIZE`](super::MAX_MAX_FRAME_SIZE)) follow it: written beside the
+/// content, which needs no copy into a frame buffer.
+pub fn data_header(stream: StreamId, len: usize, end_stream: bool) -> [u8; FRAME_HEADER_LEN] {
+    FrameHeader {
+        length: u32::try_from(len)
+            .unwrap_or(u32::MAX)
+            .min(super::MAX_MAX_FRAME_SIZE),
+        kind: FrameType::Data,
+        flags: Flags::when(end_stream, Flags::END_STREAM),
         stream,
-    );
+    }
+    .to_bytes()
 }
 
 #[cfg(test)]
@@ -92,8 +94,7 @@ mod tests {
 
     #[test]
     fn the_header_written_announces_the_content_that_follows() {
-        let mut out = Vec::new();
-        write_data_header(&mut out, StreamId::new(3), 5, true);
+        let mut out = data_header(StreamId::new(3), 5, true).to_vec();
         out.extend_from_slice(b"hello");
         let h = FrameHeader::parse(&out).unwrap();
         let d = parse(&h, &out[FRAME_HEADER_LEN..]).unwrap();

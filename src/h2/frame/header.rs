@@ -44,10 +44,16 @@ impl FrameHeader {
     /// Appends this header to `out`. `length` must fit in 24 bits: every caller frames
     /// at most [`MAX_MAX_FRAME_SIZE`] octets.
     pub fn write(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.to_bytes());
+    }
+
+    /// This header's nine octets. `length` must fit in 24 bits, as for
+    /// [`FrameHeader::write`].
+    pub fn to_bytes(&self) -> [u8; FRAME_HEADER_LEN] {
         debug_assert!(self.length <= MAX_MAX_FRAME_SIZE);
         let [_, l0, l1, l2] = self.length.to_be_bytes();
-        out.extend_from_slice(&[l0, l1, l2, self.kind.to_u8(), self.flags.0]);
-        out.extend_from_slice(&self.stream.value().to_be_bytes());
+        let [s0, s1, s2, s3] = self.stream.value().to_be_bytes();
+        [l0, l1, l2, self.kind.to_u8(), self.flags.0, s0, s1, s2, s3]
     }
 }
 

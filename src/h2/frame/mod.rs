@@ -21,7 +21,7 @@ pub mod stream_id;
 pub mod window_update;
 
 pub use continuation::Continuation;
-pub use data::{Data, write_data_header};
+pub use data::{Data, data_header};
 pub use error::{FrameError, Scope};
 pub use error_code::ErrorCode;
 pub use flags::Flags;

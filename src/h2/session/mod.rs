@@ -33,6 +33,7 @@ use std::time::Instant;
 
 pub use event::{Event, SessionStatus};
 pub use limits::*;
+pub use output::Sink;
 pub use request::Request;
 
 use flood::Flood;

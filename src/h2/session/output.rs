@@ -4,7 +4,7 @@
 
 use super::input::reopen_stream_window;
 use super::{Pending, Phase, Session};
-use crate::h2::frame::{StreamId, write_data_header, write_headers};
+use crate::h2::frame::{FRAME_HEADER_LEN, StreamId, data_header, write_headers};
 use crate::h2::hpack::encode_field;
 use crate::h2::spare;
 
@@ -106,25 +106,36 @@ impl Session {
             })
     }
 
-    /// Moves frames ready to send into `out`: ours first (acks, resets, field blocks,
-    /// window updates), then DATA, a frame from each stream in turn, until about `max`
-    /// bytes were added (one DATA frame may go past it; `max` 0 writes nothing).
+    /// Moves frames ready to send into `out`: see [`Session::write_to`].
     pub fn write_output(&mut self, out: &mut Vec<u8>, max: usize) {
-        let start = out.len();
+        self.write_to(out, max);
+    }
+
+    /// Puts frames ready to send into `sink`: ours first (acks, resets, field blocks,
+    /// window updates), then DATA, a frame from each stream in turn, until about `max`
+    /// bytes went (one DATA frame may go past it; `max` 0 writes nothing) or the sink
+    /// is [blocked](Sink::blocked). A DATA frame goes as its header and its content
+    /// where it lies in the stream's queue, so a sink that writes vectored copies
+    /// nothing. Returns the bytes put.
+    pub fn write_to(&mut self, sink: &mut impl Sink, max: usize) -> usize {
         let n = self.ctrl.len().min(max);
-        out.extend(self.ctrl.drain(..n));
+        let mut put = n;
+        if n > 0 {
+            sink.put(&[&self.ctrl[..n]]);
+            self.ctrl.drain(..n);
+        }
         if self.ctrl.is_empty() {
             self.ctrl = Vec::new();
         }
         if self.phase != Phase::Open {
-            return;
+            return put;
         }
         let half = self.limits.max_send_queue / 2;
         let max_frame = self.peer_max_frame_size as usize;
         // Streams passed over for lack of connection window in this round: when every
         // stream in turn was passed over, nothing more can go.
         let mut passed = 0;
-        while out.len() - start < max && passed < self.ready.len() {
+        while put < max && passed < self.ready.len() && !sink.blocked() {
             let Some(id) = self.ready.pop_front() else {
                 break;
             };
@@ -138,8 +149,14 @@ impl Session {
                 }
                 // Only the end is left: trailers, or an empty DATA with END_STREAM.
                 match s.trailers.take() {
-                    Some(frames) => out.extend_from_slice(&frames),
-                    None => write_data_header(out, StreamId::new(id), 0, true),
+                    Some(frames) => {
+                        sink.put(&[&frames]);
+                        put += frames.len();
+                    }
+                    None => {
+                        sink.put(&[&data_header(StreamId::new(id), 0, true)]);
+                        put += FRAME_HEADER_LEN;
+                    }
                 }
                 s.local_closed = true;
                 self.close_if_done(id);
@@ -159,18 +176,50 @@ impl Session {
                 continue;
             }
             let window = s.send_window.min(self.conn_send_window);
-            let len = s
+            let allowed = s
                 .queue
                 .len()
-                .min(max_frame)
                 .min(usize::try_from(window).unwrap_or(usize::MAX));
+            // Alone in turn, a stream sends up to BATCH frames in one put (one system
+            // call for a socket); with others waiting, one frame, for fairness.
+            let batch = if self.ready.is_empty() { BATCH } else { 1 };
+            // At least a frame, more while the call's budget lasts, in whole frames.
+            let whole = (max.saturating_sub(put) / max_frame).max(1) * max_frame;
+            let len = allowed.min(batch * max_frame).min(whole);
             let last = len == s.queue.len() && s.end_pending && s.trailers.is_none();
-            write_data_header(out, StreamId::new(id), len, last);
-            // Two memcpys, not a byte-by-byte drain: this is the bulk path.
+            let mut headers = [[0u8; FRAME_HEADER_LEN]; BATCH];
+            let mut parts: [&[u8]; 3 * BATCH] = [&[]; 3 * BATCH];
+            let mut n = 0;
             let (front, back) = s.queue.as_slices();
-            let from_front = len.min(front.len());
-            out.extend_from_slice(&front[..from_front]);
-            out.extend_from_slice(&back[..len - from_front]);
+            let mut offset = 0;
+            for header in headers.iter_mut() {
+                if offset >= len {
+                    break;
+                }
+                let frame = (len - offset).min(max_frame);
+                let end = offset + frame;
+                *header = data_header(StreamId::new(id), frame, last && end == len);
+                parts[n] = header;
+                n += 1;
+                // The content from the queue's two halves, with no copy here: this
+                // is the bulk path.
+                for (from, to) in [
+                    (offset, end.min(front.len())),
+                    (offset.max(front.len()), end),
+                ] {
+                    if from < to {
+                        parts[n] = if to <= front.len() {
+                            &front[from..to]
+                        } else {
+                            &back[from - front.len()..to - front.len()]
+                        };
+                        n += 1;
+                    }
+                }
+                offset = end;
+            }
+            sink.put(&parts[..n]);
+            put += len + FRAME_HEADER_LEN * len.div_ceil(max_frame);
             s.queue.drain(..len);
             let sent = i64::try_from(len).unwrap_or(i64::MAX);
             s.send_window -= sent;
@@ -191,6 +240,31 @@ impl Session {
                 s.in_ready = true;
                 self.ready.push_back(id);
             }
+        }
+        put
+    }
+}
+
+/// The most DATA frames of one stream put at once.
+const BATCH: usize = 16;
+
+/// Where [`Session::write_to`] puts its frames: a buffer, or a socket that keeps what
+/// it cannot write yet.
+pub trait Sink {
+    /// Takes every byte of `parts`, in order, as one piece of the stream of frames.
+    fn put(&mut self, parts: &[&[u8]]);
+
+    /// Whether the sink would rather take nothing more for now (its socket is full):
+    /// the session then stops at a frame boundary, keeping the rest.
+    fn blocked(&self) -> bool {
+        false
+    }
+}
+
+impl Sink for Vec<u8> {
+    fn put(&mut self, parts: &[&[u8]]) {
+        for part in parts {
+            self.extend_from_slice(part);
         }
     }
 }

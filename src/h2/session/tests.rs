@@ -709,6 +709,82 @@ fn data_goes_out_as_windows_and_frame_size_allow() {
     );
 }
 
+/// Records each `put` as one piece; blocked after `room` puts.
+struct Puts {
+    pieces: Vec<Vec<u8>>,
+    room: usize,
+}
+
+impl Sink for Puts {
+    fn put(&mut self, parts: &[&[u8]]) {
+        self.pieces.push(parts.concat());
+    }
+
+    fn blocked(&self) -> bool {
+        self.pieces.len() >= self.room
+    }
+}
+
+#[test]
+fn a_lone_stream_puts_its_frames_together_and_shares_turns_with_others() {
+    let mut p = Peer::open(Limits::default());
+    p.opened(1);
+    p.opened(3);
+    p.out();
+    for stream in [0, 1, 3] {
+        assert_eq!(p.feed(&window_update(stream, 1 << 20)), []);
+    }
+    p.s.send_data(1, &vec![1u8; 40_000], false);
+    let mut sink = Puts {
+        pieces: Vec::new(),
+        room: usize::MAX,
+    };
+    // Alone in turn: its three frames (16384 + 16384 + 7232) in one put.
+    assert_eq!(p.s.write_to(&mut sink, usize::MAX), 40_000 + 3 * 9);
+    assert_eq!(sink.pieces.len(), 1);
+    let frames = read_frames(&sink.pieces[0]);
+    assert_eq!(
+        frames.iter().map(|f| f.payload.len()).collect::<Vec<_>>(),
+        [16_384, 16_384, 7_232]
+    );
+    // Two streams in turn: a frame each, alternating, until one is alone.
+    sink.pieces.clear();
+    p.s.send_data(1, &vec![1u8; 40_000], false);
+    p.s.send_data(3, &vec![3u8; 20_000], false);
+    p.s.write_to(&mut sink, usize::MAX);
+    let streams: Vec<Vec<(u32, usize)>> = sink
+        .pieces
+        .iter()
+        .map(|piece| {
+            read_frames(piece)
+                .iter()
+                .map(|f| (f.stream, f.payload.len()))
+                .collect()
+        })
+        .collect();
+    assert_eq!(
+        streams,
+        [
+            vec![(1, 16_384)],
+            vec![(3, 16_384)],
+            vec![(1, 16_384)],
+            vec![(3, 3_616)],
+            vec![(1, 7_232)],
+        ]
+    );
+    // The budget is spent in whole frames, the last one going past it, and a blocked
+    // sink stops the session at a frame boundary, the rest kept queued.
+    sink.pieces.clear();
+    p.s.send_data(1, &vec![1u8; 400_000], false);
+    assert_eq!(p.s.write_to(&mut sink, 20_000), 2 * (16_384 + 9));
+    let mut one = Puts {
+        pieces: Vec::new(),
+        room: 1,
+    };
+    assert_eq!(p.s.write_to(&mut one, usize::MAX), 16 * (16_384 + 9));
+    assert_eq!(p.s.queued(1), 400_000 - 18 * 16_384);
+}
+
 #[test]
 fn a_stream_given_data_while_the_connection_window_is_shut_goes_when_it_opens() {
     let mut p = Peer::open(Limits::default());
