@@ -31,6 +31,21 @@ impl Sink for SocketFrames<'_> {
         if self.error.is_some() {
             return;
         }
+        let total: usize = parts.iter().map(|part| part.len()).sum();
+        if total <= SMALL {
+            // A small frame (an echo of a short message): one `send` of a copy costs
+            // less than a `writev` of its pieces.
+            let mut buf = [0u8; SMALL];
+            let mut at = 0;
+            for part in parts {
+                buf[at..at + part.len()].copy_from_slice(part);
+                at += part.len();
+            }
+            if let Err(e) = self.socket.write(&buf[..at]) {
+                self.error = Some(e);
+            }
+            return;
+        }
         let mut slices = [IoSlice::new(&[]); MAX_PARTS];
         for group in parts.chunks(MAX_PARTS) {
             for (slot, part) in slices.iter_mut().zip(group) {
@@ -47,6 +62,9 @@ impl Sink for SocketFrames<'_> {
         self.socket.out.is_some() || self.error.is_some()
     }
 }
+
+/// Puts up to this size are copied together and sent with one `send`.
+const SMALL: usize = 1024;
 
 /// Parts written in one `writev` (a larger put takes several).
 const MAX_PARTS: usize = 64;
