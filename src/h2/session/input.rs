@@ -608,7 +608,7 @@ impl Session {
     fn peer_initial_window(&mut self, size: u32) -> Result<(), FrameError> {
         let delta = i64::from(size) - i64::from(self.peer_initial_window);
         self.peer_initial_window = size;
-        for (&id, stream) in &mut self.streams {
+        for (&id, stream) in self.streams.iter_mut() {
             // §6.9.2: "An endpoint MUST treat a change to SETTINGS_INITIAL_WINDOW_SIZE
             // that causes any flow-control window to exceed the maximum size as a
             // connection error of type FLOW_CONTROL_ERROR."

@@ -27,7 +27,7 @@ mod stream;
 #[cfg(test)]
 mod tests;
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 use std::ops::Range;
 use std::time::Instant;
 
@@ -38,7 +38,7 @@ pub use request::Request;
 
 use flood::Flood;
 use recent::RecentResets;
-use stream::Stream;
+use stream::Streams;
 
 use crate::h2::frame::{
     DEFAULT_MAX_FRAME_SIZE, ErrorCode, MAX_MAX_FRAME_SIZE, MAX_WINDOW, PrioritySpec, Setting,
@@ -130,9 +130,9 @@ pub struct Session {
     pos: usize,
     /// Our frames other than DATA, in order, waiting for `write_output`.
     ctrl: Vec<u8>,
-    /// Open and half-closed streams. A BTreeMap rather than a HashMap: at most
-    /// `max_concurrent_streams` of them, and its order makes runs reproducible.
-    streams: BTreeMap<u32, Stream>,
+    /// Open and half-closed streams, in the order they opened (which makes runs
+    /// reproducible).
+    streams: Streams,
     /// Streams with something to send, served in turn.
     ready: VecDeque<u32>,
     events: VecDeque<Pending>,
@@ -211,7 +211,7 @@ impl Session {
             input: Vec::new(),
             pos: 0,
             ctrl,
-            streams: BTreeMap::new(),
+            streams: Streams::default(),
             ready: VecDeque::new(),
             events: VecDeque::new(),
             block: None,
@@ -420,7 +420,7 @@ impl Session {
     /// Drops every stream and all input; from now on only our queued frames go out.
     fn enter_failed(&mut self) {
         self.phase = Phase::Failed;
-        self.streams = BTreeMap::new();
+        self.streams = Streams::default();
         self.ready = VecDeque::new();
         self.events = VecDeque::new();
         self.block = None;

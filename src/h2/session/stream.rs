@@ -78,6 +78,82 @@ impl Stream {
     }
 }
 
+/// The open and half-closed streams, in the order they opened (which is the order of
+/// their ids: §5.1.1 has a client open them in increasing order).
+///
+/// A vector searched from the end rather than a map: there are at most
+/// `max_concurrent_streams` (100) of them, a connection mostly carries one, and a map's
+/// first node costs about a kilobyte where one stream here costs its own size.
+#[derive(Debug, Default)]
+pub(super) struct Streams(Vec<(u32, Stream)>);
+
+impl Streams {
+    fn position(&self, id: u32) -> Option<usize> {
+        self.0.iter().rposition(|(key, _)| *key == id)
+    }
+
+    pub(super) fn get(&self, id: &u32) -> Option<&Stream> {
+        self.position(*id).map(|at| &self.0[at].1)
+    }
+
+    pub(super) fn get_mut(&mut self, id: &u32) -> Option<&mut Stream> {
+        self.position(*id).map(|at| &mut self.0[at].1)
+    }
+
+    pub(super) fn contains_key(&self, id: &u32) -> bool {
+        self.position(*id).is_some()
+    }
+
+    /// Adds a stream newer than every one kept (the caller checked that it is new).
+    pub(super) fn insert(&mut self, id: u32, stream: Stream) {
+        debug_assert!(self.0.last().is_none_or(|(last, _)| *last < id));
+        // Room for one more only: most connections carry one stream.
+        self.0.reserve_exact(1);
+        self.0.push((id, stream));
+    }
+
+    pub(super) fn remove(&mut self, id: &u32) -> Option<Stream> {
+        let at = self.position(*id)?;
+        let (_, stream) = self.0.remove(at);
+        if self.0.is_empty() {
+            self.0 = Vec::new();
+        }
+        Some(stream)
+    }
+
+    pub(super) fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub(super) fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub(super) fn values(&self) -> impl Iterator<Item = &Stream> {
+        self.0.iter().map(|(_, stream)| stream)
+    }
+
+    pub(super) fn values_mut(&mut self) -> impl Iterator<Item = &mut Stream> {
+        self.0.iter_mut().map(|(_, stream)| stream)
+    }
+
+    pub(super) fn iter_mut(&mut self) -> impl Iterator<Item = (&u32, &mut Stream)> {
+        self.0.iter_mut().map(|(id, stream)| (&*id, stream))
+    }
+}
+
+#[cfg(test)]
+impl std::ops::Index<&u32> for Streams {
+    type Output = Stream;
+
+    fn index(&self, id: &u32) -> &Stream {
+        match self.get(id) {
+            Some(stream) => stream,
+            None => panic!("no stream {id}"),
+        }
+    }
+}
+
 /// Adds `delta` to a window, or `None` past 2^31−1: §6.9.1, "A sender MUST NOT allow a
 /// flow-control window to exceed 2^31-1 octets."
 pub(super) fn grow(window: i64, delta: i64) -> Option<i64> {

@@ -1576,9 +1576,9 @@ fn frames_of_streams_refused_by_our_goaway_are_ignored() {
 #[test]
 fn a_stream_costs_little() {
     assert!(
-        std::mem::size_of::<Stream>() <= 96,
+        std::mem::size_of::<super::stream::Stream>() <= 96,
         "{}",
-        std::mem::size_of::<Stream>()
+        std::mem::size_of::<super::stream::Stream>()
     );
 }
 
