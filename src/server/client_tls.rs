@@ -55,20 +55,31 @@ pub(super) struct SocketSink<'a> {
     pub(super) out: &'a mut Option<Box<Pending>>,
 }
 
+impl SocketSink<'_> {
+    /// One `write` call while nothing is queued: the bytes it took, 0 when the socket
+    /// is full (or output is queued, which must go first).
+    fn try_write(
+        &mut self,
+        mut write: impl FnMut(&mut TcpStream) -> io::Result<usize>,
+    ) -> io::Result<usize> {
+        if self.out.is_some() {
+            return Ok(0);
+        }
+        loop {
+            match write(self.stream) {
+                Ok(n) => return Ok(n),
+                Err(e) if e.kind() == ErrorKind::WouldBlock => return Ok(0),
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+}
+
 impl Write for SocketSink<'_> {
     fn write(&mut self, data: &[u8]) -> io::Result<usize> {
-        let mut written = 0;
-        if self.out.is_none() {
-            // One buffer: `send`, which costs less than a one-element `writev`.
-            written = loop {
-                match self.stream.write(data) {
-                    Ok(n) => break n,
-                    Err(e) if e.kind() == ErrorKind::WouldBlock => break 0,
-                    Err(e) if e.kind() == ErrorKind::Interrupted => {}
-                    Err(e) => return Err(e),
-                }
-            };
-        }
+        // One buffer: `send`, which costs less than a one-element `writev`.
+        let written = self.try_write(|stream| stream.write(data))?;
         if let Some(rest) = data.get(written..).filter(|rest| !rest.is_empty()) {
             queue(self.out).extend_from_slice(rest);
         }
@@ -77,17 +88,7 @@ impl Write for SocketSink<'_> {
 
     fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
         let total = bufs.iter().map(|b| b.len()).sum();
-        let mut written = 0;
-        if self.out.is_none() {
-            written = loop {
-                match self.stream.write_vectored(bufs) {
-                    Ok(n) => break n,
-                    Err(e) if e.kind() == ErrorKind::WouldBlock => break 0,
-                    Err(e) if e.kind() == ErrorKind::Interrupted => {}
-                    Err(e) => return Err(e),
-                }
-            };
-        }
+        let written = self.try_write(|stream| stream.write_vectored(bufs))?;
         if written < total {
             let pending = queue(self.out);
             let mut skip = written;
