@@ -332,6 +332,13 @@ pub fn push_indexed(out: &mut Vec<u8>, index: usize) {
     hpack_int(out, index, 7, 0x80);
 }
 
+/// A literal field without indexing whose name is entry `index` of the static or
+/// dynamic table (RFC 7541 §6.2.2: a 4-bit prefix, 0000 above it).
+pub fn push_literal_indexed_name(out: &mut Vec<u8>, index: usize, value: &[u8]) {
+    hpack_int(out, index, 4, 0x00);
+    hpack_string(out, value);
+}
+
 /// A literal field without indexing, with a literal name (RFC 7541 §6.2.2).
 pub fn push_literal(out: &mut Vec<u8>, name: &[u8], value: &[u8]) {
     out.push(0x00);

@@ -2,11 +2,9 @@
 //! the types and flags it uses, error codes, and writers for the few frames a client that
 //! opens one stream ever sends.
 
-/// RFC 9113 §3.4: "the client connection preface starts with a sequence of 24 octets".
-pub const PREFACE: &[u8; 24] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
-
-/// RFC 9113 §4.1: "All frames begin with a fixed 9-octet header".
-pub const HEADER_LEN: usize = 9;
+/// The client preface (RFC 9113 §3.4) and the 9-octet frame header's length (§4.1),
+/// from the test-support crate every client here shares.
+pub use wsecho_test_support::h2_frames::{FRAME_HEADER_LEN as HEADER_LEN, PREFACE};
 
 /// RFC 9113 §6.5.2: SETTINGS_MAX_FRAME_SIZE "initial value is 2^14 (16,384) octets";
 /// we never raise ours, so no frame the server sends may be longer (§4.2).

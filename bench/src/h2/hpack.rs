@@ -8,6 +8,8 @@
 //! form any encoder picks for it. The client advertises SETTINGS_HEADER_TABLE_SIZE = 0, so a
 //! server cannot index `:status` into its dynamic table either.
 
+use wsecho_test_support::h2_frames::{push_literal, push_literal_indexed_name};
+
 /// RFC 7541 Appendix A: the static table's `:status` entries, indices 8 to 14.
 const STATIC_STATUS: [u16; 7] = [200, 204, 206, 304, 400, 404, 500];
 const FIRST_STATUS_INDEX: usize = 8;
@@ -52,55 +54,20 @@ impl std::fmt::Display for StatusError {
     }
 }
 
-/// Appends an integer with an `n`-bit prefix (RFC 7541 §5.1); `first` holds the bits above it.
-fn put_int(dst: &mut Vec<u8>, first: u8, n: u32, value: usize) {
-    let max = (1usize << n) - 1;
-    if value < max {
-        dst.push(first | value as u8);
-        return;
-    }
-    dst.push(first | max as u8);
-    let mut rest = value - max;
-    while rest >= 0x80 {
-        dst.push((rest & 0x7f) as u8 | 0x80);
-        rest >>= 7;
-    }
-    dst.push(rest as u8);
-}
-
-/// Appends a string literal, not Huffman-coded (RFC 7541 §5.2: H = 0).
-fn put_str(dst: &mut Vec<u8>, s: &[u8]) {
-    put_int(dst, 0, 7, s.len());
-    dst.extend_from_slice(s);
-}
-
-/// RFC 7541 §6.2.2: "Literal Header Field without Indexing -- Indexed Name": 0000 + index.
-fn put_indexed_name(dst: &mut Vec<u8>, index: usize, value: &[u8]) {
-    put_int(dst, 0x00, 4, index);
-    put_str(dst, value);
-}
-
-/// RFC 7541 §6.2.2: "Literal Header Field without Indexing -- New Name": 0x00, name, value.
-fn put_new_name(dst: &mut Vec<u8>, name: &[u8], value: &[u8]) {
-    dst.push(0x00);
-    put_str(dst, name);
-    put_str(dst, value);
-}
-
 /// The RFC 8441 §4 extended CONNECT request for a WebSocket at `/` of `authority`.
 pub fn connect_request(https: bool, authority: &str) -> Vec<u8> {
     let mut b = Vec::with_capacity(64 + authority.len());
     // RFC 8441 §4: "A new pseudo-header field :protocol MAY be included on request HEADERS
     // indicating the desired protocol to be spoken on the tunnel created by CONNECT."
-    put_indexed_name(&mut b, NAME_METHOD, b"CONNECT");
-    put_new_name(&mut b, b":protocol", b"websocket");
+    push_literal_indexed_name(&mut b, NAME_METHOD, b"CONNECT");
+    push_literal(&mut b, b":protocol", b"websocket");
     // RFC 8441 §4: "On requests that contain the :protocol pseudo-header field, the
     // :scheme and :path pseudo-header fields of the target URI ... MUST also be included."
-    put_indexed_name(&mut b, NAME_SCHEME, if https { b"https" } else { b"http" });
-    put_indexed_name(&mut b, NAME_PATH, b"/");
-    put_indexed_name(&mut b, NAME_AUTHORITY, authority.as_bytes());
+    push_literal_indexed_name(&mut b, NAME_SCHEME, if https { b"https" } else { b"http" });
+    push_literal_indexed_name(&mut b, NAME_PATH, b"/");
+    push_literal_indexed_name(&mut b, NAME_AUTHORITY, authority.as_bytes());
     // RFC 8441 §5: "The ... Sec-WebSocket-Version ... header field[s] ... MUST be used".
-    put_new_name(&mut b, b"sec-websocket-version", b"13");
+    push_literal(&mut b, b"sec-websocket-version", b"13");
     b
 }
 
@@ -188,6 +155,7 @@ fn static_status(index: usize) -> Result<u16, StatusError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use wsecho_test_support::h2_frames::hpack_int;
 
     #[test]
     fn the_request_is_literal_fields_without_indexing() {
@@ -214,7 +182,7 @@ mod tests {
     fn integers_use_continuation_bytes_past_the_prefix() {
         // RFC 7541 §C.1.2: 1337 with a 5-bit prefix is 1f 9a 0a.
         let mut v = Vec::new();
-        put_int(&mut v, 0, 5, 1337);
+        hpack_int(&mut v, 1337, 5, 0);
         assert_eq!(v, [0x1f, 0x9a, 0x0a]);
         assert_eq!(get_int(&v, 5), Ok((1337, 3)));
         assert_eq!(get_int(&[0x1f, 0x9a], 5), Err(StatusError::Truncated));
