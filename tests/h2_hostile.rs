@@ -449,3 +449,30 @@ fn a_stream_opened_after_the_client_goaway_is_not_dropped() {
         echoes(&mut s, 1, b"served");
     }
 }
+
+/// A client that resets its TCP connection (it closes with the server's echo unread,
+/// so its kernel sends RST): the connection's log line still names it, though the
+/// socket can no longer say who it was once reset.
+#[test]
+fn a_connection_the_client_resets_is_logged_with_its_address() {
+    let server = Server::start(&[]);
+    let mut s = open(&server);
+    let client = s.local_addr().unwrap();
+    let answer = connect(&mut s, 1);
+    assert_eq!(answer.status(), Some(200), "{answer:?}");
+    echoes(&mut s, 1, b"before the reset");
+    let message = client_frame(true, 0, OP_TEXT, [1, 2, 3, 4], &[b'x'; 1000]);
+    s.write_all(&data(1, &message, false)).unwrap();
+    std::thread::sleep(Duration::from_millis(100));
+    drop(s);
+    let log = server.wait_for_log("(HTTP/2, 1 streams)", 1, WAIT);
+    let line = log
+        .lines()
+        .find(|l| l.contains("(HTTP/2, 1 streams)"))
+        .unwrap_or_default();
+    assert!(
+        line.contains(&client.to_string()),
+        "the line should name {client}: {line}"
+    );
+    still_served(&server);
+}

@@ -125,6 +125,11 @@ impl H2Connection {
         self.peer = Some(peer);
     }
 
+    /// The client's address, if the driver gave it.
+    pub fn peer(&self) -> Option<SocketAddr> {
+        self.peer
+    }
+
     /// Answers every request with `status` and `body`: the server was full when the
     /// client came.
     pub fn refuse_all(&mut self, status: HttpStatus, body: String) {

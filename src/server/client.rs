@@ -710,12 +710,18 @@ impl Client {
     pub(super) fn ended(&self, now: Instant) -> Ended<'_> {
         Ended {
             id: self.id,
-            // Kept from the first event that said how it ends, when the client was
-            // still there to ask; asked now otherwise.
+            // Kept from the first event that said how it ends, or by the HTTP/2 layer
+            // from its start, when the client was still there to ask; asked now
+            // otherwise (a client that reset the connection can no longer be asked).
             peer: self
                 .verdict
                 .as_ref()
                 .and_then(|v| v.peer())
+                .or_else(|| {
+                    self.h2
+                        .as_deref()
+                        .and_then(crate::h2::connection::H2Connection::peer)
+                })
                 .or_else(|| self.stream.peer_addr().ok()),
             unix: self.unix,
             lasted: self.started.until(now),
