@@ -314,25 +314,159 @@ fn on_request_only_connections_that_ask_are_traced() {
     assert_eq!(read_message(&mut plain).1, vec![5; 70_000]);
 }
 
-#[test]
-fn a_wss_connection_is_traced_in_cleartext() {
+/// A TLS server tracing every connection to a file of its own, and that file.
+fn traced_tls() -> (TlsServer, PathBuf) {
     let path = temp_path("trace");
-    let path_arg = path.to_str().unwrap().to_string();
-    let tls = TlsServer::start(&["--trace", "--trace-file", &path_arg]);
-    let mut stream = tls.open();
-    send(&mut stream, &[RawFrame::text("secret")]);
-    assert_eq!(read_message(&mut stream).1, b"secret");
+    let path_arg = path.to_str().expect("temp path is UTF-8").to_string();
+    (
+        TlsServer::start(&["--trace", "--trace-file", &path_arg]),
+        path,
+    )
+}
+
+/// The trace file once `needle` is in it (or as it is after a while); then removed.
+fn trace_once(path: &Path, needle: &str) -> String {
     let deadline = Instant::now() + TRACE_WAIT;
     let trace = loop {
-        let trace = std::fs::read_to_string(&path).unwrap_or_default();
-        if trace.contains("TX FRAME") || Instant::now() > deadline {
+        let trace = std::fs::read_to_string(path).unwrap_or_default();
+        if trace.contains(needle) || Instant::now() > deadline {
             break trace;
         }
         std::thread::sleep(Duration::from_millis(10));
     };
-    let _ = std::fs::remove_file(&path);
+    let _ = std::fs::remove_file(path);
+    trace
+}
+
+#[test]
+fn a_wss_connection_is_traced_in_cleartext() {
+    let (tls, path) = traced_tls();
+    let mut stream = tls.open();
+    send(&mut stream, &[RawFrame::text("secret")]);
+    assert_eq!(read_message(&mut stream).1, b"secret");
+    let trace = trace_once(&path, "TX FRAME");
     assert!(trace.contains("RX HTTP  : GET / HTTP/1.1"), "{trace}");
     assert!(trace.contains(": \"secret\"\n"), "{trace}");
+}
+
+/// An HTTP/2 connection (h2c with prior knowledge) past both prefaces, with a
+/// WebSocket opened on each of `paths` (streams 1, 3, ...).
+fn open_h2(server: &Server, paths: &[&str]) -> std::net::TcpStream {
+    use wsecho_test_support::h2_frames::*;
+    let mut s = server.connect();
+    s.set_read_timeout(Some(TRACE_WAIT)).unwrap();
+    handshake(&mut s).unwrap();
+    for (i, path) in paths.iter().enumerate() {
+        let stream = 2 * i as u32 + 1;
+        let mut fields = WEBSOCKET_CONNECT;
+        fields[3] = (":path", path);
+        s.write_all(&headers(stream, &literal_block(&fields)))
+            .unwrap();
+        let (answer, _) = read_until(&mut s, |f| f.kind == HEADERS && f.stream == stream).unwrap();
+        assert_eq!(answer.status(), Some(200), "{path}: {answer:?}");
+    }
+    s
+}
+
+/// A text message on an HTTP/2 WebSocket `stream`, and its echo read back.
+fn h2_echo(s: &mut std::net::TcpStream, stream: u32, text: &str) {
+    use wsecho_test_support::h2_frames::*;
+    let message = masked(RawFrame::text(text), [1, 2, 3, 4]).encode();
+    s.write_all(&data(stream, &message, false)).unwrap();
+    let (echo, _) = read_until(s, |f| f.kind == DATA && f.stream == stream).unwrap();
+    assert_eq!(echo.payload.len(), 2 + text.len(), "{echo:?}");
+}
+
+/// Over HTTP/2 every stream is traced on its own, its lines marked `sN`: the request
+/// and response as their HTTP/2 fields, the WebSocket frames each way, and the ends of
+/// the stream (END_STREAM, RST_STREAM); the connection's own lines say it is HTTP/2.
+#[test]
+fn an_http2_connection_is_traced_stream_by_stream() {
+    use wsecho_test_support::h2_frames::{data, read_until, rst_stream};
+    let traced = Traced::start(&["--trace"]);
+    let mut s = open_h2(&traced.server, &["/", "/?abort&after=1"]);
+    h2_echo(&mut s, 1, "on one");
+    // The client closes stream 1's WebSocket and ends the stream.
+    let close = masked(RawFrame::close(1000, "done"), [9, 9, 9, 9]).encode();
+    s.write_all(&data(1, &close, true)).unwrap();
+    read_until(&mut s, |f| f.stream == 1 && f.flags & 0x1 != 0).unwrap();
+    // Stream 3 asked to be reset after one echo.
+    let message = masked(RawFrame::text("on three"), [5, 6, 7, 8]).encode();
+    s.write_all(&data(3, &message, false)).unwrap();
+    read_until(&mut s, |f| f.kind == 0x3 && f.stream == 3).unwrap();
+    // And a stream the client resets.
+    let mut more = open_h2(&traced.server, &["/"]);
+    more.write_all(&rst_stream(1, 0x8)).unwrap();
+    let trace = traced.wait_for("RX RST_STREAM", 1);
+    for line in [
+        "c1 PEER 002 HTTP/2: h2c, with prior knowledge; each stream traced as sN\n",
+        "c1 PEER s1 001 RX HTTP  : :method: CONNECT\n",
+        "c1 PEER s1 001          : :protocol: websocket\n",
+        "c1 PEER s1 001          : :path: /\n",
+        "c1 PEER s1 001          : sec-websocket-version: 13\n",
+        "c1 PEER s1 002 TX HTTP  : :status: 200\n",
+        "c1 PEER s1 003 RX FRAME : OPCODE=1, FIN=True, RSV=0, PAYLOAD-LEN=6, MASK=01020304\n",
+        "c1 PEER s1 003          : \"on one\"\n",
+        "c1 PEER s1 004 TX FRAME : OPCODE=1, FIN=True, RSV=0, PAYLOAD-LEN=6\n",
+        "c1 PEER s1 005 RX FRAME : OPCODE=8, FIN=True, RSV=0, PAYLOAD-LEN=6, MASK=09090909, \
+         CLOSE=1000 \"done\"\n",
+        "c1 PEER s1 006 RX END_STREAM\n",
+        "c1 PEER s1 007 TX FRAME : OPCODE=8, FIN=True, RSV=0, PAYLOAD-LEN=2, CLOSE=1000 \"\"\n",
+        "c1 PEER s1 008 TX END_STREAM\n",
+        "c1 PEER s3 001          : :path: /?abort&after=1\n",
+        "c1 PEER s3 003 RX FRAME : OPCODE=1, FIN=True, RSV=0, PAYLOAD-LEN=8, MASK=05060708\n",
+        "c1 PEER s3 004 TX FRAME : OPCODE=1, FIN=True, RSV=0, PAYLOAD-LEN=8\n",
+        "c1 PEER s3 005 ABORT: stream reset with no close frame (?abort)\n",
+        "c1 PEER s3 006 TX RST_STREAM: Cancel\n",
+        "c2 PEER s1 003 RX RST_STREAM: Cancel\n",
+    ] {
+        assert!(trace.contains(line), "no {line:?} in:\n{trace}");
+    }
+}
+
+/// With `--trace-on-request`, each HTTP/2 stream is traced when its own `:path` asks.
+#[test]
+fn on_request_only_http2_streams_that_ask_are_traced() {
+    let traced = Traced::start(&["--trace-on-request"]);
+    let mut s = open_h2(&traced.server, &["/plain", "/asked?trace"]);
+    h2_echo(&mut s, 1, "not shown");
+    h2_echo(&mut s, 3, "shown");
+    let trace = traced.wait_for("TX FRAME", 1);
+    assert!(
+        trace.contains("s3 001          : :path: /asked?trace\n"),
+        "{trace}"
+    );
+    assert!(trace.contains(": \"shown\"\n"), "{trace}");
+    assert!(
+        !trace.contains("/plain") && !trace.contains(" s1 "),
+        "an unasked stream was traced:\n{trace}"
+    );
+}
+
+/// HTTP/2 chosen by ALPN over TLS: the streams are traced in cleartext as over h2c.
+#[test]
+fn an_http2_connection_over_tls_is_traced_in_cleartext() {
+    use wsecho_test_support::h2_client::H2Connection;
+    let (tls, path) = traced_tls();
+    let conn =
+        H2Connection::connect_tls(tls.server.addr(), "localhost", tls.client_config()).unwrap();
+    let (response, mut ws) = conn
+        .open_websocket("/", &[("sec-websocket-version", "13")])
+        .unwrap();
+    assert_eq!(response.status, 200);
+    ws.send_frame(&RawFrame::text("secret")).unwrap();
+    let echo = ws.recv_frame(TRACE_WAIT).unwrap().expect("the echo");
+    assert_eq!(echo.payload, b"secret");
+    let trace = trace_once(&path, "TX FRAME");
+    assert!(
+        trace.contains(" 002 HTTP/2: h2, chosen by ALPN; each stream traced as sN\n"),
+        "{trace}"
+    );
+    assert!(
+        trace.contains(" s1 001 RX HTTP  : :method: CONNECT\n"),
+        "{trace}"
+    );
+    assert!(trace.contains(" s1 004          : \"secret\"\n"), "{trace}");
 }
 
 /// Runs wsecho with `args`, which must make it exit at once; returns (code, stderr).

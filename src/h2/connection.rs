@@ -40,6 +40,8 @@ use crate::config::Config;
 use crate::connection::{Connection, Counts, Event, Output, Status};
 use crate::frame::CloseCode;
 use crate::handshake::{HttpReply, HttpStatus};
+use crate::trace::tap::Tap;
+use crate::trace::{AfterHead, Dir};
 
 /// One HTTP/2 connection: the session and its streams' cores.
 pub struct H2Connection {
@@ -65,6 +67,16 @@ pub struct H2Connection {
     output: Output,
     /// Every request is answered with this (the server was full at accept).
     refuse_all: Option<Box<HttpReply>>,
+    /// The wire trace, when the connection is traced.
+    trace: Option<Box<Traced>>,
+}
+
+/// The trace of a traced connection's streams.
+struct Traced {
+    /// Each stream's tap is made from this one.
+    template: Tap,
+    /// Lines of streams that are gone, not yet taken.
+    lines: String,
 }
 
 /// One stream and its core.
@@ -84,6 +96,8 @@ struct Stream {
     sending: bool,
     /// The core asked for the metrics.
     wants_metrics: bool,
+    /// The stream's wire trace, when traced.
+    tap: Option<Box<Tap>>,
 }
 
 enum Head {
@@ -117,6 +131,34 @@ impl H2Connection {
             scratch: Vec::new(),
             output: Output::default(),
             refuse_all: None,
+            trace: None,
+        }
+    }
+
+    /// Traces every stream of the connection (`tap` is the connection's own): its
+    /// request and response fields, its frames both ways, END_STREAM and RST_STREAM.
+    pub(crate) fn set_trace(&mut self, tap: &Tap) {
+        self.trace = Some(Box::new(Traced {
+            template: tap.for_stream(0),
+            lines: String::new(),
+        }));
+    }
+
+    /// Moves the streams' new trace lines to `into`; a stream whose request did not
+    /// ask to be traced (`--trace-on-request`) loses its tap.
+    pub(crate) fn take_trace_lines(&mut self, into: &mut String) {
+        let Some(traced) = self.trace.as_deref_mut() else {
+            return;
+        };
+        into.push_str(&traced.lines);
+        traced.lines.clear();
+        for s in &mut self.streams {
+            if let Some(tap) = s.tap.as_deref_mut() {
+                tap.take_lines(into);
+                if tap.unwanted() {
+                    s.tap = None;
+                }
+            }
         }
     }
 
@@ -165,13 +207,14 @@ impl H2Connection {
                         protocol: headers.protocol(),
                     };
                     let translated = translate(&pseudo, headers.fields(), end_stream);
+                    let tap = tap_request(self.trace.as_deref(), stream, headers);
                     self.requests += 1;
                     if let Some(reply) = self.refuse_all.take() {
-                        self.refuse(stream, &reply, now);
+                        self.refuse(stream, &reply, tap, now);
                         self.refuse_all = Some(reply);
                         continue;
                     }
-                    self.open(stream, translated, end_stream, now);
+                    self.open(stream, translated, end_stream, tap, now);
                 }
                 session::Event::RequestTooLarge { stream } => {
                     let reply = HttpReply::error(
@@ -181,7 +224,13 @@ impl H2Connection {
                             self.config.max_header_bytes
                         ),
                     );
-                    self.refuse(stream, &reply, now);
+                    let tap = self.trace.as_deref().map(|traced| {
+                        let mut tap = traced.template.for_stream(stream);
+                        let lines = vec!["(a header list too large to show)".to_string()];
+                        tap.fields(Dir::Rx, lines, None, AfterHead::Body);
+                        Box::new(tap)
+                    });
+                    self.refuse(stream, &reply, tap, now);
                 }
                 session::Event::Data {
                     stream,
@@ -194,6 +243,13 @@ impl H2Connection {
                         continue;
                     };
                     let s = &mut self.streams[index];
+                    if let Some(tap) = s.tap.as_deref_mut() {
+                        // Before the core unmasks the frames in place.
+                        tap.rx(data);
+                        if end_stream {
+                            tap.stream_ended(Dir::Rx);
+                        }
+                    }
                     self.output.clear();
                     s.core.handle_input(data, now, &mut self.output);
                     self.scratch.clear();
@@ -205,9 +261,21 @@ impl H2Connection {
                     s.unconsumed += n;
                     self.after_core(index, now);
                 }
-                session::Event::Reset { stream, .. } => {
+                session::Event::Reset {
+                    stream,
+                    code,
+                    by_peer,
+                    reason,
+                } => {
                     if let Some(index) = self.index(stream) {
                         let s = &mut self.streams[index];
+                        if let Some(tap) = s.tap.as_deref_mut() {
+                            if by_peer {
+                                tap.stream_reset(Dir::Rx, format!("{code:?}"));
+                            } else {
+                                tap.stream_reset(Dir::Tx, format!("{code:?}: {reason}"));
+                            }
+                        }
                         s.end_received = true;
                         s.end_sent = true;
                         s.core.handle_eof();
@@ -247,12 +315,19 @@ impl H2Connection {
     }
 
     /// A new stream's request, translated: a core is started and handed the head.
-    fn open(&mut self, id: u32, translated: Translated, end_stream: bool, now: Instant) {
+    fn open(
+        &mut self,
+        id: u32,
+        translated: Translated,
+        end_stream: bool,
+        tap: Option<Box<Tap>>,
+        now: Instant,
+    ) {
         let mut head = match translated {
             Translated::Head { head, .. } => head,
             Translated::Refuse(status, reason) => {
                 let reply = HttpReply::error(status, format!("{reason}\n"));
-                return self.refuse(id, &reply, now);
+                return self.refuse(id, &reply, tap, now);
             }
         };
         let mut core = Connection::new(Arc::clone(&self.config), now);
@@ -266,20 +341,27 @@ impl H2Connection {
         // A request that ended its stream (a GET) is whole, not a client gone: unlike
         // a TCP EOF, it leaves the core its answer to give (the metrics wait for the
         // driver).
-        self.add_stream(id, core, end_stream, now);
+        self.add_stream(id, core, end_stream, tap, now);
     }
 
     /// Answers a stream with `reply` and ends it: what HTTP/2 alone refuses, said by
     /// a core that never saw a request, through the same translation as any answer.
-    fn refuse(&mut self, id: u32, reply: &HttpReply, now: Instant) {
+    fn refuse(&mut self, id: u32, reply: &HttpReply, tap: Option<Box<Tap>>, now: Instant) {
         let mut core = Connection::new(Arc::clone(&self.config), now);
         self.scratch.clear();
         core.reject(reply.status, &reply.body, now, &mut self.scratch);
-        self.add_stream(id, core, false, now);
+        self.add_stream(id, core, false, tap, now);
     }
 
     /// Keeps a new stream's core, whose first output is in `self.scratch`, and sends it.
-    fn add_stream(&mut self, id: u32, core: Connection, end_received: bool, now: Instant) {
+    fn add_stream(
+        &mut self,
+        id: u32,
+        core: Connection,
+        end_received: bool,
+        tap: Option<Box<Tap>>,
+        now: Instant,
+    ) {
         // Room for one more only: most connections carry one WebSocket, and a Stream
         // is a few hundred bytes (at most `max_concurrent_streams` pushes).
         self.streams.reserve_exact(1);
@@ -292,6 +374,7 @@ impl H2Connection {
             unconsumed: 0,
             sending: false,
             wants_metrics: false,
+            tap,
         });
         let index = self.streams.len() - 1;
         self.after_core(index, now);
@@ -308,13 +391,18 @@ impl H2Connection {
         let Some(s) = self.streams.get_mut(index) else {
             return;
         };
-        while let Some(event) = s.core.poll_event() {
-            s.wants_metrics |= event == Event::MetricsAsked;
-            self.events.push((s.id, event));
-        }
         let out = std::mem::take(&mut self.scratch);
         let next = send(&mut self.session, s, &out, now);
         self.scratch = out;
+        // After the output, so that the trace shows an echo before the event it led to
+        // (as over HTTP/1.1), and the events of a 1008 that `send` had the core write.
+        while let Some(event) = s.core.poll_event() {
+            s.wants_metrics |= event == Event::MetricsAsked;
+            if let Some(tap) = s.tap.as_deref_mut() {
+                tap.event(&event);
+            }
+            self.events.push((s.id, event));
+        }
         if let Next::Remove = next {
             self.remove(index);
         }
@@ -323,8 +411,9 @@ impl H2Connection {
     /// Forgets the stream at `index`, keeping its work.
     fn remove(&mut self, index: usize) {
         if index < self.streams.len() {
-            let s = self.streams.swap_remove(index);
+            let mut s = self.streams.swap_remove(index);
             self.finished.add(&s.core.counts());
+            keep_trace_lines(self.trace.as_deref_mut(), &mut s);
         }
     }
 
@@ -334,9 +423,13 @@ impl H2Connection {
         for mut s in self.streams.drain(..) {
             s.core.handle_eof();
             while let Some(event) = s.core.poll_event() {
+                if let Some(tap) = s.tap.as_deref_mut() {
+                    tap.event(&event);
+                }
                 self.events.push((s.id, event));
             }
             self.finished.add(&s.core.counts());
+            keep_trace_lines(self.trace.as_deref_mut(), &mut s);
         }
     }
 
@@ -490,6 +583,25 @@ fn send(session: &mut Session, s: &mut Stream, mut out: &[u8], now: Instant) -> 
                 let rest = kept.split_off(head.len);
                 let ends = rest.is_empty() && !matches!(s.core.status(), Status::Open);
                 session.send_headers(s.id, &all, ends);
+                if let Some(tap) = s.tap.as_deref_mut() {
+                    let lines = all
+                        .iter()
+                        .map(|(n, v)| {
+                            let (n, v) = (String::from_utf8_lossy(n), String::from_utf8_lossy(v));
+                            format!("{n}: {v}")
+                        })
+                        .collect();
+                    let after = if head.upgraded {
+                        AfterHead::Frames
+                    } else {
+                        AfterHead::Body
+                    };
+                    tap.fields(Dir::Tx, lines, None, after);
+                    tap.tx(&rest);
+                    if ends {
+                        tap.stream_ended(Dir::Tx);
+                    }
+                }
                 s.end_sent |= ends;
                 s.head = Head::Sent;
                 if !rest.is_empty() {
@@ -500,7 +612,7 @@ fn send(session: &mut Session, s: &mut Stream, mut out: &[u8], now: Instant) -> 
             }
             Parsed::Invalid(why) => {
                 log::warn!("HTTP/2 stream {}: {why}", s.id);
-                session.reset(s.id, ErrorCode::InternalError);
+                reset(session, s, ErrorCode::InternalError);
                 return Next::Remove;
             }
         }
@@ -508,6 +620,9 @@ fn send(session: &mut Session, s: &mut Stream, mut out: &[u8], now: Instant) -> 
     if !out.is_empty() && !s.end_sent {
         session.send_data(s.id, out, false);
         s.sending = true;
+        if let Some(tap) = s.tap.as_deref_mut() {
+            tap.tx(out);
+        }
     }
     // Backpressure: the window reopens only while the stream's queue is low; past
     // `--max-backpressure` the core closes the WebSocket with 1008.
@@ -519,6 +634,9 @@ fn send(session: &mut Session, s: &mut Stream, mut out: &[u8], now: Instant) -> 
         }
         if !close.is_empty() && !s.end_sent {
             session.send_data(s.id, &close, false);
+            if let Some(tap) = s.tap.as_deref_mut() {
+                tap.tx(&close);
+            }
         }
     }
     match s.core.status() {
@@ -527,11 +645,14 @@ fn send(session: &mut Session, s: &mut Stream, mut out: &[u8], now: Instant) -> 
             if matches!(s.head, Head::Sent) && !s.end_sent {
                 session.send_data(s.id, &[], true);
                 s.end_sent = true;
+                if let Some(tap) = s.tap.as_deref_mut() {
+                    tap.stream_ended(Dir::Tx);
+                }
             }
         }
         Status::Reset => {
             if session.queued(s.id) == 0 {
-                session.reset(s.id, ErrorCode::Cancel);
+                reset(session, s, ErrorCode::Cancel);
                 return Next::Remove;
             }
         }
@@ -542,7 +663,7 @@ fn send(session: &mut Session, s: &mut Stream, mut out: &[u8], now: Instant) -> 
                 } else {
                     ErrorCode::Cancel
                 };
-                session.reset(s.id, code);
+                reset(session, s, code);
             }
             return Next::Remove;
         }
@@ -551,6 +672,58 @@ fn send(session: &mut Session, s: &mut Stream, mut out: &[u8], now: Instant) -> 
         return Next::Remove;
     }
     Next::Keep
+}
+
+/// A tap for a new stream whose request came as `headers`, when traced.
+fn tap_request(
+    traced: Option<&Traced>,
+    stream: u32,
+    headers: &session::Request,
+) -> Option<Box<Tap>> {
+    let traced = traced?;
+    let mut tap = traced.template.for_stream(stream);
+    let pseudo = [
+        (&b":method"[..], Some(headers.method())),
+        (b":protocol", headers.protocol()),
+        (b":scheme", headers.scheme()),
+        (b":path", headers.path()),
+        (b":authority", headers.authority()),
+    ];
+    let lines = pseudo
+        .into_iter()
+        .filter_map(|(name, value)| value.map(|v| (name, v)))
+        .chain(headers.fields())
+        .map(|(name, value)| {
+            format!(
+                "{}: {}",
+                String::from_utf8_lossy(name),
+                String::from_utf8_lossy(value)
+            )
+        })
+        .collect();
+    let after = if headers.protocol().is_some() {
+        AfterHead::Frames
+    } else {
+        AfterHead::Body
+    };
+    let path = headers.path().map(String::from_utf8_lossy);
+    tap.fields(Dir::Rx, lines, Some(path.as_deref().unwrap_or("")), after);
+    Some(Box::new(tap))
+}
+
+/// Resets the stream (RST_STREAM with `code`), in its trace too.
+fn reset(session: &mut Session, s: &mut Stream, code: ErrorCode) {
+    session.reset(s.id, code);
+    if let Some(tap) = s.tap.as_deref_mut() {
+        tap.stream_reset(Dir::Tx, format!("{code:?}"));
+    }
+}
+
+/// Keeps the trace lines of a stream that is going, for the driver's next take.
+fn keep_trace_lines(traced: Option<&mut Traced>, s: &mut Stream) {
+    if let (Some(traced), Some(tap)) = (traced, s.tap.as_deref_mut()) {
+        tap.take_lines(&mut traced.lines);
+    }
 }
 
 fn shown_peer(peer: Option<SocketAddr>) -> String {

@@ -692,7 +692,10 @@ impl Client {
     pub(super) fn note_event(&mut self, event: &crate::connection::Event) {
         let stream = &self.stream;
         Verdict::record(&mut self.verdict, event, || stream.peer_addr().ok());
-        if let Some(tap) = self.trace.as_deref_mut() {
+        // An HTTP/2 stream's events are in that stream's trace already.
+        if let Some(tap) = self.trace.as_deref_mut()
+            && self.h2.is_none()
+        {
             tap.event(event);
         }
     }
@@ -741,6 +744,9 @@ impl Client {
             return;
         };
         tap.take_lines(into);
+        if let Some(h2) = self.h2.as_deref_mut() {
+            h2.take_trace_lines(into);
+        }
         if tap.unwanted() {
             self.trace = None;
             if self.sniffed && self.tls.is_none() {

@@ -5,6 +5,8 @@
 //! the layer's flow control, not this queue, is where a slow reader's data waits.
 
 use std::io::{self, ErrorKind, IoSlice, Read, Write};
+
+use mio::net::TcpStream;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -17,6 +19,8 @@ use crate::h2::connection::H2Connection;
 use crate::h2::session::Sink;
 use crate::h2::spare;
 use crate::handshake::HttpStatus;
+use crate::trace::Item;
+use crate::trace::tap::Tap;
 
 /// The HTTP/2 layer's frames into the socket, written vectored while nothing is queued,
 /// the rest queued behind; the layer stops at the first frame the socket refused.
@@ -69,6 +73,32 @@ const SMALL: usize = 1024;
 /// Parts written in one `writev` (a larger put takes several).
 const MAX_PARTS: usize = 64;
 
+/// The HTTP/2 layer of a connection whose client spoke the preface (h2c) or chose `h2`
+/// by ALPN (`tls`): told the client's address for `?headers`, answering every stream
+/// with `refuse` (the server was full), and tracing each stream when the connection is
+/// traced (its own trace says that HTTP/2 was chosen).
+pub(in crate::server) fn h2_layer(
+    config: &Arc<Config>,
+    stream: &TcpStream,
+    refuse: Option<(HttpStatus, String)>,
+    trace: Option<&mut Tap>,
+    tls: bool,
+    now: Instant,
+) -> Box<H2Connection> {
+    let mut h2 = H2Connection::new(Arc::clone(config), now);
+    if let Ok(peer) = stream.peer_addr() {
+        h2.set_peer(peer);
+    }
+    if let Some((status, body)) = refuse {
+        h2.refuse_all(status, body);
+    }
+    if let Some(tap) = trace {
+        tap.note(Item::Http2 { tls });
+        h2.set_trace(tap);
+    }
+    Box::new(h2)
+}
+
 /// The most bytes taken from the HTTP/2 layer at a time.
 const CHUNK: usize = 256 << 10;
 
@@ -81,14 +111,9 @@ impl Client {
         refuse: Option<(HttpStatus, String)>,
         now: Instant,
     ) {
-        let mut h2 = H2Connection::new(Arc::clone(config), now);
-        if let Ok(peer) = self.stream.peer_addr() {
-            h2.set_peer(peer);
-        }
-        if let Some((status, body)) = refuse {
-            h2.refuse_all(status, body);
-        }
-        self.h2 = Some(Box::new(h2));
+        let trace = self.trace.as_deref_mut();
+        let h2 = h2_layer(config, &self.stream, refuse, trace, false, now);
+        self.h2 = Some(h2);
         self.layered = true;
     }
 

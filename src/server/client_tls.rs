@@ -12,7 +12,6 @@ use mio::net::TcpStream;
 use super::{Client, MAX_READS_PER_EVENT, Peer, Pending, ReadOutcome, Step, queue};
 use crate::config::Config;
 use crate::connection::{Output, Status};
-use crate::h2::connection::H2Connection;
 use crate::handshake::HttpStatus;
 use crate::tls::sniff::{FirstByte, classify};
 use crate::tls::{TlsLayer, TlsSetup, say_goodbye};
@@ -352,17 +351,14 @@ impl Client {
                 debug!("{}: TLS handshake done: {}", Peer(stream), tls.negotiated());
                 if tls.alpn_is_h2() {
                     // The client chose HTTP/2 by ALPN (RFC 9113 §3.2).
-                    let mut layer = H2Connection::new(std::sync::Arc::clone(config), now);
-                    if let Ok(peer) = stream.peer_addr() {
-                        layer.set_peer(peer);
-                    }
-                    if std::mem::take(full) {
-                        layer.refuse_all(
-                            HttpStatus::ServiceUnavailable,
-                            full_body(config.max_connections),
-                        );
-                    }
-                    *h2 = Some(Box::new(layer));
+                    let refuse = std::mem::take(full).then(|| {
+                        let body = full_body(config.max_connections);
+                        (HttpStatus::ServiceUnavailable, body)
+                    });
+                    let tap = trace.as_deref_mut();
+                    *h2 = Some(super::http2::h2_layer(
+                        config, stream, refuse, tap, true, now,
+                    ));
                 }
                 if std::mem::take(full) {
                     // The server was full at accept: now the 503 can be read.

@@ -79,6 +79,13 @@ pub(crate) enum Item {
     TimedOut { during: String },
     /// wsecho resets the connection, as the request asked (`?abort`).
     Aborted,
+    /// The connection speaks HTTP/2: h2 chosen by ALPN (`tls`), or h2c with prior
+    /// knowledge; its streams are traced each on its own (`sN`).
+    Http2 { tls: bool },
+    /// An HTTP/2 stream's END_STREAM: RFC 8441 §5 likens it to TCP's FIN.
+    StreamEnded { dir: Dir },
+    /// An HTTP/2 stream's RST_STREAM (RFC 8441 §5: its TCP reset), with its error code.
+    StreamReset { dir: Dir, code: String },
     /// Lines the trace could not keep up with and dropped.
     Dropped { lines: u64 },
 }
@@ -87,11 +94,16 @@ pub(crate) enum Item {
 pub(crate) struct Origin<'a> {
     pub(crate) conn: u64,
     pub(crate) peer: &'a str,
+    /// The HTTP/2 stream the item belongs to (RFC 8441), none for the connection's own.
+    pub(crate) stream: Option<u32>,
 }
 
 /// Appends `item`, numbered `seq`, as Autobahn-style text lines.
 pub(crate) fn write_text(out: &mut String, origin: &Origin<'_>, seq: u64, item: &Item) {
-    let head = format!("c{} {} {seq:03}", origin.conn, origin.peer);
+    let head = match origin.stream {
+        None => format!("c{} {} {seq:03}", origin.conn, origin.peer),
+        Some(stream) => format!("c{} {} s{stream} {seq:03}", origin.conn, origin.peer),
+    };
     let more = |out: &mut String, text: &str| {
         let _ = writeln!(out, "{head}          : {text}");
     };
@@ -162,8 +174,28 @@ pub(crate) fn write_text(out: &mut String, origin: &Origin<'_>, seq: u64, item: 
         Item::TimedOut { during } => {
             let _ = writeln!(out, "{head} TIMED OUT: {during}");
         }
+        Item::Aborted if origin.stream.is_some() => {
+            let _ = writeln!(
+                out,
+                "{head} ABORT: stream reset with no close frame (?abort)"
+            );
+        }
         Item::Aborted => {
             let _ = writeln!(out, "{head} ABORT: TCP reset with no close frame (?abort)");
+        }
+        Item::Http2 { tls } => {
+            let how = if *tls {
+                "h2, chosen by ALPN"
+            } else {
+                "h2c, with prior knowledge"
+            };
+            let _ = writeln!(out, "{head} HTTP/2: {how}; each stream traced as sN");
+        }
+        Item::StreamEnded { dir } => {
+            let _ = writeln!(out, "{head} {} END_STREAM", dir.text());
+        }
+        Item::StreamReset { dir, code } => {
+            let _ = writeln!(out, "{head} {} RST_STREAM: {code}", dir.text());
         }
         Item::Dropped { lines } => {
             let _ = writeln!(
@@ -212,6 +244,9 @@ pub(crate) fn write_json(out: &mut String, origin: &Origin<'_>, seq: u64, item: 
     if !matches!(item, Item::Dropped { .. }) {
         o.num("conn", origin.conn);
         o.str("peer", origin.peer);
+        if let Some(stream) = origin.stream {
+            o.num("stream", u64::from(stream));
+        }
         o.num("seq", seq);
     }
     match item {
@@ -286,6 +321,15 @@ pub(crate) fn write_json(out: &mut String, origin: &Origin<'_>, seq: u64, item: 
             o.str("during", during);
         }
         Item::Aborted => o.str("item", "aborted"),
+        Item::Http2 { tls } => {
+            o.str("item", "http2");
+            o.bool("tls", *tls);
+        }
+        Item::StreamEnded { dir } => o.str("item", &format!("{}_end_stream", dir.json())),
+        Item::StreamReset { dir, code } => {
+            o.str("item", &format!("{}_rst_stream", dir.json()));
+            o.str("code", code);
+        }
         Item::Dropped { lines } => {
             o.str("item", "trace_dropped");
             o.num("lines", *lines);
@@ -394,6 +438,7 @@ mod tests {
     const ORIGIN: Origin<'static> = Origin {
         conn: 7,
         peer: "127.0.0.1:40000",
+        stream: None,
     };
 
     fn text(item: &Item) -> String {
@@ -406,6 +451,45 @@ mod tests {
         let mut s = String::new();
         write_json(&mut s, &ORIGIN, 4, item);
         s
+    }
+
+    #[test]
+    fn an_http2_stream_item_is_marked_with_its_stream() {
+        let origin = Origin {
+            stream: Some(3),
+            ..ORIGIN
+        };
+        let item = Item::StreamReset {
+            dir: Dir::Tx,
+            code: "Cancel".into(),
+        };
+        let mut line = String::new();
+        write_text(&mut line, &origin, 5, &item);
+        assert_eq!(line, "c7 127.0.0.1:40000 s3 005 TX RST_STREAM: Cancel\n");
+        line.clear();
+        write_json(&mut line, &origin, 5, &item);
+        assert_eq!(
+            line,
+            "{\"conn\":7,\"peer\":\"127.0.0.1:40000\",\"stream\":3,\"seq\":5,\
+             \"item\":\"tx_rst_stream\",\"code\":\"Cancel\"}\n"
+        );
+        line.clear();
+        write_text(&mut line, &origin, 6, &Item::StreamEnded { dir: Dir::Rx });
+        assert_eq!(line, "c7 127.0.0.1:40000 s3 006 RX END_STREAM\n");
+        line.clear();
+        write_text(&mut line, &origin, 7, &Item::Aborted);
+        assert_eq!(
+            line,
+            "c7 127.0.0.1:40000 s3 007 ABORT: stream reset with no close frame (?abort)\n"
+        );
+        assert_eq!(
+            text(&Item::Http2 { tls: false }),
+            "c7 127.0.0.1:40000 004 HTTP/2: h2c, with prior knowledge; each stream traced as sN\n"
+        );
+        assert_eq!(
+            json(&Item::Http2 { tls: true }),
+            "{\"conn\":7,\"peer\":\"127.0.0.1:40000\",\"seq\":4,\"item\":\"http2\",\"tls\":true}\n"
+        );
     }
 
     fn ping() -> Item {

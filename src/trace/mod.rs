@@ -14,8 +14,9 @@ mod wire;
 
 use std::net::{IpAddr, SocketAddr};
 
-pub(crate) use item::Item;
+pub(crate) use item::{Dir, Item};
 pub use sink::{MAX_QUEUED_BYTES, TraceSink};
+pub(crate) use wire::AfterHead;
 
 /// How trace lines are spelled.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -74,7 +74,11 @@ impl TraceSink {
             let item = Item::Dropped {
                 lines: std::mem::take(&mut self.dropped),
             };
-            let origin = Origin { conn: 0, peer: "" };
+            let origin = Origin {
+                conn: 0,
+                peer: "",
+                stream: None,
+            };
             match self.format {
                 TraceFormat::Text => write_text(&mut note, &origin, 0, &item),
                 TraceFormat::Jsonl => write_json(&mut note, &origin, 0, &item),

@@ -31,6 +31,8 @@ pub(crate) struct Tap {
     items: Vec<Item>,
     /// The peer shut down its side of TCP.
     peer_closed: bool,
+    /// The HTTP/2 stream traced, when this is a stream's tap.
+    stream: Option<u32>,
 }
 
 impl Tap {
@@ -55,9 +57,66 @@ impl Tap {
             unwanted: false,
             items: Vec::new(),
             peer_closed: false,
+            stream: None,
         };
         tap.note(Item::TcpOpened);
         tap
+    }
+
+    /// A tap for `stream` of this HTTP/2 connection (RFC 8441), its lines marked with
+    /// the stream; with `--trace-on-request` it waits for that stream's request.
+    pub(crate) fn for_stream(&self, stream: u32) -> Tap {
+        let show = self.options.payload_bytes;
+        Tap {
+            conn: self.conn,
+            peer: self.peer.clone(),
+            options: Arc::clone(&self.options),
+            seq: 0,
+            rx: Wire::new(Dir::Rx, show),
+            tx: Wire::new(Dir::Tx, show),
+            out: String::new(),
+            pending: self.pending,
+            unwanted: false,
+            items: Vec::new(),
+            peer_closed: false,
+            stream: Some(stream),
+        }
+    }
+
+    /// A head that came as HTTP/2 fields, one `name: value` line each (pseudo-fields
+    /// first); `after` says whether frames follow. A request's `target` (its `:path`)
+    /// says whether it asks to be traced.
+    pub(crate) fn fields(
+        &mut self,
+        dir: Dir,
+        lines: Vec<String>,
+        target: Option<&str>,
+        after: AfterHead,
+    ) {
+        if self.pending
+            && let Some(target) = target
+        {
+            if target_asks_for_trace(target) {
+                self.pending = false;
+            } else {
+                self.unwanted = true;
+            }
+        }
+        match dir {
+            Dir::Rx => self.rx.after_head(after),
+            Dir::Tx => self.tx.after_head(after),
+        }
+        self.note(Item::HttpHead { dir, lines });
+    }
+
+    /// The stream's END_STREAM, either way.
+    pub(crate) fn stream_ended(&mut self, dir: Dir) {
+        self.note(Item::StreamEnded { dir });
+    }
+
+    /// The stream's RST_STREAM, either way, with its code.
+    pub(crate) fn stream_reset(&mut self, dir: Dir, code: String) {
+        self.note(Item::StreamReset { dir, code });
     }
 
     /// Bytes from the client, as the transport delivered them (before the core).
@@ -174,6 +233,7 @@ impl Tap {
         let origin = Origin {
             conn: self.conn,
             peer: &self.peer,
+            stream: self.stream,
         };
         match self.options.format {
             super::TraceFormat::Text => write_text(&mut self.out, &origin, self.seq, &item),
@@ -227,9 +287,14 @@ fn is_upgrade_request(lines: &[String]) -> bool {
 
 /// Whether the request target's query has a `trace` parameter (`?trace`, `?a=1&trace=1`).
 fn asks_for_trace(lines: &[String]) -> bool {
-    let Some(target) = lines.first().and_then(|l| l.split(' ').nth(1)) else {
-        return false;
-    };
+    lines
+        .first()
+        .and_then(|l| l.split(' ').nth(1))
+        .is_some_and(target_asks_for_trace)
+}
+
+/// Whether a request target's query has a `trace` parameter.
+fn target_asks_for_trace(target: &str) -> bool {
     let Some((_, query)) = target.split_once('?') else {
         return false;
     };

@@ -69,6 +69,15 @@ impl Wire {
         }
     }
 
+    /// A head that came some other way (HTTP/2 fields) was shown: what follows is
+    /// `after`.
+    pub(crate) fn after_head(&mut self, after: AfterHead) {
+        self.state = match after {
+            AfterHead::Frames => State::Frames,
+            AfterHead::Body => State::Body,
+        };
+    }
+
     /// Takes `bytes` apart, appending what they complete to `items`. `decide` says,
     /// from a head's lines, what follows it.
     pub(crate) fn feed(
