@@ -36,12 +36,17 @@ use super::extended_connect::{Pseudo, Translated, translate};
 use super::frame::ErrorCode;
 use super::response::{self, Parsed};
 use super::session::{self, Limits, Session, SessionStatus, Sink};
+use super::spare;
 use crate::config::Config;
 use crate::connection::{Connection, Counts, Event, Output, Status};
 use crate::frame::CloseCode;
 use crate::handshake::{HttpReply, HttpStatus};
 use crate::trace::tap::Tap;
 use crate::trace::{AfterHead, Dir};
+
+/// The largest scratch buffer a connection keeps between calls: a short echo's, and
+/// not one frame's worth of a bulk transfer.
+const KEPT_SCRATCH: usize = 1 << 10;
 
 /// One HTTP/2 connection: the session and its streams' cores.
 pub struct H2Connection {
@@ -181,8 +186,20 @@ impl H2Connection {
     /// Processes bytes read from the transport.
     pub fn handle_input(&mut self, input: &[u8], now: Instant) {
         self.wire_in += input.len() as u64;
+        if self.scratch.capacity() == 0 {
+            self.scratch = spare::take();
+        }
         self.session.receive(input);
         self.run(now);
+        self.release_scratch();
+    }
+
+    /// Hands a large scratch buffer back to the thread's spares at the end of a call:
+    /// a connection that once echoed a big frame does not keep its size while idle.
+    fn release_scratch(&mut self) {
+        if self.scratch.capacity() > KEPT_SCRATCH {
+            spare::give(std::mem::take(&mut self.scratch));
+        }
     }
 
     /// Whether the driver may read more: the session has room for it.
@@ -503,6 +520,7 @@ impl H2Connection {
             }
         }
         self.run(now);
+        self.release_scratch();
     }
 
     /// The peer closed the transport.
@@ -521,6 +539,7 @@ impl H2Connection {
             s.core.close(code, reason, now, &mut self.scratch);
             self.after_core(index, now);
         }
+        self.release_scratch();
     }
 
     /// Answers every stream that asked for the metrics.
@@ -536,6 +555,7 @@ impl H2Connection {
                 .answer_metrics(body.to_string(), now, &mut self.scratch);
             self.after_core(index, now);
         }
+        self.release_scratch();
     }
 
     /// What the driver should do with the socket.
@@ -735,5 +755,45 @@ fn limits(config: &Config) -> Limits {
     Limits {
         max_header_list_size: u32::try_from(config.max_header_bytes).unwrap_or(u32::MAX),
         ..Limits::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wsecho_test_support::frames::{OP_BINARY, client_frame};
+    use wsecho_test_support::h2_frames::{
+        WEBSOCKET_CONNECT, client_preface, data, headers, literal_block, parse_frames, settings_ack,
+    };
+
+    #[test]
+    fn an_idle_connection_keeps_no_large_buffer_after_a_big_echo() {
+        let now = Instant::now();
+        let mut conn = H2Connection::new(Arc::new(Config::default()), now);
+        let mut bytes = client_preface(&[]);
+        bytes.extend(settings_ack());
+        bytes.extend(headers(1, &literal_block(&WEBSOCKET_CONNECT)));
+        // One 12000-byte message in one DATA frame: its echo goes through the scratch.
+        let message = client_frame(true, 0, OP_BINARY, [1, 2, 3, 4], &[7; 12_000]);
+        bytes.extend(data(1, &message, false));
+        conn.handle_input(&bytes, now);
+        let mut out = Vec::new();
+        while conn.has_output() {
+            conn.write_output(&mut out, usize::MAX);
+        }
+        let (frames, rest) = parse_frames(&out);
+        assert!(rest.is_empty());
+        let echoed: usize = frames
+            .iter()
+            .filter(|f| f.kind == 0x0 && f.stream == 1)
+            .map(|f| f.payload.len())
+            .sum();
+        assert_eq!(echoed, 4 + 12_000, "the echo, header and payload");
+        assert!(
+            conn.scratch.capacity() <= KEPT_SCRATCH,
+            "scratch kept {} bytes",
+            conn.scratch.capacity()
+        );
+        assert_eq!(conn.session.buffered(), 0);
     }
 }
