@@ -81,14 +81,38 @@ fn still_served(server: &Server) {
     echoes(&mut s, 1, b"still served");
 }
 
-/// Reads to the GOAWAY, which must be the last frame before the connection closes.
-fn goaway_then_close(s: &mut TcpStream) -> GoAway {
-    let (f, _) = read_until(s, |f| f.kind == GOAWAY).unwrap();
+/// Reads to the GOAWAY, which must be the last frame before the connection closes;
+/// returns it and the frames before it.
+fn goaway_then_close(s: &mut TcpStream) -> (GoAway, Vec<Frame>) {
+    let (f, before) = read_until(s, |f| f.kind == GOAWAY).unwrap();
     let g = f.goaway().unwrap();
     let after = read_to_close(s).unwrap_or_else(|e| panic!("no close after {g:?}: {e}"));
     assert!(after.is_empty(), "frames after {g:?}: {after:?}");
-    g
+    (g, before)
 }
+
+/// The end of an attack: GOAWAY naming `last_stream`, with `code` and `debug`, as the
+/// last frame before the close, and a fresh connection still served. Returns the
+/// frames that came before the GOAWAY.
+fn ends_in_goaway(
+    server: &Server,
+    s: &mut TcpStream,
+    last_stream: u32,
+    code: u32,
+    debug: &str,
+) -> Vec<Frame> {
+    let (g, before) = goaway_then_close(s);
+    let expected = GoAway {
+        last_stream,
+        code,
+        debug: debug.into(),
+    };
+    assert_eq!(g, expected);
+    still_served(server);
+    before
+}
+
+const FLOOD: &str = "RFC 9113 §10.5: too many frames without data (flood)";
 
 fn assert_rss_bounded(server: &Server, after: &str) {
     let rss = rss_kib(server.pid());
@@ -105,16 +129,8 @@ fn a_bad_preface_gets_goaway_protocol_error() {
     s.write_all(b"PRI * HTTP/2.0\r\n").unwrap();
     std::thread::sleep(Duration::from_millis(100));
     s.write_all(b"\r\nXX\r\n\r\n").unwrap();
-    let g = goaway_then_close(&mut s);
-    assert_eq!(
-        g,
-        GoAway {
-            last_stream: 0,
-            code: PROTOCOL_ERROR,
-            debug: "RFC 9113 §3.4: invalid connection preface".into()
-        }
-    );
-    still_served(&server);
+    let debug = "RFC 9113 §3.4: invalid connection preface";
+    ends_in_goaway(&server, &mut s, 0, PROTOCOL_ERROR, debug);
 }
 
 /// The same bad preface in one read is no HTTP/2 client's (its 24 octets are not the
@@ -141,13 +157,8 @@ fn a_preface_without_settings_gets_goaway_protocol_error() {
     let mut bytes = PREFACE.to_vec();
     bytes.extend(ping([0; 8]));
     s.write_all(&bytes).unwrap();
-    let g = goaway_then_close(&mut s);
-    assert_eq!((g.last_stream, g.code), (0, PROTOCOL_ERROR), "{g:?}");
-    assert_eq!(
-        g.debug,
-        "RFC 9113 §3.4: the client preface must be followed by SETTINGS"
-    );
-    still_served(&server);
+    let debug = "RFC 9113 §3.4: the client preface must be followed by SETTINGS";
+    ends_in_goaway(&server, &mut s, 0, PROTOCOL_ERROR, debug);
 }
 
 /// CVE-2023-44487: extended CONNECTs each reset (CANCEL) at once, past the limit of
@@ -167,16 +178,9 @@ fn rapid_reset_gets_goaway_enhance_your_calm() {
     }
     // The server stops reading at its GOAWAY: the end of the burst may not be taken.
     let _ = s.write_all(&burst);
-    let g = goaway_then_close(&mut s);
-    assert_eq!(
-        g,
-        GoAway {
-            last_stream: 2 * DEFAULT_MAX_PEER_RESETS + 1,
-            code: ENHANCE_YOUR_CALM,
-            debug: "CVE-2023-44487: too many streams reset by the peer (rapid reset)".into()
-        }
-    );
-    still_served(&server);
+    let last = 2 * DEFAULT_MAX_PEER_RESETS + 1;
+    let debug = "CVE-2023-44487: too many streams reset by the peer (rapid reset)";
+    ends_in_goaway(&server, &mut s, last, ENHANCE_YOUR_CALM, debug);
 }
 
 /// An HPACK bomb: a 4000-octet field put in the dynamic table, then named 3000 times
@@ -228,18 +232,9 @@ fn a_continuation_flood_gets_goaway_enhance_your_calm() {
             break;
         }
     }
-    let g = goaway_then_close(&mut s);
-    assert_eq!(
-        g,
-        GoAway {
-            last_stream: 0,
-            code: ENHANCE_YOUR_CALM,
-            debug: "RFC 9113 §10.5.1: a field block larger than we buffer (CONTINUATION flood)"
-                .into()
-        }
-    );
+    let debug = "RFC 9113 §10.5.1: a field block larger than we buffer (CONTINUATION flood)";
+    ends_in_goaway(&server, &mut s, 0, ENHANCE_YOUR_CALM, debug);
     assert_rss_bounded(&server, "the CONTINUATION flood");
-    still_served(&server);
 }
 
 /// The same flood of empty CONTINUATIONs, which grow no buffer: they count as frames
@@ -254,17 +249,8 @@ fn an_empty_continuation_flood_gets_goaway_enhance_your_calm() {
         burst.extend_from_slice(&piece);
     }
     let _ = s.write_all(&burst);
-    let g = goaway_then_close(&mut s);
-    assert_eq!(
-        g,
-        GoAway {
-            last_stream: 0,
-            code: ENHANCE_YOUR_CALM,
-            debug: "RFC 9113 §10.5: too many frames without data (flood)".into()
-        }
-    );
+    ends_in_goaway(&server, &mut s, 0, ENHANCE_YOUR_CALM, FLOOD);
     assert_rss_bounded(&server, "the empty CONTINUATION flood");
-    still_served(&server);
 }
 
 /// PINGs from a client that reads nothing until it has sent them all: each is answered
@@ -280,21 +266,11 @@ fn a_ping_flood_that_reads_nothing_gets_goaway_enhance_your_calm() {
     }
     let _ = s.write_all(&burst);
     assert_rss_bounded(&server, "the PING flood, unread");
-    let (f, before) = read_until(&mut s, |f| f.kind == GOAWAY).unwrap();
+    let before = ends_in_goaway(&server, &mut s, 0, ENHANCE_YOUR_CALM, FLOOD);
     let acks: Vec<&Frame> = before.iter().filter(|f| f.kind == PING).collect();
     assert!(acks.iter().all(|f| f.has(ACK)));
     assert_eq!(acks.len() as u32, DEFAULT_MAX_OVERHEAD_FRAMES - 2);
     assert_eq!(acks[0].payload, 0u64.to_be_bytes());
-    assert_eq!(
-        f.goaway(),
-        Some(GoAway {
-            last_stream: 0,
-            code: ENHANCE_YOUR_CALM,
-            debug: "RFC 9113 §10.5: too many frames without data (flood)".into()
-        })
-    );
-    assert_eq!(read_to_close(&mut s).unwrap(), []);
-    still_served(&server);
 }
 
 /// SETTINGS after SETTINGS: each acknowledged until the limit of frames without data,
@@ -308,23 +284,13 @@ fn a_settings_flood_gets_goaway_enhance_your_calm() {
         .flatten()
         .collect();
     let _ = s.write_all(&burst);
-    let (f, before) = read_until(&mut s, |f| f.kind == GOAWAY).unwrap();
+    let before = ends_in_goaway(&server, &mut s, 0, ENHANCE_YOUR_CALM, FLOOD);
     let acks = before
         .iter()
         .filter(|f| f.kind == SETTINGS && f.has(ACK))
         .count();
     // The handshake's SETTINGS and ack were the first two frames counted.
     assert_eq!(acks as u32, DEFAULT_MAX_OVERHEAD_FRAMES - 2);
-    assert_eq!(
-        f.goaway(),
-        Some(GoAway {
-            last_stream: 0,
-            code: ENHANCE_YOUR_CALM,
-            debug: "RFC 9113 §10.5: too many frames without data (flood)".into()
-        })
-    );
-    assert_eq!(read_to_close(&mut s).unwrap(), []);
-    still_served(&server);
 }
 
 /// One extended CONNECT more than SETTINGS_MAX_CONCURRENT_STREAMS: that stream gets
