@@ -44,21 +44,7 @@ impl Tap {
         options: Arc<TraceOptions>,
         on_request: bool,
     ) -> Self {
-        let show = options.payload_bytes;
-        let mut tap = Tap {
-            conn,
-            peer,
-            options,
-            seq: 0,
-            rx: Wire::new(Dir::Rx, show),
-            tx: Wire::new(Dir::Tx, show),
-            out: String::new(),
-            pending: on_request,
-            unwanted: false,
-            items: Vec::new(),
-            peer_closed: false,
-            stream: None,
-        };
+        let mut tap = Tap::fresh(conn, peer, options, on_request, None);
         tap.note(Item::TcpOpened);
         tap
     }
@@ -66,20 +52,38 @@ impl Tap {
     /// A tap for `stream` of this HTTP/2 connection (RFC 8441), its lines marked with
     /// the stream; with `--trace-on-request` it waits for that stream's request.
     pub(crate) fn for_stream(&self, stream: u32) -> Tap {
-        let show = self.options.payload_bytes;
+        let options = Arc::clone(&self.options);
+        Tap::fresh(
+            self.conn,
+            self.peer.clone(),
+            options,
+            self.pending,
+            Some(stream),
+        )
+    }
+
+    /// A tap that has shown nothing yet.
+    fn fresh(
+        conn: u64,
+        peer: String,
+        options: Arc<TraceOptions>,
+        pending: bool,
+        stream: Option<u32>,
+    ) -> Tap {
+        let show = options.payload_bytes;
         Tap {
-            conn: self.conn,
-            peer: self.peer.clone(),
-            options: Arc::clone(&self.options),
+            conn,
+            peer,
+            options,
             seq: 0,
             rx: Wire::new(Dir::Rx, show),
             tx: Wire::new(Dir::Tx, show),
             out: String::new(),
-            pending: self.pending,
+            pending,
             unwanted: false,
             items: Vec::new(),
             peer_closed: false,
-            stream: Some(stream),
+            stream,
         }
     }
 
