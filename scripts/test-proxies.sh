@@ -10,8 +10,8 @@
 #
 # Installs nginx and haproxy with apt-get if they are missing (as root, or via
 # sudo -n; otherwise it stops with exit code 2 naming the packages). Builds
-# target/release/wsecho and starts it on a free loopback port, and on a Unix
-# socket too when its --help lists --unix. Then for each proxy (nginx,
+# target/release/wsecho and starts it on a free loopback port and on a Unix
+# socket (--unix). Then for each proxy (nginx,
 # haproxy) and transport to wsecho (tcp, and unix when there is one): a copy
 # of config/nginx.conf or config/haproxy.cfg with this run's addresses, the
 # proxy started in the foreground on a free port as an ordinary process (its
@@ -26,7 +26,7 @@
 # baseline are reported, and fail only with --strict. 2 if nginx/haproxy are
 # missing and cannot be installed.
 # HAProxy also runs with HTTP/2 to wsecho (transport h2: RFC 8441 extended
-# CONNECT on h2c), when wsecho speaks it.
+# CONNECT on h2c).
 # Reports: autobahn/reports/proxies/<proxy>-<transport>/ (wstest's reports,
 # summary, and the proxy's logs). Temp files: a mktemp dir, removed on exit.
 #
@@ -117,18 +117,14 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-TRANSPORTS=(tcp)
-WSECHO_ARGS=()
+# Every run is made, always: a run that cannot be made (wsecho refusing --unix,
+# say) fails the step rather than dropping out of it.
+TRANSPORTS=(tcp unix)
 SOCK="$RUN/wsecho.sock"
-if "$WSECHO_BIN" --help 2>/dev/null | grep -q -- '--unix'; then
-  TRANSPORTS+=(unix)
-  # 666: the proxies' workers may run as another user (nobody for nginx); the
-  # directory is this run's own. In production: --unix-mode 660 and the
-  # proxy's group on the socket.
-  WSECHO_ARGS=(--unix "$SOCK" --unix-mode 666)
-else
-  log "$WSECHO_BIN --help lists no --unix: Unix-socket runs skipped"
-fi
+# 666: the proxies' workers may run as another user (nobody for nginx); the
+# directory is this run's own. In production: --unix-mode 660 and the proxy's
+# group on the socket.
+WSECHO_ARGS=(--unix "$SOCK" --unix-mode 666)
 # Info level: each connection's last line names its peer ('unix' on the socket),
 # which tells which transport a run really used.
 RUST_LOG=wsecho=info wsecho_start "$RUN/wsecho" "${WSECHO_ARGS[@]}" || die "wsecho did not start (log above)"
@@ -215,11 +211,8 @@ DIFFERING=0
 VERDICTS=()
 row() { ROWS+=("$(printf '%-8s %-9s %5s %5s %5s %5s %6s %6s' "$@")"); }
 row proxy transport cases OK INFO other differ time_s
-# HAProxy also speaks HTTP/2 to wsecho (RFC 8441), when wsecho does.
-H2_TRANSPORT=()
-if "$WSECHO_BIN" --help 2>/dev/null | grep -q -- '--no-http2'; then
-  H2_TRANSPORT=(h2)
-fi
+# HAProxy also speaks HTTP/2 to wsecho (RFC 8441, h2c).
+H2_TRANSPORT=(h2)
 transports_of() {
   printf '%s\n' "${TRANSPORTS[@]}"
   [[ "$1" == haproxy ]] && printf '%s\n' "${H2_TRANSPORT[@]}"
