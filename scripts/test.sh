@@ -63,7 +63,8 @@ scripts/run-autobahn.sh --tls --cases '1.*,2.*,3.*,4.*,5.*,6.*,7.*,9.*,10.*'
 section "Autobahn through nginx and HAProxy (groups 1-10)"
 # Each proxy in front of wsecho, over TCP and over its Unix socket (--unix), and
 # HAProxy speaking HTTP/2 to wsecho (RFC 8441, h2c), graded against the same
-# baseline: about 17 s a run, 85 s in all. Cases that differ
-# are listed, not failed; a proxy that cannot be graded fails. Its last line is
+# baseline: about 17 s a run, 85 s in all. --strict: a case that grades
+# differently through a proxy fails the step (every run measured 0 differing
+# cases), as does a run that cannot be made or graded. Its last line is
 # 'proxies: PASS|FAIL N runs: ...'.
-scripts/test-proxies.sh
+scripts/test-proxies.sh --strict
