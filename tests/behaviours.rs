@@ -1,6 +1,6 @@
 //! Behaviours on request: the query of the upgrade request asks wsecho to close with a
 //! code, answer with an HTTP status or speak first; every mistake is refused with 400
-//! naming the parameter. Raw sockets and tungstenite against the real binary.
+//! naming the parameter, and an app's own parameters are let pass. Raw sockets and tungstenite against the real binary.
 
 mod common;
 
@@ -92,7 +92,14 @@ fn hello_then_close_come_in_that_order() {
 fn every_mistake_in_the_query_is_refused_with_400_naming_it() {
     let server = Server::start(&[]);
     for (target, words) in [
-        ("/?clsoe=1000", "unknown query parameter \"clsoe\""),
+        (
+            "/?clsoe=1000",
+            "unknown parameter clsoe; did you mean close?",
+        ),
+        (
+            "/?close=1000&token=x",
+            "unknown parameter token beside close",
+        ),
         ("/?close=1006", "close=1006"),
         ("/?status=99", "status=99"),
         ("/?reason=x", "reason needs close=CODE"),
@@ -134,6 +141,75 @@ fn with_no_behaviour_asked_for_wsecho_only_echoes() {
             (OP_TEXT, b"only an echo".to_vec())
         );
     }
+}
+
+#[test]
+fn an_apps_url_with_a_query_of_its_own_is_echoed() {
+    let mut command = Server::command("127.0.0.1", &[]);
+    command.env("RUST_LOG", "wsecho=debug");
+    let server = Server::start_command(command);
+    let url = format!("{}chat?token=abc123&room=7&_=1700000000", server.url());
+    let (mut ws, response) = tungstenite::client(url, server.connect()).expect("handshake");
+    assert_eq!(response.status().as_u16(), 101);
+    ws.send(Message::text("the query is sent")).unwrap();
+    assert_eq!(ws.read().unwrap(), Message::text("the query is sent"));
+    let needle = "query parameters not wsecho's, ignored: token, room, _";
+    let log = server.wait_for_log(needle, 1, IO_TIMEOUT);
+    assert!(log.contains(needle), "{log}");
+}
+
+#[test]
+fn a_misspelt_parameter_is_refused_with_a_suggestion() {
+    let server = Server::start(&[]);
+    for (target, words) in [
+        (
+            "/?clsoe=4000",
+            "unknown parameter clsoe; did you mean close?",
+        ),
+        (
+            "/?token=1&hedaers",
+            "unknown parameter hedaers; did you mean headers?",
+        ),
+    ] {
+        let response = expect_refused(&server, &upgrade_to(&server, target));
+        assert_eq!(response.status, 400, "{target}");
+        assert!(
+            response.body_text().contains(words),
+            "{target}: {}",
+            response.body_text()
+        );
+    }
+}
+
+#[test]
+fn a_parameter_not_wsechos_beside_a_behaviour_is_refused() {
+    let server = Server::start(&[]);
+    let response = expect_refused(&server, &upgrade_to(&server, "/?close=4000&token=abc123"));
+    assert_eq!(response.status, 400);
+    assert!(
+        response
+            .body_text()
+            .contains("unknown parameter token beside close"),
+        "{}",
+        response.body_text()
+    );
+}
+
+#[test]
+fn headers_lists_the_parameters_it_let_pass() {
+    let server = Server::start(&[]);
+    let mut stream = server.connect();
+    stream
+        .write_all(&upgrade_to(&server, "/chat?token=abc123&headers&room=7"))
+        .unwrap();
+    assert_eq!(read_response_head(&mut stream).status, 101);
+    let (opcode, json) = read_message(&mut stream);
+    assert_eq!(opcode, OP_TEXT);
+    let v: serde_json::Value = serde_json::from_slice(&json).expect("JSON");
+    assert_eq!(v["ignored"], serde_json::json!(["token", "room"]));
+    assert_eq!(v["target"], "/chat?token=abc123&headers&room=7");
+    send(&mut stream, &[RawFrame::text("echo")]);
+    assert_eq!(read_message(&mut stream), (OP_TEXT, b"echo".to_vec()));
 }
 
 /// The README's table of behaviours is a copy of `behaviour::PARAMETERS`.

@@ -1,9 +1,10 @@
 //! Behaviours on request: the query of an upgrade request asks wsecho to do more than
 //! echo (close with a given code, answer with an HTTP status, speak first), so a client
 //! library can be tried against a server that does what its users' servers do. With no
-//! query wsecho is a pure echo server. Every parameter is validated: an unknown one or a
-//! bad value is refused with 400 naming it, so that a typo never silently gives a plain
-//! echo.
+//! query wsecho is a pure echo server. Every one of wsecho's parameters is validated: a
+//! bad value is refused with 400 naming it. Other parameters are an app's own (a token,
+//! a room, a cache-buster) and are let pass, except where they are likely a misspelt
+//! wsecho parameter (see [`read`]), so that a typo never silently gives a plain echo.
 
 use std::time::Duration;
 
@@ -54,6 +55,18 @@ pub struct Behaviour {
     pub headers: bool,
     /// That message, JSON, once the handshake is judged.
     pub head_json: Option<String>,
+}
+
+/// A request target's query, read: the behaviour it asks for, and the parameters that
+/// are not wsecho's, which it let pass.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Query {
+    /// The behaviour asked for; `None` for none (no query, or only `trace` and
+    /// parameters that are not wsecho's).
+    pub behaviour: Option<Behaviour>,
+    /// The names of the parameters that are not wsecho's, ignored, in the order sent
+    /// (as sent: not decoded). The client's text: escape it before it reaches a log.
+    pub ignored: Vec<String>,
 }
 
 /// Every parameter: its form, what it does, and an example query. The error for an
@@ -142,7 +155,7 @@ pub const PARAMETERS: &[(&str, &str, &str)] = &[
     ),
     (
         "headers",
-        "the first message is the request as wsecho received it, as JSON text: method, target, version, headers in order, client address",
+        "the first message is the request as wsecho received it, as JSON text: method, target, version, headers in order, client address, the query parameters ignored",
         "?headers",
     ),
     (
@@ -151,6 +164,15 @@ pub const PARAMETERS: &[(&str, &str, &str)] = &[
         "?trace",
     ),
 ];
+
+/// wsecho's parameters that look at the connection rather than ask it to behave
+/// otherwise: beside them (and them alone) a parameter that is not wsecho's is let pass,
+/// so that `?headers&token=x` shows what an app's URL carries.
+pub const OBSERVING: &[&str] = &["headers", "trace"];
+
+/// Most edits (insertions, deletions, substitutions, swaps of two neighbours) between a
+/// parameter that is not wsecho's and one of wsecho's for it to be taken as a typo.
+const TYPO_EDITS: usize = 2;
 
 /// Longest close reason: a control frame's 125 bytes less the 2-byte code (§5.5).
 const MAX_REASON: usize = 123;
@@ -161,12 +183,24 @@ const MAX_SECONDS: f64 = 3600.0;
 /// Largest message `send=BYTES` builds (each is built whole before it goes out).
 pub const MAX_SEND: usize = 16 << 20;
 
-/// The behaviour the request target's query asks for: `None` for no query (or one with
-/// only `trace`), an error naming the parameter for anything not understood.
+/// The behaviour the request target's query asks for (see [`read`]), without the
+/// parameters it let pass.
 pub fn parse(target: &str) -> Result<Option<Behaviour>, String> {
+    read(target).map(|q| q.behaviour)
+}
+
+/// Reads the request target's query: the behaviour it asks for, or an error naming the
+/// parameter for anything not understood. A parameter that is not wsecho's is refused
+/// when its name is within [`TYPO_EDITS`] edits of one of wsecho's (`clsoe`: "did you
+/// mean close?"), or when the query asks for a behaviour (any of wsecho's parameters
+/// but the [`OBSERVING`] ones): then every parameter is meant for wsecho. Otherwise it
+/// is an app's own, ignored and listed in [`Query::ignored`].
+pub fn read(target: &str) -> Result<Query, String> {
     let Some((_, query)) = target.split_once('?') else {
-        return Ok(None);
+        return Ok(Query::default());
     };
+    let mut unknown: Vec<&str> = Vec::new();
+    let mut asking: Option<&str> = None;
     let mut b = Behaviour::default();
     let mut seen: Vec<&str> = Vec::new();
     let mut reason: Option<String> = None;
@@ -180,6 +214,13 @@ pub fn parse(target: &str) -> Result<Option<Behaviour>, String> {
             Some((name, value)) => (name, Some(value)),
             None => (param, None),
         };
+        if !names().any(|known| known == name) {
+            unknown.push(name);
+            continue;
+        }
+        if asking.is_none() && !OBSERVING.contains(&name) {
+            asking = Some(name);
+        }
         if seen.contains(&name) {
             return Err(format!("query parameter {name:?} is given twice"));
         }
@@ -301,18 +342,27 @@ pub fn parse(target: &str) -> Result<Option<Behaviour>, String> {
             }
             // Read by the trace (`--trace-on-request`), whatever its value.
             "trace" => {}
-            _ => {
-                let known: Vec<&str> = PARAMETERS
-                    .iter()
-                    .map(|(form, _, _)| form.split('=').next().unwrap_or(form))
-                    .collect();
-                return Err(format!(
-                    "unknown query parameter {name:?} (wsecho knows: {})",
-                    known.join(", ")
-                ));
-            }
+            _ => unreachable_name(name)?,
         }
     }
+    for name in &unknown {
+        if let Some(near) = nearest(name) {
+            return Err(format!(
+                "unknown parameter {}; did you mean {near}?",
+                name.escape_default()
+            ));
+        }
+    }
+    if let (Some(name), Some(asking)) = (unknown.first(), asking) {
+        return Err(format!(
+            "unknown parameter {} beside {asking}: a query that asks wsecho for a behaviour \
+             may hold only wsecho's parameters, so that a misspelt one is never ignored \
+             (wsecho knows: {})",
+            name.escape_default(),
+            names().collect::<Vec<_>>().join(", ")
+        ));
+    }
+    let ignored = unknown.into_iter().map(str::to_owned).collect();
     b.end = match (close, abort) {
         (Some(_), true) => return Err("close and abort exclude each other".into()),
         (Some(code), false) => Some(End::Close(code, String::new())),
@@ -342,10 +392,70 @@ pub fn parse(target: &str) -> Result<Option<Behaviour>, String> {
     if b.ping_between && b.fragment.is_none() {
         return Err("ping-between needs fragment=N".into());
     }
-    if b == Behaviour::default() {
-        return Ok(None);
+    let behaviour = (b != Behaviour::default()).then_some(b);
+    Ok(Query { behaviour, ignored })
+}
+
+/// The names of wsecho's parameters, in [`PARAMETERS`]' order.
+fn names() -> impl Iterator<Item = &'static str> {
+    PARAMETERS
+        .iter()
+        .map(|(form, _, _)| form.split_once('=').map_or(*form, |(name, _)| name))
+}
+
+/// A name in [`PARAMETERS`] that [`read`] has no arm for: wsecho's mistake, refused
+/// rather than ignored (a test reads every name).
+fn unreachable_name(name: &str) -> Result<(), String> {
+    Err(format!("query parameter {name:?} is listed but not served"))
+}
+
+/// The first of wsecho's parameters within [`TYPO_EDITS`] edits of `name`, the closest.
+fn nearest(name: &str) -> Option<&'static str> {
+    names()
+        .filter_map(|known| {
+            edits_within(name.as_bytes(), known.as_bytes(), TYPO_EDITS).map(|d| (d, known))
+        })
+        .min_by_key(|&(d, _)| d)
+        .map(|(_, known)| known)
+}
+
+/// The edit distance between `a` and `b` if it is at most `max`: insertions, deletions,
+/// substitutions and swaps of two neighbouring bytes (Damerau-Levenshtein, optimal
+/// string alignment), each one edit. Names far apart in length are told apart without
+/// the table, so a long name costs no more than a short one.
+fn edits_within(a: &[u8], b: &[u8], max: usize) -> Option<usize> {
+    if a.len().abs_diff(b.len()) > max {
+        return None;
     }
-    Ok(Some(b))
+    // A cell outside the table: farther than any edit count.
+    const FAR: usize = usize::MAX / 2;
+    let at = |row: &[usize], j: usize| row.get(j).copied().unwrap_or(FAR);
+    // Three rows of the table: two back (for a swap), the last, and this one.
+    let mut before: Vec<usize> = vec![FAR; b.len() + 1];
+    let mut last: Vec<usize> = (0..=b.len()).collect();
+    let mut row: Vec<usize> = Vec::with_capacity(b.len() + 1);
+    let mut prev_a = None;
+    for (i, &ca) in a.iter().enumerate() {
+        row.clear();
+        row.push(i + 1);
+        let mut prev_b = None;
+        for (j, &cb) in b.iter().enumerate() {
+            let cost = usize::from(ca != cb);
+            let mut d = (at(&last, j) + cost)
+                .min(at(&last, j + 1) + 1)
+                .min(at(&row, j) + 1);
+            if prev_a == Some(cb) && prev_b == Some(ca) {
+                d = d.min(at(&before, j.wrapping_sub(1)) + 1);
+            }
+            row.push(d);
+            prev_b = Some(cb);
+        }
+        prev_a = Some(ca);
+        std::mem::swap(&mut before, &mut last);
+        std::mem::swap(&mut last, &mut row);
+    }
+    let d = at(&last, b.len());
+    (d <= max).then_some(d)
 }
 
 /// A parameter that takes no value (a bare name, or `name=`).
@@ -454,7 +564,10 @@ mod tests {
     #[test]
     fn every_mistake_is_refused_with_the_parameter_named() {
         for (target, words) in [
-            ("/?clsoe=1000", "unknown query parameter \"clsoe\""),
+            (
+                "/?clsoe=1000",
+                "unknown parameter clsoe; did you mean close?",
+            ),
             ("/?close=1005", "close=1005: not a close code"),
             ("/?close=999", "close=999"),
             ("/?close=abc", "close=abc"),
@@ -499,7 +612,8 @@ mod tests {
         }
         let long = format!("/?close=1000&reason={}", "r".repeat(124));
         assert!(parse(&long).unwrap_err().contains("124 bytes"));
-        let unknown = parse("/?x").unwrap_err();
+        let unknown = parse("/?close=1000&x").unwrap_err();
+        assert!(unknown.starts_with("unknown parameter x beside close: "));
         assert!(unknown.ends_with(
             "(wsecho knows: close, reason, after, abort, status, hello, fragment, ping-between, ping, ping-payload, delay, handshake-delay, send, count, subprotocol, deflate, headers, trace)"
         ));
@@ -522,6 +636,121 @@ mod tests {
             ("/?deflate=on", "deflate=on: the one value is \"off\""),
         ] {
             assert!(parse(target).unwrap_err().contains(words), "{target}");
+        }
+    }
+
+    #[test]
+    fn an_apps_own_parameters_are_let_pass_and_listed() {
+        for (target, ignored) in [
+            ("/chat?token=abc123&room=7", vec!["token", "room"]),
+            ("/?_=1700000000&v=2", vec!["_", "v"]),
+            // Given twice, as an app's list may be; values need not decode.
+            ("/?tag=a&tag=b&blob=%ff", vec!["tag", "tag", "blob"]),
+            ("/?trace&token=x", vec!["token"]),
+        ] {
+            assert_eq!(
+                read(target),
+                Ok(Query {
+                    behaviour: None,
+                    ignored: ignored.into_iter().map(String::from).collect(),
+                }),
+                "{target}"
+            );
+        }
+    }
+
+    #[test]
+    fn headers_reports_an_apps_parameters_rather_than_refusing_them() {
+        let q = read("/?token=x&headers&room=7").unwrap();
+        assert!(q.behaviour.is_some_and(|b| b.headers));
+        assert_eq!(q.ignored, ["token", "room"]);
+    }
+
+    #[test]
+    fn a_name_near_one_of_wsechos_is_refused_with_a_suggestion() {
+        for (target, words) in [
+            (
+                "/?clsoe=4000",
+                "unknown parameter clsoe; did you mean close?",
+            ),
+            (
+                "/?Close=4000",
+                "unknown parameter Close; did you mean close?",
+            ),
+            (
+                "/?token=1&hedaers",
+                "unknown parameter hedaers; did you mean headers?",
+            ),
+            ("/?pingpayload=x", "did you mean ping-payload?"),
+            ("/?delya=1", "did you mean delay?"),
+            ("/?trcae", "did you mean trace?"),
+            // An app's names that near are refused too (the README says so).
+            ("/?state=x", "did you mean status?"),
+            ("/?code=x", "did you mean close?"),
+            // Next to `headers`, which alone lets an app's parameters pass.
+            ("/?headers&sned=1", "did you mean send?"),
+        ] {
+            let err = parse(target).expect_err(target);
+            assert!(err.contains(words), "{target}: {err}");
+        }
+    }
+
+    #[test]
+    fn an_unknown_name_beside_a_behaviour_is_refused() {
+        for (target, words) in [
+            (
+                "/?close=4000&token=x",
+                "unknown parameter token beside close",
+            ),
+            (
+                "/?token=x&headers&hello=hi",
+                "unknown parameter token beside hello",
+            ),
+            (
+                "/?status=401&room=7",
+                "unknown parameter room beside status",
+            ),
+        ] {
+            let err = parse(target).expect_err(target);
+            assert!(err.contains(words), "{target}: {err}");
+        }
+        // Escaped: the name is the client's text.
+        let err = parse("/?close=4000&a%0Ab").unwrap_err();
+        assert!(err.starts_with("unknown parameter a%0Ab "), "{err}");
+        let err = parse("/?close=4000&a\"b").unwrap_err();
+        assert!(err.starts_with("unknown parameter a\\\"b "), "{err}");
+    }
+
+    #[test]
+    fn every_listed_name_is_served() {
+        for name in names() {
+            let err = parse(&format!("/?{name}")).err().unwrap_or_default();
+            assert!(!err.contains("not served"), "{name}: {err}");
+        }
+    }
+
+    #[test]
+    fn edits_are_counted_as_damerau_levenshtein() {
+        for (a, b, d) in [
+            ("close", "close", Some(0)),
+            ("clsoe", "close", Some(1)),
+            ("clos", "close", Some(1)),
+            ("xclose", "close", Some(1)),
+            ("cl0se", "close", Some(1)),
+            ("lcoes", "close", Some(2)),
+            // Optimal string alignment: no edit of a swapped pair (unrestricted
+            // Damerau-Levenshtein counts 2).
+            ("ca", "abc", None),
+            ("ab", "ba", Some(1)),
+            ("abcd", "badc", Some(2)),
+            ("", "ab", Some(2)),
+            ("", "abc", None),
+            ("token", "close", None),
+            ("room", "ping", None),
+            ("abcdefghij", "close", None),
+        ] {
+            assert_eq!(edits_within(a.as_bytes(), b.as_bytes(), 2), d, "{a} {b}");
+            assert_eq!(edits_within(b.as_bytes(), a.as_bytes(), 2), d, "{b} {a}");
         }
     }
 }

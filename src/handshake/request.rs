@@ -177,13 +177,24 @@ fn judge(req: &httparse::Request<'_, '_>, config: &Config, peer: Option<SocketAd
         .and_then(|policy| negotiate(find("Sec-WebSocket-Extensions").map(|h| h.value), policy));
     // Behaviours on request: judged last, so that a request that is no valid handshake
     // is told that first.
-    let mut behaviour = match behaviour::parse(req.path.unwrap_or_default()) {
-        Ok(behaviour) => behaviour,
+    let (mut behaviour, ignored) = match behaviour::read(req.path.unwrap_or_default()) {
+        Ok(query) => (query.behaviour, query.ignored),
         Err(e) => return bad(e),
     };
+    if !ignored.is_empty() {
+        log::debug!(
+            "{}: query parameters not wsecho's, ignored: {}",
+            peer.map_or_else(|| "client".to_string(), |p| p.to_string()),
+            ignored
+                .iter()
+                .map(|name| name.escape_default().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
     if let Some(b) = &mut behaviour {
         if b.headers {
-            b.head_json = Some(head_json(req, peer));
+            b.head_json = Some(head_json(req, peer, &ignored));
         }
         if let Some(forced) = &b.subprotocol {
             subprotocol = forced.clone();
@@ -267,8 +278,13 @@ fn check_target(target: &str) -> Result<(), &'static str> {
 }
 
 /// The request as wsecho received it, as JSON: method, target, version, the header
-/// lines in order (values that are not UTF-8 shown lossily), and the client's address.
-fn head_json(req: &httparse::Request<'_, '_>, peer: Option<SocketAddr>) -> String {
+/// lines in order (values that are not UTF-8 shown lossily), the client's address, and
+/// the query parameters wsecho let pass as not its own.
+fn head_json(
+    req: &httparse::Request<'_, '_>,
+    peer: Option<SocketAddr>,
+    ignored: &[String],
+) -> String {
     let mut out = String::from("{\"method\":");
     json::string(&mut out, req.method.unwrap_or_default());
     out.push_str(",\"target\":");
@@ -292,7 +308,14 @@ fn head_json(req: &httparse::Request<'_, '_>, peer: Option<SocketAddr>) -> Strin
         Some(addr) => json::string(&mut out, &addr.to_string()),
         None => out.push_str("null"),
     }
-    out.push('}');
+    out.push_str(",\"ignored\":[");
+    for (i, name) in ignored.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        json::string(&mut out, name);
+    }
+    out.push_str("]}");
     out
 }
 
