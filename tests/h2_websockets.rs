@@ -178,9 +178,19 @@ fn refusals_are_answered_on_their_stream_with_the_rule() {
     assert!(body_of(&mut ws).contains("tunnel"));
 
     // A behaviour's mistake is a 400 naming it, as over HTTP/1.1.
-    let (response, mut ws) = conn.open_websocket("/?nonsense=1", &[VERSION]).unwrap();
+    let (response, mut ws) = conn
+        .open_websocket("/?close=1000&nonsense=1", &[VERSION])
+        .unwrap();
     assert_eq!(response.status, 400, "{response:?}");
     assert!(body_of(&mut ws).contains("nonsense"));
+
+    // A 2xx would accept the WebSocket (RFC 8441 §5): `?status=200` cannot be said.
+    let (response, mut ws) = conn.open_websocket("/?status=200", &[VERSION]).unwrap();
+    assert_eq!(response.status, 400, "{response:?}");
+    assert!(body_of(&mut ws).contains("accepts the WebSocket"));
+    let (response, mut ws) = conn.open_websocket("/?status=401", &[VERSION]).unwrap();
+    assert_eq!(response.status, 401, "{response:?}");
+    assert!(body_of(&mut ws).contains("?status=401"));
 
     // The connection is unharmed.
     let mut ws = open(&conn, "/");

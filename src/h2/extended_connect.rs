@@ -120,6 +120,16 @@ fn extended_connect<'a>(
             "the extended CONNECT ended its stream (END_STREAM): no WebSocket frames could follow",
         );
     }
+    if let Some(code) = asked_success(path) {
+        return refuse(
+            HttpStatus::BadRequest,
+            format!(
+                "status={code}: over HTTP/2 a 2xx answer to an extended CONNECT accepts the \
+                 WebSocket (RFC 8441 §5, RFC 9110 §9.3.6), so it cannot stand for a refused \
+                 upgrade; ask for a status from 300 to 599"
+            ),
+        );
+    }
     let mut head = Vec::with_capacity(256);
     head.extend_from_slice(b"GET ");
     head.extend_from_slice(path);
@@ -135,6 +145,21 @@ fn extended_connect<'a>(
         },
         Err(refusal) => refusal,
     }
+}
+
+/// The 2xx status the query of `path` asks to be answered with (`?status=2xx`), if it
+/// is otherwise a query the core accepts. Over HTTP/1.1 a 2xx instead of 101 is a
+/// refused upgrade; to an extended CONNECT it is the acceptance (RFC 8441 §5: "a
+/// response with a 2xx status code"), which a client would take as an open WebSocket
+/// whose frames are the body. A query the core refuses is left to it, so its error is
+/// the one said over every transport.
+fn asked_success(path: &[u8]) -> Option<u16> {
+    let target = std::str::from_utf8(path).ok()?;
+    let query = crate::handshake::behaviour::read(target).ok()?;
+    query
+        .behaviour?
+        .status
+        .filter(|code| (200..300).contains(code))
 }
 
 /// A request without `:protocol`: the page, the metrics, the health check, or what the
@@ -378,6 +403,28 @@ mod tests {
         let (code, why) = reason_of(translate(&p, std::iter::empty(), false));
         assert_eq!(code, 405);
         assert!(why.contains("tunnel"), "{why}");
+    }
+
+    #[test]
+    fn a_2xx_status_asked_for_is_refused_as_it_would_accept_the_websocket() {
+        for path in [&b"/?status=200"[..], b"/x?hello=a&status=204"] {
+            let (code, why) = reason_of(translate(&websocket(path), [V13].into_iter(), false));
+            assert_eq!(code, 400, "{}", path.escape_ascii());
+            assert!(why.contains("accepts the WebSocket"), "{why}");
+        }
+        // Other statuses are the core's to answer, as over HTTP/1.1, and so is a query
+        // the core refuses.
+        for path in [
+            &b"/?status=300"[..],
+            b"/?status=401",
+            b"/?status=200&close=1",
+        ] {
+            let head = head_of(translate(&websocket(path), [V13].into_iter(), false));
+            match decide(&head, &Config::default()) {
+                Decision::Reply(reply) => assert!(reply.status.code() >= 300),
+                other => panic!("{}: {other:?}", path.escape_ascii()),
+            }
+        }
     }
 
     #[test]

@@ -95,7 +95,7 @@ pub const PARAMETERS: &[(&str, &str, &str)] = &[
     ),
     (
         "status=CODE",
-        "answer the upgrade with HTTP status CODE (200-599) and a body, instead of 101",
+        "answer the upgrade with HTTP status CODE (200-599; over HTTP/2 300-599) and a body, instead of 101",
         "?status=401",
     ),
     (
