@@ -5,8 +5,12 @@ mod common;
 
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::UnixStream;
+use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::Command;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread;
 use std::time::Duration;
 
 use common::*;
@@ -61,6 +65,74 @@ fn a_unix_socket_serves_instead_of_tcp_and_is_removed_on_exit() {
             .is_some_and(|s| s.success())
     );
     assert!(!path.exists(), "the socket file is removed on exit");
+}
+
+#[test]
+fn on_exit_a_file_that_replaced_the_socket_is_left_alone() {
+    let path = socket_path("replaced");
+    let mut server = Server::start_command(wsecho(&["--unix", path.to_str().unwrap()]));
+    echo_over(UnixStream::connect(&path).unwrap());
+    // Someone put another file at the path while wsecho ran.
+    std::fs::remove_file(&path).unwrap();
+    std::fs::write(&path, b"not wsecho's").unwrap();
+    server.signal(libc::SIGTERM);
+    assert!(
+        server
+            .wait_exit(Duration::from_secs(5))
+            .is_some_and(|s| s.success())
+    );
+    assert_eq!(std::fs::read(&path).unwrap(), b"not wsecho's");
+}
+
+/// The modes the file at `path` had, each time it was seen to change, until `done` and
+/// one is seen (or a timeout).
+fn watch_modes(path: PathBuf, done: Arc<AtomicBool>) -> thread::JoinHandle<Vec<u32>> {
+    thread::spawn(move || {
+        let mut seen: Vec<u32> = Vec::new();
+        let deadline = std::time::Instant::now() + IO_TIMEOUT;
+        while (seen.is_empty() || !done.load(Ordering::Relaxed))
+            && std::time::Instant::now() < deadline
+        {
+            if let Ok(meta) = std::fs::symlink_metadata(&path) {
+                let mode = meta.permissions().mode() & 0o777;
+                if seen.last() != Some(&mode) {
+                    seen.push(mode);
+                }
+            }
+        }
+        seen
+    })
+}
+
+#[test]
+fn the_socket_file_has_its_mode_from_the_moment_it_appears() {
+    // Under umask 0 a socket bound in place appears with mode 777 until its mode is set;
+    // a watcher that polls the path sees that window when there is one (not always:
+    // it is short).
+    for round in 0..20 {
+        let path = socket_path(&format!("mode-{round}"));
+        let done = Arc::new(AtomicBool::new(false));
+        let watcher = watch_modes(path.clone(), done.clone());
+        let mut command = wsecho(&["--unix", path.to_str().unwrap(), "--unix-mode", "600"]);
+        // SAFETY: umask(2) is async-signal-safe and cannot fail.
+        unsafe {
+            command.pre_exec(|| {
+                libc::umask(0);
+                Ok(())
+            });
+        }
+        let server = Server::start_command(command);
+        done.store(true, Ordering::Relaxed);
+        let seen = watcher.join().unwrap();
+        assert_eq!(
+            seen,
+            [0o600],
+            "round {round}: modes seen (octal) {:?}",
+            seen.iter().map(|m| format!("{m:o}")).collect::<Vec<_>>()
+        );
+        drop(server);
+        let _ = std::fs::remove_dir_all(path.parent().unwrap());
+    }
 }
 
 #[test]

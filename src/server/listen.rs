@@ -12,8 +12,9 @@ use std::fmt;
 use std::io;
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::os::fd::{FromRawFd, IntoRawFd};
-use std::os::unix::fs::{FileTypeExt, PermissionsExt};
+use std::os::unix::fs::{DirBuilderExt, FileTypeExt, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU32, Ordering};
 
 use mio::net::{TcpListener, TcpStream, UnixListener};
 
@@ -62,12 +63,35 @@ pub fn resolve(host: &str, port: u16) -> Result<Vec<SocketAddr>, String> {
 pub(super) enum Listener {
     Tcp(TcpListener),
     /// The path is removed when the listener that bound it is dropped (the server
-    /// exits); not by the copies other loops share (`owner` false).
+    /// exits), if it is still the socket bound (`id`); not by the copies other loops
+    /// share (`owner` false).
     Unix {
         listener: UnixListener,
         path: PathBuf,
+        id: FileId,
         owner: bool,
     },
+}
+
+/// A file's identity: its device and inode numbers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct FileId {
+    dev: u64,
+    ino: u64,
+}
+
+impl FileId {
+    /// The identity of the file at `path` itself (a symlink is not followed).
+    fn of(path: &Path) -> io::Result<FileId> {
+        std::fs::symlink_metadata(path).map(|meta| FileId::of_meta(&meta))
+    }
+
+    fn of_meta(meta: &std::fs::Metadata) -> FileId {
+        FileId {
+            dev: meta.dev(),
+            ino: meta.ino(),
+        }
+    }
 }
 
 impl Listener {
@@ -130,11 +154,14 @@ impl Listener {
                 let fd = std::os::fd::AsFd::as_fd(l).try_clone_to_owned()?;
                 Listener::Tcp(TcpListener::from_std(std::net::TcpListener::from(fd)))
             }
-            Listener::Unix { listener, path, .. } => {
+            Listener::Unix {
+                listener, path, id, ..
+            } => {
                 let fd = std::os::fd::AsFd::as_fd(listener).try_clone_to_owned()?;
                 Listener::Unix {
                     listener: UnixListener::from_std(std::os::unix::net::UnixListener::from(fd)),
                     path: path.clone(),
+                    id: *id,
                     owner: false,
                 }
             }
@@ -192,12 +219,29 @@ impl fmt::Display for Listener {
 }
 
 impl Drop for Listener {
+    /// Removes the socket file, only if the path still holds the socket bound: another
+    /// file put there since (another server's socket, anything) is left alone.
     fn drop(&mut self) {
         if let Listener::Unix {
-            path, owner: true, ..
+            path,
+            id,
+            owner: true,
+            ..
         } = self
         {
-            let _ = std::fs::remove_file(path);
+            match std::fs::symlink_metadata(&*path) {
+                Ok(meta) if meta.file_type().is_socket() && FileId::of_meta(&meta) == *id => {
+                    if let Err(e) = std::fs::remove_file(&*path) {
+                        log::warn!("{}: cannot remove the socket file: {e}", path.display());
+                    }
+                }
+                Ok(_) => log::info!(
+                    "{}: left alone: no longer the socket wsecho bound there",
+                    path.display()
+                ),
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(e) => log::warn!("{}: not removed: {e}", path.display()),
+            }
         }
     }
 }
@@ -242,18 +286,86 @@ fn bind_unix(path: &Path, mode: Option<u32>) -> Result<Listener, String> {
             Err(e) => return Err(format!("--unix {shown}: {e}")),
         }
     }
-    let listener = UnixListener::bind(path).map_err(|e| format!("--unix {shown}: {e}"))?;
-    let listener = Listener::Unix {
+    let (listener, id) = match mode {
+        // The umask's mode is the one wanted. bind(2) creates the file and never follows
+        // a symlink at the path (it fails with EADDRINUSE).
+        None => {
+            let listener = UnixListener::bind(path).map_err(|e| format!("--unix {shown}: {e}"))?;
+            let id = FileId::of(path).map_err(|e| {
+                let _ = std::fs::remove_file(path);
+                format!("--unix {shown}: {e}")
+            })?;
+            (listener, id)
+        }
+        Some(mode) => bind_with_mode(path, mode)?,
+    };
+    Ok(Listener::Unix {
         listener,
         path: path.to_path_buf(),
+        id,
         owner: true,
-    };
-    if let Some(mode) = mode {
-        // (On failure the listener is dropped, which removes the file.)
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+    })
+}
+
+/// Binds a Unix stream socket at `path` whose file has the mode bits `mode` from the
+/// first moment the path exists. The socket is bound and given its mode in a directory
+/// of wsecho's own (mode 0700, beside `path`, so on the same file system), where no one
+/// else can reach it or put a symlink in its place, and then hard-linked at `path`:
+/// link(2) neither replaces nor follows what is there. Weighed: a restrictive umask
+/// around bind(2) is process-wide (a race with other threads' files); fchmod(2) on a
+/// socket before bind(2) gives its mode to the file on Linux only, less the umask.
+fn bind_with_mode(path: &Path, mode: u32) -> Result<(UnixListener, FileId), String> {
+    let shown = path.display();
+    let parent = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let private = private_dir(parent)
+        .map_err(|e| format!("--unix {shown}: cannot make a directory beside it: {e}"))?;
+    let staged = private.join("s");
+    let bound = (|| {
+        let listener = UnixListener::bind(&staged).map_err(|e| {
+            let hint = if e.kind() == io::ErrorKind::InvalidInput {
+                format!(
+                    " (with --unix-mode the socket is bound first at {}: pick a shorter path)",
+                    staged.display()
+                )
+            } else {
+                String::new()
+            };
+            format!("--unix {shown}: {e}{hint}")
+        })?;
+        std::fs::set_permissions(&staged, std::fs::Permissions::from_mode(mode))
             .map_err(|e| format!("--unix-mode {mode:o} on {shown}: {e}"))?;
+        let id = FileId::of(&staged).map_err(|e| format!("--unix {shown}: {e}"))?;
+        std::fs::hard_link(&staged, path).map_err(|e| match e.kind() {
+            io::ErrorKind::AlreadyExists => format!(
+                "--unix {shown}: a file appeared at the path while wsecho bound it; \
+                 remove it or pick another path"
+            ),
+            _ => format!("--unix {shown}: {e}"),
+        })?;
+        Ok((listener, id))
+    })();
+    let _ = std::fs::remove_file(&staged);
+    let _ = std::fs::remove_dir(&private);
+    bound
+}
+
+/// Makes a directory in `parent` that only this user may enter (mode 0700), with a name
+/// no other wsecho picks (the process id, and a count within the process).
+fn private_dir(parent: &Path) -> io::Result<PathBuf> {
+    static MADE: AtomicU32 = AtomicU32::new(0);
+    let mut tries = 0;
+    loop {
+        let n = MADE.fetch_add(1, Ordering::Relaxed);
+        let dir = parent.join(format!(".wsecho-{}-{n}", std::process::id()));
+        match std::fs::DirBuilder::new().mode(0o700).create(&dir) {
+            // Left by a process that had this id and died: pick another name.
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists && tries < 8 => tries += 1,
+            made => return made.map(|()| dir),
+        }
     }
-    Ok(listener)
 }
 
 #[cfg(test)]
@@ -324,6 +436,73 @@ mod tests {
             panic!("bound over a regular file");
         };
         assert!(err.contains("is not a socket"), "{err}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// A directory of its own for a test's socket.
+    fn test_dir(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("wsecho-listen-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    #[test]
+    fn the_socket_file_has_its_mode_when_it_appears_and_nothing_is_left_beside_it() {
+        let dir = test_dir("mode");
+        let path = dir.join("s.sock");
+        // Not a mode a umask gives.
+        let (listener, id) = bind_with_mode(&path, 0o641).unwrap();
+        let meta = std::fs::symlink_metadata(&path).unwrap();
+        assert!(meta.file_type().is_socket());
+        assert_eq!(meta.permissions().mode() & 0o7777, 0o641);
+        assert_eq!(meta.nlink(), 1);
+        assert_eq!(FileId::of(&path).unwrap(), id);
+        let names: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, ["s.sock"]);
+        drop(std::os::unix::net::UnixStream::connect(&path).expect("connectable"));
+        drop(listener);
+        // A file at the path is neither replaced nor followed.
+        let err = bind_with_mode(&path, 0o600).map(|_| ()).unwrap_err();
+        assert!(err.contains("a file appeared at the path"), "{err}");
+        std::fs::remove_file(&path).unwrap();
+        std::os::unix::fs::symlink(dir.join("target"), &path).unwrap();
+        let err = bind_with_mode(&path, 0o600).map(|_| ()).unwrap_err();
+        assert!(err.contains("a file appeared at the path"), "{err}");
+        assert!(!dir.join("target").exists());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn on_exit_only_the_socket_bound_is_removed() {
+        let dir = test_dir("removal");
+        let path = dir.join("s.sock");
+        for mode in [None, Some(0o600)] {
+            let endpoint = Endpoint::Unix {
+                path: path.clone(),
+                mode,
+            };
+            let listener = Listener::bind(&endpoint, None).unwrap();
+            let shared = listener.share().unwrap();
+            drop(shared);
+            assert!(path.exists(), "a shared copy leaves the file");
+            std::fs::remove_file(&path).unwrap();
+            std::fs::write(&path, b"another file").unwrap();
+            drop(listener);
+            assert_eq!(std::fs::read(&path).unwrap(), b"another file");
+            std::fs::remove_file(&path).unwrap();
+            // Another socket at the path, as another server's: left alone too.
+            let listener = Listener::bind(&endpoint, None).unwrap();
+            std::fs::remove_file(&path).unwrap();
+            let other = std::os::unix::net::UnixListener::bind(&path).unwrap();
+            drop(listener);
+            assert!(std::os::unix::net::UnixStream::connect(&path).is_ok());
+            drop(other);
+            std::fs::remove_file(&path).unwrap();
+        }
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }
