@@ -173,6 +173,18 @@ pub const OBSERVING: &[&str] = &["headers", "trace"];
 /// Most edits (insertions, deletions, substitutions, swaps of two neighbours) between a
 /// parameter that is not wsecho's and one of wsecho's for it to be taken as a typo.
 const TYPO_EDITS: usize = 2;
+/// Names shorter than this are typos at one edit only: two edits would turn common short
+/// names of apps into wsecho's (OAuth's `state` and `code` into `status` and `close`).
+const SHORT_NAME: usize = 6;
+
+/// The edits within which `name` is taken as a typo of one of wsecho's.
+fn typo_edits(name: &str) -> usize {
+    if name.len() < SHORT_NAME {
+        1
+    } else {
+        TYPO_EDITS
+    }
+}
 
 /// Longest close reason: a control frame's 125 bytes less the 2-byte code (§5.5).
 const MAX_REASON: usize = 123;
@@ -191,7 +203,7 @@ pub fn parse(target: &str) -> Result<Option<Behaviour>, String> {
 
 /// Reads the request target's query: the behaviour it asks for, or an error naming the
 /// parameter for anything not understood. A parameter that is not wsecho's is refused
-/// when its name is within [`TYPO_EDITS`] edits of one of wsecho's (`clsoe`: "did you
+/// when its name is within [`typo_edits`] of one of wsecho's (`clsoe`: "did you
 /// mean close?"), or when the query asks for a behaviour (any of wsecho's parameters
 /// but the [`OBSERVING`] ones): then every parameter is meant for wsecho. Otherwise it
 /// is an app's own, ignored and listed in [`Query::ignored`].
@@ -409,11 +421,12 @@ fn unreachable_name(name: &str) -> Result<(), String> {
     Err(format!("query parameter {name:?} is listed but not served"))
 }
 
-/// The first of wsecho's parameters within [`TYPO_EDITS`] edits of `name`, the closest.
+/// The first of wsecho's parameters within [`typo_edits`] of `name`, the closest.
 fn nearest(name: &str) -> Option<&'static str> {
+    let max = typo_edits(name);
     names()
         .filter_map(|known| {
-            edits_within(name.as_bytes(), known.as_bytes(), TYPO_EDITS).map(|d| (d, known))
+            edits_within(name.as_bytes(), known.as_bytes(), max).map(|d| (d, known))
         })
         .min_by_key(|&(d, _)| d)
         .map(|(_, known)| known)
@@ -647,6 +660,8 @@ mod tests {
             // Given twice, as an app's list may be; values need not decode.
             ("/?tag=a&tag=b&blob=%ff", vec!["tag", "tag", "blob"]),
             ("/?trace&token=x", vec!["token"]),
+            // OAuth's names: two edits from `status` and `close`, but short.
+            ("/cb?state=xyz&code=abc", vec!["state", "code"]),
         ] {
             assert_eq!(
                 read(target),
@@ -684,9 +699,9 @@ mod tests {
             ("/?pingpayload=x", "did you mean ping-payload?"),
             ("/?delya=1", "did you mean delay?"),
             ("/?trcae", "did you mean trace?"),
-            // An app's names that near are refused too (the README says so).
-            ("/?state=x", "did you mean status?"),
-            ("/?code=x", "did you mean close?"),
+            // A short name is a typo at one edit.
+            ("/?end=1", "did you mean send?"),
+            ("/?pong=1", "did you mean ping?"),
             // Next to `headers`, which alone lets an app's parameters pass.
             ("/?headers&sned=1", "did you mean send?"),
         ] {
