@@ -459,11 +459,9 @@ fn abort_resets_the_connection_with_no_close_frame() {
         assert_eq!(read_message(&mut stream), (OP_TEXT, m.as_bytes().to_vec()));
     }
     expect_reset(&mut stream);
-    server.wait_for_log(
-        "reset the connection, as the request asked (?abort)",
-        2,
-        CLOSE_BOUND,
-    );
+    let reset = "reset the connection, as the request asked (?abort)";
+    let log = server.wait_for_log(reset, 2, CLOSE_BOUND);
+    assert_eq!(log.matches(reset).count(), 2, "{log}");
 }
 
 /// The next read fails with a reset (no close frame, no clean EOF).

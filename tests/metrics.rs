@@ -33,7 +33,8 @@ fn the_counters_follow_the_traffic() {
     expect_refused(&server, &refused.to_bytes());
     // The closed connections' counts are added when the server drops them; the scrape
     // is then the one connection open.
-    server.wait_for_log(": ended after", 3, CLOSE_BOUND);
+    let log = server.wait_for_log(": ended after", 3, CLOSE_BOUND);
+    assert_eq!(log.matches(": ended after").count(), 3, "{log}");
 
     let (status, ctype, body) = scrape_metrics(&server);
     assert_eq!(status, 200);

@@ -156,7 +156,9 @@ impl Server {
     }
 
     /// The log once `needle` occurs in it `times` times, or as it is after `within` (the
-    /// log pipe may lag what the server did): the caller asserts on what it gets.
+    /// log pipe may lag what the server did): the caller asserts on what it gets, so the
+    /// result must be used.
+    #[must_use = "assert on the log: it is returned as it is when the wait timed out"]
     pub fn wait_for_log(&self, needle: &str, times: usize, within: Duration) -> String {
         let deadline = Instant::now() + within;
         loop {
