@@ -3,9 +3,6 @@
 //! wsecho, over h2c with prior knowledge and over TLS with ALPN h2, held to every
 //! check hypercorn was let off (tests/python/test_h2.py's doc). The full client cases
 //! run against wsecho with `scripts/test-h2-clients.sh --peer wsecho`.
-//!
-//! Ignored until wsecho serves HTTP/2 (issue 19): the day it does, take the `ignore`
-//! off and these run in `cargo test`.
 
 mod common;
 
