@@ -121,19 +121,19 @@ fuzz_target!(|data: &[u8]| {
         if metrics {
             conn.answer_metrics("# EOF\n", now);
         }
-        if !closed && choices.next() % 512 == 0 {
+        if !closed && choices.pick().is_multiple_of(512) {
             closed = true;
             conn.close(CloseCode::GOING_AWAY, "fuzz", now);
         }
         let done = conn.status() == Status::Done;
         let before = out.len();
-        let max = 1 + (choices.next() as usize % 70_000);
+        let max = 1 + (choices.pick() as usize % 70_000);
         let mut writes = 0;
         while conn.has_output() && writes < 4 {
             // As the driver writes: into a socket that may fill after a few puts.
             let mut socket = BlockingSocket {
                 out: &mut out,
-                puts_left: 1 + choices.next() as usize % 8,
+                puts_left: 1 + choices.pick() as usize % 8,
             };
             conn.write_to(&mut socket, max);
             writes += 1;

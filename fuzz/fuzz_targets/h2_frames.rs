@@ -109,13 +109,13 @@ fuzz_target!(|data: &[u8]| {
                 } => {
                     assert!(!headers.method().is_empty());
                     streams.push(stream);
-                    match choices.next() % 8 {
+                    match choices.pick() % 8 {
                         0 => s.reset(stream, ErrorCode::Cancel),
                         1 => s.send_headers(stream, &[(b":status", b"404")], true),
                         _ => {
                             s.send_headers(stream, &[(b":status", b"200")], false);
-                            let n = choices.next() as usize % body.len();
-                            s.send_data(stream, &body[..n], end_stream && n % 2 == 0);
+                            let n = choices.pick() as usize % body.len();
+                            s.send_data(stream, &body[..n], end_stream && n.is_multiple_of(2));
                         }
                     }
                 }
@@ -134,7 +134,7 @@ fuzz_target!(|data: &[u8]| {
                     }
                     let n = data.len();
                     let echo = data.to_vec();
-                    match choices.next() % 6 {
+                    match choices.pick() % 6 {
                         0 => s.reset(stream, ErrorCode::Cancel),
                         1 => {} // backpressure: not consumed
                         _ => {
@@ -163,11 +163,11 @@ fuzz_target!(|data: &[u8]| {
             assert!(!s.wants_read());
             assert_ne!(s.status(), SessionStatus::Open);
         }
-        if choices.next() % 64 == 0 {
+        if choices.pick().is_multiple_of(64) {
             s.go_away(ErrorCode::NoError, "fuzz");
         }
         // Output in pieces of varying size.
-        let max = 1 + (choices.next() as usize % 70_000);
+        let max = 1 + (choices.pick() as usize % 70_000);
         let mut writes = 0;
         while s.has_output() && writes < 4 {
             let at = out.len();
@@ -175,7 +175,7 @@ fuzz_target!(|data: &[u8]| {
             // session stops at a frame boundary, and what it says it put was put.
             let mut socket = BlockingSocket {
                 out: &mut out,
-                puts_left: 1 + choices.next() as usize % 8,
+                puts_left: 1 + choices.pick() as usize % 8,
             };
             let put = s.write_to(&mut socket, max);
             assert!(out.len() > at, "has_output but nothing written");

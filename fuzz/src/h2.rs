@@ -12,7 +12,7 @@ impl Choices {
     }
 
     /// The next choice.
-    pub fn next(&mut self) -> u32 {
+    pub fn pick(&mut self) -> u32 {
         self.0 ^= self.0 << 13;
         self.0 ^= self.0 >> 17;
         self.0 ^= self.0 << 5;
