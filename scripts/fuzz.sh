@@ -4,8 +4,16 @@
 #
 #   scripts/fuzz.sh [TARGET|all] [SECONDS]   fuzz each target for SECONDS (default 60)
 #   scripts/fuzz.sh cmin [TARGET|all]        minimize what fuzzing found into fuzz/corpus
+#   scripts/fuzz.sh replay [TARGET|all]      run every committed corpus input once (CI)
 #
-# Targets: frame_header handshake connection utf8 deflate_offer tls h2_frames (see fuzz/README.md).
+# Targets: frame_header handshake connection utf8 deflate_offer tls h2_frames hpack
+# h2_connection (see fuzz/README.md).
+#
+# `replay` needs neither cargo-fuzz nor nightly flags: the targets are built as plain
+# debug binaries (debug assertions on, no sanitizer) in the project's target directory,
+# and libFuzzer runs each corpus file through the target's entry once (-runs=0). A
+# panic on a committed input fails it in seconds. Its last line is the tally
+# 'fuzz-replay: N passed, N failed' (targets).
 # One target at a time, one process each (no -jobs/-workers): it takes one core.
 #
 # New inputs go to fuzz/work/TARGET (ignored by git); the committed seeds in
@@ -27,7 +35,7 @@ ALL=(frame_header handshake connection utf8 deflate_offer tls h2_frames hpack h2
 export RUSTC_BOOTSTRAP=1
 
 usage() {
-  sed -n '2,16p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+  sed -n '2,24p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
   exit 2
 }
 
@@ -110,9 +118,43 @@ cmin_target() {
   echo "fuzz/corpus/$target: $(find "fuzz/corpus/$target" -type f | wc -l) files, $(du -sh --apparent-size "fuzz/corpus/$target" | cut -f1)"
 }
 
+# Every committed corpus input of each target, once, through a plain debug build.
+replay() {
+  local target_dir passed=0 failed=() t log
+  # The bootstrap override is for cargo-fuzz's flags only; a plain build needs none.
+  unset RUSTC_BOOTSTRAP
+  target_dir="$(cargo metadata --format-version 1 --no-deps |
+    python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')"
+  echo "==== fuzz replay: building the targets (debug, in $target_dir)"
+  if ! CARGO_TARGET_DIR="$target_dir" cargo build --manifest-path fuzz/Cargo.toml --bins \
+    >"$target_dir/fuzz-replay-build.log" 2>&1; then
+    tail -n 30 "$target_dir/fuzz-replay-build.log" >&2
+    echo "fuzz.sh: the fuzz targets do not build" >&2
+    exit 2
+  fi
+  for t in $(targets_for "$1"); do
+    log="$target_dir/fuzz-replay-$t.log"
+    if "$target_dir/debug/$t" -runs=0 -timeout=10 -artifact_prefix="$target_dir/fuzz-replay-$t-" \
+      "fuzz/corpus/$t" >"$log" 2>&1; then
+      echo "fuzz replay: $t: $(find "fuzz/corpus/$t" -type f | wc -l) inputs, no crash"
+      passed=$((passed + 1))
+    else
+      grep -E 'panicked at|^SUMMARY|ERROR: libFuzzer|Running: ' "$log" | head -n 5 || true
+      echo "fuzz replay: $t FAILED (log: $log)"
+      failed+=("$t")
+    fi
+  done
+  echo "fuzz-replay: $passed passed, ${#failed[@]} failed"
+  ((${#failed[@]} == 0))
+}
+
 main() {
   local what="${1:-all}"
   [[ "$what" == -h || "$what" == --help ]] && usage
+  if [[ "$what" == replay ]]; then
+    replay "${2:-all}"
+    return
+  fi
   ensure_cargo_fuzz
   mkdir -p fuzz/work
   if [[ "$what" == cmin ]]; then

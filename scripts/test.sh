@@ -35,6 +35,16 @@ cargo clippy --workspace --all-targets -- -D warnings
 section "cargo test"
 cargo test --workspace
 
+# fuzz/ is a workspace of its own: the steps above never see it.
+section "fuzz targets: fmt, clippy, every committed corpus input replayed"
+cargo fmt --manifest-path fuzz/Cargo.toml -- --check
+CARGO_TARGET_DIR="$(cargo metadata --format-version 1 --no-deps |
+  python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')" \
+  cargo clippy --manifest-path fuzz/Cargo.toml --all-targets -- -D warnings
+# Each target built as a plain debug binary, each corpus file run once through it (no
+# cargo-fuzz, no nightly flags). Its last line is 'fuzz-replay: N passed, N failed'.
+scripts/fuzz.sh replay
+
 section "permessage-deflate with a real client (Python websockets)"
 # Its last line is the tally 'python-deflate: N passed, N failed'.
 scripts/test-deflate-clients.sh
