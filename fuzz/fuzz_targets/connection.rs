@@ -216,9 +216,7 @@ fn fuzz(data: &[u8]) -> Result<(), String> {
     let ending = Ending {
         server_close: flags2 & SHUTDOWN != 0,
         eof: flags & EOF != 0,
-        output_may_be_held: asked
-            .as_ref()
-            .is_some_and(|b| b.delay.is_some() || b.handshake_delay.is_some()),
+        output_may_be_held: asked.as_ref().is_some_and(holds_output),
     };
 
     let chunked = drive(&cfg, &stream, &mut schedule, ending)?;
@@ -254,6 +252,12 @@ fn asked_behaviour(stream: &[u8]) -> Option<wsecho::handshake::Behaviour> {
     let target = line.split(|&b| b == b' ').nth(1)?;
     let target = std::str::from_utf8(target).ok()?;
     wsecho::handshake::behaviour::parse(target).ok().flatten()
+}
+
+/// Whether `b` may hold output back: for its time (`?delay=`, `?handshake-delay=`), or
+/// behind a `?send=` message partway out.
+fn holds_output(b: &wsecho::handshake::Behaviour) -> bool {
+    b.delay.is_some() || b.handshake_delay.is_some() || b.send.is_some()
 }
 
 /// Whether `b` acts over time or ends the connection by itself (`?ping=`, `?delay=`,

@@ -34,9 +34,10 @@ pub struct Ending {
     pub server_close: bool,
     /// The peer shuts down its side of TCP.
     pub eof: bool,
-    /// The request asks for output to be held (`?delay=`, `?handshake-delay=`): a close
-    /// of ours may be held too, and the status reads open until held bytes are out, so
-    /// the checks that expect them at once do not apply.
+    /// The request asks for output to be held (`?delay=`, `?handshake-delay=`, behind a
+    /// `?send=` message partway out): a close of ours may be held too, and the status
+    /// reads open until held bytes are out, so the checks that expect them at once do
+    /// not apply.
     pub output_may_be_held: bool,
 }
 

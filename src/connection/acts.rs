@@ -46,7 +46,8 @@ pub(super) enum Beat {
     Unanswered { n: u64, waited: Duration },
 }
 
-/// `?delay=`/`?handshake-delay=`: output held until its time, in order.
+/// Output held, in the order it was made: until its time (`?delay=`,
+/// `?handshake-delay=`), or behind our `?send=` message partway out.
 #[derive(Default)]
 pub(super) struct Hold {
     /// `?delay=`: how long each output is held.
@@ -54,26 +55,45 @@ pub(super) struct Hold {
     /// `?handshake-delay=`: how long the first output (the answer to the upgrade) is
     /// held; taken by the first hold.
     first: Option<Duration>,
-    queue: VecDeque<(Instant, Vec<u8>)>,
+    queue: VecDeque<(Instant, Held)>,
     bytes: usize,
 }
 
-/// `?send=BYTES&count=N`: messages the server sends of its own, a batch at a time, the
-/// next batch only once the driver has written the last (it calls
-/// [`super::Connection::handle_output_drained`]).
+/// One entry of the [`Hold`] queue.
+enum Held {
+    /// Bytes made, released at their time.
+    Bytes(Vec<u8>),
+    /// Our `?send=` message partway out (always first in line: it begins only when
+    /// nothing is held): what comes after it waits until the [`Source`] has made all of
+    /// it.
+    Ours,
+}
+
+/// `?send=BYTES&count=N`: messages the server sends of its own, made as the client takes
+/// them: the next output only once the driver has written the last (it calls
+/// [`super::Connection::handle_output_drained`]), and never before output held. A
+/// message that fits in a piece goes whole, several to a batch; a larger one is still
+/// one frame, made a piece at a time, and what the connection makes meanwhile (echoes,
+/// pongs, a close) is held behind it.
 pub(super) struct Source {
     size: usize,
+    /// Messages not begun yet.
     left: u64,
-    /// A batch may be built: the last one was written.
+    /// Payload bytes still to make of the message partway out (its header made);
+    /// `None` between messages.
+    partway: Option<usize>,
+    /// Output may be made: the last was written.
     ready: bool,
-    /// When it may next be built (in the past once ready: due at once).
+    /// When it may next be made (in the past once ready: due at once).
     at: Instant,
 }
 
-/// Each batch of `?send=` messages is at least this many bytes (or one message).
-const SOURCE_BATCH: usize = 256 << 10;
-/// When a batch must wait (an echo message is going out, and ours may not go inside
-/// it), it is tried again this much later.
+/// The most `?send=` output made at a time: a batch of whole messages (the one that
+/// passes it ends the batch), or a piece of a larger message's payload. A client that
+/// does not read holds about this much of the server's memory per WebSocket.
+const SOURCE_PIECE: usize = 64 << 10;
+/// When a message must wait to begin (an echo message is going out, and ours may not
+/// go inside it), it is tried again this much later.
 const SOURCE_RETRY: Duration = Duration::from_millis(5);
 
 /// The timed behaviours of one connection.
@@ -103,9 +123,15 @@ impl Acts {
         let source = behaviour.send.map(|(size, count)| Source {
             size,
             left: count,
+            partway: None,
             ready: true,
             at: now,
         });
+        // A message made in pieces holds back what comes after it.
+        let hold = match hold {
+            None if source.as_ref().is_some_and(Source::in_pieces) => Some(Hold::default()),
+            hold => hold,
+        };
         (pinger.is_some() || hold.is_some() || source.is_some()).then(|| {
             Box::new(Acts {
                 pinger,
@@ -127,19 +153,20 @@ impl Acts {
         })
     }
 
-    /// When something is next due. Pings and messages of ours are only due while the
-    /// connection is `open`; held output is released in any phase.
+    /// When something is next due. Pings and messages of ours are only begun while the
+    /// connection is `open` (a message only once nothing is held); held output is
+    /// released, and our message partway out goes on, in any phase.
     pub(super) fn deadline(&self, open: bool) -> Option<Instant> {
         let ping = self.pinger.as_ref().filter(|_| open).map(|p| p.next);
-        let release = self
-            .hold
-            .as_ref()
-            .and_then(|h| h.queue.front())
-            .map(|(at, _)| *at);
+        let release = match self.hold.as_ref().and_then(|h| h.queue.front()) {
+            Some((at, Held::Bytes(_))) => Some(*at),
+            Some((_, Held::Ours)) | None => None,
+        };
+        let holding = self.holding();
         let source = self
             .source
             .as_ref()
-            .filter(|s| open && s.ready)
+            .filter(|s| s.ready && (s.partway.is_some() || (open && !holding)))
             .map(|s| s.at);
         [ping, release, source].into_iter().flatten().min()
     }
@@ -154,9 +181,19 @@ impl Acts {
         self.hold.as_ref().map_or(0, |h| h.bytes)
     }
 
-    /// Whether held output is still waiting to go out.
+    /// Whether held output is still waiting to go out (or our message partway out).
     pub(super) fn holding(&self) -> bool {
         self.hold.as_ref().is_some_and(|h| !h.queue.is_empty())
+    }
+
+    /// Whether held output waits for its time (`?delay=`): the phase's limits wait for
+    /// it. Behind our message partway out it waits for the client to read, and they
+    /// do not.
+    pub(super) fn waits_on_time(&self) -> bool {
+        matches!(
+            self.hold.as_ref().and_then(|h| h.queue.front()),
+            Some((_, Held::Bytes(_)))
+        )
     }
 
     /// Holds `bytes` for `by` (when `None`: the handshake delay the first time, the
@@ -170,21 +207,20 @@ impl Acts {
         if bytes.is_empty() {
             return;
         }
-        let mut at = now + by.or(first).unwrap_or(hold.by);
-        if let Some((last, _)) = hold.queue.back() {
-            at = at.max(*last);
-        }
+        let at = now + by.or(first).unwrap_or(hold.by);
         hold.bytes += bytes.len();
-        hold.queue.push_back((at, bytes));
+        hold.push(at, Held::Bytes(bytes));
     }
 
-    /// Appends to `out` what is held and due by `now`.
+    /// Appends to `out` what is held and due by `now`, up to our message partway out.
     pub(super) fn release(&mut self, now: Instant, out: &mut Vec<u8>) {
         let Some(hold) = self.hold.as_mut() else {
             return;
         };
-        while hold.queue.front().is_some_and(|(at, _)| *at <= now) {
-            if let Some((_, bytes)) = hold.queue.pop_front() {
+        while let Some((at, Held::Bytes(_))) = hold.queue.front()
+            && *at <= now
+        {
+            if let Some((_, Held::Bytes(bytes))) = hold.queue.pop_front() {
                 hold.bytes -= bytes.len();
                 out.extend_from_slice(&bytes);
             }
@@ -223,31 +259,60 @@ impl Acts {
         self.pinger.as_ref().map_or(0, |p| p.sent)
     }
 
-    /// Appends the next batch of `?send=` messages to `out` if one is due; `mid_message`
-    /// says an echo message is going out, which ours may not go inside.
-    pub(super) fn send_batch(&mut self, now: Instant, mid_message: bool, out: &mut Vec<u8>) {
+    /// The `?send=` source's turn at `now`, if it is due: appends to `out` the next
+    /// piece of our message partway out or, while the connection is `open`, nothing is
+    /// held and no echo message is going out (`mid_message`: ours may not go inside
+    /// it), begins the next: a batch of whole messages, or the header and first piece of
+    /// one made in pieces. The next turn waits for the driver to write this one. When
+    /// our message is complete, what was held behind it and is due follows it. Returns
+    /// the bytes made (what was held was counted when it was made).
+    pub(super) fn send_turn(
+        &mut self,
+        now: Instant,
+        open: bool,
+        mid_message: bool,
+        out: &mut Vec<u8>,
+    ) -> usize {
+        let holding = self.holding();
         let Some(source) = self.source.as_mut().filter(|s| s.ready && s.at <= now) else {
-            return;
+            return 0;
         };
-        if mid_message {
-            source.at = now + SOURCE_RETRY;
-            return;
-        }
         let start = out.len();
-        while source.left > 0 && (out.len() == start || out.len() - start < SOURCE_BATCH) {
-            emit::echo_header(out, true, Opcode::Binary, source.size as u64);
-            letters(out, source.size);
-            source.left -= 1;
+        match source.partway {
+            Some(_) => {}
+            None if !open || holding => return 0,
+            None if mid_message => {
+                source.at = now + SOURCE_RETRY;
+                return 0;
+            }
+            None => match self.hold.as_mut() {
+                Some(hold) if source.in_pieces() => {
+                    source.begin(out);
+                    hold.push(now, Held::Ours);
+                }
+                _ => source.batch(out),
+            },
         }
-        if source.left == 0 {
-            self.source = None;
-        } else {
-            source.ready = false;
-            source.at = now;
+        source.piece(out);
+        let made = out.len() - start;
+        source.ready = false;
+        source.at = now;
+        if source.partway.is_none() {
+            if source.left == 0 {
+                self.source = None;
+            }
+            // Ours is complete (if it was partway): what waited behind it may go.
+            if let Some(hold) = self.hold.as_mut()
+                && let Some((_, Held::Ours)) = hold.queue.front()
+            {
+                hold.queue.pop_front();
+            }
+            self.release(now, out);
         }
+        made
     }
 
-    /// The driver wrote everything it had queued: the next batch may be built.
+    /// The driver wrote everything it had queued: the source may make more.
     pub(super) fn drained(&mut self) {
         if let Some(source) = self.source.as_mut() {
             source.ready = true;
@@ -255,12 +320,60 @@ impl Acts {
     }
 }
 
-/// Appends `n` bytes of `abc…xyzabc…`: a pattern a client can check, valid as text too.
-fn letters(out: &mut Vec<u8>, n: usize) {
+impl Hold {
+    /// Queues `held` to go at `at`, never before what is queued already.
+    fn push(&mut self, at: Instant, held: Held) {
+        let at = match self.queue.back() {
+            Some((last, _)) => at.max(*last),
+            None => at,
+        };
+        self.queue.push_back((at, held));
+    }
+}
+
+impl Source {
+    /// Whether its messages are made in pieces.
+    fn in_pieces(&self) -> bool {
+        self.size > SOURCE_PIECE
+    }
+
+    /// Appends whole messages to `out`, until they pass a piece's size or none is left.
+    fn batch(&mut self, out: &mut Vec<u8>) {
+        let start = out.len();
+        while self.left > 0 && out.len() - start < SOURCE_PIECE {
+            emit::echo_header(out, true, Opcode::Binary, self.size as u64);
+            letters(out, 0, self.size);
+            self.left -= 1;
+        }
+    }
+
+    /// Begins a message made in pieces: appends its header to `out`.
+    fn begin(&mut self, out: &mut Vec<u8>) {
+        emit::echo_header(out, true, Opcode::Binary, self.size as u64);
+        self.left -= 1;
+        self.partway = Some(self.size);
+    }
+
+    /// Appends the next piece of the message partway out, if there is one.
+    fn piece(&mut self, out: &mut Vec<u8>) {
+        let Some(rest) = self.partway else {
+            return;
+        };
+        let n = rest.min(SOURCE_PIECE);
+        letters(out, self.size - rest, n);
+        self.partway = (rest > n).then_some(rest - n);
+    }
+}
+
+/// Appends `n` bytes of `abc…xyzabc…` from its byte `from` on: a pattern a client can
+/// check, valid as text too.
+fn letters(out: &mut Vec<u8>, from: usize, n: usize) {
     const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz";
     let start = out.len();
     out.reserve(n);
-    out.extend_from_slice(&ALPHABET[..n.min(ALPHABET.len())]);
+    // One turn of the alphabet from where the pattern is at `from`.
+    let (before, after) = ALPHABET.split_at(from % ALPHABET.len());
+    out.extend(after.iter().chain(before).take(n));
     // Doubling what is there keeps the pattern: each copy starts at a multiple of 26.
     while out.len() - start < n {
         let have = out.len() - start;
@@ -280,12 +393,14 @@ mod tests {
     }
 
     #[test]
-    fn letters_repeat_the_alphabet() {
-        for n in [0, 1, 25, 26, 27, 100, 1000] {
-            let mut out = b"x".to_vec();
-            letters(&mut out, n);
-            let want: Vec<u8> = (0..n).map(|i| b'a' + (i % 26) as u8).collect();
-            assert_eq!(&out[1..], &want[..], "{n}");
+    fn letters_repeat_the_alphabet_from_any_byte() {
+        for from in [0, 1, 25, 26, 27, 70_000] {
+            for n in [0, 1, 25, 26, 27, 100, 1000] {
+                let mut out = b"x".to_vec();
+                letters(&mut out, from, n);
+                let want: Vec<u8> = (from..from + n).map(|i| b'a' + (i % 26) as u8).collect();
+                assert_eq!(&out[1..], &want[..], "{from} {n}");
+            }
         }
     }
 
@@ -345,23 +460,105 @@ mod tests {
     #[test]
     fn the_source_sends_a_batch_then_waits_for_the_drain() {
         let t0 = Instant::now();
-        let mut a = acts("/?send=100000&count=5", t0);
+        let mut a = acts("/?send=30000&count=5", t0);
+        assert!(!a.holds(), "whole messages hold nothing back");
         let mut out = Vec::new();
-        a.send_batch(t0, true, &mut out);
+        assert_eq!(a.send_turn(t0, true, true, &mut out), 0);
         assert!(out.is_empty(), "not inside an echo message");
         assert_eq!(a.deadline(true), Some(t0 + SOURCE_RETRY));
-        a.send_batch(t0 + SOURCE_RETRY, false, &mut out);
-        // Three messages pass the batch size; each is one binary frame, 64-bit length.
-        let each = 100_000 + 10;
+        let t1 = t0 + SOURCE_RETRY;
+        // Three messages pass the piece's size; each is one binary frame.
+        let each = 30_000 + 4;
+        assert_eq!(a.send_turn(t1, true, false, &mut out), 3 * each);
         assert_eq!(out.len(), 3 * each);
-        assert_eq!(&out[..2], &[0x82, 127]);
-        assert_eq!(&out[2..10], &100_000u64.to_be_bytes());
-        assert_eq!(&out[10..13], b"abc");
-        assert_eq!(out[10 + 26], b'a');
+        assert_eq!(&out[..4], &[0x82, 126, 0x75, 0x30]);
+        assert_eq!(&out[4..7], b"abc");
+        assert_eq!(out[4 + 26], b'a');
         assert_eq!(a.deadline(true), None, "waits for the drain");
+        assert_eq!(a.send_turn(t1, true, false, &mut out), 0);
         a.drained();
-        a.send_batch(t0 + SOURCE_RETRY, false, &mut out);
+        assert_eq!(a.deadline(true), Some(t1));
+        assert_eq!(a.deadline(false), None, "none begun once closing");
+        a.send_turn(t1, true, false, &mut out);
         assert_eq!(out.len(), 5 * each);
         assert!(a.source.is_none(), "all sent");
+    }
+
+    /// Drains and takes turns until the source has nothing more to make; returns the
+    /// sizes of the turns' output.
+    fn turns(a: &mut Acts, now: Instant, out: &mut Vec<u8>) -> Vec<usize> {
+        let mut sizes = Vec::new();
+        loop {
+            a.drained();
+            let made = a.send_turn(now, true, false, out);
+            if made == 0 {
+                return sizes;
+            }
+            sizes.push(made);
+        }
+    }
+
+    #[test]
+    fn a_large_message_is_one_frame_made_a_piece_at_a_time() {
+        let t0 = Instant::now();
+        let size = 2 * SOURCE_PIECE + 100;
+        let mut a = acts(&format!("/?send={size}&count=2"), t0);
+        assert!(a.holds(), "what comes during a message waits behind it");
+        let mut out = Vec::new();
+        assert_eq!(a.send_turn(t0, true, false, &mut out), 10 + SOURCE_PIECE);
+        assert_eq!(&out[..2], &[0x82, 127]);
+        assert_eq!(&out[2..10], &(size as u64).to_be_bytes());
+        assert!(a.holding(), "partway");
+        assert!(!a.waits_on_time(), "on the client, not on time");
+        assert_eq!(a.deadline(true), None, "waits for the drain");
+        a.drained();
+        assert_eq!(
+            a.deadline(false),
+            Some(t0),
+            "a message partway out goes on while closing"
+        );
+        let sizes = turns(&mut a, t0, &mut out);
+        assert_eq!(
+            sizes,
+            [SOURCE_PIECE, 100, 10 + SOURCE_PIECE, SOURCE_PIECE, 100]
+        );
+        assert!(a.source.is_none() && !a.holding());
+        let want: Vec<u8> = (0..size).map(|i| b'a' + (i % 26) as u8).collect();
+        let one = 10 + size;
+        assert_eq!(out.len(), 2 * one);
+        assert!(out[10..one] == want[..] && out[one + 10..] == want[..]);
+        assert_eq!(out[..10], out[one..one + 10]);
+    }
+
+    #[test]
+    fn what_is_made_during_our_message_goes_after_it_in_order() {
+        let t0 = Instant::now();
+        let size = SOURCE_PIECE + 1;
+        let mut a = acts(&format!("/?send={size}&count=2"), t0);
+        let mut out = Vec::new();
+        a.send_turn(t0, true, false, &mut out);
+        // An echo and a pong, made while ours is partway: held, in order.
+        a.hold(b"echo".to_vec(), None, t0);
+        a.hold(b"pong".to_vec(), Some(Duration::ZERO), t0);
+        a.release(t0, &mut out);
+        assert_eq!(out.len(), 10 + SOURCE_PIECE, "nothing inside our frame");
+        assert_eq!(a.held_bytes(), 8);
+        a.drained();
+        // The last byte of ours, then what waited behind it; the next message waits
+        // for the drain.
+        assert_eq!(a.send_turn(t0, true, false, &mut out), 1);
+        let last = b'a' + ((size - 1) % 26) as u8;
+        assert_eq!(out[10 + size - 1], last);
+        assert_eq!(&out[10 + size..], b"echopong");
+        assert!(!a.holding());
+        // Nothing held now: the next message begins.
+        a.drained();
+        a.hold(b"late".to_vec(), Some(Duration::from_secs(1)), t0);
+        assert_eq!(
+            a.send_turn(t0, true, false, &mut out),
+            0,
+            "never before what is held"
+        );
+        assert_eq!(a.deadline(true), Some(t0 + Duration::from_secs(1)));
     }
 }

@@ -232,9 +232,9 @@ impl Connection {
         out.end_input();
     }
 
-    /// Output is held (`?delay=`, `?handshake-delay=`): what this input produced is
-    /// taken out of `out` (copied out of the input it may refer to) and held; what is
-    /// due goes out in its place.
+    /// Output is held (`?delay=`, `?handshake-delay=`, behind a `?send=` message
+    /// partway out): what this input produced is taken out of `out` (copied out of the
+    /// input it may refer to) and held; what is due goes out in its place.
     #[cold]
     fn hold_input_output(&mut self, input: &[u8], now: Instant, out: &mut Output) {
         if !self.acts.as_ref().is_some_and(|a| a.holds()) {
@@ -245,10 +245,11 @@ impl Connection {
         out.clear();
         self.pass_out(fresh, None, now, out.bytes_mut());
         // Held output is bounded like output the socket refuses: a client that sends
-        // faster than the delay lets it out is closed (the close goes behind it).
+        // faster than the delay (or its reading of our message) lets it out is closed
+        // (the close goes behind it).
         let held = self.acts.as_ref().map_or(0, |a| a.held_bytes());
         if held > self.config.max_backpressure && matches!(self.phase, Phase::Open(_)) {
-            let reason = format!("{held} bytes of echoes held by ?delay=, over --max-backpressure");
+            let reason = format!("{held} bytes of echoes held back, over --max-backpressure");
             self.close(CloseCode::POLICY_VIOLATION, &reason, now, out.bytes_mut());
         }
     }
@@ -263,19 +264,23 @@ impl Connection {
         let was_holding = acts.holding();
         acts.hold(fresh, by, now);
         acts.release(now, out);
-        // The close handshake's time limit, and a reset's wait for the peer to take our
-        // last bytes, run from when those bytes go out.
         if was_holding && !acts.holding() {
-            match &mut self.phase {
-                Phase::Closing(..) | Phase::Finishing(_) => {
-                    self.deadline = Some(now + self.config.close_timeout);
-                }
-                Phase::Resetting(_, until) => {
-                    *until = now + self.config.close_timeout;
-                    self.deadline = Some(now);
-                }
-                _ => {}
+            self.last_bytes_out(now);
+        }
+    }
+
+    /// The last of what was held went out at `now`: the close handshake's time limit,
+    /// and a reset's wait for the peer to take our last bytes, run from then.
+    fn last_bytes_out(&mut self, now: Instant) {
+        match &mut self.phase {
+            Phase::Closing(..) | Phase::Finishing(_) => {
+                self.deadline = Some(now + self.config.close_timeout);
             }
+            Phase::Resetting(_, until) => {
+                *until = now + self.config.close_timeout;
+                self.deadline = Some(now);
+            }
+            _ => {}
         }
     }
 
@@ -519,11 +524,15 @@ impl Connection {
     pub fn handle_timeout(&mut self, now: Instant, out: &mut Vec<u8>) {
         self.own_output(now, out, |conn, buf| {
             conn.act(now, buf);
-            // Phase limits wait while output is held: they run from when it goes out.
-            if !conn.acts.as_ref().is_some_and(|a| a.holding()) {
+            // Phase limits wait while output is held for its time: they run from when
+            // it goes out.
+            if !conn.acts.as_ref().is_some_and(|a| a.waits_on_time()) {
                 conn.timeout(now, buf);
             }
         });
+        if self.acts.is_some() {
+            self.send_turn(now, out);
+        }
     }
 
     /// Output of our own, not an answer to the client's bytes (a timer's, a close of
@@ -548,7 +557,7 @@ impl Connection {
         self.pass_out(fresh, Some(Duration::ZERO), now, out);
     }
 
-    /// The timed behaviours' turn: a `?ping=` beat, a `?send=` batch.
+    /// The timed behaviours' turn: a `?ping=` beat.
     #[cold]
     fn act(&mut self, now: Instant, out: &mut Vec<u8>) {
         let (Some(acts), Phase::Open(receiver)) = (self.acts.as_deref_mut(), &mut self.phase)
@@ -571,11 +580,36 @@ impl Connection {
                     reason += &format!("; {others} pongs with other data came");
                 }
                 self.start_close(CloseCode::POLICY_VIOLATION, &reason, now, out);
-                return;
             }
             None => {}
         }
-        acts.send_batch(now, receiver.mid_message(), out);
+    }
+
+    /// The `?send=` source's turn (see [`Acts::send_turn`]): after anything else made
+    /// in this call, which goes before our message begins, or behind it if it is
+    /// partway out.
+    #[cold]
+    fn send_turn(&mut self, now: Instant, out: &mut Vec<u8>) {
+        let (open, mid_message) = match &self.phase {
+            Phase::Open(receiver) => (true, receiver.mid_message()),
+            Phase::Done(_) => return,
+            _ => (false, false),
+        };
+        let Some(acts) = self.acts.as_deref_mut() else {
+            return;
+        };
+        let made = acts.send_turn(now, open, mid_message, out);
+        if made == 0 {
+            return;
+        }
+        self.wire_out += made as u64;
+        if !acts.holding() {
+            self.last_bytes_out(now);
+        } else if matches!(self.phase, Phase::Closing(..) | Phase::Finishing(_)) {
+            // Our message goes on while the close waits behind it: the time limit runs
+            // from each piece the client takes, so only one that stops reading is cut.
+            self.deadline = Some(now + self.config.close_timeout);
+        }
     }
 
     /// The driver has written everything it had queued (a `?send=` source may go on).
@@ -653,7 +687,7 @@ impl Connection {
             return self.deadline;
         };
         let open = matches!(self.phase, Phase::Open(_));
-        if acts.holding() {
+        if acts.waits_on_time() {
             // The phase's limits wait for the held output.
             return acts.deadline(open);
         }
@@ -683,7 +717,8 @@ impl Connection {
             Phase::Resetting(..) => Status::Reset,
             Phase::Done(_) => return Status::Done,
         };
-        // Our last bytes are still held (`?delay=`): the socket stays open for them.
+        // Our last bytes are still held (`?delay=`, behind our `?send=` message): the
+        // socket stays open for them.
         if self.acts.as_ref().is_some_and(|a| a.holding()) {
             return Status::Open;
         }

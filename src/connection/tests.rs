@@ -1055,3 +1055,132 @@ fn a_close_of_ours_goes_behind_held_output() {
     assert_eq!(msgs[1].0, 0x8);
     assert_eq!(conn.status(), Status::Closing);
 }
+
+/// A connection asking for `query`, upgraded at `t0`, and the length of its 101.
+fn upgraded_with(query: &str, t0: Instant) -> (Connection, usize) {
+    let mut conn = Connection::new(config(), t0);
+    let mut out = Vec::new();
+    feed(&mut conn, &mut request_with(query), t0, &mut out);
+    assert!(out.starts_with(b"HTTP/1.1 101"));
+    (conn, out.len())
+}
+
+/// What the `?send=` source makes at `now` until it stops for the drain (the driver
+/// writing it): the size of each turn's output, all appended to `out`. `drain` says
+/// whether the driver reports the drain after each turn.
+fn send_turns(conn: &mut Connection, now: Instant, drain: bool, out: &mut Vec<u8>) -> Vec<usize> {
+    let mut sizes = Vec::new();
+    while conn.deadline().is_some_and(|d| d <= now) && sizes.len() < 10_000 {
+        let before = out.len();
+        conn.handle_timeout(now, out);
+        if out.len() == before {
+            break;
+        }
+        sizes.push(out.len() - before);
+        if !drain {
+            break;
+        }
+        conn.handle_output_drained();
+    }
+    sizes
+}
+
+const SEND_SIZE: usize = 200_000;
+
+fn letters(n: usize) -> Vec<u8> {
+    (0..n).map(|i| b'a' + (i % 26) as u8).collect()
+}
+
+#[test]
+fn a_large_message_of_ours_is_made_a_piece_per_drain_and_echoes_wait_behind_it() {
+    let t0 = Instant::now();
+    let (mut conn, answer) = upgraded_with(&format!("send={SEND_SIZE}&count=2"), t0);
+    let mut out = Vec::new();
+    // Not drained: one piece, then nothing more.
+    let first = send_turns(&mut conn, t0, false, &mut out);
+    assert_eq!(first.len(), 1);
+    assert!(first[0] < 70_000, "{first:?}");
+    conn.handle_timeout(t0, &mut out);
+    assert_eq!(out.len(), first[0], "nothing until the drain");
+    // An echo and a pong asked for mid-message: nothing goes inside our frame.
+    let mut input = [frame(true, 0x1, b"hi"), frame(true, 0x9, b"p")].concat();
+    feed(&mut conn, &mut input, t0, &mut out);
+    assert_eq!(out.len(), first[0]);
+    assert_eq!(conn.status(), Status::Open);
+    conn.handle_output_drained();
+    let sizes = send_turns(&mut conn, t0, true, &mut out);
+    assert!(sizes.iter().all(|&n| n < 70_000), "{sizes:?}");
+    let frames = server_frames(&[b"\r\n\r\n".as_slice(), &out].concat());
+    let got: Vec<(bool, u8, usize)> = frames.iter().map(|f| (f.0, f.1, f.2.len())).collect();
+    assert_eq!(
+        got,
+        [
+            (true, 0x2, SEND_SIZE),
+            (true, 0x1, 2),
+            (true, 0xA, 1),
+            (true, 0x2, SEND_SIZE)
+        ]
+    );
+    assert!(frames[0].2 == letters(SEND_SIZE) && frames[3].2 == letters(SEND_SIZE));
+    assert_eq!(
+        (&frames[1].2[..], &frames[2].2[..]),
+        (&b"hi"[..], &b"p"[..])
+    );
+    assert_eq!(conn.counts().wire_out as usize, answer + out.len());
+}
+
+#[test]
+fn the_clients_close_mid_message_is_answered_after_the_message() {
+    let t0 = Instant::now();
+    let (mut conn, _) = upgraded_with(&format!("send={SEND_SIZE}&count=5"), t0);
+    let mut out = Vec::new();
+    send_turns(&mut conn, t0, false, &mut out);
+    feed(&mut conn, &mut frame(true, 0x8, b"\x03\xe8"), t0, &mut out);
+    assert_eq!(
+        conn.status(),
+        Status::Open,
+        "the socket stays open for the rest"
+    );
+    // The message goes on, a piece per drain, the time limit running from each.
+    let t1 = t0 + config().close_timeout / 2;
+    conn.handle_output_drained();
+    let sizes = send_turns(&mut conn, t1, true, &mut out);
+    let frames = server_frames(&[b"\r\n\r\n".as_slice(), &out].concat());
+    assert_eq!(frames.len(), 2, "{sizes:?}");
+    assert!(frames[0].2 == letters(SEND_SIZE), "our message, whole");
+    assert_eq!(frames[1].1, 0x8, "then the reply; no other message");
+    assert_eq!(conn.status(), Status::Finishing);
+    assert_eq!(conn.deadline(), Some(t1 + config().close_timeout));
+}
+
+#[test]
+fn a_close_of_ours_mid_message_waits_for_it_and_a_client_that_stops_reading_is_dropped() {
+    let t0 = Instant::now();
+    let (mut conn, _) = upgraded_with(&format!("send={SEND_SIZE}"), t0);
+    let mut out = Vec::new();
+    send_turns(&mut conn, t0, false, &mut out);
+    let partway = out.len();
+    conn.close(CloseCode::GOING_AWAY, "shutting down", t0, &mut out);
+    assert_eq!(out.len(), partway, "nothing inside our frame");
+    assert_eq!(conn.status(), Status::Open);
+    // One more piece is taken; then the client reads no more.
+    let ms = Duration::from_millis;
+    conn.handle_output_drained();
+    assert_eq!(send_turns(&mut conn, t0 + ms(10), false, &mut out).len(), 1);
+    let limit = t0 + ms(10) + config().close_timeout;
+    assert_eq!(conn.deadline(), Some(limit));
+    conn.handle_timeout(limit, &mut out);
+    assert_eq!(conn.status(), Status::Done);
+    // A client that reads on gets the message, then the close.
+    let (mut conn, _) = upgraded_with(&format!("send={SEND_SIZE}"), t0);
+    let mut out = Vec::new();
+    send_turns(&mut conn, t0, false, &mut out);
+    conn.close(CloseCode::GOING_AWAY, "shutting down", t0, &mut out);
+    conn.handle_output_drained();
+    send_turns(&mut conn, t0, true, &mut out);
+    let frames = server_frames(&[b"\r\n\r\n".as_slice(), &out].concat());
+    assert_eq!(frames.len(), 2);
+    assert!(frames[0].2 == letters(SEND_SIZE));
+    assert_eq!(frames[1].1, 0x8);
+    assert_eq!(conn.status(), Status::Closing);
+}

@@ -192,7 +192,8 @@ const MAX_REASON: usize = 123;
 const MAX_PING_PAYLOAD: usize = 125;
 /// Longest time a behaviour waits: an hour.
 const MAX_SECONDS: f64 = 3600.0;
-/// Largest message `send=BYTES` builds (each is built whole before it goes out).
+/// Largest message `send=BYTES` sends (each is made a piece at a time as the client
+/// reads it, so its size costs no memory).
 pub const MAX_SEND: usize = 16 << 20;
 
 /// The behaviour the request target's query asks for (see [`read`]), without the
