@@ -12,6 +12,7 @@ use std::net::TcpStream;
 use std::time::Duration;
 
 use common::*;
+use wsecho::h2::session::DEFAULT_STREAM_WINDOW;
 use wsecho::handshake::behaviour::MAX_SEND;
 use wsecho_test_support::h2_client::{H2Connection, H2WebSocket};
 use wsecho_test_support::h2_frames::{self as h2f, SETTINGS_INITIAL_WINDOW_SIZE};
@@ -208,4 +209,27 @@ fn an_h2c_client_that_reads_gets_every_byte_and_its_pong_after_the_message() {
         (echo.opcode, &echo.payload[..]),
         (OP_TEXT, &b"and now an echo"[..])
     );
+}
+
+#[test]
+fn an_h2c_client_that_sends_without_reading_our_message_is_held_back_by_flow_control() {
+    let server = Server::start(&[]);
+    let conn = H2Connection::connect(server.addr()).unwrap();
+    let mut ws = open_h2(&conn, &format!("/?send={MAX_SEND}"));
+    // Its echoes wait behind our message, which waits for the client to read: they
+    // count as echoes the client has not read, and the stream's window stays shut.
+    let message = RawFrame::binary(vec![7u8; 64 << 10]).encode();
+    let bound = 2 * DEFAULT_STREAM_WINDOW as usize / message.len();
+    let mut sent = 0;
+    let stalled = loop {
+        match ws.send_within(&message, Duration::from_secs(1)) {
+            Ok(()) => sent += 1,
+            Err(e) => break e,
+        }
+        assert!(
+            sent <= bound,
+            "wsecho took {sent} messages of 64 KiB while its own waited"
+        );
+    };
+    assert_eq!(stalled.kind(), std::io::ErrorKind::TimedOut, "{stalled}");
 }

@@ -727,22 +727,24 @@ impl Connection {
 
     /// Backpressure, for a client with `pending` bytes of our output that its socket has
     /// not taken: whether the driver may read more from it. Past `--write-high-water`
-    /// reading pauses until the client reads its echoes; past `--max-backpressure` (a
-    /// safety net for output one read multiplied, inflated data say) the client is also
-    /// closed with 1008, its close frame appended to `out`.
+    /// (output held counted too: `?delay=`, behind our `?send=` message) reading pauses
+    /// until the client reads its echoes; past `--max-backpressure` (a safety net for
+    /// output one read multiplied, inflated data say) the client is also closed with
+    /// 1008, its close frame appended to `out`.
     pub fn may_read(&mut self, pending: usize, now: Instant, out: &mut Vec<u8>) -> bool {
         if pending > self.config.max_backpressure {
             let reason = format!("client is not reading: {pending} bytes of echoes pending");
             self.close(CloseCode::POLICY_VIOLATION, &reason, now, out);
         }
-        pending <= self.config.write_high_water
+        self.may_resume(pending)
     }
 
     /// Whether a client whose reading paused may be read again, with `pending` bytes of
     /// our output still waiting (see [`Connection::may_read`]).
     #[inline]
     pub fn may_resume(&self, pending: usize) -> bool {
-        pending <= self.config.write_high_water
+        let held = self.acts.as_ref().map_or(0, |a| a.held_bytes());
+        pending.saturating_add(held) <= self.config.write_high_water
     }
 
     /// A close of our own waits for the end of the echo frame going out (a close cannot

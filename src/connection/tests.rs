@@ -1184,3 +1184,24 @@ fn a_close_of_ours_mid_message_waits_for_it_and_a_client_that_stops_reading_is_d
     assert_eq!(frames[1].1, 0x8);
     assert_eq!(conn.status(), Status::Closing);
 }
+
+#[test]
+fn echoes_held_behind_our_message_count_as_backpressure() {
+    let t0 = Instant::now();
+    let (mut conn, _) = upgraded_with(&format!("send={SEND_SIZE}"), t0);
+    let mut out = Vec::new();
+    send_turns(&mut conn, t0, false, &mut out);
+    assert!(conn.may_resume(0));
+    let high_water = config().write_high_water;
+    let mut input = frame(true, 0x2, &vec![7; high_water]);
+    feed(&mut conn, &mut input, t0, &mut out);
+    assert!(!conn.may_resume(0), "the echo is held, not yet pending");
+    assert!(!conn.may_read(0, t0, &mut out));
+    // The message done, the echo goes out: what is pending is the driver's again.
+    conn.handle_output_drained();
+    send_turns(&mut conn, t0, true, &mut out);
+    assert!(conn.may_resume(0));
+    let frames = server_frames(&[b"\r\n\r\n".as_slice(), &out].concat());
+    assert_eq!(frames.len(), 2);
+    assert_eq!(frames[1].2.len(), high_water);
+}
