@@ -21,6 +21,7 @@ pub mod config;
 pub mod connection;
 pub mod deflate;
 pub mod error;
+mod escape;
 pub mod frame;
 pub mod h2;
 pub mod handshake;

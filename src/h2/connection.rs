@@ -317,7 +317,7 @@ impl H2Connection {
                     log::debug!(
                         "{}: HTTP/2 GOAWAY from the client: {code:?} {}",
                         shown_peer(self.peer),
-                        debug.escape_ascii()
+                        crate::escape::EscapedBytes(debug)
                     );
                 }
                 session::Event::Failed { code, reason } => {

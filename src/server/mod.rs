@@ -27,6 +27,7 @@ use signal_hook_mio::v1_0::Signals;
 
 use crate::config::Config;
 use crate::connection::{Connection, Counts, Event, Output};
+use crate::escape::Escaped;
 use crate::frame::CloseCode;
 use crate::handshake::HttpStatus;
 use crate::tls::TlsSetup;
@@ -769,13 +770,17 @@ fn log_event(peer: &On<'_>, event: &Event) {
                 if *deflate { "on" } else { "off" }
             )
         }
-        Event::Refused { status, reason } => debug!("{peer}: answered HTTP {status}: {reason}"),
+        Event::Refused { status, reason } => {
+            debug!("{peer}: answered HTTP {status}: {}", Escaped(reason))
+        }
         Event::ServedPage => debug!("{peer}: served the landing page"),
         Event::MetricsAsked => debug!("{peer}: asked for the metrics"),
         Event::Failed { error, at } => {
             debug!("{peer}: failed: {} {error} ({at})", error.close_code())
         }
-        Event::ServerClosed { code, reason } => debug!("{peer}: closing: {code} {reason}"),
+        Event::ServerClosed { code, reason } => {
+            debug!("{peer}: closing: {code} {}", Escaped(reason))
+        }
         Event::PeerClosed { code: Some(code) } => debug!("{peer}: closed by client with {code}"),
         Event::PeerClosed { code: None } => debug!("{peer}: closed by client (no code)"),
         Event::Dropped { during } => debug!("{peer}: TCP closed by client during {during}"),

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use crate::connection::{Counts, Event, Location};
 use crate::error::ProtocolError;
+use crate::escape::Escaped;
 use crate::frame::CloseCode;
 use crate::handshake::HttpStatus;
 
@@ -151,7 +152,7 @@ impl fmt::Display for Ended<'_> {
         };
         let mut parts: Vec<String> = Vec::new();
         if let Some((status, reason)) = &v.refused {
-            parts.push(format!("refused with HTTP {status}: {reason}"));
+            parts.push(format!("refused with HTTP {status}: {}", Escaped(reason)));
         }
         if v.page {
             parts.push("served the landing page".into());
@@ -163,7 +164,7 @@ impl fmt::Display for Ended<'_> {
             parts.push(format!("failed with {} {error} ({at})", error.close_code()));
         }
         if let Some((code, reason)) = &v.server_closed {
-            parts.push(format!("wsecho closed with {code} {reason}"));
+            parts.push(format!("wsecho closed with {code} {}", Escaped(reason)));
         }
         match v.client_closed {
             Some(Some(code)) => parts.push(format!("client closed with {code}, answered")),
@@ -180,7 +181,7 @@ impl fmt::Display for Ended<'_> {
             parts.push("wsecho reset the connection, as the request asked (?abort)".into());
         }
         if let Some(what) = &v.socket {
-            parts.push(what.clone());
+            parts.push(Escaped(what).to_string());
         }
         f.write_str(&parts.join("; "))
     }
@@ -243,6 +244,26 @@ mod tests {
                 "failed with 1007 text message is not valid UTF-8 (offset 4 of the message, \
                  offset 210 of the connection, frame #2)"
             ),
+            "{l}"
+        );
+    }
+
+    #[test]
+    fn text_from_the_client_is_escaped() {
+        let l = line(&[
+            Event::Refused {
+                status: HttpStatus::BadRequest,
+                reason: "after=\nFORGED: not a number".into(),
+            },
+            Event::ServerClosed {
+                code: CloseCode::sendable(4000).unwrap(),
+                reason: "a\nFORGED\u{1b}[2J".into(),
+            },
+        ]);
+        assert!(!l.contains(['\n', '\u{1b}']), "{l}");
+        assert!(
+            l.contains(r"refused with HTTP 400: after=\nFORGED: not a number")
+                && l.contains(r"wsecho closed with 4000 a\nFORGED\u{1b}[2J"),
             "{l}"
         );
     }

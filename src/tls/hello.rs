@@ -9,6 +9,8 @@ use std::fmt;
 
 use rustls::{CipherSuite, ProtocolVersion};
 
+use crate::escape::EscapedBytes;
+
 /// RFC 8446 §4.2: `supported_versions(43)`.
 const SUPPORTED_VERSIONS: u16 = 43;
 /// RFC 7301 §3.1: `application_layer_protocol_negotiation(16)`.
@@ -30,8 +32,8 @@ pub struct Offer {
     pub cipher_suites: Vec<u16>,
     /// ALPN protocol names.
     pub alpn: Vec<Vec<u8>>,
-    /// SNI host name.
-    pub server_name: Option<String>,
+    /// SNI host name, as sent (it may be anything).
+    pub server_name: Option<Vec<u8>>,
 }
 
 /// A cursor over big-endian TLS vectors; every read is checked.
@@ -109,7 +111,7 @@ pub fn read_offer(records: &[u8]) -> Option<Offer> {
                 if list.u8() == Some(0)
                     && let Some(name) = list.vector(2)
                 {
-                    offer.server_name = Some(String::from_utf8_lossy(name.0).into_owned());
+                    offer.server_name = Some(name.0.to_vec());
                 }
             }
             _ => {}
@@ -150,15 +152,10 @@ impl fmt::Display for Offer {
         )?;
         if !self.alpn.is_empty() {
             f.write_str("; ALPN ")?;
-            list(
-                f,
-                self.alpn
-                    .iter()
-                    .map(|p| String::from_utf8_lossy(p).into_owned()),
-            )?;
+            list(f, self.alpn.iter().map(|p| EscapedBytes(p).to_string()))?;
         }
         if let Some(name) = &self.server_name {
-            write!(f, "; SNI {name}")?;
+            write!(f, "; SNI {}", EscapedBytes(name))?;
         }
         Ok(())
     }
@@ -252,6 +249,17 @@ mod tests {
             offer
                 .to_string()
                 .starts_with("client offered versions TLSv1_2; ")
+        );
+    }
+
+    #[test]
+    fn names_the_client_chose_are_escaped() {
+        let mut offer = read_offer(&hello(&[0x0304], &[0x1301], &["h2\nFORGED\u{1b}[2J"])).unwrap();
+        offer.server_name = Some(b"a\r\nFORGED\xff".to_vec());
+        let text = offer.to_string();
+        assert!(
+            text.ends_with(r"; ALPN h2\nFORGED\u{1b}[2J; SNI a\r\nFORGED\xff"),
+            "{text}"
         );
     }
 

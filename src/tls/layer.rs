@@ -18,6 +18,7 @@ use std::sync::Arc;
 use rustls::{ServerConfig, ServerConnection};
 
 use super::hello::{Offer, read_offer};
+use crate::escape::EscapedBytes;
 
 /// The most of a client's first bytes kept, while its handshake runs, to describe its
 /// offer should the handshake fail: a ClientHello with a post-quantum key share is about
@@ -174,7 +175,7 @@ impl TlsLayer {
         let alpn = self
             .conn
             .alpn_protocol()
-            .map_or_else(|| "none".into(), String::from_utf8_lossy);
+            .map_or_else(|| "none".into(), |p| EscapedBytes(p).to_string());
         format!("{version} {suite}, ALPN {alpn}")
     }
 

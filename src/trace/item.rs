@@ -4,6 +4,7 @@
 use std::fmt::Write as _;
 
 use crate::connection::Location;
+use crate::escape::{Escaped, Quoted};
 
 /// Which way bytes went.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -125,14 +126,14 @@ pub(crate) fn write_text(out: &mut String, origin: &Origin<'_>, seq: u64, item: 
             );
         }
         Item::TcpError(e) => {
-            let _ = writeln!(out, "{head} TCP ERROR : {e}");
+            let _ = writeln!(out, "{head} TCP ERROR : {}", Escaped(e));
         }
         Item::HttpHead { dir, lines } => {
             let mut lines = lines.iter();
             let first = lines.next().map_or("", String::as_str);
-            let _ = writeln!(out, "{head} {} HTTP  : {}", dir.text(), escape(first));
+            let _ = writeln!(out, "{head} {} HTTP  : {}", dir.text(), Escaped(first));
             for line in lines {
-                more(out, &escape(line));
+                more(out, &Escaped(line).to_string());
             }
         }
         Item::HttpBody { dir, shown } => {
@@ -159,7 +160,7 @@ pub(crate) fn write_text(out: &mut String, origin: &Origin<'_>, seq: u64, item: 
                 let _ = write!(out, ", MASK={}", hex(key));
             }
             if let Some((code, reason)) = close {
-                let _ = write!(out, ", CLOSE={code} {}", quoted(reason));
+                let _ = write!(out, ", CLOSE={code} {}", Quoted(reason));
             }
             out.push('\n');
             payload_lines(out, shown, more);
@@ -169,10 +170,10 @@ pub(crate) fn write_text(out: &mut String, origin: &Origin<'_>, seq: u64, item: 
             payload_lines(out, shown, more);
         }
         Item::Failed { code, reason, at } => {
-            let _ = writeln!(out, "{head} FAILED: {code} {reason} ({at})");
+            let _ = writeln!(out, "{head} FAILED: {code} {} ({at})", Escaped(reason));
         }
         Item::TimedOut { during } => {
-            let _ = writeln!(out, "{head} TIMED OUT: {during}");
+            let _ = writeln!(out, "{head} TIMED OUT: {}", Escaped(during));
         }
         Item::Aborted if origin.stream.is_some() => {
             let _ = writeln!(
@@ -221,7 +222,7 @@ fn payload_lines(out: &mut String, shown: &Shown, more: impl Fn(&mut String, &st
     if shown.text {
         let (text, valid) = text_of(shown);
         let note = if valid { "" } else { " (not UTF-8)" };
-        more(out, &format!("{}{note}", quoted(&text)));
+        more(out, &format!("{}{note}", Quoted(&text)));
     }
 }
 
@@ -410,27 +411,6 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
     s
 }
 
-/// `s` in double quotes, with control characters and quotes escaped so that a line
-/// stays one line.
-fn quoted(s: &str) -> String {
-    format!("\"{}\"", s.escape_debug())
-}
-
-/// A head line with control characters escaped.
-fn escape(s: &str) -> String {
-    s.chars()
-        .flat_map(|c| {
-            let plain = !c.is_control() || c == '\t';
-            let escaped: Vec<char> = if plain {
-                vec![c]
-            } else {
-                c.escape_debug().collect()
-            };
-            escaped
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -580,6 +560,39 @@ mod tests {
         let j = json(&ping());
         assert!(j.starts_with('{') && j.ends_with("}\n") && j.matches('\n').count() == 1);
         assert!(j.contains(r#""mask":"37fa213d""#) && j.contains(r#""truncated":false"#));
+    }
+
+    #[test]
+    fn client_text_in_a_text_line_is_escaped_and_json_stays_one_line() {
+        let head = Item::HttpHead {
+            dir: Dir::Rx,
+            lines: vec!["GET / HTTP/1.1".into(), "X: a\u{1b}[2J\u{85}b".into()],
+        };
+        let close = Item::Frame {
+            dir: Dir::Tx,
+            fin: true,
+            rsv: 0,
+            opcode: 8,
+            len: 10,
+            mask: None,
+            close: Some((4000, "a\nFORGED\u{2028}".into())),
+            shown: Shown {
+                bytes: Vec::new(),
+                total: 0,
+                text: false,
+            },
+        };
+        for item in [head, close] {
+            let t = text(&item);
+            assert!(
+                t.lines().all(|l| l.starts_with("c7 127.0.0.1:40000 004")),
+                "{t}"
+            );
+            assert!(!t.contains(['\u{1b}', '\u{85}', '\u{2028}']), "{t}");
+            let j = json(&item);
+            assert_eq!(j.matches('\n').count(), 1, "{j}");
+            assert!(!j.contains(['\u{1b}', '\u{85}', '\u{2028}']), "{j}");
+        }
     }
 
     #[test]

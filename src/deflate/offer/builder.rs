@@ -81,8 +81,8 @@ impl OfferBuilder {
         };
         if !ok {
             log::debug!(
-                "declining permessage-deflate offer: bad parameter {:?}",
-                String::from_utf8_lossy(name)
+                "declining permessage-deflate offer: bad parameter \"{}\"",
+                crate::escape::EscapedBytes(name)
             );
             self.invalid = true;
         }

@@ -180,8 +180,8 @@ where
         offers.clear();
         if parse_line(line, &mut offers).is_err() {
             log::debug!(
-                "ignoring malformed Sec-WebSocket-Extensions value {:?}",
-                String::from_utf8_lossy(line)
+                "ignoring malformed Sec-WebSocket-Extensions value \"{}\"",
+                crate::escape::EscapedBytes(line)
             );
             continue;
         }
