@@ -347,3 +347,34 @@ fn shutdown_closes_every_websocket_with_1001_and_says_goaway() {
 fn libc_sigterm() -> i32 {
     15
 }
+
+#[test]
+fn the_last_log_line_sums_up_the_connection_not_its_last_stream() {
+    let server = Server::start(&[]);
+    let conn = H2Connection::connect(server.addr()).unwrap();
+    let mut sockets = [open(&conn, "/"), open(&conn, "/")];
+    for (i, ws) in sockets.iter_mut().enumerate() {
+        let text = format!("ws {i}");
+        ws.send_frame(&RawFrame::text(&text)).unwrap();
+        expect_frame(ws, OP_TEXT, text.as_bytes());
+        close(ws);
+    }
+    // The last stream is a refusal: it is not how the connection ended.
+    let (response, _) = conn.get("/nope").unwrap();
+    assert_eq!(response.status, 404);
+    drop(sockets);
+    drop(conn);
+    let log = server.wait_for_log("ended after", 1, WAIT);
+    let line = log
+        .lines()
+        .find(|l| l.contains("ended after"))
+        .expect("the connection's last line");
+    for words in [
+        "(HTTP/2, 3 streams): ended after",
+        ", 2 messages echoed",
+        " bytes; 2 WebSockets, 1 refused (with HTTP 404); client closed TCP",
+    ] {
+        assert!(line.contains(words), "{words:?} is not in {line}");
+    }
+    assert!(!line.contains("nothing at"), "{line}");
+}

@@ -44,6 +44,23 @@ use crate::handshake::{HttpReply, HttpStatus};
 use crate::trace::tap::Tap;
 use crate::trace::{AfterHead, Dir};
 
+/// The most of a client's GOAWAY debug data kept for the log.
+const KEPT_GOAWAY_DEBUG: usize = 128;
+
+/// How an HTTP/2 connection came to its end, for the log's last line: what each side
+/// said and did, whichever came first.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Ending {
+    /// The client's GOAWAY: its code and the start of its debug data.
+    pub goaway_received: Option<(ErrorCode, Vec<u8>)>,
+    /// Our GOAWAY: its code and why (a connection error's rule, a shutdown's reason).
+    pub goaway_sent: Option<(ErrorCode, String)>,
+    /// The session ended itself on a time limit (idle, no preface, closing too long).
+    pub timed_out: bool,
+    /// The client closed the transport.
+    pub eof: bool,
+}
+
 /// The largest scratch buffer a connection keeps between calls: a short echo's, and
 /// not one frame's worth of a bulk transfer.
 const KEPT_SCRATCH: usize = 1 << 10;
@@ -74,6 +91,8 @@ pub struct H2Connection {
     refuse_all: Option<Box<HttpReply>>,
     /// The wire trace, when the connection is traced.
     trace: Option<Box<Traced>>,
+    /// How it is ending, for the log.
+    ending: Ending,
 }
 
 /// The trace of a traced connection's streams.
@@ -137,6 +156,7 @@ impl H2Connection {
             output: Output::default(),
             refuse_all: None,
             trace: None,
+            ending: Ending::default(),
         }
     }
 
@@ -314,6 +334,10 @@ impl H2Connection {
                     }
                 }
                 session::Event::GoAway { code, debug } => {
+                    let kept = debug.get(..KEPT_GOAWAY_DEBUG).unwrap_or(debug);
+                    self.ending
+                        .goaway_received
+                        .get_or_insert_with(|| (code, kept.to_vec()));
                     log::debug!(
                         "{}: HTTP/2 GOAWAY from the client: {code:?} {}",
                         shown_peer(self.peer),
@@ -321,6 +345,9 @@ impl H2Connection {
                     );
                 }
                 session::Event::Failed { code, reason } => {
+                    self.ending
+                        .goaway_sent
+                        .get_or_insert_with(|| (code, reason.to_string()));
                     log::debug!(
                         "{}: HTTP/2 connection error {code:?}: {reason}",
                         shown_peer(self.peer)
@@ -400,6 +427,11 @@ impl H2Connection {
     /// Streams whose request came, answered or not.
     pub fn requests(&self) -> u64 {
         self.requests
+    }
+
+    /// How the connection is ending, so far.
+    pub fn ending(&self) -> &Ending {
+        &self.ending
     }
 
     /// After a call into the core at `index`, whose output is in `self.scratch`: its
@@ -500,6 +532,7 @@ impl H2Connection {
 
     /// Time passed: each core whose deadline came acts, and the session.
     pub fn handle_timeout(&mut self, now: Instant) {
+        let was_open = self.session.status() == SessionStatus::Open;
         self.session.handle_timeout(now);
         let mut index = 0;
         while index < self.streams.len() {
@@ -520,11 +553,17 @@ impl H2Connection {
             }
         }
         self.run(now);
+        // A time limit ended the session: an error says so (in `run`); an idle
+        // connection, or one with no preface, gets a GOAWAY of the session's own.
+        self.ending.timed_out |= was_open
+            && self.session.status() != SessionStatus::Open
+            && self.ending.goaway_sent.is_none();
         self.release_scratch();
     }
 
     /// The peer closed the transport.
     pub fn handle_eof(&mut self) {
+        self.ending.eof = true;
         self.session.handle_eof();
         self.drop_streams();
     }
@@ -533,6 +572,9 @@ impl H2Connection {
     /// no more streams are taken (GOAWAY with NO_ERROR).
     pub fn close(&mut self, code: CloseCode, reason: &str, now: Instant) {
         self.session.go_away(ErrorCode::NoError, reason);
+        self.ending
+            .goaway_sent
+            .get_or_insert_with(|| (ErrorCode::NoError, reason.to_string()));
         for index in (0..self.streams.len()).rev() {
             self.scratch.clear();
             let s = &mut self.streams[index];

@@ -689,9 +689,10 @@ impl Client {
 
     /// Takes note of a core event: for the connection's last log line, and in the
     /// trace, if traced.
-    pub(super) fn note_event(&mut self, event: &crate::connection::Event) {
+    /// `on`: the HTTP/2 stream it came from.
+    pub(super) fn note_event(&mut self, on: Option<u32>, event: &crate::connection::Event) {
         let stream = &self.stream;
-        Verdict::record(&mut self.verdict, event, || stream.peer_addr().ok());
+        Verdict::record(&mut self.verdict, on, event, || stream.peer_addr().ok());
         // An HTTP/2 stream's events are in that stream's trace already.
         if let Some(tap) = self.trace.as_deref_mut()
             && self.h2.is_none()
@@ -730,10 +731,7 @@ impl Client {
             lasted: self.started.until(now),
             counts: self.counts(),
             verdict: self.verdict.as_deref(),
-            h2_requests: self
-                .h2
-                .as_deref()
-                .map(crate::h2::connection::H2Connection::requests),
+            h2: self.h2.as_deref().map(|h2| (h2.requests(), h2.ending())),
         }
     }
 

@@ -549,7 +549,7 @@ impl Server {
             if stream.is_some() && matches!(event, Event::Opened { .. }) {
                 self.stats.h2_websockets += 1;
             }
-            client.note_event(&event);
+            client.note_event(stream, &event);
             metrics_asked |= event == Event::MetricsAsked;
         }
         if metrics_asked {
@@ -686,7 +686,7 @@ impl Server {
         while let Some((stream, event)) = client.poll_event() {
             log_event(&On(&client.stream, stream), &event);
             self.stats.record(&event);
-            client.note_event(&event);
+            client.note_event(stream, &event);
         }
         self.remove(key);
     }

@@ -1,6 +1,7 @@
 //! How a connection ended, gathered from its events, and the one line the log gets for
 //! it when it goes (at info level): who it was, how long it lasted, what went each way,
-//! and how it ended.
+//! and how it ended. An HTTP/2 connection's line sums up its streams and says how the
+//! connection itself ended; each stream's own end is in its debug lines.
 
 use std::fmt;
 use std::net::SocketAddr;
@@ -8,8 +9,10 @@ use std::time::{Duration, Instant};
 
 use crate::connection::{Counts, Event, Location};
 use crate::error::ProtocolError;
-use crate::escape::Escaped;
+use crate::escape::{Escaped, EscapedBytes};
 use crate::frame::CloseCode;
+use crate::h2::connection::Ending;
+use crate::h2::frame::ErrorCode;
 use crate::handshake::HttpStatus;
 
 /// What a connection's events said about its end. Boxed in the client and made only
@@ -34,6 +37,73 @@ pub(super) struct Verdict {
     /// The client's address, asked when the first such event came: once the client
     /// has gone, the socket can no longer say it.
     peer: Option<SocketAddr>,
+    /// Over HTTP/2: its streams' events, summed.
+    streams: Streams,
+}
+
+/// What an HTTP/2 connection's streams came to.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+struct Streams {
+    websockets: u32,
+    refused: u32,
+    /// The last refusal's status.
+    last_refusal: Option<HttpStatus>,
+    pages: u32,
+    metrics: u32,
+    failed: u32,
+    aborted: u32,
+    timed_out: u32,
+}
+
+impl Streams {
+    fn record(&mut self, event: &Event) {
+        let n = match event {
+            Event::Opened { .. } => &mut self.websockets,
+            Event::Refused { status, .. } => {
+                self.last_refusal = Some(*status);
+                &mut self.refused
+            }
+            Event::ServedPage => &mut self.pages,
+            Event::MetricsAsked => &mut self.metrics,
+            Event::Failed { .. } => &mut self.failed,
+            Event::Aborted => &mut self.aborted,
+            Event::TimedOut { .. } => &mut self.timed_out,
+            // How each WebSocket closed is in its debug lines.
+            Event::PeerClosed { .. } | Event::ServerClosed { .. } | Event::Dropped { .. } => {
+                return;
+            }
+        };
+        *n = n.saturating_add(1);
+    }
+}
+
+impl fmt::Display for Streams {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut parts = Vec::new();
+        let mut count = |n: u32, one: &str, many: &str| {
+            if n > 0 {
+                parts.push(format!("{n} {}", if n == 1 { one } else { many }));
+            }
+        };
+        count(self.websockets, "WebSocket", "WebSockets");
+        count(self.pages, "landing page", "landing pages");
+        count(self.metrics, "metrics request", "metrics requests");
+        count(self.failed, "failed by the client", "failed by the client");
+        count(self.timed_out, "timed out", "timed out");
+        count(
+            self.aborted,
+            "reset as asked (?abort)",
+            "reset as asked (?abort)",
+        );
+        if let Some(status) = self.last_refusal {
+            let last = if self.refused > 1 { "the last " } else { "" };
+            parts.push(format!(
+                "{} refused ({last}with HTTP {status})",
+                self.refused
+            ));
+        }
+        f.write_str(&parts.join(", "))
+    }
 }
 
 /// An instant in 8 bytes (an `Instant` takes 16): milliseconds since the first one
@@ -59,13 +129,19 @@ impl Stamp {
 }
 
 impl Verdict {
-    /// Notes what `event` says about the end; `Opened` says nothing of it.
-    /// `peer` asks the socket for the client's address.
+    /// Notes what `event` says about the end; `Opened` says nothing of it, but for
+    /// an HTTP/2 stream's (`stream`), which is counted. `peer` asks the socket for the
+    /// client's address.
     pub(super) fn record(
         verdict: &mut Option<Box<Verdict>>,
+        stream: Option<u32>,
         event: &Event,
         peer: impl FnOnce() -> Option<SocketAddr>,
     ) {
+        if stream.is_some() {
+            Verdict::made(verdict, peer).streams.record(event);
+            return;
+        }
         if matches!(event, Event::Opened { .. }) {
             return;
         }
@@ -123,8 +199,8 @@ pub(super) struct Ended<'a> {
     pub(super) lasted: Duration,
     pub(super) counts: Counts,
     pub(super) verdict: Option<&'a Verdict>,
-    /// Over HTTP/2: how many requests (streams) it carried.
-    pub(super) h2_requests: Option<u64>,
+    /// Over HTTP/2: how many requests (streams) it carried, and how it ended.
+    pub(super) h2: Option<(u64, &'a Ending)>,
 }
 
 impl fmt::Display for Ended<'_> {
@@ -135,8 +211,8 @@ impl fmt::Display for Ended<'_> {
             None if self.unix => write!(f, "c{} unix", self.id)?,
             None => write!(f, "c{} (peer unknown)", self.id)?,
         }
-        if let Some(n) = self.h2_requests {
-            write!(f, " (HTTP/2, {n} streams)")?;
+        if let Some((streams, _)) = self.h2 {
+            write!(f, " (HTTP/2, {streams} streams)")?;
         }
         write!(
             f,
@@ -147,6 +223,9 @@ impl fmt::Display for Ended<'_> {
             c.bytes,
             c.wire_out
         )?;
+        if let Some((_, ending)) = self.h2 {
+            return h2_ending(f, ending, self.verdict);
+        }
         let Some(v) = self.verdict else {
             return f.write_str("TCP closed with nothing said");
         };
@@ -187,6 +266,50 @@ impl fmt::Display for Ended<'_> {
     }
 }
 
+/// What an HTTP/2 connection's streams came to, and how the connection ended.
+fn h2_ending(
+    f: &mut fmt::Formatter<'_>,
+    ending: &Ending,
+    verdict: Option<&Verdict>,
+) -> fmt::Result {
+    if let Some(v) = verdict
+        && v.streams != Streams::default()
+    {
+        write!(f, "{}; ", v.streams)?;
+    }
+    let mut parts: Vec<String> = Vec::new();
+    if let Some((code, debug)) = &ending.goaway_received {
+        let mut part = format!("client sent GOAWAY {code}");
+        if !debug.is_empty() {
+            part.push_str(&format!(" ({})", EscapedBytes(debug)));
+        }
+        parts.push(part);
+    }
+    match &ending.goaway_sent {
+        Some((ErrorCode::NoError, why)) => {
+            parts.push(format!("wsecho sent GOAWAY NO_ERROR ({})", Escaped(why)));
+        }
+        Some((code, why)) => parts.push(format!(
+            "connection error: wsecho sent GOAWAY {code} ({})",
+            Escaped(why)
+        )),
+        None => {}
+    }
+    if ending.timed_out {
+        parts.push("wsecho ended it on a time limit (GOAWAY)".into());
+    }
+    if ending.eof {
+        parts.push("client closed TCP".into());
+    }
+    if let Some(what) = verdict.and_then(|v| v.socket.as_deref()) {
+        parts.push(Escaped(what).to_string());
+    }
+    if parts.is_empty() {
+        parts.push("wsecho closed TCP".into());
+    }
+    f.write_str(&parts.join(", "))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -194,7 +317,7 @@ mod tests {
     fn line(events: &[Event]) -> String {
         let mut verdict = None;
         for e in events {
-            Verdict::record(&mut verdict, e, || None);
+            Verdict::record(&mut verdict, None, e, || None);
         }
         Ended {
             id: 4,
@@ -209,7 +332,7 @@ mod tests {
                 ..Counts::default()
             },
             verdict: verdict.as_deref(),
-            h2_requests: None,
+            h2: None,
         }
         .to_string()
     }
@@ -245,6 +368,104 @@ mod tests {
                  offset 210 of the connection, frame #2)"
             ),
             "{l}"
+        );
+    }
+
+    /// The line of an HTTP/2 connection that carried `events` on its streams.
+    fn h2_line(streams: u64, events: &[Event], ending: &Ending) -> String {
+        let mut verdict = None;
+        for (i, e) in events.iter().enumerate() {
+            Verdict::record(&mut verdict, Some(2 * i as u32 + 1), e, || None);
+        }
+        Ended {
+            id: 9,
+            peer: "127.0.0.1:9".parse().ok(),
+            unix: false,
+            lasted: Duration::from_millis(2500),
+            counts: Counts {
+                messages: 23,
+                bytes: 230,
+                wire_in: 4000,
+                wire_out: 3000,
+                ..Counts::default()
+            },
+            verdict: verdict.as_deref(),
+            h2: Some((streams, ending)),
+        }
+        .to_string()
+    }
+
+    #[test]
+    fn an_http2_line_sums_up_its_streams_not_its_last_one() {
+        let opened = || Event::Opened { deflate: false };
+        let mut events = vec![opened(), opened(), opened(), opened()];
+        // A WebSocket's end, then a refusal last: neither is the connection's end.
+        events.push(Event::PeerClosed {
+            code: Some(CloseCode::NORMAL),
+        });
+        events.push(Event::Refused {
+            status: HttpStatus::NotFound,
+            reason: "nothing at /favicon.ico".into(),
+        });
+        let ending = Ending {
+            goaway_received: Some((ErrorCode::NoError, Vec::new())),
+            eof: true,
+            ..Ending::default()
+        };
+        let l = h2_line(5, &events, &ending);
+        assert_eq!(
+            l,
+            "c9 127.0.0.1:9 (HTTP/2, 5 streams): ended after 2.500 s; in 4000 bytes, 23 \
+             messages echoed (230 payload bytes), out 3000 bytes; 4 WebSockets, 1 refused \
+             (with HTTP 404); client sent GOAWAY NO_ERROR, client closed TCP"
+        );
+    }
+
+    #[test]
+    fn an_http2_line_says_how_the_connection_ended() {
+        let shutdown = Ending {
+            goaway_sent: Some((ErrorCode::NoError, "server shutting down".into())),
+            ..Ending::default()
+        };
+        let error = Ending {
+            goaway_sent: Some((
+                ErrorCode::ProtocolError,
+                "RFC 9113 §5.1.1: a stream id went backwards".into(),
+            )),
+            ..Ending::default()
+        };
+        let debug = Ending {
+            goaway_received: Some((ErrorCode::EnhanceYourCalm, b"slow\ndown".to_vec())),
+            ..Ending::default()
+        };
+        let idle = Ending {
+            timed_out: true,
+            ..Ending::default()
+        };
+        let cases = [
+            (
+                shutdown,
+                " bytes; wsecho sent GOAWAY NO_ERROR (server shutting down)",
+            ),
+            (
+                error,
+                " bytes; connection error: wsecho sent GOAWAY PROTOCOL_ERROR (RFC 9113",
+            ),
+            (
+                debug,
+                r" bytes; client sent GOAWAY ENHANCE_YOUR_CALM (slow\ndown)",
+            ),
+            (idle, " bytes; wsecho ended it on a time limit (GOAWAY)"),
+            (Ending::default(), " bytes; wsecho closed TCP"),
+        ];
+        for (ending, words) in cases {
+            let l = h2_line(0, &[], &ending);
+            assert!(l.contains(words), "{l} lacks {words}");
+        }
+        let one = h2_line(1, &[Event::ServedPage], &Ending::default());
+        assert!(
+            one.ends_with(" bytes; 1 landing page; wsecho closed TCP"),
+            "{one}"
         );
     }
 
