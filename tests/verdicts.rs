@@ -96,3 +96,42 @@ fn a_refusal_is_logged_with_its_status() {
         "{line}"
     );
 }
+
+/// A client that resets the connection can no longer be asked for its address (curl
+/// reading a refusal did that at times): the line names it all the same, from accept.
+#[test]
+fn a_connection_reset_by_the_client_is_logged_with_its_address() {
+    let server = Server::start(&[]);
+    let mut locals = Vec::new();
+    for _ in 0..3 {
+        let mut stream = server.open();
+        locals.push(stream.local_addr().unwrap());
+        send(&mut stream, &[RawFrame::text("hi")]);
+        assert_eq!(read_message(&mut stream), (OP_TEXT, b"hi".to_vec()));
+        reset_on_close(&stream);
+    }
+    for (i, local) in locals.iter().enumerate() {
+        let line = ended_line(&server, i as u64 + 1);
+        assert!(line.contains(&format!("c{} {local}:", i + 1)), "{line}");
+    }
+}
+
+/// Closing `stream` will send a reset (SO_LINGER with a zero timeout).
+fn reset_on_close(stream: &std::net::TcpStream) {
+    use std::os::fd::AsRawFd;
+    let linger = libc::linger {
+        l_onoff: 1,
+        l_linger: 0,
+    };
+    // SAFETY: setsockopt reads `size_of::<linger>()` bytes from a struct we own.
+    let r = unsafe {
+        libc::setsockopt(
+            stream.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_LINGER,
+            (&raw const linger).cast(),
+            std::mem::size_of::<libc::linger>() as libc::socklen_t,
+        )
+    };
+    assert_eq!(r, 0, "SO_LINGER: {}", std::io::Error::last_os_error());
+}

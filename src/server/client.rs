@@ -5,7 +5,6 @@
 //! once. Only what the socket refuses is copied into the connection's own buffer, which
 //! is freed again once drained. An idle connection therefore holds no buffers at all.
 
-use std::fmt;
 use std::io::{self, ErrorKind, IoSlice, Read, Write};
 use std::net::Shutdown;
 use std::time::Instant;
@@ -13,7 +12,7 @@ use std::time::Instant;
 use mio::net::TcpStream;
 use mio::{Interest, Registry, Token};
 
-use super::verdict::{Ended, Stamp, Verdict};
+use super::verdict::{Ended, PeerAddr, Stamp, Verdict};
 use crate::connection::{Connection, MAX_SEGMENTS, Output, Status};
 use crate::frame::CloseCode;
 use crate::handshake::HttpStatus;
@@ -57,8 +56,8 @@ pub(super) struct Client {
     started: Stamp,
     /// How it is ending, from its events (see [`Verdict`]).
     verdict: Option<Box<Verdict>>,
-    /// Accepted on a Unix socket: it has no peer address (see `listen.rs`).
-    unix: bool,
+    /// The client's address, taken at accept.
+    peer: PeerAddr,
     /// The HTTP/2 layer, for a client that spoke HTTP/2 (`conn` is then unused).
     h2: Option<Box<crate::h2::connection::H2Connection>>,
 }
@@ -145,7 +144,7 @@ impl Client {
             id,
             started,
             verdict: None,
-            unix: false,
+            peer: PeerAddr::Unknown,
             h2: None,
         }
     }
@@ -590,7 +589,7 @@ impl Client {
         if r != 0 {
             log::debug!(
                 "{}: SO_LINGER for the reset failed: {}",
-                super::Peer(&self.stream),
+                self.peer,
                 io::Error::last_os_error()
             );
         }
@@ -691,8 +690,7 @@ impl Client {
     /// trace, if traced.
     /// `on`: the HTTP/2 stream it came from.
     pub(super) fn note_event(&mut self, on: Option<u32>, event: &crate::connection::Event) {
-        let stream = &self.stream;
-        Verdict::record(&mut self.verdict, on, event, || stream.peer_addr().ok());
+        Verdict::record(&mut self.verdict, on, event);
         // An HTTP/2 stream's events are in that stream's trace already.
         if let Some(tap) = self.trace.as_deref_mut()
             && self.h2.is_none()
@@ -706,28 +704,14 @@ impl Client {
         if let Some(tap) = self.trace.as_deref_mut() {
             tap.note(Item::TcpError(what.clone()));
         }
-        let stream = &self.stream;
-        Verdict::socket_failed(&mut self.verdict, what, || stream.peer_addr().ok());
+        Verdict::socket_failed(&mut self.verdict, what);
     }
 
     /// The line the log gets when the connection ends.
     pub(super) fn ended(&self, now: Instant) -> Ended<'_> {
         Ended {
             id: self.id,
-            // Kept from the first event that said how it ends, or by the HTTP/2 layer
-            // from its start, when the client was still there to ask; asked now
-            // otherwise (a client that reset the connection can no longer be asked).
-            peer: self
-                .verdict
-                .as_ref()
-                .and_then(|v| v.peer())
-                .or_else(|| {
-                    self.h2
-                        .as_deref()
-                        .and_then(crate::h2::connection::H2Connection::peer)
-                })
-                .or_else(|| self.stream.peer_addr().ok()),
-            unix: self.unix,
+            peer: self.peer,
             lasted: self.started.until(now),
             counts: self.counts(),
             verdict: self.verdict.as_deref(),
@@ -760,10 +744,15 @@ impl Client {
         }
     }
 
-    /// Marks a client accepted on a Unix socket, known at accept: asking the socket
-    /// for its family again at every connection's end would cost a system call each.
-    pub(super) fn set_unix(&mut self) {
-        self.unix = true;
+    /// The client's address as `accept` gave it (`None`: over a Unix socket). Taken
+    /// then, since a client that reset the connection can no longer be asked.
+    pub(super) fn set_peer(&mut self, peer: Option<std::net::SocketAddr>) {
+        self.peer = PeerAddr::accepted(peer);
+    }
+
+    /// The client, for log lines.
+    pub(super) fn peer(&self) -> PeerAddr {
+        self.peer
     }
 
     /// The peer shut down its side of TCP (EOF, or TLS close_notify).
@@ -789,25 +778,6 @@ impl Client {
         }
         Ok(())
     }
-}
-
-/// The peer's address for log lines, looked up only when a line is written.
-pub(super) struct Peer<'a>(pub &'a TcpStream);
-
-impl fmt::Display for Peer<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.0.peer_addr() {
-            Ok(addr) => write!(f, "{addr}"),
-            Err(_) if is_unix(self.0) => f.write_str("unix"),
-            Err(_) => f.write_str("(disconnected peer)"),
-        }
-    }
-}
-
-/// Whether the socket is a Unix stream socket (driven as a `TcpStream`: see
-/// `listen.rs`). Its own address is not an IP one: std reports that as invalid input.
-fn is_unix(stream: &TcpStream) -> bool {
-    matches!(stream.local_addr(), Err(e) if e.kind() == io::ErrorKind::InvalidInput)
 }
 
 // The TLS half of `Client` lives beside it, as a child so that the fields stay private.

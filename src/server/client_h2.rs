@@ -270,7 +270,7 @@ impl Client {
         if let Some(h2) = self.h2.as_deref_mut() {
             call(h2);
             if let Err(e) = self.h2_pump() {
-                log::debug!("{}: write failed: {e}", super::Peer(&self.stream));
+                log::debug!("{}: write failed: {e}", self.peer);
                 self.transport_ended();
             }
         }

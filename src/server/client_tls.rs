@@ -9,7 +9,7 @@ use std::time::Instant;
 use log::{debug, warn};
 use mio::net::TcpStream;
 
-use super::{Client, MAX_READS_PER_EVENT, Peer, Pending, ReadOutcome, Step, queue};
+use super::{Client, MAX_READS_PER_EVENT, Pending, ReadOutcome, Step, queue};
 use crate::config::Config;
 use crate::connection::{Output, Status};
 use crate::handshake::HttpStatus;
@@ -192,7 +192,7 @@ impl Client {
                 self.read_layered(buf, tls_bufs, out, config, Some(setup), now)
             }
             (FirstByte::Tls, _) => {
-                warn!("{}: {TLS_ON_CLEARTEXT_PORT}", Peer(&self.stream));
+                warn!("{}: {TLS_ON_CLEARTEXT_PORT}", self.peer);
                 ReadOutcome::Dropped
             }
             (FirstByte::Cleartext, setup)
@@ -265,7 +265,7 @@ impl Client {
             Ok(0) => {
                 debug!(
                     "{}: TCP closed by client without a TLS close_notify",
-                    Peer(&self.stream)
+                    self.peer
                 );
                 self.peer_eof();
                 // A half-closed client still reads: what is queued for it goes out
@@ -321,6 +321,7 @@ impl Client {
         let Client {
             stream,
             conn,
+            peer,
             out: pending,
             tls,
             full,
@@ -342,13 +343,13 @@ impl Client {
             let decrypted = match tls.decrypt(&mut cipher, buf) {
                 Ok(d) => d,
                 Err(e) => {
-                    debug!("{}: dropped: {e}", Peer(stream));
+                    debug!("{}: dropped: {e}", peer);
                     failed = true;
                     break;
                 }
             };
             if handshaking && !tls.is_handshaking() {
-                debug!("{}: TLS handshake done: {}", Peer(stream), tls.negotiated());
+                debug!("{}: TLS handshake done: {}", peer, tls.negotiated());
                 if tls.alpn_is_h2() {
                     // The client chose HTTP/2 by ALPN (RFC 9113 §3.2).
                     let refuse = std::mem::take(full).then(|| {
@@ -400,7 +401,7 @@ impl Client {
                 tls.encrypt(plain);
             }
             if decrypted.closed {
-                debug!("{}: TLS close_notify from client", Peer(stream));
+                debug!("{}: TLS close_notify from client", peer);
                 if let Some(tap) = trace.as_deref_mut() {
                     let clean = conn.status() != Status::Open;
                     tap.note(Item::TcpClosedByPeer { clean });

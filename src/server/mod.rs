@@ -33,7 +33,7 @@ use crate::handshake::HttpStatus;
 use crate::tls::TlsSetup;
 use crate::trace::tap::Tap;
 use crate::trace::{Selected, Trace};
-use client::{Client, Peer, ReadOutcome};
+use client::{Client, ReadOutcome};
 use client::{TlsBuffers, full_body};
 use slab::Slab;
 use stats::Stats;
@@ -458,9 +458,7 @@ impl Server {
             self.clients.remove(key);
             return;
         }
-        if peer.is_none() {
-            client.set_unix();
-        }
+        client.set_peer(peer);
         debug!("{shown}: accepted on loop {}", self.id);
         if let Some(trace) = &self.trace {
             let selected = trace.select.select(peer);
@@ -544,7 +542,7 @@ impl Server {
         let mut flushed = client.flush();
         let mut metrics_asked = false;
         while let Some((stream, event)) = client.poll_event() {
-            log_event(&On(&client.stream, stream), &event);
+            log_event(&On(client.peer(), stream), &event);
             self.stats.record(&event);
             if stream.is_some() && matches!(event, Event::Opened { .. }) {
                 self.stats.h2_websockets += 1;
@@ -583,7 +581,7 @@ impl Server {
             return;
         }
         if let Err(e) = client.update_interest(self.poll.registry(), Token(key)) {
-            warn!("{}: reregister failed: {e}", Peer(&client.stream));
+            warn!("{}: reregister failed: {e}", client.peer());
             self.remove(key);
             return;
         }
@@ -679,12 +677,12 @@ impl Server {
             return;
         };
         if let Some((op, e)) = failure {
-            debug!("{}: {op} failed: {e}", Peer(&client.stream));
+            debug!("{}: {op} failed: {e}", client.peer());
             client.note_socket_failure(format!("{op} failed: {e}"));
         }
         client.transport_ended();
         while let Some((stream, event)) = client.poll_event() {
-            log_event(&On(&client.stream, stream), &event);
+            log_event(&On(client.peer(), stream), &event);
             self.stats.record(&event);
             client.note_event(stream, &event);
         }
@@ -751,18 +749,18 @@ impl Server {
 }
 
 /// Where an event happened: the client, and the HTTP/2 stream if it has streams.
-struct On<'a>(&'a mio::net::TcpStream, Option<u32>);
+struct On(verdict::PeerAddr, Option<u32>);
 
-impl std::fmt::Display for On<'_> {
+impl std::fmt::Display for On {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.1 {
-            None => write!(f, "{}", Peer(self.0)),
-            Some(stream) => write!(f, "{} stream {stream}", Peer(self.0)),
+            None => write!(f, "{}", self.0),
+            Some(stream) => write!(f, "{} stream {stream}", self.0),
         }
     }
 }
 
-fn log_event(peer: &On<'_>, event: &Event) {
+fn log_event(peer: &On, event: &Event) {
     match event {
         Event::Opened { deflate } => {
             debug!(

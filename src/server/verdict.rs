@@ -4,7 +4,7 @@
 //! connection itself ended; each stream's own end is in its debug lines.
 
 use std::fmt;
-use std::net::SocketAddr;
+use std::net::{Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
 use std::time::{Duration, Instant};
 
 use crate::connection::{Counts, Event, Location};
@@ -34,9 +34,6 @@ pub(super) struct Verdict {
     aborted: bool,
     /// A socket call failed.
     socket: Option<String>,
-    /// The client's address, asked when the first such event came: once the client
-    /// has gone, the socket can no longer say it.
-    peer: Option<SocketAddr>,
     /// Over HTTP/2: its streams' events, summed.
     streams: Streams,
 }
@@ -106,6 +103,53 @@ impl fmt::Display for Streams {
     }
 }
 
+/// Who a client is, taken at accept (once it has gone, its socket can no longer say),
+/// in 20 bytes where a `SocketAddr` takes 32: an IPv4 address is kept as IPv4-mapped
+/// IPv6, and an IPv6 address's scope id and flow label are not kept.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(super) enum PeerAddr {
+    /// Not known (a connection made without an accept, in tests).
+    #[default]
+    Unknown,
+    /// Over a Unix socket, which has no peer address.
+    Unix,
+    /// A TCP client: its IPv6 (or IPv4-mapped) address and port.
+    Tcp([u8; 16], u16),
+}
+
+impl PeerAddr {
+    /// The address `accept` gave (`None`: a Unix socket's client).
+    pub(super) fn accepted(peer: Option<SocketAddr>) -> PeerAddr {
+        match peer {
+            None => PeerAddr::Unix,
+            Some(SocketAddr::V4(a)) => PeerAddr::Tcp(a.ip().to_ipv6_mapped().octets(), a.port()),
+            Some(SocketAddr::V6(a)) => PeerAddr::Tcp(a.ip().octets(), a.port()),
+        }
+    }
+
+    /// The client's address, for a TCP client.
+    pub(super) fn get(self) -> Option<SocketAddr> {
+        let PeerAddr::Tcp(ip, port) = self else {
+            return None;
+        };
+        let ip = Ipv6Addr::from(ip);
+        Some(match ip.to_ipv4_mapped() {
+            Some(v4) => SocketAddr::V4(SocketAddrV4::new(v4, port)),
+            None => SocketAddr::V6(SocketAddrV6::new(ip, port, 0, 0)),
+        })
+    }
+}
+
+impl fmt::Display for PeerAddr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.get() {
+            Some(addr) => write!(f, "{addr}"),
+            None if *self == PeerAddr::Unix => f.write_str("unix"),
+            None => f.write_str("(peer unknown)"),
+        }
+    }
+}
+
 /// An instant in 8 bytes (an `Instant` takes 16): milliseconds since the first one
 /// taken.
 #[derive(Debug, Clone, Copy)]
@@ -130,22 +174,16 @@ impl Stamp {
 
 impl Verdict {
     /// Notes what `event` says about the end; `Opened` says nothing of it, but for
-    /// an HTTP/2 stream's (`stream`), which is counted. `peer` asks the socket for the
-    /// client's address.
-    pub(super) fn record(
-        verdict: &mut Option<Box<Verdict>>,
-        stream: Option<u32>,
-        event: &Event,
-        peer: impl FnOnce() -> Option<SocketAddr>,
-    ) {
+    /// an HTTP/2 stream's (`stream`), which is counted.
+    pub(super) fn record(verdict: &mut Option<Box<Verdict>>, stream: Option<u32>, event: &Event) {
         if stream.is_some() {
-            Verdict::made(verdict, peer).streams.record(event);
+            verdict.get_or_insert_default().streams.record(event);
             return;
         }
         if matches!(event, Event::Opened { .. }) {
             return;
         }
-        let v = Verdict::made(verdict, peer);
+        let v = verdict.get_or_insert_default();
         match event {
             Event::Opened { .. } => {}
             Event::Refused { status, reason } => v.refused = Some((*status, reason.clone())),
@@ -163,39 +201,15 @@ impl Verdict {
     }
 
     /// Notes a failed socket call.
-    pub(super) fn socket_failed(
-        verdict: &mut Option<Box<Verdict>>,
-        what: String,
-        peer: impl FnOnce() -> Option<SocketAddr>,
-    ) {
-        Verdict::made(verdict, peer).socket = Some(what);
-    }
-
-    /// The verdict, made (with the client's address) if there is none yet.
-    fn made(
-        verdict: &mut Option<Box<Verdict>>,
-        peer: impl FnOnce() -> Option<SocketAddr>,
-    ) -> &mut Verdict {
-        verdict.get_or_insert_with(|| {
-            Box::new(Verdict {
-                peer: peer(),
-                ..Verdict::default()
-            })
-        })
-    }
-
-    /// The client's address, if it was known.
-    pub(super) fn peer(&self) -> Option<SocketAddr> {
-        self.peer
+    pub(super) fn socket_failed(verdict: &mut Option<Box<Verdict>>, what: String) {
+        verdict.get_or_insert_default().socket = Some(what);
     }
 }
 
 /// The line logged when a connection ends.
 pub(super) struct Ended<'a> {
     pub(super) id: u64,
-    pub(super) peer: Option<SocketAddr>,
-    /// Over a Unix socket (which has no peer address).
-    pub(super) unix: bool,
+    pub(super) peer: PeerAddr,
     pub(super) lasted: Duration,
     pub(super) counts: Counts,
     pub(super) verdict: Option<&'a Verdict>,
@@ -206,11 +220,7 @@ pub(super) struct Ended<'a> {
 impl fmt::Display for Ended<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let c = &self.counts;
-        match self.peer {
-            Some(peer) => write!(f, "c{} {peer}", self.id)?,
-            None if self.unix => write!(f, "c{} unix", self.id)?,
-            None => write!(f, "c{} (peer unknown)", self.id)?,
-        }
+        write!(f, "c{} {}", self.id, self.peer)?;
         if let Some((streams, _)) = self.h2 {
             write!(f, " (HTTP/2, {streams} streams)")?;
         }
@@ -317,12 +327,11 @@ mod tests {
     fn line(events: &[Event]) -> String {
         let mut verdict = None;
         for e in events {
-            Verdict::record(&mut verdict, None, e, || None);
+            Verdict::record(&mut verdict, None, e);
         }
         Ended {
             id: 4,
-            peer: "127.0.0.1:9".parse().ok(),
-            unix: false,
+            peer: PeerAddr::accepted("127.0.0.1:9".parse().ok()),
             lasted: Duration::from_millis(1250),
             counts: Counts {
                 messages: 2,
@@ -375,12 +384,11 @@ mod tests {
     fn h2_line(streams: u64, events: &[Event], ending: &Ending) -> String {
         let mut verdict = None;
         for (i, e) in events.iter().enumerate() {
-            Verdict::record(&mut verdict, Some(2 * i as u32 + 1), e, || None);
+            Verdict::record(&mut verdict, Some(2 * i as u32 + 1), e);
         }
         Ended {
             id: 9,
-            peer: "127.0.0.1:9".parse().ok(),
-            unix: false,
+            peer: PeerAddr::accepted("127.0.0.1:9".parse().ok()),
             lasted: Duration::from_millis(2500),
             counts: Counts {
                 messages: 23,
@@ -529,6 +537,29 @@ mod tests {
             assert!(l.contains(words), "{l} lacks {words}");
         }
         assert!(line(&[]).ends_with("TCP closed with nothing said"));
+    }
+}
+
+#[cfg(test)]
+mod peer_tests {
+    use super::*;
+
+    #[test]
+    fn an_address_is_kept_whole_in_20_bytes() {
+        assert!(std::mem::size_of::<PeerAddr>() <= 20);
+        for addr in [
+            "127.0.0.1:9",
+            "[::1]:443",
+            "[2001:db8::7]:65535",
+            "10.0.0.1:1",
+        ] {
+            let addr: SocketAddr = addr.parse().unwrap();
+            let kept = PeerAddr::accepted(Some(addr));
+            assert_eq!(kept.get(), Some(addr));
+            assert_eq!(kept.to_string(), addr.to_string());
+        }
+        assert_eq!(PeerAddr::accepted(None).to_string(), "unix");
+        assert_eq!(PeerAddr::Unknown.to_string(), "(peer unknown)");
     }
 }
 
