@@ -18,7 +18,7 @@ use std::sync::Arc;
 use rustls::{ServerConfig, ServerConnection};
 
 use super::hello::{Offer, read_offer};
-use crate::escape::EscapedBytes;
+use crate::escape::{Escaped, EscapedBytes};
 
 /// The most of a client's first bytes kept, while its handshake runs, to describe its
 /// offer should the handshake fail: a ClientHello with a post-quantum key share is about
@@ -53,7 +53,8 @@ pub struct TlsError {
 
 impl fmt::Display for TlsError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "TLS error: {}", self.error)?;
+        // rustls' words, which may quote what the client sent.
+        write!(f, "TLS error: {}", Escaped(&self.error.to_string()))?;
         if let Some(offer) = &self.offer {
             write!(f, " ({offer})")?;
         }
