@@ -59,6 +59,18 @@ pub struct Ending {
     pub timed_out: bool,
     /// The client closed the transport.
     pub eof: bool,
+    /// Our GOAWAY came before the client's (or without one).
+    pub sent_first: bool,
+}
+
+impl Ending {
+    /// Our GOAWAY, if it is the first.
+    fn sent(&mut self, code: ErrorCode, why: &str) {
+        if self.goaway_sent.is_none() {
+            self.goaway_sent = Some((code, why.to_string()));
+            self.sent_first = self.goaway_received.is_none();
+        }
+    }
 }
 
 /// The largest scratch buffer a connection keeps between calls: a short echo's, and
@@ -345,9 +357,7 @@ impl H2Connection {
                     );
                 }
                 session::Event::Failed { code, reason } => {
-                    self.ending
-                        .goaway_sent
-                        .get_or_insert_with(|| (code, reason.to_string()));
+                    self.ending.sent(code, reason);
                     log::debug!(
                         "{}: HTTP/2 connection error {code:?}: {reason}",
                         shown_peer(self.peer)
@@ -572,9 +582,7 @@ impl H2Connection {
     /// no more streams are taken (GOAWAY with NO_ERROR).
     pub fn close(&mut self, code: CloseCode, reason: &str, now: Instant) {
         self.session.go_away(ErrorCode::NoError, reason);
-        self.ending
-            .goaway_sent
-            .get_or_insert_with(|| (ErrorCode::NoError, reason.to_string()));
+        self.ending.sent(ErrorCode::NoError, reason);
         for index in (0..self.streams.len()).rev() {
             self.scratch.clear();
             let s = &mut self.streams[index];

@@ -287,24 +287,29 @@ fn h2_ending(
     {
         write!(f, "{}; ", v.streams)?;
     }
-    let mut parts: Vec<String> = Vec::new();
-    if let Some((code, debug)) = &ending.goaway_received {
+    let received = ending.goaway_received.as_ref().map(|(code, debug)| {
         let mut part = format!("client sent GOAWAY {code}");
         if !debug.is_empty() {
             part.push_str(&format!(" ({})", EscapedBytes(debug)));
         }
-        parts.push(part);
-    }
-    match &ending.goaway_sent {
-        Some((ErrorCode::NoError, why)) => {
-            parts.push(format!("wsecho sent GOAWAY NO_ERROR ({})", Escaped(why)));
-        }
-        Some((code, why)) => parts.push(format!(
+        part
+    });
+    let sent = ending.goaway_sent.as_ref().map(|(code, why)| match code {
+        ErrorCode::NoError => format!("wsecho sent GOAWAY NO_ERROR ({})", Escaped(why)),
+        code => format!(
             "connection error: wsecho sent GOAWAY {code} ({})",
             Escaped(why)
-        )),
-        None => {}
+        ),
+    });
+    // The GOAWAYs in the order they went.
+    let mut parts: Vec<String> = if ending.sent_first {
+        [sent, received]
+    } else {
+        [received, sent]
     }
+    .into_iter()
+    .flatten()
+    .collect();
     if ending.timed_out {
         parts.push("wsecho ended it on a time limit (GOAWAY)".into());
     }
@@ -433,6 +438,8 @@ mod tests {
     fn an_http2_line_says_how_the_connection_ended() {
         let shutdown = Ending {
             goaway_sent: Some((ErrorCode::NoError, "server shutting down".into())),
+            goaway_received: Some((ErrorCode::NoError, Vec::new())),
+            sent_first: true,
             ..Ending::default()
         };
         let error = Ending {
@@ -453,7 +460,8 @@ mod tests {
         let cases = [
             (
                 shutdown,
-                " bytes; wsecho sent GOAWAY NO_ERROR (server shutting down)",
+                " bytes; wsecho sent GOAWAY NO_ERROR (server shutting down), client sent \
+                 GOAWAY NO_ERROR",
             ),
             (
                 error,
