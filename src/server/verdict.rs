@@ -85,7 +85,11 @@ impl fmt::Display for Streams {
         count(self.websockets, "WebSocket", "WebSockets");
         count(self.pages, "landing page", "landing pages");
         count(self.metrics, "metrics request", "metrics requests");
-        count(self.failed, "failed by the client", "failed by the client");
+        count(
+            self.failed,
+            "failed (a rule broken)",
+            "failed (a rule broken)",
+        );
         count(self.timed_out, "timed out", "timed out");
         count(
             self.aborted,
@@ -478,6 +482,32 @@ mod tests {
             let l = h2_line(0, &[], &ending);
             assert!(l.contains(words), "{l} lacks {words}");
         }
+        let mixed = h2_line(
+            3,
+            &[
+                Event::Opened { deflate: true },
+                Event::Failed {
+                    error: ProtocolError::InvalidUtf8,
+                    at: Location::default(),
+                },
+                Event::Refused {
+                    status: HttpStatus::BadRequest,
+                    reason: "no key".into(),
+                },
+                Event::Refused {
+                    status: HttpStatus::NotFound,
+                    reason: "nothing at /x".into(),
+                },
+            ],
+            &Ending::default(),
+        );
+        assert!(
+            mixed.contains(
+                " bytes; 1 WebSocket, 1 failed (a rule broken), 2 refused (the last with \
+                 HTTP 404); "
+            ),
+            "{mixed}"
+        );
         let one = h2_line(1, &[Event::ServedPage], &Ending::default());
         assert!(
             one.ends_with(" bytes; 1 landing page; wsecho closed TCP"),
