@@ -1,6 +1,7 @@
 //! Text a client controls never shapes the server's log: close reasons, query values,
-//! header values, SNI and ALPN are escaped in every line, so a client cannot
-//! start a line of its own (a newline) or drive the terminal (ESC, C1 controls).
+//! header values, paths, GOAWAY debug data, SNI and ALPN are escaped in every line, so
+//! a client cannot start a line of its own (a newline) or drive the terminal (ESC, C1
+//! controls).
 
 mod common;
 
@@ -119,5 +120,38 @@ fn sni_and_alpn_of_a_failed_client_hello_cannot_forge_a_log_line() {
     assert!(
         log.contains(r"ALPN \nFORGED\u{1b}") && log.contains(r"SNI l\nFORGED:"),
         "the offer is not shown escaped:\n{log}"
+    );
+}
+
+#[test]
+fn a_path_and_goaway_debug_data_over_http2_cannot_forge_a_log_line() {
+    use wsecho_test_support::h2_frames::{GOAWAY, goaway, handshake, headers, literal_block};
+    use wsecho_test_support::h2_frames::{read_to_close, read_until};
+    let mut command = Server::command("127.0.0.1", &[]);
+    command.env("RUST_LOG", "wsecho=debug");
+    let server = Server::start_command(command);
+    let mut s = server.connect();
+    s.set_read_timeout(Some(WAIT)).unwrap();
+    handshake(&mut s).unwrap();
+    // HPACK carries any bytes; RFC 9113 §8.2.1 forbids only CR, LF and NUL in values.
+    let authority = server.host();
+    let block = literal_block(&[
+        (":method", "GET"),
+        (":scheme", "http"),
+        (":path", "/x\u{1b}[2J\u{85}FORGED"),
+        (":authority", &authority),
+        ("sec-websocket-version", "\u{1b}[2J\u{9b}FORGED"),
+    ]);
+    s.write_all(&headers(1, &block)).unwrap();
+    read_until(&mut s, |f| f.stream == 1 && f.kind != GOAWAY).unwrap();
+    s.write_all(&goaway(1, 0, b"bye\nFORGED\x1b[2J\xff"))
+        .unwrap();
+    s.shutdown(std::net::Shutdown::Write).unwrap();
+    let _ = read_to_close(&mut s);
+    let log = server.wait_for_log("ended after", 1, WAIT);
+    assert_no_forged_line(&log);
+    assert!(
+        log.contains(r"client sent GOAWAY NO_ERROR (bye\nFORGED\u{1b}[2J\xff)"),
+        "the GOAWAY's debug data is not shown escaped:\n{log}"
     );
 }
