@@ -55,7 +55,7 @@ pub struct Ending {
     pub goaway_received: Option<(ErrorCode, Vec<u8>)>,
     /// Our GOAWAY: its code and why (a connection error's rule, a shutdown's reason).
     pub goaway_sent: Option<(ErrorCode, String)>,
-    /// The session ended itself on a time limit (idle, no preface, closing too long).
+    /// The session ended itself on a time limit (idle, or no preface).
     pub timed_out: bool,
     /// The client closed the transport.
     pub eof: bool,
