@@ -114,7 +114,8 @@ fn sni_and_alpn_of_a_failed_client_hello_cannot_forge_a_log_line() {
     let hello = patched(&hello, b"alpn-xyz", b"\nFORGED\x1b");
     let mut socket = tls.server.connect();
     socket.write_all(&hello).unwrap();
-    tls.server.wait_for_log("client offered", 1, WAIT);
+    let offered = tls.server.wait_for_log("client offered", 1, WAIT);
+    assert!(offered.contains("client offered"), "{offered}");
     let log = tls.server.wait_for_log("ended after", 1, WAIT);
     assert_no_forged_line(&log);
     assert!(
