@@ -10,6 +10,7 @@
 //! the one code path every transport shares. Plain requests (`GET /`, `/metrics`) are
 //! translated the same way, without the upgrade.
 
+use crate::escape::EscapedBytes;
 use crate::handshake::HttpStatus;
 
 /// The key the translated upgrade carries. RFC 8441 §5: "The Sec-WebSocket-Key and
@@ -250,7 +251,7 @@ fn refuse(status: HttpStatus, reason: impl Into<String>) -> Translated {
 /// A client's bytes in a reason: quoted, escaped, cut at 64 bytes.
 fn shown(bytes: &[u8]) -> String {
     let cut = &bytes[..bytes.len().min(64)];
-    format!("\"{}\"", cut.escape_ascii())
+    format!("\"{}\"", EscapedBytes(cut))
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@
 use std::time::Duration;
 
 use super::token::is_token;
+use crate::escape::Escaped;
 use crate::frame::CloseCode;
 
 /// How the connection ends, when the request asks it to.
@@ -362,7 +363,7 @@ pub fn read(target: &str) -> Result<Query, String> {
         if let Some(near) = nearest(name) {
             return Err(format!(
                 "unknown parameter {}; did you mean {near}?",
-                name.escape_default()
+                Escaped(name)
             ));
         }
     }
@@ -371,7 +372,7 @@ pub fn read(target: &str) -> Result<Query, String> {
             "unknown parameter {} beside {asking}: a query that asks wsecho for a behaviour \
              may hold only wsecho's parameters, so that a misspelt one is never ignored \
              (wsecho knows: {})",
-            name.escape_default(),
+            Escaped(name),
             names().collect::<Vec<_>>().join(", ")
         ));
     }
@@ -733,8 +734,9 @@ mod tests {
         // Escaped: the name is the client's text.
         let err = parse("/?close=4000&a%0Ab").unwrap_err();
         assert!(err.starts_with("unknown parameter a%0Ab "), "{err}");
-        let err = parse("/?close=4000&a\"b").unwrap_err();
-        assert!(err.starts_with("unknown parameter a\\\"b "), "{err}");
+        // A quote is printable, kept; a backslash is doubled, so every escape is ours.
+        let err = parse("/?close=4000&a\"b\\").unwrap_err();
+        assert!(err.starts_with("unknown parameter a\"b\\\\ "), "{err}");
     }
 
     #[test]

@@ -8,6 +8,7 @@ use super::behaviour::{self, Behaviour};
 use super::page::landing_page;
 use super::response::HttpReply;
 use super::subprotocol;
+use crate::escape::Escaped;
 use std::net::SocketAddr;
 
 use crate::config::Config;
@@ -187,7 +188,7 @@ fn judge(req: &httparse::Request<'_, '_>, config: &Config, peer: Option<SocketAd
             peer.map_or_else(|| "client".to_string(), |p| p.to_string()),
             ignored
                 .iter()
-                .map(|name| name.escape_default().to_string())
+                .map(|name| Escaped(name).to_string())
                 .collect::<Vec<_>>()
                 .join(", ")
         );
