@@ -3,8 +3,10 @@
 mod common;
 
 use std::net::TcpStream;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use common::*;
 
@@ -108,11 +110,31 @@ fn frame_limit_caps_frames_not_messages() {
     expect_fail(&mut stream, 1009, &["frame"]);
 }
 
+/// Waits until `sent` stops moving for a while (or reaches `all`, or 10 s pass) and
+/// returns where it stopped.
+fn stalled(sent: &AtomicUsize, all: usize) -> usize {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut last = sent.load(Ordering::Relaxed);
+    let mut since = Instant::now();
+    loop {
+        thread::sleep(Duration::from_millis(10));
+        let now = sent.load(Ordering::Relaxed);
+        if now != last {
+            (last, since) = (now, Instant::now());
+        }
+        if now == all || since.elapsed() > Duration::from_millis(200) || Instant::now() > deadline {
+            return now;
+        }
+    }
+}
+
 #[test]
 fn slow_reader_gets_every_echo_in_order_under_backpressure() {
     let server = Server::start(&["--write-high-water", "65536"]);
     let mut stream = server.open();
-    const COUNT: usize = 256;
+    // 32 MiB: more than the kernel's socket buffers both ways hold on loopback, so the
+    // writer must stall on the server's backpressure.
+    const COUNT: usize = 1024;
     const SIZE: usize = 32 << 10;
     let message = |i: usize| {
         let mut m = pattern(SIZE);
@@ -123,13 +145,23 @@ fn slow_reader_gets_every_echo_in_order_under_backpressure() {
     writer
         .set_write_timeout(Some(Duration::from_secs(30)))
         .unwrap();
-    let handle = thread::spawn(move || {
-        for i in 0..COUNT {
-            send(&mut writer, &[RawFrame::binary(message(i))]);
+    let sent = Arc::new(AtomicUsize::new(0));
+    let handle = thread::spawn({
+        let sent = Arc::clone(&sent);
+        move || {
+            for i in 0..COUNT {
+                send(&mut writer, &[RawFrame::binary(message(i))]);
+                sent.fetch_add(1, Ordering::Relaxed);
+            }
         }
     });
-    // Let the server hit its high-water mark before we read anything.
-    thread::sleep(Duration::from_millis(300));
+    // Nothing is read until the writer is stuck: the server stopped reading past its
+    // high-water mark, and the kernel's buffers both ways are full.
+    let stalled_at = stalled(&sent, COUNT);
+    assert!(
+        stalled_at < COUNT,
+        "all {COUNT} messages went out unread: backpressure never engaged"
+    );
     for i in 0..COUNT {
         let (opcode, echo) = read_message(&mut stream);
         assert_eq!(opcode, OP_BINARY);
