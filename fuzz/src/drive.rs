@@ -110,10 +110,18 @@ pub fn drive(
         rest = r;
         let mut buf = chunk.to_vec();
         let before = out.len();
-        // The production entry, as the driver calls it; the output flattened.
-        scratch.clear();
-        conn.handle_input(&mut buf, now, &mut scratch);
-        scratch.flatten_into(&buf, &mut out);
+        // The production entry, split as the plain driver splits it
+        // (`server/client.rs`): the small echoes built in place, and the general path
+        // only when input remains or output is queued (every other read, here); the
+        // output flattened.
+        let run = conn.echo_in_place(&mut buf, now);
+        if run.taken == buf.len() && len % 2 == 0 {
+            out.extend_from_slice(&buf[..run.echoed]);
+        } else {
+            scratch.clear();
+            conn.handle_input_after(&mut buf, &run, now, &mut scratch);
+            scratch.flatten_into(&buf, &mut out);
+        }
         calls += 1;
         watch.after(&conn, "handle_input", out.len() - before)?;
         drain(&mut conn, &mut events);

@@ -28,7 +28,7 @@ pub use event::{Event, Location};
 use keepalive::Keepalive;
 pub use output::{MAX_SEGMENTS, Output};
 use receiver::{Receiver, Stop};
-pub(crate) use small_echo::Run;
+pub use small_echo::Run;
 
 use crate::config::Config;
 use crate::error::ProtocolError;
@@ -168,8 +168,10 @@ impl Connection {
     /// the run of small whole data frames at the front of `input` is echoed in place. When
     /// the run took all of `input`, `input[..run.echoed]` is everything to send; otherwise
     /// [`Connection::handle_input_after`] processes the rest.
+    ///
+    /// Public for the fuzz targets, which drive the same split as the driver.
     #[inline(always)]
-    pub(crate) fn echo_in_place(&mut self, input: &mut [u8], now: Instant) -> Run {
+    pub fn echo_in_place(&mut self, input: &mut [u8], now: Instant) -> Run {
         let Phase::Open(receiver) = &mut self.phase else {
             return Run::default();
         };
@@ -205,7 +207,7 @@ impl Connection {
     /// `out` and processes the input after it. `run` is what
     /// [`Connection::echo_in_place`] returned for this same input (which also noted the
     /// input for the keepalive).
-    pub(crate) fn handle_input_after(
+    pub fn handle_input_after(
         &mut self,
         input: &mut [u8],
         run: &Run,

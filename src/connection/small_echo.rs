@@ -20,9 +20,10 @@ const MAX_SMALL_PAYLOAD: u64 = 125;
 /// One high bit per octet of a word.
 const HIGH_BITS: u64 = 0x8080_8080_8080_8080;
 
-/// What [`echo_small_frames`] did.
+/// What [`echo_small_frames`] did: the result of [`super::Connection::echo_in_place`],
+/// handed back to [`super::Connection::handle_input_after`].
 #[derive(Debug, Default, PartialEq, Eq)]
-pub(crate) struct Run {
+pub struct Run {
     /// Input octets consumed: whole frames, every one echoed.
     pub taken: usize,
     /// `input[..echoed]` now holds the echoes, in order.
