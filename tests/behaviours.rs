@@ -406,15 +406,20 @@ fn ping_pings_on_a_beat_and_a_client_that_answers_stays_open() {
         assert_eq!((f.opcode, &f.payload[..]), (OP_TEXT, &b"still here"[..]));
         break;
     }
-    // tungstenite answers pings by itself: the connection stays open across beats.
-    let url = format!("{}?ping=0.05", server.url());
+    // tungstenite answers pings by itself, when it next reads: the connection stays
+    // open across beats. The client idles 120 ms between messages against a 200 ms
+    // beat, so a ping comes while it idles and its pong leaves at least about 80 ms
+    // before the next beat judges it (room for a loaded machine).
+    let url = format!("{}?ping=0.2", server.url());
     let (mut ws, _) = tungstenite::client(url, server.connect()).expect("handshake");
-    for i in 0..5 {
-        std::thread::sleep(std::time::Duration::from_millis(60));
+    let mut pings = 0;
+    for i in 0..6 {
+        std::thread::sleep(std::time::Duration::from_millis(120));
         ws.send(Message::text(format!("m{i}"))).unwrap();
         loop {
             match ws.read().expect("still open") {
-                Message::Ping(_) | Message::Pong(_) => continue,
+                Message::Ping(_) => pings += 1,
+                Message::Pong(_) => {}
                 m => {
                     assert_eq!(m, Message::text(format!("m{i}")));
                     break;
@@ -422,6 +427,7 @@ fn ping_pings_on_a_beat_and_a_client_that_answers_stays_open() {
             }
         }
     }
+    assert!(pings >= 2, "{pings} pings came in 720 ms at a 200 ms beat");
 }
 
 #[test]
