@@ -28,6 +28,7 @@
 //!   [`Event::MetricsAsked`] with [`H2Connection::answer_metrics`];
 //! - it acts on [`H2Connection::status`] as on a WebSocket core's.
 
+use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
@@ -84,8 +85,8 @@ pub struct H2Connection {
     /// Open streams, in the order they opened: a few, bounded by
     /// [`Limits::max_concurrent_streams`], so a scan finds one.
     streams: Vec<Stream>,
-    /// Core events, with their stream, for the driver.
-    events: Vec<(u32, Event)>,
+    /// Core events, with their stream, for the driver, oldest first.
+    events: VecDeque<(u32, Event)>,
     /// The work of the streams that are gone.
     finished: Counts,
     /// Streams whose request came.
@@ -158,7 +159,7 @@ impl H2Connection {
             session: Session::new(limits, now),
             config,
             streams: Vec::new(),
-            events: Vec::new(),
+            events: VecDeque::new(),
             finished: Counts::default(),
             requests: 0,
             wire_in: 0,
@@ -460,7 +461,7 @@ impl H2Connection {
             if let Some(tap) = s.tap.as_deref_mut() {
                 tap.event(&event);
             }
-            self.events.push((s.id, event));
+            self.events.push_back((s.id, event));
         }
         if let Next::Remove = next {
             self.remove(index);
@@ -485,7 +486,7 @@ impl H2Connection {
                 if let Some(tap) = s.tap.as_deref_mut() {
                     tap.event(&event);
                 }
-                self.events.push((s.id, event));
+                self.events.push_back((s.id, event));
             }
             self.finished.add(&s.core.counts());
             keep_trace_lines(self.trace.as_deref_mut(), &mut s);
@@ -619,7 +620,7 @@ impl H2Connection {
 
     /// The next core event, with its stream, oldest first.
     pub fn poll_event(&mut self) -> Option<(u32, Event)> {
-        (!self.events.is_empty()).then(|| self.events.remove(0))
+        self.events.pop_front()
     }
 
     /// The work of every stream, open or gone; the bytes are the connection's, HTTP/2's
