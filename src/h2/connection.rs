@@ -19,6 +19,10 @@
 //! closes it with 1008 as on a socket.
 //!
 //! The driver keeps these rules:
+//! - at each turn of its loop it calls [`H2Connection::new_turn`] before anything
+//!   else: a turn processes a bounded number of frames, the rest of the input is held
+//!   ([`H2Connection::has_backlog`]) and the driver comes back on its next turn, without
+//!   waiting for the socket;
 //! - after [`H2Connection::handle_input`], [`H2Connection::handle_timeout`],
 //!   [`H2Connection::answer_metrics`] or [`H2Connection::close`], it takes the output
 //!   with [`H2Connection::write_output`], as much as its queue may hold;
@@ -238,6 +242,27 @@ impl H2Connection {
     /// Whether the driver may read more: the session has room for it.
     pub fn wants_read(&self) -> bool {
         self.session.wants_read()
+    }
+
+    /// A new turn of the driver's loop: input held by the last turn is processed, up
+    /// to the turn's bound. Returns whether there was any (take the output then).
+    pub fn new_turn(&mut self, now: Instant) -> bool {
+        let held = self.session.has_backlog();
+        self.session.new_turn();
+        if held {
+            if self.scratch.capacity() == 0 {
+                self.scratch = spare::take();
+            }
+            self.run(now);
+            self.release_scratch();
+        }
+        held
+    }
+
+    /// Whether input is held for the next turn (see [`H2Connection::new_turn`]): the
+    /// driver must come back to this connection without waiting to read.
+    pub fn has_backlog(&self) -> bool {
+        self.session.has_backlog()
     }
 
     /// Drives the session's events through the streams' cores.
@@ -812,10 +837,56 @@ fn limits(config: &Config) -> Limits {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::h2::session::DEFAULT_MAX_FRAMES_PER_TURN;
     use wsecho_test_support::frames::{OP_BINARY, client_frame};
     use wsecho_test_support::h2_frames::{
-        WEBSOCKET_CONNECT, client_preface, data, headers, literal_block, parse_frames, settings_ack,
+        END_HEADERS, END_STREAM, HEADERS, WEBSOCKET_CONNECT, client_preface, data, frame, headers,
+        literal_block, parse_frames, settings_ack,
     };
+
+    /// Many requests in one read, each ending its stream: a call takes a turn's worth,
+    /// the next turns the rest, and the events come out in the order of the streams.
+    #[test]
+    fn a_read_of_many_requests_is_served_a_turn_at_a_time() {
+        let now = Instant::now();
+        let mut conn = H2Connection::new(Arc::new(Config::default()), now);
+        let mut bytes = client_preface(&[]);
+        bytes.extend(settings_ack());
+        let block = literal_block(&[
+            (":method", "GET"),
+            (":scheme", "http"),
+            (":path", "/nothing-here"),
+            (":authority", "x"),
+        ]);
+        let turn = DEFAULT_MAX_FRAMES_PER_TURN as usize;
+        // The SETTINGS and its ack take two frames of the first turn.
+        let total = 3 * turn;
+        for i in 0..total {
+            let stream = 1 + 2 * i as u32;
+            bytes.extend(frame(HEADERS, END_HEADERS | END_STREAM, stream, &block));
+        }
+        conn.new_turn(now);
+        conn.handle_input(&bytes, now);
+        assert_eq!(conn.requests() as usize, turn - 2);
+        assert!(conn.has_backlog());
+        assert!(!conn.wants_read());
+        let mut turns = 1;
+        while conn.new_turn(now) {
+            turns += 1;
+            assert!(turns < 10, "the held input never ends");
+        }
+        assert_eq!(conn.requests() as usize, total);
+        assert_eq!(turns, 4);
+        assert!(conn.wants_read());
+        let mut streams = Vec::new();
+        while let Some((stream, _)) = conn.poll_event() {
+            if streams.last() != Some(&stream) {
+                streams.push(stream);
+            }
+        }
+        let expected: Vec<u32> = (0..total as u32).map(|i| 1 + 2 * i).collect();
+        assert_eq!(streams, expected);
+    }
 
     #[test]
     fn an_idle_connection_keeps_no_large_buffer_after_a_big_echo() {

@@ -177,7 +177,10 @@ impl Client {
     pub(super) fn may_resume(&self) -> bool {
         self.read_paused
             && self.conn.may_resume(self.pending_out())
-            && self.h2.as_deref().is_none_or(|h2| h2.wants_read())
+            && self
+                .h2
+                .as_deref()
+                .is_none_or(|h2| h2.wants_read() || h2.has_backlog())
     }
 
     /// Whether reading stopped at the per-event budget (or is to resume): the loop must

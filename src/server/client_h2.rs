@@ -123,18 +123,17 @@ impl Client {
     }
 
     /// Reads an HTTP/2 cleartext connection until the socket is drained, the
-    /// connection ends, backpressure stops it or the per-event budget is spent.
+    /// connection ends, backpressure stops it or the per-event budget is spent (the
+    /// reads', or the layer's per turn).
     pub(in crate::server) fn read_h2(&mut self, buf: &mut [u8], now: Instant) -> ReadOutcome {
+        if let Err(e) = self.h2_turn(now) {
+            return ReadOutcome::Error(e);
+        }
         for _ in 0..MAX_READS_PER_EVENT {
             let Some(h2) = self.h2.as_deref() else {
                 return ReadOutcome::Ok;
             };
-            if h2.status() != Status::Open {
-                return ReadOutcome::Ok;
-            }
-            if !h2.wants_read() {
-                // Its answers wait for the socket: resumed once they went out.
-                self.read_paused = true;
+            if h2.status() != Status::Open || self.h2_holds_reads() {
                 return ReadOutcome::Ok;
             }
             if !self.conn.may_resume(self.pending_out()) {
@@ -153,7 +152,7 @@ impl Client {
                     if let Err(e) = self.h2_pump() {
                         return ReadOutcome::Error(e);
                     }
-                    if drained {
+                    if self.h2_holds_reads() || drained {
                         return ReadOutcome::Ok;
                     }
                 }
@@ -171,6 +170,31 @@ impl Client {
             Ok(()) => ReadOutcome::Ok,
             Err(e) => ReadOutcome::Error(e),
         }
+    }
+
+    /// A new turn of the loop for the HTTP/2 layer (see [`H2Connection::new_turn`]):
+    /// the input it held is processed and what that wrote is sent.
+    pub(in crate::server) fn h2_turn(&mut self, now: Instant) -> io::Result<()> {
+        let held = self.h2.as_deref_mut().is_some_and(|h2| h2.new_turn(now));
+        if held { self.h2_pump() } else { Ok(()) }
+    }
+
+    /// Whether the HTTP/2 layer must not be read now: it holds input for the next turn
+    /// (the loop drives the connection again then, as no new edge may come), or has no
+    /// room (its answers wait for the socket: resumed once they went out).
+    pub(in crate::server) fn h2_holds_reads(&mut self) -> bool {
+        let Some(h2) = self.h2.as_deref() else {
+            return false;
+        };
+        if h2.has_backlog() {
+            self.read_yielded = true;
+            return true;
+        }
+        if h2.status() == Status::Open && !h2.wants_read() {
+            self.read_paused = true;
+            return true;
+        }
+        false
     }
 
     /// Plaintext for the HTTP/2 layer (read from the socket, or decrypted).

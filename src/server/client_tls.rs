@@ -142,6 +142,9 @@ impl Client {
             }
             return self.read_first(buf, tls_bufs, out, config, setup, now);
         }
+        if let Err(e) = self.h2_turn(now) {
+            return ReadOutcome::Error(e);
+        }
         for _ in 0..MAX_READS_PER_EVENT {
             if let Step::Stop(outcome) = self.read_tls_once(buf, tls_bufs, out, config, now) {
                 return outcome;
@@ -260,6 +263,9 @@ impl Client {
             self.read_paused = true;
             return Step::Stop(ReadOutcome::Ok);
         }
+        if self.h2_holds_reads() {
+            return Step::Stop(ReadOutcome::Ok);
+        }
         self.read_paused = false;
         match self.stream.read(&mut tls_bufs.cipher) {
             Ok(0) => {
@@ -292,7 +298,7 @@ impl Client {
                         return Step::Stop(ReadOutcome::Error(e));
                     }
                     let open = self.h2_status() == Some(Status::Open);
-                    return if drained || !open {
+                    return if self.h2_holds_reads() || drained || !open {
                         Step::Stop(ReadOutcome::Ok)
                     } else {
                         Step::More

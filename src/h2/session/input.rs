@@ -23,6 +23,9 @@ enum Step {
     Continue,
     /// Nothing more can be done with the input buffered.
     NeedInput,
+    /// The turn's frames are spent, or our answers wait for the peer: the input waits
+    /// for a later turn.
+    TurnSpent,
 }
 
 /// Where a stream without state stands (§5.1).
@@ -78,6 +81,7 @@ impl Session {
                     self.input_exhausted();
                     return self.events.pop_front();
                 }
+                Ok(Step::TurnSpent) => return self.events.pop_front(),
                 Err(FrameError {
                     scope: Scope::Connection,
                     code,
@@ -130,6 +134,13 @@ impl Session {
         if unread.len() < total {
             return Ok(Step::NeedInput);
         }
+        let Some(left) = self.frames_left.checked_sub(1) else {
+            return Ok(Step::TurnSpent);
+        };
+        if self.answers_wait() {
+            return Ok(Step::TurnSpent);
+        }
+        self.frames_left = left;
         let start = self.pos + FRAME_HEADER_LEN;
         self.pos += total;
         if self.phase == Phase::FirstSettings {

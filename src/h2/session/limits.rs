@@ -38,6 +38,11 @@ pub const DEFAULT_FLOOD_WINDOW: Duration = Duration::from_secs(10);
 /// read them, past which its PINGs, SETTINGS and errors are no longer answered but end
 /// the connection: 64 KiB. Input is not read while half of it is waiting.
 pub const DEFAULT_MAX_CONTROL_BACKLOG: usize = 64 << 10;
+/// Frames of a connection processed in one turn of the driver's loop (see
+/// [`Session::new_turn`](super::Session::new_turn)): what one client may make the loop
+/// do before the others are served, whatever the frames are. The rest of its input
+/// waits for the next turn.
+pub const DEFAULT_MAX_FRAMES_PER_TURN: u32 = 32;
 /// Time for the client to send its preface and first SETTINGS.
 pub const DEFAULT_PREFACE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Time for the client to acknowledge our SETTINGS (RFC 9113 §6.5.3).
@@ -83,6 +88,8 @@ pub struct Limits {
     pub flood_window: Duration,
     /// Bytes of our own frames that may wait for the peer to read them.
     pub max_control_backlog: usize,
+    /// Frames processed in one turn; at least 1.
+    pub max_frames_per_turn: u32,
     /// Time for the client's preface and first SETTINGS.
     pub preface_timeout: Duration,
     /// Time for the client to acknowledge our SETTINGS.
@@ -108,6 +115,7 @@ impl Default for Limits {
             max_overhead_frames: DEFAULT_MAX_OVERHEAD_FRAMES,
             flood_window: DEFAULT_FLOOD_WINDOW,
             max_control_backlog: DEFAULT_MAX_CONTROL_BACKLOG,
+            max_frames_per_turn: DEFAULT_MAX_FRAMES_PER_TURN,
             preface_timeout: DEFAULT_PREFACE_TIMEOUT,
             settings_timeout: DEFAULT_SETTINGS_TIMEOUT,
             idle_timeout: Some(DEFAULT_IDLE_TIMEOUT),

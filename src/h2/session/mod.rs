@@ -11,6 +11,11 @@
 //! [`Session::handle_timeout`] at [`Session::deadline`] (poll afterwards: a timeout can
 //! fail the connection).
 //!
+//! Work is bounded per turn of the driver's loop: at most `max_frames_per_turn` frames
+//! are processed between two calls of [`Session::new_turn`]; the rest of the input is
+//! held ([`Session::has_backlog`]), and no more is read, until the next turn. Nor is
+//! input processed while half of `max_control_backlog` of our frames waits.
+//!
 //! Memory is bounded by [`Limits`]: one frame of input, one field block, the stream
 //! windows the application has not consumed, the send queues the application keeps
 //! under `max_send_queue`, and `max_control_backlog` of our own frames. An idle session
@@ -41,8 +46,8 @@ use recent::RecentResets;
 use stream::Streams;
 
 use crate::h2::frame::{
-    DEFAULT_MAX_FRAME_SIZE, ErrorCode, MAX_MAX_FRAME_SIZE, MAX_WINDOW, PrioritySpec, Setting,
-    StreamId, write_goaway, write_settings, write_window_update,
+    DEFAULT_MAX_FRAME_SIZE, ErrorCode, FRAME_HEADER_LEN, FrameHeader, MAX_MAX_FRAME_SIZE,
+    MAX_WINDOW, PrioritySpec, Setting, StreamId, write_goaway, write_settings, write_window_update,
 };
 use crate::h2::hpack::Decoder;
 use crate::h2::spare;
@@ -125,6 +130,8 @@ pub struct Session {
     /// The time of the last call that told it.
     now: Instant,
     started: Instant,
+    /// Frames that may still be processed in this turn.
+    frames_left: u32,
     /// Input received; `input[pos..]` is not processed yet.
     input: Vec<u8>,
     pos: usize,
@@ -208,6 +215,7 @@ impl Session {
             phase: Phase::Preface(0),
             now,
             started: now,
+            frames_left: limits.max_frames_per_turn.max(1),
             input: Vec::new(),
             pos: 0,
             ctrl,
@@ -260,15 +268,50 @@ impl Session {
     }
 
     /// Whether the connection still reads: not after it failed or the peer closed, nor
-    /// while a frame's worth of input waits to be processed, nor while half of
-    /// `max_control_backlog` of our frames waits for the peer to read them.
+    /// while a frame's worth of input waits to be processed (held, or incomplete), nor
+    /// while our answers wait (see [`Session::answers_wait`]).
     pub fn wants_read(&self) -> bool {
         matches!(
             self.phase,
             Phase::Preface(_) | Phase::FirstSettings | Phase::Open
         ) && !self.eof
             && self.unread().len() < self.limits.max_buffered_input()
-            && self.ctrl.len() < self.limits.max_control_backlog / 2
+            && !self.answers_wait()
+            && !self.frame_waiting()
+    }
+
+    /// A new turn of the driver's loop: up to `max_frames_per_turn` more frames may be
+    /// processed (poll afterwards: held input is processed then).
+    pub fn new_turn(&mut self) {
+        self.frames_left = self.limits.max_frames_per_turn.max(1);
+    }
+
+    /// Whether input is held that a new turn would process: a whole frame waits, and
+    /// our answers do not (the driver comes back after [`Session::new_turn`] without
+    /// waiting to read more). While they wait, neither input is processed nor more
+    /// read: the driver resumes once they went out.
+    pub fn has_backlog(&self) -> bool {
+        self.frame_waiting() && !self.answers_wait()
+    }
+
+    /// Half of `max_control_backlog` of our frames waits for the peer to read them:
+    /// its input is left unprocessed until they went out, so that the answers to a
+    /// client that does not read stay bounded.
+    fn answers_wait(&self) -> bool {
+        self.ctrl.len() >= self.limits.max_control_backlog / 2
+    }
+
+    /// Whether a whole frame (or part of the preface) is buffered, unprocessed.
+    fn frame_waiting(&self) -> bool {
+        let unread = self.unread();
+        match self.phase {
+            Phase::Preface(_) => !unread.is_empty(),
+            Phase::FirstSettings | Phase::Open => FrameHeader::parse(unread).is_some_and(|h| {
+                h.length > self.limits.max_frame_size
+                    || unread.len() >= FRAME_HEADER_LEN + h.length as usize
+            }),
+            Phase::Failed | Phase::Done => false,
+        }
     }
 
     /// The peer closed its side of the transport: what is buffered is still
