@@ -12,9 +12,13 @@
 mod common;
 
 use std::io::{Read, Write};
-use std::net::TcpStream;
-use std::time::Duration;
+use std::net::{SocketAddr, TcpStream};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::thread;
+use std::time::{Duration, Instant};
 
+use common::tls::TlsServer;
 use common::{Server, rss_kib};
 use wsecho::config::defaults::MAX_HEADER_BYTES;
 use wsecho::h2::session::{
@@ -441,4 +445,355 @@ fn a_connection_the_client_resets_is_logged_with_its_address() {
         "the line should name {client}: {line}"
     );
     still_served(&server);
+}
+
+/// The worst round trip an echo client on another connection may see while one client
+/// floods the server (issue 25's target).
+const ECHO_RTT_BOUND: Duration = Duration::from_millis(50);
+/// The most the server's memory may grow under one flooding client.
+const FLOOD_RSS_GROWTH_KIB: u64 = 32 << 10;
+/// How long the echo client measures while the flood goes on: one window.
+const FLOOD_MEASURE: Duration = Duration::from_millis(1500);
+/// Windows measured at most. A loaded machine may deschedule the server or the echo
+/// client now and then, for longer than the bound: the server passes once a whole
+/// window stays under it. A server that stalls under the flood stalls in every one.
+const FLOOD_WINDOWS: usize = 5;
+/// The requests a flooder writes at a time.
+const FLOOD_BATCH: u32 = 2048;
+
+/// A flooding client's transport: cleartext (h2c) or TLS with ALPN h2, its socket
+/// non-blocking once connected.
+enum FloodWire {
+    Plain(TcpStream),
+    Tls(Box<rustls::ClientConnection>, TcpStream),
+}
+
+impl FloodWire {
+    /// Connects and sends the client preface and SETTINGS, with the ack of the server's
+    /// SETTINGS (which an HTTP/2 peer may send before it sees them).
+    fn open(
+        addr: SocketAddr,
+        tls: Option<&Arc<rustls::ClientConfig>>,
+        reads: bool,
+    ) -> std::io::Result<FloodWire> {
+        let mut hello = client_preface(&[]);
+        hello.extend(settings_ack());
+        let socket = TcpStream::connect(addr)?;
+        socket.set_read_timeout(Some(WAIT))?;
+        if !reads {
+            // What the server sends waits in the kernel: a little of it, so that a
+            // connection the server stops reading is seen soon.
+            small_buffers(&socket);
+        }
+        let mut wire = match tls {
+            None => FloodWire::Plain(socket),
+            Some(config) => {
+                let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+                let mut conn = rustls::ClientConnection::new(Arc::clone(config), name).unwrap();
+                let mut socket = socket;
+                while conn.is_handshaking() {
+                    conn.complete_io(&mut socket)?;
+                }
+                assert_eq!(conn.alpn_protocol(), Some(&b"h2"[..]));
+                FloodWire::Tls(Box::new(conn), socket)
+            }
+        };
+        wire.socket().set_nonblocking(true)?;
+        let mut at = 0;
+        while at < hello.len() {
+            at += wire.send(&hello[at..])?;
+        }
+        Ok(wire)
+    }
+
+    fn socket(&self) -> &TcpStream {
+        match self {
+            FloodWire::Plain(s) | FloodWire::Tls(_, s) => s,
+        }
+    }
+
+    /// Writes what the socket takes of `bytes` (over TLS: all of it is encrypted once
+    /// the previous records went out); the count taken.
+    fn send(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        match self {
+            FloodWire::Plain(s) => match s.write(bytes) {
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => Ok(0),
+                other => other,
+            },
+            FloodWire::Tls(conn, s) => {
+                while conn.wants_write() {
+                    match conn.write_tls(s) {
+                        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return Ok(0),
+                        Err(e) => return Err(e),
+                        Ok(_) => {}
+                    }
+                }
+                conn.writer().write_all(bytes)?;
+                Ok(bytes.len())
+            }
+        }
+    }
+
+    /// Reads and drops what the server sent; `false` once it closed.
+    fn discard(&mut self, buf: &mut [u8]) -> bool {
+        loop {
+            let read = match self {
+                FloodWire::Plain(s) => s.read(buf),
+                FloodWire::Tls(conn, s) => match conn.read_tls(s) {
+                    Ok(0) => Ok(0),
+                    Ok(n) => {
+                        if conn.process_new_packets().is_err() {
+                            return false;
+                        }
+                        while matches!(conn.reader().read(buf), Ok(n) if n > 0) {}
+                        Ok(n)
+                    }
+                    Err(e) => Err(e),
+                },
+            };
+            match read {
+                Ok(0) => return false,
+                Ok(_) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return true,
+                Err(_) => return false,
+            }
+        }
+    }
+}
+
+/// Shrinks the kernel's buffers of `socket` both ways.
+fn small_buffers(socket: &TcpStream) {
+    use std::os::fd::AsRawFd;
+    let size: libc::c_int = 16 << 10;
+    for option in [libc::SO_RCVBUF, libc::SO_SNDBUF] {
+        // SAFETY: a valid socket and a c_int option value of the size given.
+        let rc = unsafe {
+            libc::setsockopt(
+                socket.as_raw_fd(),
+                libc::SOL_SOCKET,
+                option,
+                (&raw const size).cast(),
+                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+            )
+        };
+        assert_eq!(rc, 0, "setsockopt: {}", std::io::Error::last_os_error());
+    }
+}
+
+/// `FLOOD_BATCH` HEAD requests from stream `first` on, each ending its stream: after
+/// the first, whose fields are indexed, 13 octets each.
+fn head_requests(first: u32) -> Vec<u8> {
+    let mut out = Vec::new();
+    for i in 0..FLOOD_BATCH {
+        let stream = first + 2 * i;
+        let mut block = Vec::new();
+        if stream == 1 {
+            push_indexing(&mut block, b":authority", b"flood");
+            push_indexing(&mut block, b":method", b"HEAD");
+        } else {
+            // The table's newest entry comes first: :method HEAD, then :authority.
+            push_indexed(&mut block, FIRST_DYNAMIC_INDEX);
+            push_indexed(&mut block, FIRST_DYNAMIC_INDEX + 1);
+        }
+        push_indexed(&mut block, 6); // :scheme http
+        push_indexed(&mut block, 4); // :path /
+        out.extend(frame(HEADERS, END_HEADERS | END_STREAM, stream, &block));
+    }
+    out
+}
+
+/// How long a client that reads nothing keeps a connection the server no longer takes
+/// bytes from, before it closes it and floods on a fresh one.
+const FLOOD_STUCK: Duration = Duration::from_millis(200);
+
+/// A client that sends HEAD requests as fast as the server takes them, reading every
+/// answer (`reads`) or none, on one connection after another (a connection the server
+/// ends, or that takes no more, is replaced) until stopped. Returns the requests it
+/// sent.
+fn flood(
+    addr: SocketAddr,
+    tls: Option<Arc<rustls::ClientConfig>>,
+    reads: bool,
+    stop: Arc<AtomicBool>,
+    sent_bytes: Arc<AtomicU64>,
+) -> thread::JoinHandle<u64> {
+    thread::spawn(move || {
+        let mut wire = FloodWire::open(addr, tls.as_ref(), reads).unwrap();
+        let mut sent = 0u64;
+        let mut next = 1u32;
+        let mut batch = head_requests(next);
+        let mut at = 0;
+        let mut buf = vec![0u8; 64 << 10];
+        let mut progress = Instant::now();
+        while !stop.load(Ordering::Relaxed) {
+            let (taken, mut open) = match wire.send(&batch[at..]) {
+                Ok(n) => (n, true),
+                Err(_) => (0, false),
+            };
+            at += taken;
+            sent_bytes.fetch_add(taken as u64, Ordering::Relaxed);
+            if at == batch.len() {
+                sent += u64::from(FLOOD_BATCH);
+                next += 2 * FLOOD_BATCH;
+                batch = head_requests(next);
+                at = 0;
+            }
+            if taken > 0 {
+                progress = Instant::now();
+            }
+            if reads {
+                open &= wire.discard(&mut buf);
+            } else if progress.elapsed() > FLOOD_STUCK {
+                open = false;
+            }
+            if !open {
+                // The server ended the connection, or it takes nothing more: another
+                // takes its place.
+                match FloodWire::open(addr, tls.as_ref(), reads) {
+                    Ok(fresh) => wire = fresh,
+                    Err(_) => break,
+                }
+                progress = Instant::now();
+                next = 1;
+                batch = head_requests(next);
+                at = 0;
+            } else if taken == 0 {
+                // Pacing while the server takes nothing, not a wait for an event.
+                thread::sleep(Duration::from_millis(1));
+            }
+        }
+        sent
+    })
+}
+
+/// What one flood did to an echo client beside it.
+struct FloodOutcome {
+    /// The worst round trip of each window measured.
+    worst_rtts: Vec<Duration>,
+    round_trips: u32,
+    rss_growth_kib: u64,
+    requests: u64,
+}
+
+/// Floods `server` with one client (over TLS with `tls`) while a WebSocket client on
+/// another connection echoes a short message again and again; the echo's worst round
+/// trip and the server's memory growth.
+fn echo_beside_flood(
+    server: &Server,
+    tls: Option<Arc<rustls::ClientConfig>>,
+    reads: bool,
+) -> FloodOutcome {
+    let mut echo = server.open();
+    // Long enough to measure a stalled server's delay rather than fail on it.
+    echo.set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let message = client_frame(true, 0, OP_TEXT, [1, 2, 3, 4], b"beside the flood");
+    let round_trip = |echo: &mut TcpStream| {
+        let start = Instant::now();
+        echo.write_all(&message).unwrap();
+        let frame = common::read_frame(echo);
+        assert_eq!(frame.payload, b"beside the flood");
+        start.elapsed()
+    };
+    round_trip(&mut echo);
+    let rss_before = rss_kib(server.pid());
+    let stop = Arc::new(AtomicBool::new(false));
+    let sent_bytes = Arc::new(AtomicU64::new(0));
+    let flooder = flood(
+        server.addr(),
+        tls,
+        reads,
+        Arc::clone(&stop),
+        Arc::clone(&sent_bytes),
+    );
+    // The flood is on once a few batches went.
+    let on = Instant::now();
+    while sent_bytes.load(Ordering::Relaxed) < 4 * head_requests(3).len() as u64 {
+        assert!(on.elapsed() < WAIT, "the flood never reached the server");
+        round_trip(&mut echo);
+    }
+    let mut worst_rtts = Vec::new();
+    let mut round_trips = 0;
+    while worst_rtts.len() < FLOOD_WINDOWS && !worst_rtts.iter().any(|&w| w < ECHO_RTT_BOUND) {
+        let mut worst = Duration::ZERO;
+        let start = Instant::now();
+        while start.elapsed() < FLOOD_MEASURE {
+            worst = worst.max(round_trip(&mut echo));
+            round_trips += 1;
+        }
+        worst_rtts.push(worst);
+    }
+    let rss_growth_kib = rss_kib(server.pid()).saturating_sub(rss_before);
+    stop.store(true, Ordering::Relaxed);
+    let requests = flooder.join().unwrap();
+    FloodOutcome {
+        worst_rtts,
+        round_trips,
+        rss_growth_kib,
+        requests,
+    }
+}
+
+/// Checks one flood's outcome against issue 25's targets, and shows it.
+fn assert_flood_contained(what: &str, outcome: &FloodOutcome) {
+    eprintln!(
+        "{what}: worst echo round trip of each window {:?} ({} round trips), RSS +{} KiB, \
+         {} requests written",
+        outcome.worst_rtts, outcome.round_trips, outcome.rss_growth_kib, outcome.requests
+    );
+    assert!(
+        outcome.worst_rtts.iter().any(|&w| w < ECHO_RTT_BOUND),
+        "{what}: an echo waited longer than {ECHO_RTT_BOUND:?} in every window: {:?}",
+        outcome.worst_rtts
+    );
+    assert!(
+        outcome.rss_growth_kib < FLOOD_RSS_GROWTH_KIB,
+        "{what}: RSS grew by {} KiB",
+        outcome.rss_growth_kib
+    );
+}
+
+/// A client asking HEAD after HEAD, each answer ending its stream in the same read, and
+/// reading every answer: the server serves an echo client beside it at once.
+#[test]
+fn a_head_flood_that_reads_does_not_stall_other_clients() {
+    let server = Server::start(&[]);
+    let outcome = echo_beside_flood(&server, None, true);
+    assert_flood_contained("h2c, reading", &outcome);
+    still_served(&server);
+}
+
+/// The same flood from a client that reads nothing, on a fresh connection each time
+/// the server stops taking its bytes: its answers wait, bounded.
+#[test]
+fn a_head_flood_that_reads_nothing_does_not_stall_other_clients() {
+    let server = Server::start(&[]);
+    let outcome = echo_beside_flood(&server, None, false);
+    assert_flood_contained("h2c, not reading", &outcome);
+    still_served(&server);
+}
+
+/// A TLS client configuration offering only h2 and trusting `tls`'s certificate.
+fn h2_over_tls(tls: &TlsServer) -> Arc<rustls::ClientConfig> {
+    let mut config = (*tls.client_config()).clone();
+    config.alpn_protocols = vec![b"h2".to_vec()];
+    Arc::new(config)
+}
+
+/// The reading HEAD flood over TLS (ALPN h2).
+#[test]
+fn a_head_flood_over_tls_that_reads_does_not_stall_other_clients() {
+    let tls = TlsServer::start(&[]);
+    let outcome = echo_beside_flood(&tls.server, Some(h2_over_tls(&tls)), true);
+    assert_flood_contained("h2 over TLS, reading", &outcome);
+    still_served(&tls.server);
+}
+
+/// The HEAD flood over TLS from a client that reads nothing.
+#[test]
+fn a_head_flood_over_tls_that_reads_nothing_does_not_stall_other_clients() {
+    let tls = TlsServer::start(&[]);
+    let outcome = echo_beside_flood(&tls.server, Some(h2_over_tls(&tls)), false);
+    assert_flood_contained("h2 over TLS, not reading", &outcome);
+    still_served(&tls.server);
 }
