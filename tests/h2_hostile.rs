@@ -385,6 +385,23 @@ fn data_on_an_idle_stream_gets_goaway_then_nothing_more() {
     still_served(&server);
 }
 
+/// A stream opened below the last one (RFC 9113 §5.1.1: identifiers only grow): a
+/// connection error, GOAWAY PROTOCOL_ERROR naming the last stream, then the close.
+#[test]
+fn a_stream_opened_below_the_last_gets_goaway_protocol_error() {
+    let server = Server::start(&[]);
+    let mut s = open(&server);
+    assert_eq!(connect(&mut s, 5).status(), Some(200));
+    s.write_all(&headers(3, &connect_block())).unwrap();
+    ends_in_goaway(
+        &server,
+        &mut s,
+        5,
+        PROTOCOL_ERROR,
+        "RFC 9113 §5.1.1: HEADERS on a stream identifier below the last one",
+    );
+}
+
 /// The client's GOAWAY (NO_ERROR) while a WebSocket is open: the stream goes on
 /// echoing; once it is gone the server closes the connection.
 #[test]

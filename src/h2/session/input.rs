@@ -448,7 +448,7 @@ impl Session {
             return self.on_trailers(stream, end_stream, priority, &list);
         }
         if let Gone::Closed = self.gone(id) {
-            return self.on_closed_stream(id, "RFC 9113 §5.1: HEADERS on a closed stream");
+            return self.headers_on_closed_stream(id);
         }
         // §5.1.1: "Streams initiated by a client MUST use odd-numbered stream
         // identifiers"; "An endpoint that receives an unexpected stream identifier MUST
@@ -505,6 +505,26 @@ impl Session {
             self.closing = None;
         }
         Ok(Step::Event(pending))
+    }
+
+    /// A field block on a stream identifier not above the last the client used, and
+    /// no stream open on it.
+    fn headers_on_closed_stream(&mut self, stream: u32) -> Result<Step, FrameError> {
+        // §5.1: after sending RST_STREAM, "An endpoint MUST minimally process and then
+        // discard any frames it receives in this state" (the block was decoded); §6.8:
+        // frames on streams above our GOAWAY's last stream are ignored.
+        if self.recent.contains(stream) || self.goaway_last.is_some_and(|last| stream > last) {
+            self.overhead()?;
+            return Ok(Step::Continue);
+        }
+        // §5.1.1: "The identifier of a newly established stream MUST be numerically
+        // greater than all streams that the initiating endpoint has opened or
+        // reserved." ... "An endpoint that receives an unexpected stream identifier
+        // MUST respond with a connection error of type PROTOCOL_ERROR."
+        Err(FrameError::connection(
+            ErrorCode::ProtocolError,
+            "RFC 9113 §5.1.1: HEADERS on a stream identifier below the last one",
+        ))
     }
 
     /// A second field block on an open stream: a trailer section.

@@ -449,18 +449,35 @@ fn an_even_stream_from_the_client_fails_the_connection() {
 }
 
 #[test]
-fn a_lower_stream_identifier_is_a_closed_stream() {
+fn a_lower_stream_identifier_fails_the_connection() {
     let mut p = Peer::open(Limits::default());
     p.opened(5);
-    let events = p.feed(&headers(3, GET, true));
+    // Stream 3 was skipped, which closed it (§5.1.1): it cannot be opened now.
+    let (code, reason) = p.failure(&headers(3, GET, true));
+    assert_eq!(code, ErrorCode::ProtocolError);
+    assert!(reason.contains("§5.1.1"), "{reason}");
+}
+
+#[test]
+fn headers_again_on_a_stream_that_ended_fails_the_connection() {
+    let mut p = Peer::open(Limits::default());
     assert!(matches!(
-        events[..],
-        [Ev::Reset {
-            stream: 3,
-            code: ErrorCode::StreamClosed,
-            ..
-        }]
+        p.feed(&headers(1, GET, true))[..],
+        [Ev::Request { stream: 1, .. }]
     ));
+    p.s.send_headers(1, &[(b":status", b"204")], true);
+    assert_eq!(p.feed(&[]), [Ev::Closed(1)]);
+    let (code, _) = p.failure(&headers(1, GET, true));
+    assert_eq!(code, ErrorCode::ProtocolError);
+}
+
+#[test]
+fn headers_on_a_stream_we_reset_are_ignored() {
+    let mut p = Peer::open(Limits::default());
+    p.opened(3);
+    p.s.reset(3, ErrorCode::Cancel);
+    assert_eq!(p.feed(&headers(3, GET, true)), []);
+    assert!(p.s.wants_read());
 }
 
 #[test]
