@@ -607,14 +607,26 @@ impl Session {
             }
             return Ok(Step::Continue);
         }
+        // §6.5.3: "The values in the SETTINGS frame MUST be processed in the order they
+        // appear": for INITIAL_WINDOW_SIZE the last value is the one in force, and the
+        // streams' windows move once, by its difference from the old one (a frame full
+        // of such entries costs one walk of the streams, not one per entry).
+        let mut initial_window = None;
+        let mut highest_window = 0;
         for setting in settings.iter() {
             match setting? {
-                Setting::InitialWindowSize(size) => self.peer_initial_window(size)?,
+                Setting::InitialWindowSize(size) => {
+                    initial_window = Some(size);
+                    highest_window = highest_window.max(size);
+                }
                 Setting::MaxFrameSize(size) => self.peer_max_frame_size = size,
                 // We never index what we encode, nor push, nor open streams: the
                 // peer's other settings do not concern us.
                 _ => {}
             }
+        }
+        if let Some(size) = initial_window {
+            self.peer_initial_window(size, highest_window)?;
         }
         self.room_for_answer()?;
         write_settings_ack(&mut self.ctrl);
@@ -635,18 +647,31 @@ impl Session {
 
     /// §6.9.2: "When the value of SETTINGS_INITIAL_WINDOW_SIZE changes, a receiver MUST
     /// adjust the size of all stream flow-control windows that it maintains by the
-    /// difference between the new value and the old value." It may go negative.
-    fn peer_initial_window(&mut self, size: u32) -> Result<(), FrameError> {
-        let delta = i64::from(size) - i64::from(self.peer_initial_window);
+    /// difference between the new value and the old value." It may go negative. `size`
+    /// is the last value of a SETTINGS frame, `highest` the highest it held: the windows
+    /// passed through that one too, in order.
+    fn peer_initial_window(&mut self, size: u32, highest: u32) -> Result<(), FrameError> {
+        let old = i64::from(self.peer_initial_window);
+        let delta = i64::from(size) - old;
+        let peak = i64::from(highest) - old;
         self.peer_initial_window = size;
+        if delta == 0 && peak <= 0 {
+            return Ok(());
+        }
+        #[cfg(test)]
+        {
+            self.window_walks += 1;
+        }
         for (&id, stream) in self.streams.iter_mut() {
             // §6.9.2: "An endpoint MUST treat a change to SETTINGS_INITIAL_WINDOW_SIZE
             // that causes any flow-control window to exceed the maximum size as a
             // connection error of type FLOW_CONTROL_ERROR."
-            stream.send_window = grow(stream.send_window, delta).ok_or(FrameError::connection(
-                ErrorCode::FlowControlError,
-                "RFC 9113 §6.9.2: a SETTINGS_INITIAL_WINDOW_SIZE change past 2^31-1",
-            ))?;
+            stream.send_window = grow(stream.send_window, peak)
+                .and_then(|_| grow(stream.send_window, delta))
+                .ok_or(FrameError::connection(
+                    ErrorCode::FlowControlError,
+                    "RFC 9113 §6.9.2: a SETTINGS_INITIAL_WINDOW_SIZE change past 2^31-1",
+                ))?;
             if !stream.in_ready && stream.wants_turn() {
                 stream.in_ready = true;
                 self.ready.push_back(id);

@@ -175,6 +175,9 @@ pub struct Session {
     closing: Option<Instant>,
     /// The peer closed its side.
     eof: bool,
+    /// Walks of every stream's send window for an INITIAL_WINDOW_SIZE change.
+    #[cfg(test)]
+    window_walks: usize,
 }
 
 impl Session {
@@ -240,6 +243,8 @@ impl Session {
             idle_since: Some(now),
             closing: None,
             eof: false,
+            #[cfg(test)]
+            window_walks: 0,
             limits,
         }
     }

@@ -866,6 +866,43 @@ fn a_settings_window_change_past_two_to_the_31_fails() {
     );
 }
 
+/// A SETTINGS frame full of INITIAL_WINDOW_SIZE entries: processed in order, the last
+/// value is in force, and the windows move by its difference from the old value.
+#[test]
+fn many_initial_window_entries_apply_as_the_last_one() {
+    let mut p = Peer::open(Limits::default());
+    p.opened(1);
+    p.opened(3);
+    p.s.send_data(1, &[1; 1000], false);
+    assert_eq!(data_sent(&p.out(), 1), 1000);
+    let entries: Vec<(u16, u32)> = (0..2000u32)
+        .map(|i| (0x4, if i % 2 == 0 { 1 << 30 } else { i }))
+        .chain([(0x4, 300)])
+        .collect();
+    let walks = p.s.window_walks;
+    assert_eq!(p.feed(&settings(&entries)), []);
+    assert_eq!(p.s.window_walks, walks + 1, "the streams are walked once");
+    assert_eq!(p.s.peer_initial_window, 300);
+    assert_eq!(p.s.streams[&1].send_window, 300 - 1000);
+    assert_eq!(p.s.streams[&3].send_window, 300);
+    assert!(p.out().iter().any(|f| f.kind == SETTINGS && f.flags == ACK));
+    p.opened(5);
+    assert_eq!(p.s.streams[&5].send_window, 300);
+}
+
+/// The windows pass through every value of the frame, in order: one that would take a
+/// window past 2^31-1 fails the connection even when a later one brings it back.
+#[test]
+fn an_initial_window_entry_past_two_to_the_31_fails_even_if_a_later_one_is_lower() {
+    let mut p = Peer::open(Limits::default());
+    p.opened(1);
+    assert_eq!(p.feed(&window_update(1, MAX_WINDOW - 65_535)), []);
+    assert_eq!(
+        p.failure(&settings(&[(0x4, 65_536), (0x4, 0)])).0,
+        ErrorCode::FlowControlError
+    );
+}
+
 #[test]
 fn invalid_settings_values_fail_with_their_codes() {
     for (entry, code) in [
