@@ -53,6 +53,10 @@ struct Args {
     /// Seconds between progress lines.
     #[arg(long, default_value_t = 30)]
     sample: u64,
+    /// Run only the attackers whose name contains one of these words (comma-separated),
+    /// to find which one a bad figure comes from.
+    #[arg(long, value_delimiter = ',')]
+    only: Vec<String>,
 }
 
 /// What every attacker and the prober share.
@@ -108,6 +112,9 @@ fn main() {
         attacks.push(("h2 (TLS) HEAD flood, not reading", |s, t| {
             head_flood(s, t, false, true)
         }));
+    }
+    if !args.only.is_empty() {
+        attacks.retain(|(name, _)| args.only.iter().any(|w| name.contains(w.as_str())));
     }
     let tallies: Vec<Arc<Tally>> = attacks.iter().map(|_| Arc::default()).collect();
     let mut threads = Vec::new();
