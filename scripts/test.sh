@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The project's whole test: formatting, clippy, unit/integration tests, real
+# The project's whole test: formatting, clippy, unit/integration tests, the Kubernetes
+# manifest's offline checks (scripts/check-deploy.sh), real
 # permessage-deflate clients (Python websockets, headless Chromium), then the
 # full Autobahn conformance suite against the release build, its groups 1-10
 # again over wss://, and through nginx and HAProxy (HAProxy also speaking HTTP/2
@@ -34,6 +35,13 @@ cargo clippy --workspace --all-targets -- -D warnings
 
 section "cargo test"
 cargo test --workspace
+
+section "deploy/kubernetes.yaml: kubernetes-validate and checks against wsecho"
+# Offline: the schema (kubernetes-validate, in .venv-deploy), then the port, probe
+# paths, scrape annotations, flags and SIGTERM grace against the debug wsecho that
+# cargo test just built (about 3 s). Its last line is 'check-deploy: N checks passed,
+# M failed'.
+scripts/check-deploy.sh
 
 # fuzz/ is a workspace of its own: the steps above never see it.
 section "fuzz targets: fmt, clippy, every committed corpus input replayed"
