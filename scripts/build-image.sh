@@ -9,8 +9,8 @@
 #   installed with apt-get when missing, the Rust target with rustup.
 # - The binary is the one cargo builds (--locked), found in cargo's target
 #   directory (cargo metadata: CARGO_TARGET_DIR respected), checked to be static
-#   (no ELF interpreter, no dynamic section), its debug info stripped in the
-#   build context (symbols kept, for backtraces and perf).
+#   (no ELF interpreter and no NEEDED library: a static-pie), its debug info
+#   stripped in the build context (symbols kept, for backtraces and perf).
 # - The image is built with Docker where its daemon answers, else Podman
 #   (scripts/lib/image.sh; WSECHO_CONTAINER_ENGINE=docker|podman forces one).
 #
