@@ -35,6 +35,11 @@ pub(super) struct Client {
     /// Reading stopped at the per-event budget with the socket perhaps not drained: no
     /// new edge will come, so the loop resumes it on its next turn.
     read_yielded: bool,
+    /// The connection's key is in the loop's list of those to drive again. A key goes
+    /// in once, whatever marked it how often: a connection that kept a backlog and got
+    /// events too was once queued again on each, and drove itself once per entry (200
+    /// drives a turn of one HEAD flooder after 30 s, a 50 ms turn for everyone else).
+    queued: bool,
     /// The deadline last handed to the timer heap.
     scheduled: Option<Instant>,
     /// Not plain TCP: the first byte is still to tell TLS from cleartext, or TLS it is.
@@ -135,6 +140,7 @@ impl Client {
             read_paused: false,
             read_to_eof: false,
             read_yielded: false,
+            queued: false,
             scheduled: None,
             layered: false,
             full: false,
@@ -190,16 +196,26 @@ impl Client {
         self.read_yielded
     }
 
-    /// Takes the "drive me again" mark, for the loop's next turn.
-    #[inline]
-    pub(super) fn take_yielded(&mut self) -> bool {
-        std::mem::take(&mut self.read_yielded)
-    }
-
     /// Marks the connection to be driven again on the loop's next turn.
     #[inline]
     pub(super) fn yield_turn(&mut self) {
         self.read_yielded = true;
+    }
+
+    /// Notes that the connection's key goes into the loop's list of those to drive
+    /// again: `true` when it was not there yet (the caller pushes it), `false` when it
+    /// is, so that a connection is driven at most once a turn from that list.
+    #[inline]
+    pub(super) fn enqueue(&mut self) -> bool {
+        !std::mem::replace(&mut self.queued, true)
+    }
+
+    /// The loop takes the connection's key out of its list: `true` when it is to be
+    /// driven (it was queued, and still has reading to resume). A second entry for the
+    /// key in the same list (a slot reused by a new connection) finds it dequeued.
+    #[inline]
+    pub(super) fn dequeue(&mut self) -> bool {
+        std::mem::take(&mut self.queued) && std::mem::take(&mut self.read_yielded)
     }
 
     /// The deadline last handed to the timer heap.

@@ -186,6 +186,29 @@ fn bytes_after_the_close_frame_do_not_turn_the_reply_into_a_reset() {
     assert_eq!(received, [(0x8, 1000u16.to_be_bytes().to_vec())]);
 }
 
+/// A connection marked to be driven again twice before the loop's list is served (by
+/// an event's read and by its own drive from the list) is in that list once, and a
+/// second entry for its key does not drive it again: entries once multiplied, each
+/// turn driving a flooder once per entry.
+#[test]
+fn a_connection_is_driven_again_once_a_turn_however_often_it_is_marked() {
+    let config = plain_config();
+    let (mut big, mut out) = (vec![0; 256 << 10], Output::default());
+    let (_peer, mut client) = connect_and_upgrade(&config, &mut big, &mut out, false);
+    assert!(!client.dequeue(), "never queued: nothing to drive");
+    client.yield_turn();
+    assert!(client.enqueue(), "the first mark puts the key in the list");
+    client.yield_turn();
+    assert!(!client.enqueue(), "the second finds it there");
+    assert!(client.dequeue(), "its entry drives it");
+    assert!(!client.dequeue(), "a second entry does not");
+    client.yield_turn();
+    assert!(
+        client.enqueue(),
+        "driven, it may be queued for the next turn"
+    );
+}
+
 #[test]
 fn reading_yields_after_its_budget_and_resumes_where_it_stopped() {
     let config = plain_config();

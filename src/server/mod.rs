@@ -311,7 +311,7 @@ impl Server {
             }
             let now = Instant::now();
             // Those that yielded last turn go after this turn's events.
-            let yielded = std::mem::take(&mut self.yielded);
+            let mut yielded = std::mem::take(&mut self.yielded);
             for event in events.iter() {
                 // Clients first: one comparison on the path every echo takes.
                 match event.token() {
@@ -333,11 +333,12 @@ impl Server {
                 }
             }
             self.fire_timers(now);
+            // All taken out before any is driven, so that each is driven at most once
+            // however many entries it has (see `Client::enqueue`).
+            let clients = &mut self.clients;
+            yielded.retain(|&key| clients.get_mut(key).is_some_and(Client::dequeue));
             for key in yielded {
-                let resume = self.clients.get_mut(key).is_some_and(Client::take_yielded);
-                if resume {
-                    self.drive(key, true, false, now);
-                }
+                self.drive(key, true, false, now);
             }
             if let Some(trace) = &mut self.trace {
                 trace.sink.flush();
@@ -524,7 +525,7 @@ impl Server {
                 }
             }
         }
-        if client.has_yielded() {
+        if client.has_yielded() && client.enqueue() {
             yielded.push(key);
         }
         if client.is_settled() {
@@ -594,9 +595,11 @@ impl Server {
         }
         // A paused reader whose output drained during this turn resumes on the next
         // (not by recursion here, which a fast reader could make deep).
-        if client.may_resume() && !client.has_yielded() {
+        if client.may_resume() {
             client.yield_turn();
-            self.yielded.push(key);
+            if client.enqueue() {
+                self.yielded.push(key);
+            }
         }
     }
 
