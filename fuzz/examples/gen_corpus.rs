@@ -2,7 +2,8 @@
 //!
 //! Seeds are small, meaningful inputs in each target's input format: real handshakes
 //! (Autobahn's among them), frames of each kind, fragmented and compressed messages,
-//! and the invalid UTF-8 families of Autobahn's section 6. Files are named `seed-*`
+//! the invalid UTF-8 families of Autobahn's section 6, and the HTTP/2 floods of issue
+//! 25 (many requests, resets, pings or settings in one input). Files are named `seed-*`
 //! and overwritten; other files in the corpus (found by fuzzing) are left alone.
 
 use std::fs;
@@ -495,6 +496,91 @@ fn tls() -> usize {
     c.count
 }
 
+/// The floods of issue 25 as one client's byte stream after the preface: many short
+/// requests, each ending its stream (HEAD: the answer ends it too), extended CONNECTs
+/// reset at once, PINGs, SETTINGS, and CONNECTs asking for `?send` at window 0. Each
+/// is far more than a turn's frames, so the fuzzers reach the held input.
+fn h2_floods() -> Vec<(&'static str, Vec<u8>)> {
+    use wsecho_test_support::h2_frames::{
+        END_HEADERS, END_STREAM, HEADERS, client_preface, frame, headers, literal_block, ping,
+        rst_stream, settings, settings_ack,
+    };
+    let head = literal_block(&[
+        (":method", "HEAD"),
+        (":scheme", "http"),
+        (":path", "/"),
+        (":authority", "x"),
+    ]);
+    let connect = |path: &str| {
+        literal_block(&[
+            (":method", "CONNECT"),
+            (":protocol", "websocket"),
+            (":scheme", "http"),
+            (":path", path),
+            (":authority", "x"),
+            ("sec-websocket-version", "13"),
+        ])
+    };
+    let opened = |params: &[(u16, u32)]| {
+        let mut v = client_preface(params);
+        v.extend(settings_ack());
+        v
+    };
+    let mut heads = opened(&[]);
+    for i in 0..300u32 {
+        heads.extend(frame(HEADERS, END_HEADERS | END_STREAM, 1 + 2 * i, &head));
+    }
+    let mut resets = opened(&[]);
+    let ws = connect("/");
+    for i in 0..200u32 {
+        resets.extend(headers(1 + 2 * i, &ws));
+        resets.extend(rst_stream(1 + 2 * i, 8));
+    }
+    let mut pings = opened(&[]);
+    for i in 0..500u64 {
+        pings.extend(ping(i.to_be_bytes()));
+    }
+    let mut settings_flood = opened(&[]);
+    for i in 0..300u32 {
+        // INITIAL_WINDOW_SIZE, repeated in each, and ENABLE_PUSH.
+        settings_flood.extend(settings(&[(4, 1000 + i), (4, 2000 + i), (2, 0)]));
+    }
+    // Window 0 for every stream, then 100 WebSockets asking to be sent 1 MB each.
+    let mut sends = opened(&[(4, 0)]);
+    let send = connect("/?send=1000000");
+    for i in 0..100u32 {
+        sends.extend(headers(1 + 2 * i, &send));
+    }
+    vec![
+        ("flood-head-300", heads),
+        ("flood-rapid-reset-200", resets),
+        ("flood-ping-500", pings),
+        ("flood-settings-300", settings_flood),
+        ("flood-send-window0-100", sends),
+    ]
+}
+
+/// Flood seeds for the session alone: flags 0 (no preface added: the flood brings its
+/// own), a seed byte, an empty schedule (all in one read) and one of 16-byte reads.
+fn h2_frames() -> usize {
+    let mut c = Corpus::new("h2_frames");
+    for (name, stream) in h2_floods() {
+        c.put_scheduled(name, &[0, 7], &[], &stream);
+        c.put_scheduled(&format!("{name}-reads"), &[0, 7], &[16], &stream);
+    }
+    c.count
+}
+
+/// The same floods through the whole HTTP/2 path (session, requests, WebSocket cores).
+fn h2_connection() -> usize {
+    let mut c = Corpus::new("h2_connection");
+    for (name, stream) in h2_floods() {
+        c.put_scheduled(name, &[0, 7], &[], &stream);
+        c.put_scheduled(&format!("{name}-reads"), &[0, 7], &[16], &stream);
+    }
+    c.count
+}
+
 fn main() {
     let counts = [
         ("frame_header", frame_header()),
@@ -503,6 +589,8 @@ fn main() {
         ("deflate_offer", deflate_offer()),
         ("connection", connection()),
         ("tls", tls()),
+        ("h2_frames", h2_frames()),
+        ("h2_connection", h2_connection()),
     ];
     for (target, n) in counts {
         println!("{target}: {n} seeds");

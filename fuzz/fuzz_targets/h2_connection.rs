@@ -8,6 +8,9 @@
 //! WebSocket, or with `BEHAVIOUR` one asking for timed behaviours), so DATA frames
 //! on stream 1 reach a WebSocket core at once.
 //!
+//! Each round of the drive is a turn of the server's loop (`new_turn` first), so an
+//! input of many frames is served a turn's worth at a time, as in production.
+//!
 //! Checked: no panic; every call ends; the output is whole frames; the metrics asked
 //! for are answered; once the connection is done it writes nothing more.
 #![no_main]
@@ -100,6 +103,9 @@ fuzz_target!(|data: &[u8]| {
     for _ in 0..MAX_ROUNDS {
         let (len, step) = schedule.next_step();
         now += step;
+        // Each round is a turn of the server's loop: the input held over from the last
+        // is processed first, as `Client::read_h2` starts with `h2_turn`.
+        conn.new_turn(now);
         if conn.deadline().is_some_and(|d| d <= now) {
             conn.handle_timeout(now);
         }
@@ -147,7 +153,9 @@ fuzz_target!(|data: &[u8]| {
             out.drain(..checked);
             checked = 0;
         }
-        if fed == input.len() {
+        // Input held for the next turn is waited for while the connection is open.
+        let held = conn.status() == Status::Open && conn.has_backlog();
+        if fed == input.len() && !held {
             if flags & EOF != 0 && !eof_sent {
                 eof_sent = true;
                 conn.handle_eof();

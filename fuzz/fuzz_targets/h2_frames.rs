@@ -6,6 +6,9 @@
 //! The application answers requests with HEADERS and DATA, echoes, consumes, resets
 //! and goes away as the seed says; output is written in pieces of varying size.
 //!
+//! Each round of the drive is a turn of the server's loop (`new_turn` first), so an
+//! input of many frames is served a turn's worth at a time, as in production.
+//!
 //! Checked: no panic; poll and write_output always end; the output is a sequence of
 //! whole frames no larger than the peer may receive; the buffers stay within what
 //! the limits allow; after `Failed` nothing more is read, and the session ends.
@@ -79,6 +82,9 @@ fuzz_target!(|data: &[u8]| {
     for _ in 0..MAX_ROUNDS {
         let (len, step) = schedule.next_step();
         now += step;
+        // Each round is a turn of the server's loop: a turn's worth of frames more may
+        // be processed (the rest of a long input is held for the next rounds).
+        s.new_turn();
         if s.deadline().is_some_and(|d| d <= now) {
             s.handle_timeout(now);
         }
@@ -196,7 +202,9 @@ fuzz_target!(|data: &[u8]| {
             + limits.max_header_block()
             + streams.len() * (limits.max_send_queue + body.len() + 256);
         assert!(s.buffered() <= bound, "{} > {bound}", s.buffered());
-        if fed >= input.len() && !s.has_output() {
+        // Input held for the next turn is waited for while the session is open.
+        let held = s.status() == SessionStatus::Open && s.has_backlog();
+        if fed >= input.len() && !s.has_output() && !held {
             if flags & EOF != 0 && !eof_sent {
                 s.handle_eof();
                 eof_sent = true;
