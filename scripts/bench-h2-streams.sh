@@ -7,7 +7,7 @@
 #
 # Defaults: 50 connections, 100 streams each (the server's default stream limit), 3
 # runs, each on a fresh server; prints each run's line, then the medians. Creates or
-# completes the venv .venv-py; builds target/release/wsecho. Not part of CI.
+# completes the venv .venv-py; builds the release wsecho. Not part of CI.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -35,11 +35,11 @@ eval "$(grep -E '^(H2|WSPROTO)_VERSION=' scripts/test-h2-clients.sh)"
 venv_ensure "$ROOT/.venv-py" "h2==$H2_VERSION" "wsproto==$WSPROTO_VERSION"
 cargo build --release --quiet --bin wsecho
 
-LOGDIR="$ROOT/target/bench-h2-streams"
+LOGDIR="$(target_dir)/bench-h2-streams"
 trap wsecho_stop EXIT
 lines=()
 for run in $(seq "$RUNS"); do
-  WSECHO_BIN=target/release/wsecho wsecho_start "$LOGDIR"
+  wsecho_start "$LOGDIR"
   taskset -pc 0 "$WSECHO_PID" >/dev/null
   line="$("$ROOT/.venv-py/bin/python" bench/python/h2_streams.py \
     --port "$WSECHO_PORT" --pid "$WSECHO_PID" --conns "$CONNS" --streams "$STREAMS")"

@@ -23,7 +23,8 @@ usage: scripts/bench.sh [options]
   --baseline BIN     a previous wsecho binary, run as server "baseline" right after
                      wsecho (added to --servers), to show a change is within noise
   --only REGEX       only workloads whose id matches REGEX (grep -E)
-  --out DIR          where results.txt and table.md go (default target/bench/DATE)
+  --out DIR          where results.txt and table.md go (default bench/DATE in cargo's
+                     target directory)
   --tls              the wss:// table: every server over TLS (wsecho --tls-self-signed,
                      tungstenite on tokio-rustls, raw = peer-raw --tls, rustls on mio),
                      workloads pingpong 100x20B, bulk 1 and 16 MiB, idle, connect
@@ -106,9 +107,13 @@ fi
 # The workloads wsecho-h2 runs (ids, with the TLS table's prefix): the figures issue 19
 # asks of HTTP/2, not the whole table over again.
 H2_WORKLOADS='^(tls-)?(pingpong-100x20B-bin|bulk-1MiB-bin|idle-10000)$'
-OUT="${OUT:-target/bench/$(date +%Y%m%d-%H%M%S)}"
+# Every binary from cargo's target directory (CARGO_TARGET_DIR is honoured).
+# shellcheck source=scripts/lib/target.sh
+source scripts/lib/target.sh
+TARGET_DIR="$(target_dir)"
+OUT="${OUT:-$TARGET_DIR/bench/$(date +%Y%m%d-%H%M%S)}"
 mkdir -p "$OUT"
-BIN=target/release
+BIN="$TARGET_DIR/release"
 
 log() { echo "bench.sh: $*" >&2; }
 

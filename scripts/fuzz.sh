@@ -27,6 +27,8 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
+# shellcheck source=scripts/lib/target.sh
+source "$ROOT/scripts/lib/target.sh"
 
 ALL=(frame_header handshake connection utf8 deflate_offer tls h2_frames hpack h2_connection)
 
@@ -123,8 +125,8 @@ replay() {
   local target_dir passed=0 failed=() t log
   # The bootstrap override is for cargo-fuzz's flags only; a plain build needs none.
   unset RUSTC_BOOTSTRAP
-  target_dir="$(cargo metadata --format-version 1 --no-deps |
-    python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')"
+  # The root workspace's target directory (scripts/lib/target.sh), not fuzz/target.
+  target_dir="$(target_dir)"
   echo "==== fuzz replay: building the targets (debug, in $target_dir)"
   if ! CARGO_TARGET_DIR="$target_dir" cargo build --manifest-path fuzz/Cargo.toml --bins \
     >"$target_dir/fuzz-replay-build.log" 2>&1; then

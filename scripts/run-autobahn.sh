@@ -10,7 +10,7 @@
 #   scripts/run-autobahn.sh --url ws://127.0.0.1:8080/ [--cases ...]
 #       # grade whatever answers at that URL (a proxy in front of wsecho)
 #
-# Builds target/release/wsecho, sets up the testsuite venv, starts wsecho on a
+# Builds the release wsecho (in cargo's target directory), sets up the testsuite venv, starts wsecho on a
 # free loopback port, runs wstest, stops the server and runs
 # scripts/autobahn_summary.py. Exits non-zero unless every case that ran
 # passes (OK or INFORMATIONAL, behavior and behaviorClose; --allow-failing
@@ -31,6 +31,8 @@
 # says it), --update-expected or server args. Reports: as below.
 #
 # Environment (for development and CI):
+#   WSECHO_BIN  run this wsecho binary (or wrapper) instead of building the release
+#       one in cargo's target directory (CARGO_TARGET_DIR is honoured)
 #   WSECHO_AUTOBAHN_SERVER_CMD  replace the server: a shell command run with
 #       $PORT set, e.g. '.venv-autobahn/bin/wstest -m testeeserver -w ws://127.0.0.1:$PORT'
 #       (single-quoted so $PORT expands later). Skips the cargo build.
@@ -112,9 +114,18 @@ rm -rf "$OUTDIR" "$SPEC" "$SERVER_LOG" "$WSTEST_LOG" "$REPORTS/summary.md" "$REP
 mkdir -p "$OUTDIR"
 
 # 1. The server binary (unless replaced, or none with --url) and the testsuite.
+WSECHO=""
 if [[ -z "$URL" && -z "${WSECHO_AUTOBAHN_SERVER_CMD:-}" ]]; then
-  log "building target/release/wsecho"
-  cargo build --release --bin wsecho
+  # shellcheck source=scripts/lib/target.sh
+  source "$ROOT/scripts/lib/target.sh"
+  if [[ -n "${WSECHO_BIN:-}" ]]; then
+    log "wsecho: $WSECHO_BIN (WSECHO_BIN; not building)"
+  else
+    log "building the release wsecho"
+    cargo build --release --bin wsecho
+  fi
+  WSECHO="$(wsecho_bin)" || die "cannot tell where cargo builds"
+  [[ -x "$WSECHO" ]] || die "no wsecho binary at $WSECHO"
 fi
 "$ROOT/scripts/setup-autobahn.sh" 9>&-
 WSTEST="$ROOT/.venv-autobahn/bin/wstest"
@@ -161,7 +172,7 @@ elif [[ -n "${WSECHO_AUTOBAHN_SERVER_CMD:-}" ]]; then
   log "server (WSECHO_AUTOBAHN_SERVER_CMD): $WSECHO_AUTOBAHN_SERVER_CMD"
   bash -c "exec $WSECHO_AUTOBAHN_SERVER_CMD" >"$SERVER_LOG" 2>&1 9>&- &
 else
-  SERVER_CMD=(target/release/wsecho --host 127.0.0.1 --port "$PORT" "${SERVER_ARGS[@]}")
+  SERVER_CMD=("$WSECHO" --host 127.0.0.1 --port "$PORT" "${SERVER_ARGS[@]}")
   # wstest does not verify the certificate when the spec names no hostname.
   ((TLS)) && SERVER_CMD+=(--tls-self-signed)
   log "server: ${SERVER_CMD[*]}"

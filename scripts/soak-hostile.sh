@@ -9,6 +9,7 @@
 # `cargo metadata` (CARGO_TARGET_DIR is honoured), or WSECHO_BIN for the server.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=scripts/lib/wsecho-server.sh
 source scripts/lib/wsecho-server.sh
 
 MINUTES=10 TLS=1 EXTRA=()
@@ -23,8 +24,7 @@ while [ $# -gt 0 ]; do
 done
 
 cargo build --release -p wsecho --bin wsecho -p wsecho-bench --bin hostile-soak
-TARGET=$(cargo metadata --format-version 1 --no-deps |
-  python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
+TARGET=$(target_dir)
 export WSECHO_BIN="${WSECHO_BIN:-$TARGET/release/wsecho}"
 OUT="$TARGET/soak-hostile/$(date +%Y%m%d-%H%M%S)"
 trap wsecho_stop EXIT

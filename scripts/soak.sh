@@ -28,7 +28,7 @@ usage: scripts/soak.sh [options]
                     seconds or be closed, failing the run (default 30)
   --sample S        seconds between progress samples (default 10)
   --rss-slack MIB   RSS allowed above baseline after the run (default 8)
-  --out DIR         where logs go (default target/soak/DATE)
+  --out DIR         where logs go (default soak/DATE in cargo's target directory)
   --no-build        use the release binaries already built
   -h, --help        this text
 EOF
@@ -50,9 +50,13 @@ while [ $# -gt 0 ]; do
     esac
     shift
 done
-OUT="${OUT:-target/soak/$(date +%Y%m%d-%H%M%S)}"
+# Every binary from cargo's target directory (CARGO_TARGET_DIR is honoured).
+# shellcheck source=scripts/lib/target.sh
+source scripts/lib/target.sh
+TARGET_DIR="$(target_dir)"
+OUT="${OUT:-$TARGET_DIR/soak/$(date +%Y%m%d-%H%M%S)}"
 mkdir -p "$OUT"
-BIN=target/release
+BIN="$TARGET_DIR/release"
 DURATION=$(awk -v m="$MINUTES" 'BEGIN { printf "%d", m * 60 }')
 # Connecting and upgrading every connection must fit in this many seconds (loadgen --timeout).
 SETUP_TIMEOUT=120

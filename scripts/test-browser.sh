@@ -8,19 +8,21 @@
 #
 # Installs Debian's chromium if it is missing (apt-get, as root or via sudo -n;
 # CI runs as root without a terminal) and nodejs if node is missing. Builds
-# target/release/wsecho and runs it with RUST_LOG=wsecho=debug; besides the
+# the release wsecho and runs it with RUST_LOG=wsecho=debug; besides the
 # page's verdict, the server log must show the connection open with
 # permessage-deflate on and closed by the client with 1000, and no failure.
 # Then the same over https:// and wss:// against wsecho --tls-self-signed, the
 # browser trusting exactly the written certificate (by its public key hash).
 # The last line is 'browser: PASS ...' or 'browser: FAIL ...'.
-# Logs: target/browser-test/.
+# Logs: browser-test/ in cargo's target directory.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
-LOGDIR="$ROOT/target/browser-test"
+# shellcheck source=scripts/lib/target.sh
+source "$ROOT/scripts/lib/target.sh"
+LOGDIR="$(target_dir)/browser-test"
 TIMEOUT="${WSECHO_BROWSER_TIMEOUT:-120}"
 START=$SECONDS
 
@@ -50,7 +52,7 @@ log "$("$CHROMIUM" --version 2>/dev/null || echo "$CHROMIUM"), node $(node --ver
 # 2-4. One page run: the server (with debug logging), the browser, then the
 # server's side of it. run_page NAME SCHEME [wsecho args...] sets VERDICT and
 # returns non-zero on failure.
-log "building target/release/wsecho"
+log "building the release wsecho"
 cargo build --release --bin wsecho --quiet
 # shellcheck source=scripts/lib/wsecho-server.sh
 source "$ROOT/scripts/lib/wsecho-server.sh"

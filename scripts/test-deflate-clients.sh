@@ -10,11 +10,11 @@
 #   scripts/test-deflate-clients.sh
 #
 # Creates or reuses the venv (needs python3 >= 3.10 with venv, and PyPI), builds
-# target/release/wsecho, starts it, runs the test, stops it. The last line is
+# the release wsecho, starts it, runs the test, stops it. The last line is
 # the tallies 'python-deflate: N passed, M failed', 'python-metrics: ...' and
 # 'python-tls: ...';
 # exits non-zero on any failure.
-# Server logs: target/deflate-clients/.
+# Server logs: deflate-clients/ in cargo's target directory.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -25,7 +25,9 @@ WEBSOCKETS_VERSION="17.4"
 # The Prometheus client, for its OpenMetrics parser (tests/python/test_metrics.py).
 PROMETHEUS_CLIENT_VERSION="0.26.0"
 VENV="$ROOT/.venv-py"
-LOGDIR="$ROOT/target/deflate-clients"
+# shellcheck source=scripts/lib/target.sh
+source "$ROOT/scripts/lib/target.sh"
+LOGDIR="$(target_dir)/deflate-clients"
 START=$SECONDS
 
 log() { printf 'test-deflate-clients: %s\n' "$*"; }
@@ -43,7 +45,7 @@ sys.exit(websockets.__version__ != '$WEBSOCKETS_VERSION'
 fi
 
 # 2. The server.
-log "building target/release/wsecho"
+log "building the release wsecho"
 cargo build --release --bin wsecho --quiet
 
 # shellcheck source=scripts/lib/wsecho-server.sh

@@ -13,13 +13,13 @@
 #   close handshake drops its connection) are tolerated there and only there, and
 #   asserted to be exactly those (see tests/python/test_h2.py).
 # --peer wsecho runs the same clients, held to every check, against a release
-#   target/release/wsecho (built here) with a self-signed certificate, h2c and TLS
+#   the release wsecho (built here) with a self-signed certificate, h2c and TLS
 #   on its one port.
 #
 # Creates or completes the venv .venv-py (python3 >= 3.10 with venv, and PyPI) with
 # the pins below, makes a throwaway certificate with the openssl CLI (installed with
 # apt-get if missing), builds the Rust client's test, starts the server(s) on free
-# loopback ports, stops them at the end. Logs: target/h2-clients/. The last lines
+# loopback ports, stops them at the end. Logs: h2-clients/ in cargo's target directory. The last lines
 # are the tallies 'python-h2: ...', 'rust-h2: ...' and, last, their sum
 # 'h2-clients: N passed, M failed'; exits non-zero on any failure.
 set -euo pipefail
@@ -32,7 +32,9 @@ H2_VERSION="4.4.1"
 WSPROTO_VERSION="1.3.2"
 HYPERCORN_VERSION="0.18.0"
 VENV="$ROOT/.venv-py"
-LOGDIR="$ROOT/target/h2-clients"
+# shellcheck source=scripts/lib/target.sh
+source "$ROOT/scripts/lib/target.sh"
+LOGDIR="$(target_dir)/h2-clients"
 
 log() { printf 'test-h2-clients: %s\n' "$*"; }
 
@@ -117,7 +119,7 @@ if [[ "$PEER" == hypercorn ]]; then
   TLS_PORT="$HC_PORT"
   log "hypercorn $HYPERCORN_VERSION: h2c on 127.0.0.1:$H2C_PORT, TLS on 127.0.0.1:$TLS_PORT"
 else
-  log "building target/release/wsecho"
+  log "building the release wsecho"
   cargo build --release --bin wsecho --quiet
   wsecho_start "$LOGDIR/wsecho" --tls-self-signed --tls-write-cert "$LOGDIR/cert.pem"
   # One port for both: wsecho tells TLS from cleartext by the first bytes, as it

@@ -10,7 +10,7 @@
 #
 # Installs nginx and haproxy with apt-get if they are missing (as root, or via
 # sudo -n; otherwise it stops with exit code 2 naming the packages). Builds
-# target/release/wsecho and starts it on a free loopback port and on a Unix
+# the release wsecho and starts it on a free loopback port and on a Unix
 # socket (--unix). Then for each proxy (nginx,
 # haproxy) and transport to wsecho (tcp, and unix when there is one): a copy
 # of config/nginx.conf or config/haproxy.cfg with this run's addresses, the
@@ -31,7 +31,7 @@
 # summary, and the proxy's logs). Temp files: a mktemp dir, removed on exit.
 #
 # Environment: WSECHO_BIN=PATH runs that wsecho binary instead of building
-# target/release/wsecho (to grade the proxies in front of a given build).
+# the release wsecho (to grade the proxies in front of a given build).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -83,9 +83,11 @@ if [[ -n "${WSECHO_BIN:-}" ]]; then
   [[ -x "$WSECHO_BIN" ]] || die "WSECHO_BIN=$WSECHO_BIN is not an executable" 2
   log "wsecho: $WSECHO_BIN (WSECHO_BIN; not building)"
 else
-  log "building target/release/wsecho"
+  log "building the release wsecho"
   cargo build --release --bin wsecho --quiet || die "cargo build --release failed"
-  WSECHO_BIN=target/release/wsecho
+  # shellcheck source=scripts/lib/target.sh
+  source "$ROOT/scripts/lib/target.sh"
+  WSECHO_BIN="$(release_bin wsecho)" || die "cannot tell where cargo builds"
 fi
 export WSECHO_BIN
 # Runtime files: short paths (a Unix socket path has at most 107 bytes), and

@@ -18,6 +18,8 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
+# shellcheck source=scripts/lib/target.sh
+source scripts/lib/target.sh
 section() { printf '\n==== %s ====\n' "$*"; }
 
 section "Prerequisites"
@@ -46,9 +48,7 @@ scripts/check-deploy.sh
 # fuzz/ is a workspace of its own: the steps above never see it.
 section "fuzz targets: fmt, clippy, every committed corpus input replayed"
 cargo fmt --manifest-path fuzz/Cargo.toml -- --check
-CARGO_TARGET_DIR="$(cargo metadata --format-version 1 --no-deps |
-  python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')" \
-  cargo clippy --manifest-path fuzz/Cargo.toml --all-targets -- -D warnings
+CARGO_TARGET_DIR="$(target_dir)" cargo clippy --manifest-path fuzz/Cargo.toml --all-targets -- -D warnings
 # Each target built as a plain debug binary, each corpus file run once through it (no
 # cargo-fuzz, no nightly flags). Its last line is 'fuzz-replay: N passed, N failed'.
 scripts/fuzz.sh replay
@@ -71,6 +71,11 @@ scripts/test-browser.sh
 section "Autobahn conformance (full suite)"
 # Its last line is the tally 'autobahn: N passed, N failed'.
 scripts/run-autobahn.sh
+
+section "Scripts run the binary cargo built (CARGO_TARGET_DIR)"
+# run-autobahn.sh on one case with CARGO_TARGET_DIR set elsewhere; its last line is
+# 'target-dir: PASS|FAIL ...'.
+scripts/test-target-dir.sh
 
 section "Autobahn conformance over wss:// (groups 1-10)"
 # The same baseline over TLS: 301 cases, wstest about 16 s on 2 cores. Groups 12

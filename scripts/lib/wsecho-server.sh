@@ -9,8 +9,12 @@
 #   wsecho_stop                            # idempotent; use it in an EXIT trap
 #
 # wsecho's stdout goes to LOGDIR/wsecho.out, its stderr (the log) to
-# LOGDIR/wsecho.log. The caller builds target/release/wsecho first (or sets
-# WSECHO_BIN to another binary or wrapper).
+# LOGDIR/wsecho.log. The caller builds the release wsecho first; it is run from
+# cargo's target directory (scripts/lib/target.sh), or WSECHO_BIN names another
+# binary or wrapper.
+
+# shellcheck source=scripts/lib/target.sh
+source "$(dirname "${BASH_SOURCE[0]}")/target.sh"
 
 WSECHO_PID=""
 WSECHO_PORT=""
@@ -20,7 +24,8 @@ WSECHO_WSS_URL=""
 wsecho_start() {
   local dir="$1"
   shift
-  local bin="${WSECHO_BIN:-target/release/wsecho}"
+  local bin
+  bin="$(wsecho_bin)" || return 1
   [[ -x "$bin" ]] || { echo "wsecho binary $bin missing: build it first" >&2; return 1; }
   mkdir -p "$dir"
   : >"$dir/wsecho.out"
