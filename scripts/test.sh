@@ -6,7 +6,13 @@
 # again over wss://, and through nginx and HAProxy (HAProxy also speaking HTTP/2
 # to wsecho), and the HTTP/2 clients.
 #
-#   scripts/test.sh
+#   scripts/test.sh           # everything: what CI runs (.ci/run)
+#   scripts/test.sh --quick   # prerequisites, fmt, clippy, cargo test and Autobahn's
+#                             # groups 1-7 once: the check before a commit
+#
+# Each section is a step. The last line is the verdict, also when a step fails:
+#   test: N steps passed, 0 failed in S s
+#   test: N steps passed, 1 failed (STEP) in S s
 #
 # Everything it needs beyond the Rust toolchain is installed by the scripts
 # themselves, so it runs on a fresh machine: the Autobahn venv by
@@ -20,7 +26,31 @@ cd "$ROOT"
 
 # shellcheck source=scripts/lib/target.sh
 source scripts/lib/target.sh
-section() { printf '\n==== %s ====\n' "$*"; }
+QUICK=0
+case "${1:-}" in
+  --quick) QUICK=1 ;;
+  "") ;;
+  *) echo "usage: scripts/test.sh [--quick]" >&2; exit 2 ;;
+esac
+
+# A step is a section: starting one counts the one before as passed (set -e ended the
+# run otherwise), and the EXIT trap names the step that was running when it failed.
+STEP="" PASSED=0 STARTED=$SECONDS
+section() {
+  [[ -z "$STEP" ]] || PASSED=$((PASSED + 1))
+  STEP="$*"
+  printf '\n==== %s ====\n' "$*"
+}
+verdict() {
+  local rc=$? result="0 failed"
+  if ((rc == 0)); then
+    [[ -z "$STEP" ]] || PASSED=$((PASSED + 1))
+  else
+    result="1 failed ($STEP, exit $rc)"
+  fi
+  printf '\ntest: %d steps passed, %s in %d s\n' "$PASSED" "$result" $((SECONDS - STARTED))
+}
+trap verdict EXIT
 
 section "Prerequisites"
 # Rust and its components, Python 3 with venv, Python 2.7 for Autobahn, apt-get
@@ -37,6 +67,15 @@ cargo clippy --workspace --all-targets -- -D warnings
 
 section "cargo test"
 cargo test --workspace
+
+if ((QUICK)); then
+  section "Autobahn conformance (groups 1-7)"
+  # 246 cases, wstest about 7 s on 2 cores (framing, pings, reserved bits, opcodes,
+  # fragmentation, UTF-8, closing); 9 (performance), 10, 12 and 13 (deflate) are the
+  # full run's.
+  scripts/run-autobahn.sh --cases '1.*,2.*,3.*,4.*,5.*,6.*,7.*'
+  exit 0
+fi
 
 section "deploy/kubernetes.yaml: kubernetes-validate and checks against wsecho"
 # Offline: the schema (kubernetes-validate, in .venv-deploy), then the port, probe
