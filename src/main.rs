@@ -8,7 +8,7 @@ use clap::parser::ValueSource;
 use clap::{ArgGroup, CommandFactory, FromArgMatches, Parser, ValueEnum};
 use wsecho::config::{Config, defaults};
 use wsecho::deflate::{DeflatePolicy, MAX_WINDOW_BITS, MIN_USABLE_WINDOW_BITS};
-use wsecho::handshake::is_token;
+use wsecho::handshake::{behaviour, is_token};
 use wsecho::server::{Endpoint, RunError, backpressure_floor, fit_to_fd_limit, resolve};
 use wsecho::size::Bytes;
 use wsecho::tls::TlsOptions;
@@ -131,7 +131,8 @@ struct Cli {
     no_http2: bool,
 
     /// Compression level for echoed compressed messages, 0 (none) to 9 (smallest).
-    #[arg(long, default_value_t = defaults::DEFLATE_LEVEL, value_parser = clap::value_parser!(u32).range(0..=9))]
+    #[arg(long, default_value_t = defaults::DEFLATE_LEVEL, value_name = "0-9",
+          value_parser = clap::value_parser!(u32).range(0..=9))]
     deflate_level: u32,
 
     /// Echoed messages shorter than this many bytes are sent uncompressed (at most 65536:
@@ -141,7 +142,7 @@ struct Cli {
 
     /// Largest LZ77 window (9–15) of wsecho's compressor: a smaller window costs less
     /// memory per compressing connection (the README gives the measured sizes).
-    #[arg(long, default_value_t = MAX_WINDOW_BITS,
+    #[arg(long, default_value_t = MAX_WINDOW_BITS, value_name = "BITS",
           value_parser = clap::value_parser!(u8).range(i64::from(MIN_USABLE_WINDOW_BITS)..=i64::from(MAX_WINDOW_BITS)))]
     deflate_max_window_bits: u8,
 
@@ -152,11 +153,11 @@ struct Cli {
 
     /// Serve wss:// (TLS 1.2 and 1.3) on the same port as ws:// with this certificate
     /// chain: a PEM file, the server's certificate first, then its intermediates.
-    #[arg(long, value_name = "FILE", requires = "tls_key", help_heading = "TLS")]
+    #[arg(long, value_name = "FILE", help_heading = "TLS")]
     tls_cert: Option<PathBuf>,
 
     /// The private key of --tls-cert: a PEM file (PKCS#8, PKCS#1 or SEC1).
-    #[arg(long, value_name = "FILE", requires = "tls_cert", help_heading = "TLS")]
+    #[arg(long, value_name = "FILE", help_heading = "TLS")]
     tls_key: Option<PathBuf>,
 
     /// Serve wss:// with a certificate made at start for localhost, 127.0.0.1 and ::1;
@@ -202,7 +203,8 @@ struct Cli {
 
     /// How trace lines are written: `text` (Autobahn's wire-log style) or `jsonl` (one
     /// JSON object per line).
-    #[arg(long, value_enum, default_value_t = Format::Text, requires = "trace_select", help_heading = "Trace")]
+    #[arg(long, value_enum, default_value_t = Format::Text, value_name = "FORMAT",
+          requires = "trace_select", help_heading = "Trace")]
     trace_format: Format,
 
     /// Payload bytes shown per traced frame (in hex, and as text for text frames).
@@ -366,7 +368,11 @@ fn startup_error(e: &dyn std::fmt::Display) -> ExitCode {
 fn main() -> ExitCode {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("wsecho=info"))
         .init();
-    let matches = Cli::command().get_matches();
+    // The query behaviours, listed from the one table the page and the errors use too.
+    let matches = Cli::command()
+        .after_help("Query behaviours (ws://HOST:PORT/?close=4000 and more): see --help.")
+        .after_long_help(behaviour::help_text())
+        .get_matches();
     let cli = match Cli::from_arg_matches(&matches) {
         Ok(cli) => cli,
         Err(e) => e.exit(),

@@ -31,6 +31,7 @@ impl FromStr for Bytes {
             "k" | "kib" => 10,
             "m" | "mib" => 20,
             "g" | "gib" => 30,
+            decimal @ ("kb" | "mb" | "gb") => return Err(refuse_decimal(s, number, decimal)),
             _ => return Err(bad()),
         };
         number
@@ -38,6 +39,21 @@ impl FromStr for Bytes {
             .map(Bytes)
             .ok_or_else(|| format!("{s:?} is too large"))
     }
+}
+
+/// The error for a decimal unit (`kB`, `MB`, `GB`, in any case): refused by name rather
+/// than read as its binary namesake, which `64MB` would silently be 4.6 % off.
+fn refuse_decimal(s: &str, number: u64, unit: &str) -> String {
+    let (binary, decimal_exp, binary_exp) = match unit {
+        "kb" => ("KiB", 3, 10),
+        "mb" => ("MiB", 6, 20),
+        _ => ("GiB", 9, 30),
+    };
+    let shown = &s.trim()[s.trim().len() - unit.len()..];
+    format!(
+        "{s:?} is not a size: {shown} is a decimal unit (10^{decimal_exp} bytes), refused \
+         rather than read as {binary} (2^{binary_exp} bytes); write {number}{binary}, or bytes"
+    )
 }
 
 impl fmt::Display for Bytes {

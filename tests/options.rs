@@ -119,5 +119,62 @@ fn sizes_take_binary_units() {
     assert_eq!(bad.status.code(), Some(2));
     let err = String::from_utf8_lossy(&bad.stderr);
     assert!(err.contains("\"64MB\" is not a size"), "{err}");
+    // Why MB is refused, and what to write instead.
+    assert!(
+        err.contains("MB is a decimal unit (10^6 bytes), refused rather than read as MiB"),
+        "{err}"
+    );
+    assert!(err.contains("write 64MiB"), "{err}");
+    let bad = run(&["--max-message-size", "64x"]);
+    let err = String::from_utf8_lossy(&bad.stderr);
     assert!(err.contains("KiB, MiB or GiB"), "{err}");
+}
+
+fn help(flag: &str) -> String {
+    let output = Command::new(env!("CARGO_BIN_EXE_wsecho"))
+        .arg(flag)
+        .output()
+        .expect("run wsecho");
+    assert!(output.status.success());
+    String::from_utf8(output.stdout).expect("UTF-8 help")
+}
+
+/// `--help` lists every query behaviour from the one table, with its example; `-h`
+/// points there.
+#[test]
+fn help_lists_the_query_behaviours() {
+    let long = help("--help");
+    let listing = long
+        .split("\nQuery behaviours:\n")
+        .nth(1)
+        .expect("a Query behaviours section after the options");
+    for (form, _, example) in wsecho::handshake::behaviour::PARAMETERS {
+        assert!(
+            listing.contains(&format!("\n  {form}\n")),
+            "{form} is not listed"
+        );
+        assert!(
+            listing.contains(example),
+            "{form}: example {example} missing"
+        );
+    }
+    assert!(help("-h").contains("Query behaviours"));
+}
+
+/// No value name of a flag of several words is clap's default, the flag's name in
+/// capitals (`--deflate-level <DEFLATE_LEVEL>`): each says what the value is. (`--host
+/// <HOST>` is both.)
+#[test]
+fn value_names_say_what_the_value_is() {
+    for line in help("--help").lines() {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        for pair in words.windows(2) {
+            if let Some(flag) = pair[0].strip_prefix("--")
+                && flag.contains('-')
+            {
+                let generated = format!("<{}>", flag.replace('-', "_").to_uppercase());
+                assert_ne!(pair[1], generated, "{line}");
+            }
+        }
+    }
 }

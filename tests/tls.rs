@@ -367,6 +367,23 @@ fn refused_start(args: &[&str]) -> String {
     stderr
 }
 
+/// A certificate without its key (or the reverse) is one line naming the flag that is
+/// missing, exit 2: not clap's generic "required arguments" block with the usage.
+#[test]
+fn a_certificate_without_its_key_names_the_missing_flag() {
+    let (chain, key, _) = chain_files();
+    let stderr = refused_start(&["--tls-cert", &chain]);
+    assert!(
+        stderr.starts_with("wsecho: --tls-cert needs --tls-key FILE too"),
+        "{stderr}"
+    );
+    let stderr = refused_start(&["--tls-key", &key]);
+    assert!(
+        stderr.starts_with("wsecho: --tls-key needs --tls-cert FILE too"),
+        "{stderr}"
+    );
+}
+
 #[test]
 fn bad_certificate_files_stop_the_server_with_exit_code_2() {
     let (chain, key, _) = chain_files();

@@ -166,6 +166,41 @@ pub const PARAMETERS: &[(&str, &str, &str)] = &[
     ),
 ];
 
+/// The query behaviours as `wsecho --help` lists them after the options: each form of
+/// [`PARAMETERS`], its description wrapped under it, and its example.
+pub fn help_text() -> String {
+    const INDENT: &str = "          ";
+    const WIDTH: usize = 90;
+    let mut out = String::from(
+        "Query behaviours:\n  A client asks for one in the upgrade request's query, e.g.\n  \
+         ws://127.0.0.1:5050/?close=4000&reason=bye (README: \"Behaviours on request\").\n",
+    );
+    for (form, what, example) in PARAMETERS {
+        out.push_str("\n  ");
+        out.push_str(form);
+        out.push('\n');
+        let mut line = String::from(INDENT);
+        for word in what.split(' ') {
+            if line.len() > INDENT.len() && line.len() + 1 + word.len() > WIDTH {
+                out.push_str(&line);
+                out.push('\n');
+                line = String::from(INDENT);
+            }
+            if line.len() > INDENT.len() {
+                line.push(' ');
+            }
+            line.push_str(word);
+        }
+        out.push_str(&line);
+        out.push('\n');
+        out.push_str(INDENT);
+        out.push_str("e.g. ");
+        out.push_str(example);
+        out.push('\n');
+    }
+    out
+}
+
 /// wsecho's parameters that look at the connection rather than ask it to behave
 /// otherwise: beside them (and them alone) a parameter that is not wsecho's is let pass,
 /// so that `?headers&token=x` shows what an app's URL carries.

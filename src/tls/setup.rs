@@ -72,8 +72,18 @@ impl TlsOptions {
                 let (chain, key) = self_signed(self.write_cert.as_deref())?;
                 (chain, key, true)
             }
-            (Some(_), None, false) => return Err("--tls-cert needs --tls-key".into()),
-            (None, Some(_), false) => return Err("--tls-key needs --tls-cert".into()),
+            (Some(_), None, false) => {
+                return Err(
+                    "--tls-cert needs --tls-key FILE too: the private key of that \
+                            certificate chain"
+                        .into(),
+                );
+            }
+            (None, Some(_), false) => {
+                return Err(
+                    "--tls-key needs --tls-cert FILE too: the certificate chain of that key".into(),
+                );
+            }
             (_, _, true) => {
                 return Err("--tls-self-signed and --tls-cert/--tls-key exclude each other".into());
             }
