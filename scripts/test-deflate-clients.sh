@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # permessage-deflate against a real client library: Python's `websockets`
 # (pinned below, in a virtualenv at .venv-py/) runs tests/python/test_deflate.py
-# against a release wsecho on a free loopback port, tests/python/test_metrics.py
+# against a release wsecho on a free loopback port (traced where a connection asks,
+# for its check of the trace of a compressed echo), tests/python/test_metrics.py
 # (GET /metrics through prometheus_client's OpenMetrics parser) on the same server,
 # then tests/python/test_tls.py
 # over wss:// against one started with --tls-self-signed, trusting the written
@@ -51,12 +52,14 @@ cargo build --release --bin wsecho --quiet
 # shellcheck source=scripts/lib/wsecho-server.sh
 source "$ROOT/scripts/lib/wsecho-server.sh"
 trap wsecho_stop EXIT
-wsecho_start "$LOGDIR"
+# Traced are only the connections that ask (?trace): the trace check's, not the others.
+wsecho_start "$LOGDIR" --trace-on-request --trace-file "$LOGDIR/trace.txt"
 log "wsecho (pid $WSECHO_PID) at $WSECHO_URL"
 
 # 3. The test.
 rc=0
-WSECHO_URL="$WSECHO_URL" "$VENV/bin/python" tests/python/test_deflate.py 2>&1 |
+WSECHO_URL="$WSECHO_URL" WSECHO_TRACE_FILE="$LOGDIR/trace.txt" \
+  "$VENV/bin/python" tests/python/test_deflate.py 2>&1 |
   tee "$LOGDIR/python.out" || rc=$?
 # /metrics, read by prometheus_client's OpenMetrics parser, on the same server.
 WSECHO_URL="$WSECHO_URL" "$VENV/bin/python" tests/python/test_metrics.py 2>&1 |

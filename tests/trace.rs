@@ -502,3 +502,80 @@ fn bad_trace_flags_stop_the_server_with_exit_code_2() {
     assert_eq!(code, Some(2), "{err}");
     assert!(err.contains("neither an IP address nor IP:PORT"), "{err}");
 }
+
+/// A permessage-deflate echo (issue 26): each frame is shown compressed (its RSV1, its
+/// DEFLATE bytes in hex, no text line, `COMPRESSED`), and under a message's last frame
+/// what it inflates to, as text for text: valid text is never called "not UTF-8". Two
+/// messages with context takeover (the second refers back to the first) and one cut in
+/// frames, both ways.
+#[test]
+fn a_compressed_echo_is_shown_compressed_with_the_message_inflated() {
+    use common::deflate::{Client, Cut, FULL};
+    let traced = Traced::start(&["--trace"]);
+    let mut c = Client::open(
+        &traced.server,
+        &["permessage-deflate"],
+        "permessage-deflate",
+        FULL,
+    );
+    let text = "héllo, compressed wörld";
+    c.roundtrip(1, text.as_bytes(), Cut::Whole);
+    c.roundtrip(1, text.as_bytes(), Cut::Whole);
+    c.roundtrip(1, text.repeat(2).as_bytes(), Cut::Every(4));
+    c.close();
+    let trace = traced.wait_for("message inflated", 6);
+    assert!(!trace.contains("not UTF-8"), "{trace}");
+    assert!(!trace.contains("not inflated"), "{trace}");
+    let shown = format!("          : \"{text}\"\n");
+    assert_eq!(trace.matches(&shown).count(), 4, "{trace}");
+    let two = format!("          : \"{}\"\n", text.repeat(2));
+    assert_eq!(trace.matches(&two).count(), 2, "{trace}");
+    let lines: Vec<&str> = trace.lines().collect();
+    let first_rx = lines
+        .iter()
+        .position(|l| l.contains("RX FRAME : OPCODE=1"))
+        .expect("a text frame from the client");
+    assert!(
+        lines[first_rx].contains("RSV=4") && lines[first_rx].ends_with(", COMPRESSED"),
+        "{trace}"
+    );
+    // Hex of the compressed bytes, then the message: its length, hex and text.
+    let len = text.len();
+    assert!(
+        lines[first_rx + 2].ends_with(&format!(": message inflated: {len} bytes")),
+        "{trace}"
+    );
+    assert!(
+        lines[first_rx + 4].ends_with(&shown[..shown.len() - 1]),
+        "{trace}"
+    );
+}
+
+/// `--trace-format jsonl` carries the same: `compressed` and the `inflated_*` fields.
+#[test]
+fn jsonl_shows_a_compressed_message_inflated() {
+    use common::deflate::{Client, Cut, FULL};
+    let traced = Traced::start(&["--trace", "--trace-format", "jsonl"]);
+    let mut c = Client::open(
+        &traced.server,
+        &["permessage-deflate"],
+        "permessage-deflate",
+        FULL,
+    );
+    c.roundtrip(1, b"hello", Cut::Whole);
+    c.close();
+    let trace = traced.wait_for("\"inflated_text\"", 2);
+    let frames: Vec<serde_json::Value> = trace
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON line"))
+        .filter(|v: &serde_json::Value| v["item"] == "rx_frame" && v["opcode"] == 1)
+        .collect();
+    assert_eq!(frames.len(), 1, "{trace}");
+    let f = &frames[0];
+    assert_eq!(f["compressed"], true, "{f}");
+    assert!(f.get("payload_text").is_none(), "{f}");
+    assert_eq!(f["inflated_len"], 5, "{f}");
+    assert_eq!(f["inflated_text"], "hello", "{f}");
+    assert_eq!(f["inflated_utf8"], true, "{f}");
+    assert_eq!(f["inflated_truncated"], false, "{f}");
+}

@@ -40,6 +40,14 @@ pub(crate) struct Shown {
     pub(crate) text: bool,
 }
 
+/// A compressed message, inflated by the trace: its first bytes and length, or why it
+/// could not be.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Inflated {
+    pub(crate) shown: Shown,
+    pub(crate) failed: Option<String>,
+}
+
 /// One traced item.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Item {
@@ -66,6 +74,10 @@ pub(crate) enum Item {
         /// A close frame's code and reason, decoded.
         close: Option<(u16, String)>,
         shown: Shown,
+        /// Its payload is part of a compressed message (permessage-deflate).
+        compressed: bool,
+        /// Under a compressed message's last frame: the message inflated.
+        inflated: Option<Inflated>,
     },
     /// The bytes of one read or write (`--trace-octets`).
     Octets { dir: Dir, shown: Shown },
@@ -149,6 +161,8 @@ pub(crate) fn write_text(out: &mut String, origin: &Origin<'_>, seq: u64, item: 
             mask,
             close,
             shown,
+            compressed,
+            inflated,
         } => {
             let _ = write!(
                 out,
@@ -162,8 +176,24 @@ pub(crate) fn write_text(out: &mut String, origin: &Origin<'_>, seq: u64, item: 
             if let Some((code, reason)) = close {
                 let _ = write!(out, ", CLOSE={code} {}", Quoted(reason));
             }
+            if *compressed {
+                out.push_str(", COMPRESSED");
+            }
             out.push('\n');
             payload_lines(out, shown, more);
+            match inflated {
+                Some(Inflated {
+                    failed: Some(why), ..
+                }) => more(out, &format!("({})", Escaped(why))),
+                Some(Inflated {
+                    shown,
+                    failed: None,
+                }) => {
+                    more(out, &format!("message inflated: {} bytes", shown.total));
+                    payload_lines(out, shown, more);
+                }
+                None => {}
+            }
         }
         Item::Octets { dir, shown } => {
             let _ = writeln!(out, "{head} {} OCTETS: {} bytes", dir.text(), shown.total);
@@ -287,6 +317,8 @@ pub(crate) fn write_json(out: &mut String, origin: &Origin<'_>, seq: u64, item: 
             mask,
             close,
             shown,
+            compressed,
+            inflated,
         } => {
             o.str("item", &format!("{}_frame", dir.json()));
             o.num("opcode", u64::from(*opcode));
@@ -301,6 +333,19 @@ pub(crate) fn write_json(out: &mut String, origin: &Origin<'_>, seq: u64, item: 
                 o.str("close_reason", reason);
             }
             o.payload(shown);
+            if *compressed {
+                o.bool("compressed", true);
+            }
+            match inflated {
+                Some(Inflated {
+                    failed: Some(why), ..
+                }) => o.str("inflated_error", why),
+                Some(Inflated {
+                    shown,
+                    failed: None,
+                }) => o.payload_as("inflated", shown),
+                None => {}
+            }
         }
         Item::Octets { dir, shown } => {
             o.str("item", &format!("{}_octets", dir.json()));
@@ -387,14 +432,26 @@ impl<'a> Json<'a> {
     }
 
     fn payload(&mut self, shown: &Shown) {
-        self.num("payload_len", shown.total);
-        self.str("payload_hex", &hex(&shown.bytes));
+        self.payload_as("payload", shown);
+        self.bool("truncated", (shown.bytes.len() as u64) < shown.total);
+    }
+
+    /// `<prefix>_len`, `_hex`, and for text `_text` and `_utf8`; for `inflated`, also
+    /// `inflated_truncated`.
+    fn payload_as(&mut self, prefix: &str, shown: &Shown) {
+        self.num(&format!("{prefix}_len"), shown.total);
+        self.str(&format!("{prefix}_hex"), &hex(&shown.bytes));
         if shown.text {
             let (text, valid) = text_of(shown);
-            self.str("payload_text", &text);
-            self.bool("payload_utf8", valid);
+            self.str(&format!("{prefix}_text"), &text);
+            self.bool(&format!("{prefix}_utf8"), valid);
         }
-        self.bool("truncated", (shown.bytes.len() as u64) < shown.total);
+        if prefix != "payload" {
+            self.bool(
+                &format!("{prefix}_truncated"),
+                (shown.bytes.len() as u64) < shown.total,
+            );
+        }
     }
 
     fn end(self) {
@@ -486,6 +543,8 @@ mod tests {
                 total: 9,
                 text: false,
             },
+            compressed: false,
+            inflated: None,
         }
     }
 
@@ -514,6 +573,8 @@ mod tests {
                 total: 10,
                 text: true,
             },
+            compressed: false,
+            inflated: None,
         };
         let lines = text(&item);
         assert!(lines.contains("FIN=False"), "{lines}");
@@ -536,6 +597,8 @@ mod tests {
                 total: 4,
                 text: false,
             },
+            compressed: false,
+            inflated: None,
         };
         assert!(text(&item).contains("PAYLOAD-LEN=4, CLOSE=1000 \"ok\"\n"));
         let j = json(&item);
@@ -581,6 +644,8 @@ mod tests {
                 total: 0,
                 text: false,
             },
+            compressed: false,
+            inflated: None,
         };
         for item in [head, close] {
             let t = text(&item);

@@ -3,13 +3,20 @@
 //! will refuse (masked the wrong way, reserved opcode, bad length) is shown as it was
 //! sent, since that is what the trace's reader wants to see.
 
-use super::item::{Dir, Item, Shown};
+use super::item::{Dir, Inflated, Item, Shown};
+use crate::deflate::MAX_WINDOW_BITS;
+use crate::deflate::codec::{InflateError, Inflater};
 
 /// A head longer than this is not shown (the core refuses it with 431 long before).
 const MAX_HEAD: usize = 64 << 10;
 /// Control payloads are at most 125 bytes (RFC 6455 §5.5); a close frame's are kept
 /// whole to decode its code and reason.
 const CONTROL_MAX: usize = 125;
+/// The trace inflates a compressed message this far at most: past it, the direction's
+/// messages are no longer inflated (a bomb costs the trace no more than this).
+pub(crate) const MAX_INFLATED: u64 = 64 << 20;
+/// The trace's inflate output buffer.
+const INFLATE_SCRATCH: usize = 8 << 10;
 
 enum State {
     /// Collecting the head, up to its blank line.
@@ -44,6 +51,12 @@ pub(crate) struct Wire {
     frame: Option<Frame>,
     /// The data message in progress is text (so its continuations are text too).
     text_message: bool,
+    /// The data message in progress is compressed (RSV1 on its first frame: the
+    /// permessage-deflate bit, RFC 7692 §6), so are its continuations.
+    compressed: bool,
+    /// This direction's compressed messages inflated for the trace alone, made at the
+    /// first one: the trace shows what they say, not only their compressed bytes.
+    inflation: Option<Box<Inflation>>,
     /// How many payload bytes a line shows.
     show: usize,
 }
@@ -65,6 +78,8 @@ impl Wire {
             header: Vec::new(),
             frame: None,
             text_message: false,
+            compressed: false,
+            inflation: None,
             show,
         }
     }
@@ -165,6 +180,12 @@ impl Wire {
                 self.header.clear();
                 if frame.opcode < 8 && frame.opcode != 0 {
                     self.text_message = frame.opcode == 1;
+                    self.compressed = frame.rsv & 0b100 != 0;
+                    if self.compressed {
+                        self.inflation
+                            .get_or_insert_with(|| Box::new(Inflation::new()))
+                            .start_message();
+                    }
                 }
                 self.frame = Some(frame);
                 self.finish_if_empty(items);
@@ -186,6 +207,12 @@ impl Wire {
                 *b ^= key[(start + i) % 4];
             }
         }
+        if self.compressed
+            && frame.opcode < 8
+            && let Some(inflation) = self.inflation.as_deref_mut()
+        {
+            inflation.feed(&bytes[..take], frame.mask, frame.seen, self.show);
+        }
         frame.seen += take as u64;
         self.finish_if_empty(items);
         take
@@ -196,7 +223,17 @@ impl Wire {
         let Some(frame) = self.frame.take_if(|f| f.seen == f.len) else {
             return;
         };
-        let text = frame.opcode == 1 || (frame.opcode == 0 && self.text_message);
+        let data = frame.opcode < 8;
+        let compressed = data && self.compressed;
+        // A compressed payload is DEFLATE data, text message or not: what it says is shown
+        // inflated under the message's last frame.
+        let text = !compressed && (frame.opcode == 1 || (frame.opcode == 0 && self.text_message));
+        let inflated = match self.inflation.as_deref_mut() {
+            Some(inflation) if compressed && frame.fin => {
+                Some(inflation.finish_message(self.text_message))
+            }
+            _ => None,
+        };
         let close = (frame.opcode == 8 && frame.kept.len() >= 2).then(|| {
             let code = u16::from_be_bytes([frame.kept[0], frame.kept[1]]);
             (code, String::from_utf8_lossy(&frame.kept[2..]).into_owned())
@@ -216,7 +253,117 @@ impl Wire {
                 total: frame.len,
                 text,
             },
+            compressed,
+            inflated,
         });
+    }
+}
+
+/// A direction's compressed messages, inflated as they pass: the message in progress's
+/// first bytes and length. Always a 15-bit window with context takeover: a bigger
+/// window decodes any smaller one's stream, and a sender without context takeover
+/// simply never refers back.
+struct Inflation {
+    inflater: Inflater,
+    scratch: Vec<u8>,
+    /// The payload chunk, unmasked.
+    unmasked: Vec<u8>,
+    /// The message's first inflated bytes (as many as a line shows).
+    kept: Vec<u8>,
+    /// Its inflated length so far.
+    total: u64,
+    /// Why the message in progress is not shown inflated.
+    failed: Option<String>,
+    /// The stream could not be followed: later messages cannot be inflated either.
+    lost: bool,
+}
+
+impl Inflation {
+    fn new() -> Self {
+        Inflation {
+            inflater: Inflater::new(MAX_WINDOW_BITS, false),
+            scratch: vec![0; INFLATE_SCRATCH],
+            unmasked: Vec::new(),
+            kept: Vec::new(),
+            total: 0,
+            failed: None,
+            lost: false,
+        }
+    }
+
+    fn start_message(&mut self) {
+        self.kept.clear();
+        self.total = 0;
+        self.failed = self
+            .lost
+            .then(|| "not inflated: an earlier message of this direction could not be".to_string());
+    }
+
+    /// Inflates the payload bytes `chunk` (masked with `mask` from payload offset `at`).
+    fn feed(&mut self, chunk: &[u8], mask: Option<[u8; 4]>, at: u64, show: usize) {
+        if self.failed.is_some() || chunk.is_empty() {
+            return;
+        }
+        let input = match mask {
+            Some(key) => {
+                self.unmasked.clear();
+                self.unmasked.extend(
+                    chunk
+                        .iter()
+                        .zip(at..)
+                        .map(|(b, i)| b ^ key[(i % 4) as usize]),
+                );
+                &self.unmasked[..]
+            }
+            None => chunk,
+        };
+        let (kept, total) = (&mut self.kept, &mut self.total);
+        let mut sink = |piece: &[u8]| {
+            let room = show.saturating_sub(kept.len()).min(piece.len());
+            kept.extend_from_slice(&piece[..room]);
+            *total += piece.len() as u64;
+            if *total > MAX_INFLATED {
+                Err(())
+            } else {
+                Ok(())
+            }
+        };
+        if let Err(e) = self
+            .inflater
+            .inflate_chunk(input, &mut self.scratch, &mut sink)
+        {
+            self.fail(&e);
+        }
+    }
+
+    /// The message is complete: what it inflated to.
+    fn finish_message(&mut self, text: bool) -> Inflated {
+        if self.failed.is_none()
+            && let Err(e) = self
+                .inflater
+                .finish_message(&mut self.scratch, &mut |_: &[u8]| Ok::<(), ()>(()))
+        {
+            self.fail(&e);
+        }
+        Inflated {
+            shown: Shown {
+                bytes: std::mem::take(&mut self.kept),
+                total: self.total,
+                text,
+            },
+            failed: self.failed.take(),
+        }
+    }
+
+    fn fail(&mut self, e: &InflateError<()>) {
+        self.failed = Some(match e {
+            InflateError::Sink(()) => format!(
+                "more than {} MiB inflated: the trace inflates no further",
+                MAX_INFLATED >> 20
+            ),
+            InflateError::Corrupt => "not inflated: invalid compressed data".to_string(),
+        });
+        self.lost = true;
     }
 }
 
@@ -346,6 +493,58 @@ mod tests {
         Wire::new(Dir::Tx, 64).feed(wire, &mut items, |_| AfterHead::Body);
         assert_eq!(items.len(), 2);
         assert!(matches!(&items[1], Item::HttpBody { shown, .. } if shown.bytes == b"bad\n"));
+    }
+
+    /// A compressed text message is no text to show as such: its frames are marked, and
+    /// the message is shown inflated under its last frame, or why it could not be.
+    #[test]
+    fn a_compressed_message_is_shown_inflated_or_why_not() {
+        use flate2::{Compress, Compression, FlushCompress};
+        let mut c = Compress::new(Compression::default(), false);
+        let mut payload = Vec::with_capacity(64);
+        c.compress_vec(b"hello", &mut payload, FlushCompress::Sync)
+            .unwrap();
+        payload.truncate(payload.len() - 4);
+        let mut wire = b"HTTP/1.1 101 Switching Protocols\r\n\r\n".to_vec();
+        wire.extend(server_frame(false, 0b100, 1, &payload[..2]));
+        wire.extend(server_frame(true, 0, 0, &payload[2..]));
+        wire.extend(server_frame(true, 0b100, 1, b"\xff\xff\xff"));
+        let mut items = Vec::new();
+        Wire::new(Dir::Tx, 64).feed(&wire, &mut items, frames_follow);
+        let frames: Vec<_> = items
+            .iter()
+            .filter_map(|i| match i {
+                Item::Frame {
+                    shown,
+                    compressed,
+                    inflated,
+                    ..
+                } => Some((shown, *compressed, inflated)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(frames.len(), 3);
+        assert!(
+            frames
+                .iter()
+                .all(|(shown, compressed, _)| *compressed && !shown.text)
+        );
+        assert_eq!(frames[0].2, &None);
+        let Some(Inflated { shown, failed }) = frames[1].2 else {
+            panic!("{items:?}");
+        };
+        assert_eq!(
+            (&shown.bytes[..], shown.total, shown.text),
+            (&b"hello"[..], 5, true)
+        );
+        assert_eq!(failed, &None);
+        let Some(Inflated { failed, .. }) = frames[2].2 else {
+            panic!("{items:?}");
+        };
+        assert_eq!(
+            failed.as_deref(),
+            Some("not inflated: invalid compressed data")
+        );
     }
 
     #[test]

@@ -328,10 +328,41 @@ def run_checks(work, tally):
     return 1 if failed else 0
 
 
+def check_trace():
+    """The wire trace of a compressed echo (issue 26): with the server started with
+    --trace-on-request --trace-file WSECHO_TRACE_FILE, a `?trace` connection sending
+    `hello` with the client's default permessage-deflate is shown compressed, with the
+    message inflated under it, and never as text that is "not UTF-8"."""
+    path = os.environ.get("WSECHO_TRACE_FILE")
+    if not path:
+        return "skipped: WSECHO_TRACE_FILE not set"
+    with connect(URL + "?trace", open_timeout=TIMEOUT) as ws:
+        ws.send("hello")
+        echo = ws.recv(timeout=TIMEOUT)
+    assert echo == "hello", f"echo {echo!r}"
+    deadline = time.monotonic() + 5
+    trace = ""
+    while time.monotonic() < deadline:
+        with open(path, encoding="utf-8") as f:
+            trace = f.read()
+        if trace.count("message inflated: 5 bytes") >= 2:
+            break
+        time.sleep(0.05)
+    assert "not UTF-8" not in trace, trace
+    rx = [l for l in trace.splitlines() if "RX FRAME : OPCODE=1" in l]
+    tx = [l for l in trace.splitlines() if "TX FRAME : OPCODE=1" in l]
+    assert rx and tx, trace
+    assert all("RSV=4" in l and l.endswith(", COMPRESSED") for l in rx + tx), trace
+    assert trace.count("message inflated: 5 bytes") == 2, trace
+    assert trace.count(': "hello"\n') == 2, trace
+    return "shown COMPRESSED, with the message inflated: \"hello\" both ways"
+
+
 def main():
     print(f"websockets {websockets.__version__} against {URL}")
     work = [(case[0], functools.partial(check_case, *case)) for case in cases()]
     work.append(("4 concurrent clients", check_concurrent))
+    work.append(("the trace of a compressed echo", check_trace))
     return run_checks(work, "python-deflate")
 
 
