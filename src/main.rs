@@ -12,7 +12,9 @@ use wsecho::handshake::{behaviour, is_token};
 use wsecho::server::{Endpoint, RunError, backpressure_floor, fit_to_fd_limit, resolve};
 use wsecho::size::Bytes;
 use wsecho::tls::TlsOptions;
-use wsecho::trace::{PeerFilter, Trace, TraceFormat, TraceOptions, TraceSelect, TraceSink};
+use wsecho::trace::{
+    LogPipe, PeerFilter, Trace, TraceFormat, TraceOptions, TraceSelect, TraceSink,
+};
 
 /// A strict, fast RFC 6455 WebSocket echo server: the known-good peer for testing
 /// WebSocket clients, proxies and gateways.
@@ -224,13 +226,24 @@ enum Format {
     Jsonl,
 }
 
-/// The trace the flags ask for, its file opened: `None` when no connection is selected.
-fn trace_from(cli: &Cli) -> Result<Option<Trace>, String> {
-    let select = TraceSelect {
+/// The connections the trace flags select.
+fn trace_select(cli: &Cli) -> TraceSelect {
+    TraceSelect {
         all: cli.trace,
         peers: cli.trace_peer.clone(),
         on_request: cli.trace_on_request,
-    };
+    }
+}
+
+/// The trace goes to stderr, where the log goes.
+fn trace_on_stderr(cli: &Cli) -> bool {
+    !trace_select(cli).is_off() && cli.trace_file.is_none()
+}
+
+/// The trace the flags ask for, its file opened, carrying `log` when both go to stderr:
+/// `None` when no connection is selected.
+fn trace_from(cli: &Cli, log: &LogPipe) -> Result<Option<Trace>, String> {
+    let select = trace_select(cli);
     if select.is_off() {
         return Ok(None);
     }
@@ -245,7 +258,10 @@ fn trace_from(cli: &Cli) -> Result<Option<Trace>, String> {
                 .map_err(|e| format!("--trace-file {}: {e}", path.display()))?,
         ),
     };
-    let sink = TraceSink::start(out, format).map_err(|e| format!("trace writer: {e}"))?;
+    let mut sink = TraceSink::start(out, format).map_err(|e| format!("trace writer: {e}"))?;
+    if trace_on_stderr(cli) {
+        sink.carry_log(log);
+    }
     Ok(Some(Trace {
         select,
         options: std::sync::Arc::new(TraceOptions {
@@ -366,8 +382,6 @@ fn startup_error(e: &dyn std::fmt::Display) -> ExitCode {
 }
 
 fn main() -> ExitCode {
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("wsecho=info"))
-        .init();
     // The query behaviours, listed from the one table the page and the errors use too.
     let matches = Cli::command()
         .after_help("Query behaviours (ws://HOST:PORT/?close=4000 and more): see --help.")
@@ -377,6 +391,14 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(e) => e.exit(),
     };
+    // With the trace on stderr too, the log goes behind it (see LogPipe).
+    let log_pipe = LogPipe::default();
+    let mut logger =
+        env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("wsecho=info"));
+    if trace_on_stderr(&cli) {
+        logger.target(env_logger::Target::Pipe(Box::new(log_pipe.clone())));
+    }
+    logger.init();
     let given = |id: &str| matches.value_source(id) == Some(ValueSource::CommandLine);
     let endpoints = match endpoints(&cli, given("host") || given("port")) {
         Ok(value) => value,
@@ -398,7 +420,7 @@ fn main() -> ExitCode {
         Ok(value) => value,
         Err(e) => return startup_error(&e),
     };
-    let trace = match trace_from(&cli) {
+    let trace = match trace_from(&cli, &log_pipe) {
         Ok(value) => value,
         Err(e) => return startup_error(&e),
     };

@@ -579,3 +579,55 @@ fn jsonl_shows_a_compressed_message_inflated() {
     assert_eq!(f["inflated_utf8"], true, "{f}");
     assert_eq!(f["inflated_truncated"], false, "{f}");
 }
+
+/// With the trace on stderr, where the log goes too, a connection's "ended" log line
+/// comes after its whole trace, not in the middle of it: the log goes behind the trace,
+/// through its writer.
+#[test]
+fn on_stderr_a_connections_ended_line_follows_its_trace() {
+    use tungstenite::Message;
+    let server = Server::start(&["--trace"]);
+    for i in 0..3 {
+        let mut ws = server.client();
+        ws.send(Message::text(format!("m{i}"))).unwrap();
+        assert_eq!(ws.read().unwrap(), Message::text(format!("m{i}")));
+        close_cleanly(&mut ws);
+    }
+    let log = server.wait_for_log(": ended after", 3, TRACE_WAIT);
+    for n in 1..=3 {
+        let ended = log
+            .find(&format!("] c{n} 127.0.0.1:"))
+            .unwrap_or_else(|| panic!("no ended line of c{n}: {log}"));
+        assert!(
+            log[ended..]
+                .lines()
+                .next()
+                .unwrap()
+                .contains(": ended after")
+        );
+        let last_trace = log
+            .rfind(&format!("\nc{n} 127.0.0.1:"))
+            .unwrap_or_else(|| panic!("no trace of c{n}: {log}"));
+        assert!(
+            last_trace < ended,
+            "c{n}'s trace goes on after its ended line:\n{log}"
+        );
+        let last = log[last_trace + 1..].lines().next().unwrap();
+        assert!(last.contains(" TCP CLOSED BY "), "{last}");
+    }
+    // The trace's writer still ends at shutdown (the log no longer holds its queue open),
+    // and the summary line comes last.
+    let mut server = server;
+    server.signal(libc::SIGTERM);
+    let status = server.wait_exit(Duration::from_secs(5));
+    assert!(status.is_some_and(|s| s.success()), "{status:?}");
+    assert!(
+        server
+            .log()
+            .trim_end()
+            .lines()
+            .last()
+            .unwrap()
+            .contains("shut down; ")
+    );
+}

@@ -701,11 +701,14 @@ impl Server {
             self.stats.add_finished(client.counts());
             self.stats.tls_finished += u64::from(client.is_tls());
             self.stats.h2_finished += u64::from(client.is_h2());
-            info!("{}", client.ended(Instant::now()));
+            // The trace's last lines of the connection first, handed to the writer: with
+            // the log behind the trace (both on stderr) its "ended" line comes after them.
             if let Some(trace) = &mut self.trace {
                 client.trace_closed_by_us();
                 client.take_trace_lines(trace.sink.batch());
+                trace.sink.flush();
             }
+            info!("{}", client.ended(Instant::now()));
         }
     }
 

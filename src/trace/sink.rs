@@ -3,9 +3,9 @@
 //! and the count is written in their place once the writer catches up.
 
 use std::io::{self, BufWriter, Write};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
 
 use super::TraceFormat;
@@ -27,6 +27,50 @@ pub struct TraceSink {
     dropped: u64,
     format: TraceFormat,
     writer: Option<JoinHandle<()>>,
+    /// The log, when it goes behind the trace (see [`LogPipe`]).
+    log: Option<LogPipe>,
+}
+
+/// The log's output when the trace shares stderr with it: each record goes to the trace's
+/// writer, behind the lines the loop handed it before, so that on a terminal the two
+/// never cross (a connection's "ended" line came in the middle of its trace, written at
+/// once while its last lines waited in the queue). Until a trace takes it, and once that
+/// trace has finished, records go straight to stderr, as when the writer is full.
+#[derive(Clone, Default)]
+pub struct LogPipe(Arc<Mutex<Option<Behind>>>);
+
+/// Where a [`LogPipe`] sends records: the trace writer's queue and its byte count.
+type Behind = (SyncSender<String>, Arc<AtomicUsize>);
+
+impl LogPipe {
+    fn set(&self, to: Option<Behind>) {
+        *self.0.lock().unwrap_or_else(PoisonError::into_inner) = to;
+    }
+}
+
+impl Write for LogPipe {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        {
+            let behind = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+            if let Some((tx, queued)) = behind.as_ref() {
+                let record = String::from_utf8_lossy(buf).into_owned();
+                let len = record.len();
+                queued.fetch_add(len, Ordering::Relaxed);
+                match tx.try_send(record) {
+                    Ok(()) => return Ok(buf.len()),
+                    Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => {
+                        queued.fetch_sub(len, Ordering::Relaxed);
+                    }
+                }
+            }
+        }
+        io::stderr().write_all(buf)?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        io::stderr().flush()
+    }
 }
 
 impl TraceSink {
@@ -45,7 +89,17 @@ impl TraceSink {
             dropped: 0,
             format,
             writer: Some(writer),
+            log: None,
         })
+    }
+
+    /// Carries the log records written to `pipe` from now on, behind the trace lines
+    /// already flushed (the trace and the log share stderr).
+    pub fn carry_log(&mut self, pipe: &LogPipe) {
+        if let Some(tx) = &self.tx {
+            pipe.set(Some((tx.clone(), Arc::clone(&self.queued))));
+            self.log = Some(pipe.clone());
+        }
     }
 
     /// The buffer lines are appended to until [`TraceSink::flush`].
@@ -99,6 +153,10 @@ impl TraceSink {
     /// Writes what is left and waits for the writer (at shutdown).
     pub fn finish(&mut self) {
         self.flush();
+        // The log's sender too, or the writer would wait for it forever.
+        if let Some(log) = self.log.take() {
+            log.set(None);
+        }
         self.tx = None;
         if let Some(writer) = self.writer.take() {
             let _ = writer.join();
@@ -155,6 +213,29 @@ mod tests {
         fn flush(&mut self) -> io::Result<()> {
             Ok(())
         }
+    }
+
+    /// Log records written to a carried pipe come out behind the trace lines flushed
+    /// before them; finishing the trace still ends its writer, and the pipe writes to
+    /// stderr again.
+    #[test]
+    fn the_log_goes_behind_the_trace_until_it_finishes() {
+        let gate = Gate {
+            open: Arc::new(Mutex::new(())),
+            written: Arc::new(Mutex::new(Vec::new())),
+        };
+        let mut sink = TraceSink::start(Box::new(gate.clone()), TraceFormat::Text).unwrap();
+        let pipe = LogPipe::default();
+        sink.carry_log(&pipe);
+        sink.batch().push_str("trace 1\n");
+        sink.flush();
+        pipe.clone().write_all(b"log 1\n").unwrap();
+        sink.batch().push_str("trace 2\n");
+        sink.finish();
+        assert!(pipe.0.lock().unwrap().is_none());
+        pipe.clone().write_all(b"").unwrap();
+        let written = String::from_utf8(gate.written.lock().unwrap().clone()).unwrap();
+        assert_eq!(written, "trace 1\nlog 1\ntrace 2\n");
     }
 
     #[test]
