@@ -47,7 +47,7 @@ log "container engine: ${ENGINE[*]}"
 # 2. The binary.
 log "building the $IMAGE_TARGET release binary"
 cargo build --release --locked --target "$IMAGE_TARGET" --bin wsecho
-BIN="$(image_target_dir)/$IMAGE_TARGET/release/wsecho"
+BIN="$(target_dir)/$IMAGE_TARGET/release/wsecho"
 [[ -x "$BIN" ]] || die "cargo built no $BIN"
 # Static: no program interpreter and no dynamic section (readelf -l / -d).
 if readelf -lW "$BIN" | grep -q 'INTERP' || readelf -dW "$BIN" | grep -q 'NEEDED'; then

@@ -19,6 +19,8 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 # shellcheck source=lib/python-venv.sh
 source scripts/lib/python-venv.sh
+# shellcheck source=lib/target.sh
+source scripts/lib/target.sh
 
 KUBERNETES_VALIDATE_VERSION="1.37.0"
 VENV="$ROOT/.venv-deploy"
@@ -29,9 +31,7 @@ venv_ensure "$VENV" "kubernetes-validate==$KUBERNETES_VALIDATE_VERSION" >&2
 
 if [[ -z "${WSECHO_BIN:-}" ]]; then
   cargo build --quiet --bin wsecho
-  target="$(cargo metadata --format-version 1 --no-deps |
-    python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')"
-  WSECHO_BIN="$target/debug/wsecho"
+  WSECHO_BIN="$(target_dir)/debug/wsecho"
 fi
 grace="$(sed -n 's/^const SHUTDOWN_GRACE: Duration = Duration::from_secs(\([0-9]*\));.*/\1/p' src/server/mod.rs)"
 [[ -n "$grace" ]] || { echo "check-deploy: SHUTDOWN_GRACE not found in src/server/mod.rs" >&2; exit 2; }

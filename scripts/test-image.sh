@@ -47,7 +47,7 @@ START=$SECONDS
 image_engine || die "no container engine"
 "${ENGINE[@]}" image inspect "$WSECHO_IMAGE" >/dev/null 2>&1 ||
   die "no image $WSECHO_IMAGE: build it with scripts/build-image.sh (or pass --build)"
-LOGDIR="$(image_target_dir)/test-image"
+LOGDIR="$(target_dir)/test-image"
 mkdir -p "$LOGDIR"
 log "testing $WSECHO_IMAGE with ${ENGINE[*]} (logs $LOGDIR)"
 

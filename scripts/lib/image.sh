@@ -10,8 +10,7 @@
 #                       (flags `run` needs here, often none); returns 1 with a
 #                       reason on stderr when neither works.
 #                       WSECHO_CONTAINER_ENGINE=docker|podman forces one.
-#   image_target_dir    prints cargo's target directory (CARGO_TARGET_DIR and
-#                       .cargo/config respected: cargo metadata says where it is)
+#   target_dir          (from lib/target.sh) cargo's target directory
 #   image_version       prints the package version from cargo metadata
 #   image_size_bytes    prints the size of $WSECHO_IMAGE as the engine reports it
 
@@ -78,9 +77,8 @@ _image_metadata() {
     python3 -c "$1"
 }
 
-image_target_dir() {
-  _image_metadata 'import json, sys; print(json.load(sys.stdin)["target_directory"])'
-}
+# shellcheck source=target.sh
+source "$(dirname "${BASH_SOURCE[0]}")/target.sh"
 
 image_version() {
   _image_metadata 'import json, sys
