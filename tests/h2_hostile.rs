@@ -19,7 +19,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use common::tls::TlsServer;
-use common::{Server, rss_kib};
+use common::{Server, rss_kib, wait_server_read_all};
 use wsecho::config::defaults::MAX_HEADER_BYTES;
 use wsecho::h2::session::{
     DEFAULT_MAX_CONCURRENT_STREAMS, DEFAULT_MAX_OVERHEAD_FRAMES, DEFAULT_MAX_PEER_RESETS,
@@ -131,7 +131,10 @@ fn a_bad_preface_gets_goaway_protocol_error() {
     let server = Server::start(&[]);
     let mut s = server.connect();
     s.write_all(b"PRI * HTTP/2.0\r\n").unwrap();
-    std::thread::sleep(Duration::from_millis(100));
+    assert!(
+        wait_server_read_all(&s, WAIT),
+        "the server never read the preface's first part"
+    );
     s.write_all(b"\r\nXX\r\n\r\n").unwrap();
     let debug = "RFC 9113 §3.4: invalid connection preface";
     ends_in_goaway(&server, &mut s, 0, PROTOCOL_ERROR, debug);
@@ -450,7 +453,9 @@ fn a_connection_the_client_resets_is_logged_with_its_address() {
     echoes(&mut s, 1, b"before the reset");
     let message = client_frame(true, 0, OP_TEXT, [1, 2, 3, 4], &[b'x'; 1000]);
     s.write_all(&data(1, &message, false)).unwrap();
-    std::thread::sleep(Duration::from_millis(100));
+    // The echo arrived and stays unread: closing now makes the kernel send RST.
+    let mut first = [0u8; 1];
+    assert_eq!(s.peek(&mut first).unwrap(), 1, "the echo never came");
     drop(s);
     let log = server.wait_for_log("(HTTP/2, 1 streams)", 1, WAIT);
     let line = log
