@@ -560,20 +560,12 @@ fn h2_floods() -> Vec<(&'static str, Vec<u8>)> {
     ]
 }
 
-/// Flood seeds for the session alone: flags 0 (no preface added: the flood brings its
-/// own), a seed byte, an empty schedule (all in one read) and one of 16-byte reads.
-fn h2_frames() -> usize {
-    let mut c = Corpus::new("h2_frames");
-    for (name, stream) in h2_floods() {
-        c.put_scheduled(name, &[0, 7], &[], &stream);
-        c.put_scheduled(&format!("{name}-reads"), &[0, 7], &[16], &stream);
-    }
-    c.count
-}
-
-/// The same floods through the whole HTTP/2 path (session, requests, WebSocket cores).
-fn h2_connection() -> usize {
-    let mut c = Corpus::new("h2_connection");
+/// The floods for `target`: `h2_frames` (the session alone) or `h2_connection` (the
+/// whole HTTP/2 path: session, requests, WebSocket cores). Flags 0 (no preface added:
+/// the flood brings its own), a seed byte, then an empty schedule (all in one read) or
+/// one of 16-byte reads.
+fn h2(target: &str) -> usize {
+    let mut c = Corpus::new(target);
     for (name, stream) in h2_floods() {
         c.put_scheduled(name, &[0, 7], &[], &stream);
         c.put_scheduled(&format!("{name}-reads"), &[0, 7], &[16], &stream);
@@ -589,8 +581,8 @@ fn main() {
         ("deflate_offer", deflate_offer()),
         ("connection", connection()),
         ("tls", tls()),
-        ("h2_frames", h2_frames()),
-        ("h2_connection", h2_connection()),
+        ("h2_frames", h2("h2_frames")),
+        ("h2_connection", h2("h2_connection")),
     ];
     for (target, n) in counts {
         println!("{target}: {n} seeds");
