@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Hostile soak: issue 25's attackers in loops against one release wsecho (pinned to CPU 0)
 # beside an echo prober, for N minutes (bench/src/bin/hostile-soak.rs, pinned to CPU 1).
-# Fails when the prober's worst round trip or the server's RSS growth passes its bound.
+# Fails when the prober's worst round trip or the server's RSS growth passes its bound,
+# or when RSS still climbs in the second half (hostile-soak --help for the bounds).
 #
 #   scripts/soak-hostile.sh [--minutes N] [--no-tls] [hostile-soak options...]
 #
