@@ -18,7 +18,7 @@ usage: scripts/bench.sh [options]
   --duration S       measured seconds per run (default 2; --quick 0.5)
   --warmup S         seconds before measuring (default 0.5; --quick 0.2)
   --servers "A B"    servers to compare, from: wsecho tungstenite fastwebsockets raw
-                     baseline
+                     baseline (and wsecho-h2, baseline-h2: see --h2)
                      (default: all four; ratios are to the first of wsecho or the first listed)
   --baseline BIN     a previous wsecho binary, run as server "baseline" right after
                      wsecho (added to --servers), to show a change is within noise
@@ -29,7 +29,8 @@ usage: scripts/bench.sh [options]
                      tungstenite on tokio-rustls, raw = peer-raw --tls, rustls on mio),
                      workloads pingpong 100x20B, bulk 1 and 16 MiB, idle, connect
                      (default servers: wsecho tungstenite raw)
-  --h2               add server wsecho-h2 right after wsecho: the same wsecho, the load
+  --h2               add server wsecho-h2 right after wsecho (and baseline-h2 after
+                     baseline with --baseline): the same wsecho, the load
                      generator speaking HTTP/2 (loadgen --h2: one RFC 8441 WebSocket
                      stream per h2c connection, or per ALPN h2 connection with --tls),
                      on pingpong 100x20B binary, bulk 1 MiB and idle; its ratio to
@@ -103,6 +104,11 @@ if [ "$H2" = 1 ]; then
         *" wsecho "*) SERVERS=$(echo " $SERVERS " | sed 's/ wsecho / wsecho wsecho-h2 /; s/^ //; s/ $//') ;;
         *) SERVERS="wsecho wsecho-h2 $SERVERS" ;;
     esac
+    # The previous binary over HTTP/2 too, right after it, to show a change is within
+    # noise on the HTTP/2 path.
+    if [ -n "$BASELINE" ] && [[ " $SERVERS " != *" baseline-h2 "* ]]; then
+        SERVERS=$(echo " $SERVERS " | sed 's/ baseline / baseline baseline-h2 /; s/^ //; s/ $//')
+    fi
 fi
 # The workloads wsecho-h2 runs (ids, with the TLS table's prefix): the figures issue 19
 # asks of HTTP/2, not the whole table over again.
@@ -141,7 +147,7 @@ available=""
 for s in $SERVERS; do
     case "$s" in
         wsecho|wsecho-h2) bin=$BIN/wsecho ;;
-        baseline)
+        baseline|baseline-h2)
             bin="$BASELINE"
             [ -n "$bin" ] || { log "server baseline needs --baseline BIN"; exit 2; } ;;
         tungstenite|fastwebsockets|raw) bin=$BIN/peer-$s ;;
@@ -170,12 +176,12 @@ SERVER_PID="" SERVER_PORT=""
 server_cmd() {
     case "$1" in
         wsecho|wsecho-h2) CMD=("$BIN/wsecho" --host 127.0.0.1 --port 0) ;;
-        baseline) CMD=("$BASELINE" --host 127.0.0.1 --port 0) ;;
+        baseline|baseline-h2) CMD=("$BASELINE" --host 127.0.0.1 --port 0) ;;
         *) CMD=("$BIN/peer-$1" --host 127.0.0.1 --port 0) ;;
     esac
     if [ "$TLS" = 1 ]; then
         case "$1" in
-            wsecho|wsecho-h2|baseline) CMD+=(--tls-self-signed) ;;
+            wsecho|wsecho-h2|baseline|baseline-h2) CMD+=(--tls-self-signed) ;;
             *) CMD+=(--tls) ;;
         esac
     fi
@@ -218,7 +224,7 @@ trap stop_server EXIT
 raw_args() {
     RAW=()
     if [ "$1" = raw ]; then RAW=(--raw); fi
-    if [ "$1" = wsecho-h2 ]; then RAW=(--h2); fi
+    if [ "$1" = wsecho-h2 ] || [ "$1" = baseline-h2 ]; then RAW=(--h2); fi
     if [ "$TLS" = 1 ]; then RAW+=(--tls); fi
 }
 
@@ -471,7 +477,8 @@ for run in $(seq "$RUNS"); do
         read -ra args <<<"${w#*|}"
         if [ -n "$ONLY" ] && ! grep -qE "$ONLY" <<<"$id"; then continue; fi
         for s in $SERVERS; do
-            if [ "$s" = wsecho-h2 ] && ! grep -qE "$H2_WORKLOADS" <<<"$id"; then continue; fi
+            if { [ "$s" = wsecho-h2 ] || [ "$s" = baseline-h2 ]; } &&
+                ! grep -qE "$H2_WORKLOADS" <<<"$id"; then continue; fi
             tag="workload=$id server=$s run=$run"
             # A fresh server per run, so peak RSS and idle RSS belong to this workload alone.
             if ! start_server "$s" "${PIN_SERVER[@]}"; then
