@@ -104,6 +104,28 @@ pub fn raise_nofile_limit() -> u64 {
     }
 }
 
+/// Milliseconds the hypervisor took CPU `cpu` away from this machine since boot (the
+/// `steal` column of /proc/stat, in clock ticks). A guest's task can be off its CPU for
+/// this reason alone, and no scheduling inside the guest shows it.
+pub fn steal_ms(cpu: usize) -> Result<u64, String> {
+    let stat = fs::read_to_string("/proc/stat").map_err(|e| format!("reading /proc/stat: {e}"))?;
+    let name = format!("cpu{cpu}");
+    let line = stat
+        .lines()
+        .find(|l| l.split_ascii_whitespace().next() == Some(name.as_str()))
+        .ok_or_else(|| format!("no {name} line in /proc/stat"))?;
+    // cpuN user nice system idle iowait irq softirq steal ...
+    let ticks: u64 = line
+        .split_ascii_whitespace()
+        .nth(8)
+        .and_then(|f| f.parse().ok())
+        .ok_or_else(|| format!("no steal column for {name} in /proc/stat"))?;
+    // SAFETY: sysconf only reads a configuration value.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    let hz = u64::try_from(hz).ok().filter(|&h| h > 0).unwrap_or(100);
+    Ok(ticks * 1000 / hz)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

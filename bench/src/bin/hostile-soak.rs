@@ -143,7 +143,11 @@ fn main() {
         }));
     }
 
-    let rtts = Arc::new(Mutex::new(Rtts::default()));
+    let start = Instant::now();
+    let rtts = Arc::new(Mutex::new(Rtts {
+        start: Some(start),
+        ..Rtts::default()
+    }));
     let prober = {
         let (shared, rtts) = (Arc::clone(&shared), Arc::clone(&rtts));
         thread::spawn(move || {
@@ -152,16 +156,22 @@ fn main() {
         })
     };
 
-    let start = Instant::now();
     let end = start + Duration::from_secs_f64(args.minutes * 60.0);
     let mut peak = before;
+    // The hypervisor's steal of the server's CPU, per sample: (time, ms stolen in it).
+    let stolen_before = procfs::steal_ms(SERVER_CPU).unwrap_or(0);
+    let mut stolen_last = stolen_before;
+    let mut steal: Vec<(Duration, u64)> = Vec::new();
     let half = start + (end - start) / 2;
     let mut peak_first_half = before;
     let mut next_line = start + Duration::from_secs(args.sample);
     while Instant::now() < end {
-        thread::sleep(Duration::from_millis(250));
+        thread::sleep(Duration::from_millis(SAMPLE_MS));
         let rss = rss_kib(args.pid);
         peak = peak.max(rss);
+        let stolen_now = procfs::steal_ms(SERVER_CPU).unwrap_or(stolen_before);
+        steal.push((start.elapsed(), stolen_now.saturating_sub(stolen_last)));
+        stolen_last = stolen_now;
         if Instant::now() < half {
             peak_first_half = peak;
         }
@@ -211,6 +221,30 @@ fn main() {
         pct(0.99),
         pct(0.999),
         r.worst.as_secs_f64() * 1e3
+    );
+    // Each round trip over the bound, with what the hypervisor stole of CPU 0 in the
+    // samples it spans: a stall the server's own turns cannot explain shows as steal.
+    let bound = Duration::from_millis(args.max_rtt_ms);
+    let slow: Vec<&(Duration, Duration)> =
+        r.timeline.iter().filter(|(_, rtt)| *rtt > bound).collect();
+    for (at, rtt) in slow.iter().take(20) {
+        let from = at.saturating_sub(*rtt + Duration::from_millis(250));
+        let stolen: u64 = steal
+            .iter()
+            .filter(|(t, _)| *t >= from && *t <= *at + Duration::from_millis(250))
+            .map(|(_, ms)| ms)
+            .sum();
+        println!(
+            "slow round trip: {:.1} ms ending at {:.1} s; CPU 0 stolen by the hypervisor around it: {stolen} ms",
+            rtt.as_secs_f64() * 1e3,
+            at.as_secs_f64()
+        );
+    }
+    println!(
+        "CPU 0 (the server's) stolen by the hypervisor during the run: {} ms in all, at most {} ms in one {} ms sample",
+        steal.iter().map(|(_, ms)| ms).sum::<u64>(),
+        steal.iter().map(|(_, ms)| *ms).max().unwrap_or(0),
+        SAMPLE_MS
     );
     let late = peak.saturating_sub(peak_first_half);
     println!(
@@ -293,7 +327,15 @@ struct Rtts {
     count: u64,
     worst: Duration,
     all: Vec<Duration>,
+    /// Round trips over 10 ms: when each ended (since `start`) and how long it took.
+    timeline: Vec<(Duration, Duration)>,
+    start: Option<Instant>,
 }
+
+/// The CPU the soak script pins the server to.
+const SERVER_CPU: usize = 0;
+/// Milliseconds between samples of the server's memory and CPU steal.
+const SAMPLE_MS: u64 = 250;
 
 /// Echoes a 20-byte text message every 5 ms on one WebSocket, timing each round trip.
 /// An echo that does not come (a read timeout, the connection ended) counts as a round
@@ -338,6 +380,11 @@ fn record(rtts: &Mutex<Rtts>, rtt: Duration) {
         r.count += 1;
         r.worst = r.worst.max(rtt);
         r.all.push(rtt);
+        if rtt > Duration::from_millis(10)
+            && let Some(start) = r.start
+        {
+            r.timeline.push((start.elapsed(), rtt));
+        }
     }
 }
 
