@@ -6,6 +6,7 @@
 use super::item::{Dir, Inflated, Item, Shown};
 use crate::deflate::MAX_WINDOW_BITS;
 use crate::deflate::codec::{InflateError, Inflater};
+use crate::frame::mask::apply_mask;
 
 /// A head longer than this is not shown (the core refuses it with 431 long before).
 const MAX_HEAD: usize = 64 << 10;
@@ -203,9 +204,7 @@ impl Wire {
         let start = frame.kept.len();
         frame.kept.extend_from_slice(&bytes[..room]);
         if let Some(key) = frame.mask {
-            for (i, b) in frame.kept[start..].iter_mut().enumerate() {
-                *b ^= key[(start + i) % 4];
-            }
+            apply_mask(&mut frame.kept[start..], key, start as u64);
         }
         if self.compressed
             && frame.opcode < 8
@@ -307,12 +306,8 @@ impl Inflation {
         let input = match mask {
             Some(key) => {
                 self.unmasked.clear();
-                self.unmasked.extend(
-                    chunk
-                        .iter()
-                        .zip(at..)
-                        .map(|(b, i)| b ^ key[(i % 4) as usize]),
-                );
+                self.unmasked.extend_from_slice(chunk);
+                apply_mask(&mut self.unmasked, key, at);
                 &self.unmasked[..]
             }
             None => chunk,
