@@ -18,6 +18,7 @@ pub mod payload;
 pub mod peer;
 pub mod procfs;
 pub mod report;
+pub mod stamp;
 pub mod stream;
 pub mod table;
 pub mod tls;
