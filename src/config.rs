@@ -69,6 +69,8 @@ pub struct Config {
     /// Speak HTTP/2 (RFC 8441 WebSockets): `h2` offered by ALPN, and the HTTP/2
     /// preface taken on a cleartext port (h2c with prior knowledge).
     pub http2: bool,
+    /// The client suite served on its paths (Autobahn's cases and their results).
+    pub suite: std::sync::Arc<crate::suite::Suite>,
 }
 
 impl Default for Config {
@@ -91,6 +93,7 @@ impl Default for Config {
             deflate_min_size: 0,
             max_held_frame: defaults::MAX_HELD_FRAME,
             http2: true,
+            suite: std::sync::Arc::default(),
         }
     }
 }

@@ -11,6 +11,7 @@
 //! - [`deflate`]: permessage-deflate (RFC 7692) negotiation and codec.
 //! - [`trace`]: the wire trace, a tap between the transport and the core.
 //! - [`error`]: every protocol violation, each with its close code and reason.
+//! - [`suite`]: Autobahn's cases for WebSocket clients, served on their own paths.
 
 #![deny(clippy::undocumented_unsafe_blocks)]
 #![deny(unsafe_op_in_unsafe_fn)]
@@ -28,6 +29,7 @@ pub mod handshake;
 mod json;
 pub mod server;
 pub mod size;
+pub mod suite;
 pub mod tls;
 pub mod trace;
 pub mod utf8;

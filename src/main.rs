@@ -372,6 +372,7 @@ fn config_from(cli: &Cli) -> Result<Config, String> {
         deflate_min_size: cli.deflate_min_size.to_usize("deflate-min-size")?,
         max_held_frame: cli.max_held_frame.to_usize("max-held-frame")?,
         http2: !cli.no_http2,
+        suite: std::sync::Arc::default(),
     })
 }
 

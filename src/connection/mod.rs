@@ -37,6 +37,7 @@ use crate::handshake::behaviour::End;
 use crate::handshake::{
     Decision, Head, HeadBuffer, HttpReply, HttpStatus, decide_for, write_switching_protocols,
 };
+use crate::suite::session::Session;
 
 /// Where the connection is in its life.
 enum Phase {
@@ -47,6 +48,9 @@ enum Phase {
     MetricsAsked(Counts, bool),
     /// Upgraded: frames flow.
     Open(Receiver),
+    /// Upgraded on a path of the client suite: a case (or a driver command) speaks,
+    /// as Autobahn's fuzzing server does, instead of the echo.
+    Suite(Box<Session>, Counts),
     /// Our last bytes (a close frame we started with, or an HTTP error) are queued:
     /// flush them, half-close, then wait for the peer to close TCP or for the deadline,
     /// so that what the peer still sends (its close frame, the rest of a request) cannot
@@ -297,6 +301,7 @@ impl Connection {
                 }
             }
             Phase::Handshake(_) => self.handshake_input(input, now, out),
+            Phase::Suite(..) => self.suite_call(now, |s| s.input(input, now, out.bytes_mut())),
             Phase::Closing(counts, Some(wait)) => {
                 // Its close frame, or bytes that are no frames: nothing more will come.
                 if wait.feed(input) != Seen::Nothing {
@@ -334,6 +339,27 @@ impl Connection {
                     // Held like a delayed 101: taken at the end of this input.
                     self.acts = Some(Acts::holding_first(delay));
                     Err(reply)
+                }
+                Decision::Suite { accept, command } => {
+                    write_switching_protocols(out.bytes_mut(), &accept, None, None);
+                    let counts = Counts {
+                        wire_in: total,
+                        ..Counts::default()
+                    };
+                    let suite = std::sync::Arc::clone(&config.suite);
+                    let Some(mut session) = Session::new(*command, suite, now) else {
+                        self.set_done();
+                        return;
+                    };
+                    // It speaks first; frames the client pipelined behind its request
+                    // come after.
+                    session.open(now, out.bytes_mut());
+                    session.input(rest, now, out.bytes_mut());
+                    self.event(Event::Opened { deflate: false });
+                    self.phase = Phase::Suite(Box::new(session), counts);
+                    self.deadline = None;
+                    self.suite_call(now, |_| {});
+                    return;
                 }
                 Decision::Metrics { head } => {
                     let counts = Counts {
@@ -509,6 +535,7 @@ impl Connection {
             Phase::Open(_) => self.event(Event::Dropped {
                 during: "open connection, no close frame",
             }),
+            Phase::Suite(..) => return self.suite_call(Instant::now(), |s| s.eof(Instant::now())),
             // A half-close still reads: our last bytes (the close reply, the close frame
             // naming what the client did wrong, echoes queued before them) go out before
             // the socket is closed. `close_timeout` bounds the wait.
@@ -524,6 +551,12 @@ impl Connection {
 
     /// Called when [`Connection::deadline`] has passed; may queue a ping or a close.
     pub fn handle_timeout(&mut self, now: Instant, out: &mut Vec<u8>) {
+        if let Phase::Suite(..) = self.phase {
+            let before = out.len();
+            self.suite_call(now, |s| s.timeout(now, out));
+            self.wire_out += (out.len() - before) as u64;
+            return;
+        }
         self.own_output(now, out, |conn, buf| {
             conn.act(now, buf);
             // Phase limits wait while output is held for its time: they run from when
@@ -619,6 +652,9 @@ impl Connection {
         if let Some(acts) = self.acts.as_deref_mut() {
             acts.drained();
         }
+        if let Phase::Suite(session, _) = &mut self.phase {
+            session.drained();
+        }
     }
 
     /// A connection ending with a reset (`?abort`, [`Status::Reset`]): whether to reset
@@ -634,7 +670,7 @@ impl Connection {
         let during = match self.phase {
             Phase::Handshake(_) | Phase::MetricsAsked(..) => "handshake",
             Phase::Closing(..) | Phase::Finishing(_) => "close handshake",
-            Phase::Done(_) => return,
+            Phase::Done(_) | Phase::Suite(..) => return,
             Phase::Resetting(_, until) => {
                 // The driver looks at the socket again after this turn (see
                 // [`Status::Reset`]).
@@ -685,6 +721,9 @@ impl Connection {
 
     /// The next instant [`Connection::handle_timeout`] should be called at.
     pub fn deadline(&self) -> Option<Instant> {
+        if let Phase::Suite(session, _) = &self.phase {
+            return session.deadline();
+        }
         let Some(acts) = self.acts.as_deref() else {
             return self.deadline;
         };
@@ -713,7 +752,9 @@ impl Connection {
     /// What the driver should do with the socket now.
     pub fn status(&self) -> Status {
         let ending = match self.phase {
-            Phase::Handshake(_) | Phase::MetricsAsked(..) | Phase::Open(_) => return Status::Open,
+            Phase::Handshake(_) | Phase::MetricsAsked(..) | Phase::Open(_) | Phase::Suite(..) => {
+                return Status::Open;
+            }
             Phase::Closing(..) => Status::Closing,
             Phase::Finishing(_) => Status::Finishing,
             Phase::Resetting(..) => Status::Reset,
@@ -792,6 +833,7 @@ impl Connection {
             },
             Phase::Open(receiver) => receiver.counts(),
             Phase::MetricsAsked(counts, _)
+            | Phase::Suite(_, counts)
             | Phase::Closing(counts, _)
             | Phase::Finishing(counts)
             | Phase::Resetting(counts, _)
@@ -843,6 +885,9 @@ impl Connection {
                 self.set_done();
                 self.deadline = None;
             }
+            // A case runs to its end (its own timers bound it); the driver's grace
+            // period at shutdown bounds the wait.
+            Phase::Suite(..) => {}
             Phase::Closing(..) | Phase::Finishing(_) | Phase::Resetting(..) | Phase::Done(_) => {}
         }
     }
@@ -943,6 +988,29 @@ impl Connection {
     }
 
     /// `wait` looks for the peer's close frame, when we may read it.
+    /// Runs `call` on the suite session, then follows it: once the session says the
+    /// connection ends, the phase ends it as any other (the queued bytes written first,
+    /// or not), and the session, its verdict recorded, goes.
+    #[cold]
+    fn suite_call(&mut self, now: Instant, call: impl FnOnce(&mut Session)) {
+        let Phase::Suite(session, counts) = &mut self.phase else {
+            return;
+        };
+        call(session);
+        let counts = *counts;
+        match session.status() {
+            crate::suite::peer::Status::Open => {}
+            crate::suite::peer::Status::Finishing => {
+                self.phase = Phase::Finishing(counts);
+                self.deadline = Some(now + self.config.close_timeout);
+            }
+            crate::suite::peer::Status::Done => {
+                self.phase = Phase::Done(counts);
+                self.deadline = None;
+            }
+        }
+    }
+
     fn enter_closing(&mut self, now: Instant, wait: Option<CloseWait>) {
         self.phase = Phase::Closing(self.counts(), wait);
         self.deadline = Some(now + self.config.close_timeout);

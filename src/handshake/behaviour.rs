@@ -527,7 +527,7 @@ fn seconds(name: &str, v: &str) -> Result<Duration, String> {
 
 /// A query value with its percent-escapes (and `+` for a space, as HTML forms and
 /// `URLSearchParams` write it) decoded; it must then be UTF-8.
-fn decode(raw: &str) -> Result<String, String> {
+pub(crate) fn decode(raw: &str) -> Result<String, String> {
     let mut bytes = Vec::with_capacity(raw.len());
     let mut rest = raw.as_bytes();
     while let Some((&b, tail)) = rest.split_first() {

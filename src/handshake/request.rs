@@ -38,6 +38,13 @@ pub enum Decision {
     /// Answer with this response, held this long first (`?status=CODE` with
     /// `?handshake-delay=SECONDS`), and close the connection.
     DelayedReply(HttpReply, std::time::Duration),
+    /// Answer 101 and run a path of the client suite (a case, or a driver command).
+    Suite {
+        /// `Sec-WebSocket-Accept` (§4.2.2 item 5.4).
+        accept: [u8; 28],
+        /// What the driver asked for.
+        command: Box<crate::suite::request::Command>,
+    },
     /// `GET /metrics`: the server's metrics, which only the driver knows, are asked for
     /// (`head`: by a HEAD request, which gets the headers only).
     Metrics {
@@ -165,6 +172,20 @@ fn judge(req: &httparse::Request<'_, '_>, config: &Config, peer: Option<SocketAd
         Ok(None) => return bad("missing Sec-WebSocket-Key header"),
         Err(e) => return bad(e),
     };
+    // The client suite's paths (Autobahn's fuzzing server): its own rules from here.
+    let target = req.path.unwrap_or_default();
+    if crate::suite::request::is_suite_path(target) {
+        return match crate::suite::request::parse(target, &config.suite) {
+            Err(why) => bad(why),
+            Ok(command) => match crate::suite::session::unavailable(&command) {
+                Some(why) => Decision::Reply(HttpReply::error(HttpStatus::NotImplemented, why)),
+                None => Decision::Suite {
+                    accept: accept_value(key),
+                    command: Box::new(command),
+                },
+            },
+        };
+    }
     let mut subprotocol = match subprotocol::select(
         find("Sec-WebSocket-Protocol").map(|h| h.value),
         &config.subprotocols,
@@ -373,7 +394,7 @@ mod tests {
                 ..Config::default()
             },
         ) {
-            Decision::Upgrade { .. } => 101,
+            Decision::Upgrade { .. } | Decision::Suite { .. } => 101,
             Decision::Reply(r) | Decision::DelayedReply(r, _) => r.status.code(),
             // The metrics are answered by the driver, with 200.
             Decision::Metrics { .. } => 200,

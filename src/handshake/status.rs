@@ -18,6 +18,8 @@ pub enum HttpStatus {
     UpgradeRequired,
     /// 431: the request head is over `--max-header-size`.
     RequestHeaderFieldsTooLarge,
+    /// 501: a case of the client suite this wsecho cannot run yet.
+    NotImplemented,
     /// 503: the server is at `--max-connections`.
     ServiceUnavailable,
     /// A status the request asked for (`?status=CODE`, 200–599).
@@ -34,6 +36,7 @@ impl HttpStatus {
             HttpStatus::MethodNotAllowed => 405,
             HttpStatus::UpgradeRequired => 426,
             HttpStatus::RequestHeaderFieldsTooLarge => 431,
+            HttpStatus::NotImplemented => 501,
             HttpStatus::ServiceUnavailable => 503,
             HttpStatus::Asked(code) => code,
         }
@@ -48,6 +51,7 @@ impl HttpStatus {
             HttpStatus::MethodNotAllowed => "Method Not Allowed",
             HttpStatus::UpgradeRequired => "Upgrade Required",
             HttpStatus::RequestHeaderFieldsTooLarge => "Request Header Fields Too Large",
+            HttpStatus::NotImplemented => "Not Implemented",
             HttpStatus::ServiceUnavailable => "Service Unavailable",
             HttpStatus::Asked(code) => reason_of(code),
         }

@@ -1,0 +1,1026 @@
+//! The fuzzing peer: one WebSocket endpoint that runs a case, with no I/O in it.
+//!
+//! It behaves as Autobahn's own endpoint does when its fuzzing server runs a case
+//! (autobahn 0.10.9's `WebSocketProtocol` with `failByDrop = False`), because the grades
+//! depend on it: the state (open, closing, closed), who started the close, whether it
+//! was clean, the close code the other side sent, when a connection is failed and how.
+//! The frames the case sends are sent as given, valid or not, and paced as Autobahn
+//! paces them: once its send queue is in use (a `sync` frame, a chopped one), each
+//! piece is written in a turn of its own, so that the other side receives it apart.
+//!
+//! The driver (the protocol core, [`crate::connection`]) keeps these rules: it feeds
+//! what it reads to [`Peer::input`], calls [`Peer::timeout`] at [`Peer::deadline`],
+//! [`Peer::eof`] when the other side closed TCP, [`Peer::drained`] once all output
+//! went out, and acts on [`Peer::status`] after each call.
+
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+use super::case::{self, CaseState, Obs, Payload, PayloadDigest, Verdict};
+use crate::frame::mask::apply_mask;
+use crate::utf8::Utf8Validator;
+
+/// Close codes a peer may send (Autobahn's `CLOSE_STATUS_CODES_ALLOWED` and the
+/// private range).
+fn close_code_allowed(code: u16) -> bool {
+    matches!(code, 1000..=1003 | 1007..=1011 | 3000..=4999)
+}
+
+/// How long we wait for the other side's close after ours (Autobahn's
+/// `closeHandshakeTimeout`).
+const CLOSE_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(1);
+/// Autobahn's `_QUEUED_WRITE_DELAY`: a queued piece goes out this long after the last.
+const QUEUED_WRITE_DELAY: Duration = Duration::from_micros(10);
+/// The most of a big frame written in one turn, so that memory stays bounded: the rest
+/// follows as the socket takes it.
+const WRITE_BUDGET: usize = 256 << 10;
+
+/// Autobahn's protocol state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum State {
+    Open,
+    Closing,
+    Closed,
+}
+
+/// What the driver should do with the socket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Status {
+    Open,
+    /// Write what is queued, then close (Autobahn's `dropConnection(abort=False)`).
+    Finishing,
+    /// Close now, whatever is queued (`dropConnection(abort=True)`, or the other side
+    /// closed TCP).
+    Done,
+}
+
+/// What Autobahn's endpoint knew when the connection was lost, which the grades read.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Facts {
+    pub(crate) was_open: bool,
+    pub(crate) is_server: bool,
+    pub(crate) closed_by_me: bool,
+    pub(crate) failed_by_me: bool,
+    pub(crate) dropped_by_me: bool,
+    pub(crate) was_clean: bool,
+    pub(crate) was_not_clean_reason: Option<&'static str>,
+    pub(crate) close_handshake_timed_out: bool,
+    pub(crate) local_close_code: Option<u16>,
+    pub(crate) local_close_reason: Option<Vec<u8>>,
+    pub(crate) remote_close_code: Option<u16>,
+    pub(crate) remote_close_reason: Option<String>,
+}
+
+/// A frame for [`Ctx::send_frame`], as Autobahn's `sendFrame` takes it.
+#[derive(Debug, Clone)]
+pub(crate) struct Frame {
+    pub(crate) opcode: u8,
+    pub(crate) payload: Vec<u8>,
+    pub(crate) fin: bool,
+    pub(crate) rsv: u8,
+    pub(crate) mask: Option<[u8; 4]>,
+    /// Repeat `payload` to this many bytes.
+    pub(crate) payload_len: Option<usize>,
+    /// Write the frame this many bytes at a time, each in its own turn.
+    pub(crate) chopsize: Option<usize>,
+    pub(crate) sync: bool,
+}
+
+impl Frame {
+    pub(crate) fn new(opcode: u8, payload: impl Into<Vec<u8>>) -> Frame {
+        Frame {
+            opcode,
+            payload: payload.into(),
+            fin: true,
+            rsv: 0,
+            mask: None,
+            payload_len: None,
+            chopsize: None,
+            sync: false,
+        }
+    }
+
+    #[expect(dead_code, reason = "groups 3 to 9 send so")]
+    pub(crate) fn fin(mut self, fin: bool) -> Frame {
+        self.fin = fin;
+        self
+    }
+
+    #[expect(dead_code, reason = "groups 3 to 9 send so")]
+    pub(crate) fn rsv(mut self, rsv: u8) -> Frame {
+        self.rsv = rsv;
+        self
+    }
+
+    #[expect(dead_code, reason = "groups 3 to 9 send so")]
+    pub(crate) fn sync(mut self) -> Frame {
+        self.sync = true;
+        self
+    }
+
+    pub(crate) fn chop(mut self, chopsize: Option<usize>) -> Frame {
+        self.chopsize = chopsize;
+        self
+    }
+
+    #[expect(dead_code, reason = "groups 3 to 9 send so")]
+    pub(crate) fn repeat_to(mut self, len: usize) -> Frame {
+        self.payload_len = Some(len);
+        self
+    }
+}
+
+/// A frame on its way out: its header, then its payload made as it is written.
+struct Piece {
+    head: Vec<u8>,
+    pattern: Vec<u8>,
+    len: usize,
+    mask: Option<[u8; 4]>,
+    /// Bytes of head and payload written so far.
+    written: usize,
+    /// Written in its own turns (the send queue was in use): this many bytes a turn.
+    paced: Option<usize>,
+}
+
+impl Piece {
+    fn total(&self) -> usize {
+        self.head.len() + self.len
+    }
+
+    /// Writes up to `max` more bytes.
+    fn write(&mut self, out: &mut Vec<u8>, max: usize) {
+        let end = (self.written + max).min(self.total());
+        while self.written < end {
+            if self.written < self.head.len() {
+                let n = (end - self.written).min(self.head.len() - self.written);
+                out.extend_from_slice(&self.head[self.written..self.written + n]);
+                self.written += n;
+                continue;
+            }
+            let at = self.written - self.head.len();
+            let from = at % self.pattern.len();
+            let n = (end - self.written).min(self.pattern.len() - from);
+            let start = out.len();
+            out.extend_from_slice(&self.pattern[from..from + n]);
+            if let Some(key) = self.mask {
+                apply_mask(&mut out[start..], key, at as u64);
+            }
+            self.written += n;
+        }
+    }
+
+    fn done(&self) -> bool {
+        self.written >= self.total()
+    }
+}
+
+/// Builds the frame's header (Autobahn's `sendFrame`: lengths in the shortest form;
+/// opcode and RSV taken modulo their widths, as given).
+fn header(f: &Frame, len: usize) -> Vec<u8> {
+    let mut h = Vec::with_capacity(14);
+    h.push(u8::from(f.fin) << 7 | (f.rsv % 8) << 4 | (f.opcode % 16));
+    let masked = if f.mask.is_some() { 0x80 } else { 0 };
+    if len <= 125 {
+        h.push(masked | len as u8);
+    } else if len <= 0xFFFF {
+        h.push(masked | 126);
+        h.extend_from_slice(&(len as u16).to_be_bytes());
+    } else {
+        h.push(masked | 127);
+        h.extend_from_slice(&(len as u64).to_be_bytes());
+    }
+    if let Some(key) = f.mask {
+        h.extend_from_slice(&key);
+    }
+    h
+}
+
+/// The timers a case sets, and the peer's own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Timer {
+    /// `killAfter`: fail the connection.
+    Kill,
+    /// `closeAfter`: start the close handshake.
+    Close,
+    /// `continueLater`: the case's step, with its wire log tag.
+    Later(u8),
+    /// Our close went unanswered.
+    CloseHandshake,
+}
+
+/// The frame being received.
+struct InFrame {
+    opcode: u8,
+    fin: bool,
+    rsv: u8,
+    mask: Option<[u8; 4]>,
+    len: u64,
+    /// Payload bytes received so far.
+    got: u64,
+}
+
+/// The data message being received.
+struct InMessage {
+    binary: bool,
+    /// Whether the message's text is checked (text, not failed).
+    utf8: Option<Utf8Validator>,
+    /// Whether the last chunk left the text complete.
+    utf8_complete: bool,
+    digest: PayloadDigest,
+}
+
+/// The endpoint's side of the protocol, without the case.
+pub(crate) struct Core {
+    state: State,
+    facts: Facts,
+    /// Header bytes of a frame not yet complete.
+    head: Vec<u8>,
+    frame: Option<InFrame>,
+    message: Option<InMessage>,
+    /// A control frame's payload so far.
+    control: Vec<u8>,
+    queue: VecDeque<Piece>,
+    /// The driver wrote everything out.
+    drained: bool,
+    /// When the next queued piece may go.
+    pace_at: Option<Instant>,
+    timers: Vec<(Instant, Timer)>,
+    status: Status,
+    pub(crate) started: Instant,
+    pub(crate) ended: Option<Instant>,
+}
+
+/// What a run of input produced for the case.
+enum Item {
+    Message(Payload, bool),
+    Pong(Payload),
+}
+
+impl Core {
+    fn new(is_server: bool, now: Instant) -> Core {
+        Core {
+            state: State::Open,
+            facts: Facts {
+                is_server,
+                was_open: true,
+                ..Facts::default()
+            },
+            head: Vec::new(),
+            frame: None,
+            message: None,
+            control: Vec::new(),
+            queue: VecDeque::new(),
+            drained: true,
+            pace_at: None,
+            timers: Vec::new(),
+            status: Status::Open,
+            started: now,
+            ended: None,
+        }
+    }
+
+    fn after(&mut self, now: Instant, delay: Duration, timer: Timer) {
+        self.timers.push((now + delay, timer));
+    }
+
+    /// Autobahn's `sendFrame`.
+    fn send_frame(&mut self, f: Frame, now: Instant, out: &mut Vec<u8>) {
+        let (pattern, len) = match f.payload_len {
+            Some(len) if !f.payload.is_empty() => (f.payload.clone(), len),
+            _ => {
+                let len = f.payload.len();
+                (f.payload.clone(), len)
+            }
+        };
+        let piece = Piece {
+            head: header(&f, len),
+            pattern: if pattern.is_empty() { vec![0] } else { pattern },
+            len,
+            mask: f.mask,
+            written: 0,
+            paced: None,
+        };
+        self.send(piece, f.sync, f.chopsize, now, out);
+    }
+
+    /// Autobahn's `sendData`: straight out while the queue is unused, else queued, each
+    /// queued piece (or chop of one) in a turn of its own.
+    fn send(
+        &mut self,
+        mut piece: Piece,
+        sync: bool,
+        chop: Option<usize>,
+        now: Instant,
+        out: &mut Vec<u8>,
+    ) {
+        if self.state == State::Closed {
+            return;
+        }
+        match chop.filter(|&c| c > 0) {
+            Some(c) => piece.paced = Some(c),
+            None if sync || !self.queue.is_empty() => piece.paced = Some(usize::MAX),
+            None => {}
+        }
+        if piece.paced.is_some() && self.pace_at.is_none() {
+            // The first queued piece goes at once (Autobahn's `_trigger`): on the next
+            // turn, after what this one wrote.
+            self.pace_at = Some(now);
+        }
+        self.queue.push_back(piece);
+        self.write_out(now, out, false);
+    }
+
+    /// Writes what may go now. From input (`timer` false): pieces not begun, unpaced, up
+    /// to the budget. From a timer (`timer` true), once the driver wrote out what went
+    /// before: the rest of a big piece, up to the budget, or one paced piece (or chop of
+    /// one) if its time came. Output made on a timer reaches the socket through the
+    /// driver's queue, which tells [`Peer::drained`] when it is empty: that bounds what
+    /// a client that does not read makes us hold.
+    fn write_out(&mut self, now: Instant, out: &mut Vec<u8>, timer: bool) {
+        if timer && !self.drained {
+            return;
+        }
+        let mut budget = WRITE_BUDGET;
+        while let Some(piece) = self.queue.front_mut() {
+            match piece.paced {
+                None => {
+                    if budget == 0 || (!timer && piece.written > 0) {
+                        break;
+                    }
+                    let before = out.len();
+                    piece.write(out, budget);
+                    budget -= out.len() - before;
+                    if timer {
+                        self.drained = false;
+                    }
+                    if !piece.done() {
+                        break;
+                    }
+                    self.queue.pop_front();
+                }
+                Some(step) => {
+                    if !timer || self.pace_at.is_none_or(|at| at > now) {
+                        break;
+                    }
+                    piece.write(out, step.min(WRITE_BUDGET));
+                    if piece.done() {
+                        self.queue.pop_front();
+                    }
+                    self.drained = false;
+                    self.pace_at = Some(now + QUEUED_WRITE_DELAY);
+                    break;
+                }
+            }
+        }
+        if self.queue.is_empty() {
+            self.pace_at = None;
+        }
+    }
+
+    /// Autobahn's `sendCloseFrame`.
+    fn send_close_frame(
+        &mut self,
+        code: Option<u16>,
+        reason: Option<&[u8]>,
+        is_reply: bool,
+        now: Instant,
+        out: &mut Vec<u8>,
+    ) {
+        if self.state != State::Open {
+            return;
+        }
+        let mut payload = Vec::new();
+        if let Some(code) = code {
+            payload.extend_from_slice(&code.to_be_bytes());
+        }
+        if let Some(reason) = reason {
+            payload.extend_from_slice(reason);
+        }
+        self.send_frame(Frame::new(8, payload), now, out);
+        self.state = State::Closing;
+        self.facts.closed_by_me = !is_reply;
+        self.facts.local_close_code = code;
+        self.facts.local_close_reason = reason.map(<[u8]>::to_vec);
+        if self.facts.closed_by_me {
+            self.after(now, CLOSE_HANDSHAKE_TIMEOUT, Timer::CloseHandshake);
+        }
+    }
+
+    /// Autobahn's `sendClose` (code and reason checked by the case that calls it).
+    fn send_close(
+        &mut self,
+        code: Option<u16>,
+        reason: Option<&str>,
+        now: Instant,
+        out: &mut Vec<u8>,
+    ) {
+        let reason = reason.map(|r| {
+            let mut r = r.as_bytes().to_vec();
+            if r.len() + 2 > 125 {
+                r.truncate(120);
+                r.extend_from_slice(b"...");
+            }
+            r
+        });
+        self.send_close_frame(code, reason.as_deref(), false, now, out);
+    }
+
+    /// Autobahn's `dropConnection`.
+    fn drop_connection(&mut self, abort: bool, now: Instant) {
+        if self.state == State::Closed {
+            return;
+        }
+        self.facts.dropped_by_me = true;
+        self.state = State::Closed;
+        self.ended = Some(now);
+        self.status = if abort {
+            Status::Done
+        } else {
+            Status::Finishing
+        };
+    }
+
+    /// Autobahn's `failConnection` (with `failByDrop = False`): a close frame naming
+    /// why, or, while closing already, the connection dropped.
+    fn fail_connection(&mut self, code: u16, reason: &str, now: Instant, out: &mut Vec<u8>) {
+        if self.state == State::Closed {
+            return;
+        }
+        self.facts.failed_by_me = true;
+        if self.state == State::Closing {
+            self.drop_connection(false, now);
+        } else {
+            let reason = &reason.as_bytes()[..reason.len().min(123)];
+            self.send_close_frame(Some(code), Some(reason), false, now, out);
+        }
+    }
+
+    fn protocol_violation(&mut self, why: &str, now: Instant, out: &mut Vec<u8>) {
+        self.fail_connection(1002, why, now, out);
+    }
+
+    fn invalid_payload(&mut self, why: &str, now: Instant, out: &mut Vec<u8>) {
+        self.fail_connection(1007, why, now, out);
+    }
+
+    /// The other side closed TCP (Autobahn's `connectionLost`).
+    fn lost(&mut self, now: Instant) {
+        if self.state != State::Closed {
+            self.state = State::Closed;
+            self.ended = Some(now);
+        }
+        if !self.facts.was_clean
+            && !self.facts.dropped_by_me
+            && self.facts.was_not_clean_reason.is_none()
+        {
+            self.facts.was_not_clean_reason = Some(
+                "peer dropped the TCP connection without previous WebSocket closing handshake",
+            );
+        }
+        self.status = Status::Done;
+    }
+
+    /// Autobahn's `onCloseFrame`.
+    fn on_close_frame(
+        &mut self,
+        code: Option<u16>,
+        reason: Option<&[u8]>,
+        now: Instant,
+        out: &mut Vec<u8>,
+    ) {
+        self.facts.remote_close_code = code;
+        if let Some(code) = code
+            && !close_code_allowed(code)
+        {
+            self.protocol_violation(&format!("invalid close code {code}"), now, out);
+        }
+        match reason {
+            None => self.facts.remote_close_reason = None,
+            Some(raw) => match std::str::from_utf8(raw) {
+                Ok(text) => self.facts.remote_close_reason = Some(text.to_string()),
+                Err(_) => {
+                    self.invalid_payload("invalid close reason (non-UTF-8 payload)", now, out)
+                }
+            },
+        }
+        match self.state {
+            State::Closing => {
+                self.timers.retain(|(_, t)| *t != Timer::CloseHandshake);
+                self.facts.was_clean = true;
+                if self.facts.is_server {
+                    self.drop_connection(true, now);
+                }
+            }
+            State::Open => {
+                self.facts.was_clean = true;
+                self.send_close_frame(Some(1000), None, true, now, out);
+                if self.facts.is_server {
+                    self.drop_connection(false, now);
+                }
+            }
+            State::Closed => self.facts.was_clean = false,
+        }
+    }
+
+    /// Reads frames from `input` until it is used up or there is something for the case.
+    /// `pos` is where to go on from.
+    fn next_item(
+        &mut self,
+        input: &mut [u8],
+        pos: &mut usize,
+        now: Instant,
+        out: &mut Vec<u8>,
+    ) -> Option<Item> {
+        while self.state != State::Closed {
+            if self.frame.is_none() {
+                // Collect the header.
+                let want = self.header_len().unwrap_or(2);
+                if self.head.len() < want {
+                    if *pos >= input.len() {
+                        return None;
+                    }
+                    let n = (want - self.head.len()).min(input.len() - *pos);
+                    self.head.extend_from_slice(&input[*pos..*pos + n]);
+                    *pos += n;
+                    continue;
+                }
+                if self.head.len() == 2 && self.header_len().is_some_and(|n| n > 2) {
+                    continue;
+                }
+                self.begin_frame(now, out);
+                if self.state == State::Closed {
+                    return None;
+                }
+                if self.frame.as_ref().is_some_and(|f| f.len == 0)
+                    && let Some(item) = self.end_frame(now, out)
+                {
+                    return Some(item);
+                }
+                continue;
+            }
+            if *pos >= input.len() {
+                return None;
+            }
+            let Some(frame) = self.frame.as_mut() else {
+                continue;
+            };
+            let left = frame.len - frame.got;
+            let n = (left.min((input.len() - *pos) as u64)) as usize;
+            let chunk = &mut input[*pos..*pos + n];
+            *pos += n;
+            if let Some(key) = frame.mask {
+                apply_mask(chunk, key, frame.got);
+            }
+            frame.got += n as u64;
+            let complete = frame.got == frame.len;
+            if frame.opcode > 7 {
+                self.control.extend_from_slice(chunk);
+            } else if let Some(message) = self.message.as_mut() {
+                if let Some(v) = message.utf8.as_mut() {
+                    match v.feed(chunk) {
+                        Ok(()) => message.utf8_complete = !v.is_mid_code_point(),
+                        Err(_) => {
+                            message.utf8 = None;
+                            self.invalid_payload(
+                                "encountered invalid UTF-8 while processing text message",
+                                now,
+                                out,
+                            );
+                        }
+                    }
+                }
+                if !self.facts.failed_by_me
+                    && let Some(message) = self.message.as_mut()
+                {
+                    message.digest.update(chunk);
+                }
+            }
+            if complete && let Some(item) = self.end_frame(now, out) {
+                return Some(item);
+            }
+        }
+        None
+    }
+
+    /// The length of the header being collected, once its first two bytes are in.
+    fn header_len(&self) -> Option<usize> {
+        let b1 = *self.head.get(1)?;
+        let mask = if b1 & 0x80 != 0 { 4 } else { 0 };
+        Some(
+            2 + mask
+                + match b1 & 0x7F {
+                    126 => 2,
+                    127 => 8,
+                    _ => 0,
+                },
+        )
+    }
+
+    /// A whole header is in `head`: checks it as Autobahn's `processDataHybi` does, in
+    /// its order. A violation fails the connection, and the frame is read on regardless
+    /// (with `failByDrop = False`, so that the close reply can still be found).
+    fn begin_frame(&mut self, now: Instant, out: &mut Vec<u8>) {
+        let head = std::mem::take(&mut self.head);
+        let (b0, b1) = (head[0], head[1]);
+        let fin = b0 & 0x80 != 0;
+        let rsv = (b0 & 0x70) >> 4;
+        let opcode = b0 & 0x0F;
+        let masked = b1 & 0x80 != 0;
+        let len1 = b1 & 0x7F;
+        if rsv != 0 {
+            self.protocol_violation(
+                &format!("RSV = {rsv} and no extension negotiated"),
+                now,
+                out,
+            );
+        }
+        if self.facts.is_server && !masked {
+            self.protocol_violation("unmasked client-to-server frame", now, out);
+        }
+        if !self.facts.is_server && masked {
+            self.protocol_violation("masked server-to-client frame", now, out);
+        }
+        let inside = self.message.is_some();
+        if opcode > 7 {
+            if !fin {
+                self.protocol_violation("fragmented control frame", now, out);
+            }
+            if len1 > 125 {
+                self.protocol_violation("control frame with payload length > 125 octets", now, out);
+            }
+            if !matches!(opcode, 8..=10) {
+                self.protocol_violation(
+                    &format!("control frame using reserved opcode {opcode}"),
+                    now,
+                    out,
+                );
+            }
+            if opcode == 8 && len1 == 1 {
+                self.protocol_violation(
+                    "received close control frame with payload len 1",
+                    now,
+                    out,
+                );
+            }
+        } else {
+            if opcode > 2 {
+                self.protocol_violation(
+                    &format!("data frame using reserved opcode {opcode}"),
+                    now,
+                    out,
+                );
+            }
+            if !inside && opcode == 0 {
+                self.protocol_violation(
+                    "received continuation data frame outside fragmented message",
+                    now,
+                    out,
+                );
+            }
+            if inside && opcode != 0 {
+                self.protocol_violation(
+                    "received non-continuation data frame while inside fragmented message",
+                    now,
+                    out,
+                );
+            }
+        }
+        let mut i = 2;
+        let len = match len1 {
+            126 => {
+                let l = u64::from(u16::from_be_bytes([head[2], head[3]]));
+                if l < 126 {
+                    self.protocol_violation(
+                        "invalid data frame length (not using minimal length encoding)",
+                        now,
+                        out,
+                    );
+                }
+                i += 2;
+                l
+            }
+            127 => {
+                let mut b = [0u8; 8];
+                b.copy_from_slice(&head[2..10]);
+                let l = u64::from_be_bytes(b);
+                if l > 0x7FFF_FFFF_FFFF_FFFF {
+                    self.protocol_violation("invalid data frame length (>2^63)", now, out);
+                }
+                if l < 65536 {
+                    self.protocol_violation(
+                        "invalid data frame length (not using minimal length encoding)",
+                        now,
+                        out,
+                    );
+                }
+                i += 8;
+                l
+            }
+            l => u64::from(l),
+        };
+        let mask = masked.then(|| [head[i], head[i + 1], head[i + 2], head[i + 3]]);
+        self.head = head;
+        self.head.clear();
+        if opcode > 7 {
+            self.control.clear();
+        } else if !inside {
+            let text = opcode == 1;
+            self.message = Some(InMessage {
+                binary: opcode == 2,
+                utf8: text.then(Utf8Validator::default),
+                utf8_complete: true,
+                digest: PayloadDigest::default(),
+            });
+        }
+        self.frame = Some(InFrame {
+            opcode,
+            fin,
+            rsv,
+            mask,
+            len,
+            got: 0,
+        });
+    }
+
+    /// The current frame is complete (Autobahn's `onFrameEnd`).
+    fn end_frame(&mut self, now: Instant, out: &mut Vec<u8>) -> Option<Item> {
+        let frame = self.frame.take()?;
+        let _ = frame.rsv;
+        if frame.opcode > 7 {
+            let payload = std::mem::take(&mut self.control);
+            match frame.opcode {
+                8 => {
+                    let code =
+                        (payload.len() > 1).then(|| u16::from_be_bytes([payload[0], payload[1]]));
+                    let reason = (payload.len() > 2).then(|| &payload[2..]);
+                    self.on_close_frame(code, reason, now, out);
+                }
+                // Autobahn answers pings itself while open; the case never sees them.
+                9 if self.state == State::Open => {
+                    self.send_frame(Frame::new(10, payload), now, out);
+                }
+                10 => return Some(Item::Pong(Payload::of(&payload))),
+                _ => {}
+            }
+            return None;
+        }
+        if !frame.fin {
+            return None;
+        }
+        let message = self.message.take()?;
+        if let Some(v) = &message.utf8
+            && (!message.utf8_complete || v.is_mid_code_point())
+        {
+            self.invalid_payload(
+                "UTF-8 text message payload ended within Unicode code point",
+                now,
+                out,
+            );
+            return None;
+        }
+        if self.facts.failed_by_me {
+            return None;
+        }
+        Some(Item::Message(message.digest.finish(), message.binary))
+    }
+}
+
+/// A case's script: what it does on open and on each thing received. The defaults are
+/// Autobahn's `Case` methods.
+pub(crate) trait Script: Send {
+    /// The connection opened: send, set timers, say what is expected.
+    fn open(&mut self, c: &mut Ctx<'_>);
+
+    /// A message came (not when we failed the connection).
+    fn message(&mut self, c: &mut Ctx<'_>, payload: Payload, binary: bool) {
+        c.case.received.push(Obs::Message { payload, binary });
+        c.finish_when_done();
+    }
+
+    /// A pong came.
+    fn pong(&mut self, c: &mut Ctx<'_>, payload: Payload) {
+        c.case.received.push(Obs::Pong(payload));
+        c.finish_when_done();
+    }
+
+    /// A step the case asked for with [`Ctx::later`] is due, the connection not closed.
+    fn step(&mut self, _c: &mut Ctx<'_>, _step: u8) {}
+
+    /// The verdict as [`case::grade`] gave it, for the case to amend.
+    fn amend(&mut self, _v: &mut Verdict, _facts: &Facts) {}
+}
+
+/// What a script may do: Autobahn's `self.p` and `self` in a case.
+pub(crate) struct Ctx<'a> {
+    core: &'a mut Core,
+    pub(crate) case: &'a mut CaseState,
+    now: Instant,
+    out: &'a mut Vec<u8>,
+}
+
+impl Ctx<'_> {
+    pub(crate) fn send_frame(&mut self, f: Frame) {
+        self.core.send_frame(f, self.now, self.out);
+    }
+
+    /// Autobahn's `sendClose`.
+    pub(crate) fn send_close(&mut self, code: Option<u16>, reason: Option<&str>) {
+        self.core.send_close(code, reason, self.now, self.out);
+    }
+
+    /// Autobahn's `killAfter`: fails the connection after `secs`.
+    pub(crate) fn kill_after(&mut self, secs: f64) {
+        self.core
+            .after(self.now, Duration::from_secs_f64(secs), Timer::Kill);
+    }
+
+    /// Autobahn's `closeAfter`: starts the close handshake after `secs`.
+    pub(crate) fn close_after(&mut self, secs: f64) {
+        self.core
+            .after(self.now, Duration::from_secs_f64(secs), Timer::Close);
+    }
+
+    /// Autobahn's `continueLater`: [`Script::step`] with `step` after `secs`.
+    pub(crate) fn later(&mut self, secs: f64, step: u8) {
+        self.core
+            .after(self.now, Duration::from_secs_f64(secs), Timer::Later(step));
+    }
+
+    pub(crate) fn state(&self) -> State {
+        self.core.state
+    }
+
+    /// Autobahn's `finishWhenDone`: once what came matches every expectation, close
+    /// with the expected code (when we are to close).
+    pub(crate) fn finish_when_done(&mut self) {
+        if case::matches_all(&self.case.expected, &self.case.received)
+            && self.case.expected_close.closed_by_me
+            && !self.case.suppress_close
+        {
+            let code = self.case.expected_close.codes.first().copied();
+            self.core.send_close(code, None, self.now, self.out);
+        }
+    }
+}
+
+/// A case running on one connection.
+pub(crate) struct Peer {
+    core: Core,
+    script: Box<dyn Script>,
+    case: CaseState,
+    opened: bool,
+}
+
+impl Peer {
+    /// A case run as the server (the other side is the client under test).
+    pub(crate) fn server(script: Box<dyn Script>, now: Instant) -> Peer {
+        Peer {
+            core: Core::new(true, now),
+            script,
+            case: CaseState::default(),
+            opened: false,
+        }
+    }
+
+    fn ctx<'a>(
+        core: &'a mut Core,
+        case: &'a mut CaseState,
+        now: Instant,
+        out: &'a mut Vec<u8>,
+    ) -> Ctx<'a> {
+        Ctx {
+            core,
+            case,
+            now,
+            out,
+        }
+    }
+
+    /// The connection is open (the 101 is written): the case starts.
+    pub(crate) fn open(&mut self, now: Instant, out: &mut Vec<u8>) {
+        if self.opened {
+            return;
+        }
+        self.opened = true;
+        self.core.started = now;
+        let mut c = Self::ctx(&mut self.core, &mut self.case, now, out);
+        self.script.open(&mut c);
+    }
+
+    /// Bytes from the other side.
+    pub(crate) fn input(&mut self, input: &mut [u8], now: Instant, out: &mut Vec<u8>) {
+        let mut pos = 0;
+        while pos < input.len() && self.core.state != State::Closed {
+            let Some(item) = self.core.next_item(input, &mut pos, now, out) else {
+                break;
+            };
+            let mut c = Self::ctx(&mut self.core, &mut self.case, now, out);
+            match item {
+                Item::Message(p, binary) => self.script.message(&mut c, p, binary),
+                Item::Pong(p) => self.script.pong(&mut c, p),
+            }
+        }
+        self.core.write_out(now, out, false);
+    }
+
+    /// The other side closed TCP.
+    pub(crate) fn eof(&mut self, now: Instant) {
+        self.core.lost(now);
+    }
+
+    /// Everything written so far went out.
+    pub(crate) fn drained(&mut self) {
+        self.core.drained = true;
+    }
+
+    /// Timers that are due, and queued output whose turn came.
+    pub(crate) fn timeout(&mut self, now: Instant, out: &mut Vec<u8>) {
+        let mut due: Vec<Timer> = Vec::new();
+        self.core.timers.retain(|&(at, t)| {
+            if at <= now {
+                due.push(t);
+                false
+            } else {
+                true
+            }
+        });
+        for t in due {
+            if self.core.state == State::Closed {
+                break;
+            }
+            match t {
+                Timer::Kill => self.core.fail_connection(1001, "Going Away", now, out),
+                Timer::Close => self.core.send_close(None, None, now, out),
+                Timer::Later(step) => {
+                    let mut c = Self::ctx(&mut self.core, &mut self.case, now, out);
+                    self.script.step(&mut c, step);
+                }
+                Timer::CloseHandshake => {
+                    self.core.facts.was_clean = false;
+                    self.core.facts.was_not_clean_reason =
+                        Some("peer did not respond (in time) in closing handshake");
+                    self.core.facts.close_handshake_timed_out = true;
+                    self.core.drop_connection(true, now);
+                }
+            }
+        }
+        self.core.write_out(now, out, true);
+    }
+
+    /// When [`Peer::timeout`] is next due.
+    pub(crate) fn deadline(&self) -> Option<Instant> {
+        if self.core.state == State::Closed {
+            return None;
+        }
+        // Queued output waits for the driver's queue to empty, then for its turn: a
+        // piece not paced goes on at once (any past instant is due).
+        let queued = match self.core.queue.front() {
+            Some(p) if self.core.drained => match p.paced {
+                None => Some(self.core.started),
+                Some(_) => self.core.pace_at,
+            },
+            _ => None,
+        };
+        self.core
+            .timers
+            .iter()
+            .map(|(at, _)| *at)
+            .chain(queued)
+            .min()
+    }
+
+    pub(crate) fn status(&self) -> Status {
+        self.core.status
+    }
+
+    pub(crate) fn state(&self) -> State {
+        self.core.state
+    }
+
+    /// The verdict, once the connection is closed.
+    pub(crate) fn verdict(&mut self) -> Option<Verdict> {
+        if self.core.state != State::Closed {
+            return None;
+        }
+        let mut v = case::grade(&self.case, &self.core.facts);
+        self.script.amend(&mut v, &self.core.facts);
+        Some(v)
+    }
+
+    pub(crate) fn facts(&self) -> &Facts {
+        &self.core.facts
+    }
+
+    pub(crate) fn case(&self) -> &CaseState {
+        &self.case
+    }
+
+    /// How long the case ran, once it ended.
+    pub(crate) fn duration(&self) -> Option<Duration> {
+        Some(
+            self.core
+                .ended?
+                .saturating_duration_since(self.core.started),
+        )
+    }
+}

@@ -1,0 +1,165 @@
+//! The client suite (Autobahn's fuzzing server protocol) against the real binary, with
+//! tungstenite as the client under test and raw requests for the refusals.
+
+mod common;
+
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+use common::*;
+use tungstenite::{Message, WebSocket};
+
+/// Connects to `path` (query included) and returns the socket, upgraded.
+fn open(server: &Server, path: &str) -> WebSocket<TcpStream> {
+    let stream = server.connect();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    let url = format!("ws://{}{path}", server.addr());
+    let (ws, _) = tungstenite::client(url, stream).expect("upgrade");
+    ws
+}
+
+/// The text messages that come on `path` until the server closes.
+fn texts(server: &Server, path: &str) -> Vec<String> {
+    let mut ws = open(server, path);
+    let mut got = Vec::new();
+    loop {
+        match ws.read() {
+            Ok(Message::Text(t)) => got.push(t.to_string()),
+            Ok(_) => {}
+            Err(tungstenite::Error::ConnectionClosed) => return got,
+            Err(e) => panic!("{path}: {e}"),
+        }
+    }
+}
+
+/// Runs case number `n` as an echoing client would, until the connection ends (the
+/// server closes, or the client fails it on what the case sent).
+fn run_echoing(server: &Server, n: usize, agent: &str) {
+    let mut ws = open(server, &format!("/runCase?case={n}&agent={agent}"));
+    loop {
+        match ws.read() {
+            Ok(m @ (Message::Text(_) | Message::Binary(_))) => {
+                if ws.send(m).is_err() {
+                    return;
+                }
+            }
+            Ok(_) => {}
+            Err(_) => return,
+        }
+    }
+}
+
+fn status(server: &Server, n: usize, agent: &str) -> String {
+    let got = texts(server, &format!("/getCaseStatus?case={n}&agent={agent}"));
+    assert_eq!(got.len(), 1, "{got:?}");
+    got[0].clone()
+}
+
+#[test]
+fn the_driver_protocol_counts_describes_runs_and_grades_cases() {
+    let server = Server::start(&[]);
+    assert_eq!(texts(&server, "/getCaseCount"), vec!["517"]);
+    assert_eq!(
+        texts(&server, "/getCaseInfo?case=17"),
+        vec![r#"{"id":"2.1","description":"Send ping without payload."}"#]
+    );
+    // 1.1.1 to 2.11, echoed by a correct client.
+    for n in 1..=27 {
+        run_echoing(&server, n, "tungstenite");
+        assert_eq!(
+            status(&server, n, "tungstenite"),
+            r#"{"behavior":"OK"}"#,
+            "case {n}"
+        );
+    }
+    assert_eq!(
+        texts(&server, "/updateReports?agent=tungstenite"),
+        Vec::<String>::new()
+    );
+    let log = server.log();
+    assert!(
+        log.contains("suite: case 2.11 for agent tungstenite: OK / OK"),
+        "{log}"
+    );
+}
+
+#[test]
+fn a_client_that_does_not_echo_fails_the_case() {
+    let server = Server::start(&[]);
+    // Case 1 (1.1.1): the empty text message is not echoed; the server fails the
+    // connection after its second and closes with 1001.
+    let started = Instant::now();
+    let mut ws = open(&server, "/runCase?case=1&agent=silent");
+    let first = ws.read().unwrap();
+    assert_eq!(first, Message::text(""));
+    loop {
+        match ws.read() {
+            Ok(Message::Close(Some(frame))) => {
+                assert_eq!(u16::from(frame.code), 1001, "{frame:?}");
+            }
+            Ok(_) => {}
+            Err(tungstenite::Error::ConnectionClosed) => break,
+            Err(e) => panic!("{e}"),
+        }
+    }
+    assert!(started.elapsed() >= Duration::from_millis(900));
+    assert_eq!(status(&server, 1, "silent"), r#"{"behavior":"FAILED"}"#);
+}
+
+#[test]
+fn a_status_asked_before_the_case_ends_comes_when_it_ends() {
+    let server = Server::start(&[]);
+    let addr = server.addr();
+    // 2.7 waits a second before it closes: the status asked meanwhile waits for it.
+    let runner = std::thread::spawn(move || {
+        let stream = TcpStream::connect(addr).unwrap();
+        let url = format!("ws://{addr}/runCase?case=23&agent=early");
+        let (mut ws, _) = tungstenite::client(url, stream).unwrap();
+        while ws.read().is_ok() {}
+    });
+    std::thread::sleep(Duration::from_millis(200));
+    let started = Instant::now();
+    assert_eq!(status(&server, 23, "early"), r#"{"behavior":"OK"}"#);
+    assert!(
+        started.elapsed() >= Duration::from_millis(500),
+        "answered before the case ended"
+    );
+    runner.join().unwrap();
+}
+
+#[test]
+fn bad_driver_requests_are_refused_with_the_reason() {
+    let server = Server::start(&[]);
+    let refused = |target: &str| {
+        let mut request = Request::upgrade(&server.host());
+        request.target = target.to_string();
+        expect_refused(&server, &request.to_bytes())
+    };
+    let r = refused("/runCase?case=0&agent=a");
+    assert_eq!(r.status, 400);
+    assert!(
+        r.body_text()
+            .contains("case \"0\" not found (cases are 1 to 517)"),
+        "{}",
+        r.body_text()
+    );
+    let r = refused("/runCase?case=1");
+    assert_eq!(r.status, 400);
+    assert!(r.body_text().contains("needs agent=NAME"));
+    let r = refused("/getCaseStatus?case=1&agent=%ZZ");
+    assert_eq!(r.status, 400);
+    // A case this wsecho has no script for yet.
+    let r = refused("/runCase?casetuple=13.7.18&agent=a");
+    assert_eq!(r.status, 501);
+    assert!(r.body_text().contains("case 13.7.18 is not implemented"));
+}
+
+#[test]
+fn other_paths_still_echo() {
+    let server = Server::start(&[]);
+    let mut ws = open(&server, "/runCaseX?case=1&agent=a");
+    ws.send(Message::text("hello")).unwrap();
+    assert_eq!(ws.read().unwrap(), Message::text("hello"));
+}
