@@ -163,3 +163,30 @@ fn other_paths_still_echo() {
     ws.send(Message::text("hello")).unwrap();
     assert_eq!(ws.read().unwrap(), Message::text("hello"));
 }
+
+/// The case number (in all 517) of case `id`.
+fn number(server: &Server, id: &str) -> usize {
+    (1..=517)
+        .find(|&n| {
+            texts(server, &format!("/getCaseInfo?case={n}"))[0]
+                .contains(&format!("\"id\":\"{id}\""))
+        })
+        .unwrap_or_else(|| panic!("no case {id}"))
+}
+
+#[test]
+fn close_handling_cases_grade_tungstenite_as_autobahn_does() {
+    let server = Server::start(&[]);
+    let first = number(&server, "7.1.1");
+    // Group 7: 37 cases. tungstenite passes all; 7.1.6 and 7.13.x are informational
+    // whatever the client does (Autobahn's grades for python websockets, websocket-client
+    // and node ws agree with wsecho's on all 37).
+    for n in first..first + 37 {
+        run_echoing(&server, n, "tungstenite");
+        let got = status(&server, n, "tungstenite");
+        let info = texts(&server, &format!("/getCaseInfo?case={n}"))[0].clone();
+        let informational = info.contains("\"7.1.6\"") || info.contains("\"7.13.");
+        let want = if informational { "INFORMATIONAL" } else { "OK" };
+        assert_eq!(got, format!("{{\"behavior\":\"{want}\"}}"), "{info}");
+    }
+}

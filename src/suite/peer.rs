@@ -100,7 +100,6 @@ impl Frame {
         }
     }
 
-    #[expect(dead_code, reason = "groups 3 to 9 send so")]
     pub(crate) fn fin(mut self, fin: bool) -> Frame {
         self.fin = fin;
         self
@@ -123,7 +122,6 @@ impl Frame {
         self
     }
 
-    #[expect(dead_code, reason = "groups 3 to 9 send so")]
     pub(crate) fn repeat_to(mut self, len: usize) -> Frame {
         self.payload_len = Some(len);
         self
@@ -826,6 +824,13 @@ impl Ctx<'_> {
     /// Autobahn's `sendClose`.
     pub(crate) fn send_close(&mut self, code: Option<u16>, reason: Option<&str>) {
         self.core.send_close(code, reason, self.now, self.out);
+    }
+
+    /// Autobahn's `sendCloseFrame` (not a reply): the close frame as given, valid or
+    /// not (a 1-byte payload, a bad code, a reason too long or not UTF-8).
+    pub(crate) fn send_close_frame(&mut self, code: Option<u16>, reason: Option<&[u8]>) {
+        self.core
+            .send_close_frame(code, reason, false, self.now, self.out);
     }
 
     /// Autobahn's `killAfter`: fails the connection after `secs`.

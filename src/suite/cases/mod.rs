@@ -3,6 +3,7 @@
 //! Most cases have one shape, [`Simple`]: frames sent at open, a list expected, a
 //! close expected, and a timer that ends the case.
 
+mod close;
 mod framing;
 mod pings;
 
@@ -15,6 +16,7 @@ pub(crate) fn script(id: &str) -> Option<Box<dyn Script>> {
     match group {
         "1" => framing::script(id),
         "2" => pings::script(id),
+        "7" => close::script(id),
         _ => None,
     }
 }
