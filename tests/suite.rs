@@ -190,3 +190,22 @@ fn close_handling_cases_grade_tungstenite_as_autobahn_does() {
         assert_eq!(got, format!("{{\"behavior\":\"{want}\"}}"), "{info}");
     }
 }
+
+#[test]
+fn limits_and_misc_cases_grade_tungstenite_as_autobahn_does() {
+    let server = Server::start(&[]);
+    // A sample of group 9 (each way of sending: one 16 MiB frame, a 4 MiB message in
+    // 65537 frames, 1 MiB written 2048 bytes at a time, 1000 messages one after the
+    // other) and 10.1.1 (auto-fragmented); Autobahn grades tungstenite OK on all.
+    for id in [
+        "9.1.6", "9.2.1", "9.3.1", "9.4.4", "9.5.6", "9.6.6", "9.7.1", "9.8.3", "10.1.1",
+    ] {
+        let n = number(&server, id);
+        run_echoing(&server, n, "tungstenite");
+        assert_eq!(
+            status(&server, n, "tungstenite"),
+            r#"{"behavior":"OK"}"#,
+            "case {id}"
+        );
+    }
+}

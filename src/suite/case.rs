@@ -180,7 +180,6 @@ pub(crate) struct CaseState {
     /// The case sends a bad close itself: received messages do not close.
     pub(crate) suppress_close: bool,
     /// The case's duration belongs in its report.
-    #[expect(dead_code, reason = "the reports read it")]
     pub(crate) report_time: bool,
 }
 

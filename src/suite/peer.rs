@@ -29,8 +29,10 @@ fn close_code_allowed(code: u16) -> bool {
 /// How long we wait for the other side's close after ours (Autobahn's
 /// `closeHandshakeTimeout`).
 const CLOSE_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(1);
-/// Autobahn's `_QUEUED_WRITE_DELAY`: a queued piece goes out this long after the last.
-const QUEUED_WRITE_DELAY: Duration = Duration::from_micros(10);
+/// Autobahn's `_QUEUED_WRITE_DELAY` is 10 µs, less than its reactor's poll can wait
+/// (epoll counts in milliseconds, and rounds 10 µs down to 0): a queued piece goes out
+/// on the next turn of the loop. So here, where a wait would round up to 1 ms.
+const QUEUED_WRITE_DELAY: Duration = Duration::ZERO;
 /// The most of a big frame written in one turn, so that memory stays bounded: the rest
 /// follows as the socket takes it.
 const WRITE_BUDGET: usize = 256 << 10;
@@ -66,6 +68,8 @@ pub(crate) struct Facts {
     pub(crate) was_not_clean_reason: Option<&'static str>,
     pub(crate) close_handshake_timed_out: bool,
     pub(crate) local_close_code: Option<u16>,
+    /// Frames we sent, by opcode (Autobahn's `txFrameStats`).
+    pub(crate) tx_frames: [u64; 16],
     pub(crate) local_close_reason: Option<Vec<u8>>,
     pub(crate) remote_close_code: Option<u16>,
     pub(crate) remote_close_reason: Option<String>,
@@ -128,56 +132,115 @@ impl Frame {
     }
 }
 
-/// A frame on its way out: its header, then its payload made as it is written.
+/// Frames on their way out, made as they are written: one frame (Autobahn's
+/// `sendFrame`), or a message cut into fragments (its `sendMessage` with a fragment
+/// size). The payload is `pattern` repeated to `len` bytes, so a 16 MiB message costs
+/// its pattern, not 16 MiB.
 struct Piece {
-    head: Vec<u8>,
+    opcode: u8,
+    /// The RSV bits of the first frame.
+    rsv: u8,
+    /// FIN of a single frame (a cut message's last frame has it, the others not).
+    fin: bool,
+    mask: Option<[u8; 4]>,
     pattern: Vec<u8>,
     len: usize,
-    mask: Option<[u8; 4]>,
-    /// Bytes of head and payload written so far.
-    written: usize,
-    /// Written in its own turns (the send queue was in use): this many bytes a turn.
+    /// Cut into frames of this many payload bytes.
+    frag: Option<usize>,
+    /// The frame being written, and how many bytes of it (header included) went.
+    frame: usize,
+    at: usize,
+    /// Written in its own turns (the send queue was in use): at most this many bytes
+    /// a turn, and never past the end of a frame.
     paced: Option<usize>,
 }
 
+/// One frame of a [`Piece`]: header fields and its payload's range.
+struct FrameSpec {
+    fin: bool,
+    opcode: u8,
+    rsv: u8,
+    start: usize,
+    end: usize,
+}
+
 impl Piece {
-    fn total(&self) -> usize {
-        self.head.len() + self.len
+    /// How many frames: one, or Autobahn's cut (`j = i + size; if j > n: last`): a
+    /// payload of an exact multiple of the size ends with an empty frame.
+    fn frames(&self) -> usize {
+        match self.frag {
+            Some(f) => self.len / f + 1,
+            None => 1,
+        }
     }
 
-    /// Writes up to `max` more bytes.
-    fn write(&mut self, out: &mut Vec<u8>, max: usize) {
-        let end = (self.written + max).min(self.total());
-        while self.written < end {
-            if self.written < self.head.len() {
-                let n = (end - self.written).min(self.head.len() - self.written);
-                out.extend_from_slice(&self.head[self.written..self.written + n]);
-                self.written += n;
-                continue;
+    fn spec(&self, k: usize) -> FrameSpec {
+        let Some(f) = self.frag else {
+            return FrameSpec {
+                fin: self.fin,
+                opcode: self.opcode,
+                rsv: self.rsv,
+                start: 0,
+                end: self.len,
+            };
+        };
+        let start = k * f;
+        FrameSpec {
+            fin: start + f > self.len,
+            opcode: if k == 0 { self.opcode } else { 0 },
+            rsv: if k == 0 { self.rsv } else { 0 },
+            start,
+            end: (start + f).min(self.len),
+        }
+    }
+
+    /// Writes up to `max` more bytes (within one frame if `one_frame`).
+    fn write(&mut self, out: &mut Vec<u8>, max: usize, one_frame: bool) {
+        let mut left = max;
+        while left > 0 && !self.done() {
+            let spec = self.spec(self.frame);
+            let head = header(&spec, self.mask);
+            let total = head.len() + spec.end - spec.start;
+            if self.at < head.len() {
+                let n = left.min(head.len() - self.at);
+                out.extend_from_slice(&head[self.at..self.at + n]);
+                self.at += n;
+                left -= n;
             }
-            let at = self.written - self.head.len();
-            let from = at % self.pattern.len();
-            let n = (end - self.written).min(self.pattern.len() - from);
-            let start = out.len();
-            out.extend_from_slice(&self.pattern[from..from + n]);
-            if let Some(key) = self.mask {
-                apply_mask(&mut out[start..], key, at as u64);
+            while left > 0 && self.at < total {
+                let offset = self.at - head.len();
+                let from = (spec.start + offset) % self.pattern.len();
+                let n = left.min(total - self.at).min(self.pattern.len() - from);
+                let begin = out.len();
+                out.extend_from_slice(&self.pattern[from..from + n]);
+                if let Some(key) = self.mask {
+                    apply_mask(&mut out[begin..], key, offset as u64);
+                }
+                self.at += n;
+                left -= n;
             }
-            self.written += n;
+            if self.at == total {
+                self.frame += 1;
+                self.at = 0;
+                if one_frame {
+                    return;
+                }
+            }
         }
     }
 
     fn done(&self) -> bool {
-        self.written >= self.total()
+        self.frame >= self.frames()
     }
 }
 
-/// Builds the frame's header (Autobahn's `sendFrame`: lengths in the shortest form;
-/// opcode and RSV taken modulo their widths, as given).
-fn header(f: &Frame, len: usize) -> Vec<u8> {
+/// A frame's header (Autobahn's `sendFrame`: the length in its shortest form; opcode
+/// and RSV taken modulo their widths, as given).
+fn header(f: &FrameSpec, mask: Option<[u8; 4]>) -> Vec<u8> {
+    let len = f.end - f.start;
     let mut h = Vec::with_capacity(14);
     h.push(u8::from(f.fin) << 7 | (f.rsv % 8) << 4 | (f.opcode % 16));
-    let masked = if f.mask.is_some() { 0x80 } else { 0 };
+    let masked = if mask.is_some() { 0x80 } else { 0 };
     if len <= 125 {
         h.push(masked | len as u8);
     } else if len <= 0xFFFF {
@@ -187,7 +250,7 @@ fn header(f: &Frame, len: usize) -> Vec<u8> {
         h.push(masked | 127);
         h.extend_from_slice(&(len as u64).to_be_bytes());
     }
-    if let Some(key) = f.mask {
+    if let Some(key) = mask {
         h.extend_from_slice(&key);
     }
     h
@@ -238,8 +301,14 @@ pub(crate) struct Core {
     /// A control frame's payload so far.
     control: Vec<u8>,
     queue: VecDeque<Piece>,
+    /// What may still be written in this call (see [`WRITE_BUDGET`]).
+    budget: usize,
     /// The driver wrote everything out.
     drained: bool,
+    /// Frames sent, by opcode (Autobahn's `txFrameStats`).
+    tx_frames: [u64; 16],
+    /// Cut messages longer than this (Autobahn's `autoFragmentSize`).
+    auto_fragment: Option<usize>,
     /// When the next queued piece may go.
     pace_at: Option<Instant>,
     timers: Vec<(Instant, Timer)>,
@@ -268,7 +337,10 @@ impl Core {
             message: None,
             control: Vec::new(),
             queue: VecDeque::new(),
+            budget: WRITE_BUDGET,
             drained: true,
+            tx_frames: [0; 16],
+            auto_fragment: None,
             pace_at: None,
             timers: Vec::new(),
             status: Status::Open,
@@ -283,22 +355,59 @@ impl Core {
 
     /// Autobahn's `sendFrame`.
     fn send_frame(&mut self, f: Frame, now: Instant, out: &mut Vec<u8>) {
-        let (pattern, len) = match f.payload_len {
-            Some(len) if !f.payload.is_empty() => (f.payload.clone(), len),
-            _ => {
-                let len = f.payload.len();
-                (f.payload.clone(), len)
-            }
+        let len = match f.payload_len {
+            Some(len) if !f.payload.is_empty() => len,
+            _ => f.payload.len(),
         };
+        self.tx_frames[usize::from(f.opcode % 16)] += 1;
         let piece = Piece {
-            head: header(&f, len),
-            pattern: if pattern.is_empty() { vec![0] } else { pattern },
-            len,
+            opcode: f.opcode,
+            rsv: f.rsv,
+            fin: f.fin,
             mask: f.mask,
-            written: 0,
+            pattern: if f.payload.is_empty() {
+                vec![0]
+            } else {
+                f.payload
+            },
+            len,
+            frag: None,
+            frame: 0,
+            at: 0,
             paced: None,
         };
         self.send(piece, f.sync, f.chopsize, now, out);
+    }
+
+    /// Autobahn's `sendMessage`: `pattern` repeated to `len` bytes, one frame, or cut
+    /// into frames of `frag` bytes (or of the auto-fragment size) when it is longer.
+    fn send_message(
+        &mut self,
+        binary: bool,
+        pattern: Vec<u8>,
+        len: usize,
+        frag: Option<usize>,
+        now: Instant,
+        out: &mut Vec<u8>,
+    ) {
+        let opcode = if binary { 2 } else { 1 };
+        let frag = frag.or(self.auto_fragment).filter(|&f| f > 0 && len > f);
+        let piece = Piece {
+            opcode,
+            rsv: 0,
+            fin: true,
+            mask: None,
+            pattern: if pattern.is_empty() { vec![0] } else { pattern },
+            len,
+            frag,
+            frame: 0,
+            at: 0,
+            paced: None,
+        };
+        let frames = piece.frames();
+        self.tx_frames[usize::from(opcode)] += 1;
+        self.tx_frames[0] += frames as u64 - 1;
+        self.send(piece, false, None, now, out);
     }
 
     /// Autobahn's `sendData`: straight out while the queue is unused, else queued, each
@@ -314,9 +423,12 @@ impl Core {
         if self.state == State::Closed {
             return;
         }
+        // Autobahn's queue holds only what is paced: direct writes never wait in it
+        // (here they may, for the budget, but they do not make others paced).
+        let queue_in_use = self.queue.iter().any(|p| p.paced.is_some());
         match chop.filter(|&c| c > 0) {
             Some(c) => piece.paced = Some(c),
-            None if sync || !self.queue.is_empty() => piece.paced = Some(usize::MAX),
+            None if sync || queue_in_use => piece.paced = Some(usize::MAX),
             None => {}
         }
         if piece.paced.is_some() && self.pace_at.is_none() {
@@ -338,16 +450,15 @@ impl Core {
         if timer && !self.drained {
             return;
         }
-        let mut budget = WRITE_BUDGET;
         while let Some(piece) = self.queue.front_mut() {
             match piece.paced {
                 None => {
-                    if budget == 0 || (!timer && piece.written > 0) {
+                    if self.budget == 0 || (!timer && (piece.frame > 0 || piece.at > 0)) {
                         break;
                     }
                     let before = out.len();
-                    piece.write(out, budget);
-                    budget -= out.len() - before;
+                    piece.write(out, self.budget, false);
+                    self.budget -= out.len() - before;
                     if timer {
                         self.drained = false;
                     }
@@ -360,7 +471,7 @@ impl Core {
                     if !timer || self.pace_at.is_none_or(|at| at > now) {
                         break;
                     }
-                    piece.write(out, step.min(WRITE_BUDGET));
+                    piece.write(out, step.min(WRITE_BUDGET), true);
                     if piece.done() {
                         self.queue.pop_front();
                     }
@@ -370,7 +481,7 @@ impl Core {
                 }
             }
         }
-        if self.queue.is_empty() {
+        if !self.queue.iter().any(|p| p.paced.is_some()) {
             self.pace_at = None;
         }
     }
@@ -821,6 +932,24 @@ impl Ctx<'_> {
         self.core.send_frame(f, self.now, self.out);
     }
 
+    /// Autobahn's `sendMessage`: `pattern` repeated to `len` bytes, cut into frames of
+    /// `frag` bytes (or of the auto-fragment size) when longer.
+    pub(crate) fn send_message(
+        &mut self,
+        binary: bool,
+        pattern: &[u8],
+        len: usize,
+        frag: Option<usize>,
+    ) {
+        self.core
+            .send_message(binary, pattern.to_vec(), len, frag, self.now, self.out);
+    }
+
+    /// Autobahn's `autoFragmentSize`.
+    pub(crate) fn set_auto_fragment(&mut self, size: usize) {
+        self.core.auto_fragment = Some(size);
+    }
+
     /// Autobahn's `sendClose`.
     pub(crate) fn send_close(&mut self, code: Option<u16>, reason: Option<&str>) {
         self.core.send_close(code, reason, self.now, self.out);
@@ -903,6 +1032,7 @@ impl Peer {
 
     /// The connection is open (the 101 is written): the case starts.
     pub(crate) fn open(&mut self, now: Instant, out: &mut Vec<u8>) {
+        self.core.budget = WRITE_BUDGET;
         if self.opened {
             return;
         }
@@ -914,6 +1044,7 @@ impl Peer {
 
     /// Bytes from the other side.
     pub(crate) fn input(&mut self, input: &mut [u8], now: Instant, out: &mut Vec<u8>) {
+        self.core.budget = WRITE_BUDGET;
         let mut pos = 0;
         while pos < input.len() && self.core.state != State::Closed {
             let Some(item) = self.core.next_item(input, &mut pos, now, out) else {
@@ -940,6 +1071,7 @@ impl Peer {
 
     /// Timers that are due, and queued output whose turn came.
     pub(crate) fn timeout(&mut self, now: Instant, out: &mut Vec<u8>) {
+        self.core.budget = WRITE_BUDGET;
         let mut due: Vec<Timer> = Vec::new();
         self.core.timers.retain(|&(at, t)| {
             if at <= now {
@@ -1007,6 +1139,7 @@ impl Peer {
         if self.core.state != State::Closed {
             return None;
         }
+        self.core.facts.tx_frames = self.core.tx_frames;
         let mut v = case::grade(&self.case, &self.core.facts);
         self.script.amend(&mut v, &self.core.facts);
         Some(v)

@@ -5,6 +5,8 @@
 
 mod close;
 mod framing;
+mod limits;
+mod misc;
 mod pings;
 
 use super::case::{ExpectedClose, Grade, Obs};
@@ -17,6 +19,8 @@ pub(crate) fn script(id: &str) -> Option<Box<dyn Script>> {
         "1" => framing::script(id),
         "2" => pings::script(id),
         "7" => close::script(id),
+        "9" => limits::script(id),
+        "10" => misc::script(id),
         _ => None,
     }
 }
