@@ -12,6 +12,7 @@
 //! - [`trace`]: the wire trace, a tap between the transport and the core.
 //! - [`error`]: every protocol violation, each with its close code and reason.
 //! - [`suite`]: Autobahn's cases for WebSocket clients, served on their own paths.
+//! - [`report`]: case results in Autobahn's formats, and the `wsecho verdict` gate.
 
 #![deny(clippy::undocumented_unsafe_blocks)]
 #![deny(unsafe_op_in_unsafe_fn)]
@@ -27,6 +28,7 @@ pub mod frame;
 pub mod h2;
 pub mod handshake;
 mod json;
+pub mod report;
 pub mod server;
 pub mod size;
 pub mod suite;
