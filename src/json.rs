@@ -1,5 +1,5 @@
-//! The little JSON wsecho writes (trace lines, the `headers` behaviour's message):
-//! strings escaped as RFC 8259 §7 requires.
+//! The little JSON wsecho writes (trace lines, the `headers` behaviour's message, the
+//! reports' `index.json`): strings escaped as RFC 8259 §7 requires.
 
 use std::fmt::Write as _;
 
@@ -24,6 +24,34 @@ pub(crate) fn string(out: &mut String, s: &str) {
     out.push('"');
 }
 
+/// Appends `s` as a JSON string literal the way Python's `json.dumps` writes it by
+/// default (`ensure_ascii`), which is how Autobahn writes its reports: quote and
+/// backslash escaped, `\b \f \n \r \t` by name, every other character outside
+/// printable ASCII as `\u` and four lower-case hex digits (a surrogate pair above
+/// U+FFFF). The output is pure ASCII.
+pub(crate) fn ascii_string(out: &mut String, s: &str) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            ' '..='~' => out.push(c),
+            c => {
+                let mut units = [0u16; 2];
+                for unit in c.encode_utf16(&mut units) {
+                    let _ = write!(out, "\\u{unit:04x}");
+                }
+            }
+        }
+    }
+    out.push('"');
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -31,5 +59,17 @@ mod tests {
         let mut out = String::new();
         super::string(&mut out, "a\"b\\c\nd\u{1}é\u{1b}\u{7f}\u{85}\u{2028}");
         assert_eq!(out, r#""a\"b\\c\nd\u0001é\u001b\u007f\u0085\u2028""#);
+    }
+
+    #[test]
+    fn ascii_strings_are_escaped_as_pythons_json_dumps_escapes_them() {
+        // json.dumps(u"a\"b\\c\nd\x01\x08\x0c\x7f\xe9\u2028\U0001f389 ~")
+        let mut out = String::new();
+        super::ascii_string(&mut out, "a\"b\\c\nd\u{1}\u{8}\u{c}\u{7f}é\u{2028}🎉 ~");
+        assert_eq!(
+            out,
+            r#""a\"b\\c\nd\u0001\b\f\u007f\u00e9\u2028\ud83c\udf89 ~""#
+        );
+        assert!(out.is_ascii());
     }
 }
