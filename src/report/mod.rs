@@ -2,9 +2,11 @@
 //!
 //! - [`grade`]: the grades (`OK`, `NON-STRICT`, ... `FAILED BY CLIENT`) and which pass.
 //! - [`index`]: Autobahn's `index.json` (agent → case → result), read and written.
+//! - [`junit`]: the same results as JUnit XML for CI systems.
 
 pub mod grade;
 pub mod index;
+pub mod junit;
 
 pub use grade::Grade;
 pub use index::{CaseId, CaseResult, Cases, Index, Results};
