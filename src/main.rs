@@ -1,11 +1,12 @@
 //! `wsecho`: a strict RFC 6455 WebSocket echo server on one mio event loop.
 
+use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::parser::ValueSource;
-use clap::{ArgGroup, CommandFactory, FromArgMatches, Parser, ValueEnum};
+use clap::{ArgGroup, Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 use wsecho::config::{Config, defaults};
 use wsecho::deflate::{DeflatePolicy, MAX_WINDOW_BITS, MIN_USABLE_WINDOW_BITS};
 use wsecho::handshake::{behaviour, is_token};
@@ -24,6 +25,8 @@ use wsecho::trace::{
 /// reason naming the rule it broke. Set RUST_LOG=wsecho=debug to log each connection.
 #[derive(Parser, Debug)]
 #[command(version, about, long_about)]
+// `wsecho verdict ...` beside the server's own flags, which a subcommand cannot follow.
+#[command(args_conflicts_with_subcommands = true, disable_help_subcommand = true)]
 #[command(group(ArgGroup::new("trace_select").multiple(true).args(["trace", "trace_peer", "trace_on_request"])))]
 struct Cli {
     /// Address to listen on: an IPv4 or IPv6 address (`0.0.0.0` or `::` for all
@@ -217,6 +220,70 @@ struct Cli {
     /// Also trace the raw bytes of each read and write (RX/TX OCTETS).
     #[arg(long, requires = "trace_select", help_heading = "Trace")]
     trace_octets: bool,
+
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+/// What wsecho does besides serving.
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Gate on an Autobahn report: exit 1 unless every case passes (or matches a baseline)
+    ///
+    /// Reads an index.json (wsecho's, or Autobahn's own report of clients or of servers),
+    /// prints per agent how many cases got each grade, then every case whose behavior or
+    /// behaviorClose is not OK, NON-STRICT or INFORMATIONAL; with --baseline, instead
+    /// every case whose grades differ from the baseline's, and every case only one side
+    /// has. Exit status: 0 when nothing is listed, 1 when something is, 2 when the input
+    /// is unusable (a missing file, a document that is not a report, an unknown agent).
+    Verdict(VerdictArgs),
+}
+
+/// `wsecho verdict`'s arguments.
+#[derive(Args, Debug)]
+struct VerdictArgs {
+    /// A report directory (its index.json is read) or an index.json file.
+    #[arg(value_name = "DIR_OR_INDEX_JSON")]
+    report: PathBuf,
+
+    /// Judge only this agent (the client's or server's name in the report). Default: all.
+    #[arg(long, value_name = "AGENT")]
+    agent: Option<String>,
+
+    /// Compare with this index.json (a report directory, or results per case such as
+    /// autobahn/expected-results.json) instead of requiring every case to pass.
+    #[arg(long, value_name = "FILE")]
+    baseline: Option<PathBuf>,
+
+    /// Also write the judged agents' results as JUnit XML to FILE (a failure for each
+    /// case that does not pass, whatever the baseline).
+    #[arg(long, value_name = "FILE")]
+    junit: Option<PathBuf>,
+}
+
+/// `wsecho verdict`: the verdict on stdout and exit 0 or 1, or one line on stderr and 2.
+fn verdict(args: &VerdictArgs) -> ExitCode {
+    let options = wsecho::report::verdict::Options {
+        report: args.report.clone(),
+        agent: args.agent.clone(),
+        baseline: args.baseline.clone(),
+        junit: args.junit.clone(),
+    };
+    match wsecho::report::verdict::run(&options) {
+        Ok(verdict) => {
+            // A closed stdout loses the text, not the verdict: the exit status still says it.
+            let _ = std::io::stdout().write_all(verdict.text.as_bytes());
+            if verdict.clean {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            }
+        }
+        Err(e) => {
+            eprintln!("wsecho verdict: {e}");
+            ExitCode::from(2)
+        }
+    }
 }
 
 /// `--trace-format`.
@@ -392,6 +459,9 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(e) => e.exit(),
     };
+    if let Some(Command::Verdict(args)) = &cli.command {
+        return verdict(args);
+    }
     // With the trace on stderr too, the log goes behind it (see LogPipe).
     let log_pipe = LogPipe::default();
     let mut logger =
