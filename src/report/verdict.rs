@@ -61,7 +61,7 @@ fn load(path: &Path) -> Result<(PathBuf, Results), Unusable> {
     } else {
         path.to_path_buf()
     };
-    let bytes = std::fs::read(&file).map_err(|e| {
+    let bytes = read_bounded(&file, MAX_FILE_BYTES).map_err(|e| {
         let mut line = format!("{}: {e}", shown(&file));
         // Autobahn writes its index.json a level down, in reports/servers/ or clients/.
         for sub in ["servers", "clients"] {
@@ -74,6 +74,26 @@ fn load(path: &Path) -> Result<(PathBuf, Results), Unusable> {
     })?;
     let results = index::read(&bytes).map_err(|e| Unusable(format!("{}: {e}", shown(&file))))?;
     Ok((file, results))
+}
+
+/// Largest file read: Autobahn's index.json is about 100 KiB per agent of all 517 cases,
+/// so this is thousands of agents, and `/dev/zero` given by mistake ends in an error
+/// instead of all the memory.
+const MAX_FILE_BYTES: u64 = 256 << 20;
+
+/// The whole file, if it is at most `limit` bytes.
+fn read_bounded(file: &Path, limit: u64) -> std::io::Result<Vec<u8>> {
+    use std::io::Read as _;
+    let mut bytes = Vec::new();
+    std::fs::File::open(file)?
+        .take(limit.saturating_add(1))
+        .read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > limit {
+        return Err(std::io::Error::other(format!(
+            "larger than {limit} bytes, not a report"
+        )));
+    }
+    Ok(bytes)
 }
 
 /// The agents' names, quoted, for a message.
@@ -481,6 +501,16 @@ FAIL: 4 cases of 2 agents, 2 not passing
             e.0.contains("the baseline has no agent \"a\" (agents: \"c\", \"d\")"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn an_endless_file_is_read_up_to_the_limit_only() {
+        let e = read_bounded(Path::new("/dev/zero"), 1000).unwrap_err();
+        assert_eq!(e.to_string(), "larger than 1000 bytes, not a report");
+        let dir = scratch("bounded");
+        let file = write(&dir, "ten", "0123456789");
+        assert_eq!(read_bounded(&file, 10).unwrap(), b"0123456789");
+        assert!(read_bounded(&file, 9).is_err());
     }
 
     #[test]
