@@ -95,6 +95,32 @@ impl fmt::Display for BadCaseId {
 
 impl std::error::Error for BadCaseId {}
 
+/// The name Autobahn gives an agent's report of a case, beside `index.json`
+/// (`makeAgentCaseReportFilename` in its `fuzzing.py`): the agent's name in lower case,
+/// each character other than `a`-`z` and `0`-`9` made `_` and those at either end
+/// dropped, then `_case_` and the case id with `_` for its dots:
+/// `wsecho_case_1_1_1.json`, `autobahnpython_0_10_9_case_2_10.html`. Whatever the
+/// agent's name, the result is a plain file name: no separator, no dot but the
+/// extension's.
+pub fn report_file(agent: &str, case: &CaseId, extension: &str) -> String {
+    let spaced: String = agent
+        .chars()
+        .flat_map(char::to_lowercase)
+        .map(|c| {
+            if c.is_ascii_lowercase() || c.is_ascii_digit() {
+                c
+            } else {
+                ' '
+            }
+        })
+        .collect();
+    let name = spaced.trim_matches(' ').replace(' ', "_");
+    format!(
+        "{name}_case_{}.{extension}",
+        case.as_str().replace('.', "_")
+    )
+}
+
 /// One case's result, as `index.json` records it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CaseResult {
@@ -503,6 +529,31 @@ mod tests {
         );
         assert_eq!(index.agents["AutobahnPython/0.10.9"].len(), 33);
         assert_eq!(index.to_json(), CLIENTS);
+    }
+
+    #[test]
+    fn report_files_are_named_as_autobahn_names_them() {
+        for index in [parse(SERVERS), parse(CLIENTS)] {
+            for (agent, cases) in &index.agents {
+                for (id, case) in cases {
+                    assert_eq!(report_file(agent, id, "json"), case.reportfile);
+                }
+            }
+        }
+        let case = id("9.1.10");
+        assert_eq!(
+            report_file("AutobahnPython/0.10.9", &case, "html"),
+            "autobahnpython_0_10_9_case_9_1_10.html"
+        );
+        assert_eq!(
+            report_file(" ../../etc/passwd ", &case, "json"),
+            "etc_passwd_case_9_1_10.json"
+        );
+        assert_eq!(
+            report_file("<b>My  Client</b>", &case, "json"),
+            "b_my__client__b_case_9_1_10.json"
+        );
+        assert_eq!(report_file("é/\\", &case, "json"), "_case_9_1_10.json");
     }
 
     #[test]
