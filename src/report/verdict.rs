@@ -1,8 +1,9 @@
 //! `wsecho verdict`: the gate on a report. It reads an `index.json` (wsecho's, or
 //! Autobahn's own, of clients or of servers), prints per agent how many cases got each
 //! grade, then lists every case that does not pass, or, given a baseline, every case
-//! whose grades differ from the baseline's and every case only one side has. The
-//! verdict is clean when that list is empty for every agent.
+//! whose grades differ from the baseline's and every case only one side has (an agent
+//! of the baseline missing from the report: all its cases). The verdict is clean when
+//! nothing is listed.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -140,6 +141,8 @@ pub fn run(options: &Options) -> Result<Verdict, Unusable> {
 
     let mut text = String::new();
     let (mut total, mut listed) = (0, 0);
+    // The baseline's agents compared with one of the report's.
+    let mut compared: Vec<&str> = Vec::new();
     for (agent, cases) in &agents {
         total += cases.len();
         let _ = writeln!(text, "agent {}: {}", Quoted(agent), n_cases(cases.len()));
@@ -152,17 +155,34 @@ pub fn run(options: &Options) -> Result<Verdict, Unusable> {
         listed += match &baseline {
             None => list_not_passing(&mut text, cases),
             Some((baseline_file, results)) => {
-                let (base, other_agent) = baseline_cases(results, agent, baseline_file)?;
-                if let Some(other) = other_agent {
-                    let _ = writeln!(
-                        text,
-                        "  compared with agent {} of the baseline",
-                        Quoted(other)
-                    );
+                let (base, base_agent) = baseline_cases(results, agent, baseline_file)?;
+                if let Some(other) = base_agent {
+                    compared.push(other);
+                    if other != agent.as_str() {
+                        let _ = writeln!(
+                            text,
+                            "  compared with agent {} of the baseline",
+                            Quoted(other)
+                        );
+                    }
                 }
                 list_differences(&mut text, cases, base)
             }
         };
+    }
+    // A whole agent of the baseline missing from the report is as many missing cases.
+    if let (Some((_, Results::Agents(base))), None) = (&baseline, &options.agent) {
+        for (agent, cases) in &base.agents {
+            if !compared.contains(&agent.as_str()) && !cases.is_empty() {
+                let _ = writeln!(
+                    text,
+                    "agent {}: missing here; the baseline has {} of it",
+                    Quoted(agent),
+                    n_cases(cases.len())
+                );
+                listed += cases.len();
+            }
+        }
     }
 
     if let Some(path) = &options.junit {
@@ -247,7 +267,7 @@ fn list_not_passing(text: &mut String, cases: &Cases) -> usize {
 }
 
 /// The baseline's cases for `agent`: those of results per case; in an `index.json`,
-/// the agent of the same name, else its only agent (named in the second field).
+/// the agent of the same name, else its only agent, whose name comes with them.
 fn baseline_cases<'a>(
     results: &'a Results,
     agent: &str,
@@ -256,8 +276,8 @@ fn baseline_cases<'a>(
     match results {
         Results::Cases(cases) => Ok((cases, None)),
         Results::Agents(index) => {
-            if let Some(cases) = index.agents.get(agent) {
-                return Ok((cases, None));
+            if let Some((name, cases)) = index.agents.get_key_value(agent) {
+                return Ok((cases, Some(name)));
             }
             match index.agents.iter().next() {
                 Some((only, cases)) if index.agents.len() == 1 => Ok((cases, Some(only))),
@@ -453,6 +473,27 @@ FAIL: 4 cases of 2 agents, 2 not passing
                 .contains("compared with agent \"b\" of the baseline")
         );
         assert!(!verdict.clean);
+        // A baseline's agent the report lacks is missing, all its cases.
+        let only_a = write(
+            &dir,
+            "only-a.json",
+            r#"{"a": {"1.1.2": {"behavior": "OK", "behaviorClose": "OK"},
+                      "1.1.10": {"behavior": "NON-STRICT", "behaviorClose": "INFORMATIONAL"}}}"#,
+        );
+        let verdict = judge(&only_a, None, Some(&report)).unwrap();
+        assert!(!verdict.clean);
+        assert!(verdict.text.contains("  every case as in the baseline\n"));
+        assert!(
+            verdict.text.ends_with(&format!(
+                "agent \"b\": missing here; the baseline has 2 cases of it\n\
+                 FAIL: 2 cases, 2 differing from the baseline {}\n",
+                report.display()
+            )),
+            "{}",
+            verdict.text
+        );
+        // Unless --agent picks one.
+        assert!(judge(&only_a, Some("a"), Some(&report)).unwrap().clean);
     }
 
     #[test]
