@@ -221,6 +221,17 @@ struct Cli {
     #[arg(long, requires = "trace_select", help_heading = "Trace")]
     trace_octets: bool,
 
+    /// Autobahn's spec file choosing the client suite's cases: its `cases`,
+    /// `exclude-cases` and `exclude-agent-cases` (all 517 cases without it).
+    #[arg(long, value_name = "FILE", help_heading = "Client suite")]
+    suite_spec: Option<std::path::PathBuf>,
+
+    /// Also write the client suite's reports to DIR (index.json, one JSON per case run,
+    /// AGENT_junit.xml) each time a driver asks for /updateReports. They are served at
+    /// /reports/ either way.
+    #[arg(long, value_name = "DIR", help_heading = "Client suite")]
+    reports: Option<std::path::PathBuf>,
+
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -439,8 +450,26 @@ fn config_from(cli: &Cli) -> Result<Config, String> {
         deflate_min_size: cli.deflate_min_size.to_usize("deflate-min-size")?,
         max_held_frame: cli.max_held_frame.to_usize("max-held-frame")?,
         http2: !cli.no_http2,
-        suite: std::sync::Arc::default(),
+        suite: std::sync::Arc::new(suite_from(cli)?),
     })
+}
+
+/// The client suite: the spec's cases (all without one), and where reports go.
+fn suite_from(cli: &Cli) -> Result<wsecho::suite::Suite, String> {
+    let mut suite = match &cli.suite_spec {
+        None => wsecho::suite::Suite::default(),
+        Some(path) => {
+            let text =
+                std::fs::read(path).map_err(|e| format!("--suite-spec {}: {e}", path.display()))?;
+            wsecho::suite::Suite::from_spec(&text)
+                .map_err(|e| format!("--suite-spec {}: {e}", path.display()))?
+        }
+    };
+    if let Some(dir) = &cli.reports {
+        std::fs::create_dir_all(dir).map_err(|e| format!("--reports {}: {e}", dir.display()))?;
+        suite.set_reports_dir(dir.clone());
+    }
+    Ok(suite)
 }
 
 /// A bad flag or file: one line, exit code 2.

@@ -209,3 +209,102 @@ fn limits_and_misc_cases_grade_tungstenite_as_autobahn_does() {
         );
     }
 }
+
+/// `GET path` as a browser sends it: the response.
+fn get(server: &Server, path: &str) -> Response {
+    let mut request = Request::plain_get(&server.host());
+    request.target = path.to_string();
+    let mut stream = server.connect();
+    std::io::Write::write_all(&mut stream, &request.to_bytes()).unwrap();
+    read_response(&mut stream)
+}
+
+#[test]
+fn reports_are_served_in_autobahns_formats_and_written_on_update() {
+    let dir = std::env::temp_dir().join(format!("wsecho-suite-reports-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let spec = dir.with_extension("spec.json");
+    std::fs::write(
+        &spec,
+        r#"{"url": "ws://x", "cases": ["1.1.*", "2.5"], "exclude-cases": ["1.1.8"]}"#,
+    )
+    .unwrap();
+    let server = Server::start(&[
+        "--suite-spec",
+        spec.to_str().unwrap(),
+        "--reports",
+        dir.to_str().unwrap(),
+    ]);
+    assert_eq!(texts(&server, "/getCaseCount"), vec!["8"]);
+    // An agent whose name is markup and a path: it names files and fills the page.
+    let evil = "%3Cscript%3E..%2Fx%22";
+    for n in 1..=8 {
+        run_echoing(&server, n, "good");
+    }
+    run_echoing(&server, 1, evil);
+    assert_eq!(
+        texts(&server, &format!("/updateReports?agent={evil}")),
+        Vec::<String>::new()
+    );
+
+    let page = get(&server, "/reports/");
+    assert_eq!(page.status, 200);
+    let html = page.body_text();
+    assert!(
+        html.contains("&lt;script&gt;..%2Fx&quot;") || html.contains("&lt;script&gt;../x&quot;"),
+        "{html}"
+    );
+    assert!(!html.contains("<script>"));
+
+    let index: serde_json::Value =
+        serde_json::from_slice(&get(&server, "/reports/index.json").body).unwrap();
+    assert_eq!(index["good"]["2.5"]["behavior"], "OK");
+    assert_eq!(index["good"].as_object().unwrap().len(), 8);
+    let file = index["<script>../x\""]["1.1.1"]["reportfile"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(file, "script____x_case_1_1_1.json");
+    let case: serde_json::Value =
+        serde_json::from_slice(&get(&server, &format!("/reports/{file}")).body).unwrap();
+    assert_eq!(case["id"], "1.1.1");
+    assert_eq!(
+        case["received"],
+        serde_json::json!([["message", "", false]])
+    );
+    assert_eq!(get(&server, "/reports/nothing.json").status, 404);
+
+    // On disk, as wsecho verdict reads them.
+    for name in [
+        "index.json",
+        "good_case_2_5.json",
+        "good_junit.xml",
+        "script____x_junit.xml",
+    ] {
+        assert!(dir.join(name).is_file(), "{name} not written");
+    }
+    let verdict = std::process::Command::new(env!("CARGO_BIN_EXE_wsecho"))
+        .args(["verdict", dir.to_str().unwrap(), "--agent", "good"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        verdict.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&verdict.stdout)
+    );
+}
+
+#[test]
+fn a_bad_spec_file_stops_the_server_with_one_line() {
+    let spec = std::env::temp_dir().join(format!("wsecho-bad-spec-{}.json", std::process::id()));
+    std::fs::write(&spec, r#"{"cases": ["1.1.99"]}"#).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_wsecho"))
+        .args(["--port", "0", "--suite-spec", spec.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("no case matches \"1.1.99\""), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+}

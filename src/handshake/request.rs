@@ -131,7 +131,7 @@ fn judge(req: &httparse::Request<'_, '_>, config: &Config, peer: Option<SocketAd
         || find("Connection").any(|h| has_token(h.value, "upgrade"));
     if !asks_to_upgrade {
         // Not a WebSocket client at all (a browser, curl, a health check).
-        return plain(req.path.unwrap_or_default(), head);
+        return plain(req.path.unwrap_or_default(), head, config);
     }
     if head {
         return not_get();
@@ -257,10 +257,11 @@ fn not_get() -> Decision {
 
 /// A plain request (no upgrade asked for) for `target`: the landing page at `/`, the
 /// metrics, the health check, 404 elsewhere; `head` for a HEAD request.
-fn plain(target: &str, head: bool) -> Decision {
+fn plain(target: &str, head: bool, config: &Config) -> Decision {
     let path = target.split_once('?').map_or(target, |(p, _)| p);
     let reply = match path {
         METRICS_PATH => return Decision::Metrics { head },
+        p if let Some(reply) = crate::suite::reports::serve(p, &config.suite) => reply,
         // Say what this server is.
         "/" => landing_page(),
         HEALTH_PATH => HttpReply::error(HttpStatus::Ok, "ok\n"),

@@ -103,6 +103,16 @@ impl std::error::Error for BadCaseId {}
 /// agent's name, the result is a plain file name: no separator, no dot but the
 /// extension's.
 pub fn report_file(agent: &str, case: &CaseId, extension: &str) -> String {
+    format!(
+        "{}_case_{}.{extension}",
+        file_agent(agent),
+        case.as_str().replace('.', "_")
+    )
+}
+
+/// The agent's name as report files carry it (see [`report_file`]): lower case, `a`-`z`
+/// and `0`-`9` kept, any other character made `_`, those at either end dropped.
+pub fn file_agent(agent: &str) -> String {
     let spaced: String = agent
         .chars()
         .flat_map(char::to_lowercase)
@@ -114,11 +124,7 @@ pub fn report_file(agent: &str, case: &CaseId, extension: &str) -> String {
             }
         })
         .collect();
-    let name = spaced.trim_matches(' ').replace(' ', "_");
-    format!(
-        "{name}_case_{}.{extension}",
-        case.as_str().replace('.', "_")
-    )
+    spaced.trim_matches(' ').replace(' ', "_")
 }
 
 /// One case's result, as `index.json` records it.

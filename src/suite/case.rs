@@ -6,36 +6,7 @@
 use sha1::{Digest, Sha1};
 
 use super::peer::Facts;
-
-/// Autobahn's grades, with its spellings ([`Grade::as_str`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[expect(dead_code, reason = "groups 6, 7 and 12 grade so")]
-pub(crate) enum Grade {
-    Ok,
-    NonStrict,
-    Informational,
-    Unimplemented,
-    Failed,
-    WrongCode,
-    Unclean,
-    FailedByClient,
-}
-
-impl Grade {
-    /// As Autobahn writes it in its reports.
-    pub(crate) fn as_str(self) -> &'static str {
-        match self {
-            Grade::Ok => "OK",
-            Grade::NonStrict => "NON-STRICT",
-            Grade::Informational => "INFORMATIONAL",
-            Grade::Unimplemented => "UNIMPLEMENTED",
-            Grade::Failed => "FAILED",
-            Grade::WrongCode => "WRONG CODE",
-            Grade::Unclean => "UNCLEAN",
-            Grade::FailedByClient => "FAILED BY CLIENT",
-        }
-    }
-}
+pub(crate) use crate::report::Grade;
 
 /// The most of a payload kept to be shown (Autobahn's reports show 64 bytes).
 pub(crate) const SHOWN: usize = 64;

@@ -12,7 +12,6 @@ pub(crate) struct Info {
     pub(crate) id: &'static str,
     /// May hold HTML (the report shows it as such).
     pub(crate) description: &'static str,
-    #[expect(dead_code, reason = "the reports read it")]
     pub(crate) expectation: &'static str,
 }
 
@@ -26,7 +25,6 @@ impl Info {
 }
 
 /// The case with id `id`.
-#[cfg_attr(not(test), expect(dead_code, reason = "the reports read it"))]
 pub(crate) fn by_id(id: &str) -> Option<&'static Info> {
     CASES.iter().find(|c| c.id == id)
 }
@@ -54,7 +52,6 @@ pub(crate) fn matches(pattern: &str, id: &str) -> bool {
 /// The cases `cases` selects less those `exclude` does, in Autobahn's order (numeric by
 /// id part), as indices into [`CASES`]. A pattern that matches no case is an error:
 /// a typo would otherwise test nothing.
-#[cfg_attr(not(test), expect(dead_code, reason = "spec files select so"))]
 pub(crate) fn select(cases: &[String], exclude: &[String]) -> Result<Vec<usize>, String> {
     for p in cases.iter().chain(exclude) {
         if !CASES.iter().any(|c| matches(p, c.id)) {

@@ -19,10 +19,12 @@ mod cases;
 pub(crate) mod catalog;
 mod catalog_data;
 pub(crate) mod peer;
+pub(crate) mod reports;
 pub mod request;
 pub(crate) mod session;
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::sync::Mutex;
 
 use case::{Grade, Obs};
@@ -42,6 +44,8 @@ pub struct Suite {
     /// `exclude-agent-cases`).
     exclude_agent: Vec<(String, Vec<String>)>,
     results: Mutex<Results>,
+    /// Where `/updateReports` writes the reports (`--reports`).
+    reports_dir: Option<PathBuf>,
 }
 
 impl Default for Suite {
@@ -51,13 +55,73 @@ impl Default for Suite {
             cases: (0..catalog::CASES.len()).collect(),
             exclude_agent: Vec::new(),
             results: Mutex::default(),
+            reports_dir: None,
         }
+    }
+}
+
+impl Suite {
+    /// The suite an Autobahn spec file chooses (`--suite-spec`): `cases` (patterns,
+    /// default all), `exclude-cases`, `exclude-agent-cases` (agent pattern → case
+    /// patterns); its other keys (`url`, `outdir`, `options`) are the fuzzing server's
+    /// and do not apply. A pattern that matches no case is an error.
+    pub fn from_spec(json: &[u8]) -> Result<Suite, String> {
+        let spec: serde_json::Value =
+            serde_json::from_slice(json).map_err(|e| format!("not JSON: {e}"))?;
+        let strings = |key: &str| -> Result<Option<Vec<String>>, String> {
+            match spec.get(key) {
+                None => Ok(None),
+                Some(serde_json::Value::Array(items)) => items
+                    .iter()
+                    .map(|v| {
+                        v.as_str()
+                            .map(str::to_string)
+                            .ok_or_else(|| format!("{key}: {v} is not a string"))
+                    })
+                    .collect::<Result<Vec<_>, _>>()
+                    .map(Some),
+                Some(other) => Err(format!("{key}: {other} is not a list of case patterns")),
+            }
+        };
+        if !spec.is_object() {
+            return Err("a spec is a JSON object".to_string());
+        }
+        let cases = strings("cases")?.unwrap_or_else(|| vec!["*".to_string()]);
+        let exclude = strings("exclude-cases")?.unwrap_or_default();
+        let cases = catalog::select(&cases, &exclude)?;
+        let mut exclude_agent = Vec::new();
+        match spec.get("exclude-agent-cases") {
+            None => {}
+            Some(serde_json::Value::Object(map)) => {
+                for (agent, patterns) in map {
+                    let patterns = patterns
+                        .as_array()
+                        .and_then(|ps| ps.iter().map(|p| p.as_str().map(str::to_string)).collect())
+                        .ok_or_else(|| {
+                            format!("exclude-agent-cases: {agent}: not a list of case patterns")
+                        })?;
+                    exclude_agent.push((agent.clone(), patterns));
+                }
+            }
+            Some(other) => {
+                return Err(format!("exclude-agent-cases: {other} is not an object"));
+            }
+        }
+        Ok(Suite {
+            cases,
+            exclude_agent,
+            ..Suite::default()
+        })
+    }
+
+    /// Writes the reports to `dir` on each `/updateReports` (`--reports`).
+    pub fn set_reports_dir(&mut self, dir: PathBuf) {
+        self.reports_dir = Some(dir);
     }
 }
 
 /// One finished run of a case.
 #[derive(Debug, Clone)]
-#[expect(dead_code, reason = "the reports read it")]
 pub(crate) struct CaseResult {
     pub(crate) id: &'static str,
     pub(crate) behavior: Grade,
@@ -128,7 +192,6 @@ impl Suite {
     }
 
     /// Every agent's results, in case order.
-    #[cfg_attr(not(test), expect(dead_code, reason = "the reports read it"))]
     pub(crate) fn all_results(&self) -> Vec<(String, Vec<CaseResult>)> {
         let Ok(r) = self.results.lock() else {
             return Vec::new();

@@ -67,6 +67,14 @@ impl Session {
             ),
             Command::UpdateReports { agent } => {
                 log::info!("suite: reports asked for by agent {}", Escaped(&agent));
+                if let Some(dir) = &suite.reports_dir {
+                    // Autobahn writes them in its loop too; they are a few files of a
+                    // few kilobytes per case, bounded as the results are.
+                    match super::reports::write_all(&suite, dir) {
+                        Ok(()) => log::info!("suite: reports written to {}", dir.display()),
+                        Err(e) => log::warn!("suite: writing reports to {}: {e}", dir.display()),
+                    }
+                }
                 (Box::new(Say(None)), None)
             }
         };
