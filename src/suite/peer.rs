@@ -137,6 +137,8 @@ impl Frame {
 /// size). The payload is `pattern` repeated to `len` bytes, so a 16 MiB message costs
 /// its pattern, not 16 MiB.
 struct Piece {
+    /// `pattern` is bytes to write as they are (Autobahn's `sendData`), no frame.
+    raw: bool,
     opcode: u8,
     /// The RSV bits of the first frame.
     rsv: u8,
@@ -196,6 +198,15 @@ impl Piece {
 
     /// Writes up to `max` more bytes (within one frame if `one_frame`).
     fn write(&mut self, out: &mut Vec<u8>, max: usize, one_frame: bool) {
+        if self.raw {
+            let n = max.min(self.len - self.at);
+            out.extend_from_slice(&self.pattern[self.at..self.at + n]);
+            self.at += n;
+            if self.at == self.len {
+                self.frame = 1;
+            }
+            return;
+        }
         let mut left = max;
         while left > 0 && !self.done() {
             let spec = self.spec(self.frame);
@@ -361,6 +372,7 @@ impl Core {
         };
         self.tx_frames[usize::from(f.opcode % 16)] += 1;
         let piece = Piece {
+            raw: false,
             opcode: f.opcode,
             rsv: f.rsv,
             fin: f.fin,
@@ -393,6 +405,7 @@ impl Core {
         let opcode = if binary { 2 } else { 1 };
         let frag = frag.or(self.auto_fragment).filter(|&f| f > 0 && len > f);
         let piece = Piece {
+            raw: false,
             opcode,
             rsv: 0,
             fin: true,
@@ -407,6 +420,26 @@ impl Core {
         let frames = piece.frames();
         self.tx_frames[usize::from(opcode)] += 1;
         self.tx_frames[0] += frames as u64 - 1;
+        self.send(piece, false, None, now, out);
+    }
+
+    /// Autobahn's `sendData` on bytes as given: what a case streams itself, a frame's
+    /// header now and its payload in pieces later (`beginMessageFrame`,
+    /// `sendMessageFrameData`).
+    fn send_data(&mut self, data: Vec<u8>, now: Instant, out: &mut Vec<u8>) {
+        let piece = Piece {
+            raw: true,
+            opcode: 0,
+            rsv: 0,
+            fin: true,
+            mask: None,
+            len: data.len(),
+            pattern: if data.is_empty() { vec![0] } else { data },
+            frag: None,
+            frame: 0,
+            at: 0,
+            paced: None,
+        };
         self.send(piece, false, None, now, out);
     }
 
@@ -948,6 +981,12 @@ impl Ctx<'_> {
     /// Autobahn's `autoFragmentSize`.
     pub(crate) fn set_auto_fragment(&mut self, size: usize) {
         self.core.auto_fragment = Some(size);
+    }
+
+    /// Autobahn's `sendData`: `data` written as it is, no frame made of it (a case
+    /// that sends a frame's header and then its payload in pieces, at different times).
+    pub(crate) fn send_data(&mut self, data: Vec<u8>) {
+        self.core.send_data(data, self.now, self.out);
     }
 
     /// Autobahn's `sendClose`.
