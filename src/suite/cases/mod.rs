@@ -8,6 +8,8 @@ mod framing;
 mod limits;
 mod misc;
 mod pings;
+mod utf8;
+mod utf8_data;
 
 use super::case::{ExpectedClose, Grade, Obs};
 use super::peer::{Ctx, Frame, Script};
@@ -18,6 +20,7 @@ pub(crate) fn script(id: &str) -> Option<Box<dyn Script>> {
     match group {
         "1" => framing::script(id),
         "2" => pings::script(id),
+        "6" => utf8::script(id),
         "7" => close::script(id),
         "9" => limits::script(id),
         "10" => misc::script(id),
@@ -28,6 +31,7 @@ pub(crate) fn script(id: &str) -> Option<Box<dyn Script>> {
 /// Close codes, by Autobahn's names.
 pub(crate) const NORMAL: u16 = 1000;
 pub(crate) const PROTOCOL_ERROR: u16 = 1002;
+pub(crate) const INVALID_PAYLOAD: u16 = 1007;
 
 /// How a [`Simple`] case ends if the other side does not end it first.
 #[derive(Debug, Clone, Copy)]
