@@ -29,10 +29,13 @@ fn close_code_allowed(code: u16) -> bool {
 /// How long we wait for the other side's close after ours (Autobahn's
 /// `closeHandshakeTimeout`).
 const CLOSE_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(1);
-/// Autobahn's `_QUEUED_WRITE_DELAY` is 10 µs, less than its reactor's poll can wait
-/// (epoll counts in milliseconds, and rounds 10 µs down to 0): a queued piece goes out
-/// on the next turn of the loop. So here, where a wait would round up to 1 ms.
-const QUEUED_WRITE_DELAY: Duration = Duration::ZERO;
+/// How long after the last a queued piece goes out. Autobahn asks for 10 µs
+/// (`_QUEUED_WRITE_DELAY`), but its reactor polls with that truncated to 0 ms and takes
+/// longer than that to turn, so its pieces come one a turn: 20 to 40 µs apart (the
+/// octets of case 3.4 from wstest 25.10.1 on this project's machine: median 22 µs, 90th
+/// percentile 38 µs). A client sees that gap, and some grade by it: python websockets
+/// in 3.4, 4.1.5 and 4.2.5 echoes the first message only if it runs between two octets.
+const QUEUED_WRITE_DELAY: Duration = Duration::from_micros(25);
 /// The most of a big frame written in one turn, so that memory stays bounded: the rest
 /// follows as the socket takes it.
 const WRITE_BUDGET: usize = 256 << 10;
@@ -326,6 +329,8 @@ pub(crate) struct Core {
     status: Status,
     pub(crate) started: Instant,
     pub(crate) ended: Option<Instant>,
+    /// The instant of the driver's last call, which a paced piece's deadline follows.
+    last: Instant,
 }
 
 /// What a run of input produced for the case.
@@ -357,6 +362,7 @@ impl Core {
             status: Status::Open,
             started: now,
             ended: None,
+            last: now,
         }
     }
 
@@ -1077,6 +1083,7 @@ impl Peer {
         }
         self.opened = true;
         self.core.started = now;
+        self.core.last = now;
         let mut c = Self::ctx(&mut self.core, &mut self.case, now, out);
         self.script.open(&mut c);
     }
@@ -1084,6 +1091,7 @@ impl Peer {
     /// Bytes from the other side.
     pub(crate) fn input(&mut self, input: &mut [u8], now: Instant, out: &mut Vec<u8>) {
         self.core.budget = WRITE_BUDGET;
+        self.core.last = now;
         let mut pos = 0;
         while pos < input.len() && self.core.state != State::Closed {
             let Some(item) = self.core.next_item(input, &mut pos, now, out) else {
@@ -1100,6 +1108,7 @@ impl Peer {
 
     /// The other side closed TCP.
     pub(crate) fn eof(&mut self, now: Instant) {
+        self.core.last = now;
         self.core.lost(now);
     }
 
@@ -1111,6 +1120,7 @@ impl Peer {
     /// Timers that are due, and queued output whose turn came.
     pub(crate) fn timeout(&mut self, now: Instant, out: &mut Vec<u8>) {
         self.core.budget = WRITE_BUDGET;
+        self.core.last = now;
         let mut due: Vec<Timer> = Vec::new();
         self.core.timers.retain(|&(at, t)| {
             if at <= now {
@@ -1149,11 +1159,21 @@ impl Peer {
             return None;
         }
         // Queued output waits for the driver's queue to empty, then for its turn: a
-        // piece not paced goes on at once (any past instant is due).
+        // piece not paced goes on at once (any past instant is due). A paced piece asks
+        // for the next turn, not for its instant: the driver's poll sleeps whole
+        // milliseconds (mio rounds a shorter epoll wait up to 1 ms), which would space
+        // the pieces 1 ms apart instead of Autobahn's tens of microseconds, and a client
+        // given 1 ms between two octets may answer where against Autobahn it could not.
+        // So the loop turns without sleeping until the piece is due (at most
+        // QUEUED_WRITE_DELAY); an instant just after the last call's is not due in the
+        // turn that asked, so a driver firing its timers against one `now` goes on.
         let queued = match self.core.queue.front() {
             Some(p) if self.core.drained => match p.paced {
                 None => Some(self.core.started),
-                Some(_) => self.core.pace_at,
+                Some(_) => self
+                    .core
+                    .pace_at
+                    .map(|at| at.min(self.core.last + Duration::from_nanos(1))),
             },
             _ => None,
         };
@@ -1199,5 +1219,43 @@ impl Peer {
                 .ended?
                 .saturating_duration_since(self.core.started),
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Sends "ab" as text, an octet at a time.
+    struct Chopped;
+
+    impl Script for Chopped {
+        fn open(&mut self, c: &mut Ctx<'_>) {
+            c.send_frame(Frame::new(1, b"ab".to_vec()).chop(Some(1)));
+        }
+    }
+
+    #[test]
+    fn paced_pieces_go_one_a_turn_and_the_turns_do_not_sleep() {
+        let t0 = Instant::now();
+        let mut peer = Peer::server(Box::new(Chopped), t0);
+        let mut out = Vec::new();
+        peer.open(t0, &mut out);
+        assert!(out.is_empty(), "the first piece waits for the next turn");
+        assert_eq!(peer.deadline(), Some(t0));
+        peer.timeout(t0, &mut out);
+        assert_eq!(out, [0x81]);
+        assert_eq!(peer.deadline(), None, "the driver has not written it yet");
+        peer.drained();
+        // Not the piece's instant, 25 µs on, which a poll would round up to 1 ms: the
+        // next turn, which is not due in this one.
+        let next = peer.deadline().unwrap();
+        assert!(next > t0 && next < t0 + Duration::from_micros(1));
+        let early = t0 + Duration::from_micros(5);
+        peer.timeout(early, &mut out);
+        assert_eq!(out, [0x81], "not due before QUEUED_WRITE_DELAY");
+        assert!(peer.deadline().unwrap() > early);
+        peer.timeout(t0 + QUEUED_WRITE_DELAY, &mut out);
+        assert_eq!(out, [0x81, 0x02]);
     }
 }
