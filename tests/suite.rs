@@ -339,4 +339,32 @@ fn the_utf8_cases_grade_tungstenite_as_autobahn_does() {
         log.contains("suite: case 6.23.7 for agent tungstenite: OK / OK"),
         "{log}"
     );
+/// Runs the cases numbered from `first` on, in order, as tungstenite echoing, and asserts
+/// each case's grades, `behavior / behaviorClose` as wsecho logs them, by its id.
+fn assert_grades(server: &Server, first: usize, want: &[(&str, &str)]) {
+    for (i, (id, grades)) in want.iter().enumerate() {
+        let n = first + i;
+        run_echoing(server, n, "tungstenite");
+        let behavior = grades.split(" / ").next().unwrap();
+        assert_eq!(
+            status(server, n, "tungstenite"),
+            format!(r#"{{"behavior":"{behavior}"}}"#),
+            "case {id} (number {n})"
+        );
+    }
+    let log = server.log();
+    for (id, grades) in want {
+        let line = format!("suite: case {id} for agent tungstenite: {grades} in");
+        assert!(log.contains(&line), "{line}\n{log}");
+    }
+}
+
+#[test]
+fn the_reserved_bits_cases_grade_tungstenite_as_autobahn_does() {
+    // Autobahn's fuzzingserver (wstest 25.10.1) grades tungstenite 0.30 OK / OK in all of
+    // group 3: it echoes the good message (it reads one frame at a time, so the echo goes
+    // before it sees the next), and fails the connection with 1002 on the RSV bits.
+    let server = Server::start(&[]);
+    let ids = ["3.1", "3.2", "3.3", "3.4", "3.5", "3.6", "3.7"];
+    assert_grades(&server, 28, &ids.map(|id| (id, "OK / OK")));
 }

@@ -112,13 +112,11 @@ impl Frame {
         self
     }
 
-    #[expect(dead_code, reason = "groups 3 to 9 send so")]
     pub(crate) fn rsv(mut self, rsv: u8) -> Frame {
         self.rsv = rsv;
         self
     }
 
-    #[expect(dead_code, reason = "groups 3 to 9 send so")]
     pub(crate) fn sync(mut self) -> Frame {
         self.sync = true;
         self

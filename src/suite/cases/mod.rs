@@ -10,6 +10,7 @@ mod misc;
 mod pings;
 mod utf8;
 mod utf8_data;
+mod reserved;
 
 use super::case::{ExpectedClose, Grade, Obs};
 use super::peer::{Ctx, Frame, Script};
@@ -24,6 +25,7 @@ pub(crate) fn script(id: &str) -> Option<Box<dyn Script>> {
         "7" => close::script(id),
         "9" => limits::script(id),
         "10" => misc::script(id),
+        "3" => reserved::script(id),
         _ => None,
     }
 }
