@@ -368,3 +368,15 @@ fn the_reserved_bits_cases_grade_tungstenite_as_autobahn_does() {
     let ids = ["3.1", "3.2", "3.3", "3.4", "3.5", "3.6", "3.7"];
     assert_grades(&server, 28, &ids.map(|id| (id, "OK / OK")));
 }
+
+#[test]
+fn the_opcode_cases_grade_tungstenite_as_autobahn_does() {
+    // Autobahn's fuzzingserver (wstest 25.10.1) grades tungstenite 0.30 OK / OK in all of
+    // group 4: it echoes the good message before it reads the reserved opcode, and fails
+    // the connection with 1002 on it.
+    let server = Server::start(&[]);
+    let ids = [
+        "4.1.1", "4.1.2", "4.1.3", "4.1.4", "4.1.5", "4.2.1", "4.2.2", "4.2.3", "4.2.4", "4.2.5",
+    ];
+    assert_grades(&server, 35, &ids.map(|id| (id, "OK / OK")));
+}

@@ -7,6 +7,7 @@ mod close;
 mod framing;
 mod limits;
 mod misc;
+mod opcodes;
 mod pings;
 mod utf8;
 mod utf8_data;
@@ -26,6 +27,7 @@ pub(crate) fn script(id: &str) -> Option<Box<dyn Script>> {
         "9" => limits::script(id),
         "10" => misc::script(id),
         "3" => reserved::script(id),
+        "4" => opcodes::script(id),
         _ => None,
     }
 }
