@@ -380,3 +380,19 @@ fn the_opcode_cases_grade_tungstenite_as_autobahn_does() {
     ];
     assert_grades(&server, 35, &ids.map(|id| (id, "OK / OK")));
 }
+
+#[test]
+fn the_fragmentation_cases_grade_tungstenite_as_autobahn_does() {
+    // Autobahn's fuzzingserver (wstest 25.10.1) grades tungstenite 0.30 OK / OK in all of
+    // group 5: fragmented messages echoed whole, pings between fragments answered (5.19
+    // and 5.20 across a second's pause), and fragmented control frames, continuations
+    // out of place and a message inside another failed with 1002 (in 5.15 after it
+    // echoed the first message).
+    let server = Server::start(&[]);
+    let ids: Vec<String> = (1..=20).map(|n| format!("5.{n}")).collect();
+    let want: Vec<(&str, &str)> = ids.iter().map(|id| (id.as_str(), "OK / OK")).collect();
+    let started = Instant::now();
+    assert_grades(&server, 45, &want);
+    // 5.19 and 5.20 wait a second in the middle of the message.
+    assert!(started.elapsed() >= Duration::from_secs(2));
+}

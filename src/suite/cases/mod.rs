@@ -4,6 +4,7 @@
 //! close expected, and a timer that ends the case.
 
 mod close;
+mod fragmentation;
 mod framing;
 mod limits;
 mod misc;
@@ -28,6 +29,7 @@ pub(crate) fn script(id: &str) -> Option<Box<dyn Script>> {
         "10" => misc::script(id),
         "3" => reserved::script(id),
         "4" => opcodes::script(id),
+        "5" => fragmentation::script(id),
         _ => None,
     }
 }
