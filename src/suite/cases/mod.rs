@@ -10,9 +10,9 @@ mod limits;
 mod misc;
 mod opcodes;
 mod pings;
+mod reserved;
 mod utf8;
 mod utf8_data;
-mod reserved;
 
 use super::case::{ExpectedClose, Grade, Obs};
 use super::peer::{Ctx, Frame, Script};
@@ -23,13 +23,13 @@ pub(crate) fn script(id: &str) -> Option<Box<dyn Script>> {
     match group {
         "1" => framing::script(id),
         "2" => pings::script(id),
+        "3" => reserved::script(id),
+        "4" => opcodes::script(id),
+        "5" => fragmentation::script(id),
         "6" => utf8::script(id),
         "7" => close::script(id),
         "9" => limits::script(id),
         "10" => misc::script(id),
-        "3" => reserved::script(id),
-        "4" => opcodes::script(id),
-        "5" => fragmentation::script(id),
         _ => None,
     }
 }
