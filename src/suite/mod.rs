@@ -22,6 +22,7 @@ pub(crate) mod peer;
 pub(crate) mod reports;
 pub mod request;
 pub(crate) mod session;
+pub(crate) mod wirelog;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -31,7 +32,7 @@ use case::{Grade, Obs};
 
 /// The most agents whose results are kept; a new one past it evicts the one updated
 /// longest ago, so that no client makes the server keep unbounded results.
-const MAX_AGENTS: usize = 32;
+const MAX_AGENTS: usize = 16;
 /// The most observations of a run kept for its report.
 const MAX_KEPT_OBS: usize = 32;
 
@@ -131,6 +132,8 @@ pub(crate) struct CaseResult {
     pub(crate) duration_ms: u64,
     pub(crate) remote_close_code: Option<u16>,
     pub(crate) received: Vec<Obs>,
+    /// The wire log, in wsecho's trace format (bounded).
+    pub(crate) wirelog: String,
 }
 
 #[derive(Debug, Default)]
@@ -217,6 +220,7 @@ mod tests {
             duration_ms: 1,
             remote_close_code: Some(1000),
             received: vec![Obs::text(b"x"); 100],
+            wirelog: String::new(),
         }
     }
 

@@ -17,6 +17,7 @@ use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use super::case::{self, CaseState, Obs, Payload, PayloadDigest, Verdict};
+use super::wirelog::WireLog;
 use crate::frame::mask::apply_mask;
 use crate::utf8::Utf8Validator;
 
@@ -244,6 +245,32 @@ impl Piece {
     fn done(&self) -> bool {
         self.frame >= self.frames()
     }
+
+    /// Notes its frames in `log`, as many as it keeps.
+    fn log(&self, log: &mut WireLog) {
+        if self.raw {
+            log.octets(true, &self.pattern[..self.len.min(self.pattern.len())]);
+            return;
+        }
+        for k in 0..self.frames() {
+            let spec = self.spec(k);
+            let n = (spec.end - spec.start).min(32);
+            let start: Vec<u8> = (0..n)
+                .map(|i| self.pattern[(spec.start + i) % self.pattern.len()])
+                .collect();
+            log.frame(
+                true,
+                (spec.fin, spec.rsv, spec.opcode),
+                (spec.end - spec.start) as u64,
+                self.mask,
+                &start,
+            );
+            if !log.has_room() {
+                log.more(self.frames() - k - 1);
+                return;
+            }
+        }
+    }
 }
 
 /// A frame's header (Autobahn's `sendFrame`: the length in its shortest form; opcode
@@ -290,6 +317,8 @@ struct InFrame {
     len: u64,
     /// Payload bytes received so far.
     got: u64,
+    /// The first bytes of its payload, unmasked, for the wire log.
+    start: Vec<u8>,
 }
 
 /// The data message being received.
@@ -327,6 +356,8 @@ pub(crate) struct Core {
     status: Status,
     pub(crate) started: Instant,
     pub(crate) ended: Option<Instant>,
+    /// The frames each way, for the report.
+    pub(crate) wirelog: WireLog,
     /// The instant of the driver's last call, which a paced piece's deadline follows.
     last: Instant,
 }
@@ -360,6 +391,7 @@ impl Core {
             status: Status::Open,
             started: now,
             ended: None,
+            wirelog: WireLog::default(),
             last: now,
         }
     }
@@ -459,6 +491,9 @@ impl Core {
     ) {
         if self.state == State::Closed {
             return;
+        }
+        if self.wirelog.has_room() {
+            piece.log(&mut self.wirelog);
         }
         // Autobahn's queue holds only what is paced: direct writes never wait in it
         // (here they may, for the budget, but they do not make others paced).
@@ -577,6 +612,7 @@ impl Core {
             return;
         }
         self.facts.dropped_by_me = true;
+        self.wirelog.ended(false, self.facts.was_clean);
         self.state = State::Closed;
         self.ended = Some(now);
         self.status = if abort {
@@ -612,6 +648,7 @@ impl Core {
     /// The other side closed TCP (Autobahn's `connectionLost`).
     fn lost(&mut self, now: Instant) {
         if self.state != State::Closed {
+            self.wirelog.ended(true, self.facts.was_clean);
             self.state = State::Closed;
             self.ended = Some(now);
         }
@@ -718,6 +755,10 @@ impl Core {
                 apply_mask(chunk, key, frame.got);
             }
             frame.got += n as u64;
+            if frame.start.len() < 32 {
+                let k = (32 - frame.start.len()).min(chunk.len());
+                frame.start.extend_from_slice(&chunk[..k]);
+            }
             let complete = frame.got == frame.len;
             if frame.opcode > 7 {
                 self.control.extend_from_slice(chunk);
@@ -885,13 +926,20 @@ impl Core {
             mask,
             len,
             got: 0,
+            start: Vec::new(),
         });
     }
 
     /// The current frame is complete (Autobahn's `onFrameEnd`).
     fn end_frame(&mut self, now: Instant, out: &mut Vec<u8>) -> Option<Item> {
         let frame = self.frame.take()?;
-        let _ = frame.rsv;
+        self.wirelog.frame(
+            false,
+            (frame.fin, frame.rsv, frame.opcode),
+            frame.len,
+            frame.mask,
+            &frame.start,
+        );
         if frame.opcode > 7 {
             let payload = std::mem::take(&mut self.control);
             match frame.opcode {
@@ -1208,6 +1256,11 @@ impl Peer {
 
     pub(crate) fn case(&self) -> &CaseState {
         &self.case
+    }
+
+    /// The run's wire log so far.
+    pub(crate) fn wirelog(&self) -> String {
+        self.core.wirelog.text()
     }
 
     /// How long the case ran, once it ended.

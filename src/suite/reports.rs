@@ -105,7 +105,9 @@ fn case_json(agent: &str, r: &CaseResult) -> String {
         }
         out.push_str(&shown(o));
     }
-    out.push_str("]}\n");
+    out.push_str("],\"wirelog\":");
+    json::string(&mut out, &r.wirelog);
+    out.push_str("}\n");
     out
 }
 

@@ -146,6 +146,7 @@ impl Session {
             duration_ms,
             remote_close_code: self.peer.facts().remote_close_code,
             received: self.peer.case().received.clone(),
+            wirelog: self.peer.wirelog(),
         };
         self.suite.record(&agent, case, result);
     }
