@@ -400,3 +400,62 @@ fn the_fragmentation_cases_grade_tungstenite_as_autobahn_does() {
     // 5.19 and 5.20 wait a second in the middle of the message.
     assert!(started.elapsed() >= Duration::from_secs(2));
 }
+
+/// Case 1.1.1 on `ws` (an RFC 8441 stream): the empty text message, echoed; our close,
+/// answered.
+fn run_first_case_over_h2(ws: &mut wsecho_test_support::h2_client::H2WebSocket) {
+    let wait = Duration::from_secs(5);
+    let frame = ws.recv_frame(wait).unwrap().expect("the case's message");
+    assert_eq!(
+        (frame.opcode, frame.payload.as_slice()),
+        (OP_TEXT, &b""[..])
+    );
+    ws.send_frame(&RawFrame::text("")).unwrap();
+    let close = ws.recv_frame(wait).unwrap().expect("the case's close");
+    assert_eq!(
+        (close.opcode, close.payload.as_slice()),
+        (OP_CLOSE, &1000u16.to_be_bytes()[..])
+    );
+    ws.send_frame(&RawFrame::close(1000, "")).unwrap();
+}
+
+#[test]
+fn the_cases_run_over_tls_and_http2_too() {
+    use wsecho_test_support::h2_client::H2Connection;
+    let version = ("sec-websocket-version", "13");
+    // h2c (prior knowledge): cases on the server's cleartext port.
+    let server = Server::start(&[]);
+    let conn = H2Connection::connect(server.addr()).unwrap();
+    let (response, mut ws) = conn
+        .open_websocket("/runCase?case=1&agent=h2c", &[version])
+        .unwrap();
+    assert_eq!(response.status, 200, "{response:?}");
+    run_first_case_over_h2(&mut ws);
+    assert_eq!(status(&server, 1, "h2c"), r#"{"behavior":"OK"}"#);
+
+    // wss:// over HTTP/1.1, and h2 over TLS (ALPN).
+    let tls = common::tls::TlsServer::start(&[]);
+    let stream = tls.connect();
+    let url = format!(
+        "wss://localhost:{}/runCase?case=17&agent=wss",
+        tls.server.addr().port()
+    );
+    let (mut ws, _) = tungstenite::client(url, stream).unwrap();
+    // 2.1: an empty ping, which tungstenite answers; then our close after a second.
+    while ws.read().is_ok() {}
+    let conn =
+        H2Connection::connect_tls(tls.server.addr(), "localhost", tls.client_config()).unwrap();
+    let (response, mut h2ws) = conn
+        .open_websocket("/runCase?case=1&agent=h2", &[version])
+        .unwrap();
+    assert_eq!(response.status, 200, "{response:?}");
+    run_first_case_over_h2(&mut h2ws);
+    let index = |agent: &str, id: &str| {
+        let line = format!("suite: case {id} for agent {agent}: OK / OK");
+        tls.server
+            .wait_for_log(&line, 1, Duration::from_secs(10))
+            .contains(&line)
+    };
+    assert!(index("wss", "2.1"), "{}", tls.server.log());
+    assert!(index("h2", "1.1.1"), "{}", tls.server.log());
+}
