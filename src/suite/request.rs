@@ -50,7 +50,7 @@ const PATHS: [&str; 5] = [
 ];
 
 /// Whether `target` is one of the suite's paths (whatever its query).
-pub(crate) fn is_suite_path(target: &str) -> bool {
+pub fn is_suite_path(target: &str) -> bool {
     let path = target.split_once('?').map_or(target, |(p, _)| p);
     PATHS.contains(&path)
 }
