@@ -32,6 +32,8 @@ pub mod report;
 pub mod server;
 pub mod size;
 pub mod suite;
+#[cfg(test)]
+mod test_alloc;
 pub mod tls;
 pub mod trace;
 pub mod utf8;
