@@ -68,6 +68,15 @@ pub struct Ending {
     pub sent_first: bool,
 }
 
+/// The ending of a connection that has not begun to end.
+static NOT_ENDING: Ending = Ending {
+    goaway_received: None,
+    goaway_sent: None,
+    timed_out: false,
+    eof: false,
+    sent_first: false,
+};
+
 impl Ending {
     /// Our GOAWAY, if it is the first.
     fn sent(&mut self, code: ErrorCode, why: &str) {
@@ -108,8 +117,9 @@ pub struct H2Connection {
     refuse_all: Option<Box<HttpReply>>,
     /// The wire trace, when the connection is traced.
     trace: Option<Box<Traced>>,
-    /// How it is ending, for the log.
-    ending: Ending,
+    /// How it is ending, for the log: made by the first sign of the end, so that a
+    /// connection that is not ending holds none.
+    ending: Option<Box<Ending>>,
 }
 
 /// The trace of a traced connection's streams.
@@ -173,7 +183,7 @@ impl H2Connection {
             output: Output::default(),
             refuse_all: None,
             trace: None,
-            ending: Ending::default(),
+            ending: None,
         }
     }
 
@@ -374,6 +384,7 @@ impl H2Connection {
                 session::Event::GoAway { code, debug } => {
                     let kept = debug.get(..KEPT_GOAWAY_DEBUG).unwrap_or(debug);
                     self.ending
+                        .get_or_insert_default()
                         .goaway_received
                         .get_or_insert_with(|| (code, kept.to_vec()));
                     log::debug!(
@@ -383,7 +394,7 @@ impl H2Connection {
                     );
                 }
                 session::Event::Failed { code, reason } => {
-                    self.ending.sent(code, reason);
+                    self.ending.get_or_insert_default().sent(code, reason);
                     log::debug!(
                         "{}: HTTP/2 connection error {code:?}: {reason}",
                         shown_peer(self.peer)
@@ -467,7 +478,7 @@ impl H2Connection {
 
     /// How the connection is ending, so far.
     pub fn ending(&self) -> &Ending {
-        &self.ending
+        self.ending.as_deref().unwrap_or(&NOT_ENDING)
     }
 
     /// After a call into the core at `index`, whose output is in `self.scratch`: its
@@ -591,15 +602,18 @@ impl H2Connection {
         self.run(now);
         // A time limit ended the session: an error says so (in `run`); an idle
         // connection, or one with no preface, gets a GOAWAY of the session's own.
-        self.ending.timed_out |= was_open
+        if was_open
             && self.session.status() != SessionStatus::Open
-            && self.ending.goaway_sent.is_none();
+            && self.ending().goaway_sent.is_none()
+        {
+            self.ending.get_or_insert_default().timed_out = true;
+        }
         self.release_scratch();
     }
 
     /// The peer closed the transport.
     pub fn handle_eof(&mut self) {
-        self.ending.eof = true;
+        self.ending.get_or_insert_default().eof = true;
         self.session.handle_eof();
         self.drop_streams();
     }
@@ -608,7 +622,9 @@ impl H2Connection {
     /// no more streams are taken (GOAWAY with NO_ERROR).
     pub fn close(&mut self, code: CloseCode, reason: &str, now: Instant) {
         self.session.go_away(ErrorCode::NoError, reason);
-        self.ending.sent(ErrorCode::NoError, reason);
+        self.ending
+            .get_or_insert_default()
+            .sent(ErrorCode::NoError, reason);
         for index in (0..self.streams.len()).rev() {
             self.scratch.clear();
             let s = &mut self.streams[index];
@@ -943,7 +959,7 @@ mod tests {
         assert!(heap <= HEAP_BOUND, "{heap} B on the heap");
     }
 
-    const INLINE_BOUND: usize = 912;
+    const INLINE_BOUND: usize = 848;
     const SESSION_BOUND: usize = 552;
     const HEAP_BOUND: isize = 832;
 
