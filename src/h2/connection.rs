@@ -102,8 +102,11 @@ pub struct H2Connection {
     events: VecDeque<(u32, Event)>,
     /// The work of the streams that are gone.
     finished: Counts,
-    /// Streams whose request came.
-    requests: u64,
+    /// Streams whose request came (at most 2^30: client stream ids are odd and below
+    /// 2^31).
+    requests: u32,
+    /// WebSockets opened on those streams, for the log's last line.
+    websockets: u32,
     /// Bytes read from and written to the transport, HTTP/2's own included.
     wire_in: u64,
     wire_out: u64,
@@ -176,6 +179,7 @@ impl H2Connection {
             events: VecDeque::new(),
             finished: Counts::default(),
             requests: 0,
+            websockets: 0,
             wire_in: 0,
             wire_out: 0,
             peer: None,
@@ -293,7 +297,7 @@ impl H2Connection {
                     };
                     let translated = translate(&pseudo, headers.fields(), end_stream);
                     let tap = tap_request(self.trace.as_deref(), stream, headers);
-                    self.requests += 1;
+                    self.requests = self.requests.saturating_add(1);
                     if let Some(reply) = self.refuse_all.take() {
                         self.refuse(stream, &reply, tap, now);
                         self.refuse_all = Some(reply);
@@ -473,7 +477,12 @@ impl H2Connection {
 
     /// Streams whose request came, answered or not.
     pub fn requests(&self) -> u64 {
-        self.requests
+        u64::from(self.requests)
+    }
+
+    /// WebSockets opened on the connection's streams.
+    pub fn websockets(&self) -> u32 {
+        self.websockets
     }
 
     /// How the connection is ending, so far.
@@ -497,6 +506,7 @@ impl H2Connection {
             if let Some(tap) = s.tap.as_deref_mut() {
                 tap.event(&event);
             }
+            count_websocket(&mut self.websockets, &event);
             self.events.push_back((s.id, event));
         }
         if let Next::Remove = next {
@@ -522,6 +532,7 @@ impl H2Connection {
                 if let Some(tap) = s.tap.as_deref_mut() {
                     tap.event(&event);
                 }
+                count_websocket(&mut self.websockets, &event);
                 self.events.push_back((s.id, event));
             }
             self.finished.add(&s.core.counts());
@@ -680,6 +691,13 @@ impl H2Connection {
         counts.wire_in = self.wire_in;
         counts.wire_out = self.wire_out;
         counts
+    }
+}
+
+/// Counts a WebSocket that opened, from its core's event.
+fn count_websocket(websockets: &mut u32, event: &Event) {
+    if matches!(event, Event::Opened { .. }) {
+        *websockets = websockets.saturating_add(1);
     }
 }
 

@@ -12,7 +12,7 @@ use std::time::Instant;
 use mio::net::TcpStream;
 use mio::{Interest, Registry, Token};
 
-use super::verdict::{Ended, PeerAddr, Stamp, Verdict};
+use super::verdict::{Ended, H2Ended, PeerAddr, Stamp, Verdict};
 use crate::connection::{Connection, MAX_SEGMENTS, Output, Status};
 use crate::frame::CloseCode;
 use crate::handshake::HttpStatus;
@@ -734,7 +734,11 @@ impl Client {
             lasted: self.started.until(now),
             counts: self.counts(),
             verdict: self.verdict.as_deref(),
-            h2: self.h2.as_deref().map(|h2| (h2.requests(), h2.ending())),
+            h2: self.h2.as_deref().map(|h2| H2Ended {
+                streams: h2.requests(),
+                websockets: h2.websockets(),
+                ending: h2.ending(),
+            }),
         }
     }
 

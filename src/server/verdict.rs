@@ -41,6 +41,7 @@ pub(super) struct Verdict {
 /// What an HTTP/2 connection's streams came to.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 struct Streams {
+    /// From the HTTP/2 layer's count, when the line is written.
     websockets: u32,
     refused: u32,
     /// The last refusal's status.
@@ -55,7 +56,6 @@ struct Streams {
 impl Streams {
     fn record(&mut self, event: &Event) {
         let n = match event {
-            Event::Opened { .. } => &mut self.websockets,
             Event::Refused { status, .. } => {
                 self.last_refusal = Some(*status);
                 &mut self.refused
@@ -65,8 +65,12 @@ impl Streams {
             Event::Failed { .. } => &mut self.failed,
             Event::Aborted => &mut self.aborted,
             Event::TimedOut { .. } => &mut self.timed_out,
-            // How each WebSocket closed is in its debug lines.
-            Event::PeerClosed { .. } | Event::ServerClosed { .. } | Event::Dropped { .. } => {
+            // How each WebSocket closed is in its debug lines; the HTTP/2 layer counts
+            // those that opened.
+            Event::Opened { .. }
+            | Event::PeerClosed { .. }
+            | Event::ServerClosed { .. }
+            | Event::Dropped { .. } => {
                 return;
             }
         };
@@ -177,14 +181,16 @@ impl Stamp {
 }
 
 impl Verdict {
-    /// Notes what `event` says about the end; `Opened` says nothing of it, but for
-    /// an HTTP/2 stream's (`stream`), which is counted.
+    /// Notes what `event` says about the end; `Opened` says nothing of it. An HTTP/2
+    /// stream's (`stream`) events are counted, but for `Opened`, which the HTTP/2
+    /// layer counts (see [`H2Ended`]): a connection with open WebSockets and nothing
+    /// else to say holds no verdict.
     pub(super) fn record(verdict: &mut Option<Box<Verdict>>, stream: Option<u32>, event: &Event) {
-        if stream.is_some() {
-            verdict.get_or_insert_default().streams.record(event);
+        if matches!(event, Event::Opened { .. }) {
             return;
         }
-        if matches!(event, Event::Opened { .. }) {
+        if stream.is_some() {
+            verdict.get_or_insert_default().streams.record(event);
             return;
         }
         let v = verdict.get_or_insert_default();
@@ -217,16 +223,26 @@ pub(super) struct Ended<'a> {
     pub(super) lasted: Duration,
     pub(super) counts: Counts,
     pub(super) verdict: Option<&'a Verdict>,
-    /// Over HTTP/2: how many requests (streams) it carried, and how it ended.
-    pub(super) h2: Option<(u64, &'a Ending)>,
+    /// Over HTTP/2: what its layer says of it.
+    pub(super) h2: Option<H2Ended<'a>>,
+}
+
+/// What an HTTP/2 connection's layer says of it at its end.
+pub(super) struct H2Ended<'a> {
+    /// Requests (streams) it carried.
+    pub(super) streams: u64,
+    /// WebSockets opened on them.
+    pub(super) websockets: u32,
+    /// How it ended.
+    pub(super) ending: &'a Ending,
 }
 
 impl fmt::Display for Ended<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let c = &self.counts;
         write!(f, "c{} {}", self.id, self.peer)?;
-        if let Some((streams, _)) = self.h2 {
-            write!(f, " (HTTP/2, {streams} streams)")?;
+        if let Some(h2) = &self.h2 {
+            write!(f, " (HTTP/2, {} streams)", h2.streams)?;
         }
         write!(
             f,
@@ -237,8 +253,8 @@ impl fmt::Display for Ended<'_> {
             c.bytes,
             c.wire_out
         )?;
-        if let Some((_, ending)) = self.h2 {
-            return h2_ending(f, ending, self.verdict);
+        if let Some(h2) = &self.h2 {
+            return h2_ending(f, h2, self.verdict);
         }
         let Some(v) = self.verdict else {
             return f.write_str("TCP closed with nothing said");
@@ -281,16 +297,13 @@ impl fmt::Display for Ended<'_> {
 }
 
 /// What an HTTP/2 connection's streams came to, and how the connection ended.
-fn h2_ending(
-    f: &mut fmt::Formatter<'_>,
-    ending: &Ending,
-    verdict: Option<&Verdict>,
-) -> fmt::Result {
-    if let Some(v) = verdict
-        && v.streams != Streams::default()
-    {
-        write!(f, "{}; ", v.streams)?;
+fn h2_ending(f: &mut fmt::Formatter<'_>, h2: &H2Ended, verdict: Option<&Verdict>) -> fmt::Result {
+    let mut streams = verdict.map(|v| v.streams.clone()).unwrap_or_default();
+    streams.websockets = h2.websockets;
+    if streams != Streams::default() {
+        write!(f, "{streams}; ")?;
     }
+    let ending = h2.ending;
     let received = ending.goaway_received.as_ref().map(|(code, debug)| {
         let mut part = format!("client sent GOAWAY {code}");
         if !debug.is_empty() {
@@ -407,9 +420,28 @@ mod tests {
                 ..Counts::default()
             },
             verdict: verdict.as_deref(),
-            h2: Some((streams, ending)),
+            h2: Some(H2Ended {
+                streams,
+                websockets: events
+                    .iter()
+                    .filter(|e| matches!(e, Event::Opened { .. }))
+                    .count() as u32,
+                ending,
+            }),
         }
         .to_string()
+    }
+
+    #[test]
+    fn an_http2_websocket_opening_makes_no_verdict() {
+        let mut verdict = None;
+        Verdict::record(&mut verdict, Some(1), &Event::Opened { deflate: false });
+        assert!(
+            verdict.is_none(),
+            "an idle HTTP/2 connection holds no verdict"
+        );
+        Verdict::record(&mut verdict, Some(3), &Event::ServedPage);
+        assert!(verdict.is_some());
     }
 
     #[test]
