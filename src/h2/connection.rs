@@ -87,10 +87,6 @@ impl Ending {
     }
 }
 
-/// The largest scratch buffer a connection keeps between calls: a short echo's, and
-/// not one frame's worth of a bulk transfer.
-const KEPT_SCRATCH: usize = 1 << 10;
-
 /// One HTTP/2 connection: the session and its streams' cores.
 pub struct H2Connection {
     config: Arc<Config>,
@@ -245,10 +241,11 @@ impl H2Connection {
         self.release_scratch();
     }
 
-    /// Hands a large scratch buffer back to the thread's spares at the end of a call:
-    /// a connection that once echoed a big frame does not keep its size while idle.
+    /// Hands the scratch buffer back to the thread's spares at the end of every call,
+    /// whatever its size: a quiet connection holds none, and the next call takes one
+    /// from the spares (an event loop runs one connection at a time).
     fn release_scratch(&mut self) {
-        if self.scratch.capacity() > KEPT_SCRATCH {
+        if self.scratch.capacity() > 0 {
             spare::give(std::mem::take(&mut self.scratch));
         }
     }
@@ -968,6 +965,7 @@ mod tests {
         let now = Instant::now();
         let conn = idle_after_one_echo(Arc::clone(&config), now);
         assert_eq!(conn.events.capacity(), 0, "the events' queue is given back");
+        assert_eq!(conn.scratch.capacity(), 0, "the scratch is given back");
         let held = crate::test_alloc::live();
         drop(conn);
         let heap = held - crate::test_alloc::live();
@@ -979,7 +977,7 @@ mod tests {
 
     const INLINE_BOUND: usize = 848;
     const SESSION_BOUND: usize = 552;
-    const HEAP_BOUND: isize = 832;
+    const HEAP_BOUND: isize = 704;
 
     #[test]
     fn an_idle_connection_keeps_no_large_buffer_after_a_big_echo() {
@@ -1004,11 +1002,7 @@ mod tests {
             .map(|f| f.payload.len())
             .sum();
         assert_eq!(echoed, 4 + 12_000, "the echo, header and payload");
-        assert!(
-            conn.scratch.capacity() <= KEPT_SCRATCH,
-            "scratch kept {} bytes",
-            conn.scratch.capacity()
-        );
+        assert_eq!(conn.scratch.capacity(), 0, "the scratch is given back");
         assert_eq!(conn.session.buffered(), 0);
     }
 }
