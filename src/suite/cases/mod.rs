@@ -46,6 +46,8 @@ pub(crate) enum End {
     Kill(f64),
     /// `closeAfter`: start the close handshake after this many seconds.
     Close(f64),
+    /// `sendClose(1000)` at once, then `closeAfter` (which finds the close begun).
+    CloseNow(f64),
 }
 
 /// A case that sends `frames` at open, expects `expected`, and ends by `end`.
@@ -88,6 +90,10 @@ impl Script for Simple {
         match self.end {
             End::Kill(secs) => c.kill_after(secs),
             End::Close(secs) => c.close_after(secs),
+            End::CloseNow(secs) => {
+                c.send_close(Some(NORMAL), None);
+                c.close_after(secs);
+            }
         }
     }
 }

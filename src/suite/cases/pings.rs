@@ -29,11 +29,12 @@ pub(super) fn script(id: &str) -> Option<Box<dyn Script>> {
             vec![Obs::pong(&[0xFE; 125])],
             End::Close(2.0),
         ),
-        "2.7" => Simple::echo(vec![Frame::new(PONG, vec![])], vec![], End::Close(1.0)),
+        // An unsolicited pong, then our close at once.
+        "2.7" => Simple::echo(vec![Frame::new(PONG, vec![])], vec![], End::CloseNow(1.0)),
         "2.8" => Simple::echo(
             vec![Frame::new(PONG, unsolicited.to_vec())],
             vec![],
-            End::Close(1.0),
+            End::CloseNow(1.0),
         ),
         "2.9" => Simple::echo(
             vec![
