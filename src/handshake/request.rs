@@ -256,12 +256,15 @@ fn not_get() -> Decision {
 }
 
 /// A plain request (no upgrade asked for) for `target`: the landing page at `/`, the
-/// metrics, the health check, 404 elsewhere; `head` for a HEAD request.
+/// metrics, the health check, the suite's reports and its in-browser driver, 404
+/// elsewhere; `head` for a HEAD request.
 fn plain(target: &str, head: bool, config: &Config) -> Decision {
     let path = target.split_once('?').map_or(target, |(p, _)| p);
     let reply = match path {
         METRICS_PATH => return Decision::Metrics { head },
         p if let Some(reply) = crate::suite::reports::serve(p, &config.suite) => reply,
+        // The client suite run by the browser that asks.
+        crate::suite::page::PATH => crate::suite::page::suite_page(),
         // Say what this server is.
         "/" => landing_page(),
         HEALTH_PATH => HttpReply::error(HttpStatus::Ok, "ok\n"),
@@ -525,6 +528,22 @@ mod tests {
             let lines: Vec<String> = vec!["GET / HTTP/1.1".into(), "Host: x".into(), sign.into()];
             assert_eq!(status_of(&lines), 400, "{sign}");
         }
+    }
+
+    #[test]
+    fn plain_get_of_suite_gets_the_in_browser_driver_with_its_query() {
+        let lines: Vec<String> = vec![
+            "GET /suite?agent=x&cases=1-3 HTTP/1.1".into(),
+            "Host: x".into(),
+        ];
+        let Decision::Reply(reply) = decide_lines(&lines, &Config::default()) else {
+            panic!("no page");
+        };
+        assert_eq!(reply.status.code(), 200);
+        assert!(reply.body.contains("/runCase"));
+        // A WebSocket upgrade on /suite is no suite path: it echoes.
+        let lines = with("GET ", "GET /suite HTTP/1.1");
+        assert_eq!(status_of(&lines), 101);
     }
 
     #[test]

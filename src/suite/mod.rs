@@ -18,6 +18,7 @@ pub(crate) mod case;
 mod cases;
 pub(crate) mod catalog;
 mod catalog_data;
+pub(crate) mod page;
 pub(crate) mod peer;
 pub(crate) mod reports;
 pub mod request;
