@@ -34,19 +34,9 @@ fail() {
 }
 
 # 1. Chromium and node.
-# shellcheck source=lib/apt.sh
-source "$(dirname "${BASH_SOURCE[0]}")/lib/apt.sh"
-mkdir -p "$LOGDIR"
-CHROMIUM="${CHROMIUM:-$(command -v chromium || true)}"
-if [[ -z "$CHROMIUM" ]]; then
-  apt_install "$LOGDIR/apt.log" chromium fonts-liberation 2>&1 | sed 's/^/test-browser: /' ||
-    fail "cannot install chromium (see above)"
-  CHROMIUM="$(command -v chromium)" || fail "chromium not found after installing it"
-fi
-if ! command -v node >/dev/null; then
-  apt_install "$LOGDIR/apt.log" nodejs 2>&1 | sed 's/^/test-browser: /' ||
-    fail "cannot install nodejs (see above)"
-fi
+# shellcheck source=scripts/lib/chromium.sh
+source "$ROOT/scripts/lib/chromium.sh"
+chromium_install "$LOGDIR" 2> >(sed 's/^/test-browser: /' >&2) || fail "no chromium (see above)"
 log "$("$CHROMIUM" --version 2>/dev/null || echo "$CHROMIUM"), node $(node --version)"
 
 # 2-4. One page run: the server (with debug logging), the browser, then the
@@ -63,18 +53,8 @@ run_page() {
   local dir="$LOGDIR/$name" rc=0 extra=""
   RUST_LOG=wsecho=debug wsecho_start "$dir" "$@"
   if [[ "$scheme" == https ]]; then
-    # Trust exactly wsecho's certificate: Chromium's flag takes the base64 SHA-256
-    # of its public key (SPKI).
-    local spki
-    # (node, which the test needs anyway, rather than the openssl command, which a
-    # fresh machine may lack)
-    spki="$(node -e '
-      const { X509Certificate, createHash } = require("node:crypto");
-      const pem = require("node:fs").readFileSync(process.argv[1]);
-      const der = new X509Certificate(pem).publicKey.export({ type: "spki", format: "der" });
-      console.log(createHash("sha256").update(der).digest("base64"));
-    ' "$dir/cert.pem")"
-    extra="--ignore-certificate-errors-spki-list=$spki"
+    # Trust exactly wsecho's certificate.
+    extra="$(chromium_trust "$dir/cert.pem")" || { VERDICT="browser: FAIL cannot read $dir/cert.pem"; return 1; }
   fi
   local page="$scheme://127.0.0.1:$WSECHO_PORT/?selftest"
   log "$name: wsecho (pid $WSECHO_PID); opening $page"
