@@ -11,7 +11,7 @@
 # its numbers are the same.
 # --no-autobahn: only the wsecho runs (no comparison).
 #
-# Runs, each with a fresh server on a free loopback port:
+# Runs, each with a fresh server on a free loopback port (autobahn first):
 #   http      the page at http://.../suite, its WebSockets ws:// to wsecho;
 #   https     the page at https://.../suite from wsecho --tls-self-signed, which
 #             Chromium is told to trust (that certificate only): wss:// on the
@@ -32,7 +32,8 @@
 # the browser between the page's echo and its failing the connection, lost or won
 # on either server), and in the https run a behaviorClose alone (over HTTP/2
 # Chromium ends a WebSocket with RST_STREAM where it sends a close frame over
-# HTTP/1.1). Any other difference fails.
+# HTTP/1.1). A case that differs otherwise is run once more on that wsecho (five
+# at most; the summary names them), and fails if it still differs.
 # The last line is 'browser-suite: PASS ...' or 'browser-suite: FAIL ...'.
 # Logs and reports: browser-suite/ in cargo's target directory.
 set -euo pipefail
@@ -98,13 +99,14 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# The page's cases, one run: run_page NAME PAGE_URL; the page's log in
-# LOGDIR/NAME/browser.out, what it saw per case in LOGDIR/NAME/page.json.
+# The page's cases, one run: run_page NAME PAGE_URL [CHROMIUM_FLAGS]; the page's
+# log in LOGDIR/NAME/browser.out, what it saw per case in LOGDIR/NAME/page.json.
 run_page() {
   local name="$1" url="$2" extra="${3:-}"
+  mkdir -p "$LOGDIR/$name"
   log "$name: opening $url"
   CHROMIUM_EXTRA_ARGS="$extra" nice -n 19 node tests/browser/suite.mjs "$CHROMIUM" "$url" "$TIMEOUT" \
-    "$LOGDIR/$name/page.json" | tee "$LOGDIR/$name/browser.out" | sed "s/^/test-browser-suite: $name: /"
+    "$LOGDIR/$name/page.json" | tee "$LOGDIR/$name/browser.out" | sed "s|^|test-browser-suite: $name: |"
   return "${PIPESTATUS[0]}"
 }
 
@@ -146,49 +148,58 @@ for field in ("behavior", "behaviorClose"):
 PY
 }
 
-PROBLEMS=()
-# 2. wsecho over http and https: run_wsecho NAME SCHEME [wsecho args...].
-run_wsecho() {
-  local name="$1" scheme="$2" h2="$3"
-  shift 3
-  local dir="$LOGDIR/$name" extra=""
-  mkdir -p "$dir"
-  RUST_LOG=wsecho=info wsecho_start "$dir" --reports "$dir/reports" "$@" ||
-    { PROBLEMS+=("$name: wsecho did not start"); return; }
-  [[ "$scheme" == https ]] && extra="$(chromium_trust "$dir/cert.pem")"
-  # Chromium opens its WebSockets on the page's HTTP/2 connection when it can.
-  [[ "$h2" == h2 ]] || extra="$extra --disable-http2"
-  local started=$SECONDS
-  run_page "$name" "$scheme://127.0.0.1:$WSECHO_PORT/suite?agent=$AGENT&cases=$CASES" "$extra" ||
-    PROBLEMS+=("$name: the page did not finish ($(tail -n 1 "$dir/browser.out"))")
-  log "$name: $((SECONDS - started))s"
-  # The reports and the metrics, over the same port in cleartext.
-  python3 - "http://127.0.0.1:$WSECHO_PORT" "$dir" <<'PY' || PROBLEMS+=("$name: cannot read wsecho's reports or metrics")
-import sys, urllib.request
-base, out = sys.argv[1:]
-open(out + "/index.json", "wb").write(urllib.request.urlopen(base + "/reports/index.json", timeout=30).read())
-open(out + "/metrics", "wb").write(urllib.request.urlopen(base + "/metrics", timeout=30).read())
-PY
-  kill -0 "$WSECHO_PID" 2>/dev/null || PROBLEMS+=("$name: wsecho died")
-  wsecho_stop
-  local p
-  while IFS= read -r p; do PROBLEMS+=("$name: $p"); done < <(check_report "$name" "$dir/index.json")
-  # Over https Chromium chose h2 by ALPN and opened its WebSockets as RFC 8441
-  # streams: the server counts them.
-  local n
-  n="$(awk '$1 == "wsecho_http2_websockets_total" { print $2 }' "$dir/metrics" 2>/dev/null || true)"
-  if [[ "$h2" == h2 ]]; then
-    [[ "$n" =~ ^[0-9]+$ ]] && ((n > 0)) || PROBLEMS+=("$name: no WebSocket over HTTP/2 (/metrics: ${n:-nothing})")
-  else
-    [[ "$n" == 0 ]] || PROBLEMS+=("$name: ${n:-no count of} WebSockets over HTTP/2, none expected")
-  fi
-  log "$name: $(tally "$dir/index.json" 2>/dev/null || echo 'no report'); WebSockets over HTTP/2: ${n:-?}"
-}
-run_wsecho http http h1
-run_wsecho https https h2 --tls-self-signed --tls-write-cert "$LOGDIR/https/cert.pem"
-run_wsecho https-h1 https h1 --tls-self-signed --tls-write-cert "$LOGDIR/https-h1/cert.pem"
+# Case by case, a wsecho run against the autobahn run: compare_run NAME writes
+# LOGDIR/NAME/compare.txt (its last line the counts) and the ids that differ to
+# LOGDIR/NAME/differ.txt; returns 1 if any differ.
+compare_run() {
+  local name="$1"
+  python3 - "$LOGDIR/autobahn/reports/index.json" "$LOGDIR/$name/index.json" "$AGENT" "$name" \
+    "$LOGDIR/$name/differ.txt" >"$LOGDIR/$name/compare.txt" 2>&1 <<'PY'
+import sys
+sys.path.insert(0, "scripts")
+from compare_autobahn_clients import case_key, fmt, load
 
-# 3. Autobahn's fuzzingserver, every case selected (so that its case numbers are
+a_file, b_file, agent, name, differ_file = sys.argv[1:]
+a, b = load(a_file, agent), load(b_file, agent)
+h2 = name == "https"
+equal, timing, transport, differ = 0, [], [], []
+for case in sorted(set(a) | set(b), key=case_key):
+    ra, rb = a.get(case), b.get(case)
+    if ra is None or rb is None:
+        differ.append("%-8s only on %s" % (case, "Autobahn" if rb is None else "wsecho"))
+        continue
+    line = "%-8s %s  ->  %s" % (case, fmt(ra), fmt(rb))
+    same_close = ra["behaviorClose"] == rb["behaviorClose"]
+    if ra["behavior"] == rb["behavior"] and same_close:
+        equal += 1
+    elif same_close and {ra["behavior"], rb["behavior"]} == {"OK", "NON-STRICT"}:
+        # The case sends a message and then a frame the client must fail on:
+        # whether the page's echo leaves before Chromium's network side fails the
+        # connection is a race inside the browser, lost or won on either server.
+        timing.append(line)
+    elif h2 and ra["behavior"] == rb["behavior"]:
+        # Over HTTP/2 Chromium ends a WebSocket with RST_STREAM(CANCEL) where over
+        # HTTP/1.1 it sends its close frame (and its 1002 on a failure): wsecho
+        # grades the stream as Autobahn grades a connection dropped that way.
+        transport.append(line)
+    else:
+        differ.append(line)
+with open(differ_file, "w") as f:
+    f.writelines(line.split()[0] + "\n" for line in differ)
+for title, lines in (("timing (OK or NON-STRICT by a race in the browser)", timing),
+                     ("HTTP/2 (the client reset the stream, no close frame)", transport),
+                     ("DIFFER", differ)):
+    for line in lines:
+        print("%s: %s" % (title.split(" ")[0], line))
+print("compare: %d cases: %d equal, %d timing, %d HTTP/2 close, %d differ"
+      % (len(set(a) | set(b)), equal, len(timing), len(transport), len(differ)))
+sys.exit(1 if differ else 0)
+PY
+}
+
+PROBLEMS=()
+RERUN_NOTES=()
+# 2. Autobahn's fuzzingserver, every case selected (so that its case numbers are
 # wsecho's), the page served by a wsecho.
 if ((AUTOBAHN)); then
   dir="$LOGDIR/autobahn"
@@ -220,56 +231,80 @@ PY
   # Autobahn writes its reports on /updateReports, before it answers.
   kill -0 "$FUZZ_PID" 2>/dev/null || PROBLEMS+=("autobahn: the fuzzingserver died")
   cleanup
+  p=""
   while IFS= read -r p; do PROBLEMS+=("autobahn: $p"); done < <(check_report autobahn "$dir/reports/index.json")
   log "autobahn: $(tally "$dir/reports/index.json" 2>/dev/null || echo 'no report')"
-
-  # 4. Case by case: wsecho's grades against Autobahn's, for the same browser.
-  for name in http https https-h1; do
-    rc=0
-    python3 - "$dir/reports/index.json" "$LOGDIR/$name/index.json" "$AGENT" "$name" \
-      >"$LOGDIR/$name/compare.txt" 2>&1 <<'PY' || rc=$?
-import sys
-sys.path.insert(0, "scripts")
-from compare_autobahn_clients import case_key, fmt, load
-
-a_file, b_file, agent, name = sys.argv[1:]
-a, b = load(a_file, agent), load(b_file, agent)
-h2 = name == "https"
-equal, timing, transport, differ = 0, [], [], []
-for case in sorted(set(a) | set(b), key=case_key):
-    ra, rb = a.get(case), b.get(case)
-    if ra is None or rb is None:
-        differ.append("%-8s only on %s" % (case, "wsecho" if ra is None else "Autobahn"))
-        continue
-    line = "%-8s %s  ->  %s" % (case, fmt(ra), fmt(rb))
-    same_close = ra["behaviorClose"] == rb["behaviorClose"]
-    if ra["behavior"] == rb["behavior"] and same_close:
-        equal += 1
-    elif same_close and {ra["behavior"], rb["behavior"]} == {"OK", "NON-STRICT"}:
-        # The case sends a message and then a frame the client must fail on:
-        # whether the page's echo leaves before Chromium's network side fails the
-        # connection is a race inside the browser, lost or won on either server.
-        timing.append(line)
-    elif h2 and ra["behavior"] == rb["behavior"]:
-        # Over HTTP/2 Chromium ends a WebSocket with RST_STREAM(CANCEL) where over
-        # HTTP/1.1 it sends its close frame (and its 1002 on a failure): wsecho
-        # grades the stream as Autobahn grades a connection dropped that way.
-        transport.append(line)
-    else:
-        differ.append(line)
-for title, lines in (("timing (OK or NON-STRICT by a race in the browser)", timing),
-                     ("HTTP/2 (the client reset the stream, no close frame)", transport),
-                     ("DIFFER", differ)):
-    for line in lines:
-        print("%s: %s" % (title.split(" ")[0], line))
-print("compare: %d cases: %d equal, %d timing, %d HTTP/2 close, %d differ"
-      % (len(set(a) | set(b)), equal, len(timing), len(transport), len(differ)))
-sys.exit(1 if differ else 0)
-PY
-    sed "s/^/test-browser-suite: $name vs autobahn: /" "$LOGDIR/$name/compare.txt"
-    ((rc == 0)) || PROBLEMS+=("$name: $(tail -n 1 "$LOGDIR/$name/compare.txt") from Autobahn's")
-  done
 fi
+
+
+# 3. wsecho over http and https: run_wsecho NAME SCHEME h1|h2 [wsecho args...].
+run_wsecho() {
+  local name="$1" scheme="$2" h2="$3"
+  shift 3
+  local dir="$LOGDIR/$name" extra=""
+  mkdir -p "$dir"
+  RUST_LOG=wsecho=info wsecho_start "$dir" --reports "$dir/reports" "$@" ||
+    { PROBLEMS+=("$name: wsecho did not start"); return; }
+  [[ "$scheme" == https ]] && extra="$(chromium_trust "$dir/cert.pem")"
+  # Chromium opens its WebSockets on the page's HTTP/2 connection when it can.
+  [[ "$h2" == h2 ]] || extra="$extra --disable-http2"
+  local started=$SECONDS
+  run_page "$name" "$scheme://127.0.0.1:$WSECHO_PORT/suite?agent=$AGENT&cases=$CASES" "$extra" ||
+    PROBLEMS+=("$name: the page did not finish ($(tail -n 1 "$dir/browser.out"))")
+  log "$name: $((SECONDS - started))s"
+  # The reports and the metrics, over the same port in cleartext.
+  fetch_reports() {
+    python3 - "http://127.0.0.1:$WSECHO_PORT" "$dir" <<'PY' || PROBLEMS+=("$name: cannot read wsecho's reports or metrics")
+import sys, urllib.request
+base, out = sys.argv[1:]
+open(out + "/index.json", "wb").write(urllib.request.urlopen(base + "/reports/index.json", timeout=30).read())
+open(out + "/metrics", "wb").write(urllib.request.urlopen(base + "/metrics", timeout=30).read())
+PY
+  }
+  fetch_reports
+  local p
+  while IFS= read -r p; do PROBLEMS+=("$name: $p"); done < <(check_report "$name" "$dir/index.json")
+  # A case that differs from Autobahn's is run once more (a few at most): a
+  # browser under load now and then does what it does not do again (seen once in
+  # about 1,500 case runs: 6.22.2 over wss:// HTTP/1.1, Chromium closing with
+  # 1001 after 500 ms instead of echoing). What differs twice fails.
+  if ((AUTOBAHN)); then
+    local rc=0 id num
+    compare_run "$name" || rc=$?
+    if ((rc == 1)) && (($(wc -l <"$dir/differ.txt") <= 5)); then
+      cp "$dir/compare.txt" "$dir/compare-first.txt"
+      while IFS= read -r id; do
+        num="$(python3 -c 'import json, sys; print(next((r["n"] for r in json.load(open(sys.argv[1])) if r["id"] == sys.argv[2]), ""))' "$dir/page.json" "$id")"
+        [[ -n "$num" ]] || continue
+        log "$name: case $id differs from Autobahn's: running it once more"
+        run_page "$name/rerun-$id" "$scheme://127.0.0.1:$WSECHO_PORT/suite?agent=$AGENT&cases=$num" "$extra" || true
+      done <"$dir/differ.txt"
+      cp "$dir/differ.txt" "$dir/differ-first.txt"
+      fetch_reports
+      rc=0
+      compare_run "$name" || rc=$?
+      RERUN_NOTES+=("$name: $(grep -c . "$dir/differ-first.txt") ran again ($(paste -sd, "$dir/differ-first.txt"))")
+    fi
+    sed "s/^/test-browser-suite: $name vs autobahn: /" "$dir/compare.txt"
+    ((rc == 0)) || PROBLEMS+=("$name: $(tail -n 1 "$dir/compare.txt") from Autobahn's")
+  fi
+  kill -0 "$WSECHO_PID" 2>/dev/null || PROBLEMS+=("$name: wsecho died")
+  wsecho_stop
+  # Over https Chromium chose h2 by ALPN and opened its WebSockets as RFC 8441
+  # streams: the server counts them.
+  local n
+  n="$(awk '$1 == "wsecho_http2_websockets_total" { print $2 }' "$dir/metrics" 2>/dev/null || true)"
+  if [[ "$h2" == h2 ]]; then
+    [[ "$n" =~ ^[0-9]+$ ]] && ((n > 0)) || PROBLEMS+=("$name: no WebSocket over HTTP/2 (/metrics: ${n:-nothing})")
+  else
+    [[ "$n" == 0 ]] || PROBLEMS+=("$name: ${n:-no count of} WebSockets over HTTP/2, none expected")
+  fi
+  log "$name: $(tally "$dir/index.json" 2>/dev/null || echo 'no report'); WebSockets over HTTP/2: ${n:-?}"
+}
+run_wsecho http http h1
+run_wsecho https https h2 --tls-self-signed --tls-write-cert "$LOGDIR/https/cert.pem"
+run_wsecho https-h1 https h1 --tls-self-signed --tls-write-cert "$LOGDIR/https-h1/cert.pem"
+
 
 log "done in $((SECONDS - START))s"
 if ((${#PROBLEMS[@]})); then
@@ -280,4 +315,5 @@ fi
 summary="cases $CASES on wsecho over ws://, wss:// on HTTP/2 and wss:// on HTTP/1.1"
 ((AUTOBAHN)) && summary="$summary, graded as on Autobahn's fuzzingserver ($(for n in http https https-h1; do
   printf '%s: %s; ' "$n" "$(tail -n 1 "$LOGDIR/$n/compare.txt" | sed 's/^compare: //')"; done | sed 's/; $//'))"
+((${#RERUN_NOTES[@]})) && summary="$summary; once more: ${RERUN_NOTES[*]}"
 echo "browser-suite: PASS $summary"
