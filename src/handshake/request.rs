@@ -271,8 +271,11 @@ fn plain(target: &str, head: bool, config: &Config) -> Decision {
         _ => HttpReply::error(
             HttpStatus::NotFound,
             format!(
-                "nothing at {path}: wsecho serves / (what it is), {HEALTH_PATH} and \
-                 {METRICS_PATH}; WebSocket clients upgrade on any path\n"
+                "nothing at {path}: wsecho serves / (what it is), {HEALTH_PATH}, \
+                 {METRICS_PATH}, {} (the client suite in a browser) and {} (its \
+                 reports); WebSocket clients upgrade on any path\n",
+                crate::suite::page::PATH,
+                crate::suite::reports::PREFIX
             ),
         ),
     };
