@@ -1,0 +1,154 @@
+#!/usr/bin/env node
+// node's `ws` as the client under test of an Autobahn fuzzingserver (`wstest -m
+// fuzzingserver`, or any server speaking its driver protocol).
+//
+//   node node_ws.mjs ws://127.0.0.1:9001 node-ws [--cases 1-517] [--case-timeout 200]
+//
+// The driver protocol: one connection to BASE/getCaseCount (one text message, the
+// count), then for each case BASE/runCase?case=N&agent=AGENT, echoing every text and
+// binary message as it came until the connection ends, then
+// BASE/updateReports?agent=AGENT.
+//
+// Offers permessage-deflate as ws does by default (perMessageDeflate: true, the offer
+// "permessage-deflate; client_max_window_bits"). Message limit raised from ws's
+// 100 MiB default to none (maxPayload: 0); no pings of its own. Text is echoed as
+// text (ws hands it over as a Buffer with isBinary false), binary as binary.
+//
+// A case that has not ended after --case-timeout seconds (default 200: twice the
+// 100 s the 9.x cases wait for an echo) is abandoned (ws.terminate()) with a line
+// 'case N: TIMEOUT ...'; a case whose connection cannot be opened gets
+// 'case N: FAILED ...'. Errors the library raises while a case runs (protocol
+// errors, invalid UTF-8, a dropped connection) are how many cases end and are not
+// failures. The last line is 'AGENT: N cases run, N timed out, N failed'; the exit
+// status is 0 only if none timed out or failed (2 if the case count or the report
+// update failed).
+import { createRequire } from "node:module";
+import WebSocket from "ws";
+
+const require = createRequire(import.meta.url);
+const WS_VERSION = require("ws/package.json").version;
+
+function usage(msg) {
+  console.error(`node_ws: ${msg}`);
+  console.error("usage: node node_ws.mjs BASE AGENT [--cases N|FIRST-LAST] [--case-timeout SECS]");
+  process.exit(2);
+}
+
+function parseArgs(argv) {
+  const pos = [];
+  const opts = { cases: null, caseTimeout: 200 };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === "--cases") opts.cases = argv[++i];
+    else if (a === "--case-timeout") opts.caseTimeout = Number(argv[++i]);
+    else if (a.startsWith("--")) usage(`unknown option ${a}`);
+    else pos.push(a);
+  }
+  if (pos.length !== 2) usage("wants BASE and AGENT");
+  if (!(opts.caseTimeout > 0)) usage("--case-timeout wants seconds");
+  return { base: pos[0].replace(/\/+$/, ""), agent: pos[1], ...opts };
+}
+
+// One connection. Resolves "done" when it ended (closed, or failed by the library),
+// "timeout" when the deadline came first, or "failed: ..." when it never opened.
+// onText(ws, text) sees text messages when given; otherwise every message is echoed.
+function connection(url, timeoutSecs, onText) {
+  return new Promise((resolve) => {
+    let opened = false;
+    let settled = false;
+    const finish = (how) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      resolve(how);
+    };
+    const ws = new WebSocket(url, { perMessageDeflate: true, maxPayload: 0 });
+    const timer = setTimeout(() => {
+      ws.terminate();
+      finish(`timeout`);
+    }, timeoutSecs * 1000);
+    ws.on("open", () => {
+      opened = true;
+    });
+    ws.on("message", (data, isBinary) => {
+      if (onText) {
+        if (!isBinary) onText(ws, data.toString("utf8"));
+        return;
+      }
+      ws.send(data, { binary: isBinary });
+    });
+    ws.on("error", (err) => {
+      // Before the open: the connection or handshake failed. After: the library
+      // failed the connection (as many cases want); 'close' follows.
+      if (!opened) {
+        ws.terminate();
+        finish(`failed: ${err.message}`);
+      }
+    });
+    ws.on("close", () => finish(opened ? "done" : "failed: closed before the handshake finished"));
+  });
+}
+
+function caseRange(spec, count) {
+  if (spec == null) return [1, count];
+  const [a, b] = spec.split("-");
+  const first = Number(a);
+  const last = Number(b ?? a);
+  if (!Number.isInteger(first) || !Number.isInteger(last) || first < 1 || first > last || last > count) {
+    throw new Error(`--cases ${spec} is not within the server's 1-${count}`);
+  }
+  return [first, last];
+}
+
+async function main() {
+  const args = parseArgs(process.argv.slice(2));
+  const agent = encodeURIComponent(args.agent);
+
+  let count = null;
+  const how = await connection(`${args.base}/getCaseCount`, args.caseTimeout, (_ws, text) => {
+    count = Number.parseInt(text, 10);
+  });
+  if (how !== "done" || !Number.isInteger(count)) {
+    console.error(`${args.agent}: FAILED to get the case count from ${args.base}: ${how}`);
+    return 2;
+  }
+  let first;
+  let last;
+  try {
+    [first, last] = caseRange(args.cases, count);
+  } catch (e) {
+    console.error(`${args.agent}: ${e.message}`);
+    return 2;
+  }
+  console.log(`${args.agent}: the server has ${count} cases; running ${first}-${last} (ws ${WS_VERSION}, node ${process.version})`);
+
+  let run = 0;
+  let timedOut = 0;
+  let failed = 0;
+  for (let c = first; c <= last; c++) {
+    const started = performance.now();
+    const how = await connection(`${args.base}/runCase?case=${c}&agent=${agent}`, args.caseTimeout);
+    run++;
+    if (how === "timeout") {
+      timedOut++;
+      console.log(`case ${c}: TIMEOUT after ${args.caseTimeout}s (connection abandoned)`);
+    } else if (how !== "done") {
+      failed++;
+      console.log(`case ${c}: FAILED ${how.replace(/^failed: /, "")}`);
+    }
+    const took = (performance.now() - started) / 1000;
+    if (took > 5) console.log(`case ${c}: took ${took.toFixed(1)}s`);
+  }
+
+  let status = 0;
+  const upd = await connection(`${args.base}/updateReports?agent=${agent}`, args.caseTimeout);
+  if (upd !== "done") {
+    console.error(`${args.agent}: FAILED to update the reports: ${upd}`);
+    status = 2;
+  }
+  console.log(`${args.agent}: ${run} cases run, ${timedOut} timed out, ${failed} failed`);
+  if (status === 0 && (timedOut || failed)) status = 1;
+  return status;
+}
+
+process.exitCode = await main();
