@@ -11,7 +11,7 @@
 #       # drive another fuzzingserver (started by you); its reports are its own
 #
 # Clients (the agent names the reports use): tungstenite, python-websockets,
-# python-aiohttp, node-ws, node-undici. Each driver's header says what it offers
+# python-aiohttp, python-websocket-client, node-ws, node-undici. Each driver's header says what it offers
 # (permessage-deflate or not). Everything they need is installed here at pinned
 # versions: the Python ones into .venv-py (scripts/lib/python-venv.sh), the node
 # ones with `npm ci` from tests/clients/package-lock.json into
@@ -47,11 +47,12 @@ usage() { sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; }
 die() { printf 'run-autobahn-clients: ERROR: %s\n' "$*" >&2; exit 2; }
 log() { printf 'run-autobahn-clients: %s\n' "$*"; }
 
-ALL_CLIENTS="tungstenite,python-websockets,python-aiohttp,node-ws,node-undici"
+ALL_CLIENTS="tungstenite,python-websockets,python-aiohttp,python-websocket-client,node-ws,node-undici"
 # Pinned client libraries (PyPI and npm; the node ones are pinned again, with their
 # whole tree, in tests/clients/package-lock.json).
 WEBSOCKETS_VERSION="17.4"
 AIOHTTP_VERSION="3.14.5"
+WEBSOCKET_CLIENT_VERSION="1.9.2"
 
 CLIENTS="$ALL_CLIENTS"
 CASES="*"
@@ -108,10 +109,11 @@ has() { [[ " ${WANT[*]} " == *" $1 "* ]]; }
 
 # 1. What the drivers and the fuzzingserver need.
 VENV="$ROOT/.venv-py"
-if has python-websockets || has python-aiohttp; then
+if has python-websockets || has python-aiohttp || has python-websocket-client; then
   # shellcheck source=scripts/lib/python-venv.sh
   source "$ROOT/scripts/lib/python-venv.sh"
-  venv_ensure "$VENV" "websockets==$WEBSOCKETS_VERSION" "aiohttp==$AIOHTTP_VERSION" ||
+  venv_ensure "$VENV" "websockets==$WEBSOCKETS_VERSION" "aiohttp==$AIOHTTP_VERSION" \
+    "websocket-client==$WEBSOCKET_CLIENT_VERSION" ||
     die "cannot set up $VENV"
 fi
 if has node-ws || has node-undici; then
@@ -144,6 +146,7 @@ driver_cmd() {
     tungstenite) DRIVER=("$TUNGSTENITE_BIN") ;;
     python-websockets) DRIVER=("$VENV/bin/python" tests/clients/python_websockets.py) ;;
     python-aiohttp) DRIVER=("$VENV/bin/python" tests/clients/python_aiohttp.py) ;;
+    python-websocket-client) DRIVER=("$VENV/bin/python" tests/clients/python_websocket_client.py) ;;
     node-ws) DRIVER=(node tests/clients/node_ws.mjs) ;;
     node-undici) DRIVER=(node tests/clients/node_undici.mjs) ;;
   esac
@@ -192,8 +195,9 @@ spec = {"url": url, "outdir": outdir, "cases": split(cases),
         "exclude-cases": split(exclude), "exclude-agent-cases": {}}
 json.dump(spec, open(out, "w"), indent=2)
 PY
-    # wstest writes its reports relative to its cwd: run it in the report dir.
-    (cd "$dir" && exec "$WSTEST" -m fuzzingserver -s fuzzingserver.json) >"$dir/wstest.log" 2>&1 &
+    # In the report dir, which wstest's relative paths then name. --webport 0: no
+    # web UI, whose fixed port 8080 would make a second fuzzingserver die.
+    (cd "$dir" && exec "$WSTEST" -m fuzzingserver --webport 0 -s fuzzingserver.json) >"$dir/wstest.log" 2>&1 &
     SERVER_PID=$!
     local deadline=$((SECONDS + 30))
     until (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do
