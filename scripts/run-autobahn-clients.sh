@@ -212,6 +212,16 @@ PY
       fi
       sleep 0.1
     done
+    # wstest binds the WebSocket port before anything else that can fail.
+    sleep 0.5
+    if ! kill -0 "$SERVER_PID" 2>/dev/null; then
+      tail -n 20 "$dir/wstest.log" >&2 || true
+      SERVER_PID=""
+      log "$agent: FAILED: the fuzzingserver exited after listening on port $port"
+      failed=1
+      SUMMARIES+=("autobahn-clients: $agent: FAILED (fuzzingserver exited)")
+      return
+    fi
   fi
 
   driver_cmd "$agent"
