@@ -12,7 +12,10 @@
 // Offers permessage-deflate as ws does by default (perMessageDeflate: true, the offer
 // "permessage-deflate; client_max_window_bits"). Message limit raised from ws's
 // 100 MiB default to none (maxPayload: 0); no pings of its own. Text is echoed as
-// text (ws hands it over as a Buffer with isBinary false), binary as binary.
+// text (ws hands it over as a Buffer with isBinary false), binary as binary. The
+// client's limit of 16384 fragments a message (maxFragments) is left as ws sets it:
+// 9.3.1, 9.3.2, 9.4.1 and 9.4.2 send 4 MiB in smaller fragments, ws fails them with
+// 1008, and Autobahn grades them FAILED (a client giving up mid-message, on purpose).
 //
 // A case that has not ended after --case-timeout seconds (default 200: twice the
 // 100 s the 9.x cases wait for an echo) is abandoned (ws.terminate()) with a line
