@@ -16,8 +16,8 @@ side has, then a last line 'compare: N cases, N differ'. Exit status: 0 if none
 differ, 1 if some do, 2 if an input cannot be read.
 
 --grades writes the trimmed grades of one agent (to OUT, or stdout): cases in the
-suite's order (1.1.1, 1.1.2, ..., 13.7.18), no durations, timestamps or report
-file names, so two runs with the same grades give the same file.
+suite's order (1.1.1, 1.1.2, ..., 13.7.18), one a line, no durations, timestamps
+or report file names, so two runs with the same grades give the same file.
 """
 
 import argparse
@@ -74,8 +74,9 @@ def load(path, agent=None):
 
 def grades(args):
     g = load(args.grades, args.agent)
-    ordered = {k: g[k] for k in sorted(g, key=case_key)}
-    text = json.dumps(ordered, indent=1) + "\n"
+    # One case a line: a changed grade is a one-line diff.
+    lines = ["  %s: %s" % (json.dumps(k), json.dumps(g[k])) for k in sorted(g, key=case_key)]
+    text = "{\n" + ",\n".join(lines) + "\n}\n"
     if args.output:
         with open(args.output, "w", encoding="utf-8") as f:
             f.write(text)
