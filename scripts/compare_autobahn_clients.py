@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Compare two Autobahn client-test results case by case, or trim one to its grades.
 
-    compare_autobahn_clients.py A B [--agent-a NAME] [--agent-b NAME] [--close-codes]
+    compare_autobahn_clients.py A B [--agent-a NAME] [--agent-b NAME] [--close-codes] [--common]
     compare_autobahn_clients.py --grades INDEX [--agent NAME] [-o OUT]
 
 A and B are each a fuzzingserver report (its index.json, or the directory holding
@@ -12,7 +12,8 @@ remoteCloseCode; autobahn/clients/*.json). A report with several agents needs
 
 The compare prints one line per case whose `behavior` or `behaviorClose` differs
 (with --close-codes, whose remoteCloseCode differs too), and per case that only one
-side has, then a last line 'compare: N cases, N differ'. Exit status: 0 if none
+side has (with --common those are skipped: a subset run against a full reference),
+then a last line 'compare: N cases, N differ'. Exit status: 0 if none
 differ, 1 if some do, 2 if an input cannot be read.
 
 --grades writes the trimmed grades of one agent (to OUT, or stdout): cases in the
@@ -97,7 +98,8 @@ def compare(args):
     b = load(args.b, args.agent_b)
     fields = FIELDS if args.close_codes else FIELDS[:2]
     differ = 0
-    all_cases = sorted(set(a) | set(b), key=case_key)
+    cases = set(a) & set(b) if args.common else set(a) | set(b)
+    all_cases = sorted(cases, key=case_key)
     for case_id in all_cases:
         ra, rb = a.get(case_id), b.get(case_id)
         if ra is None or rb is None:
@@ -120,6 +122,7 @@ def main():
     ap.add_argument("--agent-a", help="A's agent, when its report has several")
     ap.add_argument("--agent-b", help="B's agent, when its report has several")
     ap.add_argument("--close-codes", action="store_true", help="compare remoteCloseCode too")
+    ap.add_argument("--common", action="store_true", help="only the cases both sides have")
     ap.add_argument("--grades", metavar="INDEX", help="write the trimmed grades of one agent")
     ap.add_argument("--agent", help="with --grades: the agent, when the report has several")
     ap.add_argument("-o", "--output", help="with --grades: the file to write (default stdout)")

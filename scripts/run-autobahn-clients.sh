@@ -175,6 +175,33 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
+# update_reports BASE AGENT: one connection to BASE/updateReports?agent=AGENT with
+# nothing but the standard library (the drivers' libraries may not be installed).
+update_reports() {
+  python3 - "$1" "$2" <<'PY'
+import base64, os, socket, struct, sys, urllib.parse
+base, agent = sys.argv[1:]
+host, port = urllib.parse.urlsplit(base).hostname, urllib.parse.urlsplit(base).port or 80
+s = socket.create_connection((host, port), timeout=30)
+key = base64.b64encode(os.urandom(16)).decode()
+s.sendall(("GET /updateReports?agent=%s HTTP/1.1\r\nHost: %s:%d\r\nUpgrade: websocket\r\n"
+           "Connection: Upgrade\r\nSec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n\r\n"
+           % (urllib.parse.quote(agent, safe=""), host, port, key)).encode())
+data = b""
+while True:  # the 101, then the server's close frame once the reports are written
+    chunk = s.recv(65536)
+    if not chunk:
+        break
+    data += chunk
+    head, sep, rest = data.partition(b"\r\n\r\n")
+    if sep and len(rest) >= 2 and rest[0] & 0x0F == 8:
+        s.sendall(struct.pack("!BB4s", 0x88, 0x80, os.urandom(4)))  # masked empty close
+        break
+s.close()
+sys.exit(0 if data.startswith(b"HTTP/1.1 101") else 1)
+PY
+}
+
 SUMMARIES=()
 failed=0
 run_client() {
@@ -253,6 +280,23 @@ PY
     return
   fi
   kill -0 "$SERVER_PID" 2>/dev/null || { log "$agent: FAILED: the fuzzingserver died during the run"; failed=1; }
+  # The fuzzingserver records a case when its TCP connection is gone; a driver whose
+  # library ends a case at the close handshake can ask for the reports before the
+  # last case is recorded (seen with 7.1.6 as the last case). Then ask again.
+  local want have
+  want="$(sed -n 's/^Ok, will run \([0-9]*\) test cases.*/\1/p' "$dir/wstest.log" | head -n 1)"
+  for _ in 1 2 3; do
+    have="$(python3 -c 'import json, sys; print(len(json.load(open(sys.argv[1])).get(sys.argv[2], {})))' \
+      "$dir/index.json" "$agent" 2>/dev/null || echo 0)"
+    if [[ -z "$want" ]] || ((have >= want)); then break; fi
+    log "$agent: the report has $have of $want cases; asking for it again"
+    sleep 1
+    update_reports "$base" "$agent" || true
+  done
+  if [[ -n "$want" ]] && ((have < want)); then
+    log "$agent: FAILED: the report has $have of the $want cases"
+    failed=1
+  fi
   stop_pid "$SERVER_PID"
   SERVER_PID=""
   if ! python3 scripts/compare_autobahn_clients.py --grades "$dir/index.json" --agent "$agent" -o "$dir/grades.json"; then
@@ -284,20 +328,10 @@ PY
       log "$agent: wrote $ref"
     fi
   elif [[ -f "$ref" ]]; then
-    local cmp_rc=0
-    if [[ "$CASES" == "*" && -z "$EXCLUDE" ]]; then
-      python3 scripts/compare_autobahn_clients.py "$ref" "$dir/grades.json" >"$dir/compare.txt" || cmp_rc=$?
-    else
-      # A subset: compare only the cases that ran.
-      python3 - "$ref" "$dir/grades.json" "$dir/reference-subset.json" <<'PY'
-import json, sys
-ref, got, out = sys.argv[1:]
-g = json.load(open(got))
-r = json.load(open(ref))
-json.dump({k: v for k, v in r.items() if k in g}, open(out, "w"), indent=1)
-PY
-      python3 scripts/compare_autobahn_clients.py "$dir/reference-subset.json" "$dir/grades.json" >"$dir/compare.txt" || cmp_rc=$?
-    fi
+    local cmp_rc=0 common=()
+    # A subset: compare only the cases that ran.
+    [[ "$CASES" == "*" && -z "$EXCLUDE" ]] || common=(--common)
+    python3 scripts/compare_autobahn_clients.py "${common[@]}" "$ref" "$dir/grades.json" >"$dir/compare.txt" || cmp_rc=$?
     sed "s/^/run-autobahn-clients: $agent: vs reference: /" "$dir/compare.txt"
     if ((cmp_rc != 0 && CHECK)); then
       failed=1
