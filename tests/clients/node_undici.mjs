@@ -93,7 +93,7 @@ function connection(url, timeoutSecs, onText) {
     ws.addEventListener("error", (ev) => {
       // Before the open: the connection or handshake failed. After: the library
       // failed the connection (as many cases want). 'close' follows either way.
-      error = ev.message ?? ev.error?.message ?? "error";
+      error = ev.message || ev.error?.message || "error";
     });
     ws.addEventListener("close", () =>
       finish(opened ? "done" : `failed: ${error ?? "closed before the handshake finished"}`),
@@ -163,4 +163,5 @@ async function main() {
   return status;
 }
 
-process.exitCode = await main();
+// Exit now: an abandoned connection must not keep the process alive.
+process.exit(await main());

@@ -154,4 +154,5 @@ async function main() {
   return status;
 }
 
-process.exitCode = await main();
+// Exit now: an abandoned connection must not keep the process alive.
+process.exit(await main());
