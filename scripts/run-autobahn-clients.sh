@@ -117,7 +117,17 @@ if has python-websockets || has python-aiohttp || has python-websocket-client; t
     die "cannot set up $VENV"
 fi
 if has node-ws || has node-undici; then
-  command -v npm >/dev/null || die "the node clients need node and npm (apt-get install nodejs npm)"
+  if ! command -v npm >/dev/null; then
+    # As scripts/test-browser.sh does: Debian's package (this image's comes with npm).
+    # shellcheck source=scripts/lib/apt.sh
+    source "$ROOT/scripts/lib/apt.sh"
+    apt_install "$OUT/apt.log" nodejs || die "cannot install nodejs (see above)"
+    command -v npm >/dev/null || apt_install "$OUT/apt.log" npm || die "cannot install npm"
+  fi
+  # undici 7 wants node >= 20.18.1 (package.json's engines); npm ci only warns.
+  node -e 'const [a, b, c] = process.versions.node.split(".").map(Number);
+    process.exit(a > 20 || (a === 20 && (b > 18 || (b === 18 && c >= 1))) ? 0 : 1)' ||
+    die "the node clients need node 20.18.1 or later, not $(node --version)"
   # npm ci only when the lock file changed since the last install (npm writes its
   # own copy of the tree into node_modules/.package-lock.json).
   if ! cmp -s tests/clients/package-lock.json tests/clients/node_modules/.autobahn-lock 2>/dev/null; then
