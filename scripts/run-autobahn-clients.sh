@@ -11,8 +11,8 @@
 #       # drive another fuzzingserver (started by you); its reports are its own
 #
 # Clients (the agent names the reports use): tungstenite, python-websockets,
-# python-aiohttp, python-websocket-client, node-ws, node-undici. Each driver's header says what it offers
-# (permessage-deflate or not). Everything they need is installed here at pinned
+# python-aiohttp, python-websocket-client, node-ws, node-undici. Each driver's
+# header says what it offers (permessage-deflate or not). Everything they need is installed here at pinned
 # versions: the Python ones into .venv-py (scripts/lib/python-venv.sh), the node
 # ones with `npm ci` from tests/clients/package-lock.json into
 # tests/clients/node_modules (git-ignored), tungstenite's driver built in release
@@ -24,7 +24,9 @@
 # Reports go to OUT/AGENT/ (OUT is --out, default autobahn/reports/clients/,
 # git-ignored): index.json and Autobahn's HTML, grades.json (trimmed by
 # scripts/compare_autobahn_clients.py --grades), driver.log, wstest.log,
-# seconds (the run's wall clock). When autobahn/clients/AGENT.json exists the run
+# seconds (the run's wall clock). A report that lacks cases the fuzzingserver
+# announced is asked for again (it records a case only once the TCP connection is
+# gone, which a driver can outrun), and the run fails if cases are still missing. When autobahn/clients/AGENT.json exists the run
 # is compared with it case by case (behavior, behaviorClose); --check fails on a
 # difference, --write-reference replaces the file instead (full runs only).
 #
@@ -32,10 +34,11 @@
 # reports are wherever that server writes them (compare them with
 # scripts/compare_autobahn_clients.py).
 #
+# Other options: --exclude-cases PATTERNS, --out DIR, --case-timeout SECS.
 # A driver gives up on a case after --case-timeout seconds (default 200) and says
 # so; the whole run of one client is cut after WSECHO_AUTOBAHN_CLIENTS_TIMEOUT
 # seconds (default 7200). The last lines are one per client,
-#   autobahn-clients: AGENT: N cases in Ss; behavior OK N, ...; behaviorClose OK N, ...
+#   autobahn-clients: AGENT: N cases; behavior OK N, ...; behaviorClose OK N, ...; Ss
 # and the exit status is 0 only if every driver finished without a timed out or
 # failed case, every run wrote its report, and (--check) nothing differs.
 set -euo pipefail
