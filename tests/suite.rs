@@ -111,16 +111,17 @@ fn a_client_that_does_not_echo_fails_the_case() {
 fn a_status_asked_before_the_case_ends_comes_when_it_ends() {
     let server = Server::start(&[]);
     let addr = server.addr();
-    // 2.7 waits a second before it closes: the status asked meanwhile waits for it.
+    // 1.1.1 with a client that does not echo: the case fails the connection after a
+    // second; the status asked meanwhile waits for the case's end.
     let runner = std::thread::spawn(move || {
         let stream = TcpStream::connect(addr).unwrap();
-        let url = format!("ws://{addr}/runCase?case=23&agent=early");
+        let url = format!("ws://{addr}/runCase?case=1&agent=early");
         let (mut ws, _) = tungstenite::client(url, stream).unwrap();
         while ws.read().is_ok() {}
     });
     std::thread::sleep(Duration::from_millis(200));
     let started = Instant::now();
-    assert_eq!(status(&server, 23, "early"), r#"{"behavior":"OK"}"#);
+    assert_eq!(status(&server, 1, "early"), r#"{"behavior":"FAILED"}"#);
     assert!(
         started.elapsed() >= Duration::from_millis(500),
         "answered before the case ended"
