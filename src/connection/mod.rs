@@ -340,17 +340,29 @@ impl Connection {
                     self.acts = Some(Acts::holding_first(delay));
                     Err(reply)
                 }
-                Decision::Suite { accept, command } => {
-                    write_switching_protocols(out.bytes_mut(), &accept, None, None);
+                Decision::Suite {
+                    accept,
+                    command,
+                    offers,
+                } => {
                     let counts = Counts {
                         wire_in: total,
                         ..Counts::default()
                     };
                     let suite = std::sync::Arc::clone(&config.suite);
                     let Some(mut session) = Session::new(*command, suite, now) else {
+                        write_switching_protocols(out.bytes_mut(), &accept, None, None);
                         self.set_done();
                         return;
                     };
+                    // The case accepts a permessage-deflate offer as Autobahn's does.
+                    let extension = session.negotiate(&offers);
+                    write_switching_protocols(
+                        out.bytes_mut(),
+                        &accept,
+                        None,
+                        extension.as_deref().map(str::as_bytes),
+                    );
                     // It speaks first; frames the client pipelined behind its request
                     // come after.
                     session.open(now, out.bytes_mut());

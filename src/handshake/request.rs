@@ -44,6 +44,9 @@ pub enum Decision {
         accept: [u8; 28],
         /// What the driver asked for.
         command: Box<crate::suite::request::Command>,
+        /// The client's permessage-deflate offers, as Autobahn reads them (the case
+        /// decides which to accept).
+        offers: Vec<crate::suite::offer::Offer>,
     },
     /// `GET /metrics`: the server's metrics, which only the driver knows, are asked for
     /// (`head`: by a HEAD request, which gets the headers only).
@@ -175,6 +178,13 @@ fn judge(req: &httparse::Request<'_, '_>, config: &Config, peer: Option<SocketAd
     // The client suite's paths (Autobahn's fuzzing server): its own rules from here.
     let target = req.path.unwrap_or_default();
     if crate::suite::request::is_suite_path(target) {
+        // Autobahn's `processHandshake` reads the offers whatever the path, and fails
+        // the handshake on one it cannot parse.
+        let extensions: Vec<&[u8]> = find("Sec-WebSocket-Extensions").map(|h| h.value).collect();
+        let offers = match crate::suite::offer::parse(&extensions) {
+            Ok(offers) => offers,
+            Err(why) => return bad(why),
+        };
         return match crate::suite::request::parse(target, &config.suite) {
             Err(why) => bad(why),
             Ok(command) => match crate::suite::session::unavailable(&command) {
@@ -182,6 +192,7 @@ fn judge(req: &httparse::Request<'_, '_>, config: &Config, peer: Option<SocketAd
                 None => Decision::Suite {
                     accept: accept_value(key),
                     command: Box::new(command),
+                    offers,
                 },
             },
         };

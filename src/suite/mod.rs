@@ -19,6 +19,7 @@ mod cases;
 pub(crate) mod catalog;
 mod catalog_data;
 pub(crate) mod page;
+pub mod offer;
 pub(crate) mod peer;
 pub(crate) mod reports;
 pub mod request;

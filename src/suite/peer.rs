@@ -17,7 +17,9 @@ use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use super::case::{self, CaseState, Obs, Payload, PayloadDigest, Verdict};
+use super::offer::{Accept, Offer, Params};
 use super::wirelog::WireLog;
+use crate::deflate::{Deflater, InflateError, Inflater, RECOMMENDED_SCRATCH_LEN};
 use crate::frame::mask::apply_mask;
 use crate::utf8::Utf8Validator;
 
@@ -329,6 +331,70 @@ struct InMessage {
     /// Whether the last chunk left the text complete.
     utf8_complete: bool,
     digest: PayloadDigest,
+    /// Its frames carry compressed data (RSV1 on its first frame, permessage-deflate
+    /// agreed).
+    compressed: bool,
+}
+
+impl InMessage {
+    /// Takes in `bytes` of the message's payload (decompressed): false if they make
+    /// its text invalid UTF-8.
+    fn take(&mut self, bytes: &[u8], failed: bool) -> bool {
+        if let Some(v) = self.utf8.as_mut() {
+            match v.feed(bytes) {
+                Ok(()) => self.utf8_complete = !v.is_mid_code_point(),
+                Err(_) => {
+                    self.utf8 = None;
+                    return false;
+                }
+            }
+        }
+        if !failed {
+            self.digest.update(bytes);
+        }
+        true
+    }
+}
+
+/// permessage-deflate as agreed on the connection (Autobahn's `PerMessageDeflate`):
+/// our messages compressed, the other side's with RSV1 decompressed.
+struct Compression {
+    deflater: Deflater,
+    inflater: Inflater,
+    /// Where the inflater writes, a piece at a time: what a compressed message costs
+    /// however long it is.
+    scratch: Vec<u8>,
+}
+
+impl Compression {
+    /// Autobahn compresses at zlib's default level and memory level (6, 8). A window of
+    /// 8 bits is made 9, as zlib makes it (it has no raw stream of 256 bytes).
+    fn new(p: Params) -> Box<Compression> {
+        Box::new(Compression {
+            deflater: Deflater::new(6, p.server_max_window_bits, p.server_no_context_takeover),
+            inflater: Inflater::new(p.client_max_window_bits, p.client_no_context_takeover),
+            scratch: vec![0; RECOMMENDED_SCRATCH_LEN],
+        })
+    }
+
+    /// `pattern` repeated to `len` bytes, compressed as one message (Autobahn's
+    /// `sendMessage` compresses the whole payload, then cuts it into frames).
+    fn compress(&mut self, pattern: &[u8], len: usize) -> Option<Vec<u8>> {
+        /// Repeats of a short pattern go to zlib about this many bytes at a time.
+        const CHUNK: usize = 64 << 10;
+        // Whole patterns, so that each piece fed starts where the pattern does.
+        let repeats = (CHUNK / pattern.len().max(1)).max(1);
+        let chunk = pattern.repeat(repeats.min(len.div_ceil(pattern.len().max(1))));
+        let mut out = Vec::new();
+        let mut left = len;
+        while left > 0 && !chunk.is_empty() {
+            let n = left.min(chunk.len());
+            self.deflater.compress_chunk(&chunk[..n], &mut out).ok()?;
+            left -= n;
+        }
+        self.deflater.finish_message(&mut out).ok()?;
+        Some(out)
+    }
 }
 
 /// The endpoint's side of the protocol, without the case.
@@ -350,6 +416,8 @@ pub(crate) struct Core {
     tx_frames: [u64; 16],
     /// Cut messages longer than this (Autobahn's `autoFragmentSize`).
     auto_fragment: Option<usize>,
+    /// permessage-deflate, when the case accepted the client's offer.
+    compression: Option<Box<Compression>>,
     /// When the next queued piece may go.
     pace_at: Option<Instant>,
     timers: Vec<(Instant, Timer)>,
@@ -386,6 +454,7 @@ impl Core {
             drained: true,
             tx_frames: [0; 16],
             auto_fragment: None,
+            compression: None,
             pace_at: None,
             timers: Vec::new(),
             status: Status::Open,
@@ -439,11 +508,26 @@ impl Core {
         out: &mut Vec<u8>,
     ) {
         let opcode = if binary { 2 } else { 1 };
+        // With permessage-deflate agreed, the payload is compressed whole, and what is
+        // cut into frames is the compressed payload, RSV1 on the first frame.
+        let (rsv, pattern, len) = match self.compression.as_mut() {
+            None => (0, pattern, len),
+            Some(z) => match z.compress(&pattern, len) {
+                Some(compressed) => {
+                    let n = compressed.len();
+                    (4, compressed, n)
+                }
+                None => {
+                    self.fail_connection(1011, "compressing a message failed", now, out);
+                    return;
+                }
+            },
+        };
         let frag = frag.or(self.auto_fragment).filter(|&f| f > 0 && len > f);
         let piece = Piece {
             raw: false,
             opcode,
-            rsv: 0,
+            rsv,
             fin: true,
             mask: None,
             pattern: if pattern.is_empty() { vec![0] } else { pattern },
@@ -763,23 +847,39 @@ impl Core {
             if frame.opcode > 7 {
                 self.control.extend_from_slice(chunk);
             } else if let Some(message) = self.message.as_mut() {
-                if let Some(v) = message.utf8.as_mut() {
-                    match v.feed(chunk) {
-                        Ok(()) => message.utf8_complete = !v.is_mid_code_point(),
-                        Err(_) => {
-                            message.utf8 = None;
-                            self.invalid_payload(
-                                "encountered invalid UTF-8 while processing text message",
-                                now,
-                                out,
-                            );
+                let failed = self.facts.failed_by_me;
+                let valid = match self.compression.as_deref_mut() {
+                    Some(z) if message.compressed => {
+                        let Compression {
+                            inflater, scratch, ..
+                        } = z;
+                        let mut sink = |piece: &[u8]| {
+                            if message.take(piece, failed) {
+                                Ok(())
+                            } else {
+                                Err(())
+                            }
+                        };
+                        match inflater.inflate_chunk(chunk, scratch, &mut sink) {
+                            Ok(()) => true,
+                            Err(InflateError::Sink(())) => false,
+                            Err(InflateError::Corrupt) => {
+                                // Autobahn's zlib raises, and the reactor drops the
+                                // connection under it, no close handshake.
+                                log::debug!("suite: corrupt compressed message");
+                                self.lost(now);
+                                return None;
+                            }
                         }
                     }
-                }
-                if !self.facts.failed_by_me
-                    && let Some(message) = self.message.as_mut()
-                {
-                    message.digest.update(chunk);
+                    _ => message.take(chunk, failed),
+                };
+                if !valid {
+                    self.invalid_payload(
+                        "encountered invalid UTF-8 while processing text message",
+                        now,
+                        out,
+                    );
                 }
             }
             if complete && let Some(item) = self.end_frame(now, out) {
@@ -814,7 +914,9 @@ impl Core {
         let opcode = b0 & 0x0F;
         let masked = b1 & 0x80 != 0;
         let len1 = b1 & 0x7F;
-        if rsv != 0 {
+        // Autobahn: RSV1 alone is the compressed bit once permessage-deflate is agreed.
+        let compressed_bit = rsv == 4 && self.compression.is_some();
+        if rsv != 0 && !compressed_bit {
             self.protocol_violation(
                 &format!("RSV = {rsv} and no extension negotiated"),
                 now,
@@ -849,6 +951,13 @@ impl Core {
                     out,
                 );
             }
+            if compressed_bit {
+                self.protocol_violation(
+                    "received compressed control frame [permessage-deflate]",
+                    now,
+                    out,
+                );
+            }
         } else {
             if opcode > 2 {
                 self.protocol_violation(
@@ -867,6 +976,14 @@ impl Core {
             if inside && opcode != 0 {
                 self.protocol_violation(
                     "received non-continuation data frame while inside fragmented message",
+                    now,
+                    out,
+                );
+            }
+            if inside && compressed_bit {
+                self.protocol_violation(
+                    "received continuation data frame with compress bit set \
+                     [permessage-deflate]",
                     now,
                     out,
                 );
@@ -917,6 +1034,7 @@ impl Core {
                 utf8: text.then(Utf8Validator::default),
                 utf8_complete: true,
                 digest: PayloadDigest::default(),
+                compressed: compressed_bit,
             });
         }
         self.frame = Some(InFrame {
@@ -962,6 +1080,22 @@ impl Core {
             return None;
         }
         let message = self.message.take()?;
+        if message.compressed
+            && let Some(z) = self.compression.as_deref_mut()
+        {
+            // Autobahn's `endDecompressMessage` feeds the tail and looks at nothing:
+            // what it makes is dropped, and a payload that ends off a block boundary
+            // goes unnoticed.
+            let Compression {
+                inflater, scratch, ..
+            } = z;
+            if inflater
+                .finish_message(scratch, &mut |_: &[u8]| Ok::<(), ()>(()))
+                .is_err()
+            {
+                inflater.reset();
+            }
+        }
         if let Some(v) = &message.utf8
             && (!message.utf8_complete || v.is_mid_code_point())
         {
@@ -1002,6 +1136,12 @@ pub(crate) trait Script: Send {
 
     /// The verdict as [`case::grade`] gave it, for the case to amend.
     fn amend(&mut self, _v: &mut Verdict, _facts: &Facts) {}
+
+    /// Which of the client's permessage-deflate offers to accept, and how (Autobahn's
+    /// `perMessageCompressionAccept`, which accepts none but in the compression cases).
+    fn accept(&mut self, _offers: &[Offer]) -> Option<Accept> {
+        None
+    }
 }
 
 /// What a script may do: Autobahn's `self.p` and `self` in a case.
@@ -1075,6 +1215,12 @@ impl Ctx<'_> {
         self.core.state
     }
 
+    /// Whether permessage-deflate was agreed (Autobahn's `_perMessageCompress`): then
+    /// [`Ctx::send_message`] compresses.
+    pub(crate) fn compressing(&self) -> bool {
+        self.core.compression.is_some()
+    }
+
     /// Autobahn's `finishWhenDone`: once what came matches every expectation, close
     /// with the expected code (when we are to close).
     pub(crate) fn finish_when_done(&mut self) {
@@ -1119,6 +1265,14 @@ impl Peer {
             now,
             out,
         }
+    }
+
+    /// The client's permessage-deflate offers, before the 101: the case accepts one or
+    /// none. Returns the `Sec-WebSocket-Extensions` value of the 101, if any.
+    pub(crate) fn negotiate(&mut self, offers: &[Offer]) -> Option<String> {
+        let accept = self.script.accept(offers)?;
+        self.core.compression = Some(Compression::new(accept.params()));
+        Some(accept.response())
     }
 
     /// The connection is open (the 101 is written): the case starts.

@@ -85,6 +85,12 @@ impl Session {
         })
     }
 
+    /// The client's permessage-deflate offers: the `Sec-WebSocket-Extensions` value of
+    /// the 101, if the case accepts one.
+    pub(crate) fn negotiate(&mut self, offers: &[super::offer::Offer]) -> Option<String> {
+        self.peer.negotiate(offers)
+    }
+
     /// The 101 went out: the case (or the answer) starts.
     pub(crate) fn open(&mut self, now: Instant, out: &mut Vec<u8>) {
         self.peer.open(now, out);

@@ -4,6 +4,7 @@
 //! close expected, and a timer that ends the case.
 
 mod close;
+mod compression;
 mod fragmentation;
 mod framing;
 mod limits;
@@ -30,6 +31,7 @@ pub(crate) fn script(id: &str) -> Option<Box<dyn Script>> {
         "7" => close::script(id),
         "9" => limits::script(id),
         "10" => misc::script(id),
+        "12" | "13" => compression::script(id),
         _ => None,
     }
 }
