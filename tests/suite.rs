@@ -460,3 +460,162 @@ fn the_cases_run_over_tls_and_http2_too() {
     assert!(index("wss", "2.1"), "{}", tls.server.log());
     assert!(index("h2", "1.1.1"), "{}", tls.server.log());
 }
+
+/// Runs case number `n` as a permessage-deflate client that offers `offer` and echoes
+/// every message (compressed as agreed), asserting the server's response is
+/// `response`. Returns how many messages it echoed.
+fn run_deflate_echoing(
+    server: &Server,
+    n: usize,
+    agent: &str,
+    offer: &str,
+    response: &str,
+) -> usize {
+    use common::deflate::{Agreed, Client, Cut, FULL, deflater, frames, inflater};
+    let mut request = Request::upgrade(&server.host());
+    request.target = format!("/runCase?case={n}&agent={agent}");
+    request
+        .headers
+        .push(("Sec-WebSocket-Extensions".into(), offer.into()));
+    let mut stream = server.connect();
+    std::io::Write::write_all(&mut stream, &request.to_bytes()).unwrap();
+    let head = read_response_head(&mut stream);
+    assert_eq!(head.status, 101, "{head:?}");
+    assert_eq!(
+        head.header("Sec-WebSocket-Extensions"),
+        Some(response),
+        "case {n}"
+    );
+    // The agreed parameters, from the response (no server_* parameter is offered).
+    let mut agreed: Agreed = FULL;
+    for p in response.split(';').map(str::trim).skip(1) {
+        match p.split_once('=') {
+            Some(("client_max_window_bits", v)) => agreed = agreed.client_bits(v.parse().unwrap()),
+            None if p == "client_no_context_takeover" => agreed = agreed.cnct(),
+            _ => panic!("unexpected parameter {p}"),
+        }
+    }
+    let mut client = Client {
+        stream,
+        agreed,
+        deflater: deflater(agreed.client_bits),
+        inflater: inflater(agreed.server_bits),
+    };
+    let mut echoed = 0;
+    let mut message: Option<(u8, bool, Vec<u8>)> = None;
+    loop {
+        let frame = read_frame(&mut client.stream);
+        match frame.opcode {
+            OP_CLOSE => {
+                send(&mut client.stream, &[RawFrame::close(1000, "")]);
+                return echoed;
+            }
+            OP_TEXT | OP_BINARY => {
+                assert!(message.is_none(), "case {n}: a message inside a message");
+                message = Some((frame.opcode, frame.rsv == 0b100, frame.payload));
+            }
+            OP_CONT => {
+                assert_eq!(frame.rsv, 0, "case {n}: RSV on a continuation");
+                message.as_mut().expect("a message").2.extend(frame.payload);
+            }
+            op => panic!("case {n}: opcode {op}"),
+        }
+        if !frame.fin {
+            continue;
+        }
+        let (opcode, compressed, payload) = message.take().unwrap();
+        assert!(
+            compressed,
+            "case {n}: the server's message is not compressed"
+        );
+        let data = client.inflate(&payload).unwrap();
+        let echo = client.compress(&data);
+        send(&mut client.stream, &frames(opcode, &echo, Cut::Whole, true));
+        echoed += 1;
+    }
+}
+
+#[test]
+fn the_compression_cases_negotiate_as_autobahn_and_grade_echoes() {
+    // Autobahn's fuzzingserver (wstest 25.10.1) answers the offer python websockets,
+    // node ws and aiohttp make ("permessage-deflate; client_max_window_bits") with
+    // plain "permessage-deflate" in 12.x and 13.1, and with what 13.2 to 13.7 ask for;
+    // every message goes compressed, and a client that echoes each one passes. A sample:
+    // text and binary data, a compressed payload cut into frames of 256 bytes, client
+    // window 9, no context takeover.
+    let server = Server::start(&[]);
+    let offer = "permessage-deflate; client_max_window_bits";
+    let cases = [
+        (302, "12.1.1", "permessage-deflate"),
+        (330, "12.2.11", "permessage-deflate"),
+        (357, "12.4.2", "permessage-deflate"),
+        (
+            410,
+            "13.2.1",
+            "permessage-deflate; client_no_context_takeover",
+        ),
+        (
+            429,
+            "13.3.2",
+            "permessage-deflate; client_max_window_bits=9",
+        ),
+        (
+            510,
+            "13.7.11",
+            "permessage-deflate; client_no_context_takeover; client_max_window_bits=9",
+        ),
+    ];
+    for (n, id, response) in cases {
+        assert_eq!(
+            run_deflate_echoing(&server, n, "deflater", offer, response),
+            1000,
+            "{id}"
+        );
+        assert_eq!(
+            status(&server, n, "deflater"),
+            r#"{"behavior":"OK"}"#,
+            "{id}"
+        );
+        let line = format!("suite: case {id} for agent deflater: OK / OK in");
+        let log = server.wait_for_log(&line, 1, Duration::from_secs(10));
+        assert!(log.contains(&line), "{line}\n{log}");
+    }
+    // 13.3 asks for a client window, which an offer without client_max_window_bits does
+    // not allow: no extension, so UNIMPLEMENTED (Autobahn's accept3 returns None).
+    let (mut stream, head) = {
+        let mut request = Request::upgrade(&server.host());
+        request.target = "/runCase?case=429&agent=bare".into();
+        request.headers.push((
+            "Sec-WebSocket-Extensions".into(),
+            "permessage-deflate".into(),
+        ));
+        let mut stream = server.connect();
+        std::io::Write::write_all(&mut stream, &request.to_bytes()).unwrap();
+        let head = read_response_head(&mut stream);
+        (stream, head)
+    };
+    assert_eq!(head.status, 101);
+    assert_eq!(head.header("Sec-WebSocket-Extensions"), None);
+    assert_eq!(expect_close(&mut stream).code, Some(1000));
+    send(&mut stream, &[RawFrame::close(1000, "")]);
+    assert_eq!(
+        status(&server, 429, "bare"),
+        r#"{"behavior":"UNIMPLEMENTED"}"#
+    );
+}
+
+#[test]
+fn the_compression_cases_grade_tungstenite_unimplemented_as_autobahn_does() {
+    // tungstenite offers no permessage-deflate: Autobahn's fuzzingserver grades every
+    // case of groups 12 and 13 UNIMPLEMENTED / OK (it closes with 1000 at once).
+    let server = Server::start(&[]);
+    let ids: Vec<String> = (1..=5)
+        .flat_map(|s| (1..=18).map(move |c| format!("12.{s}.{c}")))
+        .chain((1..=7).flat_map(|s| (1..=18).map(move |c| format!("13.{s}.{c}"))))
+        .collect();
+    let want: Vec<(&str, &str)> = ids
+        .iter()
+        .map(|id| (id.as_str(), "UNIMPLEMENTED / OK"))
+        .collect();
+    assert_grades(&server, 302, &want);
+}
