@@ -150,10 +150,22 @@ fn bad_driver_requests_are_refused_with_the_reason() {
     assert!(r.body_text().contains("needs agent=NAME"));
     let r = refused("/getCaseStatus?case=1&agent=%ZZ");
     assert_eq!(r.status, 400);
-    // A case this wsecho has no script for yet.
-    let r = refused("/runCase?casetuple=13.7.18&agent=a");
-    assert_eq!(r.status, 501);
-    assert!(r.body_text().contains("case 13.7.18 is not implemented"));
+    // An offer Autobahn's parser refuses fails the handshake, whatever the path.
+    let mut request = Request::upgrade(&server.host());
+    request.target = "/runCase?casetuple=13.7.18&agent=a".into();
+    request.headers.push((
+        "Sec-WebSocket-Extensions".into(),
+        "permessage-deflate; server_max_window_bits=16".into(),
+    ));
+    let r = expect_refused(&server, &request.to_bytes());
+    assert_eq!(r.status, 400);
+    assert!(
+        r.body_text().contains(
+            "illegal extension parameter value '16' for parameter 'server_max_window_bits'"
+        ),
+        "{}",
+        r.body_text()
+    );
 }
 
 #[test]

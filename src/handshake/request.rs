@@ -178,22 +178,27 @@ fn judge(req: &httparse::Request<'_, '_>, config: &Config, peer: Option<SocketAd
     // The client suite's paths (Autobahn's fuzzing server): its own rules from here.
     let target = req.path.unwrap_or_default();
     if crate::suite::request::is_suite_path(target) {
-        // Autobahn's `processHandshake` reads the offers whatever the path, and fails
-        // the handshake on one it cannot parse.
+        // Autobahn's `processHandshake`, whatever the path: two extension headers fail
+        // the handshake first, then the path (its `onConnect`), then an offer it cannot
+        // parse.
         let extensions: Vec<&[u8]> = find("Sec-WebSocket-Extensions").map(|h| h.value).collect();
+        if extensions.len() > 1 {
+            return bad(crate::suite::offer::REPEATED);
+        }
+        let command = match crate::suite::request::parse(target, &config.suite) {
+            Err(why) => return bad(why),
+            Ok(command) => command,
+        };
         let offers = match crate::suite::offer::parse(&extensions) {
             Ok(offers) => offers,
             Err(why) => return bad(why),
         };
-        return match crate::suite::request::parse(target, &config.suite) {
-            Err(why) => bad(why),
-            Ok(command) => match crate::suite::session::unavailable(&command) {
-                Some(why) => Decision::Reply(HttpReply::error(HttpStatus::NotImplemented, why)),
-                None => Decision::Suite {
-                    accept: accept_value(key),
-                    command: Box::new(command),
-                    offers,
-                },
+        return match crate::suite::session::unavailable(&command) {
+            Some(why) => Decision::Reply(HttpReply::error(HttpStatus::NotImplemented, why)),
+            None => Decision::Suite {
+                accept: accept_value(key),
+                command: Box::new(command),
+                offers,
             },
         };
     }

@@ -10,6 +10,9 @@
 //! outside 8 to 15, and `processHandshake` fails the whole handshake on any of these
 //! (and on more than one `Sec-WebSocket-Extensions` header), whatever the path.
 
+/// Why Autobahn fails a handshake with two `Sec-WebSocket-Extensions` headers.
+pub const REPEATED: &str =
+    "HTTP Sec-WebSocket-Extensions header appears more than once in opening handshake request";
 /// The extension's name, as Autobahn matches it (after lowercasing).
 const DEFLATE: &str = "permessage-deflate";
 /// Window sizes an offer may name (Autobahn's `WINDOW_SIZE_PERMISSIBLE_VALUES`).
@@ -111,13 +114,7 @@ pub fn parse(headers: &[&[u8]]) -> Result<Vec<Offer>, String> {
     let header = match headers {
         [] => return Ok(Vec::new()),
         [one] => String::from_utf8_lossy(one),
-        _ => {
-            return Err(
-                "HTTP Sec-WebSocket-Extensions header appears more than once in opening \
-                 handshake request"
-                    .to_string(),
-            );
-        }
+        _ => return Err(REPEATED.to_string()),
     };
     let mut offers = Vec::new();
     for element in header.split(',').map(str::trim) {
