@@ -524,6 +524,44 @@ mod tests {
     }
 
     #[test]
+    fn a_client_that_echoes_what_it_did_not_read_is_cut_off() {
+        use crate::suite::peer::{Peer, Status};
+        use std::time::Instant;
+        let t0 = Instant::now();
+        let mut peer = Peer::server(script("12.5.10").unwrap(), t0);
+        let offers = crate::suite::offer::parse(&[b"permessage-deflate"]).unwrap();
+        assert_eq!(
+            peer.negotiate(&offers).as_deref(),
+            Some("permessage-deflate")
+        );
+        let mut out = Vec::new();
+        peer.open(t0, &mut out);
+        // The case's messages, which a client can know without reading them, echoed all
+        // at once (uncompressed, which permessage-deflate allows; masked with 0).
+        let mut same = Compressed {
+            data: Data::Pdf,
+            acceptance: Acceptance::First,
+            len: 131_072,
+            wait: 1.0,
+            auto_fragment: 0,
+            at: 0,
+            sent: 0,
+            expected: None,
+        };
+        let mut input = Vec::new();
+        for _ in 0..100 {
+            let m = same.next_message();
+            input.extend_from_slice(&[0x82, 0x80 | 127]);
+            input.extend_from_slice(&(m.len() as u64).to_be_bytes());
+            input.extend_from_slice(&[0; 4]);
+            input.extend_from_slice(&m);
+        }
+        peer.input(&mut input, t0, &mut out);
+        assert_eq!(peer.status(), Status::Done);
+        assert!(out.len() < 1 << 20, "{} bytes written", out.len());
+    }
+
+    #[test]
     fn the_acceptances_are_autobahns() {
         let plain = Offer {
             accept_no_context_takeover: true,
