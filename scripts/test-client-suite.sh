@@ -80,5 +80,6 @@ done
 kill -0 "$WSECHO_PID" 2>/dev/null || { echo "test-client-suite: wsecho died"; status=1; }
 verdict=PASS
 [ "$status" = 0 ] || verdict=FAIL
-echo "client-suite: $verdict: $(IFS=';'; echo "${summary[*]}")"
+joined=$(printf '%s; ' "${summary[@]}")
+echo "client-suite: $verdict: ${joined%; }"
 exit "$status"
