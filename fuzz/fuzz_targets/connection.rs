@@ -261,7 +261,9 @@ fn request_target(stream: &[u8]) -> Option<&str> {
 
 /// The behaviour the stream's request asks for, if it is one that parses.
 fn asked_behaviour(stream: &[u8]) -> Option<wsecho::handshake::Behaviour> {
-    wsecho::handshake::behaviour::parse(request_target(stream)?).ok().flatten()
+    wsecho::handshake::behaviour::parse(request_target(stream)?)
+        .ok()
+        .flatten()
 }
 
 /// Whether `b` may hold output back: for its time (`?delay=`, `?handshake-delay=`), or

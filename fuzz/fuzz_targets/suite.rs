@@ -49,7 +49,10 @@ fn fuzz(data: &[u8]) -> Result<(), String> {
     // Pongs answered, and each close reply, come from the client's bytes too.
     let bound = MAX_OUTPUT + 2 * stream.len();
     if run.out.len() > bound {
-        return Err(format!("case {n}: {} bytes of output, bound {bound}", run.out.len()));
+        return Err(format!(
+            "case {n}: {} bytes of output, bound {bound}",
+            run.out.len()
+        ));
     }
     Ok(())
 }
