@@ -1134,13 +1134,13 @@ pub(crate) trait Script: Send {
 
     /// A message came (not when we failed the connection).
     fn message(&mut self, c: &mut Ctx<'_>, payload: Payload, binary: bool) {
-        c.case.received.push(Obs::Message { payload, binary });
+        c.record(Obs::Message { payload, binary });
         c.finish_when_done();
     }
 
     /// A pong came.
     fn pong(&mut self, c: &mut Ctx<'_>, payload: Payload) {
-        c.case.received.push(Obs::Pong(payload));
+        c.record(Obs::Pong(payload));
         c.finish_when_done();
     }
 
@@ -1232,6 +1232,17 @@ impl Ctx<'_> {
     /// [`Ctx::send_message`] compresses.
     pub(crate) fn compressing(&self) -> bool {
         self.core.compression.is_some()
+    }
+
+    /// Notes what came, as Autobahn's `received` list: kept while it could still
+    /// equal an expected list (one past the longest), so that a client sending without
+    /// end cannot make the run hold more; past that no expectation can match whatever
+    /// comes, and the grade is the same as if all were kept.
+    pub(crate) fn record(&mut self, obs: Obs) {
+        let longest = self.case.expected.iter().map(|(_, e)| e.len()).max();
+        if self.case.received.len() <= longest.unwrap_or(0) {
+            self.case.received.push(obs);
+        }
     }
 
     /// Autobahn's `finishWhenDone`: once what came matches every expectation, close
@@ -1443,6 +1454,45 @@ impl Peer {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Expects one pong, sends nothing.
+    struct OnePong;
+
+    impl Script for OnePong {
+        fn open(&mut self, c: &mut Ctx<'_>) {
+            c.case.expected = vec![(case::Grade::Ok, vec![Obs::pong(b"x")])];
+            c.case.expected_close = case::ExpectedClose::by_peer(&[1000]);
+        }
+    }
+
+    #[test]
+    fn a_client_that_sends_without_end_cannot_grow_what_a_run_keeps() {
+        let t0 = Instant::now();
+        let mut peer = Peer::server(Box::new(OnePong), t0);
+        let mut out = Vec::new();
+        peer.open(t0, &mut out);
+        // 10,000 masked pongs "x".
+        let one = [0x8a, 0x81, 1, 2, 3, 4, b'x' ^ 1];
+        let mut input: Vec<u8> = one
+            .iter()
+            .copied()
+            .cycle()
+            .take(one.len() * 10_000)
+            .collect();
+        peer.input(&mut input, t0, &mut out);
+        assert_eq!(
+            peer.case().received.len(),
+            2,
+            "one past the longest expectation"
+        );
+        peer.eof(t0);
+        let v = peer.verdict().unwrap();
+        assert_eq!(
+            v.behavior,
+            case::Grade::Failed,
+            "two pongs are not the one expected"
+        );
+    }
 
     /// Sends "ab" as text, an octet at a time.
     struct Chopped;
