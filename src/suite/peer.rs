@@ -43,6 +43,8 @@ const QUEUED_WRITE_DELAY: Duration = Duration::from_micros(25);
 /// case sends its next message when the echo of the last came, which a client sends
 /// after reading it all: an honest client finds the queue empty.
 const MAX_QUEUED_MESSAGES: usize = 8 << 20;
+/// The most of one control frame's payload kept (RFC 6455 allows 125 bytes).
+const MAX_CONTROL_KEPT: usize = 125;
 /// The most of a big frame written in one turn, so that memory stays bounded: the rest
 /// follows as the socket takes it.
 const WRITE_BUDGET: usize = 256 << 10;
@@ -858,7 +860,12 @@ impl Core {
             }
             let complete = frame.got == frame.len;
             if frame.opcode > 7 {
-                self.control.extend_from_slice(chunk);
+                // A control frame over 125 bytes was failed on at its header, but is
+                // read on (Autobahn's `failByDrop = False`): keep no more of it than
+                // its code and reason could use, however long it says it is.
+                let room = MAX_CONTROL_KEPT.saturating_sub(self.control.len());
+                self.control
+                    .extend_from_slice(&chunk[..chunk.len().min(room)]);
             } else if let Some(message) = self.message.as_mut() {
                 let failed = self.facts.failed_by_me;
                 let valid = match self.compression.as_deref_mut() {
@@ -1463,6 +1470,25 @@ mod tests {
             c.case.expected = vec![(case::Grade::Ok, vec![Obs::pong(b"x")])];
             c.case.expected_close = case::ExpectedClose::by_peer(&[1000]);
         }
+    }
+
+    #[test]
+    fn a_control_frame_that_says_it_is_huge_keeps_only_125_bytes() {
+        let t0 = Instant::now();
+        let mut peer = Peer::server(Box::new(OnePong), t0);
+        let mut out = Vec::new();
+        peer.open(t0, &mut out);
+        // A masked ping claiming 1 MiB, then the 1 MiB.
+        let mut input = vec![0x89, 0xff];
+        input.extend_from_slice(&(1u64 << 20).to_be_bytes());
+        input.extend_from_slice(&[0; 4]);
+        input.resize(input.len() + (1 << 20), b'p');
+        peer.input(&mut input, t0, &mut out);
+        assert!(peer.core.control.capacity() <= 4 * MAX_CONTROL_KEPT);
+        assert!(
+            peer.core.facts.failed_by_me,
+            "a control frame over 125 bytes fails"
+        );
     }
 
     #[test]
