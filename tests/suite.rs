@@ -473,33 +473,10 @@ fn the_cases_run_over_tls_and_http2_too() {
     assert!(index("h2", "1.1.1"), "{}", tls.server.log());
 }
 
-/// Runs case number `n` as a permessage-deflate client that offers `offer` and echoes
-/// every message (compressed as agreed), asserting the server's response is
-/// `response`. Returns how many messages it echoed.
-fn run_deflate_echoing(
-    server: &Server,
-    n: usize,
-    agent: &str,
-    offer: &str,
-    response: &str,
-) -> usize {
-    use common::deflate::{Agreed, Client, Cut, FULL, deflater, frames, inflater};
-    let mut request = Request::upgrade(&server.host());
-    request.target = format!("/runCase?case={n}&agent={agent}");
-    request
-        .headers
-        .push(("Sec-WebSocket-Extensions".into(), offer.into()));
-    let mut stream = server.connect();
-    std::io::Write::write_all(&mut stream, &request.to_bytes()).unwrap();
-    let head = read_response_head(&mut stream);
-    assert_eq!(head.status, 101, "{head:?}");
-    assert_eq!(
-        head.header("Sec-WebSocket-Extensions"),
-        Some(response),
-        "case {n}"
-    );
-    // The agreed parameters, from the response (no server_* parameter is offered).
-    let mut agreed: Agreed = FULL;
+/// The parameters a response's `Sec-WebSocket-Extensions` agreed (no server_* parameter
+/// is offered by these clients).
+fn agreed_by(response: &str) -> common::deflate::Agreed {
+    let mut agreed = common::deflate::FULL;
     for p in response.split(';').map(str::trim).skip(1) {
         match p.split_once('=') {
             Some(("client_max_window_bits", v)) => agreed = agreed.client_bits(v.parse().unwrap()),
@@ -507,16 +484,24 @@ fn run_deflate_echoing(
             _ => panic!("unexpected parameter {p}"),
         }
     }
-    let mut client = Client {
-        stream,
-        agreed,
-        deflater: deflater(agreed.client_bits),
-        inflater: inflater(agreed.server_bits),
-    };
+    agreed
+}
+
+/// Plays a permessage-deflate client through case `n` on an upgraded connection: every
+/// message the case sends is inflated and echoed compressed as agreed; the case's close
+/// is answered. `recv` and `send` move frames over whichever transport it came on.
+/// Returns how many messages it echoed.
+fn echo_compressed<S>(
+    client: &mut common::deflate::Client<S>,
+    n: usize,
+    recv: impl Fn(&mut S) -> Frame,
+    send: impl Fn(&mut S, &[RawFrame]),
+) -> usize {
+    use common::deflate::{Cut, frames};
     let mut echoed = 0;
     let mut message: Option<(u8, bool, Vec<u8>)> = None;
     loop {
-        let frame = read_frame(&mut client.stream);
+        let frame = recv(&mut client.stream);
         match frame.opcode {
             OP_CLOSE => {
                 send(&mut client.stream, &[RawFrame::close(1000, "")]);
@@ -545,6 +530,34 @@ fn run_deflate_echoing(
         send(&mut client.stream, &frames(opcode, &echo, Cut::Whole, true));
         echoed += 1;
     }
+}
+
+/// Runs case number `n` as a permessage-deflate client that offers `offer` and echoes
+/// every message (compressed as agreed), asserting the server's response is
+/// `response`. Returns how many messages it echoed.
+fn run_deflate_echoing(
+    server: &Server,
+    n: usize,
+    agent: &str,
+    offer: &str,
+    response: &str,
+) -> usize {
+    let mut request = Request::upgrade(&server.host());
+    request.target = format!("/runCase?case={n}&agent={agent}");
+    request
+        .headers
+        .push(("Sec-WebSocket-Extensions".into(), offer.into()));
+    let mut stream = server.connect();
+    std::io::Write::write_all(&mut stream, &request.to_bytes()).unwrap();
+    let head = read_response_head(&mut stream);
+    assert_eq!(head.status, 101, "{head:?}");
+    assert_eq!(
+        head.header("Sec-WebSocket-Extensions"),
+        Some(response),
+        "case {n}"
+    );
+    let mut client = common::deflate::Client::on(stream, agreed_by(response));
+    echo_compressed(&mut client, n, read_frame, send)
 }
 
 #[test]
@@ -614,6 +627,108 @@ fn the_compression_cases_negotiate_as_autobahn_and_grade_echoes() {
         status(&server, 429, "bare"),
         r#"{"behavior":"UNIMPLEMENTED"}"#
     );
+}
+
+/// Runs case number `n` on `conn` as [`run_deflate_echoing`] does, on an RFC 8441
+/// stream.
+fn run_deflate_echoing_over_h2(
+    conn: &wsecho_test_support::h2_client::H2Connection,
+    n: usize,
+    agent: &str,
+    offer: &str,
+    response: &str,
+) -> usize {
+    let headers = [
+        ("sec-websocket-version", "13"),
+        ("sec-websocket-extensions", offer),
+    ];
+    let (head, ws) = conn
+        .open_websocket(&format!("/runCase?case={n}&agent={agent}"), &headers)
+        .unwrap();
+    assert_eq!(head.status, 200, "{head:?}");
+    assert_eq!(
+        head.header("sec-websocket-extensions"),
+        Some(response),
+        "case {n}"
+    );
+    let mut client = common::deflate::Client::on(ws, agreed_by(response));
+    let wait = Duration::from_secs(10);
+    let echoed = echo_compressed(
+        &mut client,
+        n,
+        |ws| {
+            ws.recv_frame(wait)
+                .unwrap()
+                .expect("a frame, not the stream's end")
+        },
+        |ws, frames| {
+            ws.send(&wsecho_test_support::frames::concat(frames))
+                .unwrap()
+        },
+    );
+    // Once it has our close, Autobahn's endpoint aborts the connection (Twisted's
+    // abortConnection), which over HTTP/2 is RST_STREAM (RFC 8441 §5). Dropping the
+    // stream before that would reset it from our side, which the case grades UNCLEAN.
+    assert_eq!(
+        client.stream.recv_end(wait).unwrap(),
+        wsecho_test_support::h2_client::StreamEnd::Reset(
+            wsecho_test_support::h2_client::Reason::CANCEL
+        ),
+        "case {n}"
+    );
+    echoed
+}
+
+#[test]
+fn the_compression_cases_run_over_tls_and_http2_too() {
+    use wsecho_test_support::h2_client::H2Connection;
+    // 12.2.11: binary, its compressed payload cut into frames of 256 bytes; 13.3.2: the
+    // client's window asked down to 9. The same cases as over ws://, on the three other
+    // transports: wss:// (HTTP/1.1), h2 over TLS and h2c.
+    let offer = "permessage-deflate; client_max_window_bits";
+    let cases = [
+        (330, "12.2.11", "permessage-deflate"),
+        (
+            429,
+            "13.3.2",
+            "permessage-deflate; client_max_window_bits=9",
+        ),
+    ];
+    let tls = common::tls::TlsServer::start(&[]);
+    let h2 =
+        H2Connection::connect_tls(tls.server.addr(), "localhost", tls.client_config()).unwrap();
+    let h2c = H2Connection::connect(tls.server.addr()).unwrap();
+    for (n, id, response) in cases {
+        let mut stream = tls.connect();
+        let mut request = Request::upgrade(&tls.server.host());
+        request.target = format!("/runCase?case={n}&agent=wss");
+        request
+            .headers
+            .push(("Sec-WebSocket-Extensions".into(), offer.into()));
+        std::io::Write::write_all(&mut stream, &request.to_bytes()).unwrap();
+        let head = read_response_head(&mut stream);
+        assert_eq!(head.status, 101, "{head:?}");
+        assert_eq!(head.header("Sec-WebSocket-Extensions"), Some(response));
+        let mut client = common::deflate::Client::on(stream, agreed_by(response));
+        let echoed = echo_compressed(&mut client, n, read_frame, send);
+        assert_eq!(echoed, 1000, "{id} over wss://");
+
+        assert_eq!(
+            run_deflate_echoing_over_h2(&h2, n, "h2", offer, response),
+            1000,
+            "{id} over h2"
+        );
+        assert_eq!(
+            run_deflate_echoing_over_h2(&h2c, n, "h2c", offer, response),
+            1000,
+            "{id} over h2c"
+        );
+        for agent in ["wss", "h2", "h2c"] {
+            let line = format!("suite: case {id} for agent {agent}: OK / OK in");
+            let log = tls.server.wait_for_log(&line, 1, Duration::from_secs(10));
+            assert!(log.contains(&line), "{line}\n{log}");
+        }
+    }
 }
 
 #[test]

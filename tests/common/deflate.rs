@@ -345,22 +345,16 @@ pub fn send_in_background(stream: &TcpStream, frames: Vec<RawFrame>) -> JoinHand
 }
 
 /// A client that agreed permessage-deflate and keeps both contexts the way it was agreed.
-pub struct Client {
-    pub stream: TcpStream,
+pub struct Client<S = TcpStream> {
+    pub stream: S,
     pub agreed: Agreed,
     pub deflater: Compress,
     pub inflater: Decompress,
 }
 
-impl Client {
-    /// Upgrades with `offers`, asserts the response header is exactly `expected`.
-    pub fn open(server: &Server, offers: &[&str], expected: &str, agreed: Agreed) -> Client {
-        let (stream, response) = upgrade(server, offers);
-        assert_eq!(
-            response.header("Sec-WebSocket-Extensions"),
-            Some(expected),
-            "offers {offers:?}: {response:?}"
-        );
+impl<S> Client<S> {
+    /// Builds a client on a stream already upgraded with `agreed` parameters.
+    pub fn on(stream: S, agreed: Agreed) -> Client<S> {
         Client {
             stream,
             agreed,
@@ -386,6 +380,19 @@ impl Client {
         let inflated = inflate_message(&mut self.inflater, payload)?;
         check_window(payload, self.agreed.server_bits, inflated.len())?;
         Ok(inflated)
+    }
+}
+
+impl Client {
+    /// Upgrades with `offers`, asserts the response header is exactly `expected`.
+    pub fn open(server: &Server, offers: &[&str], expected: &str, agreed: Agreed) -> Client {
+        let (stream, response) = upgrade(server, offers);
+        assert_eq!(
+            response.header("Sec-WebSocket-Extensions"),
+            Some(expected),
+            "offers {offers:?}: {response:?}"
+        );
+        Client::on(stream, agreed)
     }
 
     /// Sends `data` compressed, reads the echo, asserts it is compressed (RSV1 on the
