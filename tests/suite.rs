@@ -284,6 +284,9 @@ fn reports_are_served_in_autobahns_formats_and_written_on_update() {
         case["received"],
         serde_json::json!([["message", "", false]])
     );
+    // Only the compression cases count what went each way, as Autobahn's do.
+    assert_eq!(case["trafficStats"], serde_json::Value::Null);
+    assert_eq!(case["reportCompressionRatio"], false);
     assert_eq!(get(&server, "/reports/nothing.json").status, 404);
 
     // On disk, as wsecho verdict reads them.
@@ -605,6 +608,41 @@ fn the_compression_cases_negotiate_as_autobahn_and_grade_echoes() {
         let log = server.wait_for_log(&line, 1, Duration::from_secs(10));
         assert!(log.contains(&line), "{line}\n{log}");
     }
+    // The report counts the exchange as Autobahn's trafficStats do. 12.1.1: 1000
+    // messages of 16 bytes each way, a frame each; the echoes, compressed by this
+    // client, are what it sent back.
+    let report = get(&server, "/reports/deflater_case_12_1_1.json");
+    let case: serde_json::Value = serde_json::from_slice(&report.body).unwrap();
+    let t = &case["trafficStats"];
+    assert_eq!(case["reportCompressionRatio"], true, "{case}");
+    for dir in ["outgoing", "incoming"] {
+        assert_eq!(t[format!("{dir}WebSocketMessages")], 1000, "{t}");
+        assert_eq!(t[format!("{dir}WebSocketFrames")], 1000, "{t}");
+        assert_eq!(t[format!("{dir}OctetsAppLevel")], 16_000, "{t}");
+        let ws = t[format!("{dir}OctetsWebSocketLevel")].as_u64().unwrap();
+        let wire = t[format!("{dir}OctetsWireLevel")].as_u64().unwrap();
+        // Compressed payloads, and frame headers of 2 bytes out, 6 (masked) in.
+        let header = if dir == "outgoing" { 2 } else { 6 };
+        assert!(ws > 0 && ws < 16_000, "{t}");
+        assert!(wire >= ws + 1000 * header, "{t}");
+        let ratio = t[format!("{dir}CompressionRatio")].as_f64().unwrap();
+        assert!((ratio - ws as f64 / 16_000.0).abs() < 1e-9, "{t}");
+    }
+    assert!(
+        t["preopenIncomingOctetsWireLevel"].as_u64().unwrap() > 100,
+        "{t}"
+    );
+    assert!(
+        t["preopenOutgoingOctetsWireLevel"].as_u64().unwrap() > 100,
+        "{t}"
+    );
+    let page = String::from_utf8(get(&server, "/reports/").body).unwrap();
+    let ratios = format!(
+        "[{:.3}/{:.3}]",
+        t["incomingCompressionRatio"].as_f64().unwrap(),
+        t["outgoingCompressionRatio"].as_f64().unwrap()
+    );
+    assert!(page.contains(&ratios), "{ratios} not on the page");
     // 13.3 asks for a client window, which an offer without client_max_window_bits does
     // not allow: no extension, so UNIMPLEMENTED (Autobahn's accept3 returns None).
     let (mut stream, head) = {

@@ -357,12 +357,14 @@ impl Connection {
                     };
                     // The case accepts a permessage-deflate offer as Autobahn's does.
                     let extension = session.negotiate(&offers);
+                    let before = out.bytes_mut().len();
                     write_switching_protocols(
                         out.bytes_mut(),
                         &accept,
                         None,
                         extension.as_deref().map(str::as_bytes),
                     );
+                    session.preopen(head.len(), out.bytes_mut().len() - before);
                     // It speaks first; frames the client pipelined behind its request
                     // come after.
                     session.open(now, out.bytes_mut());

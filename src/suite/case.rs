@@ -151,6 +151,11 @@ pub(crate) struct CaseState {
     pub(crate) suppress_close: bool,
     /// The case's duration belongs in its report.
     pub(crate) report_time: bool,
+    /// Its compression ratios do too (the compression cases).
+    pub(crate) report_compression_ratio: bool,
+    /// What went each way when the case's exchange ended, for the report (Autobahn's
+    /// `trafficStats`, taken by the compression cases).
+    pub(crate) traffic: Option<super::traffic::Traffic>,
 }
 
 impl Default for CaseState {
@@ -163,6 +168,8 @@ impl Default for CaseState {
             result: "Actual events differ from any expected.".to_string(),
             suppress_close: false,
             report_time: false,
+            report_compression_ratio: false,
+            traffic: None,
         }
     }
 }

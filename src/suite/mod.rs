@@ -24,6 +24,7 @@ pub(crate) mod peer;
 pub(crate) mod reports;
 pub mod request;
 pub(crate) mod session;
+pub(crate) mod traffic;
 pub(crate) mod wirelog;
 
 use std::collections::BTreeMap;
@@ -136,6 +137,12 @@ pub(crate) struct CaseResult {
     pub(crate) received: Vec<Obs>,
     /// The wire log, in wsecho's trace format (bounded).
     pub(crate) wirelog: String,
+    /// Whether the report shows the duration, and the compression ratios (Autobahn's
+    /// `reportTime`, `reportCompressionRatio`).
+    pub(crate) report_time: bool,
+    pub(crate) report_compression_ratio: bool,
+    /// What went each way, for the cases that report it (Autobahn's `trafficStats`).
+    pub(crate) traffic: Option<traffic::Traffic>,
 }
 
 #[derive(Debug, Default)]
@@ -223,6 +230,9 @@ mod tests {
             remote_close_code: Some(1000),
             received: vec![Obs::text(b"x"); 100],
             wirelog: String::new(),
+            report_time: false,
+            report_compression_ratio: false,
+            traffic: None,
         }
     }
 

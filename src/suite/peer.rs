@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 
 use super::case::{self, CaseState, Obs, Payload, PayloadDigest, Verdict};
 use super::offer::{Accept, Offer, Params};
+use super::traffic::Traffic;
 use super::wirelog::WireLog;
 use crate::deflate::{Deflater, InflateError, Inflater, RECOMMENDED_SCRATCH_LEN};
 use crate::frame::mask::apply_mask;
@@ -434,6 +435,8 @@ pub(crate) struct Core {
     pub(crate) wirelog: WireLog,
     /// The instant of the driver's last call, which a paced piece's deadline follows.
     last: Instant,
+    /// What went each way (Autobahn's `trafficStats`).
+    traffic: Traffic,
 }
 
 /// What a run of input produced for the case.
@@ -468,6 +471,7 @@ impl Core {
             ended: None,
             wirelog: WireLog::default(),
             last: now,
+            traffic: Traffic::default(),
         }
     }
 
@@ -482,6 +486,9 @@ impl Core {
             _ => f.payload.len(),
         };
         self.tx_frames[usize::from(f.opcode % 16)] += 1;
+        if f.opcode <= 2 {
+            self.traffic.outgoing.frames += 1;
+        }
         let piece = Piece {
             raw: false,
             opcode: f.opcode,
@@ -514,6 +521,7 @@ impl Core {
         out: &mut Vec<u8>,
     ) {
         let opcode = if binary { 2 } else { 1 };
+        let app_len = len;
         if self.compression.is_some()
             && self.queue.iter().map(|p| p.pattern.len()).sum::<usize>() > MAX_QUEUED_MESSAGES
         {
@@ -555,6 +563,13 @@ impl Core {
         let frames = piece.frames();
         self.tx_frames[usize::from(opcode)] += 1;
         self.tx_frames[0] += frames as u64 - 1;
+        if self.state == State::Open {
+            let t = &mut self.traffic.outgoing;
+            t.messages += 1;
+            t.app += app_len as u64;
+            t.websocket += len as u64;
+            t.frames += frames as u64;
+        }
         self.send(piece, false, None, now, out);
     }
 
@@ -630,6 +645,9 @@ impl Core {
                     let before = out.len();
                     piece.write(out, self.budget, false);
                     self.budget -= out.len() - before;
+                    if self.state == State::Open {
+                        self.traffic.outgoing.wire += (out.len() - before) as u64;
+                    }
                     if timer {
                         self.drained = false;
                     }
@@ -642,7 +660,11 @@ impl Core {
                     if !timer || self.pace_at.is_none_or(|at| at > now) {
                         break;
                     }
+                    let before = out.len();
                     piece.write(out, step.min(WRITE_BUDGET), true);
+                    if self.state == State::Open {
+                        self.traffic.outgoing.wire += (out.len() - before) as u64;
+                    }
                     if piece.done() {
                         self.queue.pop_front();
                     }
@@ -868,12 +890,20 @@ impl Core {
                     .extend_from_slice(&chunk[..chunk.len().min(room)]);
             } else if let Some(message) = self.message.as_mut() {
                 let failed = self.facts.failed_by_me;
+                let open = self.state == State::Open;
+                if open {
+                    self.traffic.incoming.websocket += chunk.len() as u64;
+                }
+                let app = &mut self.traffic.incoming.app;
                 let valid = match self.compression.as_deref_mut() {
                     Some(z) if message.compressed => {
                         let Compression {
                             inflater, scratch, ..
                         } = z;
                         let mut sink = |piece: &[u8]| {
+                            if open {
+                                *app += piece.len() as u64;
+                            }
                             if message.take(piece, failed) {
                                 Ok(())
                             } else {
@@ -892,7 +922,12 @@ impl Core {
                             }
                         }
                     }
-                    _ => message.take(chunk, failed),
+                    _ => {
+                        if open {
+                            *app += chunk.len() as u64;
+                        }
+                        message.take(chunk, failed)
+                    }
                 };
                 if !valid {
                     self.invalid_payload(
@@ -1096,10 +1131,16 @@ impl Core {
             }
             return None;
         }
+        if self.state == State::Open {
+            self.traffic.incoming.frames += 1;
+        }
         if !frame.fin {
             return None;
         }
         let message = self.message.take()?;
+        if self.state == State::Open {
+            self.traffic.incoming.messages += 1;
+        }
         if message.compressed
             && let Some(z) = self.compression.as_deref_mut()
         {
@@ -1235,6 +1276,11 @@ impl Ctx<'_> {
         self.core.state
     }
 
+    /// What went each way so far.
+    pub(crate) fn traffic(&self) -> Traffic {
+        self.core.traffic
+    }
+
     /// Whether permessage-deflate was agreed (Autobahn's `_perMessageCompress`): then
     /// [`Ctx::send_message`] compresses.
     pub(crate) fn compressing(&self) -> bool {
@@ -1306,6 +1352,12 @@ impl Peer {
         Some(accept.response())
     }
 
+    /// The opening handshake's octets: the request read, the response written.
+    pub(crate) fn preopen(&mut self, incoming: usize, outgoing: usize) {
+        self.core.traffic.incoming.preopen = incoming as u64;
+        self.core.traffic.outgoing.preopen = outgoing as u64;
+    }
+
     /// The connection is open (the 101 is written): the case starts.
     pub(crate) fn open(&mut self, now: Instant, out: &mut Vec<u8>) {
         self.core.budget = WRITE_BUDGET;
@@ -1321,6 +1373,9 @@ impl Peer {
 
     /// Bytes from the other side.
     pub(crate) fn input(&mut self, input: &mut [u8], now: Instant, out: &mut Vec<u8>) {
+        if self.core.state == State::Open {
+            self.core.traffic.incoming.wire += input.len() as u64;
+        }
         self.core.budget = WRITE_BUDGET;
         self.core.last = now;
         let mut pos = 0;

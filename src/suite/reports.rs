@@ -105,7 +105,17 @@ fn case_json(agent: &str, r: &CaseResult) -> String {
         }
         out.push_str(&shown(o));
     }
-    out.push_str("],\"wirelog\":");
+    out.push(']');
+    let _ = write!(
+        out,
+        ",\"reportTime\":{},\"reportCompressionRatio\":{},\"trafficStats\":",
+        r.report_time, r.report_compression_ratio
+    );
+    match &r.traffic {
+        Some(t) => t.write_json(&mut out),
+        None => out.push_str("null"),
+    }
+    out.push_str(",\"wirelog\":");
     json::string(&mut out, &r.wirelog);
     out.push_str("}\n");
     out
@@ -167,9 +177,15 @@ fn page(suite: &Suite) -> String {
                         _ => "fail",
                     };
                     let file = CaseId::parse(id).map(|c| report_file(agent, &c, "json"));
+                    // Autobahn's page shows the compression cases' ratios, incoming and
+                    // outgoing, beside the time.
+                    let ratios = match &r.traffic {
+                        Some(t) if r.report_compression_ratio => format!(" {}", t.ratios()),
+                        _ => String::new(),
+                    };
                     let _ = write!(
                         out,
-                        "<td class=\"{class}\"><a href=\"{}\">{} / {}</a> {} ms</td>",
+                        "<td class=\"{class}\"><a href=\"{}\">{} / {}</a> {} ms{ratios}</td>",
                         html(&file.unwrap_or_default()),
                         r.behavior.as_str(),
                         r.behavior_close.as_str(),

@@ -91,6 +91,11 @@ impl Session {
         self.peer.negotiate(offers)
     }
 
+    /// The opening handshake's octets: the request read, the response written.
+    pub(crate) fn preopen(&mut self, incoming: usize, outgoing: usize) {
+        self.peer.preopen(incoming, outgoing);
+    }
+
     /// The 101 went out: the case (or the answer) starts.
     pub(crate) fn open(&mut self, now: Instant, out: &mut Vec<u8>) {
         self.peer.open(now, out);
@@ -153,6 +158,9 @@ impl Session {
             remote_close_code: self.peer.facts().remote_close_code,
             received: self.peer.case().received.clone(),
             wirelog: self.peer.wirelog(),
+            report_time: self.peer.case().report_time,
+            report_compression_ratio: self.peer.case().report_compression_ratio,
+            traffic: self.peer.case().traffic,
         };
         self.suite.record(&agent, case, result);
     }

@@ -375,6 +375,7 @@ impl Script for Compressed {
 
     fn open(&mut self, c: &mut Ctx<'_>) {
         c.case.report_time = true;
+        c.case.report_compression_ratio = true;
         c.case.expected_close = ExpectedClose::by_me(NORMAL);
         if self.auto_fragment > 0 {
             c.set_auto_fragment(self.auto_fragment);
@@ -427,6 +428,7 @@ impl Script for Compressed {
         } else {
             c.case.behavior = Grade::Ok;
             c.case.result = "Ok, received all echo'ed messages in time.".to_string();
+            c.case.traffic = Some(c.traffic());
             c.send_close(Some(NORMAL), None);
         }
     }
