@@ -168,6 +168,45 @@ fn bad_driver_requests_are_refused_with_the_reason() {
     );
 }
 
+/// Upgrades a raw connection on `/runCase?case=N&agent=raw`.
+fn run_raw(server: &Server, n: usize) -> TcpStream {
+    let mut request = Request::upgrade(&server.host());
+    request.target = format!("/runCase?case={n}&agent=raw");
+    let mut stream = server.connect();
+    std::io::Write::write_all(&mut stream, &request.to_bytes()).unwrap();
+    assert_eq!(read_response_head(&mut stream).status, 101);
+    stream
+}
+
+#[test]
+fn a_case_ends_tcp_as_autobahns_endpoint_does() {
+    use std::io::{ErrorKind, Read};
+    let server = Server::start(&[]);
+    let ended = |stream: &mut TcpStream| {
+        let mut buf = [0u8; 16];
+        match stream.read(&mut buf) {
+            Ok(0) => "FIN".to_string(),
+            Err(e) if e.kind() == ErrorKind::ConnectionReset => "RST".to_string(),
+            other => format!("{other:?}"),
+        }
+    };
+    // 1.1.1 echoed: the case closes, the client answers, and Autobahn's endpoint then
+    // aborts the connection (Twisted's abortConnection: SO_LINGER 0, a reset).
+    let mut stream = run_raw(&server, 1);
+    assert_eq!(read_frame(&mut stream).opcode, OP_TEXT);
+    send(&mut stream, &[RawFrame::text("")]);
+    assert_eq!(expect_close(&mut stream).code, Some(1000));
+    send(&mut stream, &[RawFrame::close(1000, "")]);
+    assert_eq!(ended(&mut stream), "RST");
+
+    // The client closes first: the endpoint answers and closes in order (a FIN).
+    let mut stream = run_raw(&server, 1);
+    assert_eq!(read_frame(&mut stream).opcode, OP_TEXT);
+    send(&mut stream, &[RawFrame::close(1000, "")]);
+    assert_eq!(expect_close(&mut stream).code, Some(1000));
+    assert_eq!(ended(&mut stream), "FIN");
+}
+
 #[test]
 fn other_paths_still_echo() {
     let server = Server::start(&[]);

@@ -1018,6 +1018,13 @@ impl Connection {
                 self.phase = Phase::Finishing(counts);
                 self.deadline = Some(now + self.config.close_timeout);
             }
+            crate::suite::peer::Status::Abort => {
+                // Autobahn's `dropConnection(abort=True)` is Twisted's abortConnection:
+                // a TCP reset (SO_LINGER 0), which clients see after the close
+                // handshake of every case we close. The reset is due now.
+                self.phase = Phase::Resetting(counts, now);
+                self.deadline = None;
+            }
             crate::suite::peer::Status::Done => {
                 self.phase = Phase::Done(counts);
                 self.deadline = None;

@@ -64,8 +64,10 @@ pub(crate) enum Status {
     Open,
     /// Write what is queued, then close (Autobahn's `dropConnection(abort=False)`).
     Finishing,
-    /// Close now, whatever is queued (`dropConnection(abort=True)`, or the other side
-    /// closed TCP).
+    /// Reset now, whatever is queued (`dropConnection(abort=True)`: Twisted's
+    /// abortConnection, SO_LINGER 0).
+    Abort,
+    /// Close now: the other side closed TCP (Autobahn's `connectionLost`).
     Done,
 }
 
@@ -737,7 +739,7 @@ impl Core {
         self.state = State::Closed;
         self.ended = Some(now);
         self.status = if abort {
-            Status::Done
+            Status::Abort
         } else {
             Status::Finishing
         };
