@@ -5,6 +5,7 @@
 //! - [`tls`]: `wss://`, rustls as an I/O-free layer between the socket and the upgrade.
 //! - [`connection`]: the I/O-free state machine of one connection, fed bytes and time.
 //! - [`handshake`]: the HTTP upgrade (RFC 6455 §4) and its answers.
+//! - [`http`]: HTTP's vocabulary (the token grammar), under every layer that speaks it.
 //! - [`frame`]: the frame format (§5): header, opcode, mask, close codes.
 //! - [`h2`]: HTTP/2 with RFC 8441 extended CONNECT, a layer under the core.
 //! - [`utf8`]: streaming UTF-8 validation for text, failing on the first bad byte.
@@ -27,6 +28,7 @@ mod escape;
 pub mod frame;
 pub mod h2;
 pub mod handshake;
+pub mod http;
 mod json;
 pub mod report;
 pub mod server;

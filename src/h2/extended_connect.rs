@@ -185,7 +185,7 @@ fn plain<'a>(
             "a request without :authority (RFC 9113 §8.3.1: clients SHOULD send it)",
         );
     };
-    if !pseudo.method.iter().all(|&b| crate::handshake::is_tchar(b)) || pseudo.method.is_empty() {
+    if !pseudo.method.iter().all(|&b| crate::http::is_tchar(b)) || pseudo.method.is_empty() {
         return refuse(HttpStatus::BadRequest, "a :method that is not a token");
     }
     let mut head = Vec::with_capacity(128);
@@ -217,7 +217,7 @@ fn copy_fields<'a>(
         if skip.contains(&name) {
             continue;
         }
-        if name.is_empty() || !name.iter().all(|&b| crate::handshake::is_tchar(b)) {
+        if name.is_empty() || !name.iter().all(|&b| crate::http::is_tchar(b)) {
             return Err(refuse(
                 HttpStatus::BadRequest,
                 format!(

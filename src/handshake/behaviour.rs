@@ -8,9 +8,9 @@
 
 use std::time::Duration;
 
-use super::token::is_token;
 use crate::escape::Escaped;
 use crate::frame::CloseCode;
+use crate::http::is_token;
 
 /// How the connection ends, when the request asks it to.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -10,14 +10,13 @@ mod request;
 mod response;
 mod status;
 mod subprotocol;
-mod token;
 
+pub use crate::http::{is_tchar, is_token};
 pub use accept::{accept_value, is_valid_key};
 pub use behaviour::Behaviour;
 pub use request::{Decision, METRICS_PATH, decide, decide_for};
 pub use response::{HttpReply, write_switching_protocols};
 pub use status::HttpStatus;
-pub use token::{is_tchar, is_token};
 
 /// The request head collected so far; dropped once the handshake is decided.
 #[derive(Debug, Default)]

@@ -4,7 +4,7 @@
 //! when the answer names none. With `--subprotocol` names, the first of them (in the
 //! server's order) that the client offers is chosen, and none if it offers none of them.
 
-use super::token::is_token;
+use crate::http::is_token;
 
 /// The subprotocol to answer with, or a 400 reason naming what is wrong with the offer.
 /// `offers` are the values of every Sec-WebSocket-Protocol header line.

@@ -3,7 +3,7 @@
 
 use super::builder::{OfferBuilder, RawValue};
 use super::{EXTENSION_NAME, Offer};
-use crate::handshake::is_tchar;
+use crate::http::is_tchar;
 
 /// RFC 7230 §3.2.6 `qdtext` (obs-text included).
 fn is_qdtext(b: u8) -> bool {
