@@ -3,7 +3,9 @@
 
 use std::fmt;
 
-use crate::frame::CloseCode;
+mod close_code;
+
+pub use close_code::CloseCode;
 
 /// A violation that fails the WebSocket connection (RFC 6455 §7.1.7).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
