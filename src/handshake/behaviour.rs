@@ -11,6 +11,7 @@ use std::time::Duration;
 use crate::escape::Escaped;
 use crate::frame::CloseCode;
 use crate::http::is_token;
+use crate::http::query::decode;
 
 /// How the connection ends, when the request asks it to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -523,30 +524,6 @@ fn seconds(name: &str, v: &str) -> Result<Duration, String> {
         .filter(|s| (0.001..=MAX_SECONDS).contains(s))
         .map(Duration::from_secs_f64)
         .ok_or_else(|| format!("{name}={v}: not a time in seconds from 0.001 to {MAX_SECONDS}"))
-}
-
-/// A query value with its percent-escapes (and `+` for a space, as HTML forms and
-/// `URLSearchParams` write it) decoded; it must then be UTF-8.
-pub(crate) fn decode(raw: &str) -> Result<String, String> {
-    let mut bytes = Vec::with_capacity(raw.len());
-    let mut rest = raw.as_bytes();
-    while let Some((&b, tail)) = rest.split_first() {
-        rest = tail;
-        match b {
-            b'+' => bytes.push(b' '),
-            b'%' => {
-                let hex = rest
-                    .get(..2)
-                    .and_then(|h| std::str::from_utf8(h).ok())
-                    .and_then(|h| u8::from_str_radix(h, 16).ok())
-                    .ok_or("a % not followed by two hex digits")?;
-                bytes.push(hex);
-                rest = &rest[2..];
-            }
-            _ => bytes.push(b),
-        }
-    }
-    String::from_utf8(bytes).map_err(|_| "not UTF-8 once decoded".to_string())
 }
 
 /// The behaviours as HTML list items, each with its example as a link (for the landing

@@ -7,16 +7,12 @@ mod accept;
 pub mod behaviour;
 mod page;
 mod request;
-mod response;
-mod status;
 mod subprotocol;
 
-pub use crate::http::{is_tchar, is_token};
+pub use crate::http::{HttpReply, HttpStatus, is_tchar, is_token, write_switching_protocols};
 pub use accept::{accept_value, is_valid_key};
 pub use behaviour::Behaviour;
 pub use request::{Decision, METRICS_PATH, decide, decide_for};
-pub use response::{HttpReply, write_switching_protocols};
-pub use status::HttpStatus;
 
 /// The request head collected so far; dropped once the handshake is decided.
 #[derive(Debug, Default)]

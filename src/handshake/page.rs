@@ -2,7 +2,7 @@
 //! connect, with a working in-browser client.
 
 use super::HttpStatus;
-use super::response::HttpReply;
+use crate::http::HttpReply;
 
 const PAGE: &str = include_str!("page.html");
 

@@ -6,9 +6,9 @@ use super::HttpStatus;
 use super::accept::{accept_value, is_valid_key};
 use super::behaviour::{self, Behaviour};
 use super::page::landing_page;
-use super::response::HttpReply;
 use super::subprotocol;
 use crate::escape::Escaped;
+use crate::http::HttpReply;
 use std::net::SocketAddr;
 
 use crate::config::Config;

@@ -1,6 +1,12 @@
 //! HTTP's vocabulary, shared by every layer that reads or writes HTTP: the RFC 9110
-//! token grammar. It depends on nothing else in the crate.
+//! token grammar, status codes, the answers wsecho writes and the query's decoding. It
+//! depends on nothing else in the crate.
 
+pub(crate) mod query;
+mod response;
+mod status;
 mod token;
 
+pub use response::{HttpReply, write_switching_protocols};
+pub use status::HttpStatus;
 pub use token::{is_tchar, is_token};

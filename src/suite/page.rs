@@ -8,7 +8,7 @@
 //! scheme, or to another fuzzing server named by `?server=`. It is self-contained (no
 //! external resources) and shows what the query gives it as text, never as markup.
 
-use crate::handshake::{HttpReply, HttpStatus};
+use crate::http::{HttpReply, HttpStatus};
 
 /// Where the page is served.
 pub(crate) const PATH: &str = "/suite";

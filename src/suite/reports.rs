@@ -8,7 +8,7 @@ use std::path::Path;
 
 use super::case::Obs;
 use super::{CaseResult, Suite, catalog};
-use crate::handshake::{HttpReply, HttpStatus};
+use crate::http::{HttpReply, HttpStatus};
 use crate::json;
 use crate::report::index::{file_agent, report_file};
 use crate::report::{self, CaseId, Index};

@@ -2,7 +2,7 @@
 //! parameters, as Autobahn's fuzzing server reads them. Each is a WebSocket upgrade.
 
 use super::{Suite, catalog};
-use crate::handshake::behaviour::decode;
+use crate::http::query::decode;
 
 /// The longest agent name taken (it names files in the reports).
 const MAX_AGENT: usize = 128;
