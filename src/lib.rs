@@ -12,6 +12,7 @@
 //! - [`deflate`]: permessage-deflate (RFC 7692) negotiation and codec.
 //! - [`trace`]: the wire trace, a tap between the transport and the core.
 //! - [`error`]: every protocol violation, each with its close code and reason.
+//! - [`event`]: what happened on a connection, from the core to the driver and the trace.
 //! - [`suite`]: Autobahn's cases for WebSocket clients, served on their own paths.
 //! - [`report`]: case results in Autobahn's formats, and the `wsecho verdict` gate.
 
@@ -25,6 +26,7 @@ pub mod connection;
 pub mod deflate;
 pub mod error;
 mod escape;
+pub mod event;
 pub mod frame;
 pub mod h2;
 pub mod handshake;

@@ -11,7 +11,6 @@ mod close_wait;
 mod control;
 mod deflate;
 mod emit;
-mod event;
 mod keepalive;
 mod message;
 mod output;
@@ -23,8 +22,8 @@ use std::time::{Duration, Instant};
 
 use acts::{Acts, Beat};
 
+pub use crate::event::{Event, Location};
 use close_wait::{CloseWait, Seen};
-pub use event::{Event, Location};
 use keepalive::Keepalive;
 pub use output::{MAX_SEGMENTS, Output};
 use receiver::{Receiver, Stop};

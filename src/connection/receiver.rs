@@ -16,7 +16,7 @@ use crate::frame::mask::apply_mask;
 use crate::frame::{CloseCode, FrameHeader, MAX_CLIENT_HEADER_LEN, Opcode};
 use crate::handshake::behaviour::End;
 
-use super::event::Location;
+use crate::event::Location;
 
 /// Why the receiver stopped.
 #[derive(Debug, PartialEq, Eq)]

@@ -3,8 +3,8 @@
 
 use std::fmt::Write as _;
 
-use crate::connection::Location;
 use crate::escape::{Escaped, Quoted};
+use crate::event::Location;
 
 /// Which way bytes went.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

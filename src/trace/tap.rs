@@ -10,7 +10,7 @@ use std::sync::Arc;
 use super::TraceOptions;
 use super::item::{Dir, Item, Origin, Shown, write_json, write_text};
 use super::wire::{AfterHead, Wire};
-use crate::connection::Event;
+use crate::event::Event;
 
 /// The trace of one connection.
 pub(crate) struct Tap {

@@ -1,8 +1,9 @@
-//! What happened on a connection, for the driver to log and count.
+//! What happened on a connection, for the driver to log and count, and for the trace to
+//! show: the core reports it, the layers above read it.
 
 use crate::error::ProtocolError;
 use crate::frame::CloseCode;
-use crate::handshake::HttpStatus;
+use crate::http::HttpStatus;
 
 /// A notable moment in a connection's life. Per-message work is not reported here:
 /// events are rare, so the hot path never touches them.
@@ -24,7 +25,7 @@ pub enum Event {
     ServedPage,
     /// `GET /metrics`: the driver is to answer with [`Connection::answer_metrics`].
     ///
-    /// [`Connection::answer_metrics`]: super::Connection::answer_metrics
+    /// [`Connection::answer_metrics`]: crate::connection::Connection::answer_metrics
     MetricsAsked,
     /// The client broke the protocol; we sent this error's close code and reason.
     Failed {
