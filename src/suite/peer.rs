@@ -638,6 +638,7 @@ impl Core {
         if timer && !self.drained {
             return;
         }
+        let start = out.len();
         while let Some(piece) = self.queue.front_mut() {
             match piece.paced {
                 None => {
@@ -647,9 +648,6 @@ impl Core {
                     let before = out.len();
                     piece.write(out, self.budget, false);
                     self.budget -= out.len() - before;
-                    if self.state == State::Open {
-                        self.traffic.outgoing.wire += (out.len() - before) as u64;
-                    }
                     if timer {
                         self.drained = false;
                     }
@@ -662,11 +660,7 @@ impl Core {
                     if !timer || self.pace_at.is_none_or(|at| at > now) {
                         break;
                     }
-                    let before = out.len();
                     piece.write(out, step.min(WRITE_BUDGET), true);
-                    if self.state == State::Open {
-                        self.traffic.outgoing.wire += (out.len() - before) as u64;
-                    }
                     if piece.done() {
                         self.queue.pop_front();
                     }
@@ -678,6 +672,10 @@ impl Core {
         }
         if !self.queue.iter().any(|p| p.paced.is_some()) {
             self.pace_at = None;
+        }
+        // What went on the wire while open (the state does not change in here).
+        if self.state == State::Open {
+            self.traffic.outgoing.wire += (out.len() - start) as u64;
         }
     }
 
