@@ -28,29 +28,10 @@
 import { createRequire } from "node:module";
 import WebSocket from "ws";
 
+import { runDriver } from "./driver.mjs";
+
 const require = createRequire(import.meta.url);
 const WS_VERSION = require("ws/package.json").version;
-
-function usage(msg) {
-  console.error(`node_ws: ${msg}`);
-  console.error("usage: node node_ws.mjs BASE AGENT [--cases N|FIRST-LAST] [--case-timeout SECS]");
-  process.exit(2);
-}
-
-function parseArgs(argv) {
-  const pos = [];
-  const opts = { cases: null, caseTimeout: 200 };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (a === "--cases") opts.cases = argv[++i];
-    else if (a === "--case-timeout") opts.caseTimeout = Number(argv[++i]);
-    else if (a.startsWith("--")) usage(`unknown option ${a}`);
-    else pos.push(a);
-  }
-  if (pos.length !== 2) usage("wants BASE and AGENT");
-  if (!(opts.caseTimeout > 0)) usage("--case-timeout wants seconds");
-  return { base: pos[0].replace(/\/+$/, ""), agent: pos[1], ...opts };
-}
 
 // One connection. Resolves "done" when it ended (closed, or failed by the library),
 // "timeout" when the deadline came first, or "failed: ..." when it never opened.
@@ -92,67 +73,4 @@ function connection(url, timeoutSecs, onText) {
   });
 }
 
-function caseRange(spec, count) {
-  if (spec == null) return [1, count];
-  const [a, b] = spec.split("-");
-  const first = Number(a);
-  const last = Number(b ?? a);
-  if (!Number.isInteger(first) || !Number.isInteger(last) || first < 1 || first > last || last > count) {
-    throw new Error(`--cases ${spec} is not within the server's 1-${count}`);
-  }
-  return [first, last];
-}
-
-async function main() {
-  const args = parseArgs(process.argv.slice(2));
-  const agent = encodeURIComponent(args.agent);
-
-  let count = null;
-  const how = await connection(`${args.base}/getCaseCount`, args.caseTimeout, (_ws, text) => {
-    count = Number.parseInt(text, 10);
-  });
-  if (how !== "done" || !Number.isInteger(count)) {
-    console.error(`${args.agent}: FAILED to get the case count from ${args.base}: ${how}`);
-    return 2;
-  }
-  let first;
-  let last;
-  try {
-    [first, last] = caseRange(args.cases, count);
-  } catch (e) {
-    console.error(`${args.agent}: ${e.message}`);
-    return 2;
-  }
-  console.log(`${args.agent}: the server has ${count} cases; running ${first}-${last} (ws ${WS_VERSION}, node ${process.version})`);
-
-  let run = 0;
-  let timedOut = 0;
-  let failed = 0;
-  for (let c = first; c <= last; c++) {
-    const started = performance.now();
-    const how = await connection(`${args.base}/runCase?case=${c}&agent=${agent}`, args.caseTimeout);
-    run++;
-    if (how === "timeout") {
-      timedOut++;
-      console.log(`case ${c}: TIMEOUT after ${args.caseTimeout}s (connection abandoned)`);
-    } else if (how !== "done") {
-      failed++;
-      console.log(`case ${c}: FAILED ${how.replace(/^failed: /, "")}`);
-    }
-    const took = (performance.now() - started) / 1000;
-    if (took > 5) console.log(`case ${c}: took ${took.toFixed(1)}s`);
-  }
-
-  let status = 0;
-  const upd = await connection(`${args.base}/updateReports?agent=${agent}`, args.caseTimeout);
-  if (upd !== "done") {
-    console.error(`${args.agent}: FAILED to update the reports: ${upd}`);
-    status = 2;
-  }
-  console.log(`${args.agent}: ${run} cases run, ${timedOut} timed out, ${failed} failed`);
-  if (status === 0 && (timedOut || failed)) status = 1;
-  return status;
-}
-
-// Exit now: an abandoned connection must not keep the process alive.
-process.exit(await main());
+await runDriver("node_ws", `ws ${WS_VERSION}`, connection);
