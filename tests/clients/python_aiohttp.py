@@ -24,14 +24,14 @@ how many cases end and are not failures. The last line is
 out or failed (2 if the case count or the report update failed).
 """
 
-import argparse
 import asyncio
 import sys
 import time
-import urllib.parse
 
 import aiohttp
 from aiohttp import WSMsgType
+
+import autobahn_driver
 
 
 def open_case(session, url):
@@ -83,68 +83,24 @@ async def case_count(session, base, timeout):
     return await asyncio.wait_for(get(), timeout)
 
 
-def case_range(spec, count):
-    if spec is None:
-        return 1, count
-    first, _, last = spec.partition("-")
-    first, last = int(first), int(last or first)
-    if not 1 <= first <= last <= count:
-        raise ValueError("--cases %s is not within the server's 1-%d" % (spec, count))
-    return first, last
-
-
 async def main():
     async with aiohttp.ClientSession() as session:
         return await drive(session)
 
 
 async def drive(session):
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("base", help="the fuzzingserver's base URL, ws://HOST:PORT")
-    ap.add_argument("agent", help="the agent name the cases are reported under")
-    ap.add_argument("--cases", help="N or FIRST-LAST (1-based); default all")
-    ap.add_argument("--case-timeout", type=float, default=200.0, help="seconds per case (default 200)")
-    args = ap.parse_args()
-    base = args.base.rstrip("/")
-    agent = urllib.parse.quote(args.agent, safe="")
-
+    run = autobahn_driver.Run(__doc__)
     try:
-        count = await case_count(session, base, args.case_timeout)
+        count = await case_count(session, run.base, run.timeout)
     except Exception as e:  # noqa: BLE001 - any failure here ends the run
-        print("%s: FAILED to get the case count from %s: %r" % (args.agent, base, e), file=sys.stderr)
+        return run.no_count(repr(e))
+    cases = run.cases(count, "aiohttp %s" % aiohttp.__version__)
+    if cases is None:
         return 2
-    try:
-        first, last = case_range(args.cases, count)
-    except ValueError as e:
-        print("%s: %s" % (args.agent, e), file=sys.stderr)
-        return 2
-    print("%s: the server has %d cases; running %d-%d (aiohttp %s)"
-          % (args.agent, count, first, last, aiohttp.__version__), flush=True)
-
-    run = timed_out = failed = 0
-    for case in range(first, last + 1):
+    for case in cases:
         started = time.monotonic()
-        err = await run_case(session, "%s/runCase?case=%d&agent=%s" % (base, case, agent), args.case_timeout)
-        run += 1
-        if err is not None:
-            if err.startswith("TIMEOUT"):
-                timed_out += 1
-            else:
-                failed += 1
-            print("case %d: %s" % (case, err), flush=True)
-        took = time.monotonic() - started
-        if took > 5:
-            print("case %d: took %.1fs" % (case, took), flush=True)
-
-    status = 0
-    err = await run_case(session, "%s/updateReports?agent=%s" % (base, agent), args.case_timeout)
-    if err is not None:
-        print("%s: FAILED to update the reports: %s" % (args.agent, err), file=sys.stderr)
-        status = 2
-    print("%s: %d cases run, %d timed out, %d failed" % (args.agent, run, timed_out, failed), flush=True)
-    if status == 0 and (timed_out or failed):
-        status = 1
-    return status
+        run.record(case, await run_case(session, run.case_url(case), run.timeout), started)
+    return run.finish(await run_case(session, run.update_url(), run.timeout))
 
 
 if __name__ == "__main__":

@@ -24,14 +24,14 @@ how many cases end and are not failures. The last line is
 out or failed (2 if the case count or the report update failed).
 """
 
-import argparse
 import socket
 import sys
 import time
-import urllib.parse
 
 import websocket
 from websocket import ABNF
+
+import autobahn_driver
 
 
 class Timeout(Exception):
@@ -90,66 +90,21 @@ def connection(url, timeout, on_text=None):
     return None
 
 
-def case_range(spec, count):
-    if spec is None:
-        return 1, count
-    first, _, last = spec.partition("-")
-    first, last = int(first), int(last or first)
-    if not 1 <= first <= last <= count:
-        raise ValueError("--cases %s is not within the server's 1-%d" % (spec, count))
-    return first, last
-
-
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("base", help="the fuzzingserver's base URL, ws://HOST:PORT")
-    ap.add_argument("agent", help="the agent name the cases are reported under")
-    ap.add_argument("--cases", help="N or FIRST-LAST (1-based); default all")
-    ap.add_argument("--case-timeout", type=float, default=200.0, help="seconds per case (default 200)")
-    args = ap.parse_args()
-    base = args.base.rstrip("/")
-    agent = urllib.parse.quote(args.agent, safe="")
-
+    run = autobahn_driver.Run(__doc__)
     got = []
-    err = connection(base + "/getCaseCount", args.case_timeout, got.append)
+    err = connection(run.count_url(), run.timeout, got.append)
     try:
         count = int(got[0])
     except (IndexError, ValueError):
-        print("%s: FAILED to get the case count from %s: %s" % (args.agent, base, err or got),
-              file=sys.stderr)
+        return run.no_count(err or got)
+    cases = run.cases(count, "websocket-client %s" % websocket.__version__)
+    if cases is None:
         return 2
-    try:
-        first, last = case_range(args.cases, count)
-    except ValueError as e:
-        print("%s: %s" % (args.agent, e), file=sys.stderr)
-        return 2
-    print("%s: the server has %d cases; running %d-%d (websocket-client %s)"
-          % (args.agent, count, first, last, websocket.__version__), flush=True)
-
-    run = timed_out = failed = 0
-    for case in range(first, last + 1):
+    for case in cases:
         started = time.monotonic()
-        err = connection("%s/runCase?case=%d&agent=%s" % (base, case, agent), args.case_timeout)
-        run += 1
-        if err is not None:
-            if err.startswith("TIMEOUT"):
-                timed_out += 1
-            else:
-                failed += 1
-            print("case %d: %s" % (case, err), flush=True)
-        took = time.monotonic() - started
-        if took > 5:
-            print("case %d: took %.1fs" % (case, took), flush=True)
-
-    status = 0
-    err = connection("%s/updateReports?agent=%s" % (base, agent), args.case_timeout)
-    if err is not None:
-        print("%s: FAILED to update the reports: %s" % (args.agent, err), file=sys.stderr)
-        status = 2
-    print("%s: %d cases run, %d timed out, %d failed" % (args.agent, run, timed_out, failed), flush=True)
-    if status == 0 and (timed_out or failed):
-        status = 1
-    return status
+        run.record(case, connection(run.case_url(case), run.timeout), started)
+    return run.finish(connection(run.update_url(), run.timeout))
 
 
 if __name__ == "__main__":
