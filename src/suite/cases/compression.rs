@@ -335,6 +335,26 @@ struct Compressed {
 }
 
 impl Compressed {
+    /// A run from the start of `data`, nothing sent yet.
+    fn new(
+        data: Data,
+        acceptance: Acceptance,
+        len: usize,
+        wait: f64,
+        auto_fragment: usize,
+    ) -> Compressed {
+        Compressed {
+            data,
+            acceptance,
+            len,
+            wait,
+            auto_fragment,
+            at: 0,
+            sent: 0,
+            expected: None,
+        }
+    }
+
     /// The next message: `len` characters (or bytes) on from the last, round the end
     /// of the data to its start (Autobahn's `sendOne`).
     fn next_message(&mut self) -> Vec<u8> {
@@ -461,16 +481,13 @@ pub(super) fn script(id: &str) -> Option<Box<dyn Script>> {
         }
         _ => return None,
     };
-    Some(Box::new(Compressed {
+    Some(Box::new(Compressed::new(
         data,
         acceptance,
         len,
         wait,
         auto_fragment,
-        at: 0,
-        sent: 0,
-        expected: None,
-    }))
+    )))
 }
 
 #[cfg(test)]
@@ -495,16 +512,7 @@ mod tests {
 
     #[test]
     fn text_is_cut_by_characters_round_the_end() {
-        let mut case = Compressed {
-            data: Data::Html,
-            acceptance: Acceptance::First,
-            len: 131_072,
-            wait: 1.0,
-            auto_fragment: 0,
-            at: 0,
-            sent: 0,
-            expected: None,
-        };
+        let mut case = Compressed::new(Data::Html, Acceptance::First, 131_072, 1.0, 0);
         let chars = std::str::from_utf8(Data::Html.bytes())
             .unwrap()
             .chars()
@@ -540,16 +548,7 @@ mod tests {
         peer.open(t0, &mut out);
         // The case's messages, which a client can know without reading them, echoed all
         // at once (uncompressed, which permessage-deflate allows; masked with 0).
-        let mut same = Compressed {
-            data: Data::Pdf,
-            acceptance: Acceptance::First,
-            len: 131_072,
-            wait: 1.0,
-            auto_fragment: 0,
-            at: 0,
-            sent: 0,
-            expected: None,
-        };
+        let mut same = Compressed::new(Data::Pdf, Acceptance::First, 131_072, 1.0, 0);
         let mut input = Vec::new();
         for _ in 0..100 {
             let m = same.next_message();
