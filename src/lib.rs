@@ -7,7 +7,8 @@
 //! - [`handshake`]: the HTTP upgrade (RFC 6455 §4) and its answers.
 //! - [`http`]: HTTP's vocabulary (the token grammar), under every layer that speaks it.
 //! - [`frame`]: the frame format (§5): header, opcode, mask, close codes.
-//! - [`h2`]: HTTP/2 with RFC 8441 extended CONNECT, a layer under the core.
+//! - [`h2`]: HTTP/2 (frames, HPACK, the session), a layer under the core.
+//! - [`stack`]: the layers under the core joined for one connection: TLS, HTTP/2 streams.
 //! - [`utf8`]: streaming UTF-8 validation for text, failing on the first bad byte.
 //! - [`deflate`]: permessage-deflate (RFC 7692) negotiation and codec.
 //! - [`trace`]: the wire trace, a tap between the transport and the core.
@@ -35,6 +36,7 @@ mod json;
 pub mod report;
 pub mod server;
 pub mod size;
+pub mod stack;
 pub mod suite;
 #[cfg(test)]
 mod test_alloc;

@@ -114,3 +114,56 @@ fn the_reader_sees_paths_in_code_not_in_comments() {
     let found: Vec<String> = uses(text).into_iter().collect();
     assert_eq!(found, ["a_b", "frame"]);
 }
+
+/// The layers of `src/`, bottom first: a module may use only modules of a lower layer.
+/// A new top-level module must be placed here, which is where its place is decided.
+const LAYERS: &[&[&str]] = &[
+    // Leaves: text escaping, JSON, sizes, UTF-8, the test allocator.
+    &["escape", "json", "size", "utf8", "test_alloc"],
+    // Vocabulary: protocol errors and close codes, HTTP's grammar, report formats.
+    &["error", "http", "report"],
+    // The frame format.
+    &["frame"],
+    // Codecs and transports that know nothing of WebSockets' core: deflate, HTTP/2, TLS,
+    // and the events the core reports.
+    &["deflate", "h2", "tls", "event"],
+    // The wire trace, a tap between a transport and the core.
+    &["trace"],
+    // Autobahn's cases, an application the core hosts.
+    &["suite"],
+    // The settings.
+    &["config"],
+    // The upgrade's judgement.
+    &["handshake"],
+    // The WebSocket core.
+    &["connection"],
+    // Transports joined to cores for one connection.
+    &["stack"],
+    // The mio driver.
+    &["server"],
+];
+
+/// The layer `module` belongs to.
+fn layer_of(module: &str) -> Option<usize> {
+    LAYERS.iter().position(|layer| layer.contains(&module))
+}
+
+#[test]
+fn no_module_uses_one_from_its_own_layer_or_above() {
+    let edges = graph();
+    let mut wrong = Vec::new();
+    for (from, targets) in &edges {
+        let Some(at) = layer_of(from) else {
+            wrong.push(format!("{from} is in no layer: add it to LAYERS"));
+            continue;
+        };
+        for to in targets {
+            match layer_of(to) {
+                Some(below) if below < at => {}
+                Some(_) => wrong.push(format!("{from} uses {to}, which is not below it")),
+                None => wrong.push(format!("{to} (used by {from}) is in no layer")),
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}

@@ -22,9 +22,9 @@ use libfuzzer_sys::fuzz_target;
 use wsecho::config::Config;
 use wsecho::connection::{Event, Status};
 use wsecho::frame::CloseCode;
-use wsecho::h2::connection::H2Connection;
 use wsecho::h2::hpack::encode_field;
 use wsecho::h2::session::CLIENT_PREFACE;
+use wsecho::stack::h2::H2Connection;
 use wsecho_fuzz::h2::{BlockingSocket, Choices, check_frames};
 use wsecho_fuzz::schedule::Schedule;
 

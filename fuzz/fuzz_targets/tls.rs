@@ -24,8 +24,9 @@ use rustls::pki_types::{CertificateDer, ServerName};
 use rustls::{ClientConfig, ClientConnection, RootCertStore};
 use wsecho::config::Config;
 use wsecho::connection::{Connection, Output};
+use wsecho::stack::say_goodbye;
 use wsecho::tls::sniff::{FirstByte, classify};
-use wsecho::tls::{TlsLayer, TlsOptions, TlsSetup, say_goodbye};
+use wsecho::tls::{TlsLayer, TlsOptions, TlsSetup};
 use wsecho_fuzz::client::{UPGRADES, upgrade_request};
 use wsecho_fuzz::schedule::Schedule;
 

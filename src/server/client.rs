@@ -64,7 +64,7 @@ pub(super) struct Client {
     /// The client's address, taken at accept.
     peer: PeerAddr,
     /// The HTTP/2 layer, for a client that spoke HTTP/2 (`conn` is then unused).
-    h2: Option<Box<crate::h2::connection::H2Connection>>,
+    h2: Option<Box<crate::stack::h2::H2Connection>>,
 }
 
 /// Output the socket has not taken yet.
@@ -679,7 +679,7 @@ impl Client {
                     tap.tx(&plain);
                 }
                 tls.encrypt(&plain);
-                crate::tls::say_goodbye(&self.conn, tls);
+                crate::stack::say_goodbye(&self.conn, tls);
                 let mut sink = tls::QueueSink(queue(&mut self.out));
                 // Writing into a vector cannot fail.
                 let _ = tls.write_ciphertext(&mut sink);

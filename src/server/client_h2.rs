@@ -15,10 +15,10 @@ use super::{Client, MAX_READS_PER_EVENT, ReadOutcome};
 use crate::config::Config;
 use crate::connection::{Counts, Event, Status};
 use crate::frame::CloseCode;
-use crate::h2::connection::H2Connection;
 use crate::h2::session::Sink;
 use crate::h2::spare;
 use crate::handshake::HttpStatus;
+use crate::stack::h2::H2Connection;
 use crate::trace::Item;
 use crate::trace::tap::Tap;
 

@@ -13,8 +13,9 @@ use super::{Client, MAX_READS_PER_EVENT, Pending, ReadOutcome, Step, queue};
 use crate::config::Config;
 use crate::connection::{Output, Status};
 use crate::handshake::HttpStatus;
+use crate::stack::say_goodbye;
 use crate::tls::sniff::{FirstByte, classify};
-use crate::tls::{TlsLayer, TlsSetup, say_goodbye};
+use crate::tls::{TlsLayer, TlsSetup};
 use crate::trace::Item;
 
 /// The body of the 400 a cleartext client gets with `--tls-only`.

@@ -11,9 +11,9 @@ use crate::connection::{Counts, Event, Location};
 use crate::error::ProtocolError;
 use crate::escape::{Escaped, EscapedBytes};
 use crate::frame::CloseCode;
-use crate::h2::connection::Ending;
 use crate::h2::frame::ErrorCode;
 use crate::handshake::HttpStatus;
+use crate::stack::h2::Ending;
 
 /// What a connection's events said about its end. Boxed in the client and made only
 /// when the first such event comes: idle connections hold none.

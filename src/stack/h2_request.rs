@@ -15,7 +15,7 @@ use crate::handshake::HttpStatus;
 
 /// The key the translated upgrade carries. RFC 8441 §5: "The Sec-WebSocket-Key and
 /// Sec-WebSocket-Accept header fields are not used"; the core still wants one, and its
-/// accept value is dropped with the rest of the 101 (see `response.rs`). It is RFC 6455
+/// accept value is dropped with the rest of the 101 (see `h2_response.rs`). It is RFC 6455
 /// §1.3's example key, valid by construction.
 const KEY: &str = "dGhlIHNhbXBsZSBub25jZQ==";
 

@@ -3,9 +3,9 @@
 //!
 //! Each stream that asks for a WebSocket (RFC 8441), or for a page, gets its own
 //! WebSocket core ([`Connection`]), the same one an HTTP/1.1 client gets. The stream's
-//! request is handed to it as the HTTP/1.1 head it stands for (`extended_connect.rs`),
+//! request is handed to it as the HTTP/1.1 head it stands for (`h2_request.rs`),
 //! its DATA as the bytes a socket would have read, and what the core writes goes back
-//! as the stream's HEADERS (`response.rs`) and DATA. Where the core would act on the
+//! as the stream's HEADERS (`h2_response.rs`) and DATA. Where the core would act on the
 //! socket, the stream acts instead (RFC 8441 §5: "END_STREAM ... corresponds to the
 //! TCP FIN, and RST_STREAM ... to the TCP RST"):
 //! - the core half-closes (a close frame of ours, an HTTP refusal): END_STREAM;
@@ -37,14 +37,14 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
-use super::extended_connect::{Pseudo, Translated, translate};
-use super::frame::ErrorCode;
-use super::response::{self, Parsed};
-use super::session::{self, Limits, Session, SessionStatus, Sink};
-use super::spare;
+use super::h2_request::{Pseudo, Translated, translate};
+use super::h2_response::{self as response, Parsed};
 use crate::config::Config;
 use crate::connection::{Connection, Counts, Event, Output, Status};
 use crate::frame::CloseCode;
+use crate::h2::frame::ErrorCode;
+use crate::h2::session::{self, Limits, Session, SessionStatus, Sink};
+use crate::h2::spare;
 use crate::handshake::{HttpReply, HttpStatus};
 use crate::trace::tap::Tap;
 use crate::trace::{AfterHead, Dir};
