@@ -5,9 +5,9 @@
 use std::hint::black_box;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use wsecho::frame::header::parse_client_header;
-use wsecho::frame::mask::apply_mask;
-use wsecho::utf8::Utf8Validator;
+use wsecho::fuzzing::frame::header::parse_client_header;
+use wsecho::fuzzing::frame::mask::apply_mask;
+use wsecho::fuzzing::utf8::Utf8Validator;
 
 const SIZES: [(usize, &str); 4] = [
     (16, "16B"),

@@ -7,14 +7,10 @@ use std::time::Duration;
 
 use clap::parser::ValueSource;
 use clap::{ArgGroup, Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
-use wsecho::config::{Config, defaults};
-use wsecho::deflate::{DeflatePolicy, MAX_WINDOW_BITS, MIN_USABLE_WINDOW_BITS};
-use wsecho::handshake::{behaviour, is_token};
-use wsecho::server::{Endpoint, RunError, backpressure_floor, fit_to_fd_limit, resolve};
-use wsecho::size::Bytes;
-use wsecho::tls::TlsOptions;
-use wsecho::trace::{
-    LogPipe, PeerFilter, Trace, TraceFormat, TraceOptions, TraceSelect, TraceSink,
+use wsecho::{
+    Bytes, Config, DeflatePolicy, Endpoint, LogPipe, MAX_WINDOW_BITS, MIN_USABLE_WINDOW_BITS,
+    PeerFilter, RunError, TlsOptions, Trace, TraceFormat, TraceOptions, TraceSelect, TraceSink,
+    backpressure_floor, defaults, fit_to_fd_limit, is_token, resolve,
 };
 
 /// A strict, fast RFC 6455 WebSocket echo server: the known-good peer for testing
@@ -274,13 +270,13 @@ struct VerdictArgs {
 
 /// `wsecho verdict`: the verdict on stdout and exit 0 or 1, or one line on stderr and 2.
 fn verdict(args: &VerdictArgs) -> ExitCode {
-    let options = wsecho::report::verdict::Options {
+    let options = wsecho::VerdictOptions {
         report: args.report.clone(),
         agent: args.agent.clone(),
         baseline: args.baseline.clone(),
         junit: args.junit.clone(),
     };
-    match wsecho::report::verdict::run(&options) {
+    match wsecho::verdict(&options) {
         Ok(verdict) => {
             // A closed stdout loses the text, not the verdict: the exit status still says it.
             let _ = std::io::stdout().write_all(verdict.text.as_bytes());
@@ -455,13 +451,13 @@ fn config_from(cli: &Cli) -> Result<Config, String> {
 }
 
 /// The client suite: the spec's cases (all without one), and where reports go.
-fn suite_from(cli: &Cli) -> Result<wsecho::suite::Suite, String> {
+fn suite_from(cli: &Cli) -> Result<wsecho::Suite, String> {
     let mut suite = match &cli.suite_spec {
-        None => wsecho::suite::Suite::default(),
+        None => wsecho::Suite::default(),
         Some(path) => {
             let text =
                 std::fs::read(path).map_err(|e| format!("--suite-spec {}: {e}", path.display()))?;
-            wsecho::suite::Suite::from_spec(&text)
+            wsecho::Suite::from_spec(&text)
                 .map_err(|e| format!("--suite-spec {}: {e}", path.display()))?
         }
     };
@@ -482,7 +478,7 @@ fn main() -> ExitCode {
     // The query behaviours, listed from the one table the page and the errors use too.
     let matches = Cli::command()
         .after_help("Query behaviours (ws://HOST:PORT/?close=4000 and more): see --help.")
-        .after_long_help(behaviour::help_text())
+        .after_long_help(wsecho::behaviours_help())
         .get_matches();
     let cli = match Cli::from_arg_matches(&matches) {
         Ok(cli) => cli,
@@ -529,7 +525,7 @@ fn main() -> ExitCode {
         0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
         n => n,
     };
-    match wsecho::server::run(&endpoints, config, tls, trace, threads) {
+    match wsecho::run(&endpoints, config, tls, trace, threads) {
         Ok(()) => ExitCode::SUCCESS,
         Err(RunError::Listen(e)) => startup_error(&e),
         Err(e) => {

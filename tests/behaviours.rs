@@ -231,7 +231,7 @@ fn the_readme_lists_every_behaviour_as_the_server_knows_it() {
             (strip(cells[1]), cells[2].to_string(), strip(cells[3]))
         })
         .collect();
-    let known: Vec<(String, String, String)> = wsecho::handshake::behaviour::PARAMETERS
+    let known: Vec<(String, String, String)> = wsecho::fuzzing::handshake::behaviour::PARAMETERS
         .iter()
         .map(|(form, what, example)| {
             (

@@ -5,7 +5,7 @@
 //! `:status`), that its memory stays bounded where the attack aims at it, and that a
 //! fresh connection is served afterwards.
 //!
-//! The limits are wsecho's own constants (`wsecho::h2::session`), so that a test
+//! The limits are wsecho's own constants (`wsecho::fuzzing::h2::session`), so that a test
 //! follows a limit that moves; the protocol's codes come from the test support, so that
 //! a wrong code in the server is caught.
 
@@ -20,8 +20,8 @@ use std::time::{Duration, Instant};
 
 use common::tls::TlsServer;
 use common::{Server, rss_kib, wait_server_read_all};
-use wsecho::config::defaults::MAX_HEADER_BYTES;
-use wsecho::h2::session::{
+use wsecho::fuzzing::config::defaults::MAX_HEADER_BYTES;
+use wsecho::fuzzing::h2::session::{
     DEFAULT_MAX_CONCURRENT_STREAMS, DEFAULT_MAX_OVERHEAD_FRAMES, DEFAULT_MAX_PEER_RESETS,
     HEADER_BLOCK_SLACK,
 };

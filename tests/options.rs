@@ -86,7 +86,7 @@ fn the_readme_options_table_lists_every_option_with_its_default() {
             // writes sizes as `64KiB`).
             (Some(default), Some(number)) => {
                 let default = default
-                    .parse::<wsecho::size::Bytes>()
+                    .parse::<wsecho::Bytes>()
                     .map_or(default.clone(), |b| b.0.to_string());
                 assert_eq!(number, default, "{name}: README {shown:?}")
             }
@@ -148,7 +148,7 @@ fn help_lists_the_query_behaviours() {
         .split("\nQuery behaviours:\n")
         .nth(1)
         .expect("a Query behaviours section after the options");
-    for (form, _, example) in wsecho::handshake::behaviour::PARAMETERS {
+    for (form, _, example) in wsecho::fuzzing::handshake::behaviour::PARAMETERS {
         assert!(
             listing.contains(&format!("\n  {form}\n")),
             "{form} is not listed"

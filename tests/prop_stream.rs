@@ -15,8 +15,8 @@ use flate2::write::DeflateEncoder;
 use flate2::{Compression, Decompress, FlushDecompress};
 use proptest::prelude::*;
 use proptest::sample::Index;
-use wsecho::config::Config;
-use wsecho::connection::{Connection, Output, Status};
+use wsecho::fuzzing::config::Config;
+use wsecho::fuzzing::connection::{Connection, Output, Status};
 
 const TEXT: u8 = 0x1;
 const BINARY: u8 = 0x2;

@@ -12,8 +12,8 @@ use std::net::TcpStream;
 use std::time::Duration;
 
 use common::*;
-use wsecho::h2::session::DEFAULT_STREAM_WINDOW;
-use wsecho::handshake::behaviour::MAX_SEND;
+use wsecho::fuzzing::h2::session::DEFAULT_STREAM_WINDOW;
+use wsecho::fuzzing::handshake::behaviour::MAX_SEND;
 use wsecho_test_support::h2_client::{H2Connection, H2WebSocket};
 use wsecho_test_support::h2_frames::{self as h2f, SETTINGS_INITIAL_WINDOW_SIZE};
 

@@ -11,10 +11,10 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use libfuzzer_sys::fuzz_target;
-use wsecho::config::Config;
-use wsecho::connection::{Event, Status};
-use wsecho::deflate::DeflatePolicy;
-use wsecho::handshake::{Decision, decide};
+use wsecho::fuzzing::config::Config;
+use wsecho::fuzzing::connection::{Event, Status};
+use wsecho::fuzzing::deflate::DeflatePolicy;
+use wsecho::fuzzing::handshake::{Decision, decide};
 use wsecho_fuzz::client::{UPGRADES, upgrade_request};
 use wsecho_fuzz::drive::{Ending, Run, drive};
 use wsecho_fuzz::output::{self, Http, Item};
@@ -212,7 +212,7 @@ fn fuzz(data: &[u8]) -> Result<(), String> {
     }
     stream.extend_from_slice(body);
     let cfg = Arc::new(config(flags, flags2));
-    if request_target(&stream).is_some_and(wsecho::suite::request::is_suite_path) {
+    if request_target(&stream).is_some_and(wsecho::fuzzing::suite::request::is_suite_path) {
         // The client suite speaks there, not the echo: the oracle below does not apply
         // (the `suite` target fuzzes it).
         drive(&cfg, &stream, &mut schedule, Ending::default())?;
@@ -260,21 +260,21 @@ fn request_target(stream: &[u8]) -> Option<&str> {
 }
 
 /// The behaviour the stream's request asks for, if it is one that parses.
-fn asked_behaviour(stream: &[u8]) -> Option<wsecho::handshake::Behaviour> {
-    wsecho::handshake::behaviour::parse(request_target(stream)?)
+fn asked_behaviour(stream: &[u8]) -> Option<wsecho::fuzzing::handshake::Behaviour> {
+    wsecho::fuzzing::handshake::behaviour::parse(request_target(stream)?)
         .ok()
         .flatten()
 }
 
 /// Whether `b` may hold output back: for its time (`?delay=`, `?handshake-delay=`), or
 /// behind a `?send=` message partway out.
-fn holds_output(b: &wsecho::handshake::Behaviour) -> bool {
+fn holds_output(b: &wsecho::fuzzing::handshake::Behaviour) -> bool {
     b.delay.is_some() || b.handshake_delay.is_some() || b.send.is_some()
 }
 
 /// Whether `b` acts over time or ends the connection by itself (`?ping=`, `?delay=`,
 /// `?send=`, `?abort`, ...).
-fn is_timed(b: &wsecho::handshake::Behaviour) -> bool {
+fn is_timed(b: &wsecho::fuzzing::handshake::Behaviour) -> bool {
     b.ping.is_some()
         || b.delay.is_some()
         || b.handshake_delay.is_some()

@@ -10,7 +10,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use wsecho::deflate::{DeflateParams, DeflatePolicy, negotiate};
+use wsecho::fuzzing::deflate::{DeflateParams, DeflatePolicy, negotiate};
 
 fn policy(b: &[u8; 4]) -> DeflatePolicy {
     DeflatePolicy {

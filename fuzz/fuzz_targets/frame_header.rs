@@ -4,9 +4,9 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use wsecho::error::ProtocolError;
-use wsecho::frame::header::{MAX_SERVER_HEADER_LEN, parse_client_header, write_server_header};
-use wsecho::frame::{FrameHeader, MAX_CLIENT_HEADER_LEN, Opcode};
+use wsecho::fuzzing::error::ProtocolError;
+use wsecho::fuzzing::frame::header::{MAX_SERVER_HEADER_LEN, parse_client_header, write_server_header};
+use wsecho::fuzzing::frame::{FrameHeader, MAX_CLIENT_HEADER_LEN, Opcode};
 
 /// Bytes after which every rule is judged: the 64-bit length's last byte (byte 10)
 /// completes the minimality check; only the mask key follows.

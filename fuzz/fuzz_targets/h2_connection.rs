@@ -19,12 +19,12 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use libfuzzer_sys::fuzz_target;
-use wsecho::config::Config;
-use wsecho::connection::{Event, Status};
-use wsecho::frame::CloseCode;
-use wsecho::h2::hpack::encode_field;
-use wsecho::h2::session::CLIENT_PREFACE;
-use wsecho::stack::h2::H2Connection;
+use wsecho::fuzzing::config::Config;
+use wsecho::fuzzing::connection::{Event, Status};
+use wsecho::fuzzing::frame::CloseCode;
+use wsecho::fuzzing::h2::hpack::encode_field;
+use wsecho::fuzzing::h2::session::CLIENT_PREFACE;
+use wsecho::fuzzing::stack::h2::H2Connection;
 use wsecho_fuzz::h2::{BlockingSocket, Choices, check_frames};
 use wsecho_fuzz::schedule::Schedule;
 

@@ -17,8 +17,8 @@
 use std::time::Instant;
 
 use libfuzzer_sys::fuzz_target;
-use wsecho::h2::frame::ErrorCode;
-use wsecho::h2::session::{CLIENT_PREFACE, Event, Limits, Session, SessionStatus};
+use wsecho::fuzzing::h2::frame::ErrorCode;
+use wsecho::fuzzing::h2::session::{CLIENT_PREFACE, Event, Limits, Session, SessionStatus};
 use wsecho_fuzz::h2::{BlockingSocket, Choices, check_frames};
 use wsecho_fuzz::schedule::Schedule;
 

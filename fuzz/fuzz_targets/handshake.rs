@@ -5,9 +5,9 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use wsecho::config::Config;
-use wsecho::deflate::negotiate;
-use wsecho::handshake::{Decision, Head, HeadBuffer, accept_value, decide, is_token};
+use wsecho::fuzzing::config::Config;
+use wsecho::fuzzing::deflate::negotiate;
+use wsecho::fuzzing::handshake::{Decision, Head, HeadBuffer, accept_value, decide, is_token};
 use wsecho_fuzz::output::{Http, split_http};
 use wsecho_fuzz::schedule::Schedule;
 

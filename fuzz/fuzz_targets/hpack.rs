@@ -9,7 +9,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use wsecho::h2::hpack::{Decoder, HeaderList, encode_field};
+use wsecho::fuzzing::h2::hpack::{Decoder, HeaderList, encode_field};
 
 fuzz_target!(|data: &[u8]| {
     let Some((flags, mut rest)) = data.split_first() else {

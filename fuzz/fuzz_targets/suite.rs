@@ -14,7 +14,7 @@
 use std::sync::Arc;
 
 use libfuzzer_sys::fuzz_target;
-use wsecho::config::Config;
+use wsecho::fuzzing::config::Config;
 use wsecho_fuzz::drive::{Ending, drive};
 use wsecho_fuzz::schedule::Schedule;
 

@@ -22,11 +22,11 @@ use libfuzzer_sys::fuzz_target;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName};
 use rustls::{ClientConfig, ClientConnection, RootCertStore};
-use wsecho::config::Config;
-use wsecho::connection::{Connection, Output};
-use wsecho::stack::say_goodbye;
-use wsecho::tls::sniff::{FirstByte, classify};
-use wsecho::tls::{TlsLayer, TlsOptions, TlsSetup};
+use wsecho::fuzzing::config::Config;
+use wsecho::fuzzing::connection::{Connection, Output};
+use wsecho::fuzzing::stack::say_goodbye;
+use wsecho::fuzzing::tls::sniff::{FirstByte, classify};
+use wsecho::fuzzing::tls::{TlsLayer, TlsOptions, TlsSetup};
 use wsecho_fuzz::client::{UPGRADES, upgrade_request};
 use wsecho_fuzz::schedule::Schedule;
 

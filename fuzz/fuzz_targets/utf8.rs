@@ -7,7 +7,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use wsecho::utf8::Utf8Validator;
+use wsecho::fuzzing::utf8::Utf8Validator;
 use wsecho_fuzz::schedule::Schedule;
 
 /// The index of the first byte after which `data` can no longer be the start of valid

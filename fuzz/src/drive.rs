@@ -5,9 +5,9 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use wsecho::config::Config;
-use wsecho::connection::{Connection, Event, Output, Status};
-use wsecho::frame::CloseCode;
+use wsecho::fuzzing::config::Config;
+use wsecho::fuzzing::connection::{Connection, Event, Output, Status};
+use wsecho::fuzzing::frame::CloseCode;
 
 use crate::schedule::Schedule;
 

@@ -40,7 +40,7 @@ pub struct BlockingSocket<'a> {
     pub puts_left: usize,
 }
 
-impl wsecho::h2::session::Sink for BlockingSocket<'_> {
+impl wsecho::fuzzing::h2::session::Sink for BlockingSocket<'_> {
     fn put(&mut self, parts: &[&[u8]]) {
         assert!(self.puts_left > 0, "a put into a blocked sink");
         self.puts_left -= 1;

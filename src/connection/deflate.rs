@@ -282,7 +282,7 @@ mod tests {
         assert!(echo.compressed);
         emitted.extend_from_slice(echo.payload);
         session.end_message();
-        emitted.extend_from_slice(&crate::deflate::TRAILER);
+        emitted.extend_from_slice(&crate::deflate::codec::TRAILER);
         let mut plain = Vec::with_capacity(text.len() + 64);
         client
             .decompress_vec(&emitted, &mut plain, FlushDecompress::Sync)

@@ -22,12 +22,14 @@ use std::time::{Duration, Instant};
 
 use acts::{Acts, Beat};
 
-pub use crate::event::{Event, Location};
+pub use crate::event::Event;
+pub(crate) use crate::event::Location;
 use close_wait::{CloseWait, Seen};
 use keepalive::Keepalive;
-pub use output::{MAX_SEGMENTS, Output};
+pub(crate) use output::MAX_SEGMENTS;
+pub use output::Output;
 use receiver::{Receiver, Stop};
-pub use small_echo::Run;
+pub(crate) use small_echo::Run;
 
 use crate::config::Config;
 use crate::error::ProtocolError;

@@ -12,7 +12,7 @@ const MIN_SPLICE: usize = 1024;
 /// driver's iovec array, which lives on the stack.
 pub(super) const MAX_SPLICES: usize = 32;
 /// Enough `IoSlice`s for any output: each splice adds itself and the bytes after it.
-pub const MAX_SEGMENTS: usize = 2 * MAX_SPLICES + 1;
+pub(crate) const MAX_SEGMENTS: usize = 2 * MAX_SPLICES + 1;
 
 /// Output of the core: `bytes`, with input ranges spliced in at recorded offsets.
 ///

@@ -23,14 +23,11 @@ pub const MAX_WINDOW_BITS: u8 = 15;
 /// `windowBits = 8` for raw deflate, so wsecho never uses 8 and never asks a client to.
 pub const MIN_USABLE_WINDOW_BITS: u8 = 9;
 
-pub mod codec;
+pub(crate) mod codec;
 mod history;
 #[cfg(test)]
 mod memory_tests;
-pub mod offer;
+pub(crate) mod offer;
 
-pub use codec::{
-    CompressError, Deflater, InflateError, Inflater, MIN_SCRATCH_LEN, RECOMMENDED_SCRATCH_LEN,
-    TRAILER,
-};
-pub use offer::{DeflateParams, DeflatePolicy, EXTENSION_NAME, negotiate};
+pub(crate) use codec::{Deflater, InflateError, Inflater, RECOMMENDED_SCRATCH_LEN};
+pub use offer::{DeflateParams, DeflatePolicy, negotiate};

@@ -50,7 +50,12 @@ pub fn apply_mask(buf: &mut [u8], mask_key: [u8; 4], offset: u64) {
 /// `src..src + len` must be readable and `dst..dst + len` writable, in one allocation,
 /// with `dst <= src`.
 #[inline(always)]
-pub unsafe fn unmask_move(src: *const u8, dst: *mut u8, len: usize, mask_key: [u8; 4]) -> u64 {
+pub(crate) unsafe fn unmask_move(
+    src: *const u8,
+    dst: *mut u8,
+    len: usize,
+    mask_key: [u8; 4],
+) -> u64 {
     let key64 = key_word(mask_key);
     let key32 = key64 as u32;
     // The last octets are read first and written last, as one (or two) words that may

@@ -9,9 +9,9 @@
 //!
 //! It knows nothing of WebSockets: [`crate::stack`] puts a core on each stream.
 
-pub mod frame;
-pub mod hpack;
-pub mod session;
-pub mod sniff;
+pub(crate) mod frame;
+pub(crate) mod hpack;
+pub(crate) mod session;
+pub(crate) mod sniff;
 
 pub(crate) mod spare;

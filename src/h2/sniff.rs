@@ -12,7 +12,7 @@
 use super::session::CLIENT_PREFACE as PREFACE;
 
 /// Whether a cleartext connection's first bytes start the HTTP/2 preface.
-pub fn is_preface_start(first: &[u8]) -> bool {
+pub(crate) fn is_preface_start(first: &[u8]) -> bool {
     let n = first.len().min(PREFACE.len());
     n > 0 && first[..n] == PREFACE[..n]
 }

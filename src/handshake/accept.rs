@@ -9,7 +9,7 @@ const WEBSOCKET_GUID: &[u8] = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 
 /// Whether `key` is "a base64-encoded value that, when decoded, is 16 bytes in length"
 /// (§4.2.1 item 5). The encoding of 16 bytes is always 24 characters with `==` padding.
-pub fn is_valid_key(key: &[u8]) -> bool {
+pub(crate) fn is_valid_key(key: &[u8]) -> bool {
     let mut decoded = [0u8; 18];
     key.len() == 24 && matches!(STANDARD.decode_slice(key, &mut decoded), Ok(16))
 }

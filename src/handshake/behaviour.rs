@@ -62,7 +62,7 @@ pub struct Behaviour {
 /// A request target's query, read: the behaviour it asks for, and the parameters that
 /// are not wsecho's, which it let pass.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Query {
+pub(crate) struct Query {
     /// The behaviour asked for; `None` for none (no query, or only `trace` and
     /// parameters that are not wsecho's).
     pub behaviour: Option<Behaviour>,
@@ -205,7 +205,7 @@ pub fn help_text() -> String {
 /// wsecho's parameters that look at the connection rather than ask it to behave
 /// otherwise: beside them (and them alone) a parameter that is not wsecho's is let pass,
 /// so that `?headers&token=x` shows what an app's URL carries.
-pub const OBSERVING: &[&str] = &["headers", "trace"];
+pub(crate) const OBSERVING: &[&str] = &["headers", "trace"];
 
 /// Most edits (insertions, deletions, substitutions, swaps of two neighbours) between a
 /// parameter that is not wsecho's and one of wsecho's for it to be taken as a typo.
@@ -233,7 +233,7 @@ const MAX_SECONDS: f64 = 3600.0;
 /// reads it, so its size costs no memory).
 pub const MAX_SEND: usize = 16 << 20;
 
-/// The behaviour the request target's query asks for (see [`read`]), without the
+/// The behaviour the request target's query asks for (see `read`), without the
 /// parameters it let pass.
 pub fn parse(target: &str) -> Result<Option<Behaviour>, String> {
     read(target).map(|q| q.behaviour)
@@ -245,7 +245,7 @@ pub fn parse(target: &str) -> Result<Option<Behaviour>, String> {
 /// mean close?"), or when the query asks for a behaviour (any of wsecho's parameters
 /// but the [`OBSERVING`] ones): then every parameter is meant for wsecho. Otherwise it
 /// is an app's own, ignored and listed in [`Query::ignored`].
-pub fn read(target: &str) -> Result<Query, String> {
+pub(crate) fn read(target: &str) -> Result<Query, String> {
     let Some((_, query)) = target.split_once('?') else {
         return Ok(Query::default());
     };

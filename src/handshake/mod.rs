@@ -4,15 +4,17 @@
 use std::net::SocketAddr;
 
 mod accept;
-pub mod behaviour;
+pub(crate) mod behaviour;
 mod page;
 mod request;
 mod subprotocol;
 
-pub use crate::http::{HttpReply, HttpStatus, is_tchar, is_token, write_switching_protocols};
-pub use accept::{accept_value, is_valid_key};
+pub use crate::http::is_token;
+pub(crate) use crate::http::{HttpReply, HttpStatus, write_switching_protocols};
+pub use accept::accept_value;
 pub use behaviour::Behaviour;
-pub use request::{Decision, METRICS_PATH, decide, decide_for};
+pub(crate) use request::decide_for;
+pub use request::{Decision, decide};
 
 /// The request head collected so far; dropped once the handshake is decided.
 #[derive(Debug, Default)]

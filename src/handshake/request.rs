@@ -57,7 +57,7 @@ pub enum Decision {
 }
 
 /// The path the metrics are served at.
-pub const METRICS_PATH: &str = "/metrics";
+pub(crate) const METRICS_PATH: &str = "/metrics";
 /// The path of the health check: 200 `ok` while the server runs.
 pub(super) const HEALTH_PATH: &str = "/healthz";
 
@@ -67,7 +67,7 @@ pub fn decide(head: &[u8], config: &Config) -> Decision {
 }
 
 /// [`decide`], for a client at `peer` (which the `headers` behaviour reports).
-pub fn decide_for(head: &[u8], config: &Config, peer: Option<SocketAddr>) -> Decision {
+pub(crate) fn decide_for(head: &[u8], config: &Config, peer: Option<SocketAddr>) -> Decision {
     let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
     let mut req = httparse::Request::new(&mut headers);
     match req.parse(head) {

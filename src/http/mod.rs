@@ -7,6 +7,7 @@ mod response;
 mod status;
 mod token;
 
-pub use response::{HttpReply, write_switching_protocols};
-pub use status::HttpStatus;
-pub use token::{is_tchar, is_token};
+pub(crate) use response::{HttpReply, write_switching_protocols};
+pub(crate) use status::HttpStatus;
+pub(crate) use token::is_tchar;
+pub use token::is_token;

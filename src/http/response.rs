@@ -54,7 +54,7 @@ impl HttpReply {
 }
 
 /// Writes the 101 answer that completes the upgrade (§4.2.2 item 5).
-pub fn write_switching_protocols(
+pub(crate) fn write_switching_protocols(
     out: &mut Vec<u8>,
     accept: &[u8; 28],
     subprotocol: Option<&str>,

@@ -9,7 +9,7 @@ use crate::escape::Quoted;
 
 /// One grade of a case, for `behavior` or `behaviorClose`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Grade {
+pub(crate) enum Grade {
     /// `OK`: the peer did what the case expects.
     Ok,
     /// `NON-STRICT`: allowed, though not what the RFC asks for most strictly.
@@ -30,7 +30,7 @@ pub enum Grade {
 
 impl Grade {
     /// Every grade, in the order above (passing first).
-    pub const ALL: [Grade; 8] = [
+    pub(crate) const ALL: [Grade; 8] = [
         Grade::Ok,
         Grade::NonStrict,
         Grade::Informational,
@@ -42,7 +42,7 @@ impl Grade {
     ];
 
     /// Autobahn's spelling: `OK`, `NON-STRICT`, `WRONG CODE`, ...
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Grade::Ok => "OK",
             Grade::NonStrict => "NON-STRICT",
@@ -57,7 +57,7 @@ impl Grade {
 
     /// OK, NON-STRICT and INFORMATIONAL pass (Autobahn's report shows them green);
     /// the others do not.
-    pub fn is_passing(self) -> bool {
+    pub(crate) fn is_passing(self) -> bool {
         matches!(self, Grade::Ok | Grade::NonStrict | Grade::Informational)
     }
 }
@@ -70,7 +70,7 @@ impl fmt::Display for Grade {
 
 /// A string that is none of Autobahn's grades.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UnknownGrade(pub String);
+pub(crate) struct UnknownGrade(pub String);
 
 impl fmt::Display for UnknownGrade {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

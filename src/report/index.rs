@@ -33,7 +33,7 @@ use crate::escape::Quoted;
 /// A case id such as `1.1.1`, `2.10` or `13.7.18`: numbers joined by dots. Ordered by
 /// its numbers, so `1.1.2` < `1.1.10` < `2.1`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct CaseId {
+pub(crate) struct CaseId {
     // Field order is the ordering: the numbers, then the text (`1.01` ≠ `1.1`).
     numbers: Vec<u32>,
     text: String,
@@ -41,7 +41,7 @@ pub struct CaseId {
 
 impl CaseId {
     /// Reads `1.1.1`: one or more decimal numbers (each below 2³²), joined by dots.
-    pub fn parse(text: &str) -> Result<CaseId, BadCaseId> {
+    pub(crate) fn parse(text: &str) -> Result<CaseId, BadCaseId> {
         let numbers = text
             .split('.')
             .map(|n| {
@@ -60,13 +60,13 @@ impl CaseId {
     }
 
     /// The id as written: `1.1.1`.
-    pub fn as_str(&self) -> &str {
+    pub(crate) fn as_str(&self) -> &str {
         &self.text
     }
 
     /// The group the case belongs to: the id without its last number (`1.1` for
     /// `1.1.1`, `2` for `2.10`); an id of one number is its own group.
-    pub fn group(&self) -> &str {
+    pub(crate) fn group(&self) -> &str {
         self.text
             .rsplit_once('.')
             .map_or(self.text.as_str(), |(group, _)| group)
@@ -81,7 +81,7 @@ impl fmt::Display for CaseId {
 
 /// A string that is not a case id.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BadCaseId(pub String);
+pub(crate) struct BadCaseId(pub String);
 
 impl fmt::Display for BadCaseId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -102,7 +102,7 @@ impl std::error::Error for BadCaseId {}
 /// `wsecho_case_1_1_1.json`, `autobahnpython_0_10_9_case_2_10.html`. Whatever the
 /// agent's name, the result is a plain file name: no separator, no dot but the
 /// extension's.
-pub fn report_file(agent: &str, case: &CaseId, extension: &str) -> String {
+pub(crate) fn report_file(agent: &str, case: &CaseId, extension: &str) -> String {
     format!(
         "{}_case_{}.{extension}",
         file_agent(agent),
@@ -112,7 +112,7 @@ pub fn report_file(agent: &str, case: &CaseId, extension: &str) -> String {
 
 /// The agent's name as report files carry it (see [`report_file`]): lower case, `a`-`z`
 /// and `0`-`9` kept, any other character made `_`, those at either end dropped.
-pub fn file_agent(agent: &str) -> String {
+pub(crate) fn file_agent(agent: &str) -> String {
     let spaced: String = agent
         .chars()
         .flat_map(char::to_lowercase)
@@ -129,7 +129,7 @@ pub fn file_agent(agent: &str) -> String {
 
 /// One case's result, as `index.json` records it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CaseResult {
+pub(crate) struct CaseResult {
     /// `behavior`: what the peer did.
     pub behavior: Grade,
     /// `behaviorClose`: how the connection closed.
@@ -145,17 +145,17 @@ pub struct CaseResult {
 
 impl CaseResult {
     /// Both grades pass (see [`Grade::is_passing`]).
-    pub fn is_passing(&self) -> bool {
+    pub(crate) fn is_passing(&self) -> bool {
         self.behavior.is_passing() && self.behavior_close.is_passing()
     }
 }
 
 /// One agent's results, in case order.
-pub type Cases = BTreeMap<CaseId, CaseResult>;
+pub(crate) type Cases = BTreeMap<CaseId, CaseResult>;
 
 /// An `index.json`: every agent's results, agents in name order.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Index {
+pub(crate) struct Index {
     /// Agent name → its results. The name is the client's user agent in a report of
     /// clients, the server's `agent` of the spec in a report of servers.
     pub agents: BTreeMap<String, Cases>,
@@ -163,7 +163,7 @@ pub struct Index {
 
 /// What a file of case results holds.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Results {
+pub(crate) enum Results {
     /// An `index.json`: results per agent.
     Agents(Index),
     /// Results per case, with no agent level (`autobahn/expected-results.json`, whose
@@ -173,7 +173,7 @@ pub enum Results {
 
 /// Why a file of results could not be read: where in it, and what was wrong.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ReadError {
+pub(crate) struct ReadError {
     /// The place in the document, jq style (`."wsecho"."1.1.1".behavior`); empty for
     /// the whole document.
     pub at: String,
@@ -231,7 +231,7 @@ fn is_case(v: &Value) -> bool {
 /// `remoteCloseCode` as `null` and an absent `reportfile` as empty; fields beyond
 /// Autobahn's are ignored. Anything else that is not as Autobahn writes it is an error
 /// saying where.
-pub fn read(json: &[u8]) -> Result<Results, ReadError> {
+pub(crate) fn read(json: &[u8]) -> Result<Results, ReadError> {
     let value: Value =
         serde_json::from_slice(json).map_err(|e| ReadError::new("", format!("not JSON: {e}")))?;
     let Value::Object(top) = value else {
@@ -352,7 +352,8 @@ fn case(at: &str, value: &Value) -> Result<CaseResult, ReadError> {
 impl Index {
     /// Reads an `index.json` (see [`read`]); a file of results per case, with no
     /// agents, is an error here.
-    pub fn from_json(json: &[u8]) -> Result<Index, ReadError> {
+    #[cfg(test)]
+    pub(crate) fn from_json(json: &[u8]) -> Result<Index, ReadError> {
         match read(json)? {
             Results::Agents(index) => Ok(index),
             Results::Cases(_) => Err(ReadError::new(
@@ -367,7 +368,7 @@ impl Index {
     /// order (by code point, so `10.1.1` comes before `2.1`, as in Autobahn's own
     /// files), indented by three spaces, strings ASCII with `\u` escapes, no newline
     /// at the end.
-    pub fn to_json(&self) -> String {
+    pub(crate) fn to_json(&self) -> String {
         let mut out = String::new();
         if self.agents.is_empty() {
             out.push_str("{}");

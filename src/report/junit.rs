@@ -15,13 +15,13 @@ use super::grade::Grade;
 use super::index::{CaseResult, Cases};
 
 /// A JUnit XML document of one agent's results.
-pub fn agent_xml(agent: &str, cases: &Cases) -> String {
+pub(crate) fn agent_xml(agent: &str, cases: &Cases) -> String {
     xml([(agent, cases)])
 }
 
 /// A JUnit XML document with a `<testsuite>` for each agent given, in that order,
 /// under one `<testsuites>`.
-pub fn xml<'a>(agents: impl IntoIterator<Item = (&'a str, &'a Cases)>) -> String {
+pub(crate) fn xml<'a>(agents: impl IntoIterator<Item = (&'a str, &'a Cases)>) -> String {
     let mut suites = String::new();
     let (mut tests, mut failures, mut ms) = (0usize, 0usize, 0u64);
     for (agent, cases) in agents {

@@ -6,10 +6,10 @@
 //! - [`verdict`]: `wsecho verdict`, which prints a summary of a report and fails on
 //!   any case that does not pass, or that differs from a baseline.
 
-pub mod grade;
-pub mod index;
-pub mod junit;
-pub mod verdict;
+pub(crate) mod grade;
+pub(crate) mod index;
+pub(crate) mod junit;
+pub(crate) mod verdict;
 
-pub use grade::Grade;
-pub use index::{CaseId, CaseResult, Cases, Index, Results};
+pub(crate) use grade::Grade;
+pub(crate) use index::{CaseId, CaseResult, Index};

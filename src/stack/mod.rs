@@ -8,7 +8,7 @@
 //! - `h2_response`: the core's HTTP/1.1 answers, said in HTTP/2 fields;
 //! - [`say_goodbye`]: when a core is done with TLS.
 
-pub mod h2;
+pub(crate) mod h2;
 mod h2_request;
 mod h2_response;
 

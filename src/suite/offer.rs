@@ -11,7 +11,7 @@
 //! (and on more than one `Sec-WebSocket-Extensions` header), whatever the path.
 
 /// Why Autobahn fails a handshake with two `Sec-WebSocket-Extensions` headers.
-pub const REPEATED: &str =
+pub(crate) const REPEATED: &str =
     "HTTP Sec-WebSocket-Extensions header appears more than once in opening handshake request";
 /// The extension's name, as Autobahn matches it (after lowercasing).
 const DEFLATE: &str = "permessage-deflate";
@@ -110,7 +110,7 @@ enum Value {
 /// The `permessage-deflate` offers in the `Sec-WebSocket-Extensions` header values
 /// `headers`, in order; other extensions are ignored. An error is why Autobahn fails
 /// the handshake.
-pub fn parse(headers: &[&[u8]]) -> Result<Vec<Offer>, String> {
+pub(crate) fn parse(headers: &[&[u8]]) -> Result<Vec<Offer>, String> {
     let header = match headers {
         [] => return Ok(Vec::new()),
         [one] => String::from_utf8_lossy(one),

@@ -64,7 +64,7 @@ impl<'a> Cursor<'a> {
 
 /// Reads the offer from the first bytes a client sent (TLS records); `None` when they
 /// do not start with a ClientHello.
-pub fn read_offer(records: &[u8]) -> Option<Offer> {
+pub(crate) fn read_offer(records: &[u8]) -> Option<Offer> {
     // The record header: type, legacy version, length. The hello may span records; the
     // first carries enough of it for the parts read here in any real client.
     let mut record = Cursor(records);

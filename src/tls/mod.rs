@@ -7,10 +7,10 @@
 //! line ([`setup`]), telling TLS from cleartext by the first byte ([`sniff`]), and saying
 //! what a client offered when its handshake fails ([`hello`]).
 
-pub mod hello;
+pub(crate) mod hello;
 mod layer;
-pub mod setup;
-pub mod sniff;
+pub(crate) mod setup;
+pub(crate) mod sniff;
 
-pub use layer::{Decrypted, TlsError, TlsLayer};
+pub use layer::TlsLayer;
 pub use setup::{TlsOptions, TlsSetup};

@@ -14,14 +14,14 @@ use rustls::pki_types::pem::{self, PemObject};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 
 /// The names a self-signed certificate is made for: what a client on this machine dials.
-pub const SELF_SIGNED_NAMES: [&str; 3] = ["localhost", "127.0.0.1", "::1"];
+pub(crate) const SELF_SIGNED_NAMES: [&str; 3] = ["localhost", "127.0.0.1", "::1"];
 
 /// The application protocols advertised with ALPN (RFC 7301): HTTP/1.1, over which the
 /// RFC 6455 upgrade happens, and HTTP/2 (RFC 9113 §3.2), over which RFC 8441's extended
 /// CONNECT does. Nothing is advertised that is not served.
-pub const ALPN_HTTP_1_1: &[u8] = b"http/1.1";
+pub(crate) const ALPN_HTTP_1_1: &[u8] = b"http/1.1";
 /// HTTP/2's ALPN name (RFC 9113 §3.2).
-pub const ALPN_H2: &[u8] = b"h2";
+pub(crate) const ALPN_H2: &[u8] = b"h2";
 
 /// What the command line asked for.
 #[derive(Debug, Default, Clone)]
@@ -30,7 +30,7 @@ pub struct TlsOptions {
     pub cert: Option<PathBuf>,
     /// PEM file with the private key of the leaf certificate.
     pub key: Option<PathBuf>,
-    /// Make a certificate for [`SELF_SIGNED_NAMES`] at start.
+    /// Make a certificate for `SELF_SIGNED_NAMES` at start.
     pub self_signed: bool,
     /// Where to write the self-signed certificate (PEM) for clients to trust.
     pub write_cert: Option<PathBuf>,
@@ -176,7 +176,7 @@ fn self_signed(
 
 /// SHA-256 of `cert` as `AB:CD:…`, the form browsers and `openssl x509 -fingerprint
 /// -sha256` show.
-pub fn fingerprint(cert: &CertificateDer<'_>) -> String {
+pub(crate) fn fingerprint(cert: &CertificateDer<'_>) -> String {
     let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, cert.as_ref());
     let mut hex = String::with_capacity(95);
     for (i, byte) in digest.as_ref().iter().enumerate() {

@@ -8,7 +8,7 @@
 //! enough, and a client never has to send more than it would anyway.
 
 /// The content type of a TLS handshake record (RFC 8446 §5.1, `handshake(22)`).
-pub const TLS_HANDSHAKE_RECORD: u8 = 0x16;
+pub(crate) const TLS_HANDSHAKE_RECORD: u8 = 0x16;
 
 /// What a connection's first byte says it speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

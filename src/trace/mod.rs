@@ -15,7 +15,7 @@ mod wire;
 use std::net::{IpAddr, SocketAddr};
 
 pub(crate) use item::{Dir, Item, Origin, Shown, write_text};
-pub use sink::{LogPipe, MAX_QUEUED_BYTES, TraceSink};
+pub use sink::{LogPipe, TraceSink};
 pub(crate) use wire::AfterHead;
 
 /// How trace lines are spelled.

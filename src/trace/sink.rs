@@ -12,7 +12,7 @@ use super::TraceFormat;
 use super::item::{Item, Origin, write_json, write_text};
 
 /// Trace bytes waiting for the writer at most; more are dropped.
-pub const MAX_QUEUED_BYTES: usize = 8 << 20;
+pub(crate) const MAX_QUEUED_BYTES: usize = 8 << 20;
 /// Batches waiting for the writer at most (one is sent per loop turn).
 const MAX_QUEUED_BATCHES: usize = 4096;
 

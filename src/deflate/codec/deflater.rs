@@ -14,7 +14,7 @@ use crate::deflate::{MAX_WINDOW_BITS, MIN_USABLE_WINDOW_BITS as MIN_WINDOW_BITS}
 /// calls, then one [`finish_message`](Deflater::finish_message); the bytes
 /// appended to `out` across those calls are the message payload (RSV1 set on
 /// its first frame).
-pub struct Deflater {
+pub(crate) struct Deflater {
     inner: Compress,
     no_context_takeover: bool,
 }
@@ -48,7 +48,7 @@ impl Deflater {
     /// 9 = smallest) with a window of `2^window_bits` bytes (clamped to
     /// 9..=15: zlib cannot make a raw stream with window 8). With
     /// `no_context_takeover` each message starts from an empty window.
-    pub fn new(level: u32, window_bits: u8, no_context_takeover: bool) -> Self {
+    pub(crate) fn new(level: u32, window_bits: u8, no_context_takeover: bool) -> Self {
         let bits = window_bits.clamp(MIN_WINDOW_BITS, MAX_WINDOW_BITS);
         Deflater {
             inner: Compress::new_with_window_bits(Compression::new(level.min(9)), false, bits),
@@ -57,7 +57,7 @@ impl Deflater {
     }
 
     /// The compressor for our messages under the agreed parameters.
-    pub fn from_params(params: &DeflateParams, level: u32) -> Self {
+    pub(crate) fn from_params(params: &DeflateParams, level: u32) -> Self {
         Self::new(
             level,
             params.deflate_window_bits(),
@@ -66,14 +66,19 @@ impl Deflater {
     }
 
     /// Forgets the LZ77 window and any partial message.
-    pub fn reset(&mut self) {
+    #[cfg(test)]
+    pub(crate) fn reset(&mut self) {
         self.inner.reset();
     }
 
     /// Compresses a chunk of the message, appending whatever compressed bytes
     /// are ready to `out` (possibly none: deflate buffers until a block is
     /// full or the message ends).
-    pub fn compress_chunk(&mut self, input: &[u8], out: &mut Vec<u8>) -> Result<(), CompressError> {
+    pub(crate) fn compress_chunk(
+        &mut self,
+        input: &[u8],
+        out: &mut Vec<u8>,
+    ) -> Result<(), CompressError> {
         let mut input = input;
         while !input.is_empty() {
             reserve_for(out, input.len());
@@ -95,7 +100,7 @@ impl Deflater {
     /// Ends the message: sync-flushes and removes the `00 00 ff ff` tail, so
     /// `out` now ends with a complete message payload. Then, with no context
     /// takeover, forgets the window.
-    pub fn finish_message(&mut self, out: &mut Vec<u8>) -> Result<(), CompressError> {
+    pub(crate) fn finish_message(&mut self, out: &mut Vec<u8>) -> Result<(), CompressError> {
         // RFC 7692 §7.2.1: "1. Compress all the octets of the payload of the
         // message using DEFLATE. 2. If the resulting data does not end with an
         // empty DEFLATE block with no compression (the "BTYPE" bits are set to
@@ -136,7 +141,8 @@ impl Deflater {
     }
 
     /// Compresses a whole message into `out` (appending).
-    pub fn compress_message(
+    #[cfg(test)]
+    pub(crate) fn compress_message(
         &mut self,
         input: &[u8],
         out: &mut Vec<u8>,

@@ -20,7 +20,7 @@ use crate::deflate::{MAX_WINDOW_BITS, MIN_USABLE_WINDOW_BITS as MIN_WINDOW_BITS}
 /// Built on zlib-rs' own `Inflate` (the backend flate2 uses) rather than
 /// `flate2::Decompress`: checking that a message ends on a block boundary
 /// needs `Z_BLOCK` ([`InflateFlush::Block`]), which flate2 does not offer.
-pub struct Inflater {
+pub(crate) struct Inflater {
     inner: Inflate,
     window_bits: u8,
     no_context_takeover: bool,
@@ -45,7 +45,7 @@ impl Inflater {
     /// to 9..=15: zlib has no raw window of 8, and a window of 9 decodes
     /// anything a window of 8 made). With `no_context_takeover` each message
     /// starts from an empty window (after [`finish_message`](Self::finish_message)).
-    pub fn new(window_bits: u8, no_context_takeover: bool) -> Self {
+    pub(crate) fn new(window_bits: u8, no_context_takeover: bool) -> Self {
         let bits = window_bits.clamp(MIN_WINDOW_BITS, MAX_WINDOW_BITS);
         Inflater {
             inner: Inflate::new(false, bits),
@@ -66,12 +66,12 @@ impl Inflater {
     /// an over-reaching client would depend on how the network split its
     /// payload); and a 15-bit state resets in place (smaller ones are
     /// re-allocated on every reset, see [`reset`](Self::reset)).
-    pub fn from_params(params: &DeflateParams) -> Self {
+    pub(crate) fn from_params(params: &DeflateParams) -> Self {
         Self::new(MAX_WINDOW_BITS, params.client_no_context_takeover)
     }
 
     /// Forgets the LZ77 window and any partial message.
-    pub fn reset(&mut self) {
+    pub(crate) fn reset(&mut self) {
         self.restart_stream();
         if let Some(history) = &mut self.history {
             history.clear();
@@ -134,7 +134,7 @@ impl Inflater {
     ///
     /// # Panics
     /// If `scratch` is empty (a caller bug, never client data).
-    pub fn inflate_chunk<E, F>(
+    pub(crate) fn inflate_chunk<E, F>(
         &mut self,
         input: &[u8],
         scratch: &mut [u8],
@@ -154,7 +154,7 @@ impl Inflater {
     /// `sink` is not called: a payload that ends correctly has nothing left
     /// to inflate by then (the parameters stay for symmetry with
     /// [`inflate_chunk`](Self::inflate_chunk)).
-    pub fn finish_message<E, F>(
+    pub(crate) fn finish_message<E, F>(
         &mut self,
         scratch: &mut [u8],
         _sink: &mut F,

@@ -25,15 +25,13 @@ mod inflater;
 
 use std::fmt;
 
-pub use deflater::Deflater;
-pub use inflater::Inflater;
-
-use crate::frame::CloseCode;
+pub(crate) use deflater::Deflater;
+pub(crate) use inflater::Inflater;
 
 /// The tail of an empty non-final stored block: a sync-flushed DEFLATE stream
 /// ends with it. RFC 7692 §7.2.1 has the sender remove it; §7.2.2 has the
 /// receiver put it back.
-pub const TRAILER: [u8; 4] = [0x00, 0x00, 0xff, 0xff];
+pub(crate) const TRAILER: [u8; 4] = [0x00, 0x00, 0xff, 0xff];
 
 /// [`TRAILER`] and one probe byte after it, see [`Inflater::finish_message`].
 /// The probe's value does not matter: a payload that ends as RFC 7692 says
@@ -43,14 +41,14 @@ const PROBED_TRAILER: [u8; 5] = [0x00, 0x00, 0xff, 0xff, 0x00];
 /// A good size for the shared inflate scratch buffer: large enough that a
 /// bulk message needs few calls into zlib, small enough that the core
 /// inflates at most this much past a limit before its sink refuses.
-pub const RECOMMENDED_SCRATCH_LEN: usize = 32 * 1024;
+pub(crate) const RECOMMENDED_SCRATCH_LEN: usize = 32 * 1024;
 
 /// The inflate scratch buffer must hold at least this many bytes.
-pub const MIN_SCRATCH_LEN: usize = 1;
+pub(crate) const MIN_SCRATCH_LEN: usize = 1;
 
 /// Why [`Inflater::inflate_chunk`] / [`Inflater::finish_message`] stopped.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum InflateError<E> {
+pub(crate) enum InflateError<E> {
     /// The payload is not valid DEFLATE data (or refers to more window than
     /// was agreed), or does not end the way RFC 7692 §7.2.1 makes a payload
     /// end (with the `00 00 ff ff` tail appended, on the end of an empty
@@ -58,21 +56,6 @@ pub enum InflateError<E> {
     Corrupt,
     /// The sink refused a piece of output; its error, untouched.
     Sink(E),
-}
-
-impl<E> InflateError<E> {
-    /// The close code for errors this module decides: 1007 for
-    /// [`InflateError::Corrupt`]. RFC 7692 names no code for undecodable
-    /// data; RFC 6455 §7.4.1 1007 is for "data within a message that was not
-    /// consistent with the type of the message", which is what a payload
-    /// marked compressed but not DEFLATE is; other servers (e.g. Node's `ws`)
-    /// answer 1007 too. `None` for [`InflateError::Sink`]: the core knows.
-    pub fn close_code(&self) -> Option<CloseCode> {
-        match self {
-            InflateError::Corrupt => Some(CloseCode::INVALID_PAYLOAD),
-            InflateError::Sink(_) => None,
-        }
-    }
 }
 
 impl<E: fmt::Display> fmt::Display for InflateError<E> {
@@ -97,14 +80,7 @@ impl<E: std::error::Error + 'static> std::error::Error for InflateError<E> {
 /// this module does not do, so it is not expected in practice; close with
 /// 1011 (internal error) if it ever happens.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct CompressError(&'static str);
-
-impl CompressError {
-    /// The close code for this error: 1011.
-    pub fn close_code(&self) -> CloseCode {
-        CloseCode::INTERNAL_ERROR
-    }
-}
+pub(crate) struct CompressError(&'static str);
 
 impl fmt::Display for CompressError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

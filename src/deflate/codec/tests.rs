@@ -728,7 +728,6 @@ fn sink_error_in_finish_propagates() {
     let r = i.inflate_chunk(&p, &mut scratch, &mut sink);
     let r = r.and_then(|()| i.finish_message(&mut scratch, &mut sink));
     assert_eq!(r, Err(InflateError::Sink(7)));
-    assert_eq!(r.unwrap_err().close_code(), None);
 }
 
 #[test]
@@ -743,10 +742,6 @@ fn corrupt_input_is_typed() {
     for &c in cases {
         let r = inflate(&mut Inflater::new(15, false), c);
         assert_eq!(r, Err(InflateError::Corrupt), "{c:02x?}");
-        assert_eq!(
-            r.unwrap_err().close_code(),
-            Some(CloseCode::INVALID_PAYLOAD)
-        );
     }
     // A corruption in the middle of a good stream.
     let mut d = Deflater::new(6, 15, false);

@@ -27,7 +27,7 @@
 //! * Names are matched exactly (case-sensitive), like the registered tokens.
 
 /// The extension token (RFC 7692 §7).
-pub const EXTENSION_NAME: &[u8] = b"permessage-deflate";
+pub(crate) const EXTENSION_NAME: &[u8] = b"permessage-deflate";
 
 const SERVER_NO_CONTEXT_TAKEOVER: &[u8] = b"server_no_context_takeover";
 const CLIENT_NO_CONTEXT_TAKEOVER: &[u8] = b"client_no_context_takeover";
@@ -82,7 +82,7 @@ pub struct DeflateParams {
     pub server_max_window_bits: u8,
     /// Largest window the client compresses with (8..=15; 15 when the client
     /// did not offer `client_max_window_bits`). Informational: our inflater
-    /// always uses 15 (see [`Inflater::from_params`](super::Inflater::from_params)).
+    /// always uses 15 (see `Inflater::from_params`).
     pub client_max_window_bits: u8,
     /// The client's offer named `server_max_window_bits`, so the response
     /// must state it (RFC 7692 §7.1.2.1).

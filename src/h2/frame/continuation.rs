@@ -9,7 +9,7 @@ use super::stream_id::StreamId;
 
 /// A CONTINUATION frame.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Continuation<'a> {
+pub(crate) struct Continuation<'a> {
     /// The stream.
     pub stream: StreamId,
     /// The next fragment of the field block.
@@ -20,7 +20,10 @@ pub struct Continuation<'a> {
 
 /// Parses a CONTINUATION frame's payload. Whether one may come at all is the
 /// session's to judge (§6.10: only after a HEADERS without END_HEADERS).
-pub fn parse<'a>(header: &FrameHeader, payload: &'a [u8]) -> Result<Continuation<'a>, FrameError> {
+pub(crate) fn parse<'a>(
+    header: &FrameHeader,
+    payload: &'a [u8],
+) -> Result<Continuation<'a>, FrameError> {
     // §6.10: "If a CONTINUATION frame is received with a Stream Identifier field of
     // 0x00, the recipient MUST respond with a connection error of type PROTOCOL_ERROR."
     if header.stream.is_connection() {

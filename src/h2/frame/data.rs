@@ -13,7 +13,7 @@ use super::stream_id::StreamId;
 /// A DATA frame, its content located in the payload so the caller can hand it out
 /// mutably.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Data {
+pub(crate) struct Data {
     /// The stream.
     pub stream: StreamId,
     /// The content within the payload, padding excluded.
@@ -26,7 +26,7 @@ pub struct Data {
 }
 
 /// Parses a DATA frame's payload.
-pub fn parse(header: &FrameHeader, payload: &[u8]) -> Result<Data, FrameError> {
+pub(crate) fn parse(header: &FrameHeader, payload: &[u8]) -> Result<Data, FrameError> {
     // §6.1: "If a DATA frame is received whose Stream Identifier field is 0x00, the
     // recipient MUST respond with a connection error of type PROTOCOL_ERROR."
     if header.stream.is_connection() {
@@ -47,7 +47,11 @@ pub fn parse(header: &FrameHeader, payload: &[u8]) -> Result<Data, FrameError> {
 /// The header of an unpadded DATA frame whose `len` octets of content (at most
 /// [`MAX_MAX_FRAME_SIZE`](super::MAX_MAX_FRAME_SIZE)) follow it: written beside the
 /// content, which needs no copy into a frame buffer.
-pub fn data_header(stream: StreamId, len: usize, end_stream: bool) -> [u8; FRAME_HEADER_LEN] {
+pub(crate) fn data_header(
+    stream: StreamId,
+    len: usize,
+    end_stream: bool,
+) -> [u8; FRAME_HEADER_LEN] {
     FrameHeader {
         length: u32::try_from(len)
             .unwrap_or(u32::MAX)

@@ -5,7 +5,7 @@ use super::stream_id::StreamId;
 
 /// What an error ends (§5.4).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Scope {
+pub(crate) enum Scope {
     /// §5.4.1: "any error that prevents further processing of the frame layer or
     /// corrupts any connection state": GOAWAY, then close.
     Connection,
@@ -17,7 +17,7 @@ pub enum Scope {
 /// A broken rule: what it ends, its code, and a reason quoting the rule, sent as the
 /// GOAWAY debug data and logged.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct FrameError {
+pub(crate) struct FrameError {
     /// The connection or one stream.
     pub scope: Scope,
     /// The code sent in GOAWAY or RST_STREAM.
@@ -28,7 +28,7 @@ pub struct FrameError {
 
 impl FrameError {
     /// A connection error.
-    pub fn connection(code: ErrorCode, reason: &'static str) -> FrameError {
+    pub(crate) fn connection(code: ErrorCode, reason: &'static str) -> FrameError {
         FrameError {
             scope: Scope::Connection,
             code,
@@ -37,7 +37,7 @@ impl FrameError {
     }
 
     /// A stream error on `stream`.
-    pub fn stream(stream: StreamId, code: ErrorCode, reason: &'static str) -> FrameError {
+    pub(crate) fn stream(stream: StreamId, code: ErrorCode, reason: &'static str) -> FrameError {
         FrameError {
             scope: Scope::Stream(stream),
             code,

@@ -3,34 +3,34 @@
 /// The flags octet. Flags a frame type does not define are ignored: §4.1, "Unused flags
 /// MUST be ignored on receipt and MUST be left unset (0x00) when sending".
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Flags(pub u8);
+pub(crate) struct Flags(pub u8);
 
 impl Flags {
     /// No flag.
-    pub const NONE: Flags = Flags(0);
+    pub(crate) const NONE: Flags = Flags(0);
     /// END_STREAM (DATA, HEADERS).
-    pub const END_STREAM: Flags = Flags(0x1);
+    pub(crate) const END_STREAM: Flags = Flags(0x1);
     /// ACK (SETTINGS, PING), the same bit as END_STREAM.
-    pub const ACK: Flags = Flags(0x1);
+    pub(crate) const ACK: Flags = Flags(0x1);
     /// END_HEADERS (HEADERS, PUSH_PROMISE, CONTINUATION).
-    pub const END_HEADERS: Flags = Flags(0x4);
+    pub(crate) const END_HEADERS: Flags = Flags(0x4);
     /// PADDED (DATA, HEADERS, PUSH_PROMISE).
-    pub const PADDED: Flags = Flags(0x8);
+    pub(crate) const PADDED: Flags = Flags(0x8);
     /// PRIORITY (HEADERS).
-    pub const PRIORITY: Flags = Flags(0x20);
+    pub(crate) const PRIORITY: Flags = Flags(0x20);
 
     /// Every bit of `other` is set.
-    pub fn contains(self, other: Flags) -> bool {
+    pub(crate) fn contains(self, other: Flags) -> bool {
         self.0 & other.0 == other.0
     }
 
     /// Both sets of bits.
-    pub fn with(self, other: Flags) -> Flags {
+    pub(crate) fn with(self, other: Flags) -> Flags {
         Flags(self.0 | other.0)
     }
 
     /// `other` when `on`, none otherwise.
-    pub fn when(on: bool, other: Flags) -> Flags {
+    pub(crate) fn when(on: bool, other: Flags) -> Flags {
         if on { other } else { Flags::NONE }
     }
 }

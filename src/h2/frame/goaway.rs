@@ -14,7 +14,7 @@ const FIXED_LEN: usize = 8;
 
 /// A GOAWAY frame.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct GoAway {
+pub(crate) struct GoAway {
     /// The last stream the sender might have processed.
     pub last_stream: StreamId,
     /// Why the connection ends.
@@ -24,7 +24,7 @@ pub struct GoAway {
 }
 
 /// Parses a GOAWAY frame's payload.
-pub fn parse(header: &FrameHeader, payload: &[u8]) -> Result<GoAway, FrameError> {
+pub(crate) fn parse(header: &FrameHeader, payload: &[u8]) -> Result<GoAway, FrameError> {
     // §6.8: "An endpoint MUST treat a GOAWAY frame with a stream identifier other than
     // 0x00 as a connection error of type PROTOCOL_ERROR."
     if !header.stream.is_connection() {
@@ -49,7 +49,7 @@ pub fn parse(header: &FrameHeader, payload: &[u8]) -> Result<GoAway, FrameError>
 }
 
 /// Appends a GOAWAY frame with `debug` as its debug data, cut to `max_frame_size`.
-pub fn write_goaway(
+pub(crate) fn write_goaway(
     out: &mut Vec<u8>,
     last_stream: StreamId,
     code: ErrorCode,

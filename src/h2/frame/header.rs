@@ -5,16 +5,16 @@ use super::kind::FrameType;
 use super::stream_id::StreamId;
 
 /// Length of every frame header.
-pub const FRAME_HEADER_LEN: usize = 9;
+pub(crate) const FRAME_HEADER_LEN: usize = 9;
 /// §4.2: "The size of a frame payload is limited by the maximum size that a receiver
 /// advertises in the SETTINGS_MAX_FRAME_SIZE setting": 2^14 until it says more.
-pub const DEFAULT_MAX_FRAME_SIZE: u32 = 1 << 14;
+pub(crate) const DEFAULT_MAX_FRAME_SIZE: u32 = 1 << 14;
 /// §6.5.2: the largest SETTINGS_MAX_FRAME_SIZE, 2^24−1 (the length field's range).
-pub const MAX_MAX_FRAME_SIZE: u32 = (1 << 24) - 1;
+pub(crate) const MAX_MAX_FRAME_SIZE: u32 = (1 << 24) - 1;
 
 /// A parsed frame header.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct FrameHeader {
+pub(crate) struct FrameHeader {
     /// The payload length (24 bits), the header not included.
     pub length: u32,
     /// The type.
@@ -28,7 +28,7 @@ pub struct FrameHeader {
 impl FrameHeader {
     /// Parses the header at the front of `buf`, or `None` until all 9 octets are here.
     /// Any header is well formed; the length is judged by the caller against its limit.
-    pub fn parse(buf: &[u8]) -> Option<FrameHeader> {
+    pub(crate) fn parse(buf: &[u8]) -> Option<FrameHeader> {
         let bytes: &[u8; FRAME_HEADER_LEN] = buf.get(..FRAME_HEADER_LEN)?.try_into().ok()?;
         let [l0, l1, l2, kind, flags, s0, s1, s2, s3] = *bytes;
         Some(FrameHeader {
@@ -43,13 +43,13 @@ impl FrameHeader {
 
     /// Appends this header to `out`. `length` must fit in 24 bits: every caller frames
     /// at most [`MAX_MAX_FRAME_SIZE`] octets.
-    pub fn write(&self, out: &mut Vec<u8>) {
+    pub(crate) fn write(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(&self.to_bytes());
     }
 
     /// This header's nine octets. `length` must fit in 24 bits, as for
     /// [`FrameHeader::write`].
-    pub fn to_bytes(&self) -> [u8; FRAME_HEADER_LEN] {
+    pub(crate) fn to_bytes(self) -> [u8; FRAME_HEADER_LEN] {
         debug_assert!(self.length <= MAX_MAX_FRAME_SIZE);
         let [_, l0, l1, l2] = self.length.to_be_bytes();
         let [s0, s1, s2, s3] = self.stream.value().to_be_bytes();
@@ -58,7 +58,7 @@ impl FrameHeader {
 }
 
 /// Appends a frame header.
-pub fn write_header(
+pub(crate) fn write_header(
     out: &mut Vec<u8>,
     length: usize,
     kind: FrameType,

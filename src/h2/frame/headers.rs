@@ -12,7 +12,7 @@ use super::stream_id::StreamId;
 
 /// A HEADERS frame.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Headers<'a> {
+pub(crate) struct Headers<'a> {
     /// The stream.
     pub stream: StreamId,
     /// The first fragment of the field block, padding and priority fields removed.
@@ -26,7 +26,10 @@ pub struct Headers<'a> {
 }
 
 /// Parses a HEADERS frame's payload.
-pub fn parse<'a>(header: &FrameHeader, payload: &'a [u8]) -> Result<Headers<'a>, FrameError> {
+pub(crate) fn parse<'a>(
+    header: &FrameHeader,
+    payload: &'a [u8],
+) -> Result<Headers<'a>, FrameError> {
     // §6.2: "If a HEADERS frame is received whose Stream Identifier field is 0x00, the
     // recipient MUST respond with a connection error of type PROTOCOL_ERROR."
     if header.stream.is_connection() {
@@ -63,7 +66,7 @@ pub fn parse<'a>(header: &FrameHeader, payload: &'a [u8]) -> Result<Headers<'a>,
 /// §4.3: "Field blocks MUST be transmitted as a contiguous sequence of frames, with no
 /// interleaved frames of any other type or from any other stream": the caller appends
 /// the whole sequence in one call.
-pub fn write_headers(
+pub(crate) fn write_headers(
     out: &mut Vec<u8>,
     stream: StreamId,
     block: &[u8],

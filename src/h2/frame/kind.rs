@@ -2,7 +2,7 @@
 
 /// The type octet of a frame header.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FrameType {
+pub(crate) enum FrameType {
     /// DATA (0x0, §6.1).
     Data,
     /// HEADERS (0x1, §6.2).
@@ -30,7 +30,7 @@ pub enum FrameType {
 
 impl FrameType {
     /// Decodes the type octet.
-    pub fn from_u8(byte: u8) -> FrameType {
+    pub(crate) fn from_u8(byte: u8) -> FrameType {
         match byte {
             0x0 => FrameType::Data,
             0x1 => FrameType::Headers,
@@ -47,7 +47,7 @@ impl FrameType {
     }
 
     /// The type octet.
-    pub fn to_u8(self) -> u8 {
+    pub(crate) fn to_u8(self) -> u8 {
         match self {
             FrameType::Data => 0x0,
             FrameType::Headers => 0x1,

@@ -2,45 +2,45 @@
 //! check every rule a frame can be judged by alone, and encoders for what a server
 //! sends. What depends on the connection's state is the session's to judge.
 
-pub mod continuation;
-pub mod data;
-pub mod error;
-pub mod error_code;
-pub mod flags;
-pub mod goaway;
-pub mod header;
-pub mod headers;
-pub mod kind;
+pub(crate) mod continuation;
+pub(crate) mod data;
+pub(crate) mod error;
+pub(crate) mod error_code;
+pub(crate) mod flags;
+pub(crate) mod goaway;
+pub(crate) mod header;
+pub(crate) mod headers;
+pub(crate) mod kind;
 mod padding;
-pub mod ping;
-pub mod priority;
-pub mod push_promise;
-pub mod rst_stream;
-pub mod settings;
-pub mod stream_id;
-pub mod window_update;
+pub(crate) mod ping;
+pub(crate) mod priority;
+pub(crate) mod push_promise;
+pub(crate) mod rst_stream;
+pub(crate) mod settings;
+pub(crate) mod stream_id;
+pub(crate) mod window_update;
 
-pub use continuation::Continuation;
-pub use data::{Data, data_header};
-pub use error::{FrameError, Scope};
+pub(crate) use continuation::Continuation;
+pub(crate) use data::{Data, data_header};
+pub(crate) use error::{FrameError, Scope};
 pub use error_code::ErrorCode;
-pub use flags::Flags;
-pub use goaway::{GoAway, write_goaway};
-pub use header::{
-    DEFAULT_MAX_FRAME_SIZE, FRAME_HEADER_LEN, FrameHeader, MAX_MAX_FRAME_SIZE, write_header,
+pub(crate) use flags::Flags;
+pub(crate) use goaway::{GoAway, write_goaway};
+pub(crate) use header::{
+    DEFAULT_MAX_FRAME_SIZE, FRAME_HEADER_LEN, FrameHeader, MAX_MAX_FRAME_SIZE,
 };
-pub use headers::{Headers, write_headers};
-pub use kind::FrameType;
-pub use ping::{Ping, write_ping_ack};
-pub use priority::PrioritySpec;
-pub use rst_stream::{RstStream, write_rst_stream};
-pub use settings::{Setting, Settings, write_settings, write_settings_ack};
-pub use stream_id::StreamId;
-pub use window_update::{MAX_WINDOW, WindowUpdate, write_window_update};
+pub(crate) use headers::{Headers, write_headers};
+pub(crate) use kind::FrameType;
+pub(crate) use ping::{Ping, write_ping_ack};
+pub(crate) use priority::PrioritySpec;
+pub(crate) use rst_stream::{RstStream, write_rst_stream};
+pub(crate) use settings::{Setting, Settings, write_settings, write_settings_ack};
+pub(crate) use stream_id::StreamId;
+pub(crate) use window_update::{MAX_WINDOW, WindowUpdate, write_window_update};
 
 /// A parsed frame, borrowing its payload.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Frame<'a> {
+pub(crate) enum Frame<'a> {
     /// DATA.
     Data(Data),
     /// HEADERS.
@@ -66,7 +66,7 @@ pub enum Frame<'a> {
 impl<'a> Frame<'a> {
     /// Parses a whole frame's payload as a server receives it. The caller has checked
     /// the length against its SETTINGS_MAX_FRAME_SIZE.
-    pub fn parse(header: &FrameHeader, payload: &'a [u8]) -> Result<Frame<'a>, FrameError> {
+    pub(crate) fn parse(header: &FrameHeader, payload: &'a [u8]) -> Result<Frame<'a>, FrameError> {
         Ok(match header.kind {
             FrameType::Data => Frame::Data(data::parse(header, payload)?),
             FrameType::Headers => Frame::Headers(headers::parse(header, payload)?),

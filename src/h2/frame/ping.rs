@@ -9,7 +9,7 @@ use super::stream_id::StreamId;
 
 /// A PING frame.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Ping {
+pub(crate) struct Ping {
     /// ACK: the answer to a PING of ours.
     pub ack: bool,
     /// The opaque data, echoed in the answer.
@@ -17,7 +17,7 @@ pub struct Ping {
 }
 
 /// Parses a PING frame's payload.
-pub fn parse(header: &FrameHeader, payload: &[u8]) -> Result<Ping, FrameError> {
+pub(crate) fn parse(header: &FrameHeader, payload: &[u8]) -> Result<Ping, FrameError> {
     // §6.7: "If a PING frame is received with a Stream Identifier field value other
     // than 0x00, the recipient MUST respond with a connection error of type
     // PROTOCOL_ERROR."
@@ -43,7 +43,7 @@ pub fn parse(header: &FrameHeader, payload: &[u8]) -> Result<Ping, FrameError> {
 
 /// Appends the answer to a PING: §6.7, "a PING frame with the ACK flag set in
 /// response, with an identical frame payload".
-pub fn write_ping_ack(out: &mut Vec<u8>, data: [u8; 8]) {
+pub(crate) fn write_ping_ack(out: &mut Vec<u8>, data: [u8; 8]) {
     write_header(out, 8, FrameType::Ping, Flags::ACK, StreamId::CONNECTION);
     out.extend_from_slice(&data);
 }

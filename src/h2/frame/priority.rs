@@ -7,11 +7,11 @@ use super::header::FrameHeader;
 use super::stream_id::StreamId;
 
 /// Length of the priority fields: exclusive bit and dependency (4), weight (1).
-pub const PRIORITY_LEN: usize = 5;
+pub(crate) const PRIORITY_LEN: usize = 5;
 
 /// The priority fields of a PRIORITY or HEADERS frame.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PrioritySpec {
+pub(crate) struct PrioritySpec {
     /// The stream this one depends on.
     pub dependency: StreamId,
     /// The exclusive flag.
@@ -22,7 +22,7 @@ pub struct PrioritySpec {
 
 impl PrioritySpec {
     /// Decodes the 5 octets of priority fields.
-    pub fn parse(fields: [u8; PRIORITY_LEN]) -> PrioritySpec {
+    pub(crate) fn parse(fields: [u8; PRIORITY_LEN]) -> PrioritySpec {
         let [d0, d1, d2, d3, weight] = fields;
         PrioritySpec {
             dependency: StreamId::new(u32::from_be_bytes([d0, d1, d2, d3])),
@@ -32,7 +32,7 @@ impl PrioritySpec {
     }
 
     /// The stream error for a stream that depends on itself, if `stream` does.
-    pub fn check(&self, stream: StreamId) -> Result<(), FrameError> {
+    pub(crate) fn check(&self, stream: StreamId) -> Result<(), FrameError> {
         // RFC 7540 §5.3.1: "A stream cannot depend on itself. An endpoint MUST treat
         // this as a stream error of type PROTOCOL_ERROR." RFC 9113 dropped the rule
         // with the scheme (§5.3.2); it is kept, as RFC 7540 peers and h2spec expect.
@@ -48,7 +48,7 @@ impl PrioritySpec {
 }
 
 /// Parses a PRIORITY frame: only its errors matter.
-pub fn parse(header: &FrameHeader, payload: &[u8]) -> Result<PrioritySpec, FrameError> {
+pub(crate) fn parse(header: &FrameHeader, payload: &[u8]) -> Result<PrioritySpec, FrameError> {
     // §6.3: "If a PRIORITY frame is received with a stream identifier of 0x00, the
     // recipient MUST respond with a connection error of type PROTOCOL_ERROR."
     if header.stream.is_connection() {

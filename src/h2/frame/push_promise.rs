@@ -6,7 +6,7 @@ use super::error_code::ErrorCode;
 /// The answer to a PUSH_PROMISE from a client: §8.4, "A client cannot push. Thus,
 /// servers MUST treat the receipt of a PUSH_PROMISE frame as a connection error of type
 /// PROTOCOL_ERROR."
-pub fn refuse() -> FrameError {
+pub(crate) fn refuse() -> FrameError {
     FrameError::connection(
         ErrorCode::ProtocolError,
         "RFC 9113 §8.4: a client cannot push (PUSH_PROMISE)",

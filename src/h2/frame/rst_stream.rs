@@ -9,7 +9,7 @@ use super::stream_id::StreamId;
 
 /// A RST_STREAM frame.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RstStream {
+pub(crate) struct RstStream {
     /// The stream ended.
     pub stream: StreamId,
     /// Why.
@@ -17,7 +17,7 @@ pub struct RstStream {
 }
 
 /// Parses a RST_STREAM frame's payload.
-pub fn parse(header: &FrameHeader, payload: &[u8]) -> Result<RstStream, FrameError> {
+pub(crate) fn parse(header: &FrameHeader, payload: &[u8]) -> Result<RstStream, FrameError> {
     // §6.4: "If a RST_STREAM frame is received with a stream identifier of 0x00, the
     // recipient MUST treat this as a connection error of type PROTOCOL_ERROR."
     if header.stream.is_connection() {
@@ -41,7 +41,7 @@ pub fn parse(header: &FrameHeader, payload: &[u8]) -> Result<RstStream, FrameErr
 }
 
 /// Appends a RST_STREAM frame.
-pub fn write_rst_stream(out: &mut Vec<u8>, stream: StreamId, code: ErrorCode) {
+pub(crate) fn write_rst_stream(out: &mut Vec<u8>, stream: StreamId, code: ErrorCode) {
     write_header(out, 4, FrameType::RstStream, Flags::NONE, stream);
     out.extend_from_slice(&code.to_u32().to_be_bytes());
 }

@@ -13,7 +13,7 @@ const ENTRY_LEN: usize = 6;
 
 /// A setting, its value checked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Setting {
+pub(crate) enum Setting {
     /// SETTINGS_HEADER_TABLE_SIZE (0x1): the largest HPACK table the sender decodes with.
     HeaderTableSize(u32),
     /// SETTINGS_ENABLE_PUSH (0x2), 0 or 1.
@@ -40,7 +40,7 @@ pub enum Setting {
 
 impl Setting {
     /// Decodes one setting and checks its value.
-    pub fn decode(id: u16, value: u32) -> Result<Setting, FrameError> {
+    pub(crate) fn decode(id: u16, value: u32) -> Result<Setting, FrameError> {
         Ok(match id {
             0x1 => Setting::HeaderTableSize(value),
             // §6.5.2: "Any value other than 0 or 1 MUST be treated as a connection error
@@ -83,7 +83,7 @@ impl Setting {
     }
 
     /// The identifier and value on the wire.
-    pub fn encode(self) -> (u16, u32) {
+    pub(crate) fn encode(self) -> (u16, u32) {
         match self {
             Setting::HeaderTableSize(v) => (0x1, v),
             Setting::EnablePush(on) => (0x2, u32::from(on)),
@@ -108,7 +108,7 @@ fn flag(value: u32, reason: &'static str) -> Result<bool, FrameError> {
 
 /// A SETTINGS frame, its entries still in the payload.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Settings<'a> {
+pub(crate) struct Settings<'a> {
     /// ACK: the peer applied our settings; no entries.
     pub ack: bool,
     entries: &'a [u8],
@@ -117,7 +117,7 @@ pub struct Settings<'a> {
 impl<'a> Settings<'a> {
     /// The settings, in order (§6.5.3: they "MUST be processed in the order they
     /// appear"), each value checked as it comes.
-    pub fn iter(&self) -> impl Iterator<Item = Result<Setting, FrameError>> + 'a {
+    pub(crate) fn iter(&self) -> impl Iterator<Item = Result<Setting, FrameError>> + 'a {
         // `parse` checked that the entries fill the payload exactly.
         let (entries, _) = self.entries.as_chunks::<ENTRY_LEN>();
         entries.iter().map(|&[i0, i1, v0, v1, v2, v3]| {
@@ -131,7 +131,10 @@ impl<'a> Settings<'a> {
 
 /// Parses a SETTINGS frame's payload: stream and lengths here, values by
 /// [`Settings::iter`].
-pub fn parse<'a>(header: &FrameHeader, payload: &'a [u8]) -> Result<Settings<'a>, FrameError> {
+pub(crate) fn parse<'a>(
+    header: &FrameHeader,
+    payload: &'a [u8],
+) -> Result<Settings<'a>, FrameError> {
     // §6.5: "If an endpoint receives a SETTINGS frame whose Stream Identifier field is
     // anything other than 0x00, the endpoint MUST respond with a connection error of
     // type PROTOCOL_ERROR."
@@ -165,7 +168,7 @@ pub fn parse<'a>(header: &FrameHeader, payload: &'a [u8]) -> Result<Settings<'a>
 }
 
 /// Appends a SETTINGS frame carrying `settings`.
-pub fn write_settings(out: &mut Vec<u8>, settings: &[Setting]) {
+pub(crate) fn write_settings(out: &mut Vec<u8>, settings: &[Setting]) {
     write_header(
         out,
         settings.len() * ENTRY_LEN,
@@ -182,7 +185,7 @@ pub fn write_settings(out: &mut Vec<u8>, settings: &[Setting]) {
 
 /// Appends a SETTINGS ack: §6.5.3, "the recipient MUST immediately emit a SETTINGS
 /// frame with the ACK flag set".
-pub fn write_settings_ack(out: &mut Vec<u8>) {
+pub(crate) fn write_settings_ack(out: &mut Vec<u8>) {
     write_header(
         out,
         0,

@@ -8,11 +8,11 @@ use super::kind::FrameType;
 use super::stream_id::StreamId;
 
 /// The largest flow-control window, and the largest increment: 2^31−1 (§6.9.1).
-pub const MAX_WINDOW: u32 = 0x7fff_ffff;
+pub(crate) const MAX_WINDOW: u32 = 0x7fff_ffff;
 
 /// A WINDOW_UPDATE frame.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct WindowUpdate {
+pub(crate) struct WindowUpdate {
     /// The stream, or 0 for the connection window.
     pub stream: StreamId,
     /// The increment, 1 to 2^31−1.
@@ -20,7 +20,7 @@ pub struct WindowUpdate {
 }
 
 /// Parses a WINDOW_UPDATE frame's payload.
-pub fn parse(header: &FrameHeader, payload: &[u8]) -> Result<WindowUpdate, FrameError> {
+pub(crate) fn parse(header: &FrameHeader, payload: &[u8]) -> Result<WindowUpdate, FrameError> {
     // §6.9: "A WINDOW_UPDATE frame with a length other than 4 octets MUST be treated
     // as a connection error of type FRAME_SIZE_ERROR."
     let Ok(bytes) = <[u8; 4]>::try_from(payload) else {
@@ -50,7 +50,7 @@ pub fn parse(header: &FrameHeader, payload: &[u8]) -> Result<WindowUpdate, Frame
 }
 
 /// Appends a WINDOW_UPDATE frame; `increment` must be 1 to 2^31−1.
-pub fn write_window_update(out: &mut Vec<u8>, stream: StreamId, increment: u32) {
+pub(crate) fn write_window_update(out: &mut Vec<u8>, stream: StreamId, increment: u32) {
     debug_assert!((1..=MAX_WINDOW).contains(&increment));
     write_header(out, 4, FrameType::WindowUpdate, Flags::NONE, stream);
     out.extend_from_slice(&(increment & MAX_WINDOW).to_be_bytes());

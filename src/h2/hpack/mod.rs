@@ -18,5 +18,5 @@ mod table;
 #[cfg(test)]
 mod tests;
 
-pub use decoder::{DecodeError, Decoder, HeaderList};
+pub use decoder::{Decoder, HeaderList};
 pub use encoder::encode_field;

@@ -3,7 +3,8 @@
 
 use std::io::Read;
 
-use super::{DecodeError, Decoder, HeaderList, encode_field};
+use super::decoder::DecodeError;
+use super::{Decoder, HeaderList, encode_field};
 
 /// Large enough for any story: the stories set their own sizes by updates.
 const STORY_TABLE: usize = 65536;

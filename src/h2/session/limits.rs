@@ -13,18 +13,18 @@ pub const DEFAULT_STREAM_WINDOW: u32 = 1 << 20;
 /// Our receive window for the whole connection: 16 MiB. The session reopens it itself
 /// as DATA arrives (the stream windows are what bound memory), so it only needs to be
 /// large enough not to throttle many streams at once.
-pub const DEFAULT_CONNECTION_WINDOW: u32 = 16 << 20;
+pub(crate) const DEFAULT_CONNECTION_WINDOW: u32 = 16 << 20;
 /// The largest frame payload we accept: the protocol's minimum, 16 KiB, which needs no
 /// SETTINGS_MAX_FRAME_SIZE. The receive buffer holds one such frame and its header.
-pub const DEFAULT_MAX_FRAME_SIZE_ACCEPTED: u32 = DEFAULT_MAX_FRAME_SIZE;
+pub(crate) const DEFAULT_MAX_FRAME_SIZE_ACCEPTED: u32 = DEFAULT_MAX_FRAME_SIZE;
 /// The largest request header list (RFC 9113 §6.5.2's measure: names, values and 32
 /// octets a field), 16 KiB; past it the application answers 431.
-pub const DEFAULT_MAX_HEADER_LIST_SIZE: u32 = 16 << 10;
+pub(crate) const DEFAULT_MAX_HEADER_LIST_SIZE: u32 = 16 << 10;
 /// Our HPACK decoder's dynamic table: RFC 7541's default, 4 KiB.
-pub const DEFAULT_HEADER_TABLE_SIZE: u32 = 4096;
+pub(crate) const DEFAULT_HEADER_TABLE_SIZE: u32 = 4096;
 /// Bytes of DATA the application may queue on a stream, 1 MiB: beyond it the
 /// application stops feeding the stream (see [`Limits::max_send_queue`]).
-pub const DEFAULT_MAX_SEND_QUEUE: usize = 1 << 20;
+pub(crate) const DEFAULT_MAX_SEND_QUEUE: usize = 1 << 20;
 /// Streams the peer may reset within one [`Limits::flood_window`] (CVE-2023-44487,
 /// "rapid reset"): 1000 a 10 s window, far above what a browser closing tabs does.
 pub const DEFAULT_MAX_PEER_RESETS: u32 = 1000;
@@ -33,24 +33,24 @@ pub const DEFAULT_MAX_PEER_RESETS: u32 = 1000;
 /// within one [`Limits::flood_window`]: 2000 a 10 s window.
 pub const DEFAULT_MAX_OVERHEAD_FRAMES: u32 = 2000;
 /// The window over which resets and overhead frames are counted.
-pub const DEFAULT_FLOOD_WINDOW: Duration = Duration::from_secs(10);
+pub(crate) const DEFAULT_FLOOD_WINDOW: Duration = Duration::from_secs(10);
 /// Bytes of frames of ours (acks, resets, responses' HEADERS) waiting for the peer to
 /// read them, past which its PINGs, SETTINGS and errors are no longer answered but end
 /// the connection: 64 KiB. Input is not read while half of it is waiting.
-pub const DEFAULT_MAX_CONTROL_BACKLOG: usize = 64 << 10;
+pub(crate) const DEFAULT_MAX_CONTROL_BACKLOG: usize = 64 << 10;
 /// Frames of a connection processed in one turn of the driver's loop (see
 /// [`Session::new_turn`](super::Session::new_turn)): what one client may make the loop
 /// do before the others are served, whatever the frames are. The rest of its input
 /// waits for the next turn.
-pub const DEFAULT_MAX_FRAMES_PER_TURN: u32 = 32;
+pub(crate) const DEFAULT_MAX_FRAMES_PER_TURN: u32 = 32;
 /// Time for the client to send its preface and first SETTINGS.
-pub const DEFAULT_PREFACE_TIMEOUT: Duration = Duration::from_secs(10);
+pub(crate) const DEFAULT_PREFACE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Time for the client to acknowledge our SETTINGS (RFC 9113 §6.5.3).
-pub const DEFAULT_SETTINGS_TIMEOUT: Duration = Duration::from_secs(10);
+pub(crate) const DEFAULT_SETTINGS_TIMEOUT: Duration = Duration::from_secs(10);
 /// A connection with no stream for this long is closed with GOAWAY NO_ERROR.
-pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+pub(crate) const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 /// Time a closing connection gets to flush its last frames before it is dropped.
-pub const DEFAULT_CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
+pub(crate) const DEFAULT_CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
 /// What a field block may grow to across CONTINUATION frames beyond twice
 /// `max_header_list_size`: room for HPACK's own overhead on small lists.
 pub const HEADER_BLOCK_SLACK: usize = 4096;

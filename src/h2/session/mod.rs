@@ -39,7 +39,7 @@ use std::time::Instant;
 pub use event::{Event, SessionStatus};
 pub use limits::*;
 pub use output::Sink;
-pub use request::Request;
+pub(crate) use request::Request;
 
 use flood::Flood;
 use recent::RecentResets;
