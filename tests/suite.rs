@@ -772,9 +772,6 @@ fn the_compression_cases_run_over_tls_and_http2_too() {
         ),
     ];
     let tls = common::tls::TlsServer::start(&[]);
-    let h2 =
-        H2Connection::connect_tls(tls.server.addr(), "localhost", tls.client_config()).unwrap();
-    let h2c = H2Connection::connect(tls.server.addr()).unwrap();
     for (n, id, response) in cases {
         let mut stream = tls.connect();
         let mut request = Request::upgrade(&tls.server.host());
@@ -790,11 +787,16 @@ fn the_compression_cases_run_over_tls_and_http2_too() {
         let echoed = echo_compressed(&mut client, n, read_frame, send);
         assert_eq!(echoed, 1000, "{id} over wss://");
 
+        // Each HTTP/2 connection is opened when its case starts: one left without a
+        // stream while another case runs may reach the server's idle timeout.
+        let h2 =
+            H2Connection::connect_tls(tls.server.addr(), "localhost", tls.client_config()).unwrap();
         assert_eq!(
             run_deflate_echoing_over_h2(&h2, n, "h2", offer, response),
             1000,
             "{id} over h2"
         );
+        let h2c = H2Connection::connect(tls.server.addr()).unwrap();
         assert_eq!(
             run_deflate_echoing_over_h2(&h2c, n, "h2c", offer, response),
             1000,
