@@ -5,15 +5,15 @@
 //! once. Only what the socket refuses is copied into the connection's own buffer, which
 //! is freed again once drained. An idle connection therefore holds no buffers at all.
 
-use std::io::{self, ErrorKind, IoSlice, Read, Write};
-use std::net::Shutdown;
+use std::io;
 use std::time::Instant;
 
 use mio::net::TcpStream;
-use mio::{Interest, Registry, Token};
+use mio::{Registry, Token};
 
+use super::socket::{Received, Socket};
 use super::verdict::{Ended, H2Ended, PeerAddr, Stamp, Verdict};
-use crate::connection::{Connection, MAX_SEGMENTS, Output, Status};
+use crate::connection::{Connection, Output, Status};
 use crate::frame::CloseCode;
 use crate::handshake::HttpStatus;
 use crate::tls::TlsLayer;
@@ -21,13 +21,9 @@ use crate::trace::Item;
 use crate::trace::tap::Tap;
 
 pub(super) struct Client {
-    pub(super) stream: TcpStream,
+    /// The socket and what it has not taken yet: the one way out.
+    pub(super) socket: Socket,
     pub(super) conn: Connection,
-    /// Bytes the socket has not taken yet; only while there are any.
-    out: Option<Box<Pending>>,
-    /// WRITABLE interest is registered only while output is pending.
-    wants_writable: bool,
-    write_shut: bool,
     /// Reading stopped because too much output is pending (backpressure).
     read_paused: bool,
     /// The peer has shut down its side: read until EOF, not just until a short read.
@@ -67,46 +63,6 @@ pub(super) struct Client {
     h2: Option<Box<crate::stack::h2::H2Connection>>,
 }
 
-/// Output the socket has not taken yet.
-#[derive(Default)]
-pub(super) struct Pending {
-    bytes: Vec<u8>,
-    /// `bytes[written..]` is still to be written.
-    written: usize,
-}
-
-/// Writes as much of `data` as the socket takes, retrying interrupted calls; returns how
-/// many bytes went out (fewer than all when it would block).
-#[inline(always)]
-pub(super) fn write_until_blocked(
-    data: &[u8],
-    mut write: impl FnMut(&[u8]) -> io::Result<usize>,
-) -> io::Result<usize> {
-    let mut written = 0;
-    while written < data.len() {
-        match write(&data[written..]) {
-            Ok(0) => return Err(ErrorKind::WriteZero.into()),
-            Ok(n) => written += n,
-            Err(e) if e.kind() == ErrorKind::WouldBlock => break,
-            Err(e) if e.kind() == ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(written)
-}
-
-/// The connection's own output buffer, for bytes that must queue behind pending ones
-/// (or that are produced outside a read). Bytes already written are dropped from its
-/// front once they are half of it, so a steady trickle does not grow it.
-pub(super) fn queue(out: &mut Option<Box<Pending>>) -> &mut Vec<u8> {
-    let pending = out.get_or_insert_with(Box::default);
-    if pending.written > 0 && pending.written >= pending.bytes.len() / 2 {
-        pending.bytes.drain(..pending.written);
-        pending.written = 0;
-    }
-    &mut pending.bytes
-}
-
 /// Full reads (of the loop's 256 KiB buffer) one readiness event may do before the
 /// connection yields to the others.
 pub(super) const MAX_READS_PER_EVENT: usize = 16;
@@ -132,11 +88,8 @@ impl Client {
     pub(super) fn new(stream: TcpStream, conn: Connection, (id, started): (u64, Instant)) -> Self {
         let started = Stamp::of(started);
         Client {
-            stream,
+            socket: Socket::new(stream),
             conn,
-            out: None,
-            wants_writable: false,
-            write_shut: false,
             read_paused: false,
             read_to_eof: false,
             read_yielded: false,
@@ -239,14 +192,14 @@ impl Client {
     /// Nothing to flush, log, reschedule or resume: the common state after echoing.
     #[inline]
     pub(super) fn is_settled(&self) -> bool {
-        self.out.is_none()
-            && !self.wants_writable
+        self.socket.is_clear()
+            && !self.socket.wants_writable()
             && !self.read_paused
             && self.conn.is_settled(self.scheduled)
     }
 
     pub(super) fn pending_out(&self) -> usize {
-        self.out.as_ref().map_or(0, |p| p.bytes.len() - p.written)
+        self.socket.pending()
     }
 
     /// Reads and processes until the socket is drained, a short read says it is, the
@@ -285,20 +238,19 @@ impl Client {
     /// One read and what it produced, written.
     #[inline(always)]
     fn read_once(&mut self, buf: &mut [u8], out: &mut Output, now: Instant) -> Step {
-        if self.out.is_some() && self.backpressure(now) {
+        if !self.socket.is_clear() && self.backpressure(now) {
             self.read_paused = true;
             return Step::Stop(ReadOutcome::Ok);
         }
         self.read_paused = false;
-        match self.stream.read(buf) {
-            Ok(0) => {
+        match self.socket.read(buf) {
+            Received::Data(n) => self.take_read(buf, n, out, now),
+            Received::Eof => {
                 self.conn.handle_eof();
                 Step::Stop(ReadOutcome::Ok)
             }
-            Ok(n) => self.take_read(buf, n, out, now),
-            Err(e) if e.kind() == ErrorKind::WouldBlock => Step::Stop(ReadOutcome::Ok),
-            Err(e) if e.kind() == ErrorKind::Interrupted => Step::More,
-            Err(e) => Step::Stop(ReadOutcome::Error(e)),
+            Received::Blocked => Step::Stop(ReadOutcome::Ok),
+            Received::Failed(e) => Step::Stop(ReadOutcome::Error(e)),
         }
     }
 
@@ -315,13 +267,13 @@ impl Client {
         let drained = n < buf.len() && !self.read_to_eof;
         let input = &mut buf[..n];
         // The rule that keeps output in order: bytes go to the socket directly only while
-        // nothing is queued (`self.out` is None); otherwise they queue behind what is.
+        // nothing is queued; otherwise they queue behind what is.
         // `echo_in_place` then `handle_input_after` is `Connection::handle_input` split
         // in two, so that a read of small echoes only needs the first half.
         let run = self.conn.echo_in_place(input, now);
-        if run.taken == n && self.out.is_none() {
+        if run.taken == n && self.socket.is_clear() {
             // The common case: small echoes only, built in place; write them now.
-            if let Err(e) = self.write_or_keep(&input[..run.echoed]) {
+            if let Err(e) = self.socket.send(&input[..run.echoed]) {
                 return Step::Stop(ReadOutcome::Error(e));
             }
             return if drained {
@@ -341,7 +293,7 @@ impl Client {
     /// read on: not after a short read (`drained`) nor once the connection is finishing.
     #[inline(always)]
     pub(super) fn send_output(&mut self, out: &Output, input: &[u8], drained: bool) -> Step {
-        if self.out.is_none() {
+        if self.socket.is_clear() {
             // Write it now; keep only what the socket refuses.
             let sent = match out.contiguous(input) {
                 // Nothing to send (input discarded while closing, say): no call.
@@ -349,15 +301,15 @@ impl Client {
                 Some(data) if matches!(self.conn.status(), Status::Closing | Status::Finishing) => {
                     self.send_last(data)
                 }
-                Some(data) => self.write_or_keep(data),
-                None => self.send_vectored(out, input),
+                Some(data) => self.socket.send(data),
+                None => self.socket.send_vectored(out, input),
             };
             if let Err(e) = sent {
                 return Step::Stop(ReadOutcome::Error(e));
             }
         } else {
             // Output is already queued: append behind it, in order.
-            out.flatten_into(input, queue(&mut self.out));
+            out.flatten_into(input, self.socket.queue());
         }
         self.step_after(drained)
     }
@@ -397,103 +349,17 @@ impl Client {
         !may_read
     }
 
-    /// Writes `out` (with nothing else pending) in one `writev`: echoes built in place in
-    /// `input` and large payloads sent straight from it, around the core's own bytes. What
-    /// the socket does not take is queued.
-    #[inline(never)]
-    fn send_vectored(&mut self, out: &Output, input: &[u8]) -> io::Result<()> {
-        let mut slices = [IoSlice::new(&[]); MAX_SEGMENTS];
-        let n = out.io_slices(input, &mut slices);
-        let mut bufs = &mut slices[..n];
-        while !bufs.is_empty() {
-            match self.stream.write_vectored(bufs) {
-                Ok(0) => return Err(ErrorKind::WriteZero.into()),
-                Ok(written) => IoSlice::advance_slices(&mut bufs, written),
-                Err(e) if e.kind() == ErrorKind::WouldBlock => break,
-                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
-                Err(e) => return Err(e),
-            }
-        }
-        if !bufs.is_empty() {
-            let pending = queue(&mut self.out);
-            for piece in bufs.iter() {
-                pending.extend_from_slice(piece);
-            }
-        }
-        Ok(())
-    }
-
-    /// Writes `data` (with nothing else pending, and not empty: that would be a wasted
-    /// system call); what the socket does not take is kept.
-    #[inline(always)]
-    fn write_or_keep(&mut self, data: &[u8]) -> io::Result<()> {
-        debug_assert!(
-            self.out.is_none(),
-            "a direct write would overtake queued output"
-        );
-        // Usually one write takes it all; anything else is out of line.
-        match self.stream.write(data) {
-            Ok(n) if n == data.len() => Ok(()),
-            first => self.write_rest(data, first),
-        }
-    }
-
-    /// [`Client::write_or_keep`] after a first write that did not take everything.
-    #[cold]
-    #[inline(never)]
-    fn write_rest(&mut self, data: &[u8], first: io::Result<usize>) -> io::Result<()> {
-        let done = match first {
-            Ok(0) if !data.is_empty() => return Err(ErrorKind::WriteZero.into()),
-            Ok(n) => n,
-            Err(e) if e.kind() == ErrorKind::WouldBlock => {
-                queue(&mut self.out).extend_from_slice(data);
-                return Ok(());
-            }
-            Err(e) if e.kind() == ErrorKind::Interrupted => 0,
-            Err(e) => return Err(e),
-        };
-        // A write reports at most what it was given.
-        let rest = &data[done.min(data.len())..];
-        let stream = &mut self.stream;
-        let written = write_until_blocked(rest, |rest| stream.write(rest))?;
-        if written < rest.len() {
-            queue(&mut self.out).extend_from_slice(&rest[written..]);
-        }
-        Ok(())
-    }
-
-    /// Writes our last bytes (a close frame, an HTTP error) with MSG_MORE, so that the FIN
-    /// leaves in the same segment as the bytes (one packet, not two): at once from a
-    /// half-close when closing, or from closing the socket, which the loop does next,
-    /// when finishing. What the socket does not take is queued; `flush` half-closes later.
+    /// Writes our last bytes (a close frame, an HTTP error) with nothing queued, so that
+    /// the FIN leaves with them: at once from a half-close when closing, or from closing
+    /// the socket, which the loop does next, when finishing. What the socket does not
+    /// take is queued; `flush` half-closes later.
     #[cold]
     #[inline(never)]
     fn send_last(&mut self, data: &[u8]) -> io::Result<()> {
-        #[cfg(target_os = "linux")]
-        {
-            use std::os::fd::AsRawFd;
-            let fd = self.stream.as_raw_fd();
-            let written = write_until_blocked(data, |rest| {
-                // SAFETY: send reads `rest.len()` bytes from a slice we borrow.
-                let n = unsafe {
-                    libc::send(
-                        fd,
-                        rest.as_ptr().cast(),
-                        rest.len(),
-                        libc::MSG_MORE | libc::MSG_NOSIGNAL,
-                    )
-                };
-                usize::try_from(n).map_err(|_| io::Error::last_os_error())
-            })?;
-            if written < data.len() {
-                queue(&mut self.out).extend_from_slice(&data[written..]);
-            } else if self.conn.status() == Status::Closing {
-                self.shut_write();
-            }
-            Ok(())
+        if self.socket.send_last(data)? && self.conn.status() == Status::Closing {
+            self.socket.shut_write();
         }
-        #[cfg(not(target_os = "linux"))]
-        self.write_or_keep(data)
+        Ok(())
     }
 
     /// The socket has room again. Output is pending only because the socket refused it
@@ -517,7 +383,9 @@ impl Client {
     #[inline]
     pub(super) fn flush(&mut self) -> io::Result<()> {
         // The usual case, kept cheap: nothing queued and no half-close due.
-        if self.out.is_none() && (self.write_shut || self.conn.status() != Status::Closing) {
+        if self.socket.is_clear()
+            && (self.socket.write_shut() || self.conn.status() != Status::Closing)
+        {
             return Ok(());
         }
         self.flush_pending()
@@ -525,15 +393,11 @@ impl Client {
 
     #[inline(never)]
     fn flush_pending(&mut self) -> io::Result<()> {
-        if let Some(pending) = self.out.as_deref_mut() {
-            let stream = &mut self.stream;
-            let rest = &pending.bytes[pending.written..];
-            pending.written += write_until_blocked(rest, |rest| stream.write(rest))?;
-            if pending.written < pending.bytes.len() {
-                return Ok(());
-            }
-            // Drained: give the memory back (this buffer is only used under backpressure).
-            self.out = None;
+        let drained = self.socket.flush()?;
+        if !self.socket.is_clear() {
+            return Ok(());
+        }
+        if drained {
             if self.h2.is_some() {
                 // The HTTP/2 layer keeps what did not fit: its turn now.
                 return self.h2_pump();
@@ -542,8 +406,8 @@ impl Client {
         }
         // Over TLS, the FIN follows the close_notify (which waits while we read on).
         let goodbye_said = self.tls.as_ref().is_none_or(|tls| tls.close_notify_sent());
-        if self.conn.status() == Status::Closing && !self.write_shut && goodbye_said {
-            self.shut_write();
+        if self.conn.status() == Status::Closing && !self.socket.write_shut() && goodbye_said {
+            self.socket.shut_write();
         }
         Ok(())
     }
@@ -580,7 +444,7 @@ impl Client {
             let mut n: libc::c_int = 0;
             // SAFETY: SIOCOUTQ (TIOCOUTQ on sockets) writes one int through the pointer,
             // which points to `n`.
-            let r = unsafe { libc::ioctl(self.stream.as_raw_fd(), libc::TIOCOUTQ, &mut n) };
+            let r = unsafe { libc::ioctl(self.socket.stream.as_raw_fd(), libc::TIOCOUTQ, &mut n) };
             if r == 0 {
                 return usize::try_from(n).unwrap_or(0);
             }
@@ -598,7 +462,7 @@ impl Client {
         // SAFETY: setsockopt reads `size_of::<linger>()` bytes from a struct we own.
         let r = unsafe {
             libc::setsockopt(
-                self.stream.as_raw_fd(),
+                self.socket.stream.as_raw_fd(),
                 libc::SOL_SOCKET,
                 libc::SO_LINGER,
                 (&raw const linger).cast(),
@@ -621,22 +485,14 @@ impl Client {
     /// gets the reset, but only after a half-close has pushed out the reply and the FIN.
     fn discard_unread(&mut self, buf: &mut [u8]) {
         for _ in 0..4 {
-            match self.stream.read(buf) {
-                Ok(n) if n == buf.len() => {}
-                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            match self.socket.read(buf) {
+                Received::Data(n) if n == buf.len() => {}
                 // Drained (WouldBlock, a short read or EOF), or broken: close either way.
                 _ => return,
             }
         }
-        self.shut_write();
-    }
-
-    /// The server closes TCP first (RFC 6455 §7.1.1): FIN after our last bytes, then read
-    /// until the peer closes, so that unread input cannot turn our close into a reset
-    /// (while closing; when finishing, the socket is closed once its bytes are written).
-    fn shut_write(&mut self) {
-        self.write_shut = true;
-        let _ = self.stream.shutdown(Shutdown::Write);
+        // The server closes TCP first (RFC 6455 §7.1.1): FIN after our last bytes.
+        self.socket.shut_write();
     }
 
     pub(super) fn handle_timeout(&mut self, now: Instant) {
@@ -665,7 +521,7 @@ impl Client {
     fn produce(&mut self, call: impl FnOnce(&mut Connection, &mut Vec<u8>)) {
         match &mut self.tls {
             None => {
-                let queue = queue(&mut self.out);
+                let queue = self.socket.queue();
                 let before = queue.len();
                 call(&mut self.conn, queue);
                 if let Some(tap) = self.trace.as_deref_mut() {
@@ -680,9 +536,8 @@ impl Client {
                 }
                 tls.encrypt(&plain);
                 crate::stack::say_goodbye(&self.conn, tls);
-                let mut sink = tls::QueueSink(queue(&mut self.out));
                 // Writing into a vector cannot fail.
-                let _ = tls.write_ciphertext(&mut sink);
+                let _ = tls.write_ciphertext(self.socket.queue());
             }
         }
     }
@@ -789,17 +644,7 @@ impl Client {
 
     /// Registers WRITABLE only while output is pending.
     pub(super) fn update_interest(&mut self, registry: &Registry, token: Token) -> io::Result<()> {
-        let want = self.pending_out() > 0;
-        if want != self.wants_writable {
-            self.wants_writable = want;
-            let interest = if want {
-                Interest::READABLE | Interest::WRITABLE
-            } else {
-                Interest::READABLE
-            };
-            registry.reregister(&mut self.stream, token, interest)?;
-        }
-        Ok(())
+        self.socket.update_interest(registry, token)
     }
 }
 

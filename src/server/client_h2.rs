@@ -4,13 +4,12 @@
 //! send is pulled from it a chunk at a time, and only while the socket takes it, so that
 //! the layer's flow control, not this queue, is where a slow reader's data waits.
 
-use std::io::{self, ErrorKind, IoSlice, Read, Write};
+use std::io;
 
 use mio::net::TcpStream;
 use std::sync::Arc;
 use std::time::Instant;
 
-use super::tls::SocketSink;
 use super::{Client, MAX_READS_PER_EVENT, ReadOutcome};
 use crate::config::Config;
 use crate::connection::{Counts, Event, Status};
@@ -18,60 +17,10 @@ use crate::frame::CloseCode;
 use crate::h2::session::Sink;
 use crate::h2::spare;
 use crate::handshake::HttpStatus;
+use crate::server::socket::{Frames, Received};
 use crate::stack::h2::H2Connection;
 use crate::trace::Item;
 use crate::trace::tap::Tap;
-
-/// The HTTP/2 layer's frames into the socket, written vectored while nothing is queued,
-/// the rest queued behind; the layer stops at the first frame the socket refused.
-struct SocketFrames<'a> {
-    socket: SocketSink<'a>,
-    /// The socket failed: nothing more is taken.
-    error: Option<io::Error>,
-}
-
-impl Sink for SocketFrames<'_> {
-    fn put(&mut self, parts: &[&[u8]]) {
-        if self.error.is_some() {
-            return;
-        }
-        let total: usize = parts.iter().map(|part| part.len()).sum();
-        if total <= SMALL {
-            // A small frame (an echo of a short message): one `send` of a copy costs
-            // less than a `writev` of its pieces.
-            let mut buf = [0u8; SMALL];
-            let mut at = 0;
-            for part in parts {
-                buf[at..at + part.len()].copy_from_slice(part);
-                at += part.len();
-            }
-            if let Err(e) = self.socket.write(&buf[..at]) {
-                self.error = Some(e);
-            }
-            return;
-        }
-        let mut slices = [IoSlice::new(&[]); MAX_PARTS];
-        for group in parts.chunks(MAX_PARTS) {
-            for (slot, part) in slices.iter_mut().zip(group) {
-                *slot = IoSlice::new(part);
-            }
-            if let Err(e) = self.socket.write_vectored(&slices[..group.len()]) {
-                self.error = Some(e);
-                return;
-            }
-        }
-    }
-
-    fn blocked(&self) -> bool {
-        self.socket.out.is_some() || self.error.is_some()
-    }
-}
-
-/// Puts up to this size are copied together and sent with one `send`.
-const SMALL: usize = 1024;
-
-/// Parts written in one `writev` (a larger put takes several).
-const MAX_PARTS: usize = 64;
 
 /// The HTTP/2 layer of a connection whose client spoke the preface (h2c) or chose `h2`
 /// by ALPN (`tls`): told the client's address for `?headers`, answering every stream
@@ -112,7 +61,7 @@ impl Client {
         now: Instant,
     ) {
         let trace = self.trace.as_deref_mut();
-        let h2 = h2_layer(config, &self.stream, refuse, trace, false, now);
+        let h2 = h2_layer(config, &self.socket.stream, refuse, trace, false, now);
         self.h2 = Some(h2);
         self.layered = true;
     }
@@ -141,12 +90,12 @@ impl Client {
                 return ReadOutcome::Ok;
             }
             self.read_paused = false;
-            match self.stream.read(buf) {
-                Ok(0) => {
+            match self.socket.read(buf) {
+                Received::Eof => {
                     self.peer_eof();
                     return self.pump_outcome();
                 }
-                Ok(n) => {
+                Received::Data(n) => {
                     let drained = n < buf.len() && !self.read_to_eof;
                     self.h2_input(&buf[..n], now);
                     if let Err(e) = self.h2_pump() {
@@ -156,9 +105,8 @@ impl Client {
                         return ReadOutcome::Ok;
                     }
                 }
-                Err(e) if e.kind() == ErrorKind::WouldBlock => return ReadOutcome::Ok,
-                Err(e) if e.kind() == ErrorKind::Interrupted => {}
-                Err(e) => return ReadOutcome::Error(e),
+                Received::Blocked => return ReadOutcome::Ok,
+                Received::Failed(e) => return ReadOutcome::Error(e),
             }
         }
         self.read_yielded = true;
@@ -209,11 +157,7 @@ impl Client {
     /// drained. Over TLS, the close_notify follows the layer's last bytes.
     pub(in crate::server) fn h2_pump(&mut self) -> io::Result<()> {
         let Client {
-            stream,
-            out,
-            tls,
-            h2,
-            ..
+            socket, tls, h2, ..
         } = self;
         let Some(h2) = h2.as_deref_mut() else {
             return Ok(());
@@ -221,12 +165,12 @@ impl Client {
         match tls.as_deref_mut() {
             // Cleartext: DATA goes from the streams' queues into `writev` as it lies.
             None => {
-                let mut sink = SocketFrames {
-                    socket: SocketSink { stream, out },
+                let mut frames = Frames {
+                    socket,
                     error: None,
                 };
-                while !sink.blocked() && h2.write_to(&mut sink, CHUNK) > 0 {}
-                if let Some(e) = sink.error {
+                while !frames.blocked() && h2.write_to(&mut frames, CHUNK) > 0 {}
+                if let Some(e) = frames.error {
                     return Err(e);
                 }
             }
@@ -234,14 +178,14 @@ impl Client {
             // (rustls makes a record of each write).
             Some(tls) => {
                 let mut chunk = spare::take();
-                while out.is_none() {
+                while socket.is_clear() {
                     chunk.clear();
                     h2.write_output(&mut chunk, CHUNK);
                     if chunk.is_empty() {
                         break;
                     }
                     tls.encrypt(&chunk);
-                    tls.write_ciphertext(&mut SocketSink { stream, out })?;
+                    tls.write_ciphertext(socket)?;
                 }
                 spare::give(chunk);
             }
@@ -251,7 +195,7 @@ impl Client {
             && !h2.has_output()
         {
             tls.close_notify();
-            tls.write_ciphertext(&mut SocketSink { stream, out })?;
+            tls.write_ciphertext(socket)?;
         }
         Ok(())
     }

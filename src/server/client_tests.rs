@@ -3,7 +3,8 @@
 
 use super::*;
 use crate::config::Config;
-use std::net::{TcpListener as StdListener, TcpStream as StdStream};
+use std::io::{Read, Write};
+use std::net::{Shutdown, TcpListener as StdListener, TcpStream as StdStream};
 use std::os::fd::AsRawFd;
 use std::sync::Arc;
 use std::thread;
@@ -179,7 +180,7 @@ fn bytes_after_the_close_frame_do_not_turn_the_reply_into_a_reset() {
     // A Pong that crossed our reply (allowed after a close: it is no data frame) is
     // unread when the socket is closed.
     peer.write_all(&frame(0xA, b"late pong")).unwrap();
-    wait_readable(&client.stream);
+    wait_readable(&client.socket.stream);
     assert!(client.finished(&mut buf));
     drop(client);
     let received = frames(&read_to_end(peer).join().unwrap());
@@ -217,7 +218,7 @@ fn reading_yields_after_its_budget_and_resumes_where_it_stopped() {
     let messages: Vec<Vec<u8>> = (0..100u8).map(|i| vec![i; 1000]).collect();
     let stream: Vec<u8> = messages.iter().flat_map(|m| frame(0x2, m)).collect();
     peer.write_all(&stream).unwrap();
-    wait_readable(&client.stream);
+    wait_readable(&client.socket.stream);
     thread::sleep(Duration::from_millis(20));
     // A 4 KiB buffer: the budget of full reads is used up after 64 KiB of the ~100 KiB.
     let mut buf = vec![0; 4096];
@@ -301,7 +302,7 @@ fn output_taken_from_a_slow_reader_keeps_the_keepalive_satisfied() {
     let deadline = Instant::now() + LOOP_LIMIT;
     while client.conn.counts().messages < 2 {
         assert!(Instant::now() < deadline, "echoes not produced");
-        wait_readable(&client.stream);
+        wait_readable(&client.socket.stream);
         if let ReadOutcome::Error(e) = client.read(&mut buf, &mut out, t0) {
             panic!("read failed: {e}");
         }
@@ -319,7 +320,7 @@ fn output_taken_from_a_slow_reader_keeps_the_keepalive_satisfied() {
     // The peer reads some of its echoes: the socket takes more of what it refused.
     let mut chunk = vec![0; 8 << 10];
     peer.read_exact(&mut chunk).unwrap();
-    wait_writable(&client.stream);
+    wait_writable(&client.socket.stream);
     let pending = client.pending_out();
     client.on_writable(at(1500)).unwrap();
     assert!(client.pending_out() < pending, "the socket took nothing");

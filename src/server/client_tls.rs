@@ -3,16 +3,16 @@
 //! the same protocol core as plain ones, and traced connections, whose bytes pass the
 //! trace's tap. Plain connections never come here.
 
-use std::io::{self, ErrorKind, IoSlice, Read, Write};
+use std::io;
 use std::time::Instant;
 
 use log::{debug, warn};
-use mio::net::TcpStream;
 
-use super::{Client, MAX_READS_PER_EVENT, Pending, ReadOutcome, Step, queue};
+use super::{Client, MAX_READS_PER_EVENT, ReadOutcome, Step};
 use crate::config::Config;
 use crate::connection::{Output, Status};
 use crate::handshake::HttpStatus;
+use crate::server::socket::Received;
 use crate::stack::say_goodbye;
 use crate::tls::sniff::{FirstByte, classify};
 use crate::tls::{TlsLayer, TlsSetup};
@@ -45,79 +45,6 @@ impl TlsBuffers {
             cipher: vec![0; Self::CIPHER_LEN],
             flat: Vec::new(),
         }
-    }
-}
-
-/// Ciphertext for the client: into the socket while nothing is queued, the rest behind
-/// what is. Takes every byte, so rustls never holds output the driver does not count.
-pub(super) struct SocketSink<'a> {
-    pub(super) stream: &'a mut TcpStream,
-    pub(super) out: &'a mut Option<Box<Pending>>,
-}
-
-impl SocketSink<'_> {
-    /// One `write` call while nothing is queued: the bytes it took, 0 when the socket
-    /// is full (or output is queued, which must go first).
-    fn try_write(
-        &mut self,
-        mut write: impl FnMut(&mut TcpStream) -> io::Result<usize>,
-    ) -> io::Result<usize> {
-        if self.out.is_some() {
-            return Ok(0);
-        }
-        loop {
-            match write(self.stream) {
-                Ok(n) => return Ok(n),
-                Err(e) if e.kind() == ErrorKind::WouldBlock => return Ok(0),
-                Err(e) if e.kind() == ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
-            }
-        }
-    }
-}
-
-impl Write for SocketSink<'_> {
-    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
-        // One buffer: `send`, which costs less than a one-element `writev`.
-        let written = self.try_write(|stream| stream.write(data))?;
-        if let Some(rest) = data.get(written..).filter(|rest| !rest.is_empty()) {
-            queue(self.out).extend_from_slice(rest);
-        }
-        Ok(data.len())
-    }
-
-    fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
-        let total = bufs.iter().map(|b| b.len()).sum();
-        let written = self.try_write(|stream| stream.write_vectored(bufs))?;
-        if written < total {
-            let pending = queue(self.out);
-            let mut skip = written;
-            for buf in bufs {
-                let from = skip.min(buf.len());
-                skip -= from;
-                pending.extend_from_slice(&buf[from..]);
-            }
-        }
-        Ok(total)
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
-/// Ciphertext into the connection's queue only (output made outside a read, which the
-/// loop's flush writes).
-pub(super) struct QueueSink<'a>(pub &'a mut Vec<u8>);
-
-impl Write for QueueSink<'_> {
-    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
-        self.0.extend_from_slice(data);
-        Ok(data.len())
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
     }
 }
 
@@ -170,17 +97,14 @@ impl Client {
         // belong (a cleartext client's are copied once).
         let tls_ready = setup.is_some() && !tls_bufs.cipher.is_empty();
         let target: &mut [u8] = if tls_ready { &mut tls_bufs.cipher } else { buf };
-        let n = loop {
-            match self.stream.read(target) {
-                Ok(0) => {
-                    self.peer_eof();
-                    return ReadOutcome::Ok;
-                }
-                Ok(n) => break n,
-                Err(e) if e.kind() == ErrorKind::WouldBlock => return ReadOutcome::Ok,
-                Err(e) if e.kind() == ErrorKind::Interrupted => {}
-                Err(e) => return ReadOutcome::Error(e),
+        let n = match self.socket.read(target) {
+            Received::Eof => {
+                self.peer_eof();
+                return ReadOutcome::Ok;
             }
+            Received::Data(n) => n,
+            Received::Blocked => return ReadOutcome::Ok,
+            Received::Failed(e) => return ReadOutcome::Error(e),
         };
         self.sniffed = true;
         match (classify(target[0]), setup) {
@@ -268,8 +192,8 @@ impl Client {
             return Step::Stop(ReadOutcome::Ok);
         }
         self.read_paused = false;
-        match self.stream.read(&mut tls_bufs.cipher) {
-            Ok(0) => {
+        match self.socket.read(&mut tls_bufs.cipher) {
+            Received::Eof => {
                 debug!(
                     "{}: TCP closed by client without a TLS close_notify",
                     self.peer
@@ -279,17 +203,13 @@ impl Client {
                 // before the socket closes, and our close_notify after it.
                 if let Some(tls) = self.tls.as_deref_mut() {
                     say_goodbye(&self.conn, tls);
-                    let sink = &mut SocketSink {
-                        stream: &mut self.stream,
-                        out: &mut self.out,
-                    };
-                    if let Err(e) = tls.write_ciphertext(sink) {
+                    if let Err(e) = tls.write_ciphertext(&mut self.socket) {
                         return Step::Stop(ReadOutcome::Error(e));
                     }
                 }
                 Step::Stop(ReadOutcome::Ok)
             }
-            Ok(n) => {
+            Received::Data(n) => {
                 let drained = n < tls_bufs.cipher.len() && !self.read_to_eof;
                 if let Err(outcome) = self.tls_input(n, buf, tls_bufs, out, config, now) {
                     return Step::Stop(outcome);
@@ -307,9 +227,8 @@ impl Client {
                 }
                 self.step_after(drained)
             }
-            Err(e) if e.kind() == ErrorKind::WouldBlock => Step::Stop(ReadOutcome::Ok),
-            Err(e) if e.kind() == ErrorKind::Interrupted => Step::More,
-            Err(e) => Step::Stop(ReadOutcome::Error(e)),
+            Received::Blocked => Step::Stop(ReadOutcome::Ok),
+            Received::Failed(e) => Step::Stop(ReadOutcome::Error(e)),
         }
     }
 
@@ -326,10 +245,9 @@ impl Client {
         now: Instant,
     ) -> Result<(), ReadOutcome> {
         let Client {
-            stream,
+            socket,
             conn,
             peer,
-            out: pending,
             tls,
             full,
             trace,
@@ -365,7 +283,12 @@ impl Client {
                     });
                     let tap = trace.as_deref_mut();
                     *h2 = Some(super::http2::h2_layer(
-                        config, stream, refuse, tap, true, now,
+                        config,
+                        &socket.stream,
+                        refuse,
+                        tap,
+                        true,
+                        now,
                     ));
                 }
                 if std::mem::take(full) {
@@ -427,10 +350,7 @@ impl Client {
             say_goodbye(conn, tls);
         }
         // The alert of a failure goes out too, before the socket is dropped.
-        let written = tls.write_ciphertext(&mut SocketSink {
-            stream,
-            out: pending,
-        });
+        let written = tls.write_ciphertext(socket);
         match (failed, written) {
             (true, _) => Err(ReadOutcome::Dropped),
             (false, Err(e)) => Err(ReadOutcome::Error(e)),
@@ -449,15 +369,14 @@ impl Client {
                 return ReadOutcome::Ok;
             }
             self.read_paused = false;
-            let step = match self.stream.read(buf) {
-                Ok(0) => {
+            let step = match self.socket.read(buf) {
+                Received::Eof => {
                     self.peer_eof();
                     return ReadOutcome::Ok;
                 }
-                Ok(n) => self.traced_input(buf, n, out, now),
-                Err(e) if e.kind() == ErrorKind::WouldBlock => return ReadOutcome::Ok,
-                Err(e) if e.kind() == ErrorKind::Interrupted => Step::More,
-                Err(e) => return ReadOutcome::Error(e),
+                Received::Data(n) => self.traced_input(buf, n, out, now),
+                Received::Blocked => return ReadOutcome::Ok,
+                Received::Failed(e) => return ReadOutcome::Error(e),
             };
             if let Step::Stop(outcome) = step {
                 return outcome;

@@ -7,8 +7,10 @@ mod client;
 mod listen;
 mod loops;
 mod metrics;
+mod nonblock;
 mod rlimit;
 mod slab;
+mod socket;
 mod sockopt;
 mod stats;
 mod timers;
@@ -400,10 +402,19 @@ impl Server {
             let Some(listener) = self.listeners.get(index) else {
                 return;
             };
-            match listener.accept() {
-                Ok((stream, peer)) => self.add_client(stream, peer, now),
-                Err(e) if e.kind() == ErrorKind::WouldBlock => return,
-                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+            let mut accepted = None;
+            let result = nonblock::retry(|| {
+                let (stream, peer) = listener.accept()?;
+                accepted = Some((stream, peer));
+                Ok(1)
+            });
+            match result {
+                Ok(nonblock::Io::Done(_)) => {
+                    if let Some((stream, peer)) = accepted {
+                        self.add_client(stream, peer, now);
+                    }
+                }
+                Ok(nonblock::Io::Blocked) => return,
                 Err(e) => {
                     // EMFILE/ENFILE and friends: the connection stays in the backlog;
                     // retry after a pause instead of spinning on an event that repeats.
@@ -453,7 +464,7 @@ impl Server {
         if let Err(e) =
             self.poll
                 .registry()
-                .register(&mut client.stream, Token(key), Interest::READABLE)
+                .register(&mut client.socket.stream, Token(key), Interest::READABLE)
         {
             warn!("{shown}: register failed: {e}");
             self.clients.remove(key);
