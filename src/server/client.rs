@@ -132,10 +132,16 @@ impl Client {
     }
 
     /// Reading was paused by backpressure and the core says it may resume now.
-    #[inline]
+    #[inline(always)]
     pub(super) fn may_resume(&self) -> bool {
-        self.read_paused
-            && self.conn.may_resume(self.pending_out())
+        // Asked on every readiness event: the usual answer (not paused) inline.
+        self.read_paused && self.may_resume_now()
+    }
+
+    /// [`Client::may_resume`] for a paused reader.
+    #[inline(never)]
+    fn may_resume_now(&self) -> bool {
+        self.conn.may_resume(self.pending_out())
             && self
                 .h2
                 .as_deref()
