@@ -1205,3 +1205,51 @@ fn echoes_held_behind_our_message_count_as_backpressure() {
     assert_eq!(frames.len(), 2);
     assert_eq!(frames[1].2.len(), high_water);
 }
+
+/// What each idle plain connection costs the server in its core: the connection held
+/// inline (the driver keeps it in its slab entry) and on the heap after an echo. The
+/// bounds are the sizes when they were set (see the commit that set them): a field
+/// added to the per-connection state, or a buffer kept between reads, fails them.
+#[test]
+fn an_idle_plain_connection_stays_small() {
+    let (connection, receiver, phase) = (
+        std::mem::size_of::<Connection>(),
+        std::mem::size_of::<Receiver>(),
+        std::mem::size_of::<Phase>(),
+    );
+    let now = Instant::now();
+    // Kept here: the configuration is shared, not the connection's.
+    let config = config();
+    let mut conn = Connection::new(Arc::clone(&config), now);
+    let mut out = Vec::new();
+    feed(&mut conn, &mut REQUEST.to_vec(), now, &mut out);
+    feed(&mut conn, &mut frame(true, 0x2, b"hello"), now, &mut out);
+    assert_eq!(server_frames(&out), [(true, 0x2, b"hello".to_vec())]);
+    // Frames that straddle reads (a binary frame, a held text frame, a ping) leave
+    // nothing behind once they are complete.
+    for (opcode, payload) in [
+        (0x2, &[1u8; 300][..]),
+        (0x1, b"held text"),
+        (0x9, b"ping data"),
+    ] {
+        let whole = frame(true, opcode, payload);
+        for piece in whole.chunks(whole.len() / 2 + 1) {
+            feed(&mut conn, &mut piece.to_vec(), now, &mut out);
+        }
+    }
+    assert_eq!(server_frames(&out).len(), 4);
+    assert_eq!(conn.status(), Status::Open);
+    while conn.poll_event().is_some() {}
+    let held = crate::test_alloc::live();
+    drop(conn);
+    let heap = held - crate::test_alloc::live();
+    println!("Connection {connection} B, Receiver {receiver} B, Phase {phase} B, heap {heap} B");
+    assert!(connection <= CONNECTION_BOUND, "Connection: {connection} B");
+    assert!(receiver <= RECEIVER_BOUND, "Receiver: {receiver} B");
+    assert!(phase <= PHASE_BOUND, "Phase: {phase} B");
+    assert_eq!(heap, 0, "an idle open connection holds nothing on the heap");
+}
+
+const CONNECTION_BOUND: usize = 224;
+const RECEIVER_BOUND: usize = 168;
+const PHASE_BOUND: usize = 168;
