@@ -119,16 +119,31 @@ pub struct Connection {
     phase: Phase,
     /// When the current phase times out, if it can.
     deadline: Option<Instant>,
-    /// Only when an idle timeout or keepalive pings are configured.
-    keepalive: Option<Box<Keepalive>>,
-    /// Only when the request asked for a behaviour that acts over time (see [`Acts`]).
-    acts: Option<Box<Acts>>,
-    /// Boxed and freed once drained: events are rare, idle connections hold none, and
-    /// the box costs 8 bytes per connection where a `Vec` would cost 24.
-    #[allow(clippy::box_collection)]
-    events: Option<Box<Vec<Event>>>,
+    /// What few connections need, in one box (see [`Extra`]): `None` on an idle plain
+    /// connection, so that the echo's tests of it are one null check.
+    extra: Option<Box<Extra>>,
     /// Bytes produced for the client so far.
     wire_out: u64,
+}
+
+/// The parts of a connection's state that most connections lack, boxed together: the
+/// box exists while any of them does and is freed when none is left, so a connection
+/// without keepalive or timed behaviours holds none once its events are collected.
+#[derive(Default)]
+struct Extra {
+    /// Only when an idle timeout or keepalive pings are configured.
+    keepalive: Option<Keepalive>,
+    /// Only when the request asked for a behaviour that acts over time (see [`Acts`]).
+    acts: Option<Box<Acts>>,
+    /// Events not yet collected; the buffer is freed once they are.
+    events: Vec<Event>,
+}
+
+impl Extra {
+    /// Nothing left in it: the box may go.
+    fn is_empty(&self) -> bool {
+        self.keepalive.is_none() && self.acts.is_none() && self.events.is_empty()
+    }
 }
 
 impl Counts {
@@ -153,9 +168,7 @@ impl Connection {
             config,
             phase: Phase::Handshake(HeadBuffer::default()),
             deadline,
-            keepalive: None,
-            acts: None,
-            events: None,
+            extra: None,
             wire_out: 0,
         }
     }
@@ -184,7 +197,8 @@ impl Connection {
         // Only a store: the keepalive deadline is re-derived lazily when it fires, except
         // when this input answers our ping (the driver sees the deadline move), and not
         // while a close of ours waits on its own deadline.
-        if let Some(keepalive) = &mut self.keepalive
+        if let Some(extra) = self.extra.as_deref_mut()
+            && let Some(keepalive) = &mut extra.keepalive
             && keepalive.saw_activity(now)
             && !receiver.close_deferred()
         {
@@ -200,7 +214,8 @@ impl Connection {
     /// reads its echoes slowly is neither idle nor dead while backpressure stops us from
     /// reading it (and its pong with it).
     pub fn handle_output_taken(&mut self, now: Instant) {
-        if let (Phase::Open(receiver), Some(keepalive)) = (&self.phase, &mut self.keepalive)
+        let keepalive = self.extra.as_deref_mut().and_then(|e| e.keepalive.as_mut());
+        if let (Phase::Open(receiver), Some(keepalive)) = (&self.phase, keepalive)
             && keepalive.saw_activity(now)
             && !receiver.close_deferred()
         {
@@ -233,7 +248,7 @@ impl Connection {
         }
         // `run.echoed` was counted by `echo_in_place`.
         self.wire_out += out.len().saturating_sub(before) as u64;
-        if self.acts.is_some() {
+        if self.acts().is_some() {
             self.hold_input_output(input, now, out);
         }
         out.end_input();
@@ -244,7 +259,7 @@ impl Connection {
     /// input it may refer to) and held; what is due goes out in its place.
     #[cold]
     fn hold_input_output(&mut self, input: &[u8], now: Instant, out: &mut Output) {
-        if !self.acts.as_ref().is_some_and(|a| a.holds()) {
+        if !self.acts().is_some_and(|a| a.holds()) {
             return;
         }
         let mut fresh = Vec::with_capacity(out.len());
@@ -254,7 +269,7 @@ impl Connection {
         // Held output is bounded like output the socket refuses: a client that sends
         // faster than the delay (or its reading of our message) lets it out is closed
         // (the close goes behind it).
-        let held = self.acts.as_ref().map_or(0, |a| a.held_bytes());
+        let held = self.acts().map_or(0, |a| a.held_bytes());
         if held > self.config.max_backpressure && matches!(self.phase, Phase::Open(_)) {
             let reason = format!("{held} bytes of echoes held back, over --max-backpressure");
             self.close(CloseCode::POLICY_VIOLATION, &reason, now, out.bytes_mut());
@@ -264,7 +279,7 @@ impl Connection {
     /// Appends `fresh` output to `out`, or, while output is held, holds it (for `by`,
     /// else the request's delay) behind what is held and appends what is due.
     fn pass_out(&mut self, fresh: Vec<u8>, by: Option<Duration>, now: Instant, out: &mut Vec<u8>) {
-        let Some(acts) = self.acts.as_deref_mut().filter(|a| a.holds()) else {
+        let Some(acts) = self.acts_mut().filter(|a| a.holds()) else {
             out.extend_from_slice(&fresh);
             return;
         };
@@ -338,7 +353,7 @@ impl Connection {
                 Decision::Reply(reply) => Err(reply),
                 Decision::DelayedReply(reply, delay) => {
                     // Held like a delayed 101: taken at the end of this input.
-                    self.acts = Some(Acts::holding_first(delay));
+                    self.extra().acts = Some(Acts::holding_first(delay));
                     Err(reply)
                 }
                 Decision::Suite {
@@ -420,7 +435,11 @@ impl Connection {
                     };
                     // Timed behaviours; output held (the answer for the handshake delay)
                     // is taken at the end of this input.
-                    self.acts = behaviour.as_ref().and_then(|b| Acts::wanted(b, now));
+                    let acts = behaviour.as_ref().and_then(|b| Acts::wanted(b, now));
+                    let holds = acts.as_ref().is_some_and(|a| a.holds());
+                    if acts.is_some() {
+                        self.extra.get_or_insert_with(Box::default).acts = acts;
+                    }
                     if let Some(end) = end_now {
                         let agreed = deflate.is_some();
                         // The client's close may be in the rest of this read.
@@ -439,7 +458,7 @@ impl Connection {
                     {
                         receiver.fragment_echoes(n, b.ping_between);
                     }
-                    if self.acts.as_ref().is_some_and(|a| a.holds()) {
+                    if holds {
                         // Held output is taken out of the input: no echo is built there.
                         receiver.general_path_only();
                     }
@@ -461,8 +480,9 @@ impl Connection {
                     deflate: receiver.has_deflate(),
                 });
                 self.phase = Phase::Open(receiver);
-                self.keepalive =
-                    Keepalive::wanted(&self.config).then(|| Box::new(Keepalive::new(now)));
+                if Keepalive::wanted(&self.config) {
+                    self.extra().keepalive = Some(Keepalive::new(now));
+                }
                 self.deadline = self.keepalive_deadline();
                 if let Err(stop) = result {
                     let unread = self.stopped(stop, now, out.bytes_mut());
@@ -576,11 +596,11 @@ impl Connection {
             conn.act(now, buf);
             // Phase limits wait while output is held for its time: they run from when
             // it goes out.
-            if !conn.acts.as_ref().is_some_and(|a| a.waits_on_time()) {
+            if !conn.acts().is_some_and(|a| a.waits_on_time()) {
                 conn.timeout(now, buf);
             }
         });
-        if self.acts.is_some() {
+        if self.acts().is_some() {
             self.send_turn(now, out);
         }
     }
@@ -595,7 +615,7 @@ impl Connection {
         out: &mut Vec<u8>,
         make: impl FnOnce(&mut Self, &mut Vec<u8>),
     ) {
-        if self.acts.is_none() {
+        if self.acts().is_none() {
             let before = out.len();
             make(self, out);
             self.wire_out += (out.len() - before) as u64;
@@ -610,8 +630,11 @@ impl Connection {
     /// The timed behaviours' turn: a `?ping=` beat.
     #[cold]
     fn act(&mut self, now: Instant, out: &mut Vec<u8>) {
-        let (Some(acts), Phase::Open(receiver)) = (self.acts.as_deref_mut(), &mut self.phase)
-        else {
+        let acts = self
+            .extra
+            .as_deref_mut()
+            .and_then(|e| e.acts.as_deref_mut());
+        let (Some(acts), Phase::Open(receiver)) = (acts, &mut self.phase) else {
             return;
         };
         let (answered, others) = receiver.pong_answered();
@@ -645,7 +668,11 @@ impl Connection {
             Phase::Done(_) => return,
             _ => (false, false),
         };
-        let Some(acts) = self.acts.as_deref_mut() else {
+        let Some(acts) = self
+            .extra
+            .as_deref_mut()
+            .and_then(|e| e.acts.as_deref_mut())
+        else {
             return;
         };
         let made = acts.send_turn(now, open, mid_message, out);
@@ -664,7 +691,7 @@ impl Connection {
 
     /// The driver has written everything it had queued (a `?send=` source may go on).
     pub fn handle_output_drained(&mut self) {
-        if let Some(acts) = self.acts.as_deref_mut() {
+        if let Some(acts) = self.acts_mut() {
             acts.drained();
         }
         if let Phase::Suite(session, _) = &mut self.phase {
@@ -701,7 +728,8 @@ impl Connection {
             }
             Phase::Open(ref receiver) => {
                 let in_flight = receiver.echo_in_flight();
-                let Some(keepalive) = self.keepalive.as_mut() else {
+                let keepalive = self.extra.as_deref_mut().and_then(|e| e.keepalive.as_mut());
+                let Some(keepalive) = keepalive else {
                     return;
                 };
                 match keepalive.on_deadline(now, &self.config) {
@@ -739,7 +767,7 @@ impl Connection {
         if let Phase::Suite(session, _) = &self.phase {
             return session.deadline();
         }
-        let Some(acts) = self.acts.as_deref() else {
+        let Some(acts) = self.acts() else {
             return self.deadline;
         };
         let open = matches!(self.phase, Phase::Open(_));
@@ -759,9 +787,11 @@ impl Connection {
     #[inline]
     pub fn is_settled(&self, scheduled: Option<Instant>) -> bool {
         matches!(self.phase, Phase::Open(_))
-            && self.events.is_none()
             && self.deadline == scheduled
-            && self.acts.is_none()
+            && self
+                .extra
+                .as_deref()
+                .is_none_or(|e| e.events.is_empty() && e.acts.is_none())
     }
 
     /// What the driver should do with the socket now.
@@ -777,7 +807,7 @@ impl Connection {
         };
         // Our last bytes are still held (`?delay=`, behind our `?send=` message): the
         // socket stays open for them.
-        if self.acts.as_ref().is_some_and(|a| a.holding()) {
+        if self.acts().is_some_and(|a| a.holding()) {
             return Status::Open;
         }
         ending
@@ -801,7 +831,7 @@ impl Connection {
     /// our output still waiting (see [`Connection::may_read`]).
     #[inline]
     pub fn may_resume(&self, pending: usize) -> bool {
-        let held = self.acts.as_ref().map_or(0, |a| a.held_bytes());
+        let held = self.acts().map_or(0, |a| a.held_bytes());
         pending.saturating_add(held) <= self.config.write_high_water
     }
 
@@ -821,22 +851,39 @@ impl Connection {
 
     /// The next thing that happened, oldest first.
     pub fn poll_event(&mut self) -> Option<Event> {
-        let events = self.events.as_mut()?;
-        let event = (!events.is_empty()).then(|| events.remove(0));
-        if events.is_empty() {
-            self.events = None;
+        let extra = self.extra.as_deref_mut()?;
+        let event = (!extra.events.is_empty()).then(|| extra.events.remove(0));
+        if extra.events.is_empty() {
+            // Idle connections hold no event buffer, nor an empty box.
+            extra.events = Vec::new();
+            if extra.is_empty() {
+                self.extra = None;
+            }
         }
         event
     }
 
     fn event(&mut self, event: Event) {
-        self.events.get_or_insert_with(Box::default).push(event);
+        self.extra().events.push(event);
+    }
+
+    /// The connection's [`Extra`], made if it has none.
+    fn extra(&mut self) -> &mut Extra {
+        self.extra.get_or_insert_with(Box::default)
+    }
+
+    #[inline]
+    fn acts(&self) -> Option<&Acts> {
+        self.extra.as_deref()?.acts.as_deref()
+    }
+
+    fn acts_mut(&mut self) -> Option<&mut Acts> {
+        self.extra.as_deref_mut()?.acts.as_deref_mut()
     }
 
     fn keepalive_deadline(&self) -> Option<Instant> {
-        self.keepalive
-            .as_ref()
-            .and_then(|k| k.deadline(&self.config))
+        let keepalive = self.extra.as_deref()?.keepalive.as_ref()?;
+        keepalive.deadline(&self.config)
     }
 
     /// Messages and bytes handled so far.
@@ -854,8 +901,9 @@ impl Connection {
             | Phase::Resetting(counts, _)
             | Phase::Done(counts) => *counts,
         };
-        let keepalive = self.keepalive.as_ref().map_or(0, |k| k.pings_sent());
-        let behaviour = self.acts.as_ref().map_or(0, |a| a.pings_sent());
+        let keepalive = self.extra.as_deref().and_then(|e| e.keepalive.as_ref());
+        let keepalive = keepalive.map_or(0, |k| k.pings_sent());
+        let behaviour = self.acts().map_or(0, |a| a.pings_sent());
         Counts {
             wire_out: self.wire_out,
             pings_out: keepalive + behaviour,
