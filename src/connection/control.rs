@@ -5,19 +5,21 @@ use super::emit;
 use crate::error::ProtocolError;
 use crate::frame::{CloseCode, Opcode};
 
-/// The payload of a control frame that arrived split across reads. Boxed in the
-/// receiver only while such a frame is in flight, so idle connections do not carry it.
+/// The payload of a control frame that arrived split across reads. Kept in the
+/// receiver's rare box only while such a frame is in flight, so idle connections do not
+/// carry it.
+#[derive(Debug)]
 pub(super) struct ControlBuf {
     len: u8,
     bytes: [u8; 125],
 }
 
 impl ControlBuf {
-    pub(super) fn new() -> Box<Self> {
-        Box::new(ControlBuf {
+    pub(super) fn new() -> Self {
+        ControlBuf {
             len: 0,
             bytes: [0; 125],
-        })
+        }
     }
 
     /// Appends unmasked payload bytes; the header parser already capped the total at 125.

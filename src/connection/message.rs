@@ -30,6 +30,14 @@ pub(super) enum Echo {
     Fragments(usize, bool),
 }
 
+/// Where a text frame held until it is whole keeps its bytes (see [`Echo::Hold`]).
+pub(super) trait Held {
+    /// The bytes held so far, taken: `None` when none are.
+    fn take(&mut self) -> Option<Vec<u8>>;
+    /// The buffer to add to, made for a frame of `len` payload bytes if none is there.
+    fn buffer(&mut self, len: usize) -> &mut Vec<u8>;
+}
+
 /// The data of the pings `?ping-between` puts between fragments.
 const PING_BETWEEN: &[u8] = b"between";
 
@@ -89,12 +97,11 @@ impl Message {
     /// `frame_len` is the frame's payload length, `frame_done` marks its end, `fin` is
     /// its FIN. A held
     /// frame's bytes so far are in `held`. Invalid UTF-8 is reported relative to `chunk`.
-    #[allow(clippy::box_collection)] // the receiver's field, boxed to stay small
     pub(super) fn on_plain_chunk(
         &mut self,
         chunk: &[u8],
         (echo, frame_len, frame_done, fin): (Echo, u64, bool, bool),
-        held: &mut Option<Box<Vec<u8>>>,
+        held: &mut impl Held,
         out: &mut Output,
     ) -> Result<(), InvalidUtf8> {
         let last = frame_done && fin;
@@ -121,11 +128,7 @@ impl Message {
                     }
                 }
             }
-            // Reserved at the frame's length (at most `--max-held-frame`) once: no
-            // doubling past it.
-            Echo::Hold => held
-                .get_or_insert_with(|| Box::new(Vec::with_capacity(frame_len as usize)))
-                .extend_from_slice(chunk),
+            Echo::Hold => held.buffer(frame_len as usize).extend_from_slice(chunk),
             Echo::Pieces => {
                 let (opcode, _) = next_echo_opcode(self.opcode, &mut self.echo_started);
                 emit::echo(out, last, opcode, chunk);

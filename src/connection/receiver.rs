@@ -6,7 +6,7 @@ use super::Counts;
 use super::control::{self, ControlBuf, ControlOutcome};
 use super::deflate::DeflateSession;
 use super::emit;
-use super::message::{Echo, Message};
+use super::message::{Echo, Held, Message};
 use super::output::Output;
 use super::small_echo::{Run, echo_small_frames, small_payload_bound};
 use crate::config::Config;
@@ -70,7 +70,9 @@ struct Tally {
     pongs: u32,
 }
 
-/// What few connections need, boxed so that the others pay 8 bytes for it.
+/// What few connections need, boxed so that the others pay 8 bytes for it. Made when
+/// first needed; the parts that last only while a frame straddles reads (`control`,
+/// `held`) free the box with them when nothing else is left in it.
 #[derive(Debug, Default)]
 struct Rare {
     /// A close of our own asked for while an echo frame was going out: sent once the
@@ -84,6 +86,51 @@ struct Rare {
     fragment: Option<(usize, bool)>,
     /// `?ping=SECONDS`: the data of our last ping, and what came back for it.
     pong: Option<PongWatch>,
+    /// A control frame's payload split across reads.
+    control: Option<ControlBuf>,
+    /// A text frame held until it is whole (see [`Echo::Hold`]); empty while none is.
+    held: Vec<u8>,
+}
+
+impl Rare {
+    fn is_empty(&self) -> bool {
+        self.deferred_close.is_none()
+            && self.end_after.is_none()
+            && self.fragment.is_none()
+            && self.pong.is_none()
+            && self.control.is_none()
+            && self.held.capacity() == 0
+    }
+}
+
+/// Frees the rare box once nothing is left in it.
+fn tidy(rare: &mut Option<Box<Rare>>) {
+    if rare.as_deref().is_some_and(Rare::is_empty) {
+        *rare = None;
+    }
+}
+
+/// The held text frame's bytes live in the rare box, made for them and freed with them.
+impl Held for Option<Box<Rare>> {
+    fn take(&mut self) -> Option<Vec<u8>> {
+        let rare = self.as_deref_mut()?;
+        if rare.held.capacity() == 0 {
+            return None;
+        }
+        let bytes = std::mem::take(&mut rare.held);
+        tidy(self);
+        Some(bytes)
+    }
+
+    fn buffer(&mut self, len: usize) -> &mut Vec<u8> {
+        let held = &mut self.get_or_insert_with(Box::default).held;
+        if held.capacity() == 0 {
+            // Reserved at the frame's length (at most `--max-held-frame`) once: no
+            // doubling past it.
+            held.reserve_exact(len);
+        }
+        held
+    }
 }
 
 /// The answer to our last `?ping=` ping, looked for among the client's pongs.
@@ -105,13 +152,8 @@ pub(super) struct Receiver {
     frame: Option<Frame>,
     /// The data message in progress, fragmented or not.
     message: Option<Message>,
-    /// A control frame's payload split across reads.
-    control: Option<Box<ControlBuf>>,
-    /// A text frame held until it is whole (see [`Echo::Hold`]). Boxed: 8 bytes while
-    /// none is held, which is nearly always, where a `Vec` would cost 24.
-    #[allow(clippy::box_collection)]
-    held: Option<Box<Vec<u8>>>,
-    /// What few connections need (see [`Rare`]).
+    /// What few connections need (see [`Rare`]), a control frame or a held text frame
+    /// that straddles reads included.
     rare: Option<Box<Rare>>,
     /// permessage-deflate state, when it was agreed.
     deflate: Option<Box<DeflateSession>>,
@@ -521,16 +563,19 @@ impl Receiver {
         frame.received += chunk.len() as u64;
         let opcode = frame.header.opcode;
         if frame.received < frame.header.payload_len {
-            self.control
+            let rare = self.rare.get_or_insert_with(Box::default);
+            rare.control
                 .get_or_insert_with(ControlBuf::new)
                 .extend(chunk);
             return Ok(());
         }
         self.frame = None;
-        match self.control.take() {
+        let buf = self.rare.as_deref_mut().and_then(|r| r.control.take());
+        match buf {
             // The usual case: the whole payload arrived in one read, no copy.
             None => self.control_frame(opcode, chunk, out.bytes_mut()),
             Some(mut buf) => {
+                tidy(&mut self.rare);
                 buf.extend(chunk);
                 self.control_frame(opcode, buf.as_slice(), out.bytes_mut())
             }
@@ -607,7 +652,7 @@ impl Receiver {
                 frame_done,
                 frame.header.fin,
             ),
-            &mut self.held,
+            &mut self.rare,
             out,
         ) {
             // `at` may reach back into earlier chunks (a code point begun there): this
