@@ -11,6 +11,7 @@ mod close_wait;
 mod control;
 mod deflate;
 mod emit;
+mod in_frame;
 mod keepalive;
 mod message;
 mod output;

@@ -6,6 +6,7 @@ use super::Counts;
 use super::control::{self, ControlBuf, ControlOutcome};
 use super::deflate::DeflateSession;
 use super::emit;
+use super::in_frame::{self, Frame, InFrame};
 use super::message::{Echo, Held, Message};
 use super::output::Output;
 use super::small_echo::{Run, echo_small_frames, small_payload_bound};
@@ -48,16 +49,6 @@ enum Front {
     Header(FrameHeader, usize),
     /// Not even a whole header: the general path stashes it.
     Short,
-}
-
-/// The frame whose payload is being received.
-#[derive(Debug)]
-struct Frame {
-    header: FrameHeader,
-    /// Payload bytes received (and unmasked) so far.
-    received: u64,
-    /// How an uncompressed data frame is echoed.
-    echo: Echo,
 }
 
 /// What the receiver has counted (see [`Counts`]).
@@ -146,12 +137,9 @@ struct PongWatch {
 
 #[derive(Default)]
 pub(super) struct Receiver {
-    /// A header that arrived split across reads.
-    header_buf: [u8; MAX_CLIENT_HEADER_LEN],
-    header_len: u8,
-    frame: Option<Frame>,
-    /// The data message in progress, fragmented or not.
-    message: Option<Message>,
+    /// A header, frame or message that straddles reads (see [`InFrame`]); `None` between
+    /// frames, so that the small-frame echo's test is one null check.
+    in_frame: Option<Box<InFrame>>,
     /// What few connections need (see [`Rare`]), a control frame or a held text frame
     /// that straddles reads included.
     rare: Option<Box<Rare>>,
@@ -246,7 +234,26 @@ impl Receiver {
 
     #[inline]
     fn between_frames(&self) -> bool {
-        self.frame.is_none() && self.message.is_none() && self.header_len == 0
+        self.in_frame.is_none()
+    }
+
+    /// Between frames after all: the frame or message that just ended left its box
+    /// empty, which goes back to the spares.
+    #[inline]
+    fn settled(&mut self) -> bool {
+        match self.in_frame.take_if(|state| state.is_empty()) {
+            Some(state) => {
+                in_frame::give(state);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Whether a frame's payload is being received.
+    #[inline]
+    fn in_payload(&self) -> bool {
+        self.in_frame.as_ref().is_some_and(|s| s.frame.is_some())
     }
 
     #[inline(never)]
@@ -257,7 +264,7 @@ impl Receiver {
         out: &mut Output,
     ) -> Result<(), Stop> {
         loop {
-            if self.between_frames() {
+            if self.between_frames() || self.settled() {
                 let taken = self.small_messages(input, out)?;
                 advance(&mut input, taken);
                 if input.is_empty() {
@@ -272,19 +279,19 @@ impl Receiver {
                     Front::Header(header, header_len) => {
                         advance(&mut input, header_len);
                         self.start_frame(header, config, out)?;
-                        if self.frame.is_none() {
+                        if !self.in_payload() {
                             continue;
                         }
                     }
                     Front::Short => {}
                 }
             }
-            if self.frame.is_none() {
+            if !self.in_payload() {
                 let Some(header) = self.next_header(&mut input)? else {
                     return Ok(());
                 };
                 self.start_frame(header, config, out)?;
-                if self.frame.is_none() {
+                if !self.in_payload() {
                     continue;
                 }
             }
@@ -393,7 +400,10 @@ impl Receiver {
     /// Parses the next header from the stashed bytes and/or `input`, advancing `input`
     /// past it. `None` when more bytes are needed (they are stashed).
     fn next_header(&mut self, input: &mut &mut [u8]) -> Result<Option<FrameHeader>, ProtocolError> {
-        let have = usize::from(self.header_len);
+        let have = self
+            .in_frame
+            .as_ref()
+            .map_or(0, |s| usize::from(s.header_len));
         if have == 0 {
             if input.is_empty() {
                 return Ok(None);
@@ -410,27 +420,30 @@ impl Receiver {
                 }
                 None => {
                     // Short of a whole header: fewer than 14 bytes, kept for the next read.
-                    self.header_buf[..input.len()].copy_from_slice(input);
-                    self.header_len = input.len() as u8;
+                    let state = self.in_frame.get_or_insert_with(in_frame::take);
+                    state.header_buf[..input.len()].copy_from_slice(input);
+                    state.header_len = input.len() as u8;
                     advance(input, input.len());
                     Ok(None)
                 }
             };
         }
+        // A header was begun (`have` > 0): the box holds it.
+        let state = self.in_frame.get_or_insert_with(in_frame::take);
         let take = (MAX_CLIENT_HEADER_LEN - have).min(input.len());
-        self.header_buf[have..have + take].copy_from_slice(&input[..take]);
-        let parsed = parse_client_header(&self.header_buf[..have + take]);
+        state.header_buf[have..have + take].copy_from_slice(&input[..take]);
+        let parsed = parse_client_header(&state.header_buf[..have + take]);
         if !matches!(parsed, Ok(None)) {
             self.frames += 1;
         }
         match parsed? {
             Some((header, len)) => {
-                self.header_len = 0;
+                state.header_len = 0;
                 advance(input, len - have);
                 Ok(Some(header))
             }
             None => {
-                self.header_len = (have + take) as u8;
+                state.header_len = (have + take) as u8;
                 advance(input, take);
                 Ok(None)
             }
@@ -456,18 +469,18 @@ impl Receiver {
             .into());
         }
         if header.opcode.is_control() {
-            self.frame = Some(Frame {
+            if header.payload_len == 0 {
+                return self.control_frame(header.opcode, &[], out.bytes_mut());
+            }
+            self.in_frame.get_or_insert_with(in_frame::take).frame = Some(Frame {
                 header,
                 received: 0,
                 echo: Echo::Pieces,
             });
-            if header.payload_len == 0 {
-                self.frame = None;
-                return self.control_frame(header.opcode, &[], out.bytes_mut());
-            }
             return Ok(());
         }
-        match (header.opcode, &self.message) {
+        let message = self.in_frame.as_ref().and_then(|s| s.message.as_ref());
+        match (header.opcode, message) {
             // §5.4: a continuation needs a message to continue...
             (Opcode::Continuation, None) => {
                 return Err(ProtocolError::UnexpectedContinuation.into());
@@ -477,11 +490,15 @@ impl Receiver {
                 return Err(ProtocolError::ExpectedContinuation.into());
             }
             (Opcode::Text | Opcode::Binary, None) => {
-                self.message = Some(Message::new(header.opcode, header.rsv1()));
+                self.in_frame.get_or_insert_with(in_frame::take).message =
+                    Some(Message::new(header.opcode, header.rsv1()));
             }
             _ => {}
         }
-        let Some(message) = self.message.as_mut() else {
+        let Some(state) = self.in_frame.as_deref_mut() else {
+            return Err(ProtocolError::UnexpectedContinuation.into());
+        };
+        let Some(message) = state.message.as_mut() else {
             return Err(ProtocolError::UnexpectedContinuation.into());
         };
         if !message.compressed {
@@ -504,7 +521,7 @@ impl Receiver {
                 out,
             )
         };
-        self.frame = Some(Frame {
+        state.frame = Some(Frame {
             header,
             received: 0,
             echo,
@@ -540,7 +557,7 @@ impl Receiver {
         config: &Config,
         out: &mut Output,
     ) -> Result<&'a mut [u8], Stop> {
-        let Some(frame) = self.frame.as_ref() else {
+        let Some(frame) = self.in_frame.as_ref().and_then(|s| s.frame.as_ref()) else {
             return Ok(input);
         };
         let remaining = frame.header.payload_len - frame.received;
@@ -556,7 +573,10 @@ impl Receiver {
     }
 
     fn control_chunk(&mut self, chunk: &mut [u8], out: &mut Output) -> Result<(), Stop> {
-        let Some(frame) = self.frame.as_mut() else {
+        let Some(state) = self.in_frame.as_deref_mut() else {
+            return Ok(());
+        };
+        let Some(frame) = state.frame.as_mut() else {
             return Ok(());
         };
         apply_mask(chunk, frame.header.mask_key, frame.received);
@@ -569,7 +589,7 @@ impl Receiver {
                 .extend(chunk);
             return Ok(());
         }
-        self.frame = None;
+        state.frame = None;
         let buf = self.rare.as_deref_mut().and_then(|r| r.control.take());
         match buf {
             // The usual case: the whole payload arrived in one read, no copy.
@@ -620,7 +640,10 @@ impl Receiver {
         config: &Config,
         out: &mut Output,
     ) -> Result<(), Stop> {
-        let (Some(frame), Some(message)) = (self.frame.as_mut(), self.message.as_mut()) else {
+        let Some(state) = self.in_frame.as_deref_mut() else {
+            return Ok(());
+        };
+        let (Some(frame), Some(message)) = (state.frame.as_mut(), state.message.as_mut()) else {
             return Ok(());
         };
         // The message's bytes before this chunk: `message.len` counts the current frame
@@ -674,11 +697,11 @@ impl Receiver {
             if !chunk.is_empty() {
                 self.data_end = chunk_at + chunk.len() as u64;
             }
-            self.frame = None;
+            state.frame = None;
         }
         if last {
             let text = message.is_text();
-            self.message = None;
+            state.message = None;
             self.tally.messages += 1;
             self.tally.text_messages += u64::from(text);
         }
@@ -753,13 +776,16 @@ impl Receiver {
     /// message of ours may not start now (§5.4: fragments of different messages must
     /// not interleave).
     pub(super) fn mid_message(&self) -> bool {
-        self.message.is_some() || self.echo_in_flight()
+        self.in_frame.as_ref().is_some_and(|s| s.message.is_some()) || self.echo_in_flight()
     }
 
     /// Our echo of the current frame is going out: its header is sent and its payload
     /// is not complete, so nothing else may be sent until it is.
     pub(super) fn echo_in_flight(&self) -> bool {
-        self.frame.as_ref().is_some_and(|f| f.echo == Echo::Stream)
+        self.in_frame
+            .as_ref()
+            .and_then(|s| s.frame.as_ref())
+            .is_some_and(|f| f.echo == Echo::Stream)
     }
 
     /// Sends `code` and `reason` once the echo frame in flight is complete.
@@ -793,11 +819,14 @@ impl Receiver {
     /// Where the client is in its stream of frames: the front of a header that straddles
     /// reads, and the payload bytes of the current frame still to come.
     pub(super) fn frame_position(&self) -> (&[u8], u64) {
-        let rest = self
+        let Some(state) = self.in_frame.as_deref() else {
+            return (&[], 0);
+        };
+        let rest = state
             .frame
             .as_ref()
             .map_or(0, |f| f.header.payload_len - f.received);
-        (&self.header_buf[..usize::from(self.header_len)], rest)
+        (&state.header_buf[..usize::from(state.header_len)], rest)
     }
 
     pub(super) fn has_deflate(&self) -> bool {
