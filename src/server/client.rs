@@ -1,11 +1,18 @@
-//! One accepted socket: the protocol core plus the bytes the socket has not taken yet.
+//! One accepted socket: its stack of layers (see [`Stack`]) plus the bytes the socket has
+//! not taken yet.
 //!
 //! Small echoes are rebuilt in place in the loop's receive buffer and written from there;
 //! everything else is produced into one output buffer shared by the loop and written at
 //! once. Only what the socket refuses is copied into the connection's own buffer, which
 //! is freed again once drained. An idle connection therefore holds no buffers at all.
+//!
+//! Reading has one loop ([`Client::read`]), one budget, one rule for pausing
+//! ([`Client::gate`]) and one test for a drained socket, whatever the stack. Only the
+//! step after a read differs by layer: the plain path echoes in place
+//! ([`Client::take_read`]); the others are in `client_tls.rs` and `client_h2.rs`.
 
 use std::io;
+use std::sync::Arc;
 use std::time::Instant;
 
 use mio::net::TcpStream;
@@ -13,17 +20,20 @@ use mio::{Registry, Token};
 
 use super::socket::{Received, Socket};
 use super::verdict::{Ended, H2Ended, PeerAddr, Stamp, Verdict};
+use crate::config::Config;
 use crate::connection::{Connection, Output, Status};
 use crate::frame::CloseCode;
 use crate::handshake::HttpStatus;
-use crate::tls::TlsLayer;
-use crate::trace::Item;
+use crate::stack::{Stack, say_goodbye};
+use crate::tls::TlsSetup;
 use crate::trace::tap::Tap;
+use crate::trace::{Item, Trace};
 
 pub(super) struct Client {
     /// The socket and what it has not taken yet: the one way out.
     pub(super) socket: Socket,
-    pub(super) conn: Connection,
+    /// The layers between the socket and the core(s), chosen by the first byte.
+    pub(super) stack: Stack,
     /// Reading stopped because too much output is pending (backpressure).
     read_paused: bool,
     /// The peer has shut down its side: read until EOF, not just until a short read.
@@ -38,19 +48,6 @@ pub(super) struct Client {
     queued: bool,
     /// The deadline last handed to the timer heap.
     scheduled: Option<Instant>,
-    /// Not plain TCP: the first byte is still to tell TLS from cleartext, or TLS it is.
-    /// Only such connections leave the plain read path.
-    layered: bool,
-    /// While sniffing: the server was full at accept, so the client gets its 503 once
-    /// it is known how to speak to it (over TLS, after the TLS handshake).
-    full: bool,
-    /// The TLS layer, for a `wss://` client.
-    tls: Option<Box<TlsLayer>>,
-    /// The first byte was seen: cleartext, or TLS (then `tls` is set).
-    sniffed: bool,
-    /// The wire trace of this connection, when traced. A traced connection stays on
-    /// the layered read path, which shows the tap the bytes before the core sees them.
-    trace: Option<Box<Tap>>,
     /// The connection's number: the count of connections accepted when it came.
     id: u64,
     /// When it was accepted (see [`Stamp`]).
@@ -59,8 +56,22 @@ pub(super) struct Client {
     verdict: Option<Box<Verdict>>,
     /// The client's address, taken at accept.
     peer: PeerAddr,
-    /// The HTTP/2 layer, for a client that spoke HTTP/2 (`conn` is then unused).
-    h2: Option<Box<crate::stack::h2::H2Connection>>,
+}
+
+/// What reading uses of the loop's, one per loop: its buffers, the settings and TLS.
+/// (Handed over as one pointer: the plain path loads only the first two.)
+pub(super) struct Reading {
+    /// The receive buffer (plaintext), shared by every connection of the loop.
+    pub(super) buf: Vec<u8>,
+    /// Output produced during one read, written at once; shared too.
+    pub(super) out: Output,
+    /// Ciphertext and flattening buffers, used by TLS only.
+    pub(super) tls_bufs: TlsBuffers,
+    pub(super) config: Arc<Config>,
+    /// `wss://`, when configured.
+    pub(super) setup: Option<TlsSetup>,
+    /// The wire trace, when on.
+    pub(super) trace: Option<Trace>,
 }
 
 /// Full reads (of the loop's 256 KiB buffer) one readiness event may do before the
@@ -83,28 +94,37 @@ pub(super) enum ReadOutcome {
     Dropped,
 }
 
+/// Whether to read now: the one rule, said by [`Client::gate`].
+enum Gate {
+    Read,
+    /// Output waits for the socket: reading resumes once it drained.
+    Pause,
+    /// Input is held for the next turn (the HTTP/2 backlog): the loop comes back.
+    Yield,
+    /// Nothing more is read (HTTP/2 connection ended).
+    Stop,
+}
+
 impl Client {
-    /// Connection number `id`, accepted at `started`.
-    pub(super) fn new(stream: TcpStream, conn: Connection, (id, started): (u64, Instant)) -> Self {
-        let started = Stamp::of(started);
+    /// Connection number `id`, accepted at `started`, on the plain path from the start.
+    #[cfg(test)]
+    pub(super) fn new(stream: TcpStream, conn: Connection, accepted: (u64, Instant)) -> Self {
+        Client::with_stack(stream, Stack::Plain(conn), accepted)
+    }
+
+    fn with_stack(stream: TcpStream, stack: Stack, (id, started): (u64, Instant)) -> Self {
         Client {
             socket: Socket::new(stream),
-            conn,
+            stack,
             read_paused: false,
             read_to_eof: false,
             read_yielded: false,
             queued: false,
             scheduled: None,
-            layered: false,
-            full: false,
-            tls: None,
-            sniffed: false,
-            trace: None,
             id,
-            started,
+            started: Stamp::of(started),
             verdict: None,
             peer: PeerAddr::Unknown,
-            h2: None,
         }
     }
 
@@ -117,11 +137,13 @@ impl Client {
         full: bool,
         accepted: (u64, Instant),
     ) -> Self {
-        Client {
-            layered: true,
-            full,
-            ..Client::new(stream, conn, accepted)
-        }
+        Client::with_stack(stream, Stack::sniffing(conn, full), accepted)
+    }
+
+    /// The core of an HTTP/1.1 connection (tests look at it).
+    #[cfg(test)]
+    pub(super) fn core(&self) -> &Connection {
+        self.stack.core().expect("an HTTP/1.1 connection")
     }
 
     /// The peer's FIN (or an error) is waiting behind its data: the next read must go on
@@ -131,21 +153,24 @@ impl Client {
         self.read_to_eof = true;
     }
 
-    /// Reading was paused by backpressure and the core says it may resume now.
+    /// Reading was paused by backpressure and may resume now.
     #[inline(always)]
     pub(super) fn may_resume(&self) -> bool {
         // Asked on every readiness event: the usual answer (not paused) inline.
         self.read_paused && self.may_resume_now()
     }
 
-    /// [`Client::may_resume`] for a paused reader.
+    /// [`Client::may_resume`] for a paused reader: its output is back under the high
+    /// water mark (and an HTTP/2 layer has room or held input).
     #[inline(never)]
     fn may_resume_now(&self) -> bool {
-        self.conn.may_resume(self.pending_out())
-            && self
-                .h2
-                .as_deref()
-                .is_none_or(|h2| h2.wants_read() || h2.has_backlog())
+        let pending = self.socket.pending();
+        match &self.stack {
+            Stack::H2(l) => {
+                !l.h2.over_high_water(pending) && (l.h2.wants_read() || l.h2.has_backlog())
+            }
+            stack => stack.core().is_some_and(|core| core.may_resume(pending)),
+        }
     }
 
     /// Whether reading stopped at the per-event budget (or is to resume): the loop must
@@ -189,19 +214,24 @@ impl Client {
         self.scheduled = at;
     }
 
-    /// Not (yet) plain TCP: its reads go through [`Client::read_layered`].
+    /// Cleartext HTTP/1.1 without a trace: the path most connections take.
     #[inline]
-    pub(super) fn is_layered(&self) -> bool {
-        self.layered
+    pub(super) fn is_plain(&self) -> bool {
+        matches!(self.stack, Stack::Plain(_))
     }
 
     /// Nothing to flush, log, reschedule or resume: the common state after echoing.
     #[inline]
     pub(super) fn is_settled(&self) -> bool {
-        self.socket.is_clear()
-            && !self.socket.wants_writable()
-            && !self.read_paused
-            && self.conn.is_settled(self.scheduled)
+        if !self.socket.is_clear() || self.socket.wants_writable() || self.read_paused {
+            return false;
+        }
+        match &self.stack {
+            Stack::Plain(core) => core.is_settled(self.scheduled),
+            stack => stack
+                .core()
+                .is_some_and(|core| core.is_settled(self.scheduled)),
+        }
     }
 
     pub(super) fn pending_out(&self) -> usize {
@@ -209,29 +239,46 @@ impl Client {
     }
 
     /// Reads and processes until the socket is drained, a short read says it is, the
-    /// connection is done, or backpressure stops us.
-    /// `out` is the loop's output buffer: what the core produces for one read is written
-    /// from it (and from `buf`, where large echoes stay) before the next read.
+    /// connection is done, backpressure stops it or the per-event budget is spent.
+    /// What one read produces is written before the next read.
     #[inline]
-    pub(super) fn read(&mut self, buf: &mut [u8], out: &mut Output, now: Instant) -> ReadOutcome {
+    pub(super) fn read(&mut self, reading: &mut Reading, now: Instant) -> ReadOutcome {
+        if !self.is_plain() {
+            return self.read_layered(reading, now);
+        }
         // Usually one read does it (a short read drains the socket); the loop for more
         // is out of line so that this path stays straight.
-        match self.read_once(buf, out, now) {
-            Step::More => self.read_more(buf, out, now),
+        match self.read_plain(&mut reading.buf, &mut reading.out, now) {
+            Step::More => self.read_more(reading, now, 1),
             Step::Stop(outcome) => outcome,
         }
     }
 
+    /// [`Client::read`] for any stack but the plain one: an HTTP/2 layer's held input
+    /// first, then the loop.
     #[inline(never)]
-    pub(super) fn read_more(
-        &mut self,
-        buf: &mut [u8],
-        out: &mut Output,
-        now: Instant,
-    ) -> ReadOutcome {
-        // The first read was the caller's.
-        for _ in 1..MAX_READS_PER_EVENT {
-            if let Step::Stop(outcome) = self.read_once(buf, out, now) {
+    fn read_layered(&mut self, reading: &mut Reading, now: Instant) -> ReadOutcome {
+        let outcome = match self.new_turn(now) {
+            Ok(()) => self.read_more(reading, now, 0),
+            Err(e) => ReadOutcome::Error(e),
+        };
+        // A traced connection's lines go out with each read, settled or not.
+        if let Some(trace) = &mut reading.trace {
+            self.take_trace_lines(trace.sink.batch());
+        }
+        outcome
+    }
+
+    /// The read loop, `done` reads of the budget already spent.
+    #[inline(never)]
+    fn read_more(&mut self, reading: &mut Reading, now: Instant, done: usize) -> ReadOutcome {
+        for _ in done..MAX_READS_PER_EVENT {
+            let step = if self.is_plain() {
+                self.read_plain(&mut reading.buf, &mut reading.out, now)
+            } else {
+                self.read_once_layered(reading, now)
+            };
+            if let Step::Stop(outcome) = step {
                 return outcome;
             }
         }
@@ -241,9 +288,9 @@ impl Client {
         ReadOutcome::Ok
     }
 
-    /// One read and what it produced, written.
+    /// One read of a plain connection and what it produced, written.
     #[inline(always)]
-    fn read_once(&mut self, buf: &mut [u8], out: &mut Output, now: Instant) -> Step {
+    fn read_plain(&mut self, buf: &mut [u8], out: &mut Output, now: Instant) -> Step {
         if !self.socket.is_clear() && self.backpressure(now) {
             self.read_paused = true;
             return Step::Stop(ReadOutcome::Ok);
@@ -252,7 +299,7 @@ impl Client {
         match self.socket.read(buf) {
             Received::Data(n) => self.take_read(buf, n, out, now),
             Received::Eof => {
-                self.conn.handle_eof();
+                self.stack.transport_ended();
                 Step::Stop(ReadOutcome::Ok)
             }
             Received::Blocked => Step::Stop(ReadOutcome::Ok),
@@ -260,26 +307,24 @@ impl Client {
         }
     }
 
-    /// Processes and writes what one read of `n` bytes into `buf` brought.
+    /// Processes and writes what one read of `n` bytes into `buf` brought, on the plain
+    /// path.
     #[inline(always)]
-    pub(super) fn take_read(
-        &mut self,
-        buf: &mut [u8],
-        n: usize,
-        out: &mut Output,
-        now: Instant,
-    ) -> Step {
-        // A short read drained the socket: the next arrival raises a new edge.
-        let drained = n < buf.len() && !self.read_to_eof;
+    fn take_read(&mut self, buf: &mut [u8], n: usize, out: &mut Output, now: Instant) -> Step {
+        let drained = self.drained(n, buf.len());
+        let Client { socket, stack, .. } = self;
+        let Stack::Plain(core) = stack else {
+            return Step::Stop(ReadOutcome::Ok);
+        };
         let input = &mut buf[..n];
         // The rule that keeps output in order: bytes go to the socket directly only while
         // nothing is queued; otherwise they queue behind what is.
         // `echo_in_place` then `handle_input_after` is `Connection::handle_input` split
         // in two, so that a read of small echoes only needs the first half.
-        let run = self.conn.echo_in_place(input, now);
-        if run.taken == n && self.socket.is_clear() {
+        let run = core.echo_in_place(input, now);
+        if run.taken == n && socket.is_clear() {
             // The common case: small echoes only, built in place; write them now.
-            if let Err(e) = self.socket.send(&input[..run.echoed]) {
+            if let Err(e) = socket.send(&input[..run.echoed]) {
                 return Step::Stop(ReadOutcome::Error(e));
             }
             return if drained {
@@ -290,48 +335,146 @@ impl Client {
         }
         // Anything else: the general path, into the loop's output buffer.
         out.clear();
-        self.conn.handle_input_after(input, &run, now, out);
-        self.send_output(out, input, drained)
-    }
-
-    /// Writes what one input produced (`out`, which refers into `input`): now, keeping
-    /// what the socket refuses, or behind output already queued. Then says whether to
-    /// read on: not after a short read (`drained`) nor once the connection is finishing.
-    #[inline(always)]
-    pub(super) fn send_output(&mut self, out: &Output, input: &[u8], drained: bool) -> Step {
-        if self.socket.is_clear() {
-            // Write it now; keep only what the socket refuses.
-            let sent = match out.contiguous(input) {
-                // Nothing to send (input discarded while closing, say): no call.
-                Some([]) => Ok(()),
-                Some(data) if matches!(self.conn.status(), Status::Closing | Status::Finishing) => {
-                    self.send_last(data)
-                }
-                Some(data) => self.socket.send(data),
-                None => self.socket.send_vectored(out, input),
-            };
-            if let Err(e) = sent {
-                return Step::Stop(ReadOutcome::Error(e));
-            }
-        } else {
-            // Output is already queued: append behind it, in order.
-            out.flatten_into(input, self.socket.queue());
+        core.handle_input_after(input, &run, now, out);
+        if let Err(e) = self.write_output(out, input) {
+            return Step::Stop(ReadOutcome::Error(e));
         }
         self.step_after(drained)
     }
 
-    /// After a read: stop when it drained the socket (`drained`) or the connection is
-    /// finishing, read again otherwise.
+    /// A read of `n` bytes into a buffer of `len` drained the socket: the next arrival
+    /// raises a new edge. (Not when the peer's FIN waits behind the data: then only EOF
+    /// says it is drained.)
     #[inline(always)]
-    pub(super) fn step_after(&self, drained: bool) -> Step {
-        let finished = matches!(
-            self.conn.status(),
-            Status::Finishing | Status::Done | Status::Reset
-        );
-        if drained || finished {
+    fn drained(&self, n: usize, len: usize) -> bool {
+        n < len && !self.read_to_eof
+    }
+
+    /// After a read: stop when it drained the socket (`drained`) or the connection is
+    /// done reading, read again otherwise.
+    #[inline(always)]
+    fn step_after(&self, drained: bool) -> Step {
+        if drained || self.done_reading() {
             Step::Stop(ReadOutcome::Ok)
         } else {
             Step::More
+        }
+    }
+
+    /// Whether the connection reads no more in this turn: its core is finishing or done,
+    /// or its HTTP/2 layer has ended.
+    #[inline]
+    fn done_reading(&self) -> bool {
+        match &self.stack {
+            Stack::H2(l) => l.h2.status() != Status::Open,
+            stack => matches!(
+                stack.status(),
+                Status::Finishing | Status::Done | Status::Reset
+            ),
+        }
+    }
+
+    /// One read of a layered connection (sniffing, TLS, traced, HTTP/2) and what it
+    /// produced, written.
+    #[inline(never)]
+    fn read_once_layered(&mut self, reading: &mut Reading, now: Instant) -> Step {
+        if let Some(stop) = self.held(now) {
+            return stop;
+        }
+        // TLS bytes are read into the ciphertext buffer; a first byte too, with TLS set
+        // up (a cleartext client's bytes are then copied once).
+        let ciphertext = match &self.stack {
+            Stack::Sniffing(_) => reading.setup.is_some() && !reading.tls_bufs.cipher.is_empty(),
+            stack => stack.tls().is_some(),
+        };
+        let target: &mut [u8] = if ciphertext {
+            &mut reading.tls_bufs.cipher
+        } else {
+            &mut reading.buf
+        };
+        let n = match self.socket.read(target) {
+            Received::Data(n) => n,
+            Received::Eof => {
+                return Step::Stop(match self.layered_eof() {
+                    Ok(()) => ReadOutcome::Ok,
+                    Err(e) => ReadOutcome::Error(e),
+                });
+            }
+            Received::Blocked => return Step::Stop(ReadOutcome::Ok),
+            Received::Failed(e) => return Step::Stop(ReadOutcome::Error(e)),
+        };
+        let drained = self.drained(n, target.len());
+        let taken = match &self.stack {
+            Stack::Sniffing(_) => self.sniffed(n, reading, now),
+            Stack::H1(l) if l.tls.is_none() => self.traced_input(n, reading, now),
+            Stack::H1(_) => self.tls_input(n, reading, now),
+            Stack::H2(l) if l.tls.is_none() => {
+                let Stack::H2(l) = &mut self.stack else {
+                    return Step::Stop(ReadOutcome::Ok);
+                };
+                l.h2.handle_input(&reading.buf[..n], now);
+                self.h2_pump().map_err(ReadOutcome::Error)
+            }
+            Stack::H2(_) => self
+                .tls_input(n, reading, now)
+                .and_then(|()| self.h2_pump().map_err(ReadOutcome::Error)),
+            Stack::Plain(_) | Stack::Gone => Ok(()),
+        };
+        match taken {
+            // An HTTP/2 layer may hold input now, or have no room: said before the next
+            // read, or no edge may come to resume it.
+            Ok(()) if matches!(self.stack, Stack::H2(_)) => match self.held(now) {
+                Some(stop) => stop,
+                None => self.step_after(drained),
+            },
+            Ok(()) => self.step_after(drained),
+            Err(outcome) => Step::Stop(outcome),
+        }
+    }
+
+    /// What [`Client::gate`] says, noted: `None` to read; otherwise reading stops, paused
+    /// (resumed once output drained) or yielded (driven again next turn).
+    fn held(&mut self, now: Instant) -> Option<Step> {
+        match self.gate(now) {
+            Gate::Read => {
+                self.read_paused = false;
+                return None;
+            }
+            Gate::Pause => self.read_paused = true,
+            Gate::Yield => self.read_yielded = true,
+            Gate::Stop => {}
+        }
+        Some(Step::Stop(ReadOutcome::Ok))
+    }
+
+    /// Whether to read now, the same rule for every stack: output over the high water
+    /// mark pauses (an HTTP/1.1 core may close with 1008 past `--max-backpressure`);
+    /// an HTTP/2 layer also pauses without room for more, yields while it holds input,
+    /// and stops once ended (over cleartext: over TLS it reads on for the close_notify).
+    fn gate(&mut self, now: Instant) -> Gate {
+        let pending = self.socket.pending();
+        match &self.stack {
+            Stack::H2(l) => {
+                let open = l.h2.status() == Status::Open;
+                if !open && l.tls.is_none() {
+                    Gate::Stop
+                } else if l.h2.has_backlog() {
+                    Gate::Yield
+                } else if (open && !l.h2.wants_read()) || l.h2.over_high_water(pending) {
+                    Gate::Pause
+                } else {
+                    Gate::Read
+                }
+            }
+            Stack::Sniffing(_) => Gate::Read,
+            Stack::Gone => Gate::Stop,
+            Stack::Plain(_) | Stack::H1(_) => {
+                if pending > 0 && self.backpressure(now) {
+                    Gate::Pause
+                } else {
+                    Gate::Read
+                }
+            }
         }
     }
 
@@ -339,20 +482,68 @@ impl Client {
     /// ([`Connection::may_read`]; a 1008 it sends on the way is queued like any output).
     #[cold]
     #[inline(never)]
-    pub(super) fn backpressure(&mut self, now: Instant) -> bool {
-        let pending = self.pending_out();
-        if self.h2.is_some() {
-            // Each stream's core judges its own backpressure, by flow control.
-            return !self.conn.may_resume(pending);
-        }
+    fn backpressure(&mut self, now: Instant) -> bool {
+        let pending = self.socket.pending();
+        let Some(core) = self.stack.core_mut() else {
+            return false;
+        };
         // Only a 1008 writes anything: the queue is not touched (nor compacted) for a
         // check that merely pauses, and an empty Vec allocates nothing.
         let mut close = Vec::new();
-        let may_read = self.conn.may_read(pending, now, &mut close);
+        let may_read = core.may_read(pending, now, &mut close);
         if !close.is_empty() {
             self.produce(|_, out| out.extend_from_slice(&close));
         }
         !may_read
+    }
+
+    /// The peer closed TCP on a layered connection.
+    fn layered_eof(&mut self) -> io::Result<()> {
+        let tls = self.stack.tls().is_some();
+        if tls {
+            log::debug!(
+                "{}: TCP closed by client without a TLS close_notify",
+                self.peer
+            );
+        }
+        self.peer_eof();
+        match &mut self.stack {
+            // A half-closed client still reads: what is queued for it goes out before
+            // the socket closes, and our close_notify after it.
+            Stack::H1(l) => {
+                if let Some(tls) = l.tls.as_mut() {
+                    say_goodbye(&l.core, tls);
+                    tls.write_ciphertext(&mut self.socket)?;
+                }
+                Ok(())
+            }
+            Stack::H2(l) => match l.tls.as_mut() {
+                Some(tls) => tls.write_ciphertext(&mut self.socket),
+                None => self.h2_pump(),
+            },
+            Stack::Plain(_) | Stack::Sniffing(_) | Stack::Gone => Ok(()),
+        }
+    }
+
+    /// Writes what one input produced (`out`, which refers into `input`): now, keeping
+    /// what the socket refuses, or behind output already queued.
+    #[inline(always)]
+    fn write_output(&mut self, out: &Output, input: &[u8]) -> io::Result<()> {
+        if !self.socket.is_clear() {
+            // Output is already queued: append behind it, in order.
+            out.flatten_into(input, self.socket.queue());
+            return Ok(());
+        }
+        // Write it now; keep only what the socket refuses.
+        match out.contiguous(input) {
+            // Nothing to send (input discarded while closing, say): no call.
+            Some([]) => Ok(()),
+            Some(data) if matches!(self.stack.status(), Status::Closing | Status::Finishing) => {
+                self.send_last(data)
+            }
+            Some(data) => self.socket.send(data),
+            None => self.socket.send_vectored(out, input),
+        }
     }
 
     /// Writes our last bytes (a close frame, an HTTP error) with nothing queued, so that
@@ -362,7 +553,7 @@ impl Client {
     #[cold]
     #[inline(never)]
     fn send_last(&mut self, data: &[u8]) -> io::Result<()> {
-        if self.socket.send_last(data)? && self.conn.status() == Status::Closing {
+        if self.socket.send_last(data)? && self.stack.status() == Status::Closing {
             self.socket.shut_write();
         }
         Ok(())
@@ -378,10 +569,19 @@ impl Client {
     pub(super) fn on_writable(&mut self, now: Instant) -> io::Result<()> {
         let before = self.pending_out();
         self.flush()?;
-        if self.pending_out() < before {
-            self.conn.handle_output_taken(now);
+        if self.pending_out() < before
+            && let Some(core) = self.stack.core_mut()
+        {
+            core.handle_output_taken(now);
         }
         Ok(())
+    }
+
+    /// Whether an HTTP/1.1 core is closing (its close sent, the peer's awaited).
+    fn closing(&self) -> bool {
+        self.stack
+            .core()
+            .is_some_and(|core| core.status() == Status::Closing)
     }
 
     /// Writes pending output until done or the socket is full; half-closes once a
@@ -389,9 +589,7 @@ impl Client {
     #[inline]
     pub(super) fn flush(&mut self) -> io::Result<()> {
         // The usual case, kept cheap: nothing queued and no half-close due.
-        if self.socket.is_clear()
-            && (self.socket.write_shut() || self.conn.status() != Status::Closing)
-        {
+        if self.socket.is_clear() && (self.socket.write_shut() || !self.closing()) {
             return Ok(());
         }
         self.flush_pending()
@@ -404,15 +602,17 @@ impl Client {
             return Ok(());
         }
         if drained {
-            if self.h2.is_some() {
+            if let Stack::H2(_) = self.stack {
                 // The HTTP/2 layer keeps what did not fit: its turn now.
                 return self.h2_pump();
             }
-            self.conn.handle_output_drained();
+            if let Some(core) = self.stack.core_mut() {
+                core.handle_output_drained();
+            }
         }
         // Over TLS, the FIN follows the close_notify (which waits while we read on).
-        let goodbye_said = self.tls.as_ref().is_none_or(|tls| tls.close_notify_sent());
-        if self.conn.status() == Status::Closing && !self.socket.write_shut() && goodbye_said {
+        let goodbye_said = self.stack.tls().is_none_or(|tls| tls.close_notify_sent());
+        if self.closing() && !self.socket.write_shut() && goodbye_said {
             self.socket.shut_write();
         }
         Ok(())
@@ -421,8 +621,7 @@ impl Client {
     /// Whether the socket should be closed now. A finishing one has written its last
     /// bytes; what the peer sent after its close is discarded first.
     pub(super) fn finished(&mut self, buf: &mut [u8]) -> bool {
-        let status = self.h2_status().unwrap_or_else(|| self.conn.status());
-        match status {
+        match self.stack.status() {
             Status::Done => true,
             Status::Finishing if self.pending_out() == 0 => {
                 self.discard_unread(buf);
@@ -430,7 +629,11 @@ impl Client {
             }
             Status::Reset
                 if self.pending_out() == 0
-                    && (self.unacknowledged() == 0 || self.conn.reset_overdue(Instant::now())) =>
+                    && (self.unacknowledged() == 0
+                        || self
+                            .stack
+                            .core()
+                            .is_some_and(|core| core.reset_overdue(Instant::now()))) =>
             {
                 self.set_reset_on_close();
                 true
@@ -502,7 +705,7 @@ impl Client {
     }
 
     pub(super) fn handle_timeout(&mut self, now: Instant) {
-        if self.h2.is_some() {
+        if let Stack::H2(_) = self.stack {
             return self.h2_call(|h2| h2.handle_timeout(now));
         }
         self.produce(|conn, out| conn.handle_timeout(now, out));
@@ -515,33 +718,39 @@ impl Client {
 
     /// Starts a server-side close handshake.
     pub(super) fn close(&mut self, code: CloseCode, reason: &str, now: Instant) {
-        if self.h2.is_some() {
-            return self.h2_close(code, reason, now);
+        if let Stack::H2(_) = self.stack {
+            return self.h2_call(|h2| h2.close(code, reason, now));
         }
         self.produce(|conn, out| conn.close(code, reason, now, out));
     }
 
-    /// Runs a call into the core that produces output outside a read (a timer, a close
-    /// of our own, a refusal) and queues what it wrote: as it is over TCP, encrypted
-    /// over TLS. The loop's `flush` writes it.
+    /// Runs a call into an HTTP/1.1 core that produces output outside a read (a timer, a
+    /// close of our own, a refusal) and queues what it wrote: as it is over TCP,
+    /// encrypted over TLS. The loop's `flush` writes it.
     fn produce(&mut self, call: impl FnOnce(&mut Connection, &mut Vec<u8>)) {
-        match &mut self.tls {
+        let (core, tls, tap) = match &mut self.stack {
+            Stack::Plain(core) => (core, None, None),
+            Stack::Sniffing(s) => (&mut s.core, None, s.tap.as_deref_mut()),
+            Stack::H1(l) => (&mut l.core, l.tls.as_mut(), l.tap.as_deref_mut()),
+            Stack::H2(_) | Stack::Gone => return,
+        };
+        match tls {
             None => {
                 let queue = self.socket.queue();
                 let before = queue.len();
-                call(&mut self.conn, queue);
-                if let Some(tap) = self.trace.as_deref_mut() {
+                call(core, queue);
+                if let Some(tap) = tap {
                     tap.tx(&queue[before..]);
                 }
             }
             Some(tls) => {
                 let mut plain = Vec::new();
-                call(&mut self.conn, &mut plain);
-                if let Some(tap) = self.trace.as_deref_mut() {
+                call(core, &mut plain);
+                if let Some(tap) = tap {
                     tap.tx(&plain);
                 }
                 tls.encrypt(&plain);
-                crate::stack::say_goodbye(&self.conn, tls);
+                say_goodbye(core, tls);
                 // Writing into a vector cannot fail.
                 let _ = tls.write_ciphertext(self.socket.queue());
             }
@@ -550,12 +759,17 @@ impl Client {
 
     /// Whether the connection speaks TLS.
     pub(super) fn is_tls(&self) -> bool {
-        self.tls.is_some()
+        self.stack.tls().is_some()
+    }
+
+    /// Whether the connection speaks HTTP/2.
+    pub(super) fn is_h2(&self) -> bool {
+        matches!(self.stack, Stack::H2(_))
     }
 
     /// Answers a `GET /metrics` with `body`.
     pub(super) fn answer_metrics(&mut self, body: String, now: Instant) {
-        if self.h2.is_some() {
+        if let Stack::H2(_) = self.stack {
             return self.h2_call(|h2| h2.answer_metrics(&body, now));
         }
         self.produce(|conn, out| conn.answer_metrics(body, now, out));
@@ -563,7 +777,7 @@ impl Client {
 
     /// Traces this connection from now on.
     pub(super) fn set_trace(&mut self, tap: Box<Tap>) {
-        self.trace = Some(tap);
+        self.stack.set_tap(tap);
     }
 
     /// Takes note of a core event: for the connection's last log line, and in the
@@ -572,8 +786,8 @@ impl Client {
     pub(super) fn note_event(&mut self, on: Option<u32>, event: &crate::connection::Event) {
         Verdict::record(&mut self.verdict, on, event);
         // An HTTP/2 stream's events are in that stream's trace already.
-        if let Some(tap) = self.trace.as_deref_mut()
-            && self.h2.is_none()
+        if !self.is_h2()
+            && let Some(tap) = self.stack.tap_mut()
         {
             tap.event(event);
         }
@@ -581,7 +795,7 @@ impl Client {
 
     /// Takes note of a failed socket call.
     pub(super) fn note_socket_failure(&mut self, what: String) {
-        if let Some(tap) = self.trace.as_deref_mut() {
+        if let Some(tap) = self.stack.tap_mut() {
             tap.note(Item::TcpError(what.clone()));
         }
         Verdict::socket_failed(&mut self.verdict, what);
@@ -593,37 +807,38 @@ impl Client {
             id: self.id,
             peer: self.peer,
             lasted: self.started.until(now),
-            counts: self.counts(),
+            counts: self.stack.counts(),
             verdict: self.verdict.as_deref(),
-            h2: self.h2.as_deref().map(|h2| H2Ended {
-                streams: h2.requests(),
-                websockets: h2.websockets(),
-                ending: h2.ending(),
-            }),
+            h2: match &self.stack {
+                Stack::H2(l) => Some(H2Ended {
+                    streams: l.h2.requests(),
+                    websockets: l.h2.websockets(),
+                    ending: l.h2.ending(),
+                }),
+                _ => None,
+            },
         }
     }
 
     /// Moves the trace's new lines to `into`. A connection whose request did not ask to
     /// be traced loses its tap here, and a cleartext one goes back to the plain path.
     pub(super) fn take_trace_lines(&mut self, into: &mut String) {
-        let Some(tap) = self.trace.as_deref_mut() else {
+        let Some(tap) = self.stack.tap_mut() else {
             return;
         };
         tap.take_lines(into);
-        if let Some(h2) = self.h2.as_deref_mut() {
-            h2.take_trace_lines(into);
+        let unwanted = tap.unwanted();
+        if let Stack::H2(l) = &mut self.stack {
+            l.h2.take_trace_lines(into);
         }
-        if tap.unwanted() {
-            self.trace = None;
-            if self.sniffed && self.tls.is_none() {
-                self.layered = false;
-            }
+        if unwanted {
+            self.stack.drop_tap();
         }
     }
 
     /// Shows in the trace that wsecho closes the socket, if traced.
     pub(super) fn trace_closed_by_us(&mut self) {
-        if let Some(tap) = self.trace.as_deref_mut() {
+        if let Some(tap) = self.stack.tap_mut() {
             tap.closed_by_us();
         }
     }
@@ -641,11 +856,36 @@ impl Client {
 
     /// The peer shut down its side of TCP (EOF, or TLS close_notify).
     pub(super) fn peer_eof(&mut self) {
-        if let Some(tap) = self.trace.as_deref_mut() {
-            let clean = self.conn.status() != Status::Open;
+        // Clean: after the WebSocket's close (an HTTP/2 connection's streams each say
+        // their own).
+        let clean = self
+            .stack
+            .core()
+            .is_some_and(|core| core.status() != Status::Open);
+        if let Some(tap) = self.stack.tap_mut() {
             tap.note(Item::TcpClosedByPeer { clean });
         }
         self.transport_ended();
+    }
+
+    /// The socket failed or the peer went: the core (or every stream's) sees the end.
+    pub(super) fn transport_ended(&mut self) {
+        self.stack.transport_ended();
+    }
+
+    /// The next core event, with the HTTP/2 stream it happened on.
+    pub(super) fn poll_event(&mut self) -> Option<(Option<u32>, crate::connection::Event)> {
+        self.stack.poll_event()
+    }
+
+    /// When the connection's timer should fire.
+    pub(super) fn deadline(&self) -> Option<Instant> {
+        self.stack.deadline()
+    }
+
+    /// The work done on the connection, every stream's for HTTP/2.
+    pub(super) fn counts(&self) -> crate::connection::Counts {
+        self.stack.counts()
     }
 
     /// Registers WRITABLE only while output is pending.

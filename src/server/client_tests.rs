@@ -74,9 +74,24 @@ fn plain_config() -> Arc<Config> {
 
 /// What a readable event does: read (and write) what has arrived.
 fn read_available(client: &mut Client, buf: &mut [u8], out: &mut Output) {
-    if let ReadOutcome::Error(e) = client.read(buf, out, Instant::now()) {
+    if let ReadOutcome::Error(e) = read_at(client, buf, out, Instant::now()) {
         panic!("read failed: {e}");
     }
+}
+
+/// [`Client::read`] at `now`, with a receive buffer as long as `buf` (and no TLS).
+fn read_at(client: &mut Client, buf: &mut [u8], out: &mut Output, now: Instant) -> ReadOutcome {
+    let mut reading = Reading {
+        buf: vec![0; buf.len()],
+        out: std::mem::take(out),
+        tls_bufs: TlsBuffers::default(),
+        config: plain_config(),
+        setup: None,
+        trace: None,
+    };
+    let outcome = client.read(&mut reading, now);
+    *out = reading.out;
+    outcome
 }
 
 /// How long the loops below may wait for the socket before the test fails (instead of
@@ -86,7 +101,7 @@ const LOOP_LIMIT: Duration = Duration::from_secs(10);
 /// Reads until the connection leaves the open state (the peer's close frame arrived).
 fn read_until_closing(client: &mut Client, buf: &mut [u8], out: &mut Output) {
     let deadline = Instant::now() + LOOP_LIMIT;
-    while client.conn.status() == Status::Open {
+    while client.core().status() == Status::Open {
         assert!(
             Instant::now() < deadline,
             "no close frame in {LOOP_LIMIT:?}"
@@ -144,14 +159,14 @@ fn a_half_close_after_the_close_frame_loses_no_queued_echo_nor_the_reply() {
     peer.shutdown(Shutdown::Write).unwrap();
     // The peer is not reading yet: the echoes back up in the server.
     read_until_closing(&mut client, &mut buf, &mut out);
-    assert_eq!(client.conn.status(), Status::Finishing);
+    assert_eq!(client.core().status(), Status::Finishing);
     assert!(
         client.pending_out() > 0,
         "the setup must leave output pending"
     );
     // A later event finds the peer's EOF; the connection must stay until all is written.
     read_available(&mut client, &mut buf, &mut out);
-    assert_eq!(client.conn.status(), Status::Finishing);
+    assert_eq!(client.core().status(), Status::Finishing);
     assert!(!client.finished(&mut buf));
     let reader = read_to_end(peer);
     let deadline = Instant::now() + LOOP_LIMIT;
@@ -175,7 +190,7 @@ fn bytes_after_the_close_frame_do_not_turn_the_reply_into_a_reset() {
     let (mut peer, mut client) = upgraded_pair(&config, &mut buf, &mut out);
     peer.write_all(&frame(0x8, &1000u16.to_be_bytes())).unwrap();
     read_until_closing(&mut client, &mut buf, &mut out);
-    assert_eq!(client.conn.status(), Status::Finishing);
+    assert_eq!(client.core().status(), Status::Finishing);
     assert_eq!(client.pending_out(), 0);
     // A Pong that crossed our reply (allowed after a close: it is no data frame) is
     // unread when the socket is closed.
@@ -228,7 +243,7 @@ fn reading_yields_after_its_budget_and_resumes_where_it_stopped() {
     // the next (its header and 8 bytes of payload).
     let (read, frame_len) = (16 * 4096, 1008);
     let payload = read / frame_len * 1000 + (read % frame_len - 8);
-    assert_eq!(client.conn.counts().bytes, payload as u64);
+    assert_eq!(client.core().counts().bytes, payload as u64);
     // The loop's next turn: the rest, with nothing lost or reordered.
     let mut turns = 1;
     while std::mem::take(&mut client.read_yielded) {
@@ -236,7 +251,7 @@ fn reading_yields_after_its_budget_and_resumes_where_it_stopped() {
         turns += 1;
     }
     assert_eq!(turns, 2);
-    assert_eq!(client.conn.counts().messages, 100);
+    assert_eq!(client.core().counts().messages, 100);
     drop(client);
     // Messages that straddled reads come back fragmented (§5.4 allows it): reassemble.
     let received = reassemble(&read_to_end(peer).join().unwrap());
@@ -300,10 +315,10 @@ fn output_taken_from_a_slow_reader_keeps_the_keepalive_satisfied() {
     peer.write_all(&[frame(0x2, &payload), frame(0x2, &payload)].concat())
         .unwrap();
     let deadline = Instant::now() + LOOP_LIMIT;
-    while client.conn.counts().messages < 2 {
+    while client.core().counts().messages < 2 {
         assert!(Instant::now() < deadline, "echoes not produced");
         wait_readable(&client.socket.stream);
-        if let ReadOutcome::Error(e) = client.read(&mut buf, &mut out, t0) {
+        if let ReadOutcome::Error(e) = read_at(&mut client, &mut buf, &mut out, t0) {
             panic!("read failed: {e}");
         }
     }
@@ -312,10 +327,10 @@ fn output_taken_from_a_slow_reader_keeps_the_keepalive_satisfied() {
         "the setup must leave output pending"
     );
     // The deadline set at the upgrade fires first and moves to an interval after input.
-    client.handle_timeout(client.conn.deadline().expect("keepalive deadline"));
-    assert_eq!(client.conn.deadline(), Some(at(1000)), "a ping is due");
+    client.handle_timeout(client.core().deadline().expect("keepalive deadline"));
+    assert_eq!(client.core().deadline(), Some(at(1000)), "a ping is due");
     client.handle_timeout(at(1000));
-    assert_eq!(client.conn.deadline(), Some(at(2000)), "the pong is due");
+    assert_eq!(client.core().deadline(), Some(at(2000)), "the pong is due");
 
     // The peer reads some of its echoes: the socket takes more of what it refused.
     let mut chunk = vec![0; 8 << 10];
@@ -325,16 +340,16 @@ fn output_taken_from_a_slow_reader_keeps_the_keepalive_satisfied() {
     client.on_writable(at(1500)).unwrap();
     assert!(client.pending_out() < pending, "the socket took nothing");
     assert_eq!(
-        client.conn.deadline(),
+        client.core().deadline(),
         Some(at(2500)),
         "output taken counts as the answer: the next ping is an interval later"
     );
     client.handle_timeout(at(2000));
-    assert_eq!(client.conn.status(), Status::Open);
+    assert_eq!(client.core().status(), Status::Open);
 
     // The peer stops reading: the next ping goes unanswered and the connection is dropped.
     client.handle_timeout(at(2500));
-    assert_eq!(client.conn.deadline(), Some(at(3500)));
+    assert_eq!(client.core().deadline(), Some(at(3500)));
     client.handle_timeout(at(3500));
-    assert_eq!(client.conn.status(), Status::Done);
+    assert_eq!(client.core().status(), Status::Done);
 }

@@ -35,7 +35,7 @@ use crate::handshake::HttpStatus;
 use crate::tls::TlsSetup;
 use crate::trace::tap::Tap;
 use crate::trace::{Selected, Trace};
-use client::{Client, ReadOutcome};
+use client::{Client, ReadOutcome, Reading};
 use client::{TlsBuffers, full_body};
 use slab::Slab;
 use stats::Stats;
@@ -112,8 +112,8 @@ pub fn run(
     }
     let listeners = bind_all(endpoints).map_err(RunError::Listen)?;
     let mut server = Server::new(listeners, config, tls)?;
-    server.trace = trace;
-    let line = listening_line(&server.listeners, server.tls.as_ref());
+    server.reading.trace = trace;
+    let line = listening_line(&server.listeners, server.reading.setup.as_ref());
     let mut stdout = io::stdout();
     writeln!(stdout, "{line}")?;
     stdout.flush()?;
@@ -219,12 +219,10 @@ struct Server {
     poll: Poll,
     listeners: Vec<listen::Listener>,
     signals: Signals,
-    config: Arc<Config>,
     clients: Slab<Client>,
     timers: Timers,
-    read_buf: Vec<u8>,
-    /// Output produced during one read, written at once; shared by all connections.
-    out_buf: Output,
+    /// The receive and output buffers, the settings and TLS.
+    reading: Reading,
     stats: Stats,
     accept_paused_until: Option<Instant>,
     shutdown_deadline: Option<Instant>,
@@ -233,12 +231,6 @@ struct Server {
     /// Connections that stopped reading at their budget (or whose reading may resume),
     /// driven again on the loop's next turn.
     yielded: Vec<usize>,
-    /// `wss://`, when configured.
-    tls: Option<TlsSetup>,
-    /// Buffers of TLS connections (empty without TLS).
-    tls_bufs: TlsBuffers,
-    /// The wire trace, when on.
-    trace: Option<Trace>,
     /// This loop's number (`--threads`; 0 for the single loop).
     id: usize,
     /// What the loops share, with more than one.
@@ -273,23 +265,26 @@ impl Server {
             poll,
             listeners,
             signals,
-            config: Arc::new(config),
             clients: Slab::new(),
             timers: Timers::default(),
-            read_buf: vec![0; READ_BUF_LEN],
-            out_buf: Output::with_capacity(READ_BUF_LEN + READ_BUF_LEN / 8),
+            reading: Reading {
+                buf: vec![0; READ_BUF_LEN],
+                out: Output::with_capacity(READ_BUF_LEN + READ_BUF_LEN / 8),
+                // Buffers of TLS connections (empty without TLS).
+                tls_bufs: if tls.is_some() {
+                    TlsBuffers::new()
+                } else {
+                    TlsBuffers::default()
+                },
+                config: Arc::new(config),
+                setup: tls,
+                trace: None,
+            },
             stats: Stats::default(),
             accept_paused_until: None,
             shutdown_deadline: None,
             nodelay_inherited,
             yielded: Vec::new(),
-            tls_bufs: if tls.is_some() {
-                TlsBuffers::new()
-            } else {
-                TlsBuffers::default()
-            },
-            tls,
-            trace: None,
             id: 0,
             shared: None,
             publish_at: None,
@@ -342,7 +337,7 @@ impl Server {
             for key in yielded {
                 self.drive(key, true, false, now);
             }
-            if let Some(trace) = &mut self.trace {
+            if let Some(trace) = &mut self.reading.trace {
                 trace.sink.flush();
             }
             if self.shared.is_some() {
@@ -352,7 +347,7 @@ impl Server {
                 .shutdown_deadline
                 .is_some_and(|d| self.clients.is_empty() || d <= now)
             {
-                if let Some(trace) = &mut self.trace {
+                if let Some(trace) = &mut self.reading.trace {
                     trace.sink.finish();
                 }
                 match &self.shared {
@@ -441,8 +436,8 @@ impl Server {
             None => self.clients.len(),
             Some(shared) => shared.opened(),
         };
-        let full = open >= self.config.max_connections;
-        let mut conn = Connection::new(Arc::clone(&self.config), now);
+        let full = open >= self.reading.config.max_connections;
+        let mut conn = Connection::new(Arc::clone(&self.reading.config), now);
         if let Some(peer) = peer {
             conn.set_peer(peer);
         }
@@ -450,7 +445,7 @@ impl Server {
         // client it reached a cleartext port) before it goes on the plain path.
         // With TLS set up, or HTTP/2, a full server's 503 waits to know how to speak to
         // the client (an HTTP/2 client gets it on its first stream).
-        let defer_503 = full && (self.tls.is_some() || self.config.http2);
+        let defer_503 = full && (self.reading.setup.is_some() || self.reading.config.http2);
         let id = match &self.shared {
             None => self.stats.accepted,
             Some(shared) => shared.next_id(),
@@ -472,7 +467,7 @@ impl Server {
         }
         client.set_peer(peer);
         debug!("{shown}: accepted on loop {}", self.id);
-        if let Some(trace) = &self.trace {
+        if let Some(trace) = &self.reading.trace {
             let selected = trace.select.select(peer);
             if selected != Selected::No {
                 let on_request = selected == Selected::IfAsked;
@@ -484,7 +479,7 @@ impl Server {
         if full && !defer_503 {
             client.reject(
                 HttpStatus::ServiceUnavailable,
-                &full_body(self.config.max_connections),
+                &full_body(self.reading.config.max_connections),
                 now,
             );
         }
@@ -495,13 +490,8 @@ impl Server {
     fn drive(&mut self, key: usize, readable: bool, writable: bool, now: Instant) {
         let Server {
             clients,
-            config,
-            read_buf,
-            out_buf,
+            reading,
             yielded,
-            tls,
-            tls_bufs,
-            trace,
             ..
         } = self;
         let Some(client) = clients.get_mut(key) else {
@@ -514,16 +504,7 @@ impl Server {
         // Edge-triggered: a paused reader resumes once output drained, without a new edge.
         let resume = client.may_resume();
         if readable || resume {
-            let outcome = if client.is_layered() {
-                let outcome =
-                    client.read_layered(read_buf, tls_bufs, out_buf, config, tls.as_ref(), now);
-                if let Some(trace) = trace {
-                    client.take_trace_lines(trace.sink.batch());
-                }
-                outcome
-            } else {
-                client.read(read_buf, out_buf, now)
-            };
+            let outcome = client.read(reading, now);
             match outcome {
                 ReadOutcome::Ok => {}
                 ReadOutcome::Error(e) => {
@@ -579,7 +560,7 @@ impl Server {
         let Some(client) = self.clients.get_mut(key) else {
             return;
         };
-        if let Some(trace) = &mut self.trace {
+        if let Some(trace) = &mut self.reading.trace {
             client.take_trace_lines(trace.sink.batch());
         }
         if let Err(e) = flushed {
@@ -588,7 +569,7 @@ impl Server {
         }
         // Finishing: the close handshake is complete and our close frame written; closing
         // the socket sends the FIN.
-        if client.finished(&mut self.read_buf) {
+        if client.finished(&mut self.reading.buf) {
             self.remove(key);
             return;
         }
@@ -714,7 +695,7 @@ impl Server {
             self.stats.h2_finished += u64::from(client.is_h2());
             // The trace's last lines of the connection first, handed to the writer: with
             // the log behind the trace (both on stderr) its "ended" line comes after them.
-            if let Some(trace) = &mut self.trace {
+            if let Some(trace) = &mut self.reading.trace {
                 client.trace_closed_by_us();
                 client.take_trace_lines(trace.sink.batch());
                 trace.sink.flush();

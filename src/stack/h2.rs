@@ -270,6 +270,12 @@ impl H2Connection {
         held
     }
 
+    /// Whether the socket's queue of this connection's bytes is so long (past
+    /// `--write-high-water`) that reading should pause until it drains.
+    pub(crate) fn over_high_water(&self, pending: usize) -> bool {
+        pending > self.config.write_high_water
+    }
+
     /// Whether input is held for the next turn (see [`H2Connection::new_turn`]): the
     /// driver must come back to this connection without waiting to read.
     pub fn has_backlog(&self) -> bool {
