@@ -353,3 +353,26 @@ fn output_taken_from_a_slow_reader_keeps_the_keepalive_satisfied() {
     client.handle_timeout(at(3500));
     assert_eq!(client.core().status(), Status::Done);
 }
+
+/// What an idle plain connection holds in the loop's slab: the socket with its queue,
+/// the stack (the core inline) and the driver's state. Bounds to lower, not targets.
+#[test]
+fn an_idle_plain_client_stays_small() {
+    use std::mem::size_of;
+    let sizes = [
+        ("Client", size_of::<Client>()),
+        ("Option<Client>", size_of::<Option<Client>>()),
+        ("Stack", size_of::<Stack>()),
+        ("Connection", size_of::<Connection>()),
+        ("Socket", size_of::<crate::server::socket::Socket>()),
+    ];
+    println!("{sizes:?}");
+    assert_eq!(size_of::<Stack>(), size_of::<Connection>(), "{sizes:?}");
+    assert_eq!(
+        size_of::<Option<Client>>(),
+        size_of::<Client>(),
+        "{sizes:?}"
+    );
+    // Debug builds add 8 B to the stream (mio's selector id).
+    assert!(size_of::<Client>() <= 240, "{sizes:?}");
+}
