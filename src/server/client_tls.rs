@@ -187,7 +187,7 @@ impl Client {
         loop {
             let tls = match &mut self.stack {
                 Stack::H1(l) => l.tls.as_mut(),
-                Stack::H2(l) => l.tls.as_mut(),
+                Stack::H2(l) => l.tls.as_deref_mut(),
                 _ => None,
             };
             let Some(tls) = tls else {
@@ -296,7 +296,7 @@ impl Client {
         let h2 = self.h2_layer(config, refuse, tap.as_deref_mut(), true, now);
         self.stack.change(|stack| match stack {
             Stack::H1(l) => Stack::H2(Box::new(H2 {
-                tls: l.tls,
+                tls: l.tls.map(Box::new),
                 h2,
                 tap,
             })),

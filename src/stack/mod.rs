@@ -70,7 +70,9 @@ pub(crate) struct H1 {
 
 /// HTTP/2, with a core per stream.
 pub(crate) struct H2 {
-    pub(crate) tls: Option<TlsLayer>,
+    /// Boxed, unlike [`H1::tls`]: most HTTP/2 connections are h2c (behind a proxy), and an
+    /// empty `Option` of rustls' connection is as large as a full one.
+    pub(crate) tls: Option<Box<TlsLayer>>,
     pub(crate) h2: H2Connection,
     /// The connection's trace (each stream has its own, made from it).
     pub(crate) tap: Option<Box<Tap>>,
@@ -119,7 +121,7 @@ impl Stack {
     pub(crate) fn tls(&self) -> Option<&TlsLayer> {
         match self {
             Stack::H1(l) => l.tls.as_ref(),
-            Stack::H2(l) => l.tls.as_ref(),
+            Stack::H2(l) => l.tls.as_deref(),
             Stack::Plain(_) | Stack::Sniffing(_) | Stack::Gone => None,
         }
     }
