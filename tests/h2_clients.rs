@@ -59,3 +59,36 @@ fn a_websocket_echoes_and_closes_over_tls_with_alpn_h2() {
         H2Connection::connect_tls(tls.server.addr(), "localhost", tls.client_config()).unwrap();
     echo_and_close(conn);
 }
+
+/// A client that sends its preface in the TLS handshake's last flight: rustls sends
+/// plaintext written before the handshake ends right behind its Finished, so the server
+/// reads both at once and becomes HTTP/2 in the middle of that read. It must still send
+/// its SETTINGS and acknowledge the client's (RFC 9113 §3.4, §6.5.3), or the client
+/// waits until the server gives up with SETTINGS_TIMEOUT.
+#[test]
+fn a_preface_in_the_tls_handshakes_last_flight_is_answered() {
+    use std::io::Write;
+    use wsecho_test_support::h2_frames::{ACK, SETTINGS, client_preface, read_frame};
+    let tls = TlsServer::start(&[]);
+    let mut config = (*tls.client_config()).clone();
+    config.alpn_protocols = vec![b"h2".to_vec()];
+    let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+    let mut client = rustls::ClientConnection::new(std::sync::Arc::new(config), name).unwrap();
+    client.writer().write_all(&client_preface(&[])).unwrap();
+    let socket = std::net::TcpStream::connect(tls.server.addr()).unwrap();
+    socket.set_read_timeout(Some(WAIT)).unwrap();
+    let mut stream = rustls::StreamOwned::new(client, socket);
+    let (mut theirs, mut acked) = (false, false);
+    while !(theirs && acked) {
+        let frame = read_frame(&mut stream)
+            .unwrap_or_else(|e| panic!("no SETTINGS (theirs: {theirs}, our ack: {acked}): {e}"));
+        assert_eq!(stream.conn.alpn_protocol(), Some(&b"h2"[..]));
+        if frame.kind == SETTINGS {
+            if frame.has(ACK) {
+                acked = true;
+            } else {
+                theirs = true;
+            }
+        }
+    }
+}

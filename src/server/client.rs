@@ -409,17 +409,17 @@ impl Client {
             Stack::H1(l) if l.tls.is_none() => self.traced_input(n, reading, now),
             Stack::H1(_) => self.tls_input(n, reading, now),
             Stack::H2(l) if l.tls.is_none() => {
-                let Stack::H2(l) = &mut self.stack else {
-                    return Step::Stop(ReadOutcome::Ok);
-                };
-                l.h2.handle_input(&reading.buf[..n], now);
-                self.h2_pump().map_err(ReadOutcome::Error)
+                if let Stack::H2(l) = &mut self.stack {
+                    l.h2.handle_input(&reading.buf[..n], now);
+                }
+                Ok(())
             }
-            Stack::H2(_) => self
-                .tls_input(n, reading, now)
-                .and_then(|()| self.h2_pump().map_err(ReadOutcome::Error)),
+            Stack::H2(_) => self.tls_input(n, reading, now),
             Stack::Plain(_) | Stack::Gone => Ok(()),
         };
+        // What the HTTP/2 layer has to send now: the input may also have made the stack
+        // HTTP/2 (the first byte, or the end of a TLS handshake that chose `h2`).
+        let taken = taken.and_then(|()| self.h2_pump().map_err(ReadOutcome::Error));
         match taken {
             // An HTTP/2 layer may hold input now, or have no room: said before the next
             // read, or no edge may come to resume it.

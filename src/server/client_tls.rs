@@ -82,9 +82,7 @@ impl Client {
                     })),
                     other => other,
                 });
-                self.tls_input(n, reading, now)?;
-                // The client may have chosen HTTP/2 by ALPN.
-                self.h2_pump().map_err(ReadOutcome::Error)
+                self.tls_input(n, reading, now)
             }
             (FirstByte::Tls, _) => {
                 warn!("{}: {TLS_ON_CLEARTEXT_PORT}", self.peer);
@@ -112,7 +110,7 @@ impl Client {
                     return Ok(());
                 };
                 l.h2.handle_input(&reading.buf[..n], now);
-                self.h2_pump().map_err(ReadOutcome::Error)
+                Ok(())
             }
             (FirstByte::Cleartext, _) => {
                 let full = std::mem::take(&mut sniffing.full);
