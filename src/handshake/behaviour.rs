@@ -759,6 +759,38 @@ mod tests {
         }
     }
 
+    /// The converse of [`every_listed_name_is_served`]: every name `read` has an arm for
+    /// is listed, so the two lists are one (an arm for an unlisted name could never be
+    /// reached: `read` refuses unlisted names before its match).
+    #[test]
+    fn every_served_name_is_listed() {
+        let source = include_str!("behaviour.rs");
+        let start = source
+            .find("        match name {")
+            .expect("read's match on the name");
+        let end = start
+            + source[start..]
+                .find("_ => unreachable_name(name)?")
+                .expect("the match's last arm");
+        let served: Vec<&str> = source[start..end]
+            .lines()
+            .filter_map(|line| line.trim().strip_prefix('"'))
+            .filter_map(|rest| rest.split_once("\" =>").map(|(name, _)| name))
+            .collect();
+        let listed: Vec<&str> = names().collect();
+        assert_eq!(
+            served.len(),
+            listed.len(),
+            "served {served:?}, listed {listed:?}"
+        );
+        for name in &served {
+            assert!(
+                listed.contains(name),
+                "{name} is served but not in PARAMETERS"
+            );
+        }
+    }
+
     #[test]
     fn edits_are_counted_as_damerau_levenshtein() {
         for (a, b, d) in [
