@@ -123,9 +123,16 @@ pub struct Connection {
     /// What few connections need, in one box (see [`Extra`]): `None` on an idle plain
     /// connection, so that the echo's tests of it are one null check.
     extra: Option<Box<Extra>>,
-    /// Bytes produced for the client so far.
+    /// Bytes produced for the client so far, and in the top bit ([`DEADLINE_MOVED`])
+    /// whether `deadline` moved since the driver last scheduled it. (The bit is folded
+    /// in here because a field of its own would grow the connection by 8 B: a counter
+    /// of bytes never reaches 2^63, and the echo's `+=` leaves the bit alone.)
     wire_out: u64,
 }
+
+/// The bit of [`Connection::wire_out`] that says the deadline moved (see
+/// [`Connection::take_deadline_moved`]).
+const DEADLINE_MOVED: u64 = 1 << 63;
 
 /// The parts of a connection's state that most connections lack, boxed together: the
 /// box exists while any of them does and is freed when none is left, so a connection
@@ -170,7 +177,8 @@ impl Connection {
             phase: Phase::Handshake(HeadBuffer::default()),
             deadline,
             extra: None,
-            wire_out: 0,
+            // The handshake's deadline is yet to be scheduled.
+            wire_out: DEADLINE_MOVED,
         }
     }
 
@@ -203,7 +211,9 @@ impl Connection {
             && keepalive.saw_activity(now)
             && !receiver.close_deferred()
         {
+            // (`set_deadline` by hand: parts of `self` are still borrowed.)
             self.deadline = keepalive.deadline(&self.config);
+            self.wire_out |= DEADLINE_MOVED;
         }
         let run = receiver.echo_small_in_place(input);
         self.wire_out += run.echoed as u64;
@@ -220,7 +230,9 @@ impl Connection {
             && keepalive.saw_activity(now)
             && !receiver.close_deferred()
         {
+            // (`set_deadline` by hand: parts of `self` are still borrowed.)
             self.deadline = keepalive.deadline(&self.config);
+            self.wire_out |= DEADLINE_MOVED;
         }
     }
 
@@ -297,11 +309,11 @@ impl Connection {
     fn last_bytes_out(&mut self, now: Instant) {
         match &mut self.phase {
             Phase::Closing(..) | Phase::Finishing(_) => {
-                self.deadline = Some(now + self.config.close_timeout);
+                self.set_deadline(Some(now + self.config.close_timeout));
             }
             Phase::Resetting(_, until) => {
                 *until = now + self.config.close_timeout;
-                self.deadline = Some(now);
+                self.set_deadline(Some(now));
             }
             _ => {}
         }
@@ -388,7 +400,7 @@ impl Connection {
                     session.input(rest, now, out.bytes_mut());
                     self.event(Event::Opened { deflate: false });
                     self.phase = Phase::Suite(Box::new(session), counts);
-                    self.deadline = None;
+                    self.set_deadline(None);
                     self.suite_call(now, |_| {});
                     return;
                 }
@@ -484,7 +496,7 @@ impl Connection {
                 if Keepalive::wanted(&self.config) {
                     self.extra().keepalive = Some(Keepalive::new(now));
                 }
-                self.deadline = self.keepalive_deadline();
+                self.set_deadline(self.keepalive_deadline());
                 if let Err(stop) = result {
                     let unread = self.stopped(stop, now, out.bytes_mut());
                     // What followed the request is the end of this read.
@@ -547,7 +559,7 @@ impl Connection {
             End::Abort => {
                 self.event(Event::Aborted);
                 self.phase = Phase::Resetting(self.counts(), now + self.config.close_timeout);
-                self.deadline = Some(now);
+                self.set_deadline(Some(now));
             }
         }
     }
@@ -582,7 +594,7 @@ impl Connection {
             _ => {}
         }
         self.set_done();
-        self.deadline = None;
+        self.set_deadline(None);
     }
 
     /// Called when [`Connection::deadline`] has passed; may queue a ping or a close.
@@ -686,7 +698,7 @@ impl Connection {
         } else if matches!(self.phase, Phase::Closing(..) | Phase::Finishing(_)) {
             // Our message goes on while the close waits behind it: the time limit runs
             // from each piece the client takes, so only one that stops reading is cut.
-            self.deadline = Some(now + self.config.close_timeout);
+            self.set_deadline(Some(now + self.config.close_timeout));
         }
     }
 
@@ -718,9 +730,9 @@ impl Connection {
                 // The driver looks at the socket again after this turn (see
                 // [`Status::Reset`]).
                 if now < until {
-                    self.deadline = Some((now + RESET_POLL).min(until));
+                    self.set_deadline(Some((now + RESET_POLL).min(until)));
                 } else {
-                    self.deadline = None;
+                    self.set_deadline(None);
                 }
                 return;
             }
@@ -750,17 +762,17 @@ impl Connection {
                             during: "keepalive (no answer to ping)",
                         });
                         self.set_done();
-                        self.deadline = None;
+                        self.set_deadline(None);
                         return;
                     }
                 }
-                self.deadline = self.keepalive_deadline();
+                self.set_deadline(self.keepalive_deadline());
                 return;
             }
         };
         self.event(Event::TimedOut { during });
         self.set_done();
-        self.deadline = None;
+        self.set_deadline(None);
     }
 
     /// The next instant [`Connection::handle_timeout`] should be called at.
@@ -782,13 +794,47 @@ impl Connection {
             .min()
     }
 
-    /// Open, with no event to collect and `deadline` still the one scheduled: after
+    /// Whether [`Connection::deadline`] may differ from the one the driver last
+    /// scheduled (see [`Connection::take_deadline_moved`]): every change of the phase's
+    /// deadline says so, and a connection whose deadline is not only the phase's (timed
+    /// behaviours, a suite session) always does.
+    #[inline]
+    pub fn deadline_moved(&self) -> bool {
+        self.wire_out & DEADLINE_MOVED != 0
+            || self.acts().is_some()
+            || matches!(self.phase, Phase::Suite(..))
+    }
+
+    /// [`Connection::deadline_moved`], which the driver asks when it is about to
+    /// schedule [`Connection::deadline`]: from then on it is the one scheduled.
+    #[inline]
+    pub fn take_deadline_moved(&mut self) -> bool {
+        let moved = self.deadline_moved();
+        self.wire_out &= !DEADLINE_MOVED;
+        moved
+    }
+
+    /// The driver's timer for the deadline fired (or was dropped): whatever the deadline
+    /// is next, it is to be scheduled anew.
+    #[inline]
+    pub fn forget_scheduled(&mut self) {
+        self.wire_out |= DEADLINE_MOVED;
+    }
+
+    /// Sets the phase's deadline, which the driver is then to schedule.
+    #[inline]
+    fn set_deadline(&mut self, at: Option<Instant>) {
+        self.deadline = at;
+        self.wire_out |= DEADLINE_MOVED;
+    }
+
+    /// Open, with no event to collect and the deadline still the one scheduled: after
     /// input, the driver has nothing to do but send. (A connection with timed
     /// behaviours never is: its deadline moves with its output.)
     #[inline]
-    pub fn is_settled(&self, scheduled: Option<Instant>) -> bool {
+    pub fn is_settled(&self) -> bool {
         matches!(self.phase, Phase::Open(_))
-            && self.deadline == scheduled
+            && self.wire_out & DEADLINE_MOVED == 0
             && self
                 .extra
                 .as_deref()
@@ -906,7 +952,7 @@ impl Connection {
         let keepalive = keepalive.map_or(0, |k| k.pings_sent());
         let behaviour = self.acts().map_or(0, |a| a.pings_sent());
         Counts {
-            wire_out: self.wire_out,
+            wire_out: self.wire_out & !DEADLINE_MOVED,
             pings_out: keepalive + behaviour,
             ..counts
         }
@@ -932,7 +978,7 @@ impl Connection {
                 // and the connection is dropped if that does not come in time.
                 // (`Event::ServerClosed` comes when the close is sent.)
                 receiver.defer_close(code, reason);
-                self.deadline = Some(now + self.config.close_timeout);
+                self.set_deadline(Some(now + self.config.close_timeout));
             }
             Phase::Open(receiver) => {
                 // The client may be inside a frame: the wait starts where it is.
@@ -947,7 +993,7 @@ impl Connection {
             }
             Phase::Handshake(_) | Phase::MetricsAsked(..) => {
                 self.set_done();
-                self.deadline = None;
+                self.set_deadline(None);
             }
             // A case runs to its end (its own timers bound it); the driver's grace
             // period at shutdown bounds the wait.
@@ -993,7 +1039,7 @@ impl Connection {
                 self.event(Event::PeerClosed { code });
                 // The deadline only matters if the socket will not take our reply.
                 self.phase = Phase::Finishing(self.counts());
-                self.deadline = Some(now + self.config.close_timeout);
+                self.set_deadline(Some(now + self.config.close_timeout));
             }
             Stop::Fail(error) => {
                 let at = self.location();
@@ -1066,25 +1112,25 @@ impl Connection {
             crate::suite::peer::Status::Open => {}
             crate::suite::peer::Status::Finishing => {
                 self.phase = Phase::Finishing(counts);
-                self.deadline = Some(now + self.config.close_timeout);
+                self.set_deadline(Some(now + self.config.close_timeout));
             }
             crate::suite::peer::Status::Abort => {
                 // Autobahn's `dropConnection(abort=True)` is Twisted's abortConnection:
                 // a TCP reset (SO_LINGER 0), which clients see after the close
                 // handshake of every case we close. The reset is due now.
                 self.phase = Phase::Resetting(counts, now);
-                self.deadline = None;
+                self.set_deadline(None);
             }
             crate::suite::peer::Status::Done => {
                 self.phase = Phase::Done(counts);
-                self.deadline = None;
+                self.set_deadline(None);
             }
         }
     }
 
     fn enter_closing(&mut self, now: Instant, wait: Option<CloseWait>) {
         self.phase = Phase::Closing(self.counts(), wait);
-        self.deadline = Some(now + self.config.close_timeout);
+        self.set_deadline(Some(now + self.config.close_timeout));
     }
 }
 

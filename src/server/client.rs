@@ -46,8 +46,6 @@ pub(super) struct Client {
     /// events too was once queued again on each, and drove itself once per entry (200
     /// drives a turn of one HEAD flooder after 30 s, a 50 ms turn for everyone else).
     queued: bool,
-    /// The deadline last handed to the timer heap.
-    scheduled: Option<Instant>,
     /// The connection's number: the count of connections accepted when it came.
     id: u64,
     /// When it was accepted (see [`Stamp`]).
@@ -120,7 +118,6 @@ impl Client {
             read_to_eof: false,
             read_yielded: false,
             queued: false,
-            scheduled: None,
             id,
             started: Stamp::of(started),
             verdict: None,
@@ -202,16 +199,24 @@ impl Client {
         std::mem::take(&mut self.queued) && std::mem::take(&mut self.read_yielded)
     }
 
-    /// The deadline last handed to the timer heap.
+    /// The deadline last handed to the timer heap: an entry for another instant is
+    /// stale.
     #[inline]
     pub(super) fn scheduled(&self) -> Option<Instant> {
-        self.scheduled
+        self.stack.scheduled()
     }
 
-    /// Records the deadline handed to the timer heap.
+    /// The deadline to hand to the timer heap: `Some` when it moved to an instant since
+    /// it was last handed over.
     #[inline]
-    pub(super) fn set_scheduled(&mut self, at: Option<Instant>) {
-        self.scheduled = at;
+    pub(super) fn take_moved_deadline(&mut self) -> Option<Instant> {
+        self.stack.take_moved_deadline()
+    }
+
+    /// The connection's timer fired: its next deadline is to be scheduled, whatever it is.
+    #[inline]
+    pub(super) fn forget_scheduled(&mut self) {
+        self.stack.forget_scheduled();
     }
 
     /// Cleartext HTTP/1.1 without a trace: the path most connections take.
@@ -227,10 +232,8 @@ impl Client {
             return false;
         }
         match &self.stack {
-            Stack::Plain(core) => core.is_settled(self.scheduled),
-            stack => stack
-                .core()
-                .is_some_and(|core| core.is_settled(self.scheduled)),
+            Stack::Plain(core) => core.is_settled(),
+            stack => stack.core().is_some_and(Connection::is_settled),
         }
     }
 
@@ -876,11 +879,6 @@ impl Client {
     /// The next core event, with the HTTP/2 stream it happened on.
     pub(super) fn poll_event(&mut self) -> Option<(Option<u32>, crate::connection::Event)> {
         self.stack.poll_event()
-    }
-
-    /// When the connection's timer should fire.
-    pub(super) fn deadline(&self) -> Option<Instant> {
-        self.stack.deadline()
     }
 
     /// The work done on the connection, every stream's for HTTP/2.

@@ -578,12 +578,8 @@ impl Server {
             self.remove(key);
             return;
         }
-        let deadline = client.deadline();
-        if deadline != client.scheduled() {
-            client.set_scheduled(deadline);
-            if let Some(at) = deadline {
-                self.timers.schedule(at, key);
-            }
+        if let Some(at) = client.take_moved_deadline() {
+            self.timers.schedule(at, key);
         }
         // A paused reader whose output drained during this turn resumes on the next
         // (not by recursion here, which a fast reader could make deep).
@@ -602,7 +598,7 @@ impl Server {
             };
             // Entries are not removed when a deadline moves: only a current one fires.
             if client.scheduled().is_some_and(|d| d <= now) {
-                client.set_scheduled(None);
+                client.forget_scheduled();
                 client.handle_timeout(now);
                 self.after_io(key);
             }

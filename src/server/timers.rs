@@ -32,12 +32,19 @@ impl Timers {
         None
     }
 
-    /// Drops every stale entry once they outnumber the live connections well: entries
-    /// are otherwise only dropped when they reach the top, so churn under a long timeout
-    /// would grow the heap with closed connections' deadlines.
+    /// Drops every stale entry, and every copy of a current one, once they outnumber
+    /// the live connections well: entries are otherwise only dropped when they reach
+    /// the top, so churn under a long timeout would grow the heap with closed
+    /// connections' deadlines. (Copies: a connection whose deadline is not its phase's
+    /// alone hands over its deadline after each turn, moved or not; see
+    /// `Connection::deadline_moved`.)
     pub(super) fn compact(&mut self, live: usize, is_current: impl Fn(Instant, usize) -> bool) {
         if self.heap.len() > 2 * live + 1024 {
-            self.heap.retain(|&Reverse((at, key))| is_current(at, key));
+            let mut entries = std::mem::take(&mut self.heap).into_vec();
+            entries.retain(|&Reverse((at, key))| is_current(at, key));
+            entries.sort_unstable();
+            entries.dedup();
+            self.heap = BinaryHeap::from(entries);
         }
     }
 
@@ -104,5 +111,20 @@ mod tests {
         }
         t.compact(1, current);
         assert_eq!(t.heap.len(), 100);
+    }
+
+    #[test]
+    fn copies_of_a_current_entry_are_dropped_once_they_pile_up() {
+        let t0 = Instant::now();
+        let mut t = Timers::default();
+        // A connection that hands over the same deadline after every turn.
+        for _ in 0..3000 {
+            t.schedule(t0, 0);
+        }
+        let current = |at: Instant, key: usize| key == 0 && at == t0;
+        t.compact(1, current);
+        assert_eq!(t.heap.len(), 1);
+        assert_eq!(t.pop_due(t0), Some(0));
+        assert_eq!(t.pop_due(t0), None);
     }
 }

@@ -191,6 +191,46 @@ impl Stack {
         }
     }
 
+    /// The deadline, when it moved since the driver last took it (see
+    /// [`Connection::take_deadline_moved`]): the driver puts it on its timer heap. `None`
+    /// too when it moved to none.
+    #[inline]
+    pub(crate) fn take_moved_deadline(&mut self) -> Option<Instant> {
+        let core = match self {
+            Stack::H2(l) => return l.h2.take_moved_deadline(),
+            Stack::Gone => return None,
+            Stack::Plain(core) => core,
+            Stack::Sniffing(s) => &mut s.core,
+            Stack::H1(l) => &mut l.core,
+        };
+        if core.take_deadline_moved() {
+            core.deadline()
+        } else {
+            None
+        }
+    }
+
+    /// The deadline the driver scheduled last: a timer heap entry for another instant is
+    /// stale. (Outside the driver's processing a core's deadline is the one scheduled.)
+    pub(crate) fn scheduled(&self) -> Option<Instant> {
+        match self {
+            Stack::H2(l) => l.h2.scheduled(),
+            stack => stack.deadline(),
+        }
+    }
+
+    /// The driver's timer fired: whatever the deadline is next, it is to be scheduled
+    /// anew.
+    pub(crate) fn forget_scheduled(&mut self) {
+        match self {
+            Stack::H2(l) => l.h2.forget_scheduled(),
+            Stack::Gone => {}
+            Stack::Plain(core) => core.forget_scheduled(),
+            Stack::Sniffing(s) => s.core.forget_scheduled(),
+            Stack::H1(l) => l.core.forget_scheduled(),
+        }
+    }
+
     /// The work done on the connection, every stream's for HTTP/2.
     pub(crate) fn counts(&self) -> Counts {
         match self {
