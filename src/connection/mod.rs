@@ -17,6 +17,7 @@ mod message;
 mod output;
 mod receiver;
 mod small_echo;
+mod tick;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -31,6 +32,7 @@ pub(crate) use output::MAX_SEGMENTS;
 pub use output::Output;
 use receiver::{Receiver, Stop};
 pub(crate) use small_echo::Run;
+use tick::Tick;
 
 use crate::config::Config;
 use crate::error::ProtocolError;
@@ -118,8 +120,8 @@ pub struct Counts {
 pub struct Connection {
     config: Arc<Config>,
     phase: Phase,
-    /// When the current phase times out, if it can.
-    deadline: Option<Instant>,
+    /// When the current phase times out, if it can (in 8 B, not an `Instant`'s 16).
+    deadline: Option<Tick>,
     /// What few connections need, in one box (see [`Extra`]): `None` on an idle plain
     /// connection, so that the echo's tests of it are one null check.
     extra: Option<Box<Extra>>,
@@ -171,7 +173,7 @@ impl Counts {
 impl Connection {
     /// A freshly accepted connection, waiting for its upgrade request.
     pub fn new(config: Arc<Config>, now: Instant) -> Self {
-        let deadline = Some(now + config.handshake_timeout);
+        let deadline = Some(Tick::of(now + config.handshake_timeout));
         Connection {
             config,
             phase: Phase::Handshake(HeadBuffer::default()),
@@ -212,7 +214,7 @@ impl Connection {
             && !receiver.close_deferred()
         {
             // (`set_deadline` by hand: parts of `self` are still borrowed.)
-            self.deadline = keepalive.deadline(&self.config);
+            self.deadline = keepalive.deadline(&self.config).map(Tick::of);
             self.wire_out |= DEADLINE_MOVED;
         }
         let run = receiver.echo_small_in_place(input);
@@ -231,7 +233,7 @@ impl Connection {
             && !receiver.close_deferred()
         {
             // (`set_deadline` by hand: parts of `self` are still borrowed.)
-            self.deadline = keepalive.deadline(&self.config);
+            self.deadline = keepalive.deadline(&self.config).map(Tick::of);
             self.wire_out |= DEADLINE_MOVED;
         }
     }
@@ -719,7 +721,7 @@ impl Connection {
     }
 
     fn timeout(&mut self, now: Instant, out: &mut Vec<u8>) {
-        if self.deadline.is_none_or(|d| d > now) {
+        if self.phase_deadline().is_none_or(|d| d > now) {
             return;
         }
         let during = match self.phase {
@@ -781,14 +783,14 @@ impl Connection {
             return session.deadline();
         }
         let Some(acts) = self.acts() else {
-            return self.deadline;
+            return self.phase_deadline();
         };
         let open = matches!(self.phase, Phase::Open(_));
         if acts.waits_on_time() {
             // The phase's limits wait for the held output.
             return acts.deadline(open);
         }
-        [self.deadline, acts.deadline(open)]
+        [self.phase_deadline(), acts.deadline(open)]
             .into_iter()
             .flatten()
             .min()
@@ -824,8 +826,14 @@ impl Connection {
     /// Sets the phase's deadline, which the driver is then to schedule.
     #[inline]
     fn set_deadline(&mut self, at: Option<Instant>) {
-        self.deadline = at;
+        self.deadline = at.map(Tick::of);
         self.wire_out |= DEADLINE_MOVED;
+    }
+
+    /// The phase's deadline.
+    #[inline]
+    fn phase_deadline(&self) -> Option<Instant> {
+        self.deadline.map(Tick::instant)
     }
 
     /// Open, with no event to collect and the deadline still the one scheduled: after
