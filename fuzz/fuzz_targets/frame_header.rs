@@ -5,7 +5,9 @@
 
 use libfuzzer_sys::fuzz_target;
 use wsecho::fuzzing::error::ProtocolError;
-use wsecho::fuzzing::frame::header::{MAX_SERVER_HEADER_LEN, parse_client_header, write_server_header};
+use wsecho::fuzzing::frame::header::{
+    MAX_SERVER_HEADER_LEN, parse_client_header, write_server_header,
+};
 use wsecho::fuzzing::frame::{FrameHeader, MAX_CLIENT_HEADER_LEN, Opcode};
 
 /// Bytes after which every rule is judged: the 64-bit length's last byte (byte 10)
