@@ -14,7 +14,6 @@ use crate::handshake::HttpStatus;
 use crate::stack::{H1, H2, Stack, say_goodbye};
 use crate::tls::TlsLayer;
 use crate::tls::sniff::{FirstByte, classify};
-use crate::trace::Item;
 
 /// The body of the 400 a cleartext client gets with `--tls-only`.
 pub(super) const TLS_ONLY_BODY: &str =
@@ -244,14 +243,7 @@ impl Client {
             }
             if decrypted.closed {
                 debug!("{}: TLS close_notify from client", self.peer);
-                let clean = self
-                    .stack
-                    .core()
-                    .is_some_and(|core| core.status() != crate::connection::Status::Open);
-                if let Some(tap) = self.stack.tap_mut() {
-                    tap.note(Item::TcpClosedByPeer { clean });
-                }
-                self.stack.transport_ended();
+                self.peer_eof();
                 break;
             }
             if cipher.is_empty() && decrypted.len < buf.len() {
