@@ -272,6 +272,84 @@ fn behaviours_work_over_http2() {
 }
 
 #[test]
+fn headers_shows_the_http2_request_as_received_without_an_http1_upgrade() {
+    let server = Server::start(&[]);
+    let conn = H2Connection::connect(server.addr()).unwrap();
+    let (response, mut ws) = conn
+        .open_websocket(
+            "/x?headers&token=1",
+            &[VERSION, ("x-app", "a \"quoted\" value")],
+        )
+        .unwrap();
+    assert_eq!(response.status, 200, "{response:?}");
+    let json = ws.recv_frame(WAIT).unwrap().expect("the request as JSON");
+    let v: serde_json::Value = serde_json::from_slice(&json.payload).expect("JSON");
+    assert_eq!(v["method"], "CONNECT");
+    assert_eq!(v["target"], "/x?headers&token=1");
+    assert_eq!(v["version"], "HTTP/2");
+    assert_eq!(v["ignored"], serde_json::json!(["token"]));
+    let headers = v["headers"].as_array().expect("headers");
+    assert_eq!(
+        headers[0],
+        serde_json::json!([":protocol", "websocket"]),
+        "{headers:?}"
+    );
+    assert_eq!(headers[1][0], ":authority", "{headers:?}");
+    for field in [
+        serde_json::json!(["sec-websocket-version", "13"]),
+        serde_json::json!(["x-app", "a \"quoted\" value"]),
+    ] {
+        assert!(headers.contains(&field), "{field} not in {headers:?}");
+    }
+    // What the client did not send is not shown: no key, no HTTP/1.1 upgrade fields.
+    for name in ["sec-websocket-key", "upgrade", "connection", "host"] {
+        assert!(
+            !headers
+                .iter()
+                .any(|h| h[0].as_str().is_some_and(|n| n.eq_ignore_ascii_case(name))),
+            "{name} in {headers:?}"
+        );
+    }
+    ws.send_frame(&RawFrame::text("echo")).unwrap();
+    expect_frame(&mut ws, OP_TEXT, b"echo");
+    close(&mut ws);
+}
+
+#[test]
+fn a_handshake_delay_holds_the_http2_answer_and_what_follows() {
+    let server = Server::start(&[]);
+    let conn = H2Connection::connect(server.addr()).unwrap();
+    let delay = Duration::from_millis(400);
+    // The WebSocket's 200, and the greeting behind it.
+    let asked = std::time::Instant::now();
+    let (response, mut ws) = conn
+        .open_websocket("/?handshake-delay=0.4&hello=hi", &[VERSION])
+        .unwrap();
+    assert_eq!(response.status, 200, "{response:?}");
+    assert!(
+        asked.elapsed() >= delay,
+        "answered after {:?}",
+        asked.elapsed()
+    );
+    expect_frame(&mut ws, OP_TEXT, b"hi");
+    ws.send_frame(&RawFrame::text("echo")).unwrap();
+    expect_frame(&mut ws, OP_TEXT, b"echo");
+    close(&mut ws);
+    // A refusal asked for, with its body.
+    let asked = std::time::Instant::now();
+    let (response, mut ws) = conn
+        .open_websocket("/?status=404&handshake-delay=0.4", &[VERSION])
+        .unwrap();
+    assert_eq!(response.status, 404, "{response:?}");
+    assert!(
+        asked.elapsed() >= delay,
+        "answered after {:?}",
+        asked.elapsed()
+    );
+    assert!(body_of(&mut ws).contains("?status=404"));
+}
+
+#[test]
 fn a_client_that_does_not_read_is_held_back_by_flow_control() {
     let server = Server::start(&[]);
     let conn = H2Connection::connect(server.addr()).unwrap();

@@ -63,6 +63,9 @@ pub(super) struct Hold {
 enum Held {
     /// Bytes made, released at their time.
     Bytes(Vec<u8>),
+    /// The answer to the request, which the transport takes as a value
+    /// ([`super::AnswerAs::Fields`]): it may go at this entry's time.
+    Head,
     /// Our `?send=` message partway out (always first in line: it begins only when
     /// nothing is held): what comes after it waits until the [`Source`] has made all of
     /// it.
@@ -159,7 +162,7 @@ impl Acts {
     pub(super) fn deadline(&self, open: bool) -> Option<Instant> {
         let ping = self.pinger.as_ref().filter(|_| open).map(|p| p.next);
         let release = match self.hold.as_ref().and_then(|h| h.queue.front()) {
-            Some((at, Held::Bytes(_))) => Some(*at),
+            Some((at, Held::Bytes(_) | Held::Head)) => Some(*at),
             Some((_, Held::Ours)) | None => None,
         };
         let holding = self.holding();
@@ -192,8 +195,25 @@ impl Acts {
     pub(super) fn waits_on_time(&self) -> bool {
         matches!(
             self.hold.as_ref().and_then(|h| h.queue.front()),
-            Some((_, Held::Bytes(_)))
+            Some((_, Held::Bytes(_) | Held::Head))
         )
+    }
+
+    /// Holds the answer kept for the transport ([`super::AnswerAs::Fields`]) as its
+    /// text would be held: until the time the first output is held for. (Its body and
+    /// what follows come after it through [`Acts::hold`].)
+    pub(super) fn hold_head(&mut self, now: Instant) {
+        if let Some(hold) = self.hold.as_mut() {
+            let at = now + hold.first.unwrap_or(hold.by);
+            hold.push(at, Held::Head);
+        }
+    }
+
+    /// Whether the answer kept for the transport is still held.
+    pub(super) fn holds_head(&self) -> bool {
+        self.hold
+            .as_ref()
+            .is_some_and(|h| h.queue.iter().any(|(_, held)| matches!(held, Held::Head)))
     }
 
     /// Holds `bytes` for `by` (when `None`: the handshake delay the first time, the
@@ -217,7 +237,7 @@ impl Acts {
         let Some(hold) = self.hold.as_mut() else {
             return;
         };
-        while let Some((at, Held::Bytes(_))) = hold.queue.front()
+        while let Some((at, Held::Bytes(_) | Held::Head)) = hold.queue.front()
             && *at <= now
         {
             if let Some((_, Held::Bytes(bytes))) = hold.queue.pop_front() {

@@ -38,9 +38,8 @@ use crate::config::Config;
 use crate::error::ProtocolError;
 use crate::frame::{CloseCode, Opcode};
 use crate::handshake::behaviour::End;
-use crate::handshake::{
-    Decision, Head, HeadBuffer, HttpReply, HttpStatus, decide_for, write_switching_protocols,
-};
+use crate::handshake::{Decision, Head, HeadBuffer, HttpReply, HttpStatus, decide_for, judge};
+use crate::http::{Answer, Request, Upgraded};
 use crate::suite::session::Session;
 
 /// Where the connection is in its life.
@@ -49,7 +48,8 @@ enum Phase {
     Handshake(HeadBuffer),
     /// The request asked for the metrics: waiting for the driver to hand them over
     /// ([`Connection::answer_metrics`]); what the client sends meanwhile is discarded.
-    MetricsAsked(Counts, bool),
+    /// (`bool`: a HEAD request, answered with the head only.)
+    MetricsAsked(Counts, bool, AnswerAs),
     /// Upgraded: frames flow.
     Open(Receiver),
     /// Upgraded on a path of the client suite: a case (or a driver command) speaks,
@@ -147,12 +147,29 @@ struct Extra {
     acts: Option<Box<Acts>>,
     /// Events not yet collected; the buffer is freed once they are.
     events: Vec<Event>,
+    /// The answer to the request, for a transport that takes it as a value
+    /// ([`AnswerAs::Fields`]), until it takes it ([`Connection::take_answer`]).
+    answer: Option<Box<Answer>>,
+}
+
+/// How the transport under a core carries the core's answer to the request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum AnswerAs {
+    /// HTTP/1.1: written as text in the output, ahead of the body or the frames.
+    Text,
+    /// A transport with a head of its own (an HTTP/2 stream's HEADERS): the answer is
+    /// kept for it to take ([`Connection::take_answer`]), and the output holds only
+    /// what follows the head.
+    Fields,
 }
 
 impl Extra {
     /// Nothing left in it: the box may go.
     fn is_empty(&self) -> bool {
-        self.keepalive.is_none() && self.acts.is_none() && self.events.is_empty()
+        self.keepalive.is_none()
+            && self.acts.is_none()
+            && self.events.is_empty()
+            && self.answer.is_none()
     }
 }
 
@@ -351,161 +368,246 @@ impl Connection {
     /// that the open connection's path stays small.
     #[inline(never)]
     fn handshake_input(&mut self, input: &mut [u8], now: Instant, out: &mut Output) {
-        let Phase::Handshake(head) = &mut self.phase else {
+        let Phase::Handshake(buffer) = &mut self.phase else {
             return;
         };
-        let config = &self.config;
+        // Taken out of the phase while it is judged: what followed the head may lie in
+        // it, and the judgement changes the phase.
+        let mut buffer = std::mem::take(buffer);
         // The connection's input so far: what was buffered, and this read.
-        let total = (head.len() + input.len()) as u64;
-        let peer = head.peer();
-        let upgraded = match head.feed(input, config.max_header_bytes) {
-            Head::Incomplete => return,
-            Head::TooLarge => Err(HttpReply::error(
-                HttpStatus::RequestHeaderFieldsTooLarge,
-                format!("request head exceeds {} bytes\n", config.max_header_bytes),
-            )),
-            Head::Complete { head, rest } => match decide_for(head, config, peer) {
-                Decision::Reply(reply) => Err(reply),
-                Decision::DelayedReply(reply, delay) => {
-                    // Held like a delayed 101: taken at the end of this input.
-                    self.extra().acts = Some(Acts::holding_first(delay));
-                    Err(reply)
-                }
-                Decision::Suite {
-                    accept,
-                    command,
-                    offers,
-                } => {
-                    let counts = Counts {
-                        wire_in: total,
-                        ..Counts::default()
-                    };
-                    let suite = std::sync::Arc::clone(&config.suite);
-                    let Some(mut session) = Session::new(*command, suite, now) else {
-                        write_switching_protocols(out.bytes_mut(), &accept, None, None);
-                        self.set_done();
-                        return;
-                    };
-                    // The case accepts a permessage-deflate offer as Autobahn's does.
-                    let extension = session.negotiate(&offers);
-                    let before = out.bytes_mut().len();
-                    write_switching_protocols(
-                        out.bytes_mut(),
-                        &accept,
-                        None,
-                        extension.as_deref().map(str::as_bytes),
-                    );
-                    session.preopen(head.len(), out.bytes_mut().len() - before);
-                    // It speaks first; frames the client pipelined behind its request
-                    // come after.
-                    session.open(now, out.bytes_mut());
-                    session.input(rest, now, out.bytes_mut());
-                    self.event(Event::Opened { deflate: false });
-                    self.phase = Phase::Suite(Box::new(session), counts);
-                    self.set_deadline(None);
-                    self.suite_call(now, |_| {});
-                    return;
-                }
-                Decision::Metrics { head } => {
-                    let counts = Counts {
-                        wire_in: total,
-                        ..Counts::default()
-                    };
-                    self.phase = Phase::MetricsAsked(counts, head);
-                    self.event(Event::MetricsAsked);
-                    return;
-                }
-                Decision::Upgrade {
-                    accept,
-                    subprotocol,
-                    deflate,
-                    behaviour,
-                } => {
-                    let mut ext = Vec::new();
-                    if let Some(params) = &deflate {
-                        params.write_response(&mut ext);
-                    }
-                    write_switching_protocols(
-                        out.bytes_mut(),
-                        &accept,
-                        subprotocol.as_deref(),
-                        deflate.is_some().then_some(&ext[..]),
-                    );
-                    // Behaviours asked for in the query: wsecho speaks first, the request
-                    // it received, then a greeting...
-                    if let Some(json) = behaviour.as_ref().and_then(|b| b.head_json.as_deref()) {
-                        emit::frame(out.bytes_mut(), true, false, Opcode::Text, json.as_bytes());
-                    }
-                    if let Some(hello) = behaviour.as_ref().and_then(|b| b.hello.as_deref()) {
-                        emit::frame(out.bytes_mut(), true, false, Opcode::Text, hello.as_bytes());
-                    }
-                    // ...or ends at once (or after some messages: see below).
-                    let (end, after) = match &behaviour {
-                        Some(b) => (b.end.clone(), b.end_after),
-                        None => (None, 0),
-                    };
-                    let (end_now, end_later) = match end {
-                        Some(end) if after == 0 => (Some(end), None),
-                        end => (None, end),
-                    };
-                    // Timed behaviours; output held (the answer for the handshake delay)
-                    // is taken at the end of this input.
-                    let acts = behaviour.as_ref().and_then(|b| Acts::wanted(b, now));
-                    let holds = acts.as_ref().is_some_and(|a| a.holds());
-                    if acts.is_some() {
-                        self.extra.get_or_insert_with(Box::default).acts = acts;
-                    }
-                    if let Some(end) = end_now {
-                        let agreed = deflate.is_some();
-                        // The client's close may be in the rest of this read.
-                        let mut wait = CloseWait::resume(&[], 0);
-                        let seen = wait.feed(rest);
-                        return self.ended_as_asked(end, (wait, seen), (total, agreed), now, out);
-                    }
-                    let session =
-                        deflate.map(|p| Box::new(deflate::DeflateSession::new(p, config)));
-                    let mut receiver = Receiver::new(session, config, total);
-                    if let Some(end) = end_later {
-                        receiver.end_after(after, end);
-                    }
-                    if let Some(b) = &behaviour
-                        && let Some(n) = b.fragment
-                    {
-                        receiver.fragment_echoes(n, b.ping_between);
-                    }
-                    if holds {
-                        // Held output is taken out of the input: no echo is built there.
-                        receiver.general_path_only();
-                    }
-                    // Frames the client pipelined behind its request.
-                    let result = receiver.receive(rest, config, out);
-                    Ok((receiver, result))
-                }
-            },
-        };
-        match upgraded {
-            Err(reply) => {
-                self.refuse(reply, now, out.bytes_mut());
-                if let Phase::Closing(counts, _) = &mut self.phase {
-                    counts.wire_in = total;
-                }
+        let total = (buffer.len() + input.len()) as u64;
+        let peer = buffer.peer();
+        match buffer.feed(input, self.config.max_header_bytes) {
+            Head::Incomplete => self.phase = Phase::Handshake(buffer),
+            Head::TooLarge => {
+                let reply = HttpReply::error(
+                    HttpStatus::RequestHeaderFieldsTooLarge,
+                    format!(
+                        "request head exceeds {} bytes\n",
+                        self.config.max_header_bytes
+                    ),
+                );
+                self.refuse(reply, AnswerAs::Text, now, out.bytes_mut());
+                self.count_request(total);
             }
-            Ok((receiver, result)) => {
-                self.event(Event::Opened {
-                    deflate: receiver.has_deflate(),
-                });
-                self.phase = Phase::Open(receiver);
-                if Keepalive::wanted(&self.config) {
-                    self.extra().keepalive = Some(Keepalive::new(now));
-                }
-                self.set_deadline(self.keepalive_deadline());
-                if let Err(stop) = result {
-                    let unread = self.stopped(stop, now, out.bytes_mut());
-                    // What followed the request is the end of this read.
-                    self.wait_on(tail(input, unread));
-                }
+            Head::Complete { head, rest } => {
+                let decision = decide_for(head, &self.config, peer);
+                let head_len = head.len();
+                self.decided(decision, AnswerAs::Text, (head_len, total), rest, now, out);
             }
         }
+    }
+
+    /// Takes a request a transport parsed (an HTTP/2 stream's), as
+    /// [`Connection::handle_input`] takes the bytes of one: judged, and answered as
+    /// `answer_as` says. A connection that is past its handshake ignores it.
+    pub(crate) fn handle_request(
+        &mut self,
+        req: &Request<'_>,
+        answer_as: AnswerAs,
+        now: Instant,
+        out: &mut Output,
+    ) {
+        let Phase::Handshake(buffer) = &self.phase else {
+            return;
+        };
+        let decision = judge(req, &self.config, buffer.peer());
+        let before = out.len();
+        out.begin_input(&[]);
+        self.decided(decision, answer_as, (0, 0), &mut [], now, out);
+        self.wire_out += out.len().saturating_sub(before) as u64;
+        if self.acts().is_some() {
+            self.hold_input_output(&[], now, out);
+        }
+        out.end_input();
+    }
+
+    /// Acts on the judgement of a request: `sizes` are the request head's length and
+    /// the connection's input so far; `rest` is what followed the head in this input.
+    fn decided(
+        &mut self,
+        decision: Decision,
+        answer_as: AnswerAs,
+        (head_len, total): (usize, u64),
+        rest: &mut [u8],
+        now: Instant,
+        out: &mut Output,
+    ) {
+        let (receiver, result) = match decision {
+            Decision::Reply(reply) => {
+                self.refuse(reply, answer_as, now, out.bytes_mut());
+                return self.count_request(total);
+            }
+            Decision::DelayedReply(reply, delay) => {
+                // Held like a delayed 101: taken at the end of this input.
+                self.extra().acts = Some(Acts::holding_first(delay));
+                self.refuse(reply, answer_as, now, out.bytes_mut());
+                return self.count_request(total);
+            }
+            Decision::Suite {
+                accept,
+                command,
+                offers,
+            } => {
+                let counts = Counts {
+                    wire_in: total,
+                    ..Counts::default()
+                };
+                let suite = std::sync::Arc::clone(&self.config.suite);
+                let upgraded = |extensions: Option<String>| {
+                    Answer::Upgrade(Upgraded {
+                        accept,
+                        subprotocol: None,
+                        extensions: extensions.map(String::into_bytes),
+                    })
+                };
+                let Some(mut session) = Session::new(*command, suite, now) else {
+                    self.answer(upgraded(None), answer_as, now, out.bytes_mut());
+                    self.set_done();
+                    return;
+                };
+                // The case accepts a permessage-deflate offer as Autobahn's does.
+                let extension = session.negotiate(&offers);
+                let before = out.bytes_mut().len();
+                self.answer(upgraded(extension), answer_as, now, out.bytes_mut());
+                session.preopen(head_len, out.bytes_mut().len() - before);
+                // It speaks first; frames the client pipelined behind its request
+                // come after.
+                session.open(now, out.bytes_mut());
+                session.input(rest, now, out.bytes_mut());
+                self.event(Event::Opened { deflate: false });
+                self.phase = Phase::Suite(Box::new(session), counts);
+                self.set_deadline(None);
+                self.suite_call(now, |_| {});
+                return;
+            }
+            Decision::Metrics { head } => {
+                let counts = Counts {
+                    wire_in: total,
+                    ..Counts::default()
+                };
+                self.phase = Phase::MetricsAsked(counts, head, answer_as);
+                self.event(Event::MetricsAsked);
+                return;
+            }
+            Decision::Upgrade {
+                accept,
+                subprotocol,
+                deflate,
+                behaviour,
+            } => {
+                let extensions = deflate.as_ref().map(|params| {
+                    let mut ext = Vec::new();
+                    params.write_response(&mut ext);
+                    ext
+                });
+                let answer = Answer::Upgrade(Upgraded {
+                    accept,
+                    subprotocol,
+                    extensions,
+                });
+                // Timed behaviours; output held (the answer for the handshake delay)
+                // is taken at the end of this input.
+                let acts = behaviour.as_ref().and_then(|b| Acts::wanted(b, now));
+                let holds = acts.as_ref().is_some_and(|a| a.holds());
+                if acts.is_some() {
+                    self.extra().acts = acts;
+                }
+                self.answer(answer, answer_as, now, out.bytes_mut());
+                // Behaviours asked for in the query: wsecho speaks first, the request
+                // it received, then a greeting...
+                if let Some(json) = behaviour.as_ref().and_then(|b| b.head_json.as_deref()) {
+                    emit::frame(out.bytes_mut(), true, false, Opcode::Text, json.as_bytes());
+                }
+                if let Some(hello) = behaviour.as_ref().and_then(|b| b.hello.as_deref()) {
+                    emit::frame(out.bytes_mut(), true, false, Opcode::Text, hello.as_bytes());
+                }
+                // ...or ends at once (or after some messages: see below).
+                let (end, after) = match &behaviour {
+                    Some(b) => (b.end.clone(), b.end_after),
+                    None => (None, 0),
+                };
+                let (end_now, end_later) = match end {
+                    Some(end) if after == 0 => (Some(end), None),
+                    end => (None, end),
+                };
+                if let Some(end) = end_now {
+                    let agreed = deflate.is_some();
+                    // The client's close may be in the rest of this read.
+                    let mut wait = CloseWait::resume(&[], 0);
+                    let seen = wait.feed(rest);
+                    return self.ended_as_asked(end, (wait, seen), (total, agreed), now, out);
+                }
+                let config = &self.config;
+                let session = deflate.map(|p| Box::new(deflate::DeflateSession::new(p, config)));
+                let mut receiver = Receiver::new(session, config, total);
+                if let Some(end) = end_later {
+                    receiver.end_after(after, end);
+                }
+                if let Some(b) = &behaviour
+                    && let Some(n) = b.fragment
+                {
+                    receiver.fragment_echoes(n, b.ping_between);
+                }
+                if holds {
+                    // Held output is taken out of the input: no echo is built there.
+                    receiver.general_path_only();
+                }
+                // Frames the client pipelined behind its request.
+                let result = receiver.receive(rest, config, out);
+                (receiver, result)
+            }
+        };
+        self.event(Event::Opened {
+            deflate: receiver.has_deflate(),
+        });
+        self.phase = Phase::Open(receiver);
+        if Keepalive::wanted(&self.config) {
+            self.extra().keepalive = Some(Keepalive::new(now));
+        }
+        self.set_deadline(self.keepalive_deadline());
+        if let Err(stop) = result {
+            let unread = self.stopped(stop, now, out.bytes_mut());
+            // What followed the request is the end of this read.
+            self.wait_on(tail(rest, unread));
+        }
+    }
+
+    /// A refused request's bytes count as the connection's input.
+    fn count_request(&mut self, total: u64) {
+        if let Phase::Closing(counts, _) = &mut self.phase {
+            counts.wire_in = total;
+        }
+    }
+
+    /// Gives `answer` to the transport as it takes it: as HTTP/1.1 text in `out`, or
+    /// kept for it with its body in `out`. While output is held (`?handshake-delay=`),
+    /// a kept answer is held as long as the text would be.
+    fn answer(&mut self, answer: Answer, answer_as: AnswerAs, now: Instant, out: &mut Vec<u8>) {
+        match answer_as {
+            AnswerAs::Text => answer.write_h1(out),
+            AnswerAs::Fields => {
+                out.extend_from_slice(answer.body());
+                if let Some(acts) = self.acts_mut() {
+                    acts.hold_head(now);
+                }
+                self.extra().answer = Some(Box::new(answer));
+            }
+        }
+    }
+
+    /// The answer kept for a transport that carries it as fields ([`AnswerAs::Fields`]),
+    /// once it may go: the transport sends it before any output that follows.
+    pub(crate) fn take_answer(&mut self) -> Option<Box<Answer>> {
+        let extra = self.extra.as_deref_mut()?;
+        if extra.acts.as_deref().is_some_and(Acts::holds_head) {
+            return None;
+        }
+        let answer = extra.answer.take();
+        if extra.is_empty() {
+            self.extra = None;
+        }
+        answer
     }
 
     /// Input that came after a close of ours in the same read: the client's close frame
@@ -949,7 +1051,7 @@ impl Connection {
                 ..Counts::default()
             },
             Phase::Open(receiver) => receiver.counts(),
-            Phase::MetricsAsked(counts, _)
+            Phase::MetricsAsked(counts, ..)
             | Phase::Suite(_, counts)
             | Phase::Closing(counts, _)
             | Phase::Finishing(counts)
@@ -1013,14 +1115,14 @@ impl Connection {
     /// Answers a `GET /metrics` ([`Event::MetricsAsked`]) with `body`, the metrics in
     /// the OpenMetrics text format, and closes.
     pub fn answer_metrics(&mut self, body: String, now: Instant, out: &mut Vec<u8>) {
-        if let Phase::MetricsAsked(_, head) = self.phase {
+        if let Phase::MetricsAsked(_, head, answer_as) = self.phase {
             let before = out.len();
-            HttpReply {
+            let reply = HttpReply {
                 content_type: "application/openmetrics-text; version=1.0.0; charset=utf-8",
                 head_only: head,
                 ..HttpReply::error(HttpStatus::Ok, body)
-            }
-            .write_to(out);
+            };
+            self.answer(Answer::Reply(reply), answer_as, now, out);
             self.wire_out += (out.len() - before) as u64;
             self.enter_closing(now, None);
         }
@@ -1029,9 +1131,20 @@ impl Connection {
     /// Answers the handshake with an HTTP error before reading it (e.g. 503 when the
     /// server is full).
     pub fn reject(&mut self, status: HttpStatus, body: &str, now: Instant, out: &mut Vec<u8>) {
+        self.reject_with(HttpReply::error(status, body), AnswerAs::Text, now, out);
+    }
+
+    /// [`Connection::reject`] with a whole reply, answered as `answer_as` says.
+    pub(crate) fn reject_with(
+        &mut self,
+        reply: HttpReply,
+        answer_as: AnswerAs,
+        now: Instant,
+        out: &mut Vec<u8>,
+    ) {
         if matches!(self.phase, Phase::Handshake(_)) {
             let before = out.len();
-            self.refuse(HttpReply::error(status, body), now, out);
+            self.refuse(reply, answer_as, now, out);
             self.wire_out += (out.len() - before) as u64;
         }
     }
@@ -1089,8 +1202,7 @@ impl Connection {
         self.enter_closing(now, None);
     }
 
-    fn refuse(&mut self, reply: HttpReply, now: Instant, out: &mut Vec<u8>) {
-        reply.write_to(out);
+    fn refuse(&mut self, reply: HttpReply, answer_as: AnswerAs, now: Instant, out: &mut Vec<u8>) {
         // The landing page is the one 200 wsecho answers on its own (its body is no
         // reason); any other status, one a request asked for included, is a refusal.
         let event = if reply.status == HttpStatus::Ok {
@@ -1101,6 +1213,7 @@ impl Connection {
                 reason: reply.body.trim_end().to_string(),
             }
         };
+        self.answer(Answer::Reply(reply), answer_as, now, out);
         self.event(event);
         self.enter_closing(now, None);
     }

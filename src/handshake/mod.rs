@@ -10,11 +10,11 @@ mod request;
 mod subprotocol;
 
 pub use crate::http::is_token;
-pub(crate) use crate::http::{HttpReply, HttpStatus, write_switching_protocols};
+pub(crate) use crate::http::{HttpReply, HttpStatus};
 pub use accept::accept_value;
 pub use behaviour::Behaviour;
-pub(crate) use request::decide_for;
 pub use request::{Decision, decide};
+pub(crate) use request::{decide_for, judge};
 
 /// The request head collected so far; dropped once the handshake is decided.
 #[derive(Debug, Default)]

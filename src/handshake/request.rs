@@ -8,7 +8,7 @@ use super::behaviour::{self, Behaviour};
 use super::page::landing_page;
 use super::subprotocol;
 use crate::escape::Escaped;
-use crate::http::HttpReply;
+use crate::http::{Field, HttpReply, Request, Via};
 use std::net::SocketAddr;
 
 use crate::config::Config;
@@ -24,8 +24,8 @@ pub enum Decision {
     /// Answer 101: the accept value, the subprotocol chosen and the permessage-deflate
     /// parameters agreed, if any.
     Upgrade {
-        /// `Sec-WebSocket-Accept` (§4.2.2 item 5.4).
-        accept: [u8; 28],
+        /// `Sec-WebSocket-Accept` (§4.2.2 item 5.4); over HTTP/2 none (RFC 8441 §5).
+        accept: Option<[u8; 28]>,
         /// The subprotocol chosen, if any.
         subprotocol: Option<String>,
         /// The permessage-deflate parameters agreed, if any.
@@ -40,8 +40,8 @@ pub enum Decision {
     DelayedReply(HttpReply, std::time::Duration),
     /// Answer 101 and run a path of the client suite (a case, or a driver command).
     Suite {
-        /// `Sec-WebSocket-Accept` (§4.2.2 item 5.4).
-        accept: [u8; 28],
+        /// `Sec-WebSocket-Accept` (§4.2.2 item 5.4); over HTTP/2 none (RFC 8441 §5).
+        accept: Option<[u8; 28]>,
         /// What the driver asked for.
         command: Box<crate::suite::request::Command>,
         /// The client's permessage-deflate offers, as Autobahn reads them (the case
@@ -61,7 +61,7 @@ pub(crate) const METRICS_PATH: &str = "/metrics";
 /// The path of the health check: 200 `ok` while the server runs.
 pub(super) const HEALTH_PATH: &str = "/healthz";
 
-/// Judges the request head `head` (which ends with the blank line).
+/// Judges the HTTP/1.1 request head `head` (which ends with the blank line).
 pub fn decide(head: &[u8], config: &Config) -> Decision {
     decide_for(head, config, None)
 }
@@ -81,39 +81,53 @@ pub(crate) fn decide_for(head: &[u8], config: &Config, peer: Option<SocketAddr>)
         }
         Err(e) => return bad(format!("malformed HTTP request: {e}")),
     }
-    judge(&req, config, peer)
+    let mut fields = [Field::EMPTY; MAX_HEADERS];
+    for (field, h) in fields.iter_mut().zip(req.headers.iter()) {
+        *field = Field {
+            name: h.name.as_bytes(),
+            value: h.value,
+        };
+    }
+    let request = Request {
+        method: req.method.unwrap_or_default(),
+        target: req.path.unwrap_or_default(),
+        fields: &fields[..req.headers.len()],
+        via: Via::H1 {
+            minor: req.version.unwrap_or_default(),
+        },
+    };
+    judge(&request, config, peer)
 }
 
-fn judge(req: &httparse::Request<'_, '_>, config: &Config, peer: Option<SocketAddr>) -> Decision {
-    // §4.2.1 item 1: "An HTTP/1.1 or higher GET request". HEAD is served too, for the
-    // plain pages (what health checks send), and refused below for a handshake.
-    let head = req.method == Some("HEAD");
-    if req.method != Some("GET") && !head {
+/// Judges a parsed request, whichever transport it came on: the rules of RFC 6455
+/// §4.2.1 over HTTP/1.1, those of RFC 8441 §5 over HTTP/2 (where the stream's own rules,
+/// `:protocol` and the CONNECT, were checked by its layer).
+pub(crate) fn judge(req: &Request<'_>, config: &Config, peer: Option<SocketAddr>) -> Decision {
+    let h2_protocol = match req.via {
+        // §4.2.1 item 1: "An HTTP/1.1 or higher GET request".
+        Via::H1 { minor } if minor < 1 => {
+            return bad("a WebSocket handshake needs HTTP/1.1 or later");
+        }
+        Via::H1 { .. } => None,
+        Via::H2 { protocol, .. } => protocol,
+    };
+    // HEAD is served too, for the plain pages (what health checks send), and refused
+    // below for a handshake. RFC 8441 §4: over HTTP/2 the upgrade is a CONNECT with
+    // :protocol (its layer checked the pairing).
+    let head = req.method == "HEAD";
+    if h2_protocol.is_none() && req.method != "GET" && !head {
         return not_get();
     }
-    if req.version != Some(1) {
-        return bad("a WebSocket handshake needs HTTP/1.1 or later");
-    }
-    if let Err(why) = check_target(req.path.unwrap_or_default()) {
+    if let Err(why) = check_target(req.target) {
         return bad(why);
     }
-    let headers = req.headers.iter();
-    let find = |name: &'static str| {
-        headers
-            .clone()
-            .filter(move |h| h.name.eq_ignore_ascii_case(name))
+    // §4.2.1 item 2: "A |Host| header field containing the server's authority." Over
+    // HTTP/2, :authority stands for it (RFC 9113 §8.3.1).
+    let host = match req.via {
+        Via::H1 { .. } => req.one("Host"),
+        Via::H2 { authority, .. } => Ok(authority),
     };
-    let one = |name: &'static str| -> Result<Option<&[u8]>, String> {
-        let mut it = find(name);
-        let first = it.next().map(|h| h.value);
-        if it.next().is_some() {
-            return Err(format!("more than one {name} header"));
-        }
-        Ok(first)
-    };
-
-    // §4.2.1 item 2: "A |Host| header field containing the server's authority."
-    match one("Host") {
+    match host {
         Ok(Some(host)) if !host.is_empty() => {}
         Ok(_) => return bad("missing Host header"),
         Err(e) => return bad(e),
@@ -121,67 +135,79 @@ fn judge(req: &httparse::Request<'_, '_>, config: &Config, peer: Option<SocketAd
 
     // A body would be read as WebSocket frames: refuse it rather than let a proxy and
     // this server disagree on where the request ends.
-    let has_body = find("Transfer-Encoding").next().is_some()
-        || find("Content-Length").any(|h| h.value.trim_ascii() != b"0");
+    let has_body = req.all("Transfer-Encoding").next().is_some()
+        || req.all("Content-Length").any(|v| v.trim_ascii() != b"0");
     if has_body {
         return bad("a WebSocket handshake request must not have a body");
     }
 
-    let upgrade_values: Vec<&[u8]> = find("Upgrade").map(|h| h.value).collect();
-    let asks_to_upgrade = !upgrade_values.is_empty()
-        || find("Sec-WebSocket-Key").next().is_some()
-        || find("Sec-WebSocket-Version").next().is_some()
-        || find("Connection").any(|h| has_token(h.value, "upgrade"));
+    let asks_to_upgrade = h2_protocol.is_some()
+        || req.all("Upgrade").next().is_some()
+        || req.all("Sec-WebSocket-Key").next().is_some()
+        || req.all("Sec-WebSocket-Version").next().is_some()
+        || req.all("Connection").any(|v| has_token(v, "upgrade"));
     if !asks_to_upgrade {
         // Not a WebSocket client at all (a browser, curl, a health check).
-        return plain(req.path.unwrap_or_default(), head, config);
+        return plain(req.target, head, config);
     }
     if head {
         return not_get();
     }
-    // §4.2.1 item 3: "An |Upgrade| header field containing the value "websocket",
-    // treated as an ASCII case-insensitive value."
-    if !upgrade_values.iter().any(|v| has_token(v, "websocket")) {
-        return bad("Upgrade header must contain \"websocket\"");
+    match req.via {
+        Via::H1 { .. } => {
+            if let Err(refusal) = h1_upgrade(req) {
+                return refusal;
+            }
+        }
+        Via::H2 { .. } if h2_protocol.is_none() => {
+            return bad(
+                "a WebSocket over HTTP/2 is asked for with an extended CONNECT \
+                 (:method CONNECT, :protocol websocket; RFC 8441 §4), not with the \
+                 fields of an HTTP/1.1 upgrade",
+            );
+        }
+        Via::H2 { .. } => {}
     }
-    // §4.2.1 item 4: "A |Connection| header field that includes the token "Upgrade"".
-    if !find("Connection").any(|h| has_token(h.value, "upgrade")) {
-        return bad("Connection header must contain the token \"Upgrade\"");
-    }
-    // §4.2.1 item 6: version 13; otherwise §4.4: answer with the versions we speak.
-    match one("Sec-WebSocket-Version") {
+    // §4.2.1 item 6: version 13; otherwise §4.4: answer with the versions we speak
+    // (RFC 8441 §5 keeps the field).
+    match req.one("Sec-WebSocket-Version") {
         Ok(Some(b"13")) => {}
         Ok(v) => {
             let got = v.map_or("missing".to_string(), |v| {
                 format!("\"{}\"", String::from_utf8_lossy(v))
             });
-            let mut reply = HttpReply::error(
-                HttpStatus::UpgradeRequired,
-                format!("Sec-WebSocket-Version must be 13 (got {got})\n"),
-            );
-            // RFC 9110 §15.5.22: a 426 "MUST send an Upgrade header field", and §7.8: a
-            // server that sends Upgrade "MUST also send an "upgrade" connection option".
-            reply.extra_headers = "Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n";
-            reply.connection = "Upgrade, close";
-            return Decision::Reply(reply);
+            // RFC 9110 §15.5.22: a 426 "MUST send an Upgrade header field".
+            return Decision::Reply(HttpReply {
+                offers_upgrade: true,
+                extra: &[("Sec-WebSocket-Version", "13")],
+                ..HttpReply::error(
+                    HttpStatus::UpgradeRequired,
+                    format!("Sec-WebSocket-Version must be 13 (got {got})\n"),
+                )
+            });
         }
         Err(e) => return bad(e),
     }
-    // §4.2.1 item 5: "A |Sec-WebSocket-Key| header field with a base64-encoded value
-    // that, when decoded, is 16 bytes in length."
-    let key = match one("Sec-WebSocket-Key") {
-        Ok(Some(key)) if is_valid_key(key) => key,
-        Ok(Some(_)) => return bad("Sec-WebSocket-Key must be base64 of 16 bytes"),
-        Ok(None) => return bad("missing Sec-WebSocket-Key header"),
-        Err(e) => return bad(e),
+    let accept = match req.via {
+        // §4.2.1 item 5: "A |Sec-WebSocket-Key| header field with a base64-encoded
+        // value that, when decoded, is 16 bytes in length."
+        Via::H1 { .. } => match req.one("Sec-WebSocket-Key") {
+            Ok(Some(key)) if is_valid_key(key) => Some(accept_value(key)),
+            Ok(Some(_)) => return bad("Sec-WebSocket-Key must be base64 of 16 bytes"),
+            Ok(None) => return bad("missing Sec-WebSocket-Key header"),
+            Err(e) => return bad(e),
+        },
+        // RFC 8441 §5: "The Sec-WebSocket-Key and Sec-WebSocket-Accept header fields
+        // are not used".
+        Via::H2 { .. } => None,
     };
     // The client suite's paths (Autobahn's fuzzing server): its own rules from here.
-    let target = req.path.unwrap_or_default();
+    let target = req.target;
     if crate::suite::request::is_suite_path(target) {
         // Autobahn's `processHandshake`, whatever the path: two extension headers fail
         // the handshake first, then the path (its `onConnect`), then an offer it cannot
         // parse.
-        let extensions: Vec<&[u8]> = find("Sec-WebSocket-Extensions").map(|h| h.value).collect();
+        let extensions: Vec<&[u8]> = req.all("Sec-WebSocket-Extensions").collect();
         if extensions.len() > 1 {
             return bad(crate::suite::offer::REPEATED);
         }
@@ -196,26 +222,24 @@ fn judge(req: &httparse::Request<'_, '_>, config: &Config, peer: Option<SocketAd
         return match crate::suite::session::unavailable(&command) {
             Some(why) => Decision::Reply(HttpReply::error(HttpStatus::NotImplemented, why)),
             None => Decision::Suite {
-                accept: accept_value(key),
+                accept,
                 command: Box::new(command),
                 offers,
             },
         };
     }
-    let mut subprotocol = match subprotocol::select(
-        find("Sec-WebSocket-Protocol").map(|h| h.value),
-        &config.subprotocols,
-    ) {
-        Ok(chosen) => chosen.map(str::to_owned),
-        Err(e) => return bad(e),
-    };
+    let mut subprotocol =
+        match subprotocol::select(req.all("Sec-WebSocket-Protocol"), &config.subprotocols) {
+            Ok(chosen) => chosen.map(str::to_owned),
+            Err(e) => return bad(e),
+        };
     let mut deflate = config
         .deflate
         .as_ref()
-        .and_then(|policy| negotiate(find("Sec-WebSocket-Extensions").map(|h| h.value), policy));
+        .and_then(|policy| negotiate(req.all("Sec-WebSocket-Extensions"), policy));
     // Behaviours on request: judged last, so that a request that is no valid handshake
     // is told that first.
-    let (mut behaviour, ignored) = match behaviour::read(req.path.unwrap_or_default()) {
+    let (mut behaviour, ignored) = match behaviour::read(target) {
         Ok(query) => (query.behaviour, query.ignored),
         Err(e) => return bad(e),
     };
@@ -254,21 +278,37 @@ fn judge(req: &httparse::Request<'_, '_>, config: &Config, peer: Option<SocketAd
         };
     }
     Decision::Upgrade {
-        accept: accept_value(key),
+        accept,
         subprotocol,
         deflate,
         behaviour: behaviour.map(Box::new),
     }
 }
 
+/// HTTP/1.1's own fields of the upgrade (§4.2.1 items 3 and 4), which HTTP/2 replaces
+/// with its extended CONNECT.
+fn h1_upgrade(req: &Request<'_>) -> Result<(), Decision> {
+    // §4.2.1 item 3: "An |Upgrade| header field containing the value "websocket",
+    // treated as an ASCII case-insensitive value."
+    if !req.all("Upgrade").any(|v| has_token(v, "websocket")) {
+        return Err(bad("Upgrade header must contain \"websocket\""));
+    }
+    // §4.2.1 item 4: "A |Connection| header field that includes the token "Upgrade"".
+    if !req.all("Connection").any(|v| has_token(v, "upgrade")) {
+        return Err(bad("Connection header must contain the token \"Upgrade\""));
+    }
+    Ok(())
+}
+
 /// 405 for a handshake by another method than GET.
 fn not_get() -> Decision {
-    let mut reply = HttpReply::error(
-        HttpStatus::MethodNotAllowed,
-        "a WebSocket handshake must use the GET method (HEAD is served for the plain pages)\n",
-    );
-    reply.extra_headers = "Allow: GET, HEAD\r\n";
-    Decision::Reply(reply)
+    Decision::Reply(HttpReply {
+        extra: &[("Allow", "GET, HEAD")],
+        ..HttpReply::error(
+            HttpStatus::MethodNotAllowed,
+            "a WebSocket handshake must use the GET method (HEAD is served for the plain pages)\n",
+        )
+    })
 }
 
 /// A plain request (no upgrade asked for) for `target`: the landing page at `/`, the
@@ -325,27 +365,38 @@ fn check_target(target: &str) -> Result<(), &'static str> {
 /// The request as wsecho received it, as JSON: method, target, version, the header
 /// lines in order (values that are not UTF-8 shown lossily), the client's address, and
 /// the query parameters wsecho let pass as not its own.
-fn head_json(
-    req: &httparse::Request<'_, '_>,
-    peer: Option<SocketAddr>,
-    ignored: &[String],
-) -> String {
+fn head_json(req: &Request<'_>, peer: Option<SocketAddr>, ignored: &[String]) -> String {
     let mut out = String::from("{\"method\":");
-    json::string(&mut out, req.method.unwrap_or_default());
+    json::string(&mut out, req.method);
     out.push_str(",\"target\":");
-    json::string(&mut out, req.path.unwrap_or_default());
-    out.push_str(&format!(
-        ",\"version\":\"HTTP/1.{}\",\"headers\":[",
-        req.version.unwrap_or(1)
-    ));
-    for (i, h) in req.headers.iter().enumerate() {
+    json::string(&mut out, req.target);
+    out.push_str(",\"version\":");
+    json::string(&mut out, req.version());
+    out.push_str(",\"headers\":[");
+    // Over HTTP/2 the pseudo-header fields that are no method or target come first, as
+    // on the wire (RFC 9113 §8.3).
+    let pseudo = match req.via {
+        Via::H1 { .. } => [None, None],
+        Via::H2 {
+            protocol,
+            authority,
+        } => [
+            protocol.map(|p| (&b":protocol"[..], p)),
+            authority.map(|a| (&b":authority"[..], a)),
+        ],
+    };
+    let fields = pseudo
+        .into_iter()
+        .flatten()
+        .chain(req.fields.iter().map(|f| (f.name, f.value)));
+    for (i, (name, value)) in fields.enumerate() {
         if i > 0 {
             out.push(',');
         }
         out.push('[');
-        json::string(&mut out, h.name);
+        json::string(&mut out, &String::from_utf8_lossy(name));
         out.push(',');
-        json::string(&mut out, &String::from_utf8_lossy(h.value));
+        json::string(&mut out, &String::from_utf8_lossy(value));
         out.push(']');
     }
     out.push_str("],\"client\":");
@@ -453,7 +504,7 @@ mod tests {
                 deflate,
                 ..
             } => {
-                assert_eq!(&accept, b"s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
+                assert_eq!(accept.as_ref(), Some(b"s3pPLMBiTxaQ9kYGzzhZRbK+xOo="));
                 assert!(subprotocol.is_none());
                 assert!(deflate.is_none());
             }
@@ -601,7 +652,7 @@ mod tests {
             &Config::default(),
         ) {
             Decision::Reply(r) => {
-                assert!(r.extra_headers.contains("Sec-WebSocket-Version: 13"));
+                assert_eq!(r.extra, [("Sec-WebSocket-Version", "13")]);
                 // RFC 9110 §15.5.22 and §7.8: Upgrade, and "upgrade" in Connection.
                 let mut bytes = Vec::new();
                 r.write_to(&mut bytes);

@@ -3,11 +3,13 @@
 //! depends on nothing else in the crate.
 
 pub(crate) mod query;
+mod request;
 mod response;
 mod status;
 mod token;
 
-pub(crate) use response::{HttpReply, write_switching_protocols};
+pub(crate) use request::{Field, Request, Via};
+pub(crate) use response::{Answer, HttpReply, Upgraded};
 pub(crate) use status::HttpStatus;
 pub(crate) use token::is_tchar;
 pub use token::is_token;

@@ -3,9 +3,9 @@
 //!
 //! Each stream that asks for a WebSocket (RFC 8441), or for a page, gets its own
 //! WebSocket core ([`Connection`]), the same one an HTTP/1.1 client gets. The stream's
-//! request is handed to it as the HTTP/1.1 head it stands for (`h2_request.rs`),
-//! its DATA as the bytes a socket would have read, and what the core writes goes back
-//! as the stream's HEADERS (`h2_response.rs`) and DATA. Where the core would act on the
+//! request is handed to it parsed (`h2_request.rs`), its DATA as the bytes a socket
+//! would have read; the core's answer comes back as a value, sent as the stream's
+//! HEADERS ([`Answer::fields`]), and what the core writes after it as DATA. Where the core would act on the
 //! socket, the stream acts instead (RFC 8441 §5: "END_STREAM ... corresponds to the
 //! TCP FIN, and RST_STREAM ... to the TCP RST"):
 //! - the core half-closes (a close frame of ours, an HTTP refusal): END_STREAM;
@@ -37,15 +37,15 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
-use super::h2_request::{Pseudo, Translated, translate};
-use super::h2_response::{self as response, Parsed};
+use super::h2_request::{self, Pseudo, Refusal};
 use crate::config::Config;
-use crate::connection::{Connection, Counts, Event, Output, Status};
+use crate::connection::{AnswerAs, Connection, Counts, Event, Output, Status};
 use crate::frame::CloseCode;
 use crate::h2::frame::ErrorCode;
 use crate::h2::session::{self, Limits, Session, SessionStatus, Sink};
 use crate::h2::spare;
 use crate::handshake::{HttpReply, HttpStatus};
+use crate::http::Answer;
 use crate::trace::tap::Tap;
 use crate::trace::{AfterHead, Dir};
 
@@ -137,8 +137,9 @@ struct Traced {
 struct Stream {
     id: u32,
     core: Connection,
-    /// The core's answer head, until it is complete and sent as HEADERS.
-    head: Head,
+    /// The core's answer went as HEADERS: the stream carries the answer's body or the
+    /// WebSocket's frames.
+    head_sent: bool,
     /// Our END_STREAM is queued.
     end_sent: bool,
     /// The peer's END_STREAM came.
@@ -152,13 +153,6 @@ struct Stream {
     wants_metrics: bool,
     /// The stream's wire trace, when traced.
     tap: Option<Box<Tap>>,
-}
-
-enum Head {
-    /// Bytes of the answer head so far.
-    Pending(Vec<u8>),
-    /// Sent; the stream carries the answer's body or the WebSocket's frames.
-    Sent,
 }
 
 /// The stream the core of which is at `index`, and what to do with it after a call.
@@ -296,14 +290,6 @@ impl H2Connection {
                     headers,
                     end_stream,
                 } => {
-                    let pseudo = Pseudo {
-                        method: headers.method(),
-                        scheme: headers.scheme(),
-                        path: headers.path(),
-                        authority: headers.authority(),
-                        protocol: headers.protocol(),
-                    };
-                    let translated = translate(&pseudo, headers.fields(), end_stream);
                     let tap = tap_request(self.trace.as_deref(), stream, headers);
                     self.requests = self.requests.saturating_add(1);
                     if let Some(reply) = self.refuse_all.take() {
@@ -311,7 +297,38 @@ impl H2Connection {
                         self.refuse_all = Some(reply);
                         continue;
                     }
-                    self.open(stream, translated, end_stream, tap, now);
+                    let pseudo = Pseudo {
+                        method: headers.method(),
+                        scheme: headers.scheme(),
+                        path: headers.path(),
+                        authority: headers.authority(),
+                        protocol: headers.protocol(),
+                    };
+                    let opened =
+                        h2_request::read(&pseudo, headers.fields(), end_stream).map(|request| {
+                            // (The fields this uses are not the session, which the
+                            // request borrows.)
+                            let mut core = Connection::new(Arc::clone(&self.config), now);
+                            if let Some(peer) = self.peer {
+                                core.set_peer(peer);
+                            }
+                            self.output.clear();
+                            let request = request.request();
+                            core.handle_request(&request, AnswerAs::Fields, now, &mut self.output);
+                            self.scratch.clear();
+                            self.output.flatten_into(&[], &mut self.scratch);
+                            core
+                        });
+                    match opened {
+                        // A request that ended its stream (a GET) is whole, not a client
+                        // gone: unlike a TCP EOF, it leaves the core its answer to give
+                        // (the metrics wait for the driver).
+                        Ok(core) => self.add_stream(stream, core, end_stream, tap, now),
+                        Err(Refusal(status, reason)) => {
+                            let reply = HttpReply::error(status, format!("{reason}\n"));
+                            self.refuse(stream, &reply, tap, now);
+                        }
+                    }
                 }
                 session::Event::RequestTooLarge { stream } => {
                     let reply = HttpReply::error(
@@ -417,42 +434,12 @@ impl H2Connection {
         }
     }
 
-    /// A new stream's request, translated: a core is started and handed the head.
-    fn open(
-        &mut self,
-        id: u32,
-        translated: Translated,
-        end_stream: bool,
-        tap: Option<Box<Tap>>,
-        now: Instant,
-    ) {
-        let mut head = match translated {
-            Translated::Head { head, .. } => head,
-            Translated::Refuse(status, reason) => {
-                let reply = HttpReply::error(status, format!("{reason}\n"));
-                return self.refuse(id, &reply, tap, now);
-            }
-        };
-        let mut core = Connection::new(Arc::clone(&self.config), now);
-        if let Some(peer) = self.peer {
-            core.set_peer(peer);
-        }
-        self.output.clear();
-        core.handle_input(&mut head, now, &mut self.output);
-        self.scratch.clear();
-        self.output.flatten_into(&head, &mut self.scratch);
-        // A request that ended its stream (a GET) is whole, not a client gone: unlike
-        // a TCP EOF, it leaves the core its answer to give (the metrics wait for the
-        // driver).
-        self.add_stream(id, core, end_stream, tap, now);
-    }
-
     /// Answers a stream with `reply` and ends it: what HTTP/2 alone refuses, said by
-    /// a core that never saw a request, through the same translation as any answer.
+    /// a core that never saw a request, as any answer.
     fn refuse(&mut self, id: u32, reply: &HttpReply, tap: Option<Box<Tap>>, now: Instant) {
         let mut core = Connection::new(Arc::clone(&self.config), now);
         self.scratch.clear();
-        core.reject(reply.status, &reply.body, now, &mut self.scratch);
+        core.reject_with(reply.clone(), AnswerAs::Fields, now, &mut self.scratch);
         self.add_stream(id, core, false, tap, now);
     }
 
@@ -471,7 +458,7 @@ impl H2Connection {
         self.streams.push(Stream {
             id,
             core,
-            head: Head::Pending(Vec::new()),
+            head_sent: false,
             end_sent: false,
             end_received,
             unconsumed: 0,
@@ -733,51 +720,15 @@ fn count_websocket(websockets: &mut u32, event: &Event) {
 
 /// Sends what a stream's core wrote (`out`) on the stream, and acts on the core's
 /// status.
-fn send(session: &mut Session, s: &mut Stream, mut out: &[u8], now: Instant) -> Next {
-    if let Head::Pending(kept) = &mut s.head {
-        kept.extend_from_slice(out);
-        match response::parse(kept) {
-            Parsed::Partial => out = &[],
-            Parsed::Head(head) => {
-                let fields = head
-                    .fields
-                    .iter()
-                    .map(|(n, v)| (n.as_slice(), v.as_slice()));
-                let status = head.status.to_string();
-                let mut all: Vec<(&[u8], &[u8])> = vec![(b":status", status.as_bytes())];
-                all.extend(fields);
-                let rest = kept.split_off(head.len);
-                let ends = rest.is_empty() && !matches!(s.core.status(), Status::Open);
-                session.send_headers(s.id, &all, ends);
-                if let Some(tap) = s.tap.as_deref_mut() {
-                    let lines = all
-                        .iter()
-                        .map(|(n, v)| {
-                            let (n, v) = (String::from_utf8_lossy(n), String::from_utf8_lossy(v));
-                            format!("{n}: {v}")
-                        })
-                        .collect();
-                    let after = if head.upgraded {
-                        AfterHead::Frames
-                    } else {
-                        AfterHead::Body
-                    };
-                    tap.fields(Dir::Tx, lines, None, after);
-                    tap.tx(&rest);
-                    if ends {
-                        tap.stream_ended(Dir::Tx);
-                    }
-                }
-                s.end_sent |= ends;
-                s.head = Head::Sent;
-                if !rest.is_empty() {
-                    session.send_data(s.id, &rest, false);
-                    s.sending = true;
-                }
-                out = &[];
-            }
-            Parsed::Invalid(why) => {
-                log::warn!("HTTP/2 stream {}: {why}", s.id);
+fn send(session: &mut Session, s: &mut Stream, out: &[u8], now: Instant) -> Next {
+    if !s.head_sent {
+        match s.core.take_answer() {
+            Some(answer) => send_head(session, s, &answer, out.is_empty()),
+            None if out.is_empty() => {}
+            None => {
+                // The core gives its answer before any output: it is wrong, and the
+                // stream is reset.
+                log::warn!("HTTP/2 stream {}: the core wrote before its answer", s.id);
                 reset(session, s, ErrorCode::InternalError);
                 return Next::Remove;
             }
@@ -808,7 +759,7 @@ fn send(session: &mut Session, s: &mut Stream, mut out: &[u8], now: Instant) -> 
     match s.core.status() {
         Status::Open => {}
         Status::Closing | Status::Finishing => {
-            if matches!(s.head, Head::Sent) && !s.end_sent {
+            if s.head_sent && !s.end_sent {
                 session.send_data(s.id, &[], true);
                 s.end_sent = true;
                 if let Some(tap) = s.tap.as_deref_mut() {
@@ -838,6 +789,37 @@ fn send(session: &mut Session, s: &mut Stream, mut out: &[u8], now: Instant) -> 
         return Next::Remove;
     }
     Next::Keep
+}
+
+/// Sends the core's answer as the stream's HEADERS, ending the stream when no output
+/// follows (`nothing_follows`) and the core is done with it.
+fn send_head(session: &mut Session, s: &mut Stream, answer: &Answer, nothing_follows: bool) {
+    let (status, fields) = answer.fields();
+    let status = status.to_string();
+    let mut all: Vec<(&[u8], &[u8])> = vec![(b":status", status.as_bytes())];
+    all.extend(fields.iter().map(|(n, v)| (n.as_slice(), v.as_slice())));
+    let ends = nothing_follows && !matches!(s.core.status(), Status::Open);
+    session.send_headers(s.id, &all, ends);
+    if let Some(tap) = s.tap.as_deref_mut() {
+        let lines = all
+            .iter()
+            .map(|(n, v)| {
+                let (n, v) = (String::from_utf8_lossy(n), String::from_utf8_lossy(v));
+                format!("{n}: {v}")
+            })
+            .collect();
+        let after = if answer.is_upgrade() {
+            AfterHead::Frames
+        } else {
+            AfterHead::Body
+        };
+        tap.fields(Dir::Tx, lines, None, after);
+        if ends {
+            tap.stream_ended(Dir::Tx);
+        }
+    }
+    s.end_sent |= ends;
+    s.head_sent = true;
 }
 
 /// A tap for a new stream whose request came as `headers`, when traced.

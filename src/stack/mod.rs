@@ -3,15 +3,14 @@
 //! [`crate::h2`]) and the core ([`crate::connection`]), below the driver.
 //!
 //! - [`h2`]: an HTTP/2 session with a WebSocket core per stream;
-//! - `h2_request`: RFC 8441 requests, translated for the core into the HTTP/1.1 heads
-//!   they stand for, so that one code path judges every transport's upgrade;
-//! - `h2_response`: the core's HTTP/1.1 answers, said in HTTP/2 fields;
+//! - `h2_request`: RFC 8441 requests, checked for HTTP/2's own rules and handed to the
+//!   core parsed, so that one code path judges every transport's upgrade (the core's
+//!   answer comes back as a value, said in HTTP/2 fields);
 //! - [`say_goodbye`]: when a core is done with TLS;
 //! - [`Stack`]: the layers one connection has, chosen once by its first byte and ALPN.
 
 pub(crate) mod h2;
 mod h2_request;
-mod h2_response;
 
 use std::time::Instant;
 
