@@ -573,6 +573,59 @@ fn h2(target: &str) -> usize {
     c.count
 }
 
+/// The `server` target: the whole server, fed by a client over a socket. Flags (bit 0
+/// through TLS, bit 1 ALPN h2, bit 2 half-close), a schedule, then the bytes.
+fn server() -> usize {
+    use wsecho_test_support::h2_frames::{client_preface, headers, literal_block, settings_ack};
+    let mut c = Corpus::new("server");
+    let echo = [
+        client::upgrade_request(""),
+        simple(true, OP_TEXT, b"Hello"),
+        simple(true, OP_PING, b"p"),
+        close(1000, ""),
+    ]
+    .concat();
+    let deflated = [
+        client::upgrade_request(UPGRADES[1]),
+        simple(true, OP_BINARY, &[7; 3000]),
+        close(1000, ""),
+    ]
+    .concat();
+    let mut h2 = client_preface(&[]);
+    h2.extend(settings_ack());
+    let connect = |path: &str| {
+        literal_block(&[
+            (":method", "CONNECT"),
+            (":protocol", "websocket"),
+            (":scheme", "https"),
+            (":path", path),
+            (":authority", "x"),
+            ("sec-websocket-version", "13"),
+        ])
+    };
+    h2.extend(headers(1, &connect("/?headers")));
+    h2.extend(headers(3, &connect("/?fragment=2&hello=hi")));
+    let page = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n".to_vec();
+    const HALF_CLOSE: u8 = 4;
+    for (name, flags, bytes) in [
+        ("plain-echo", HALF_CLOSE, &echo),
+        ("plain-deflate", HALF_CLOSE, &deflated),
+        ("plain-page", 0, &page),
+        ("h2c-two-websockets", HALF_CLOSE, &h2),
+        ("tls-echo", 1 | HALF_CLOSE, &echo),
+        ("tls-h2-two-websockets", 1 | 2 | HALF_CLOSE, &h2),
+    ] {
+        c.put_scheduled(name, &[flags], &[], bytes);
+        c.put_scheduled(
+            &format!("{name}-split"),
+            &[flags],
+            &[THREE_BYTES, SEVEN_BYTES],
+            bytes,
+        );
+    }
+    c.count
+}
+
 fn main() {
     let counts = [
         ("frame_header", frame_header()),
@@ -583,6 +636,7 @@ fn main() {
         ("tls", tls()),
         ("h2_frames", h2("h2_frames")),
         ("h2_connection", h2("h2_connection")),
+        ("server", server()),
     ];
     for (target, n) in counts {
         println!("{target}: {n} seeds");
