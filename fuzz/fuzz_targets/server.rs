@@ -27,10 +27,9 @@ use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use libfuzzer_sys::fuzz_target;
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, ServerName};
-use rustls::{ClientConfig, ClientConnection, RootCertStore};
-use wsecho::{Config, Endpoint, TlsOptions};
+use rustls::pki_types::ServerName;
+use rustls::{ClientConfig, ClientConnection};
+use wsecho::{Config, Endpoint};
 use wsecho_fuzz::client::upgrade_request;
 use wsecho_fuzz::schedule::Schedule;
 
@@ -63,16 +62,10 @@ fn fixture() -> &'static Fixture {
         let dir = std::env::temp_dir().join(format!("wsecho-fuzz-server-{}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("socket directory");
         let socket = dir.join("wsecho.sock");
-        let cert = dir.join("cert.pem");
         let _ = std::fs::remove_file(&socket);
-        let setup = TlsOptions {
-            self_signed: true,
-            write_cert: Some(cert.clone()),
-            ..TlsOptions::default()
-        }
-        .build()
-        .expect("self-signed setup")
-        .expect("TLS configured");
+        let (setup, h1) = wsecho_fuzz::tls::self_signed(&[b"http/1.1"]);
+        let mut h2 = h1.clone();
+        h2.alpn_protocols.insert(0, b"h2".to_vec());
         let config = Config {
             // Short limits, so that connections an input leaves behind go soon.
             handshake_timeout: Duration::from_secs(1),
@@ -92,20 +85,7 @@ fn fixture() -> &'static Fixture {
             assert!(started.elapsed() < ANSWER_WAIT, "the server did not start");
             std::thread::sleep(Duration::from_millis(5));
         }
-        let mut roots = RootCertStore::empty();
-        roots
-            .add(CertificateDer::from_pem_file(&cert).expect("written certificate"))
-            .expect("trusted");
-        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-        let tls = [&[&b"http/1.1"[..]][..], &[b"h2", b"http/1.1"]].map(|alpn| {
-            let mut config = ClientConfig::builder_with_provider(Arc::clone(&provider))
-                .with_safe_default_protocol_versions()
-                .expect("versions")
-                .with_root_certificates(roots.clone())
-                .with_no_client_auth();
-            config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
-            Arc::new(config)
-        });
+        let tls = [Arc::new(h1), Arc::new(h2)];
         Fixture { socket, tls }
     })
 }

@@ -19,14 +19,13 @@ use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
 use libfuzzer_sys::fuzz_target;
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, ServerName};
-use rustls::{ClientConfig, ClientConnection, RootCertStore};
+use rustls::pki_types::ServerName;
+use rustls::{ClientConfig, ClientConnection};
 use wsecho::fuzzing::config::Config;
 use wsecho::fuzzing::connection::{Connection, Output};
 use wsecho::fuzzing::stack::say_goodbye;
 use wsecho::fuzzing::tls::sniff::{FirstByte, classify};
-use wsecho::fuzzing::tls::{TlsLayer, TlsOptions, TlsSetup};
+use wsecho::fuzzing::tls::{TlsLayer, TlsSetup};
 use wsecho_fuzz::client::{UPGRADES, upgrade_request};
 use wsecho_fuzz::schedule::Schedule;
 
@@ -43,26 +42,7 @@ struct Fixture {
 fn fixture() -> &'static Fixture {
     static FIXTURE: OnceLock<Fixture> = OnceLock::new();
     FIXTURE.get_or_init(|| {
-        let path = std::env::temp_dir().join(format!("wsecho-fuzz-tls-{}.pem", std::process::id()));
-        let setup = TlsOptions {
-            self_signed: true,
-            write_cert: Some(path.clone()),
-            ..TlsOptions::default()
-        }
-        .build()
-        .expect("self-signed setup")
-        .expect("TLS configured");
-        let mut roots = RootCertStore::empty();
-        roots
-            .add(CertificateDer::from_pem_file(&path).expect("written certificate"))
-            .expect("trusted");
-        let _ = std::fs::remove_file(&path);
-        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-        let client = ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .expect("versions")
-            .with_root_certificates(roots)
-            .with_no_client_auth();
+        let (setup, client) = wsecho_fuzz::tls::self_signed(&[]);
         Fixture {
             setup,
             client: Arc::new(client),
