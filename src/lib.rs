@@ -124,6 +124,9 @@ pub mod fuzzing {
     }
     pub mod tls {
         pub use crate::tls::{TlsLayer, TlsOptions, TlsSetup};
+        pub mod setup {
+            pub use crate::tls::setup::client_config;
+        }
         pub mod sniff {
             pub use crate::tls::sniff::{FirstByte, classify};
         }

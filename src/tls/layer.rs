@@ -1,5 +1,11 @@
 //! One connection's TLS layer: ciphertext in, plaintext out, and back. No I/O.
 //!
+//! The layer serves both roles: [`TlsLayer<ServerConnection>`] (the default, what every
+//! `wss://` connection the server accepts has) and [`TlsLayer<ClientConnection>`] (an
+//! outbound `wss://` connection). Everything after the construction is one generic code
+//! over rustls' `ConnectionCommon`, monomorphic in each role: the server's layer is the
+//! same type, of the same size, as before there was a client role.
+//!
 //! The driver keeps these rules:
 //! - every read's ciphertext goes to [`TlsLayer::decrypt`], called again with the rest
 //!   while it returns a full plaintext buffer, and each plaintext slice goes to the
@@ -13,9 +19,11 @@
 
 use std::fmt;
 use std::io::{self, ErrorKind, Read, Write};
+use std::ops::DerefMut;
 use std::sync::Arc;
 
-use rustls::{ServerConfig, ServerConnection};
+use rustls::pki_types::ServerName;
+use rustls::{ClientConfig, ClientConnection, ConnectionCommon, ServerConfig, ServerConnection};
 
 use super::hello::{Offer, read_offer};
 use crate::escape::{Escaped, EscapedBytes};
@@ -25,10 +33,12 @@ use crate::escape::{Escaped, EscapedBytes};
 /// 1.8 KiB.
 const HELLO_KEPT: usize = 4 << 10;
 
-/// A TLS server connection with what the driver needs around it.
-pub struct TlsLayer {
-    conn: ServerConnection,
-    /// The client's first bytes, until its handshake completes.
+/// A TLS connection with what the driver needs around it: a server's
+/// (`ServerConnection`, the default) or an outbound client's (`ClientConnection`).
+pub struct TlsLayer<C = ServerConnection> {
+    conn: C,
+    /// The client's first bytes, until its handshake completes (the server role only:
+    /// always `None` for a client, whose own hello needs no describing).
     hello: Option<Vec<u8>>,
     close_notify_sent: bool,
 }
@@ -38,7 +48,7 @@ pub struct TlsLayer {
 pub struct Decrypted {
     /// Plaintext bytes at the front of the buffer.
     pub len: usize,
-    /// The client sent its close_notify: no more plaintext will come.
+    /// The peer sent its close_notify: no more plaintext will come.
     pub closed: bool,
 }
 
@@ -62,7 +72,7 @@ impl fmt::Display for TlsError {
     }
 }
 
-impl TlsLayer {
+impl TlsLayer<ServerConnection> {
     /// A connection about to receive its ClientHello.
     pub fn new(config: &Arc<ServerConfig>) -> Result<Self, rustls::Error> {
         let mut conn = ServerConnection::new(Arc::clone(config))?;
@@ -75,10 +85,34 @@ impl TlsLayer {
             close_notify_sent: false,
         })
     }
+}
 
+impl TlsLayer<ClientConnection> {
+    /// An outbound connection to `name`, its ClientHello queued (the first
+    /// [`TlsLayer::write_ciphertext`] sends it).
+    pub fn client(
+        config: &Arc<ClientConfig>,
+        name: ServerName<'static>,
+    ) -> Result<Self, rustls::Error> {
+        let mut conn = ClientConnection::new(Arc::clone(config), name)?;
+        // As for the server: the upgrade request is written before the handshake is
+        // done, and rustls keeps it until it can be sent.
+        conn.set_buffer_limit(None);
+        Ok(TlsLayer {
+            conn,
+            hello: None,
+            close_notify_sent: false,
+        })
+    }
+}
+
+impl<C, D> TlsLayer<C>
+where
+    C: DerefMut<Target = ConnectionCommon<D>>,
+{
     /// Feeds ciphertext from the front of `input` and decrypts into `plain` until
     /// `plain` is full (call again with the rest of `input`), `input` is used up, or the
-    /// client's close_notify arrived.
+    /// peer's close_notify arrived.
     pub fn decrypt(&mut self, input: &mut &[u8], plain: &mut [u8]) -> Result<Decrypted, TlsError> {
         let mut len = 0;
         loop {
@@ -115,7 +149,7 @@ impl TlsLayer {
         }
     }
 
-    /// Queues `plain` for the client, encrypted.
+    /// Queues `plain` for the peer, encrypted.
     pub fn encrypt(&mut self, plain: &[u8]) {
         if plain.is_empty() {
             return;
@@ -134,7 +168,7 @@ impl TlsLayer {
 
     /// Whether our close_notify is queued: from then on rustls must not be fed (it
     /// would answer a bad record with a second alert, which it does not allow), so the
-    /// driver discards what the client still sends.
+    /// driver discards what the peer still sends.
     pub fn close_notify_sent(&self) -> bool {
         self.close_notify_sent
     }
@@ -153,7 +187,7 @@ impl TlsLayer {
         Ok(())
     }
 
-    /// Whether the client chose HTTP/2 by ALPN.
+    /// Whether HTTP/2 was chosen by ALPN (by the client, for the server role).
     pub fn alpn_is_h2(&self) -> bool {
         self.conn.alpn_protocol() == Some(super::setup::ALPN_H2)
     }
@@ -194,5 +228,99 @@ impl TlsLayer {
             .and_then(|bytes| read_offer(&bytes))
             .map(Box::new);
         TlsError { error, offer }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rustls::pki_types::{CertificateDer, PrivatePkcs8KeyDer};
+
+    use super::super::setup::{ALPN_HTTP_1_1, client_config, server_config};
+    use super::*;
+
+    /// A server layer and a client layer that trusts its certificate.
+    fn pair() -> (TlsLayer, TlsLayer<ClientConnection>) {
+        let made = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+        let cert: CertificateDer<'static> = made.cert.der().clone();
+        let key = PrivatePkcs8KeyDer::from(made.signing_key.serialize_der());
+        let server = server_config(vec![cert.clone()], key.into(), true).unwrap();
+        let client = client_config([cert]).unwrap();
+        let name = ServerName::try_from("localhost").unwrap();
+        (
+            TlsLayer::new(&Arc::new(server)).unwrap(),
+            TlsLayer::client(&Arc::new(client), name).unwrap(),
+        )
+    }
+
+    /// Moves what `from` has to send into `to`: the plaintext `to` decrypted, and whether
+    /// `from`'s close_notify arrived.
+    fn carry<A, B, X, Y>(from: &mut TlsLayer<A>, to: &mut TlsLayer<B>) -> (Vec<u8>, bool)
+    where
+        A: DerefMut<Target = ConnectionCommon<X>>,
+        B: DerefMut<Target = ConnectionCommon<Y>>,
+    {
+        let mut wire = Vec::new();
+        from.write_ciphertext(&mut wire).unwrap();
+        let mut input = &wire[..];
+        let mut plain = Vec::new();
+        let mut closed = false;
+        loop {
+            let mut buf = [0u8; 4096];
+            let got = to.decrypt(&mut input, &mut buf).unwrap();
+            plain.extend_from_slice(&buf[..got.len]);
+            closed |= got.closed;
+            if got.len < buf.len() || got.closed {
+                return (plain, closed);
+            }
+        }
+    }
+
+    #[test]
+    fn the_server_layer_is_as_large_as_before_the_client_role() {
+        // 1200 bytes with rustls 0.23.46: its connection, the kept hello, the flag.
+        assert_eq!(
+            std::mem::size_of::<TlsLayer>(),
+            std::mem::size_of::<ServerConnection>()
+                + std::mem::size_of::<Option<Vec<u8>>>()
+                + std::mem::size_of::<usize>()
+        );
+    }
+
+    #[test]
+    fn a_client_layer_and_a_server_layer_talk_and_say_goodbye() {
+        let (mut server, mut client) = pair();
+        // Written before the handshake: the upgrade request is, by the client role.
+        client.encrypt(b"GET / HTTP/1.1\r\n\r\n");
+        let mut heard = Vec::new();
+        for _ in 0..4 {
+            heard.extend(carry(&mut client, &mut server).0);
+            carry(&mut server, &mut client);
+        }
+        assert!(!client.is_handshaking() && !server.is_handshaking());
+        assert_eq!(heard, b"GET / HTTP/1.1\r\n\r\n");
+        // The client offered http/1.1 only, though the server would rather speak h2.
+        assert_eq!(client.conn.alpn_protocol(), Some(ALPN_HTTP_1_1));
+        assert!(!client.alpn_is_h2() && !server.alpn_is_h2());
+        server.encrypt(b"HTTP/1.1 101 Switching Protocols\r\n\r\n");
+        server.close_notify();
+        let (plain, closed) = carry(&mut server, &mut client);
+        assert_eq!(plain, b"HTTP/1.1 101 Switching Protocols\r\n\r\n");
+        assert!(closed, "the server's close_notify reaches the client");
+    }
+
+    #[test]
+    fn a_client_refuses_a_certificate_it_does_not_trust() {
+        let (mut server, _) = pair();
+        let (_, mut stranger) = pair();
+        carry(&mut stranger, &mut server);
+        let mut wire = Vec::new();
+        server.write_ciphertext(&mut wire).unwrap();
+        let mut buf = [0u8; 64];
+        let err = stranger.decrypt(&mut &wire[..], &mut buf).unwrap_err();
+        assert!(
+            matches!(err.error, rustls::Error::InvalidCertificate(_)),
+            "{err}"
+        );
+        assert!(err.offer.is_none(), "a client keeps no hello to describe");
     }
 }

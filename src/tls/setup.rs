@@ -1,5 +1,7 @@
 //! The server's TLS configuration, built once at start from the command line: the user's
-//! certificate chain and key (PEM), or a self-signed certificate made on the spot.
+//! certificate chain and key (PEM), or a self-signed certificate made on the spot. And
+//! an outbound connection's ([`client_config`]): the same protocol versions, cipher
+//! suites and ALPN, trusting the roots it is given.
 //!
 //! Every failure is a one-line message naming the option and the file, for the command
 //! line to print before exiting with code 2.
@@ -9,9 +11,9 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use rustls::ServerConfig;
 use rustls::pki_types::pem::{self, PemObject};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+use rustls::{ClientConfig, RootCertStore, ServerConfig};
 
 /// The names a self-signed certificate is made for: what a client on this machine dials.
 pub(crate) const SELF_SIGNED_NAMES: [&str; 3] = ["localhost", "127.0.0.1", "::1"];
@@ -109,7 +111,7 @@ impl TlsOptions {
 
 /// TLS 1.3 and 1.2 with aws-lc-rs' cipher suites and key exchanges, the chain and key
 /// (checked to match), and ALPN `h2` (when `http2`) and `http/1.1`.
-fn server_config(
+pub(super) fn server_config(
     chain: Vec<CertificateDer<'static>>,
     key: PrivateKeyDer<'static>,
     http2: bool,
@@ -125,6 +127,26 @@ fn server_config(
     } else {
         vec![ALPN_HTTP_1_1.to_vec()]
     };
+    Ok(config)
+}
+
+/// An outbound client's configuration: what [`server_config`] speaks (TLS 1.3 and 1.2,
+/// aws-lc-rs), verifying the server's certificate against `roots` only, and offering
+/// ALPN `http/1.1` alone, since the RFC 6455 upgrade is an HTTP/1.1 request (RFC 9113
+/// §3.2 would have the server choose `h2` if it were offered).
+pub fn client_config(
+    roots: impl IntoIterator<Item = CertificateDer<'static>>,
+) -> Result<ClientConfig, rustls::Error> {
+    let mut store = RootCertStore::empty();
+    for root in roots {
+        store.add(root)?;
+    }
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let mut config = ClientConfig::builder_with_provider(provider)
+        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])?
+        .with_root_certificates(store)
+        .with_no_client_auth();
+    config.alpn_protocols = vec![ALPN_HTTP_1_1.to_vec()];
     Ok(config)
 }
 
