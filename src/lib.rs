@@ -81,7 +81,8 @@ pub mod fuzzing {
         pub use crate::frame::{CloseCode, FrameHeader, MAX_CLIENT_HEADER_LEN, Opcode};
         pub mod header {
             pub use crate::frame::header::{
-                MAX_SERVER_HEADER_LEN, parse_client_header, write_server_header,
+                MAX_SERVER_HEADER_LEN, parse_client_header, parse_server_header,
+                write_client_header, write_server_header,
             };
         }
         pub mod mask {

@@ -1,5 +1,6 @@
 //! Every way a client can break the protocol, each mapped to one close code and a reason
-//! that names the rule, so a user can see exactly what their client did wrong.
+//! that names the rule, so a user can see exactly what their client did wrong. (And the
+//! one rule only a server can break, for the client role: a masked frame.)
 
 use std::fmt;
 
@@ -12,6 +13,9 @@ pub use close_code::CloseCode;
 pub enum ProtocolError {
     /// §5.1: "a server MUST close the connection upon receiving a frame that is not masked".
     UnmaskedFrame,
+    /// §5.1: "A client MUST close a connection if it detects a masked frame" (the client
+    /// role: the server broke this rule).
+    MaskedFrame,
     /// §5.2: RSV bits set with no extension negotiated that defines them.
     ReservedBits {
         /// RSV1–RSV3 as the three low bits.
@@ -83,6 +87,7 @@ impl ProtocolError {
     pub fn close_code(&self) -> CloseCode {
         match self {
             ProtocolError::UnmaskedFrame
+            | ProtocolError::MaskedFrame
             | ProtocolError::ReservedBits { .. }
             | ProtocolError::ReservedOpcode { .. }
             | ProtocolError::FragmentedControlFrame
@@ -113,6 +118,7 @@ impl ProtocolError {
     pub fn name(&self) -> &'static str {
         match self {
             ProtocolError::UnmaskedFrame => "unmasked_frame",
+            ProtocolError::MaskedFrame => "masked_frame",
             ProtocolError::ReservedBits { .. } => "reserved_bits",
             ProtocolError::ReservedOpcode { .. } => "reserved_opcode",
             ProtocolError::FragmentedControlFrame => "fragmented_control_frame",
@@ -142,6 +148,7 @@ impl fmt::Display for ProtocolError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             ProtocolError::UnmaskedFrame => f.write_str("client frame is not masked"),
+            ProtocolError::MaskedFrame => f.write_str("server frame is masked"),
             ProtocolError::ReservedBits { rsv } => {
                 write!(
                     f,
@@ -209,6 +216,7 @@ mod tests {
     fn every_reason_fits_in_a_close_frame() {
         let all = [
             ProtocolError::UnmaskedFrame,
+            ProtocolError::MaskedFrame,
             ProtocolError::ReservedBits { rsv: 7 },
             ProtocolError::ReservedOpcode { bits: 0xf },
             ProtocolError::FragmentedControlFrame,
@@ -255,6 +263,7 @@ mod tests {
         // type, 1008 policy, 1009 too big, 1011 an unexpected condition on our side.
         let table = [
             (ProtocolError::UnmaskedFrame, 1002),
+            (ProtocolError::MaskedFrame, 1002),
             (ProtocolError::ReservedBits { rsv: 7 }, 1002),
             (ProtocolError::ReservedOpcode { bits: 3 }, 1002),
             (ProtocolError::FragmentedControlFrame, 1002),
