@@ -65,6 +65,14 @@ pub use trace::{LogPipe, PeerFilter, Trace, TraceFormat, TraceOptions, TraceSele
 pub mod fuzzing {
     #![allow(missing_docs)]
 
+    /// The client role: its I/O-free core.
+    pub mod client {
+        pub use crate::connection::client::{
+            ClientCore, ClientError, ClientEvent, ClientOptions, ClientStatus, SendError,
+        };
+        pub use crate::handshake::AnswerError;
+        pub use crate::http::RequestError;
+    }
     pub mod config {
         pub use crate::config::{Config, defaults};
     }

@@ -7,6 +7,7 @@
 //! byte by byte without a socket.
 
 mod acts;
+pub(crate) mod client;
 mod close_wait;
 mod control;
 mod deflate;

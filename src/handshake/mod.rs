@@ -4,6 +4,7 @@
 use std::net::SocketAddr;
 
 mod accept;
+mod answer;
 pub(crate) mod behaviour;
 mod page;
 mod request;
@@ -12,6 +13,8 @@ mod subprotocol;
 pub use crate::http::is_token;
 pub(crate) use crate::http::{HttpReply, HttpStatus};
 pub use accept::accept_value;
+pub use answer::AnswerError;
+pub(crate) use answer::check_answer;
 pub use behaviour::Behaviour;
 pub use request::{Decision, decide};
 pub(crate) use request::{decide_for, judge};
