@@ -65,13 +65,14 @@ pub use trace::{LogPipe, PeerFilter, Trace, TraceFormat, TraceOptions, TraceSele
 pub mod fuzzing {
     #![allow(missing_docs)]
 
-    /// The client role: its I/O-free core.
+    /// The client role: its I/O-free core, and a driver for one outbound connection.
     pub mod client {
         pub use crate::connection::client::{
             ClientCore, ClientError, ClientEvent, ClientOptions, ClientStatus, SendError,
         };
         pub use crate::handshake::AnswerError;
         pub use crate::http::RequestError;
+        pub use crate::server::outbound::{Outbound, Target, connect};
     }
     pub mod config {
         pub use crate::config::{Config, defaults};

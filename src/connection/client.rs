@@ -154,6 +154,18 @@ pub enum SendError {
     Random,
 }
 
+impl fmt::Display for SendError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            SendError::NotOpen => "the connection is not open for sending",
+            SendError::TooLong => "a control frame's payload is over 125 bytes",
+            SendError::Random => "no randomness for the mask",
+        })
+    }
+}
+
+impl std::error::Error for SendError {}
+
 /// Where the connection is in its life.
 enum Phase {
     /// The request is written; the answer's head is collected.

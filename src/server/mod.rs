@@ -8,6 +8,7 @@ mod listen;
 mod loops;
 mod metrics;
 mod nonblock;
+pub(crate) mod outbound;
 mod rlimit;
 mod slab;
 mod socket;
