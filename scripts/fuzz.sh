@@ -7,7 +7,7 @@
 #   scripts/fuzz.sh replay [TARGET|all]      run every committed corpus input once (CI)
 #
 # Targets: frame_header handshake connection utf8 deflate_offer tls h2_frames hpack
-# h2_connection suite server (see fuzz/README.md).
+# h2_connection suite server client_core (see fuzz/README.md).
 #
 # `replay` needs neither cargo-fuzz nor nightly flags: the targets are built as plain
 # debug binaries (debug assertions on, no sanitizer) in the project's target directory,
@@ -30,7 +30,7 @@ cd "$ROOT"
 # shellcheck source=scripts/lib/target.sh
 source "$ROOT/scripts/lib/target.sh"
 
-ALL=(frame_header handshake connection utf8 deflate_offer tls h2_frames hpack h2_connection suite server)
+ALL=(frame_header handshake connection utf8 deflate_offer tls h2_frames hpack h2_connection suite server client_core)
 
 # cargo-fuzz passes nightly-only -Z flags (sanitizer, sancov instrumentation) to rustc
 # and cargo; on a stable toolchain this tells them to accept those flags anyway.

@@ -626,6 +626,67 @@ fn server() -> usize {
     c.count
 }
 
+/// The client role's core: a server's frames after the 101 the target writes (mode byte
+/// even), or bytes where a 101 should be (odd).
+fn client_core() -> usize {
+    use wsecho_test_support::frames::{OP_CLOSE, server_frame};
+    let mut c = Corpus::new("client_core");
+    let after_101 = |frames: &[Vec<u8>]| {
+        let mut v = vec![0u8];
+        v.extend(frames.concat());
+        v
+    };
+    let echo = [
+        server_frame(true, 0, OP_TEXT, "héllo".as_bytes()),
+        server_frame(false, 0, OP_BINARY, &[1; 200]),
+        server_frame(true, 0, OP_PING, b"ping"),
+        server_frame(true, 0, OP_CONT, &[2; 70]),
+        server_frame(true, 0, OP_PONG, b""),
+        server_frame(true, 0, OP_CLOSE, b"\x03\xe8bye"),
+    ];
+    for (name, schedule) in [("whole", &[][..]), ("bytewise", &[ONE_BYTE][..])] {
+        c.put_scheduled(&format!("echo-{name}"), &[], schedule, &after_101(&echo));
+    }
+    for (name, frames) in [
+        ("masked", vec![frame(true, 0, OP_TEXT, [1, 2, 3, 4], b"hi")]),
+        (
+            "bad-utf8",
+            vec![server_frame(true, 0, OP_TEXT, b"\xc3\x28")],
+        ),
+        ("rsv1", vec![server_frame(true, 0b100, OP_TEXT, b"x")]),
+        (
+            "lone-continuation",
+            vec![server_frame(true, 0, OP_CONT, b"x")],
+        ),
+        (
+            "close-1005",
+            vec![server_frame(true, 0, OP_CLOSE, b"\x03\xed")],
+        ),
+        ("close-empty", vec![server_frame(true, 0, OP_CLOSE, b"")]),
+        (
+            "too-big",
+            vec![server_frame(true, 0, OP_BINARY, &[0; 70000])],
+        ),
+    ] {
+        c.put_scheduled(
+            name,
+            &[],
+            &[THREE_BYTES, SEVEN_BYTES, WHOLE],
+            &after_101(&frames),
+        );
+    }
+    for (name, answer) in [
+        ("refused", &b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n"[..]),
+        ("not-http", b"SSH-2.0-OpenSSH_9.6\r\n\r\n"),
+        ("wrong-accept", b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n"),
+    ] {
+        let mut v = vec![1u8];
+        v.extend_from_slice(answer);
+        c.put_scheduled(name, &[], &[SEVEN_BYTES | ONE_SECOND], &v);
+    }
+    c.count
+}
+
 fn main() {
     let counts = [
         ("frame_header", frame_header()),
@@ -637,6 +698,7 @@ fn main() {
         ("h2_frames", h2("h2_frames")),
         ("h2_connection", h2("h2_connection")),
         ("server", server()),
+        ("client_core", client_core()),
     ];
     for (target, n) in counts {
         println!("{target}: {n} seeds");
