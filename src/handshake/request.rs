@@ -8,7 +8,7 @@ use super::behaviour::{self, Behaviour};
 use super::page::landing_page;
 use super::subprotocol;
 use crate::escape::Escaped;
-use crate::http::{Field, HttpReply, Request, Via};
+use crate::http::{Field, HttpReply, Request, Via, has_token};
 use std::net::SocketAddr;
 
 use crate::config::Config;
@@ -419,13 +419,6 @@ fn bad(why: impl Into<String>) -> Decision {
     let mut body = why.into();
     body.push('\n');
     Decision::Reply(HttpReply::error(HttpStatus::BadRequest, body))
-}
-
-/// Whether a comma-separated header value holds `token` (ASCII case-insensitive).
-fn has_token(value: &[u8], token: &str) -> bool {
-    value
-        .split(|&b| b == b',')
-        .any(|t| t.trim_ascii().eq_ignore_ascii_case(token.as_bytes()))
 }
 
 #[cfg(test)]
