@@ -9,7 +9,7 @@ use super::emit;
 use super::in_frame::{self, Frame, InFrame};
 use super::message::{Echo, Held, Message};
 use super::output::Output;
-use super::small_echo::{Run, echo_small_frames, small_payload_bound};
+use super::small_echo::{Run, SMALL_BOUND, echo_small_frames, small_frames_fit};
 use crate::config::Config;
 use crate::error::ProtocolError;
 use crate::frame::header::parse_client_header;
@@ -145,9 +145,11 @@ pub(super) struct Receiver {
     rare: Option<Box<Rare>>,
     /// permessage-deflate state, when it was agreed.
     deflate: Option<Box<DeflateSession>>,
-    /// The largest payload the small-frame path takes (the configured limits, at most
-    /// 125), worked out once.
-    small_payload_bound: u8,
+    /// Whether the small-frame path is on (see [`small_frames_fit`]; off too once a
+    /// behaviour needs every message on the general path). A `bool`, not the path's
+    /// bound in a `u8`: its spare values are where [`Phase`](super::Phase) keeps its
+    /// tag, which saves the 8 bytes a tag of its own would take on every connection.
+    small_frames: bool,
     tally: Tally,
     /// Bytes of the connection's input up to the end of the current read, the HTTP
     /// request included. Every slice the frame loop holds ends where the read ended, so
@@ -168,7 +170,7 @@ impl Receiver {
     pub(super) fn new(deflate: Option<Box<DeflateSession>>, config: &Config, total: u64) -> Self {
         Receiver {
             deflate,
-            small_payload_bound: small_payload_bound(config),
+            small_frames: small_frames_fit(config),
             total,
             ..Receiver::default()
         }
@@ -308,10 +310,10 @@ impl Receiver {
     /// caller records the echoes and judges the frame the run stopped at.
     #[inline(always)]
     pub(super) fn echo_small_in_place(&mut self, input: &mut [u8]) -> Run {
-        if !self.between_frames() {
+        if !self.small_frames || !self.between_frames() {
             return Run::default();
         }
-        let run = echo_small_frames(input, self.small_payload_bound);
+        let run = echo_small_frames(input, SMALL_BOUND);
         self.count(run.messages, run.payload_bytes());
         self.tally.text_messages += run.text_messages;
         // Each small message is one frame.
@@ -751,7 +753,7 @@ impl Receiver {
     /// message is counted and framed on its own, and held output, `?delay=`, is taken
     /// out of the input).
     pub(super) fn general_path_only(&mut self) {
-        self.small_payload_bound = 0;
+        self.small_frames = false;
     }
 
     /// Our `?ping=` ping with `payload` went out: its pong is looked for.

@@ -44,16 +44,20 @@ impl Run {
     }
 }
 
-/// The bound [`echo_small_frames`] takes under `config`'s limits: one more than the
-/// largest payload it may take (at most 125).
-pub(super) fn small_payload_bound(config: &Config) -> u8 {
-    let limit = config.max_frame_size.min(config.max_message_size);
-    limit.min(MAX_SMALL_PAYLOAD) as u8 + 1
+/// The bound [`echo_small_frames`] takes when it is on: every payload of the 7-bit
+/// length field.
+pub(super) const SMALL_BOUND: u8 = MAX_SMALL_PAYLOAD as u8 + 1;
+
+/// Whether `config`'s limits allow every small payload, so that the path may take any
+/// (it checks no limit of its own). Under smaller limits it stays off and the general
+/// path, which enforces them, takes every frame.
+pub(super) fn small_frames_fit(config: &Config) -> bool {
+    config.max_frame_size.min(config.max_message_size) >= MAX_SMALL_PAYLOAD
 }
 
 /// Echoes the run of small data frames at the front of `input` in place (see the module
-/// comment); only frames whose payload is shorter than `bound` (at most 126, see
-/// [`small_payload_bound`]) are taken, the others are left to the general path, which
+/// comment); only frames whose payload is shorter than `bound` (at most
+/// [`SMALL_BOUND`]) are taken, the others are left to the general path, which
 /// refuses them if they break a limit. A `bound` of 0 takes none: the path is off.
 #[inline(always)]
 pub(super) fn echo_small_frames(input: &mut [u8], bound: u8) -> Run {

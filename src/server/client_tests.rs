@@ -373,6 +373,7 @@ fn an_idle_plain_client_stays_small() {
         size_of::<Client>(),
         "{sizes:?}"
     );
-    // Debug builds add 8 B to the stream (mio's selector id).
-    assert!(size_of::<Client>() <= 216, "{sizes:?}");
+    // Debug builds add 8 B to the stream (mio's selector id), 16 with the padding.
+    let bound = if cfg!(debug_assertions) { 208 } else { 192 };
+    assert!(size_of::<Client>() <= bound, "{sizes:?}");
 }
