@@ -36,6 +36,11 @@ pub(super) struct InFrame {
     pub(super) frame: Option<Frame>,
     /// The data message in progress, fragmented or not.
     pub(super) message: Option<Message>,
+    /// The offset just past the payload of the message's last data frame completed
+    /// that had one: a code point split across frames began before it. (Only read
+    /// while the message goes on, which keeps the box: a value left by an earlier
+    /// message, or by another connection in a spare, is never read.)
+    pub(super) data_end: u64,
 }
 
 impl InFrame {

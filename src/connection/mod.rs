@@ -63,7 +63,7 @@ enum Phase {
     /// says the endpoint "MUST NOT continue to attempt to process data (including a
     /// responding Close frame)". After a close of our own (shutdown, idle, backpressure)
     /// the peer's close frame is looked for: it completes the exchange (Finishing).
-    Closing(Counts, Option<CloseWait>),
+    Closing(Counts, Option<Box<CloseWait>>),
     /// The close handshake is complete: the peer's close frame is answered by the one
     /// queued. Once it is written the socket is closed, its FIN leaving with it: §5.5.1,
     /// "After both sending and receiving a Close message, an endpoint considers the
@@ -74,7 +74,7 @@ enum Phase {
     /// As the request asked (`?abort`): once our last bytes are written and the peer
     /// has them, reset the connection, with no close frame. The instant is when the
     /// wait for the peer ends and the reset goes regardless.
-    Resetting(Counts, Instant),
+    Resetting(Counts, Tick),
     /// Drop the socket now.
     Done(Counts),
 }
@@ -332,7 +332,7 @@ impl Connection {
                 self.set_deadline(Some(now + self.config.close_timeout));
             }
             Phase::Resetting(_, until) => {
-                *until = now + self.config.close_timeout;
+                *until = Tick::of(now + self.config.close_timeout);
                 self.set_deadline(Some(now));
             }
             _ => {}
@@ -642,7 +642,7 @@ impl Connection {
         match &mut self.phase {
             Phase::Closing(counts, looking) => {
                 counts.wire_in = total;
-                *looking = Some(wait);
+                *looking = Some(Box::new(wait));
                 if seen != Seen::Nothing {
                     self.phase = Phase::Finishing(*counts);
                 }
@@ -663,7 +663,8 @@ impl Connection {
             }
             End::Abort => {
                 self.event(Event::Aborted);
-                self.phase = Phase::Resetting(self.counts(), now + self.config.close_timeout);
+                let until = Tick::of(now + self.config.close_timeout);
+                self.phase = Phase::Resetting(self.counts(), until);
                 self.set_deadline(Some(now));
             }
         }
@@ -820,7 +821,7 @@ impl Connection {
     /// A connection ending with a reset (`?abort`, [`Status::Reset`]): whether to reset
     /// it without waiting any longer for the peer to acknowledge our last bytes.
     pub fn reset_overdue(&self, now: Instant) -> bool {
-        matches!(self.phase, Phase::Resetting(_, until) if now >= until)
+        matches!(self.phase, Phase::Resetting(_, until) if now >= until.instant())
     }
 
     fn timeout(&mut self, now: Instant, out: &mut Vec<u8>) {
@@ -832,6 +833,7 @@ impl Connection {
             Phase::Closing(..) | Phase::Finishing(_) => "close handshake",
             Phase::Done(_) | Phase::Suite(..) => return,
             Phase::Resetting(_, until) => {
+                let until = until.instant();
                 // The driver looks at the socket again after this turn (see
                 // [`Status::Reset`]).
                 if now < until {
@@ -1240,7 +1242,7 @@ impl Connection {
                 // Autobahn's `dropConnection(abort=True)` is Twisted's abortConnection:
                 // a TCP reset (SO_LINGER 0), which clients see after the close
                 // handshake of every case we close. The reset is due now.
-                self.phase = Phase::Resetting(counts, now);
+                self.phase = Phase::Resetting(counts, Tick::of(now));
                 self.set_deadline(None);
             }
             crate::suite::peer::Status::Done => {
@@ -1251,7 +1253,7 @@ impl Connection {
     }
 
     fn enter_closing(&mut self, now: Instant, wait: Option<CloseWait>) {
-        self.phase = Phase::Closing(self.counts(), wait);
+        self.phase = Phase::Closing(self.counts(), wait.map(Box::new));
         self.set_deadline(Some(now + self.config.close_timeout));
     }
 }

@@ -1250,6 +1250,6 @@ fn an_idle_plain_connection_stays_small() {
     assert_eq!(heap, 0, "an idle open connection holds nothing on the heap");
 }
 
-const CONNECTION_BOUND: usize = 128;
-const RECEIVER_BOUND: usize = 96;
-const PHASE_BOUND: usize = 96;
+const CONNECTION_BOUND: usize = 112;
+const RECEIVER_BOUND: usize = 80;
+const PHASE_BOUND: usize = 80;

@@ -374,6 +374,6 @@ fn an_idle_plain_client_stays_small() {
         "{sizes:?}"
     );
     // Debug builds add 8 B to the stream (mio's selector id), 16 with the padding.
-    let bound = if cfg!(debug_assertions) { 208 } else { 192 };
+    let bound = if cfg!(debug_assertions) { 192 } else { 176 };
     assert!(size_of::<Client>() <= bound, "{sizes:?}");
 }
