@@ -121,7 +121,7 @@ impl Client {
             id,
             started: Stamp::of(started),
             verdict: None,
-            peer: PeerAddr::Unknown,
+            peer: PeerAddr::UNKNOWN,
         }
     }
 
