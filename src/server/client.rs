@@ -18,7 +18,7 @@ use std::time::Instant;
 use mio::net::TcpStream;
 use mio::{Registry, Token};
 
-use super::socket::{Received, Socket};
+use super::socket::{Flag, Received, Socket};
 use super::verdict::{Ended, H2Ended, PeerAddr, Stamp, Verdict};
 use crate::config::Config;
 use crate::connection::{Connection, Output, Status};
@@ -34,26 +34,15 @@ pub(super) struct Client {
     pub(super) socket: Socket,
     /// The layers between the socket and the core(s), chosen by the first byte.
     pub(super) stack: Stack,
-    /// Reading stopped because too much output is pending (backpressure).
-    read_paused: bool,
-    /// The peer has shut down its side: read until EOF, not just until a short read.
-    read_to_eof: bool,
-    /// Reading stopped at the per-event budget with the socket perhaps not drained: no
-    /// new edge will come, so the loop resumes it on its next turn.
-    read_yielded: bool,
-    /// The connection's key is in the loop's list of those to drive again. A key goes
-    /// in once, whatever marked it how often: a connection that kept a backlog and got
-    /// events too was once queued again on each, and drove itself once per entry (200
-    /// drives a turn of one HEAD flooder after 30 s, a 50 ms turn for everyone else).
-    queued: bool,
+    // The reader's yes/no state (paused, to EOF, yielded, queued) is in the socket's
+    // flags byte (see `Flags`), and so is the peer's address: both fill what would be
+    // padding there.
     /// The connection's number: the count of connections accepted when it came.
     id: u64,
     /// When it was accepted (see [`Stamp`]).
     started: Stamp,
     /// How it is ending, from its events (see [`Verdict`]).
     verdict: Option<Box<Verdict>>,
-    /// The client's address, taken at accept.
-    peer: PeerAddr,
 }
 
 /// What reading uses of the loop's, one per loop: its buffers, the settings and TLS.
@@ -114,14 +103,9 @@ impl Client {
         Client {
             socket: Socket::new(stream),
             stack,
-            read_paused: false,
-            read_to_eof: false,
-            read_yielded: false,
-            queued: false,
             id,
             started: Stamp::of(started),
             verdict: None,
-            peer: PeerAddr::UNKNOWN,
         }
     }
 
@@ -147,14 +131,14 @@ impl Client {
     /// to EOF rather than stop at a short read, or no edge is left to report it.
     #[inline]
     pub(super) fn note_read_closed(&mut self) {
-        self.read_to_eof = true;
+        self.socket.flags.set(Flag::ReadToEof);
     }
 
     /// Reading was paused by backpressure and may resume now.
     #[inline(always)]
     pub(super) fn may_resume(&self) -> bool {
         // Asked on every readiness event: the usual answer (not paused) inline.
-        self.read_paused && self.may_resume_now()
+        self.socket.flags.has(Flag::ReadPaused) && self.may_resume_now()
     }
 
     /// [`Client::may_resume`] for a paused reader: its output is back under the high
@@ -174,13 +158,13 @@ impl Client {
     /// drive this connection again on its next turn, since no new edge will come.
     #[inline]
     pub(super) fn has_yielded(&self) -> bool {
-        self.read_yielded
+        self.socket.flags.has(Flag::ReadYielded)
     }
 
     /// Marks the connection to be driven again on the loop's next turn.
     #[inline]
     pub(super) fn yield_turn(&mut self) {
-        self.read_yielded = true;
+        self.socket.flags.set(Flag::ReadYielded);
     }
 
     /// Notes that the connection's key goes into the loop's list of those to drive
@@ -188,7 +172,7 @@ impl Client {
     /// is, so that a connection is driven at most once a turn from that list.
     #[inline]
     pub(super) fn enqueue(&mut self) -> bool {
-        !std::mem::replace(&mut self.queued, true)
+        !self.socket.flags.replace(Flag::Queued)
     }
 
     /// The loop takes the connection's key out of its list: `true` when it is to be
@@ -196,7 +180,8 @@ impl Client {
     /// key in the same list (a slot reused by a new connection) finds it dequeued.
     #[inline]
     pub(super) fn dequeue(&mut self) -> bool {
-        std::mem::take(&mut self.queued) && std::mem::take(&mut self.read_yielded)
+        let flags = &mut self.socket.flags;
+        flags.take(Flag::Queued) && flags.take(Flag::ReadYielded)
     }
 
     /// The deadline last handed to the timer heap: an entry for another instant is
@@ -228,7 +213,10 @@ impl Client {
     /// Nothing to flush, log, reschedule or resume: the common state after echoing.
     #[inline]
     pub(super) fn is_settled(&self) -> bool {
-        if !self.socket.is_clear() || self.socket.wants_writable() || self.read_paused {
+        if !self.socket.is_clear()
+            || self.socket.flags.has(Flag::WantsWritable)
+            || self.socket.flags.has(Flag::ReadPaused)
+        {
             return false;
         }
         match &self.stack {
@@ -287,7 +275,7 @@ impl Client {
         }
         // A client that keeps the socket full must not hold the loop: the others, the
         // timers and the signals get their turn first.
-        self.read_yielded = true;
+        self.socket.flags.set(Flag::ReadYielded);
         ReadOutcome::Ok
     }
 
@@ -295,10 +283,10 @@ impl Client {
     #[inline(always)]
     fn read_plain(&mut self, buf: &mut [u8], out: &mut Output, now: Instant) -> Step {
         if !self.socket.is_clear() && self.backpressure(now) {
-            self.read_paused = true;
+            self.socket.flags.set(Flag::ReadPaused);
             return Step::Stop(ReadOutcome::Ok);
         }
-        self.read_paused = false;
+        self.socket.flags.clear(Flag::ReadPaused);
         match self.socket.read(buf) {
             Received::Data(n) => self.take_read(buf, n, out, now),
             Received::Eof => {
@@ -350,7 +338,7 @@ impl Client {
     /// says it is drained.)
     #[inline(always)]
     fn drained(&self, n: usize, len: usize) -> bool {
-        n < len && !self.read_to_eof
+        n < len && !self.socket.flags.has(Flag::ReadToEof)
     }
 
     /// After a read: stop when it drained the socket (`drained`) or the connection is
@@ -440,11 +428,11 @@ impl Client {
     fn held(&mut self, now: Instant) -> Option<Step> {
         match self.gate(now) {
             Gate::Read => {
-                self.read_paused = false;
+                self.socket.flags.clear(Flag::ReadPaused);
                 return None;
             }
-            Gate::Pause => self.read_paused = true,
-            Gate::Yield => self.read_yielded = true,
+            Gate::Pause => self.socket.flags.set(Flag::ReadPaused),
+            Gate::Yield => self.socket.flags.set(Flag::ReadYielded),
             Gate::Stop => {}
         }
         Some(Step::Stop(ReadOutcome::Ok))
@@ -506,7 +494,7 @@ impl Client {
         if tls {
             log::debug!(
                 "{}: TCP closed by client without a TLS close_notify",
-                self.peer
+                self.socket.peer
             );
         }
         self.peer_eof();
@@ -684,7 +672,7 @@ impl Client {
         if r != 0 {
             log::debug!(
                 "{}: SO_LINGER for the reset failed: {}",
-                self.peer,
+                self.socket.peer,
                 io::Error::last_os_error()
             );
         }
@@ -808,7 +796,7 @@ impl Client {
     pub(super) fn ended(&self, now: Instant) -> Ended<'_> {
         Ended {
             id: self.id,
-            peer: self.peer,
+            peer: self.socket.peer,
             lasted: self.started.until(now),
             counts: self.stack.counts(),
             verdict: self.verdict.as_deref(),
@@ -849,12 +837,12 @@ impl Client {
     /// The client's address as `accept` gave it (`None`: over a Unix socket). Taken
     /// then, since a client that reset the connection can no longer be asked.
     pub(super) fn set_peer(&mut self, peer: Option<std::net::SocketAddr>) {
-        self.peer = PeerAddr::accepted(peer);
+        self.socket.peer = PeerAddr::accepted(peer);
     }
 
     /// The client, for log lines.
     pub(super) fn peer(&self) -> PeerAddr {
-        self.peer
+        self.socket.peer
     }
 
     /// The peer shut down its side of TCP (EOF, or TLS close_notify).

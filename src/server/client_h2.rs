@@ -112,7 +112,7 @@ impl Client {
         if let Stack::H2(l) = &mut self.stack {
             call(&mut l.h2);
             if let Err(e) = self.h2_pump() {
-                log::debug!("{}: write failed: {e}", self.peer);
+                log::debug!("{}: write failed: {e}", self.socket.peer);
                 self.transport_ended();
             }
         }

@@ -238,7 +238,7 @@ fn reading_yields_after_its_budget_and_resumes_where_it_stopped() {
     // A 4 KiB buffer: the budget of full reads is used up after 64 KiB of the ~100 KiB.
     let mut buf = vec![0; 4096];
     read_available(&mut client, &mut buf, &mut out);
-    assert!(client.read_yielded, "the budget must stop reading");
+    assert!(client.has_yielded(), "the budget must stop reading");
     // 16 reads of 4 KiB: 65 whole frames of 1008 bytes (8 of header), then 16 bytes of
     // the next (its header and 8 bytes of payload).
     let (read, frame_len) = (16 * 4096, 1008);
@@ -246,7 +246,11 @@ fn reading_yields_after_its_budget_and_resumes_where_it_stopped() {
     assert_eq!(client.core().counts().bytes, payload as u64);
     // The loop's next turn: the rest, with nothing lost or reordered.
     let mut turns = 1;
-    while std::mem::take(&mut client.read_yielded) {
+    while client
+        .socket
+        .flags
+        .take(crate::server::socket::Flag::ReadYielded)
+    {
         read_available(&mut client, &mut buf, &mut out);
         turns += 1;
     }
@@ -373,7 +377,8 @@ fn an_idle_plain_client_stays_small() {
         size_of::<Client>(),
         "{sizes:?}"
     );
-    // Debug builds add 8 B to the stream (mio's selector id), 16 with the padding.
-    let bound = if cfg!(debug_assertions) { 192 } else { 176 };
+    // Debug builds add 8 B to the stream (mio's selector id), 16 with the padding:
+    // release has 168 B, the socket 32.
+    let bound = if cfg!(debug_assertions) { 184 } else { 168 };
     assert!(size_of::<Client>() <= bound, "{sizes:?}");
 }

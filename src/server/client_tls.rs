@@ -84,7 +84,7 @@ impl Client {
                 self.tls_input(n, reading, now)
             }
             (FirstByte::Tls, _) => {
-                warn!("{}: {TLS_ON_CLEARTEXT_PORT}", self.peer);
+                warn!("{}: {TLS_ON_CLEARTEXT_PORT}", self.socket.peer);
                 Err(ReadOutcome::Dropped)
             }
             (FirstByte::Cleartext, _)
@@ -199,13 +199,17 @@ impl Client {
             let decrypted = match tls.decrypt(&mut cipher, buf) {
                 Ok(d) => d,
                 Err(e) => {
-                    debug!("{}: dropped: {e}", self.peer);
+                    debug!("{}: dropped: {e}", self.socket.peer);
                     failed = true;
                     break;
                 }
             };
             if handshaking && !tls.is_handshaking() {
-                debug!("{}: TLS handshake done: {}", self.peer, tls.negotiated());
+                debug!(
+                    "{}: TLS handshake done: {}",
+                    self.socket.peer,
+                    tls.negotiated()
+                );
                 if tls.alpn_is_h2() {
                     // The client chose HTTP/2 by ALPN (RFC 9113 §3.2).
                     self.become_h2(config, now);
@@ -242,7 +246,7 @@ impl Client {
                 _ => {}
             }
             if decrypted.closed {
-                debug!("{}: TLS close_notify from client", self.peer);
+                debug!("{}: TLS close_notify from client", self.socket.peer);
                 self.peer_eof();
                 break;
             }

@@ -16,18 +16,87 @@ use mio::net::TcpStream;
 use mio::{Interest, Registry, Token};
 
 use super::nonblock::{Io, retry, settle, write_until_blocked};
+use super::verdict::PeerAddr;
 use crate::connection::{MAX_SEGMENTS, Output};
 use crate::h2::session::Sink;
 
-/// A client's socket with its pending output.
+/// A client's socket with its pending output, and who is at the other end.
+///
+/// Laid out to fill 32 bytes (release): the queue pointer, the 4-byte descriptor, the
+/// 18-byte peer address and one byte of flags, the client's as well as the socket's
+/// (see [`Flags`]). Any field more, or a flag in a `bool` of its own, costs the client
+/// 8 bytes in the loop's slab.
 pub(super) struct Socket {
     pub(super) stream: TcpStream,
     /// Bytes the socket has not taken yet; only while there are any.
     out: Option<Box<Pending>>,
-    /// WRITABLE interest is registered (only while output is pending).
-    wants_writable: bool,
-    /// Our side of TCP is shut down (the FIN is sent).
-    write_shut: bool,
+    /// The client's address, taken at accept: kept for the log line at the end, when a
+    /// client that reset the connection can no longer be asked.
+    pub(super) peer: PeerAddr,
+    /// The socket's yes/no state and the client's, one bit each.
+    pub(super) flags: Flags,
+}
+
+/// One bit of a client's yes/no state (see [`Flags`]).
+#[derive(Clone, Copy)]
+#[repr(u8)]
+pub(super) enum Flag {
+    /// WRITABLE interest is registered (only while output is pending). The socket's.
+    WantsWritable = 1,
+    /// Our side of TCP is shut down (the FIN is sent). The socket's.
+    WriteShut = 1 << 1,
+    /// Reading stopped because too much output is pending (backpressure).
+    ReadPaused = 1 << 2,
+    /// The peer has shut down its side: read until EOF, not just until a short read.
+    ReadToEof = 1 << 3,
+    /// Reading stopped at the per-event budget with the socket perhaps not drained: no
+    /// new edge will come, so the loop resumes it on its next turn.
+    ReadYielded = 1 << 4,
+    /// The connection's key is in the loop's list of those to drive again. A key goes
+    /// in once, whatever marked it how often: a connection that kept a backlog and got
+    /// events too was once queued again on each, and drove itself once per entry (200
+    /// drives a turn of one HEAD flooder after 30 s, a 50 ms turn for everyone else).
+    Queued = 1 << 5,
+}
+
+/// A client's yes/no state in one byte: the socket's two flags and the reader's four
+/// (see [`Flag`]). They share the socket's byte, not one of the client's own, because
+/// the socket's struct is where a spare byte is: six `bool`s cost the client 8 bytes.
+/// Setting, clearing and testing a bit is one instruction, as with a `bool`.
+#[derive(Clone, Copy, Default)]
+pub(super) struct Flags(u8);
+
+impl Flags {
+    #[inline(always)]
+    pub(super) fn has(self, flag: Flag) -> bool {
+        self.0 & flag as u8 != 0
+    }
+
+    #[inline(always)]
+    pub(super) fn set(&mut self, flag: Flag) {
+        self.0 |= flag as u8;
+    }
+
+    #[inline(always)]
+    pub(super) fn clear(&mut self, flag: Flag) {
+        self.0 &= !(flag as u8);
+    }
+
+    /// Clears `flag`, saying whether it was set.
+    #[inline(always)]
+    pub(super) fn take(&mut self, flag: Flag) -> bool {
+        let was = self.has(flag);
+        self.clear(flag);
+        was
+    }
+
+    /// Sets `flag`, saying whether it was set already.
+    #[inline(always)]
+    pub(super) fn replace(&mut self, flag: Flag) -> bool {
+        let was = self.has(flag);
+        self.set(flag);
+        was
+    }
 }
 
 /// What one read found.
@@ -62,8 +131,8 @@ impl Socket {
         Socket {
             stream,
             out: None,
-            wants_writable: false,
-            write_shut: false,
+            peer: PeerAddr::UNKNOWN,
+            flags: Flags::default(),
         }
     }
 
@@ -112,12 +181,12 @@ impl Socket {
 
     /// Whether our FIN is sent.
     pub(super) fn write_shut(&self) -> bool {
-        self.write_shut
+        self.flags.has(Flag::WriteShut)
     }
 
     /// Whether WRITABLE interest is registered.
     pub(super) fn wants_writable(&self) -> bool {
-        self.wants_writable
+        self.flags.has(Flag::WantsWritable)
     }
 
     /// The queue, for bytes that must go behind pending ones (or that are produced
@@ -252,15 +321,19 @@ impl Socket {
 
     /// Sends our FIN (once).
     pub(super) fn shut_write(&mut self) {
-        self.write_shut = true;
+        self.flags.set(Flag::WriteShut);
         let _ = self.stream.shutdown(Shutdown::Write);
     }
 
     /// Registers WRITABLE only while output is pending.
     pub(super) fn update_interest(&mut self, registry: &Registry, token: Token) -> io::Result<()> {
         let want = self.pending() > 0;
-        if want != self.wants_writable {
-            self.wants_writable = want;
+        if want != self.wants_writable() {
+            if want {
+                self.flags.set(Flag::WantsWritable);
+            } else {
+                self.flags.clear(Flag::WantsWritable);
+            }
             let interest = if want {
                 Interest::READABLE | Interest::WRITABLE
             } else {
