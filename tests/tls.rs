@@ -527,3 +527,25 @@ fn behaviours_on_request_work_over_tls() {
         other => panic!("expected a reset, got {other:?}"),
     }
 }
+
+/// A server at its connection limit refuses a TLS client with 503 once the TLS
+/// handshake lets it speak to it (and a cleartext one on the same port at once); the
+/// client already in is still served.
+#[test]
+fn a_full_server_answers_a_tls_client_503_over_tls() {
+    let tls = TlsServer::start(&["--max-connections", "1"]);
+    let mut first = tls.open();
+    let mut refused = tls.connect();
+    refused
+        .write_all(&Request::upgrade(&tls.server.host()).to_bytes())
+        .unwrap();
+    let response = read_response_head(&mut refused);
+    assert_eq!(response.status, 503, "{response:?}");
+    let response = expect_refused(
+        &tls.server,
+        &Request::upgrade(&tls.server.host()).to_bytes(),
+    );
+    assert_eq!(response.status, 503, "{response:?}");
+    send(&mut first, &[RawFrame::text("still in")]);
+    assert_eq!(read_message(&mut first), (OP_TEXT, b"still in".to_vec()));
+}

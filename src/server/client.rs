@@ -111,14 +111,19 @@ impl Client {
 
     /// A connection whose first byte will tell whether it speaks TLS (or, on a server
     /// without TLS, a TLS client that must be told where it is). `full`: the server was
-    /// at its connection limit, so the client is to be refused with 503.
+    /// at its connection limit, so the client is to be refused with 503 (see
+    /// [`Flag::Full`]).
     pub(super) fn sniffing(
         stream: TcpStream,
         conn: Connection,
         full: bool,
         accepted: (u64, Instant),
     ) -> Self {
-        Client::with_stack(stream, Stack::sniffing(conn, full), accepted)
+        let mut client = Client::with_stack(stream, Stack::sniffing(conn), accepted);
+        if full {
+            client.socket.flags.set(Flag::Full);
+        }
+        client
     }
 
     /// The core of an HTTP/1.1 connection (tests look at it).

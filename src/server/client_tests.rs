@@ -381,4 +381,8 @@ fn an_idle_plain_client_stays_small() {
     // release has 168 B, the socket 32.
     let bound = if cfg!(debug_assertions) { 184 } else { 168 };
     assert!(size_of::<Client>() <= bound, "{sizes:?}");
+    // A TLS connection's box is its layer, its core and the tap's pointer, with no
+    // padding: a flag more would move it up an allocator step (16 B).
+    let parts = size_of::<Option<crate::tls::TlsLayer>>() + size_of::<Connection>() + 8;
+    assert_eq!(size_of::<crate::stack::H1>(), parts, "{sizes:?}");
 }

@@ -11,6 +11,7 @@ use log::{debug, warn};
 use super::{Client, ReadOutcome, Reading};
 use crate::config::Config;
 use crate::handshake::HttpStatus;
+use crate::server::socket::Flag;
 use crate::stack::{H1, H2, Stack, say_goodbye};
 use crate::tls::TlsLayer;
 use crate::tls::sniff::{FirstByte, classify};
@@ -77,7 +78,6 @@ impl Client {
                         tls: Some(layer),
                         core: s.core,
                         tap: s.tap,
-                        full: s.full,
                     })),
                     other => other,
                 });
@@ -96,7 +96,7 @@ impl Client {
                 if tls_ready {
                     reading.buf[..n].copy_from_slice(&reading.tls_bufs.cipher[..n]);
                 }
-                let refuse = std::mem::take(&mut sniffing.full).then(|| {
+                let refuse = self.socket.flags.take(Flag::Full).then(|| {
                     (
                         HttpStatus::ServiceUnavailable,
                         full_body(reading.config.max_connections),
@@ -112,7 +112,7 @@ impl Client {
                 Ok(())
             }
             (FirstByte::Cleartext, _) => {
-                let full = std::mem::take(&mut sniffing.full);
+                let full = self.socket.flags.take(Flag::Full);
                 // Only a traced connection stays off the plain path.
                 self.stack.change(|stack| match stack {
                     Stack::Sniffing(s) => match s.tap {
@@ -121,7 +121,6 @@ impl Client {
                             tls: None,
                             core: s.core,
                             tap: Some(tap),
-                            full: false,
                         })),
                     },
                     other => other,
@@ -282,7 +281,7 @@ impl Client {
         let Stack::H1(l) = &mut self.stack else {
             return;
         };
-        let refuse = std::mem::take(&mut l.full).then(|| {
+        let refuse = self.socket.flags.take(Flag::Full).then(|| {
             let body = full_body(config.max_connections);
             (HttpStatus::ServiceUnavailable, body)
         });
@@ -304,7 +303,7 @@ impl Client {
         let Stack::H1(l) = &mut self.stack else {
             return;
         };
-        if !std::mem::take(&mut l.full) {
+        if !self.socket.flags.take(Flag::Full) {
             return;
         }
         let mut plain = Vec::new();

@@ -57,10 +57,14 @@ pub(super) enum Flag {
     /// events too was once queued again on each, and drove itself once per entry (200
     /// drives a turn of one HEAD flooder after 30 s, a 50 ms turn for everyone else).
     Queued = 1 << 5,
+    /// The server was at its connection limit at accept: the client is refused with 503
+    /// once it is known how to speak to it (after the first byte, or after the TLS
+    /// handshake). Cleared when the answer is made.
+    Full = 1 << 6,
 }
 
-/// A client's yes/no state in one byte: the socket's two flags and the reader's four
-/// (see [`Flag`]). They share the socket's byte, not one of the client's own, because
+/// A client's yes/no state in one byte: the socket's two flags, the reader's four and
+/// the stack's one (see [`Flag`]). They share the socket's byte, not one of the client's own, because
 /// the socket's struct is where a spare byte is: six `bool`s cost the client 8 bytes.
 /// Setting, clearing and testing a bit is one instruction, as with a `bool`.
 #[derive(Clone, Copy, Default)]

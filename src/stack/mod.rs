@@ -50,10 +50,11 @@ pub(crate) enum Stack {
 
 /// A connection whose first byte is not seen yet.
 pub(crate) struct Sniffing {
-    /// Its core, made at accept (its handshake timer runs).
+    /// Its core, made at accept (its handshake timer runs). (Whether the server was
+    /// full at accept, so that a 503 waits to know how to speak to the client, is the
+    /// driver's flag: a `bool` here would grow [`H1`], where it lasts until the TLS
+    /// handshake is done, by an allocator step of 16 bytes on every TLS connection.)
     pub(crate) core: Connection,
-    /// The server was full at accept: the 503 waits to know how to speak to the client.
-    pub(crate) full: bool,
     /// The connection's trace, if it is traced.
     pub(crate) tap: Option<Box<Tap>>,
 }
@@ -63,8 +64,6 @@ pub(crate) struct H1 {
     pub(crate) tls: Option<TlsLayer>,
     pub(crate) core: Connection,
     pub(crate) tap: Option<Box<Tap>>,
-    /// As [`Sniffing::full`], until the TLS handshake is done.
-    pub(crate) full: bool,
 }
 
 /// HTTP/2, with a core per stream.
@@ -78,14 +77,9 @@ pub(crate) struct H2 {
 }
 
 impl Stack {
-    /// A connection just accepted: its first byte will choose its stack. `full`: see
-    /// [`Sniffing::full`].
-    pub(crate) fn sniffing(core: Connection, full: bool) -> Self {
-        Stack::Sniffing(Box::new(Sniffing {
-            core,
-            full,
-            tap: None,
-        }))
+    /// A connection just accepted: its first byte will choose its stack.
+    pub(crate) fn sniffing(core: Connection) -> Self {
+        Stack::Sniffing(Box::new(Sniffing { core, tap: None }))
     }
 
     /// Replaces the stack with what `change` makes of it.
@@ -146,7 +140,6 @@ impl Stack {
                     tls: None,
                     core,
                     tap: Some(tap),
-                    full: false,
                 })),
                 other => other,
             }),
