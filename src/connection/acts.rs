@@ -209,11 +209,14 @@ impl Acts {
         }
     }
 
-    /// Whether the answer kept for the transport is still held.
+    /// Whether the answer kept for the transport is still held. Its entry, when there is
+    /// one, is the first: it is pushed at the handshake, before any output, and our own
+    /// message is begun only when nothing is held.
     pub(super) fn holds_head(&self) -> bool {
-        self.hold
-            .as_ref()
-            .is_some_and(|h| h.queue.iter().any(|(_, held)| matches!(held, Held::Head)))
+        matches!(
+            self.hold.as_ref().and_then(|h| h.queue.front()),
+            Some((_, Held::Head))
+        )
     }
 
     /// Holds `bytes` for `by` (when `None`: the handshake delay the first time, the
